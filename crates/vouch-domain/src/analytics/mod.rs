@@ -1,0 +1,17 @@
+//! Loyalty analytics: NPS, CSAT and CES with honest intervals, comparisons
+//! between periods, trends, transitions and KPIs. Pure functions over counts,
+//! so the CLI, the API and the dashboard all show the same numbers.
+
+pub mod nps;
+pub mod periods;
+pub mod scales;
+pub mod stats;
+pub mod transitions;
+
+pub use nps::{
+    CoverageCell, NpsChange, NpsEstimate, NpsTally, compare, coverage_grid, exact_coverage,
+    simulated_coverage,
+};
+pub use periods::{Granularity, PeriodKey};
+pub use scales::{CesEstimate, CsatEstimate, ScoreCounts};
+pub use transitions::{CategoryOrNone, TransitionCell, transition_matrix};

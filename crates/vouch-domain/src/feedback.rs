@@ -1,0 +1,239 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::names::named_enum;
+use crate::{CustomerId, DomainError, LoyaltyCategory, Result};
+
+named_enum! {
+    /// Where a piece of feedback came from.
+    pub enum Source as "source" {
+        Survey = "survey",
+        Trustpilot = "trustpilot",
+        Google = "google",
+        Amazon = "amazon",
+        Tripadvisor = "tripadvisor",
+        Yelp = "yelp",
+        AppStore = "app_store",
+        GooglePlay = "google_play",
+        Twitter = "twitter",
+        Facebook = "facebook",
+        Instagram = "instagram",
+        Linkedin = "linkedin",
+        Reddit = "reddit",
+        Support = "support",
+        Other = "other",
+    }
+}
+
+impl Source {
+    /// Public review sites and app stores, whose star ratings count as reviews.
+    pub fn is_review_platform(self) -> bool {
+        matches!(
+            self,
+            Source::Trustpilot
+                | Source::Google
+                | Source::Amazon
+                | Source::Tripadvisor
+                | Source::Yelp
+                | Source::AppStore
+                | Source::GooglePlay
+        )
+    }
+
+    /// Social networks, whose items are mentions with engagement.
+    pub fn is_social(self) -> bool {
+        matches!(
+            self,
+            Source::Twitter
+                | Source::Facebook
+                | Source::Instagram
+                | Source::Linkedin
+                | Source::Reddit
+        )
+    }
+}
+
+/// A rating on its source's own scale (1–5 stars, 1–10 points…), kept raw
+/// so nothing is lost, with a 0–1 normalised value for comparing sources.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Rating {
+    value: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Rating {
+    pub fn new(value: f64, min: f64, max: f64) -> Result<Self> {
+        let out_of_scale = || DomainError::RatingOutOfScale { value, min, max };
+        if !(value.is_finite() && min.is_finite() && max.is_finite()) || min >= max {
+            return Err(out_of_scale());
+        }
+        if value < min || value > max {
+            return Err(out_of_scale());
+        }
+        Ok(Rating { value, min, max })
+    }
+
+    /// A 1–5 star rating.
+    pub fn stars(value: f64) -> Result<Self> {
+        Rating::new(value, 1.0, 5.0)
+    }
+
+    pub fn value(self) -> f64 {
+        self.value
+    }
+
+    pub fn min(self) -> f64 {
+        self.min
+    }
+
+    pub fn max(self) -> f64 {
+        self.max
+    }
+
+    /// The rating mapped linearly onto 0–1.
+    pub fn normalized(self) -> f64 {
+        (self.value - self.min) / (self.max - self.min)
+    }
+
+    /// The rating on a 1–5 star scale, rounded to whole stars.
+    pub fn as_stars(self) -> u8 {
+        // normalized() is in 0..=1, so the result is in 1..=5.
+        (1.0 + 4.0 * self.normalized()).round() as u8
+    }
+
+    /// The category a review implies (5★ promoter, 4★ passive, 1–3★ detractor).
+    pub fn implied_category(self) -> LoyaltyCategory {
+        match self.as_stars() {
+            5 => LoyaltyCategory::Promoter,
+            4 => LoyaltyCategory::Passive,
+            _ => LoyaltyCategory::Detractor,
+        }
+    }
+}
+
+/// Who wrote a piece of feedback, as the source names them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Author {
+    pub name: Option<String>,
+    pub handle: Option<String>,
+}
+
+/// Likes, shares and comments a public item collected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Engagement {
+    pub likes: u64,
+    pub shares: u64,
+    pub comments: u64,
+}
+
+/// A topic found in an item, with the sentiment of the sentences that mention it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicMention {
+    pub topic: String,
+    pub sentiment: f64,
+}
+
+/// A feedback item's id in Vouch's store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FeedbackId(pub i64);
+
+/// Anything a customer said, wherever they said it: a survey comment, a
+/// review, a social mention, a support ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub source: Source,
+    /// The source's own id; unique within the source, so re-imports update instead of duplicating.
+    pub source_id: String,
+    pub customer_id: Option<CustomerId>,
+    pub author: Author,
+    pub rating: Option<Rating>,
+    pub title: Option<String>,
+    pub body: String,
+    /// ISO 639-1 code, filled by text analytics when the source does not say.
+    pub language: Option<String>,
+    pub url: Option<String>,
+    pub posted_at: DateTime<Utc>,
+    pub engagement: Engagement,
+    /// VADER-style compound score in -1..=1, filled by text analytics.
+    pub sentiment: Option<f64>,
+    /// Topics from the company's taxonomy, filled by text analytics.
+    pub topics: Vec<TopicMention>,
+}
+
+impl Feedback {
+    /// A new item with only the required fields; analysis slots empty.
+    pub fn new(
+        source: Source,
+        source_id: impl Into<String>,
+        body: impl Into<String>,
+        posted_at: DateTime<Utc>,
+    ) -> Result<Self> {
+        let source_id = source_id.into();
+        if source_id.trim().is_empty() {
+            return Err(DomainError::Empty { field: "source_id" });
+        }
+        Ok(Feedback {
+            source,
+            source_id,
+            customer_id: None,
+            author: Author::default(),
+            rating: None,
+            title: None,
+            body: body.into(),
+            language: None,
+            url: None,
+            posted_at,
+            engagement: Engagement::default(),
+            sentiment: None,
+            topics: Vec::new(),
+        })
+    }
+}
+
+/// A stored feedback item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackItem {
+    pub id: FeedbackId,
+    #[serde(flatten)]
+    pub feedback: Feedback,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratings_normalise_and_imply_categories() {
+        let five = Rating::stars(5.0).unwrap();
+        assert_eq!(five.normalized(), 1.0);
+        assert_eq!(five.implied_category(), LoyaltyCategory::Promoter);
+        assert_eq!(
+            Rating::stars(4.0).unwrap().implied_category(),
+            LoyaltyCategory::Passive
+        );
+        assert_eq!(
+            Rating::stars(3.0).unwrap().implied_category(),
+            LoyaltyCategory::Detractor
+        );
+        let ten = Rating::new(8.0, 0.0, 10.0).unwrap();
+        assert_eq!(ten.normalized(), 0.8);
+        assert_eq!(ten.as_stars(), 4);
+    }
+
+    #[test]
+    fn ratings_outside_their_scale_cannot_exist() {
+        assert!(Rating::stars(0.0).is_err());
+        assert!(Rating::stars(5.5).is_err());
+        assert!(Rating::new(1.0, 5.0, 1.0).is_err());
+        assert!(Rating::stars(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn sources_have_stable_names() {
+        assert_eq!("app_store".parse::<Source>().unwrap(), Source::AppStore);
+        assert!(Source::Yelp.is_review_platform() && !Source::Yelp.is_social());
+        assert!(Source::Reddit.is_social());
+    }
+}

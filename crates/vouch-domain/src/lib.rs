@@ -1,0 +1,28 @@
+//! Vouch's domain: the words a CX team uses (customers, surveys, responses,
+//! feedback, loyalty categories) as types that can only hold valid values,
+//! plus the loyalty analytics built on them.
+//!
+//! Nothing here does I/O, awaits or knows about a database: data in, data out.
+
+mod customer;
+mod error;
+mod feedback;
+mod loyalty;
+mod names;
+mod survey;
+
+pub mod analytics;
+
+pub use customer::{Customer, CustomerId, CustomerProfile, Email, Locale};
+pub use error::DomainError;
+pub use feedback::{
+    Author, Engagement, Feedback, FeedbackId, FeedbackItem, Rating, Source, TopicMention,
+};
+pub use loyalty::{
+    CategoryAssignment, CategoryChange, CategorySignal, DEFAULT_LOOKBACK_DAYS, LoyaltyCategory,
+    SignalKind, category_at, category_history,
+};
+pub use survey::{Answer, Channel, Response, ResponseId, Score, Survey, SurveyId, SurveyKind};
+
+/// The crate-wide result type.
+pub type Result<T, E = DomainError> = std::result::Result<T, E>;
