@@ -1,1 +1,140 @@
-fn main() {}
+//! `vouch`: the command line. A thin shell: it parses arguments, calls the
+//! use cases in `vouch-app`, and prints tables or JSON.
+
+mod args;
+mod customers;
+mod demo;
+mod kpis;
+mod nps;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use vouch_store::Store;
+
+/// Vouch: customer advocacy on your own data. Measure loyalty (NPS, CSAT,
+/// CES) with honest error bars, know each customer's category, and act on it.
+///
+/// Data lives in an embedded SQLite file (`vouch.db` here) unless --db points
+/// to PostgreSQL. Start with `vouch demo`, then `vouch nps`.
+#[derive(Parser)]
+#[command(name = "vouch", version, max_term_width = 100)]
+struct Cli {
+    /// Database: sqlite://PATH (created if missing), a bare file path, or
+    /// postgres://USER:PASSWORD@HOST:PORT/DB.
+    #[arg(long, global = true, env = "VOUCH_DATABASE_URL", default_value = vouch_store::DatabaseLocation::DEFAULT_URL, hide_env_values = true)]
+    db: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the database or bring its schema up to date (also done on every start).
+    Migrate,
+    /// Fill an empty database with realistic demo data.
+    ///
+    /// Customers on four plans in English and Romanian, monthly NPS waves in
+    /// which they drift between promoter, passive and detractor, comments,
+    /// reviews, social mentions, support tickets, churn and referrals. The
+    /// same --seed and --until always give the same data.
+    ///
+    /// Example: vouch --db demo.db demo --customers 20000 --months 24
+    Demo(demo::DemoArgs),
+    /// List customers or show everything about one.
+    #[command(subcommand)]
+    Customers(customers::CustomersCommand),
+    /// Net Promoter Score with its interval, overall, as a trend or by segment.
+    ///
+    /// Examples:
+    ///   vouch nps --from 2026-01-01 --to 2026-07-01 --json
+    ///   vouch nps --by month --tz Europe/Bucharest
+    ///   vouch nps --by week --rolling 90d --where plan=pro
+    ///   vouch nps --by attr:region --lang ro
+    #[command(verbatim_doc_comment)]
+    Nps(nps::NpsArgs),
+    /// Who moved between promoter, passive and detractor from one date to another.
+    ///
+    /// Example: vouch transitions --from 2026-01-01 --to 2026-07-01
+    Transitions(kpis::TransitionArgs),
+    /// The loyalty KPIs of a period: NPS and its change, CSAT, CES,
+    /// retention, referral rate, reviews, social engagement, categories.
+    ///
+    /// Example: vouch kpis --from 2026-07-01 --to 2026-10-01 --json
+    Kpis(kpis::KpiArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&anyhow::Error::from(e)),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// One line naming the problem, exit code 2: no panic, no backtrace.
+fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("vouch: {}", one_line(error));
+    ExitCode::from(2)
+}
+
+/// The error and its causes joined by ": ", skipping causes whose text the
+/// line already holds (database drivers often repeat their source).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line.replace('\n', " ")
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let store = Store::open(&cli.db).await?;
+    let outcome = match cli.command {
+        Command::Migrate => {
+            println!(
+                "{} is at schema version {}",
+                store.describe(),
+                store.schema_version().await?
+            );
+            Ok(())
+        }
+        Command::Demo(args) => demo::run(&store, args).await,
+        Command::Customers(command) => customers::run(&store, command).await,
+        Command::Nps(args) => nps::run(&store, args).await,
+        Command::Transitions(args) => kpis::run_transitions(&store, args).await,
+        Command::Kpis(args) => kpis::run_kpis(&store, args).await,
+    };
+    store.close().await;
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let inner = std::io::Error::other("disk full");
+        let error = anyhow::Error::new(inner)
+            .context("write failed: disk full")
+            .context("saving vouch.db");
+        assert_eq!(
+            super::one_line(&error),
+            "saving vouch.db: write failed: disk full"
+        );
+    }
+}

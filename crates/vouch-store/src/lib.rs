@@ -1,1 +1,28 @@
+//! Vouch's persistence: one `Store` over two backends, SQLite (embedded,
+//! the zero-set-up default) and PostgreSQL (production, several instances).
+//!
+//! The backend is chosen once, from the URL, when the store is opened;
+//! everything above this crate is backend-agnostic. Each query is written
+//! once and run on whichever pool is open (see `on_backend!`), so the two
+//! backends cannot drift apart. Queries are checked at run time, so no
+//! database is needed to compile.
 
+mod batch;
+mod customers;
+mod error;
+mod feedback;
+mod flows;
+mod location;
+mod metrics;
+mod rows;
+mod store;
+mod surveys;
+
+pub use error::StoreError;
+pub use flows::{CustomerFlow, ReviewStats, SocialStats};
+pub use location::DatabaseLocation;
+pub use metrics::{ResponseFilter, Segment};
+pub use store::{Backend, Store};
+
+/// The crate-wide result type.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -7,6 +7,7 @@ pub mod periods;
 pub mod scales;
 pub mod stats;
 pub mod transitions;
+pub mod trends;
 
 pub use nps::{
     CoverageCell, NpsChange, NpsEstimate, NpsTally, compare, coverage_grid, exact_coverage,
@@ -15,3 +16,4 @@ pub use nps::{
 pub use periods::{Granularity, PeriodKey};
 pub use scales::{CesEstimate, CsatEstimate, ScoreCounts};
 pub use transitions::{CategoryOrNone, TransitionCell, transition_matrix};
+pub use trends::{TrendPoint, TrendSpec, period_containing, trend};

@@ -1,0 +1,17 @@
+//! Vouch's use cases: each function is one thing a user can ask for, built
+//! from the pure domain and the store. The CLI, the API and the dashboard
+//! call these, so they always show the same numbers.
+
+pub mod demo;
+pub mod reports;
+
+/// What a use case can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] vouch_store::StoreError),
+    #[error("{0}")]
+    Refused(String),
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;

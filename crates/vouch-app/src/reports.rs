@@ -1,0 +1,357 @@
+//! The loyalty reports users ask for, as serialisable values: the JSON
+//! contracts of the CLI (`--json`) and of the API.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use vouch_domain::analytics::{
+    CesEstimate, CsatEstimate, NpsTally, TransitionCell, TrendSpec, compare, transition_matrix,
+    trend,
+};
+use vouch_domain::{CategorySignal, CustomerId, LoyaltyCategory, SurveyKind, category_at};
+use vouch_store::{ResponseFilter, Segment, Store};
+
+use crate::Result;
+
+/// Rounds to one decimal place for display and the JSON contracts.
+pub fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// An NPS with its interval: `vouch nps --json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NpsReport {
+    /// NPS rounded to one decimal; `null` when nobody answered.
+    pub nps: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    /// Confidence level of the interval, e.g. 0.95.
+    pub level: f64,
+    pub responses: u64,
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+}
+
+impl NpsReport {
+    pub fn from_tally(tally: NpsTally, level: f64) -> Self {
+        let estimate = tally.estimate(level);
+        NpsReport {
+            nps: estimate.map(|e| round1(e.nps)),
+            ci_low: estimate.map(|e| round1(e.ci_low)),
+            ci_high: estimate.map(|e| round1(e.ci_high)),
+            level,
+            responses: tally.responses(),
+            promoters: tally.promoters,
+            passives: tally.passives,
+            detractors: tally.detractors,
+        }
+    }
+}
+
+/// How the NPS moved against the period before.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ChangeReport {
+    /// Points, one decimal.
+    pub delta: f64,
+    pub p_value: f64,
+    pub significant: bool,
+}
+
+impl ChangeReport {
+    fn between(earlier: &NpsTally, later: &NpsTally, level: f64) -> Option<Self> {
+        compare(earlier, later, level).map(|c| ChangeReport {
+            delta: round1(c.delta),
+            p_value: round4(c.p_value),
+            significant: c.significant,
+        })
+    }
+}
+
+/// One period of an NPS trend.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodReport {
+    pub period: String,
+    #[serde(flatten)]
+    pub nps: NpsReport,
+    /// Against the previous period (or the previous window, when rolling); `null` if either is empty.
+    pub change: Option<ChangeReport>,
+}
+
+/// One segment of an NPS breakdown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentReport {
+    pub segment: String,
+    #[serde(flatten)]
+    pub nps: NpsReport,
+}
+
+/// The NPS of every NPS answer matching `filter`.
+pub async fn nps(store: &Store, filter: &ResponseFilter, level: f64) -> Result<NpsReport> {
+    Ok(NpsReport::from_tally(store.nps_tally(filter).await?, level))
+}
+
+/// The NPS per calendar period (in `spec.tz`), in time order, empty periods
+/// between the first and last included.
+pub async fn nps_trend(
+    store: &Store,
+    filter: &ResponseFilter,
+    spec: TrendSpec,
+    level: f64,
+) -> Result<Vec<PeriodReport>> {
+    // Read far enough back for the first period's comparison (or rolling windows).
+    let lookback = spec
+        .rolling
+        .map_or(Duration::days(93), |w| w + w + Duration::days(93));
+    let widened = ResponseFilter {
+        from: filter.from.map(|f| f - lookback),
+        ..filter.clone()
+    };
+    // Whole UTC days suffice in UTC; other zones' days start at other hours.
+    let bucket_hours = if spec.tz == chrono_tz::Tz::UTC { 24 } else { 1 };
+    let buckets = store.nps_by_time(&widened, bucket_hours).await?;
+    Ok(trend(&buckets, spec, filter.from, filter.to)
+        .into_iter()
+        .map(|point| PeriodReport {
+            period: point.period.0,
+            nps: NpsReport::from_tally(point.tally, level),
+            change: point
+                .previous
+                .and_then(|previous| ChangeReport::between(&previous, &point.tally, level)),
+        })
+        .collect())
+}
+
+/// The NPS per segment (survey, channel, language or customer attribute).
+pub async fn nps_segments(
+    store: &Store,
+    filter: &ResponseFilter,
+    segment: &Segment,
+    level: f64,
+) -> Result<Vec<SegmentReport>> {
+    Ok(store
+        .nps_by_segment(filter, segment)
+        .await?
+        .into_iter()
+        .map(|(name, tally)| SegmentReport {
+            segment: if name.is_empty() {
+                "(none)".to_owned()
+            } else {
+                name
+            },
+            nps: NpsReport::from_tally(tally, level),
+        })
+        .collect())
+}
+
+/// Each customer's category at `from` and at `to`, for everyone who existed by `to`.
+async fn categories_at_both(
+    store: &Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    lookback: Duration,
+) -> Result<Vec<(Option<LoyaltyCategory>, Option<LoyaltyCategory>)>> {
+    let earliest = from.min(to) - lookback;
+    let signals = store.all_category_signals(earliest, from.max(to)).await?;
+    let mut by_customer: HashMap<CustomerId, Vec<CategorySignal>> = HashMap::new();
+    for (customer, signal) in signals {
+        by_customer.entry(customer).or_default().push(signal);
+    }
+    let flow = store.customer_flow(from.min(to), to).await?;
+    let silent = flow.present_at_end.saturating_sub(by_customer.len() as u64);
+    let mut pairs: Vec<(Option<LoyaltyCategory>, Option<LoyaltyCategory>)> = by_customer
+        .values()
+        .map(|signals| {
+            let category = |at| category_at(signals, at, lookback).map(|a| a.category);
+            (category(from), category(to))
+        })
+        .collect();
+    pairs.extend(std::iter::repeat_n((None, None), silent as usize));
+    Ok(pairs)
+}
+
+/// Who moved between categories from `from` to `to`: `vouch transitions --json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransitionsReport {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub lookback_days: i64,
+    pub matrix: Vec<TransitionCell>,
+}
+
+pub async fn transitions(
+    store: &Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    lookback: Duration,
+) -> Result<TransitionsReport> {
+    let pairs = categories_at_both(store, from, to, lookback).await?;
+    Ok(TransitionsReport {
+        from,
+        to,
+        lookback_days: lookback.num_days(),
+        matrix: transition_matrix(pairs),
+    })
+}
+
+/// Customers per category at one date.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CategoryCounts {
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+    /// Customers with no answer or review in the look-back window.
+    pub none: u64,
+}
+
+/// A rate with what it was computed from; `rate` is `null` when the denominator is 0.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rate {
+    pub rate: Option<f64>,
+    pub numerator: u64,
+    pub denominator: u64,
+}
+
+impl Rate {
+    fn of(numerator: u64, denominator: u64) -> Self {
+        Rate {
+            rate: (denominator > 0).then(|| round4(numerator as f64 / denominator as f64)),
+            numerator,
+            denominator,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewKpi {
+    pub platform: String,
+    pub reviews: u64,
+    /// Mean stars on 1–5, one decimal.
+    pub mean_rating: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SocialKpi {
+    pub platform: String,
+    pub mentions: u64,
+    pub likes: u64,
+    pub shares: u64,
+    pub comments: u64,
+}
+
+/// Everything `vouch kpis` reports for `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KpiReport {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub nps: NpsReport,
+    /// The NPS of the period of equal length just before.
+    pub previous_nps: NpsReport,
+    pub nps_change: Option<ChangeReport>,
+    pub csat: Option<CsatEstimate>,
+    pub ces: Option<CesEstimate>,
+    /// Answered ÷ invited. `null` until Vouch sends invitations itself.
+    pub response_rate: Option<Rate>,
+    /// Customers present at `from` and not churned by `to`, ÷ customers present at `from`.
+    pub retention: Rate,
+    /// New customers acquired through a referral ÷ new customers.
+    pub referral: Rate,
+    pub reviews: Vec<ReviewKpi>,
+    pub social: Vec<SocialKpi>,
+    /// Customers per category at `to`.
+    pub categories: CategoryCounts,
+}
+
+pub async fn kpis(
+    store: &Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    level: f64,
+    lookback: Duration,
+) -> Result<KpiReport> {
+    let period = ResponseFilter {
+        from: Some(from),
+        to: Some(to),
+        ..Default::default()
+    };
+    let before = ResponseFilter {
+        from: Some(from - (to - from)),
+        to: Some(from),
+        ..Default::default()
+    };
+    let (now, earlier) = (
+        store.nps_tally(&period).await?,
+        store.nps_tally(&before).await?,
+    );
+    let flow = store.customer_flow(from, to).await?;
+    let round_csat = |c: CsatEstimate| CsatEstimate {
+        csat: round1(c.csat),
+        ci_low: round1(c.ci_low),
+        ci_high: round1(c.ci_high),
+        mean: round4(c.mean),
+        ..c
+    };
+    let round_ces = |c: CesEstimate| CesEstimate {
+        ces: round4(c.ces),
+        ci_low: c.ci_low.map(round4),
+        ci_high: c.ci_high.map(round4),
+        ..c
+    };
+    let mut categories = CategoryCounts::default();
+    for (_, at_end) in categories_at_both(store, to, to, lookback).await? {
+        match at_end {
+            Some(LoyaltyCategory::Promoter) => categories.promoters += 1,
+            Some(LoyaltyCategory::Passive) => categories.passives += 1,
+            Some(LoyaltyCategory::Detractor) => categories.detractors += 1,
+            None => categories.none += 1,
+        }
+    }
+    Ok(KpiReport {
+        from,
+        to,
+        nps: NpsReport::from_tally(now, level),
+        previous_nps: NpsReport::from_tally(earlier, level),
+        nps_change: ChangeReport::between(&earlier, &now, level),
+        csat: store
+            .score_counts(SurveyKind::Csat, Some(from), Some(to))
+            .await?
+            .csat(level)
+            .map(round_csat),
+        ces: store
+            .score_counts(SurveyKind::Ces, Some(from), Some(to))
+            .await?
+            .ces(level)
+            .map(round_ces),
+        response_rate: None,
+        retention: Rate::of(flow.retained, flow.present_at_start),
+        referral: Rate::of(flow.new_referred, flow.new),
+        reviews: store
+            .review_stats(from, to)
+            .await?
+            .into_iter()
+            .map(|r| ReviewKpi {
+                platform: r.source.to_string(),
+                reviews: r.reviews,
+                mean_rating: round1(r.mean_stars),
+            })
+            .collect(),
+        social: store
+            .social_stats(from, to)
+            .await?
+            .into_iter()
+            .map(|s| SocialKpi {
+                platform: s.source.to_string(),
+                mentions: s.mentions,
+                likes: s.likes,
+                shares: s.shares,
+                comments: s.comments,
+            })
+            .collect(),
+        categories,
+    })
+}

@@ -1,0 +1,174 @@
+use chrono::{Duration, Utc};
+use clap::Subcommand;
+use vouch_domain::{CustomerId, DEFAULT_LOOKBACK_DAYS, category_at, category_history};
+use vouch_store::Store;
+
+use crate::table::Table;
+
+#[derive(Subcommand)]
+pub enum CustomersCommand {
+    /// List customers, oldest first.
+    List {
+        /// How many to show.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Show customers after this id (the last id of the previous page).
+        #[arg(long)]
+        after: Option<i64>,
+        /// Print JSON lines, one customer each.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything about one customer: profile, loyalty category and its history, answers, feedback.
+    Show {
+        /// The customer's id, email address or external (CRM) id.
+        customer: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(store: &Store, command: CustomersCommand) -> anyhow::Result<()> {
+    match command {
+        CustomersCommand::List { limit, after, json } => list(store, limit, after, json).await,
+        CustomersCommand::Show { customer, json } => show(store, &customer, json).await,
+    }
+}
+
+async fn list(store: &Store, limit: u32, after: Option<i64>, json: bool) -> anyhow::Result<()> {
+    let customers = store.customers(after.map(CustomerId), limit).await?;
+    if json {
+        for c in &customers {
+            println!("{}", serde_json::to_string(c)?);
+        }
+        return Ok(());
+    }
+    let mut table = Table::new(&[
+        ">id", "email", "name", "locale", "plan", "created", "churned",
+    ]);
+    for c in &customers {
+        let p = &c.profile;
+        table.row(vec![
+            c.id.to_string(),
+            p.email
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            p.name.clone().unwrap_or_default(),
+            p.locale.to_string(),
+            p.attributes.get("plan").cloned().unwrap_or_default(),
+            p.created_at.format("%Y-%m-%d").to_string(),
+            p.churned_at
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+        ]);
+    }
+    print!("{}", table.render());
+    match customers.last() {
+        Some(last) if customers.len() == limit as usize => {
+            println!("Next page: vouch customers list --after {}", last.id)
+        }
+        None => println!("No customers yet. Load some with `vouch demo`."),
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn show(store: &Store, key: &str, json: bool) -> anyhow::Result<()> {
+    let customer = store.find_customer(key).await?;
+    let signals = store.category_signals(customer.id).await?;
+    let lookback = Duration::days(DEFAULT_LOOKBACK_DAYS);
+    let now = Utc::now();
+    let current = category_at(&signals, now, lookback);
+    let history = category_history(&signals, lookback, now);
+    let responses = store.responses_of(customer.id).await?;
+    let feedback = store.feedback_of(customer.id).await?;
+    if json {
+        let value = serde_json::json!({
+            "customer": customer,
+            "category": current,
+            "category_history": history,
+            "responses": responses,
+            "feedback": feedback,
+        });
+        println!("{}", serde_json::to_string(&value)?);
+        return Ok(());
+    }
+    let p = &customer.profile;
+    println!(
+        "Customer {}: {}",
+        customer.id,
+        p.name.as_deref().unwrap_or("(no name)")
+    );
+    let field = |label: &str, value: String| println!("  {label:<14}{value}");
+    field(
+        "email",
+        p.email
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    );
+    field("external id", p.external_id.clone().unwrap_or_default());
+    field("locale", p.locale.to_string());
+    field(
+        "created",
+        p.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    );
+    if let Some(churned) = p.churned_at {
+        field("churned", churned.format("%Y-%m-%d %H:%M UTC").to_string());
+    }
+    if let Some(referrer) = p.referred_by {
+        field("referred by", format!("customer {referrer}"));
+    }
+    for (name, value) in &p.attributes {
+        field(name, value.clone());
+    }
+    for (platform, handle) in &p.handles {
+        field(platform, handle.clone());
+    }
+    let describe = |a: Option<vouch_domain::CategoryAssignment>| match a {
+        Some(a) if a.implied => format!("{} (implied by a review)", a.category),
+        Some(a) => a.category.to_string(),
+        None => "none (no answer or review in the last 365 days)".to_owned(),
+    };
+    println!("\nLoyalty category: {}", describe(current));
+    if !history.is_empty() {
+        let mut table = Table::new(&["since", "category"]);
+        for change in &history {
+            table.row(vec![
+                change.at.format("%Y-%m-%d").to_string(),
+                describe(change.category),
+            ]);
+        }
+        print!("{}", table.render());
+    }
+    println!("\nSurvey answers ({}):", responses.len());
+    let mut table = Table::new(&["answered", "survey", ">score", "channel", "comment"]);
+    for r in &responses {
+        let a = &r.answer;
+        table.row(vec![
+            a.answered_at.format("%Y-%m-%d").to_string(),
+            a.score.kind().to_string(),
+            a.score.to_string(),
+            a.channel.to_string(),
+            a.comment.clone().unwrap_or_default(),
+        ]);
+    }
+    print!("{}", table.render());
+    println!("\nFeedback ({}):", feedback.len());
+    let mut table = Table::new(&["posted", "source", "rating", "text"]);
+    for item in &feedback {
+        let f = &item.feedback;
+        table.row(vec![
+            f.posted_at.format("%Y-%m-%d").to_string(),
+            f.source.to_string(),
+            f.rating
+                .map(|r| format!("{}/{}", r.value(), r.max()))
+                .unwrap_or_default(),
+            f.body.chars().take(80).collect(),
+        ]);
+    }
+    print!("{}", table.render());
+    Ok(())
+}

@@ -1,0 +1,76 @@
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use vouch_demo::DemoConfig;
+use vouch_store::{ResponseFilter, Store};
+
+use crate::args::parse_time;
+use crate::table::thousands;
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// How many customers to create.
+    #[arg(long, default_value_t = 5_000)]
+    customers: u64,
+    /// How many months of monthly NPS waves, ending at --until.
+    #[arg(long, default_value_t = 12)]
+    months: u32,
+    /// Random seed: the same seed and --until give the same data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// End of the demo period [default: today, 00:00 UTC].
+    #[arg(long, value_parser = parse_time)]
+    until: Option<DateTime<Utc>>,
+}
+
+pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<()> {
+    let until = args.until.unwrap_or_else(|| {
+        Utc::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+    });
+    let config = DemoConfig {
+        customers: args.customers,
+        months: args.months,
+        seed: args.seed,
+        until,
+    };
+    // Drawn on stderr only when it is a terminal, so pipes and logs stay clean.
+    let bar = ProgressBar::new(config.customers).with_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} customers, {per_sec}, ETA {eta}",
+        )
+        .expect("constant template")
+        .progress_chars("=> "),
+    );
+    bar.set_message("Generating demo data");
+    let started = Instant::now();
+    let summary = vouch_app::demo::load(store, &config, |done| bar.set_position(done)).await?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "Loaded demo data into {} in {seconds:.1} s: {} customers, {} survey responses, {} feedback items ({} to {}).",
+        store.describe(),
+        thousands(summary.customers),
+        thousands(summary.responses),
+        thousands(summary.feedback_items),
+        config.start().format("%Y-%m-%d"),
+        config.until.format("%Y-%m-%d"),
+    );
+    let report = vouch_app::reports::nps(store, &ResponseFilter::default(), 0.95).await?;
+    if let (Some(nps), Some(low), Some(high)) = (report.nps, report.ci_low, report.ci_high) {
+        println!(
+            "NPS {nps:+.1} (95% interval {low:+.1} to {high:+.1}) from {} answers: {} promoters, {} passives, {} detractors.",
+            thousands(report.responses),
+            thousands(report.promoters),
+            thousands(report.passives),
+            thousands(report.detractors)
+        );
+    }
+    println!("Next: vouch nps --json · vouch customers list · vouch customers show ID");
+    Ok(())
+}

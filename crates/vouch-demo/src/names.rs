@@ -1,0 +1,56 @@
+//! First and last names for demo customers, common in the UK/US and in Romania.
+
+pub const FIRST_EN: &[&str] = &[
+    "Olivia", "Liam", "Emma", "Noah", "Amelia", "Oliver", "Ava", "Elijah", "Sophia", "James",
+    "Isla", "William", "Mia", "Henry", "Grace", "Lucas", "Chloe", "Jack", "Ella", "Thomas",
+    "Harper", "George", "Lily", "Samuel",
+];
+pub const LAST_EN: &[&str] = &[
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Taylor",
+    "Clark", "Walker", "Wright", "Green", "Baker", "Hall", "Turner", "Hughes", "Evans", "Carter",
+    "Murphy",
+];
+pub const FIRST_RO: &[&str] = &[
+    "Andrei",
+    "Maria",
+    "Alexandru",
+    "Elena",
+    "Mihai",
+    "Ioana",
+    "Ștefan",
+    "Ana",
+    "Gabriel",
+    "Andreea",
+    "Ionuț",
+    "Cristina",
+    "Vlad",
+    "Alexandra",
+    "Bogdan",
+    "Raluca",
+    "Radu",
+    "Irina",
+    "Florin",
+    "Simona",
+];
+pub const LAST_RO: &[&str] = &[
+    "Popescu",
+    "Ionescu",
+    "Popa",
+    "Dumitru",
+    "Stan",
+    "Stoica",
+    "Gheorghe",
+    "Rusu",
+    "Munteanu",
+    "Matei",
+    "Constantin",
+    "Șerban",
+    "Marin",
+    "Tudor",
+    "Dobre",
+    "Barbu",
+    "Nistor",
+    "Florea",
+    "Ene",
+    "Dinu",
+];

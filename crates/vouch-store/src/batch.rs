@@ -1,0 +1,151 @@
+//! Multi-row inserts, the one way rows are written in bulk on both backends.
+//!
+//! SQL text here is assembled only from table and column names that are
+//! constants in this crate; every value travels as a bound parameter. That is
+//! what makes the `AssertSqlSafe` wrappers in this crate true.
+
+use chrono::{DateTime, Utc};
+
+use crate::Backend;
+
+/// A value bound to a statement parameter; the same on both backends.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    Int(Option<i64>),
+    Real(Option<f64>),
+    Text(Option<String>),
+    Time(Option<DateTime<Utc>>),
+    Json(serde_json::Value),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<Option<f64>> for Value {
+    fn from(v: Option<f64>) -> Self {
+        Value::Real(v)
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(Some(v))
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(Some(v.to_owned()))
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<DateTime<Utc>> for Value {
+    fn from(v: DateTime<Utc>) -> Self {
+        Value::Time(Some(v))
+    }
+}
+impl From<Option<DateTime<Utc>>> for Value {
+    fn from(v: Option<DateTime<Utc>>) -> Self {
+        Value::Time(v)
+    }
+}
+
+/// SQLite allows 32,766 parameters a statement, PostgreSQL 65,535; stay under both.
+const MAX_PARAMETERS: usize = 30_000;
+const MAX_ROWS: usize = 1_000;
+
+/// `INSERT INTO table (columns) VALUES ($1, …), (…) <suffix>` for each chunk
+/// of rows that fits the parameter limit. Returns (SQL, rows) pairs.
+///
+/// SQLite gets anonymous `?` placeholders: it treats `$N` as named
+/// parameters and resolves each name by a linear search, which makes a
+/// statement with thousands of them quadratic to prepare and bind.
+pub(crate) fn insert_statements<'a>(
+    backend: Backend,
+    table: &str,
+    columns: &[&str],
+    suffix: &str,
+    rows: &'a [Vec<Value>],
+) -> Vec<(String, &'a [Vec<Value>])> {
+    let per_chunk = (MAX_PARAMETERS / columns.len().max(1)).clamp(1, MAX_ROWS);
+    rows.chunks(per_chunk)
+        .map(|chunk| {
+            let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+            let mut n = 0;
+            for (i, _) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for c in 0..columns.len() {
+                    n += 1;
+                    if c > 0 {
+                        sql.push_str(", ");
+                    }
+                    match backend {
+                        Backend::Sqlite => sql.push('?'),
+                        Backend::Postgres => {
+                            sql.push('$');
+                            sql.push_str(&n.to_string());
+                        }
+                    }
+                }
+                sql.push(')');
+            }
+            sql.push(' ');
+            sql.push_str(suffix);
+            (sql, chunk)
+        })
+        .collect()
+}
+
+/// Binds `Value`s to a query on whichever backend it was built for.
+macro_rules! bind_values {
+    ($query:expr, $values:expr) => {{
+        let mut query = $query;
+        for value in $values {
+            query = match value {
+                $crate::batch::Value::Int(v) => query.bind(*v),
+                $crate::batch::Value::Real(v) => query.bind(*v),
+                $crate::batch::Value::Text(v) => query.bind(v.clone()),
+                $crate::batch::Value::Time(v) => query.bind(*v),
+                $crate::batch::Value::Json(v) => query.bind(sqlx::types::Json(v.clone())),
+            };
+        }
+        query
+    }};
+}
+pub(crate) use bind_values;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_number_parameters_and_split_chunks() {
+        let rows: Vec<Vec<Value>> = (0..2500)
+            .map(|i| vec![Value::from(i as i64), Value::from("x")])
+            .collect();
+        let statements =
+            insert_statements(Backend::Postgres, "t", &["a", "b"], "RETURNING id", &rows);
+        assert_eq!(statements.len(), 3);
+        assert!(
+            statements[0]
+                .0
+                .starts_with("INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)")
+        );
+        assert!(statements[2].0.ends_with("($999, $1000) RETURNING id"));
+        assert_eq!(statements[2].1.len(), 500);
+        let sqlite = insert_statements(Backend::Sqlite, "t", &["a", "b"], "", &rows[..2]);
+        assert_eq!(sqlite[0].0, "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ");
+    }
+}

@@ -1,0 +1,166 @@
+use std::collections::{BTreeMap, HashMap};
+
+use vouch_domain::{Customer, CustomerId, CustomerProfile};
+
+use crate::batch::Value;
+use crate::rows::{CUSTOMER_COLUMNS, CustomerRow};
+use crate::store::{execute_inserts, insert_rows, on_backend};
+use crate::{Result, Store, StoreError};
+
+const CUSTOMER_INSERT_COLUMNS: &[&str] = &[
+    "external_id",
+    "email",
+    "name",
+    "locale",
+    "created_at",
+    "churned_at",
+    "referred_by",
+];
+
+/// One (customer, key, value) row per entry of a per-customer map.
+fn keyed_rows<'a>(
+    customers: &'a [CustomerProfile],
+    ids: &'a [i64],
+    map: fn(&CustomerProfile) -> &BTreeMap<String, String>,
+) -> Vec<Vec<Value>> {
+    customers
+        .iter()
+        .zip(ids)
+        .flat_map(|(c, id)| {
+            map(c)
+                .iter()
+                .map(move |(k, v)| vec![Value::from(*id), k.as_str().into(), v.as_str().into()])
+        })
+        .collect()
+}
+
+impl Store {
+    /// Adds customers with their attributes and handles in one transaction
+    /// and returns their ids in the order given.
+    pub async fn insert_customers(&self, customers: &[CustomerProfile]) -> Result<Vec<CustomerId>> {
+        let rows: Vec<Vec<Value>> = customers
+            .iter()
+            .map(|c| {
+                vec![
+                    c.external_id.clone().into(),
+                    c.email.as_ref().map(|e| e.as_str().to_owned()).into(),
+                    c.name.clone().into(),
+                    c.locale.as_str().into(),
+                    c.created_at.into(),
+                    c.churned_at.into(),
+                    c.referred_by.map(|r| r.0).into(),
+                ]
+            })
+            .collect();
+        on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let ids = insert_rows!(self.backend(), tx, "customers", CUSTOMER_INSERT_COLUMNS, &rows).await?;
+            let attributes = keyed_rows(customers, &ids, |c| &c.attributes);
+            let handles = keyed_rows(customers, &ids, |c| &c.handles);
+            execute_inserts!(self.backend(), tx, "customer_attributes", &["customer_id", "name", "value"], "", &attributes).await?;
+            execute_inserts!(self.backend(), tx, "customer_handles", &["customer_id", "platform", "handle"], "", &handles).await?;
+            tx.commit().await?;
+            Ok(ids.into_iter().map(CustomerId).collect())
+        })
+    }
+
+    /// Records that `referrer`'s referral brought `customer` in.
+    pub async fn set_referrer(&self, customer: CustomerId, referrer: CustomerId) -> Result<()> {
+        const SQL: &str = "UPDATE customers SET referred_by = $1 WHERE id = $2";
+        on_backend!(self, pool => sqlx::query(SQL).bind(referrer.0).bind(customer.0).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// One customer by id.
+    pub async fn customer(&self, id: CustomerId) -> Result<Option<Customer>> {
+        let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1");
+        let row: Option<CustomerRow> = on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id.0).fetch_optional(pool).await)?;
+        Ok(self.with_details(row.into_iter().collect()).await?.pop())
+    }
+
+    /// A customer by numeric id, email address or external (CRM) id, in that order.
+    pub async fn find_customer(&self, key: &str) -> Result<Customer> {
+        let key = key.trim();
+        let by =
+            |column: &str| format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {column} = $1");
+        let row: Option<CustomerRow> = if let Ok(id) = key.parse::<i64>() {
+            on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(by("id"))).bind(id).fetch_optional(pool).await)?
+        } else {
+            None
+        };
+        let row = match row {
+            Some(row) => Some(row),
+            None => {
+                let column = if key.contains('@') {
+                    "email"
+                } else {
+                    "external_id"
+                };
+                let value = match vouch_domain::Email::parse(key) {
+                    Ok(email) if column == "email" => email.as_str().to_owned(),
+                    _ => key.to_owned(),
+                };
+                on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(by(column))).bind(value).fetch_optional(pool).await)?
+            }
+        };
+        let row = row.ok_or_else(|| StoreError::NotFound {
+            what: "customer",
+            key: key.to_owned(),
+        })?;
+        self.with_details(vec![row])
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound {
+                what: "customer",
+                key: key.to_owned(),
+            })
+    }
+
+    /// A page of customers ordered by id, starting after `after` (keyset pagination).
+    pub async fn customers(&self, after: Option<CustomerId>, limit: u32) -> Result<Vec<Customer>> {
+        let sql =
+            format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id > $1 ORDER BY id LIMIT $2");
+        let after = after.map_or(0, |a| a.0);
+        let rows: Vec<CustomerRow> = on_backend!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(after).bind(i64::from(limit)).fetch_all(pool).await)?;
+        self.with_details(rows).await
+    }
+
+    pub async fn count_customers(&self) -> Result<u64> {
+        let n: i64 = on_backend!(self, pool =>
+            sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(pool).await)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Loads attributes and handles for customer rows sorted by id, with one
+    /// range query per table rather than one per customer.
+    async fn with_details(&self, rows: Vec<CustomerRow>) -> Result<Vec<Customer>> {
+        let (Some(first), Some(last)) = (rows.first().map(|r| r.id), rows.last().map(|r| r.id))
+        else {
+            return Ok(Vec::new());
+        };
+        let (low, high) = (first.min(last), first.max(last));
+        const DETAILS: [&str; 2] = [
+            "SELECT customer_id, name, value FROM customer_attributes WHERE customer_id BETWEEN $1 AND $2",
+            "SELECT customer_id, platform, handle FROM customer_handles WHERE customer_id BETWEEN $1 AND $2",
+        ];
+        let mut maps: [HashMap<i64, BTreeMap<String, String>>; 2] = Default::default();
+        for (slot, sql) in DETAILS.iter().enumerate() {
+            let entries: Vec<(i64, String, String)> = on_backend!(self, pool =>
+                sqlx::query_as(*sql).bind(low).bind(high).fetch_all(pool).await)?;
+            for (id, k, v) in entries {
+                maps[slot].entry(id).or_default().insert(k, v);
+            }
+        }
+        let [mut attributes, mut handles] = maps;
+        rows.into_iter()
+            .map(|row| {
+                let id = row.id;
+                row.into_customer(
+                    attributes.remove(&id).unwrap_or_default(),
+                    handles.remove(&id).unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+}

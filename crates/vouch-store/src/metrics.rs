@@ -1,0 +1,312 @@
+//! The counts behind every loyalty metric. NPS questions are answered from
+//! the hourly `nps_rollup` whenever the filter allows (no attribute filter,
+//! whole-hour bounds), and from the responses themselves otherwise; both
+//! paths return exactly the same numbers.
+
+use chrono::{DateTime, TimeZone, Timelike, Utc};
+use vouch_domain::analytics::{NpsTally, ScoreCounts};
+use vouch_domain::{Channel, SurveyKind};
+
+use crate::batch::{Value, bind_values};
+use crate::store::on_backend;
+use crate::{Backend, Result, Store, StoreError};
+
+/// Which responses a metric counts. Empty lists filter nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResponseFilter {
+    /// Answered at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Answered strictly before.
+    pub to: Option<DateTime<Utc>>,
+    /// Survey names.
+    pub surveys: Vec<String>,
+    pub channels: Vec<Channel>,
+    /// Language codes of the answer's locale (`en`, `ro`).
+    pub languages: Vec<String>,
+    /// Customer attributes that must all match (`plan` = `pro`).
+    pub attributes: Vec<(String, String)>,
+}
+
+impl ResponseFilter {
+    fn rollup_can_answer(&self) -> bool {
+        let whole_hour = |t: &Option<DateTime<Utc>>| {
+            t.is_none_or(|t| t.minute() == 0 && t.second() == 0 && t.nanosecond() == 0)
+        };
+        self.attributes.is_empty() && whole_hour(&self.from) && whole_hour(&self.to)
+    }
+}
+
+/// What NPS answers are grouped by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    Survey,
+    Channel,
+    Language,
+    /// A customer attribute, by name; answers without it fall in "".
+    Attribute(String),
+}
+
+/// Hours since the epoch of a time, in SQL, per backend.
+fn hour_of(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("(CAST(strftime('%s', {column}) AS INTEGER) / 3600)"),
+        Backend::Postgres => format!("CAST(floor(extract(epoch FROM {column}) / 3600) AS BIGINT)"),
+    }
+}
+
+/// A parameterised SQL query under construction.
+struct Sql {
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    /// Appends a placeholder for `value` and returns it (`$3`).
+    fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        format!("${}", self.values.len())
+    }
+
+    fn bind_list<T: Into<Value> + Clone>(&mut self, items: &[T]) -> String {
+        let placeholders: Vec<String> = items.iter().map(|i| self.bind(i.clone())).collect();
+        placeholders.join(", ")
+    }
+}
+
+/// Builds `SELECT <key>, promoters, passives, detractors … GROUP BY <key>`
+/// over the rollup or the raw responses. `key` is given per source.
+fn nps_query(
+    backend: Backend,
+    filter: &ResponseFilter,
+    key: Option<(&str, &str)>,
+    attribute_key: Option<&str>,
+) -> Sql {
+    let rollup = filter.rollup_can_answer() && attribute_key.is_none();
+    let mut sql = Sql {
+        text: String::new(),
+        values: Vec::new(),
+    };
+    let mut conditions: Vec<String> = Vec::new();
+    let (from_table, sums, time, channel, language, survey) = if rollup {
+        (
+            "nps_rollup t JOIN surveys s ON s.id = t.survey_id".to_owned(),
+            ["SUM(t.promoters)", "SUM(t.passives)", "SUM(t.detractors)"],
+            "t.hour".to_owned(),
+            "t.channel",
+            "t.language",
+            "s.name",
+        )
+    } else {
+        conditions.push("s.kind = 'nps'".to_owned());
+        (
+            "responses r JOIN surveys s ON s.id = r.survey_id".to_owned(),
+            [
+                "SUM(CASE WHEN r.score >= 9 THEN 1 ELSE 0 END)",
+                "SUM(CASE WHEN r.score IN (7, 8) THEN 1 ELSE 0 END)",
+                "SUM(CASE WHEN r.score <= 6 THEN 1 ELSE 0 END)",
+            ],
+            hour_of(backend, "r.answered_at"),
+            "r.channel",
+            "COALESCE(r.language, '')",
+            "s.name",
+        )
+    };
+    let mut from_table = from_table;
+    if rollup {
+        if let Some(from) = filter.from {
+            conditions.push(format!("t.hour >= {}", sql.bind(from.timestamp() / 3600)));
+        }
+        if let Some(to) = filter.to {
+            conditions.push(format!("t.hour < {}", sql.bind(to.timestamp() / 3600)));
+        }
+    } else {
+        if let Some(from) = filter.from {
+            conditions.push(format!("r.answered_at >= {}", sql.bind(from)));
+        }
+        if let Some(to) = filter.to {
+            conditions.push(format!("r.answered_at < {}", sql.bind(to)));
+        }
+        for (name, value) in &filter.attributes {
+            let (name, value) = (sql.bind(name.as_str()), sql.bind(value.as_str()));
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM customer_attributes a WHERE a.customer_id = r.customer_id AND a.name = {name} AND a.value = {value})"
+            ));
+        }
+        if let Some(attribute) = attribute_key {
+            let name = sql.bind(attribute);
+            from_table.push_str(&format!(" LEFT JOIN customer_attributes g ON g.customer_id = r.customer_id AND g.name = {name}"));
+        }
+    }
+    if !filter.surveys.is_empty() {
+        conditions.push(format!("{survey} IN ({})", sql.bind_list(&filter.surveys)));
+    }
+    if !filter.channels.is_empty() {
+        let names: Vec<&str> = filter.channels.iter().map(|c| c.as_str()).collect();
+        conditions.push(format!("{channel} IN ({})", sql.bind_list(&names)));
+    }
+    if !filter.languages.is_empty() {
+        conditions.push(format!(
+            "{language} IN ({})",
+            sql.bind_list(&filter.languages)
+        ));
+    }
+    let key_expression = match (key, attribute_key) {
+        (_, Some(_)) => Some("COALESCE(g.value, '')".to_owned()),
+        (Some(("time", hours)), None) => Some(format!("({time} / {hours}) * {hours}")),
+        (Some(("survey", _)), None) => Some(survey.to_owned()),
+        (Some(("channel", _)), None) => Some(channel.to_owned()),
+        (Some(("language", _)), None) => Some(language.to_owned()),
+        _ => None,
+    };
+    // PostgreSQL sums BIGINTs into NUMERIC, and SUM of nothing is NULL on both.
+    let sums: Vec<String> = sums
+        .iter()
+        .map(|s| format!("CAST(COALESCE({s}, 0) AS BIGINT)"))
+        .collect();
+    let where_clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    sql.text = match key_expression {
+        // Deletes can leave all-zero rollup rows; a group with no answers is no group.
+        Some(k) => format!(
+            "SELECT {k} AS k, {} FROM {from_table}{where_clause} GROUP BY {k} HAVING {} > 0 ORDER BY {k}",
+            sums.join(", "),
+            sums.join(" + ")
+        ),
+        None => format!("SELECT {} FROM {from_table}{where_clause}", sums.join(", ")),
+    };
+    sql
+}
+
+fn tally((p, pa, d): (i64, i64, i64)) -> NpsTally {
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    NpsTally::new(count(p), count(pa), count(d))
+}
+
+impl Store {
+    /// Promoters, passives and detractors among NPS answers matching `filter`.
+    pub async fn nps_tally(&self, filter: &ResponseFilter) -> Result<NpsTally> {
+        let sql = nps_query(self.backend(), filter, None, None);
+        let row: (i64, i64, i64) = on_backend!(self, pool =>
+            bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_one(pool).await)?;
+        Ok(tally(row))
+    }
+
+    /// NPS tallies in time buckets of `hours` (1 or 24) hours, by bucket start.
+    pub async fn nps_by_time(
+        &self,
+        filter: &ResponseFilter,
+        hours: u32,
+    ) -> Result<Vec<(DateTime<Utc>, NpsTally)>> {
+        let hours = hours.to_string();
+        let sql = nps_query(self.backend(), filter, Some(("time", &hours)), None);
+        let rows: Vec<(i64, i64, i64, i64)> = on_backend!(self, pool =>
+            bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
+        rows.into_iter()
+            .map(|(hour, p, pa, d)| {
+                let at = Utc
+                    .timestamp_opt(hour * 3600, 0)
+                    .single()
+                    .ok_or_else(|| StoreError::corrupt("rollup", format!("hour {hour}")))?;
+                Ok((at, tally((p, pa, d))))
+            })
+            .collect()
+    }
+
+    /// NPS tallies per segment value, in value order ("" = unknown).
+    pub async fn nps_by_segment(
+        &self,
+        filter: &ResponseFilter,
+        segment: &Segment,
+    ) -> Result<Vec<(String, NpsTally)>> {
+        let sql = match segment {
+            Segment::Survey => nps_query(self.backend(), filter, Some(("survey", "")), None),
+            Segment::Channel => nps_query(self.backend(), filter, Some(("channel", "")), None),
+            Segment::Language => nps_query(self.backend(), filter, Some(("language", "")), None),
+            Segment::Attribute(name) => nps_query(self.backend(), filter, None, Some(name)),
+        };
+        let rows: Vec<(String, i64, i64, i64)> = on_backend!(self, pool =>
+            bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(k, p, pa, d)| (k, tally((p, pa, d))))
+            .collect())
+    }
+
+    /// How many answers of `kind` gave each score, within `[from, to)`.
+    pub async fn score_counts(
+        &self,
+        kind: SurveyKind,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<ScoreCounts> {
+        const SQL: &str = "SELECT r.score, COUNT(*) FROM responses r JOIN surveys s ON s.id = r.survey_id \
+            WHERE s.kind = $1 AND ($2 IS NULL OR r.answered_at >= $2) AND ($3 IS NULL OR r.answered_at < $3) GROUP BY r.score";
+        let rows: Vec<(i64, i64)> = on_backend!(self, pool =>
+            sqlx::query_as(SQL).bind(kind.as_str()).bind(from).bind(to).fetch_all(pool).await)?;
+        let mut counts = ScoreCounts::default();
+        for (score, n) in rows {
+            counts.record(
+                u8::try_from(score)
+                    .map_err(|_| StoreError::corrupt("response", format!("score {score}")))?,
+                u64::try_from(n).unwrap_or(0),
+            );
+        }
+        Ok(counts)
+    }
+
+    /// Recomputes the NPS rollup from the responses. The triggers keep it
+    /// exact; this is for checking that, and for repairs.
+    pub async fn rebuild_nps_rollup(&self) -> Result<()> {
+        let hour = hour_of(self.backend(), "r.answered_at");
+        let insert = format!(
+            "INSERT INTO nps_rollup (hour, survey_id, channel, language, promoters, passives, detractors) \
+             SELECT {hour}, r.survey_id, r.channel, COALESCE(r.language, ''), \
+             SUM(CASE WHEN r.score >= 9 THEN 1 ELSE 0 END), SUM(CASE WHEN r.score IN (7, 8) THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN r.score <= 6 THEN 1 ELSE 0 END) \
+             FROM responses r JOIN surveys s ON s.id = r.survey_id WHERE s.kind = 'nps' GROUP BY 1, 2, 3, 4"
+        );
+        on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM nps_rollup").execute(&mut *tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(insert)).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_bind_every_value() {
+        let filter = ResponseFilter {
+            from: Some(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()),
+            surveys: vec!["x'); DROP TABLE responses; --".into()],
+            attributes: vec![("plan".into(), "pro".into())],
+            ..Default::default()
+        };
+        let sql = nps_query(Backend::Sqlite, &filter, Some(("time", "24")), None);
+        assert!(
+            !sql.text.contains("DROP") && !sql.text.contains("pro"),
+            "{}",
+            sql.text
+        );
+        assert_eq!(sql.values.len(), 4);
+        assert!(
+            sql.text.contains("FROM responses r"),
+            "attribute filters need the raw responses"
+        );
+        let rollup = nps_query(
+            Backend::Postgres,
+            &ResponseFilter::default(),
+            Some(("time", "24")),
+            None,
+        );
+        assert!(rollup.text.contains("FROM nps_rollup t"), "{}", rollup.text);
+    }
+}

@@ -1,0 +1,219 @@
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::location::redact;
+use crate::{DatabaseLocation, Result, StoreError};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the open pool, whichever backend it is.
+/// The body is written once and compiled for each backend, so every query
+/// exists in exactly one place and both backends run the same SQL.
+macro_rules! on_backend {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
+/// Inserts rows in multi-row statements inside the transaction `$tx` and
+/// returns the new ids in row order. Expands to an `async` block.
+/// `$backend` chooses the placeholder style (see `insert_statements`).
+macro_rules! insert_rows {
+    ($backend:expr, $tx:expr, $table:expr, $columns:expr, $rows:expr) => {
+        async {
+            let mut ids: Vec<i64> = Vec::with_capacity($rows.len());
+            for (sql, chunk) in
+                $crate::batch::insert_statements($backend, $table, $columns, "RETURNING id", $rows)
+            {
+                let query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+                let query = $crate::batch::bind_values!(query, chunk.iter().flatten());
+                let mut chunk_ids = query.fetch_all(&mut *$tx).await?;
+                // Both engines hand out ids in increasing order along one
+                // VALUES list, but neither promises RETURNING's row order.
+                chunk_ids.sort_unstable();
+                ids.extend(chunk_ids);
+            }
+            Ok::<_, $crate::StoreError>(ids)
+        }
+    };
+}
+pub(crate) use insert_rows;
+
+/// Inserts rows (whose table may have no id) inside `$tx`, with `$suffix`
+/// after each statement (e.g. an `ON CONFLICT` clause). Expands to an `async`
+/// block yielding the number of rows written.
+macro_rules! execute_inserts {
+    ($backend:expr, $tx:expr, $table:expr, $columns:expr, $suffix:expr, $rows:expr) => {
+        async {
+            let mut written = 0u64;
+            for (sql, chunk) in
+                $crate::batch::insert_statements($backend, $table, $columns, $suffix, $rows)
+            {
+                let query = $crate::batch::bind_values!(
+                    sqlx::query(sqlx::AssertSqlSafe(sql)),
+                    chunk.iter().flatten()
+                );
+                written += query.execute(&mut *$tx).await?.rows_affected();
+            }
+            Ok::<_, $crate::StoreError>(written)
+        }
+    };
+}
+pub(crate) use execute_inserts;
+
+/// The open database: the one seam between Vouch and its storage.
+pub struct Store {
+    pub(crate) pool: Pool,
+    location: DatabaseLocation,
+}
+
+impl Store {
+    /// Opens (creating an SQLite file if needed) and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<Store> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens without migrating.
+    pub async fn connect(url: &str) -> Result<Store> {
+        let location = DatabaseLocation::parse(url)?;
+        let pool = match &location {
+            DatabaseLocation::Sqlite(path) => Pool::Sqlite(open_sqlite(path).await?),
+            DatabaseLocation::Postgres(url) => Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await
+                    .map_err(|e| StoreError::CannotConnect {
+                        url: redact(url),
+                        reason: e.to_string(),
+                    })?,
+            ),
+        };
+        Ok(Store { pool, location })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Where the store is, safe to print (no passwords).
+    pub fn describe(&self) -> String {
+        self.location.display()
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// The newest schema version this binary knows.
+    pub fn binary_schema_version(&self) -> i64 {
+        self.migrator().iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// Applies pending migrations. A database migrated by a newer Vouch is
+    /// refused with `SchemaTooNew` rather than touched.
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = self.migrator();
+        let outcome = on_backend!(self, pool => migrator.run(pool).await);
+        outcome.map_err(|e| match e {
+            MigrateError::VersionMissing(database) => StoreError::SchemaTooNew {
+                database,
+                binary: self.binary_schema_version(),
+            },
+            MigrateError::VersionMismatch(version) => StoreError::MigrationChanged { version },
+            MigrateError::Execute(sqlx::Error::Database(db)) if is_not_a_database(db.message()) => {
+                self.not_a_database()
+            }
+            other => StoreError::Migration(other),
+        })
+    }
+
+    /// The newest migration applied to the database (0 for an empty one).
+    pub async fn schema_version(&self) -> Result<i64> {
+        const SQL: &str =
+            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM _sqlx_migrations WHERE success";
+        Ok(on_backend!(self, pool => sqlx::query_scalar::<_, i64>(SQL).fetch_one(pool).await)?)
+    }
+
+    fn not_a_database(&self) -> StoreError {
+        match &self.location {
+            DatabaseLocation::Sqlite(path) => StoreError::NotADatabase { path: path.clone() },
+            DatabaseLocation::Postgres(_) => StoreError::corrupt("schema", "not a Vouch database"),
+        }
+    }
+
+    /// Closes every connection, waiting for queries in flight.
+    pub async fn close(&self) {
+        on_backend!(self, pool => pool.close().await)
+    }
+}
+
+fn is_not_a_database(message: &str) -> bool {
+    message.contains("file is not a database")
+}
+
+async fn open_sqlite(path: &Path) -> Result<SqlitePool> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        // WAL lets dashboards read while an import writes; NORMAL is durable in WAL mode.
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true);
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if is_not_a_database(db.message()) => {
+                StoreError::NotADatabase {
+                    path: path.to_owned(),
+                }
+            }
+            sqlx::Error::Database(db) => StoreError::CannotOpen {
+                path: path.to_owned(),
+                reason: db.message().to_owned(),
+            },
+            sqlx::Error::Io(io) => StoreError::CannotOpen {
+                path: path.to_owned(),
+                reason: io.to_string(),
+            },
+            _ => StoreError::CannotOpen {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            },
+        })
+}

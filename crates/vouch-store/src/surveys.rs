@@ -1,0 +1,155 @@
+use chrono::{DateTime, Utc};
+use vouch_domain::{Answer, CustomerId, Response, ResponseId, Source, Survey, SurveyKind};
+
+use crate::batch::Value;
+use crate::rows::{RESPONSE_COLUMNS, ResponseRow, SurveyRow};
+use crate::store::{execute_inserts, insert_rows, on_backend};
+use crate::{Result, Store, StoreError};
+
+const RESPONSE_INSERT_COLUMNS: &[&str] = &[
+    "survey_id",
+    "customer_id",
+    "score",
+    "comment",
+    "channel",
+    "locale",
+    "language",
+    "answered_at",
+    "metadata",
+];
+
+const COMMENT_FEEDBACK_COLUMNS: &[&str] = &[
+    "source",
+    "source_id",
+    "customer_id",
+    "response_id",
+    "body",
+    "language",
+    "posted_at",
+];
+
+impl Store {
+    /// The survey called `name`, created with `kind` if it does not exist.
+    /// A survey of that name but another kind is an error.
+    pub async fn ensure_survey(
+        &self,
+        kind: SurveyKind,
+        name: &str,
+        created_at: DateTime<Utc>,
+    ) -> Result<Survey> {
+        const INSERT: &str = "INSERT INTO surveys (kind, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING";
+        const SELECT: &str = "SELECT id, kind, name, created_at FROM surveys WHERE name = $1";
+        let row: SurveyRow = on_backend!(self, pool => {
+            sqlx::query(INSERT).bind(kind.as_str()).bind(name).bind(created_at).execute(pool).await?;
+            sqlx::query_as(SELECT).bind(name).fetch_one(pool).await
+        })?;
+        let survey = Survey::try_from(row)?;
+        if survey.kind != kind {
+            return Err(StoreError::corrupt(
+                "survey",
+                format!("{name:?} exists as a {} survey, not {kind}", survey.kind),
+            ));
+        }
+        Ok(survey)
+    }
+
+    pub async fn surveys(&self) -> Result<Vec<Survey>> {
+        const SQL: &str = "SELECT id, kind, name, created_at FROM surveys ORDER BY id";
+        let rows: Vec<SurveyRow> =
+            on_backend!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+        rows.into_iter().map(Survey::try_from).collect()
+    }
+
+    /// Records answers in one transaction and returns their ids in order.
+    /// Every answer with a comment also becomes a feedback item (source
+    /// `survey`, source id `response:ID`), so all feedback lives in one model.
+    pub async fn insert_answers(&self, answers: &[Answer]) -> Result<Vec<ResponseId>> {
+        let rows: Vec<Vec<Value>> = answers
+            .iter()
+            .map(|a| {
+                vec![
+                    a.survey_id.0.into(),
+                    a.customer_id.map(|c| c.0).into(),
+                    i64::from(a.score.value()).into(),
+                    a.comment.clone().into(),
+                    a.channel.as_str().into(),
+                    a.locale.as_ref().map(|l| l.as_str().to_owned()).into(),
+                    a.locale.as_ref().map(|l| l.language().to_owned()).into(),
+                    a.answered_at.into(),
+                    Value::Json(serde_json::to_value(&a.metadata).unwrap_or_default()),
+                ]
+            })
+            .collect();
+        on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let ids = insert_rows!(self.backend(), tx, "responses", RESPONSE_INSERT_COLUMNS, &rows).await?;
+            let comments: Vec<Vec<Value>> = answers
+                .iter()
+                .zip(&ids)
+                .filter_map(|(a, id)| {
+                    let comment = a.comment.as_deref().map(str::trim).filter(|c| !c.is_empty())?;
+                    Some(vec![
+                        Source::Survey.as_str().into(),
+                        format!("response:{id}").into(),
+                        a.customer_id.map(|c| c.0).into(),
+                        Value::from(*id),
+                        comment.into(),
+                        a.locale.as_ref().map(|l| l.language().to_owned()).into(),
+                        a.answered_at.into(),
+                    ])
+                })
+                .collect();
+            execute_inserts!(self.backend(), tx, "feedback_items", COMMENT_FEEDBACK_COLUMNS, "", &comments).await?;
+            tx.commit().await?;
+            Ok(ids.into_iter().map(ResponseId).collect())
+        })
+    }
+
+    /// Changes an answer's score and comment (answers stay editable for a
+    /// while after they are given). The NPS rollup follows through triggers.
+    pub async fn update_answer(
+        &self,
+        id: ResponseId,
+        score: vouch_domain::Score,
+        comment: Option<&str>,
+    ) -> Result<()> {
+        const SQL: &str = "UPDATE responses SET score = $1, comment = $2 WHERE id = $3";
+        let updated = on_backend!(self, pool => sqlx::query(SQL)
+            .bind(i64::from(score.value())).bind(comment).bind(id.0).execute(pool).await.map(|r| r.rows_affected()))?;
+        if updated == 0 {
+            return Err(StoreError::NotFound {
+                what: "response",
+                key: id.0.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Deletes an answer (and the feedback item made from its comment).
+    pub async fn delete_answer(&self, id: ResponseId) -> Result<()> {
+        const SQL: &str = "DELETE FROM responses WHERE id = $1";
+        let deleted = on_backend!(self, pool => sqlx::query(SQL).bind(id.0).execute(pool).await.map(|r| r.rows_affected()))?;
+        if deleted == 0 {
+            return Err(StoreError::NotFound {
+                what: "response",
+                key: id.0.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A customer's answers to every survey, oldest first.
+    pub async fn responses_of(&self, customer: CustomerId) -> Result<Vec<Response>> {
+        let sql = format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses r JOIN surveys s ON s.id = r.survey_id \
+             WHERE r.customer_id = $1 ORDER BY r.answered_at, r.id"
+        );
+        let rows: Vec<ResponseRow> = on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(customer.0).fetch_all(pool).await)?;
+        rows.into_iter().map(Response::try_from).collect()
+    }
+
+    pub async fn count_responses(&self) -> Result<u64> {
+        let n: i64 = on_backend!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM responses").fetch_one(pool).await)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}

@@ -1,0 +1,792 @@
+//! The store conformance suite: every test runs against SQLite and, when
+//! VOUCH_TEST_POSTGRES_URL is set, PostgreSQL, each in a fresh database.
+
+mod harness;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use harness::TestDb;
+use vouch_domain::analytics::NpsTally;
+use vouch_domain::{
+    Answer, Channel, CustomerId, CustomerProfile, Email, Feedback, Locale, Rating, Score,
+    SignalKind, Source, SurveyKind,
+};
+use vouch_store::{ResponseFilter, Segment, StoreError};
+
+on_both_backends!(
+    migrations_are_current_and_idempotent,
+    customers_round_trip_with_attributes_and_handles,
+    customers_are_found_by_id_email_or_external_id,
+    customers_page_by_id,
+    surveys_are_created_once,
+    answers_keep_their_fields_and_comments_become_feedback,
+    nps_tally_counts_categories_within_dates,
+    feedback_round_trips_and_source_ids_are_unique,
+    category_signals_combine_answers_and_reviews,
+    hostile_text_is_stored_verbatim,
+    nps_rollup_matches_the_answers_through_inserts_updates_and_deletes,
+    nps_filters_and_segments,
+    csat_and_ces_score_counts,
+    customer_flow_and_public_feedback_counts,
+    all_category_signals_cover_every_customer,
+);
+
+fn at(day: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 9, 30, 15).unwrap() + Duration::days(day)
+}
+
+fn profile(n: u32) -> CustomerProfile {
+    let mut p = CustomerProfile::new(
+        Locale::parse(if n.is_multiple_of(2) { "en" } else { "ro-RO" }).unwrap(),
+        at(i64::from(n)),
+    );
+    p.email = Some(Email::parse(&format!("person{n}@example.com")).unwrap());
+    p.external_id = Some(format!("CRM-{n}"));
+    p.name = Some(format!("Person {n}"));
+    p.attributes = BTreeMap::from([
+        (
+            "plan".into(),
+            if n.is_multiple_of(3) { "pro" } else { "free" }.into(),
+        ),
+        ("region".into(), "EU".into()),
+    ]);
+    p
+}
+
+fn answer(
+    survey: vouch_domain::SurveyId,
+    customer: Option<CustomerId>,
+    score: i64,
+    day: i64,
+    comment: Option<&str>,
+) -> Answer {
+    Answer {
+        survey_id: survey,
+        customer_id: customer,
+        score: Score::nps(score).unwrap(),
+        comment: comment.map(str::to_owned),
+        channel: Channel::Email,
+        locale: Some(Locale::parse("ro").unwrap()),
+        answered_at: at(day),
+        metadata: BTreeMap::from([("wave".into(), "1".into())]),
+    }
+}
+
+async fn migrations_are_current_and_idempotent(db: &TestDb) {
+    let store = &db.store;
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        store.binary_schema_version()
+    );
+    store.migrate().await.unwrap();
+    // A second process opening the same database migrates nothing and works.
+    let again = vouch_store::Store::open(&db.url).await.unwrap();
+    assert_eq!(
+        again.schema_version().await.unwrap(),
+        store.binary_schema_version()
+    );
+    again.close().await;
+}
+
+async fn customers_round_trip_with_attributes_and_handles(db: &TestDb) {
+    let store = &db.store;
+    let mut with_handles = profile(1);
+    with_handles
+        .handles
+        .insert("twitter".into(), "@person1".into());
+    with_handles.churned_at = Some(at(40));
+    let ids = store
+        .insert_customers(&[profile(0), with_handles.clone(), profile(2)])
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 3);
+    assert!(
+        ids[0] < ids[1] && ids[1] < ids[2],
+        "ids follow input order: {ids:?}"
+    );
+    let stored = store.customer(ids[1]).await.unwrap().unwrap();
+    assert_eq!(stored.id, ids[1]);
+    assert_eq!(stored.profile, with_handles);
+    assert_eq!(store.count_customers().await.unwrap(), 3);
+    assert!(store.customer(CustomerId(999_999)).await.unwrap().is_none());
+
+    let mut referred = profile(3);
+    referred.referred_by = Some(ids[0]);
+    let id = store.insert_customers(&[referred]).await.unwrap()[0];
+    assert!(
+        store
+            .customer(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .profile
+            .acquired_via_referral()
+    );
+}
+
+async fn customers_are_found_by_id_email_or_external_id(db: &TestDb) {
+    let store = &db.store;
+    let ids = store
+        .insert_customers(&[profile(0), profile(1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_customer(&ids[1].to_string()).await.unwrap().id,
+        ids[1]
+    );
+    assert_eq!(
+        store.find_customer("person1@EXAMPLE.com").await.unwrap().id,
+        ids[1]
+    );
+    assert_eq!(store.find_customer("CRM-0").await.unwrap().id, ids[0]);
+    assert!(matches!(
+        store.find_customer("nobody@example.com").await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn customers_page_by_id(db: &TestDb) {
+    let store = &db.store;
+    let profiles: Vec<_> = (0..25).map(profile).collect();
+    store.insert_customers(&profiles).await.unwrap();
+    let first = store.customers(None, 10).await.unwrap();
+    let second = store.customers(Some(first[9].id), 10).await.unwrap();
+    let third = store.customers(Some(second[9].id), 10).await.unwrap();
+    assert_eq!((first.len(), second.len(), third.len()), (10, 10, 5));
+    assert!(first[9].id < second[0].id);
+    assert_eq!(third[4].profile, profiles[24]);
+    assert_eq!(third[4].profile.attributes["plan"], "pro");
+}
+
+async fn surveys_are_created_once(db: &TestDb) {
+    let store = &db.store;
+    let a = store
+        .ensure_survey(SurveyKind::Nps, "Relationship", at(0))
+        .await
+        .unwrap();
+    let b = store
+        .ensure_survey(SurveyKind::Nps, "Relationship", at(5))
+        .await
+        .unwrap();
+    assert_eq!(a, b);
+    assert!(
+        store
+            .ensure_survey(SurveyKind::Csat, "Relationship", at(0))
+            .await
+            .is_err()
+    );
+    store
+        .ensure_survey(SurveyKind::Ces, "Effort", at(0))
+        .await
+        .unwrap();
+    assert_eq!(store.surveys().await.unwrap().len(), 2);
+}
+
+async fn answers_keep_their_fields_and_comments_become_feedback(db: &TestDb) {
+    let store = &db.store;
+    let customer = store.insert_customers(&[profile(0)]).await.unwrap()[0];
+    let survey = store
+        .ensure_survey(SurveyKind::Nps, "Relationship", at(0))
+        .await
+        .unwrap()
+        .id;
+    let answers = vec![
+        answer(
+            survey,
+            Some(customer),
+            10,
+            3,
+            Some("Livrare rapidă, mulțumesc!"),
+        ),
+        answer(survey, Some(customer), 4, 1, None),
+        answer(survey, None, 8, 2, Some("   ")),
+    ];
+    let ids = store.insert_answers(&answers).await.unwrap();
+    assert_eq!(ids.len(), 3);
+    let responses = store.responses_of(customer).await.unwrap();
+    assert_eq!(responses.len(), 2);
+    assert_eq!(responses[0].answer, answers[1], "oldest first");
+    assert_eq!(responses[1].answer, answers[0]);
+    assert_eq!(responses[1].id, ids[0]);
+    let feedback = store.feedback_of(customer).await.unwrap();
+    assert_eq!(feedback.len(), 1, "only non-blank comments become feedback");
+    let f = &feedback[0].feedback;
+    assert_eq!(
+        (f.source, f.source_id.as_str()),
+        (Source::Survey, format!("response:{}", ids[0].0).as_str())
+    );
+    assert_eq!(
+        (f.body.as_str(), f.language.as_deref()),
+        ("Livrare rapidă, mulțumesc!", Some("ro"))
+    );
+    assert_eq!(store.count_responses().await.unwrap(), 3);
+}
+
+async fn nps_tally_counts_categories_within_dates(db: &TestDb) {
+    let store = &db.store;
+    let nps = store
+        .ensure_survey(SurveyKind::Nps, "Relationship", at(0))
+        .await
+        .unwrap()
+        .id;
+    let csat = store
+        .ensure_survey(SurveyKind::Csat, "Support", at(0))
+        .await
+        .unwrap()
+        .id;
+    let scores = [10, 9, 9, 8, 7, 6, 3, 0, 10, 5, 9];
+    let answers: Vec<Answer> = scores
+        .iter()
+        .enumerate()
+        .map(|(day, s)| answer(nps, None, *s, day as i64, None))
+        .collect();
+    store.insert_answers(&answers).await.unwrap();
+    let mut csat_answer = answer(csat, None, 0, 1, None);
+    csat_answer.score = Score::new(SurveyKind::Csat, 5).unwrap();
+    store.insert_answers(&[csat_answer]).await.unwrap();
+
+    let all = store.nps_tally(&ResponseFilter::default()).await.unwrap();
+    assert_eq!(all, NpsTally::from_scores(scores.iter().map(|s| *s as u8)));
+    assert_eq!(all, NpsTally::new(5, 2, 4));
+    let window = ResponseFilter {
+        from: Some(at(2)),
+        to: Some(at(6)),
+        ..Default::default()
+    };
+    assert_eq!(
+        store.nps_tally(&window).await.unwrap(),
+        NpsTally::from_scores([9, 8, 7, 6])
+    );
+    let empty = ResponseFilter {
+        from: Some(at(100)),
+        ..Default::default()
+    };
+    assert_eq!(store.nps_tally(&empty).await.unwrap(), NpsTally::default());
+}
+
+async fn feedback_round_trips_and_source_ids_are_unique(db: &TestDb) {
+    let store = &db.store;
+    let customer = store.insert_customers(&[profile(0)]).await.unwrap()[0];
+    let mut review = Feedback::new(
+        Source::Trustpilot,
+        "tp-1",
+        "Great value, fast delivery.",
+        at(3),
+    )
+    .unwrap();
+    review.customer_id = Some(customer);
+    review.rating = Some(Rating::stars(4.0).unwrap());
+    review.title = Some("Good".into());
+    review.author.name = Some("Ana P.".into());
+    review.url = Some("https://example.com/r/1".into());
+    review.engagement.likes = 7;
+    review.language = Some("en".into());
+    review.sentiment = Some(0.7);
+    review.topics = vec![vouch_domain::TopicMention {
+        topic: "delivery".into(),
+        sentiment: 0.5,
+    }];
+    let ids = store
+        .insert_feedback(std::slice::from_ref(&review))
+        .await
+        .unwrap();
+    let stored = store.feedback_of(customer).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].id, ids[0]);
+    assert_eq!(stored[0].feedback, review);
+    assert!(
+        store.insert_feedback(&[review]).await.is_err(),
+        "the same source id twice"
+    );
+    let counts = store.feedback_counts_by_source().await.unwrap();
+    assert_eq!(counts, vec![(Source::Trustpilot, 1)]);
+}
+
+async fn category_signals_combine_answers_and_reviews(db: &TestDb) {
+    let store = &db.store;
+    let customer = store.insert_customers(&[profile(0)]).await.unwrap()[0];
+    let survey = store
+        .ensure_survey(SurveyKind::Nps, "Relationship", at(0))
+        .await
+        .unwrap()
+        .id;
+    store
+        .insert_answers(&[answer(survey, Some(customer), 3, 10, None)])
+        .await
+        .unwrap();
+    let mut review = Feedback::new(Source::Google, "g-1", "Five stars", at(5)).unwrap();
+    review.customer_id = Some(customer);
+    review.rating = Some(Rating::stars(5.0).unwrap());
+    let mut ticket = Feedback::new(Source::Support, "t-1", "Help", at(6)).unwrap();
+    ticket.customer_id = Some(customer);
+    ticket.rating = Some(Rating::stars(1.0).unwrap());
+    store.insert_feedback(&[review, ticket]).await.unwrap();
+    let signals = store.category_signals(customer).await.unwrap();
+    assert_eq!(
+        signals.len(),
+        2,
+        "support ratings are not reviews: {signals:?}"
+    );
+    assert!(matches!(signals[0].kind, SignalKind::Review { .. }));
+    assert_eq!(signals[1].kind, SignalKind::NpsAnswer { score: 3 });
+}
+
+async fn hostile_text_is_stored_verbatim(db: &TestDb) {
+    let store = &db.store;
+    let survey = store
+        .ensure_survey(SurveyKind::Nps, "x'); DROP TABLE customers; --", at(0))
+        .await
+        .unwrap();
+    let hostile = "<script>alert('x')</script> \"; DROP TABLE responses; -- $1 ? \u{0} é";
+    let mut p = profile(0);
+    p.name = Some(hostile.replace('\u{0}', ""));
+    let customer = store.insert_customers(&[p.clone()]).await.unwrap()[0];
+    let comment = hostile.replace('\u{0}', "");
+    store
+        .insert_answers(&[answer(survey.id, Some(customer), 9, 1, Some(&comment))])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .customer(customer)
+            .await
+            .unwrap()
+            .unwrap()
+            .profile
+            .name,
+        p.name
+    );
+    assert_eq!(
+        store.responses_of(customer).await.unwrap()[0]
+            .answer
+            .comment
+            .as_deref(),
+        Some(comment.as_str())
+    );
+    assert_eq!(store.count_customers().await.unwrap(), 1);
+}
+
+/// SQLite-only failure modes: what a user sees when the file is wrong.
+mod sqlite_files {
+    use vouch_store::{Store, StoreError};
+
+    #[tokio::test]
+    async fn a_file_that_is_not_a_database_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.db");
+        std::fs::write(&path, "these are not the tables you are looking for").unwrap();
+        let err = Store::open(path.to_str().unwrap())
+            .await
+            .err()
+            .expect("must fail");
+        assert!(matches!(err, StoreError::NotADatabase { .. }), "{err:?}");
+        assert!(err.to_string().contains("notes.db"));
+    }
+
+    #[tokio::test]
+    async fn an_unwritable_path_is_named() {
+        let err = Store::open("sqlite:///nonexistent-dir/vouch.db")
+            .await
+            .err()
+            .expect("must fail");
+        assert!(matches!(err, StoreError::CannotOpen { .. }), "{err:?}");
+        assert!(err.to_string().contains("/nonexistent-dir/vouch.db"));
+    }
+
+    #[tokio::test]
+    async fn a_schema_newer_than_the_binary_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("v.db").display());
+        Store::open(&url).await.unwrap().close().await;
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (9999, 'from the future', TRUE, X'00', 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let err = Store::open(&url).await.err().expect("must fail");
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { database: 9999, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("upgrade vouch"));
+    }
+}
+
+/// A filter that the rollup cannot answer (a bound off the hour), so the raw
+/// answers are counted: the reference the rollup must match.
+fn raw(filter: &ResponseFilter) -> ResponseFilter {
+    ResponseFilter {
+        from: Some(filter.from.unwrap_or(at(-1000)) + Duration::seconds(1)),
+        ..filter.clone()
+    }
+}
+
+async fn seed_answers(db: &TestDb) -> Vec<vouch_domain::ResponseId> {
+    let store = &db.store;
+    let customers = store
+        .insert_customers(&(0..6).map(profile).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let nps = store
+        .ensure_survey(SurveyKind::Nps, "Relationship", at(0))
+        .await
+        .unwrap()
+        .id;
+    let other = store
+        .ensure_survey(SurveyKind::Nps, "Onboarding", at(0))
+        .await
+        .unwrap()
+        .id;
+    let mut answers = Vec::new();
+    for i in 0..60i64 {
+        let mut a = answer(
+            if i % 4 == 0 { other } else { nps },
+            Some(customers[(i % 6) as usize]),
+            (i * 7) % 11,
+            i / 3,
+            None,
+        );
+        a.answered_at += Duration::minutes(i * 37);
+        a.channel = if i % 3 == 0 {
+            Channel::Link
+        } else {
+            Channel::Email
+        };
+        a.locale = Some(Locale::parse(if i % 2 == 0 { "en-GB" } else { "ro" }).unwrap());
+        answers.push(a);
+    }
+    store.insert_answers(&answers).await.unwrap()
+}
+
+async fn nps_rollup_matches_the_answers_through_inserts_updates_and_deletes(db: &TestDb) {
+    let store = &db.store;
+    let ids = seed_answers(db).await;
+    let check = |label: &'static str| async move {
+        let all = ResponseFilter::default();
+        assert_eq!(
+            store.nps_tally(&all).await.unwrap(),
+            store.nps_tally(&raw(&all)).await.unwrap(),
+            "{label}"
+        );
+        for hours in [1, 24] {
+            let rolled = store.nps_by_time(&all, hours).await.unwrap();
+            assert_eq!(
+                rolled,
+                store.nps_by_time(&raw(&all), hours).await.unwrap(),
+                "{label}, {hours}h"
+            );
+            assert_eq!(
+                rolled.iter().map(|b| b.1).sum::<NpsTally>(),
+                store.nps_tally(&all).await.unwrap()
+            );
+        }
+        for segment in [Segment::Survey, Segment::Channel, Segment::Language] {
+            assert_eq!(
+                store.nps_by_segment(&all, &segment).await.unwrap(),
+                store.nps_by_segment(&raw(&all), &segment).await.unwrap(),
+                "{label}, {segment:?}"
+            );
+        }
+    };
+    check("after inserts").await;
+    store
+        .update_answer(ids[3], Score::nps(10).unwrap(), Some("changed my mind"))
+        .await
+        .unwrap();
+    store
+        .update_answer(ids[7], Score::nps(0).unwrap(), None)
+        .await
+        .unwrap();
+    check("after updates").await;
+    store.delete_answer(ids[5]).await.unwrap();
+    assert!(matches!(
+        store.delete_answer(ids[5]).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    check("after a delete").await;
+    let before = store
+        .nps_by_time(&ResponseFilter::default(), 1)
+        .await
+        .unwrap();
+    store.rebuild_nps_rollup().await.unwrap();
+    assert_eq!(
+        store
+            .nps_by_time(&ResponseFilter::default(), 1)
+            .await
+            .unwrap(),
+        before,
+        "rebuild changes nothing"
+    );
+    assert_eq!(
+        store
+            .nps_tally(&ResponseFilter::default())
+            .await
+            .unwrap()
+            .responses(),
+        59
+    );
+}
+
+async fn nps_filters_and_segments(db: &TestDb) {
+    let store = &db.store;
+    seed_answers(db).await;
+    let all = store.nps_tally(&ResponseFilter::default()).await.unwrap();
+    let by_survey = store
+        .nps_by_segment(&ResponseFilter::default(), &Segment::Survey)
+        .await
+        .unwrap();
+    assert_eq!(
+        by_survey.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
+        ["Onboarding", "Relationship"]
+    );
+    assert_eq!(by_survey.iter().map(|s| s.1).sum::<NpsTally>(), all);
+    assert_eq!(by_survey[0].1.responses(), 15);
+    let by_lang = store
+        .nps_by_segment(&ResponseFilter::default(), &Segment::Language)
+        .await
+        .unwrap();
+    assert_eq!(
+        by_lang
+            .iter()
+            .map(|s| (s.0.as_str(), s.1.responses()))
+            .collect::<Vec<_>>(),
+        [("en", 30), ("ro", 30)]
+    );
+    let by_plan = store
+        .nps_by_segment(
+            &ResponseFilter::default(),
+            &Segment::Attribute("plan".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        by_plan
+            .iter()
+            .map(|s| (s.0.as_str(), s.1.responses()))
+            .collect::<Vec<_>>(),
+        [("free", 40), ("pro", 20)]
+    );
+    let missing = store
+        .nps_by_segment(
+            &ResponseFilter::default(),
+            &Segment::Attribute("nope".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(missing, vec![(String::new(), all)]);
+
+    let only = |f: ResponseFilter| async move { store.nps_tally(&f).await.unwrap().responses() };
+    assert_eq!(
+        only(ResponseFilter {
+            surveys: vec!["Onboarding".into()],
+            ..Default::default()
+        })
+        .await,
+        15
+    );
+    assert_eq!(
+        only(ResponseFilter {
+            channels: vec![Channel::Link],
+            ..Default::default()
+        })
+        .await,
+        20
+    );
+    assert_eq!(
+        only(ResponseFilter {
+            languages: vec!["ro".into()],
+            ..Default::default()
+        })
+        .await,
+        30
+    );
+    assert_eq!(
+        only(ResponseFilter {
+            attributes: vec![("plan".into(), "pro".into())],
+            ..Default::default()
+        })
+        .await,
+        20
+    );
+    assert_eq!(
+        only(ResponseFilter {
+            attributes: vec![
+                ("plan".into(), "pro".into()),
+                ("region".into(), "EU".into())
+            ],
+            ..Default::default()
+        })
+        .await,
+        20
+    );
+    assert_eq!(
+        only(ResponseFilter {
+            attributes: vec![("plan".into(), "x' OR '1'='1".into())],
+            ..Default::default()
+        })
+        .await,
+        0
+    );
+    let combined = ResponseFilter {
+        from: Some(at(5)),
+        to: Some(at(15)),
+        languages: vec!["en".into()],
+        channels: vec![Channel::Email],
+        ..Default::default()
+    };
+    assert_eq!(
+        store.nps_tally(&combined).await.unwrap(),
+        store.nps_tally(&raw(&combined)).await.unwrap()
+    );
+}
+
+async fn csat_and_ces_score_counts(db: &TestDb) {
+    let store = &db.store;
+    let csat = store
+        .ensure_survey(SurveyKind::Csat, "Support", at(0))
+        .await
+        .unwrap()
+        .id;
+    let ces = store
+        .ensure_survey(SurveyKind::Ces, "Effort", at(0))
+        .await
+        .unwrap()
+        .id;
+    let mut answers = Vec::new();
+    for (i, score) in [5, 4, 4, 2, 1].iter().enumerate() {
+        let mut a = answer(csat, None, 0, i as i64, None);
+        a.score = Score::new(SurveyKind::Csat, *score).unwrap();
+        answers.push(a);
+    }
+    for (i, score) in [7, 5, 3].iter().enumerate() {
+        let mut a = answer(ces, None, 0, i as i64, None);
+        a.score = Score::new(SurveyKind::Ces, *score).unwrap();
+        answers.push(a);
+    }
+    store.insert_answers(&answers).await.unwrap();
+    let counts = store
+        .score_counts(SurveyKind::Csat, None, None)
+        .await
+        .unwrap();
+    assert_eq!(counts.responses(), 5);
+    assert_eq!(counts.csat(0.95).unwrap().csat, 60.0);
+    let counts = store
+        .score_counts(SurveyKind::Ces, Some(at(1)), None)
+        .await
+        .unwrap();
+    assert_eq!(counts.ces(0.95).unwrap().ces, 4.0);
+    assert_eq!(
+        store.nps_tally(&ResponseFilter::default()).await.unwrap(),
+        NpsTally::default(),
+        "CSAT and CES are not NPS"
+    );
+}
+
+async fn customer_flow_and_public_feedback_counts(db: &TestDb) {
+    let store = &db.store;
+    let mut profiles: Vec<CustomerProfile> = (0..10).map(profile).collect(); // created on days 0..9
+    profiles[1].churned_at = Some(at(3)); // churned before the period
+    profiles[2].churned_at = Some(at(12)); // churned during it
+    let ids = store.insert_customers(&profiles).await.unwrap();
+    store.set_referrer(ids[8], ids[0]).await.unwrap();
+    let flow = store.customer_flow(at(5), at(15)).await.unwrap();
+    // Before day 5: customers 0..=4, minus 1 (churned on day 3) = 4 present; 2 churns by day 15 → 3 retained.
+    assert_eq!(
+        (
+            flow.present_at_start,
+            flow.retained,
+            flow.new,
+            flow.new_referred,
+            flow.present_at_end
+        ),
+        (4, 3, 5, 1, 10)
+    );
+
+    let mut items = Vec::new();
+    for (i, (source, stars)) in [
+        (Source::Trustpilot, 5.0),
+        (Source::Trustpilot, 2.0),
+        (Source::Google, 4.0),
+        (Source::Google, 4.0),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut f = Feedback::new(*source, format!("r{i}"), "review", at(6)).unwrap();
+        f.rating = Some(Rating::stars(*stars).unwrap());
+        items.push(f);
+    }
+    let mut old = Feedback::new(Source::Google, "old", "review", at(1)).unwrap();
+    old.rating = Some(Rating::stars(1.0).unwrap());
+    items.push(old);
+    let mut tweet = Feedback::new(Source::Twitter, "t1", "@vouch nice", at(7)).unwrap();
+    tweet.engagement = vouch_domain::Engagement {
+        likes: 10,
+        shares: 2,
+        comments: 1,
+    };
+    items.push(tweet);
+    store.insert_feedback(&items).await.unwrap();
+    let reviews = store.review_stats(at(5), at(15)).await.unwrap();
+    assert_eq!(
+        reviews
+            .iter()
+            .map(|r| (r.source, r.reviews))
+            .collect::<Vec<_>>(),
+        [(Source::Google, 2), (Source::Trustpilot, 2)]
+    );
+    assert!((reviews[1].mean_stars - 3.5).abs() < 1e-9);
+    let social = store.social_stats(at(5), at(15)).await.unwrap();
+    assert_eq!(
+        (
+            social[0].source,
+            social[0].mentions,
+            social[0].likes,
+            social[0].shares
+        ),
+        (Source::Twitter, 1, 10, 2)
+    );
+}
+
+async fn all_category_signals_cover_every_customer(db: &TestDb) {
+    let store = &db.store;
+    let ids = store
+        .insert_customers(&[profile(0), profile(1)])
+        .await
+        .unwrap();
+    let survey = store
+        .ensure_survey(SurveyKind::Nps, "Relationship", at(0))
+        .await
+        .unwrap()
+        .id;
+    store
+        .insert_answers(&[
+            answer(survey, Some(ids[0]), 9, 10, None),
+            answer(survey, Some(ids[1]), 2, 20, None),
+            answer(survey, None, 5, 20, None),
+        ])
+        .await
+        .unwrap();
+    let mut review = Feedback::new(Source::Amazon, "a1", "ok", at(15)).unwrap();
+    review.customer_id = Some(ids[1]);
+    review.rating = Some(Rating::new(3.0, 1.0, 5.0).unwrap());
+    store.insert_feedback(&[review]).await.unwrap();
+    let signals = store.all_category_signals(at(0), at(30)).await.unwrap();
+    assert_eq!(signals.len(), 3, "anonymous answers have no customer");
+    assert_eq!(
+        signals.iter().map(|s| s.0).collect::<Vec<_>>(),
+        [ids[0], ids[1], ids[1]]
+    );
+    assert!(matches!(signals[1].1.kind, SignalKind::Review { .. }));
+    assert_eq!(
+        store
+            .all_category_signals(at(15), at(30))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the window is (after, until]"
+    );
+}
