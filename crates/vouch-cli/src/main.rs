@@ -2,6 +2,7 @@
 //! use cases in `vouch-app`, and prints tables or JSON.
 
 mod args;
+mod bench;
 mod customers;
 mod demo;
 mod kpis;
@@ -64,6 +65,9 @@ enum Command {
     ///
     /// Example: vouch kpis --from 2026-07-01 --to 2026-10-01 --json
     Kpis(kpis::KpiArgs),
+    /// Measure Vouch's speed targets on generated data (see docs/PERFORMANCE.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -119,6 +123,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nps(args) => nps::run(&store, args).await,
         Command::Transitions(args) => kpis::run_transitions(&store, args).await,
         Command::Kpis(args) => kpis::run_kpis(&store, args).await,
+        Command::Bench(command) => bench::run(&store, command).await,
     };
     store.close().await;
     outcome

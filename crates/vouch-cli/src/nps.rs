@@ -64,6 +64,7 @@ impl FilterArgs {
             channels: self.channels.clone(),
             languages: self.languages.iter().map(|l| l.to_lowercase()).collect(),
             attributes: self.attributes.clone(),
+            skip_rollup: false,
         }
     }
 }

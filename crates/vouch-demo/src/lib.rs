@@ -349,6 +349,53 @@ pub fn demo_customer(config: &DemoConfig, index: u64) -> DemoCustomer {
     customer
 }
 
+/// Answer `index` of `count` anonymous NPS answers for benchmarks, from
+/// `(seed, index)` alone: a score drawn from a realistic mix, one of two
+/// surveys, three channels and two languages. Answers arrive in time order
+/// across `[from, to)`, as real ones do, each within a minute of its slot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntheticAnswer {
+    pub score: Score,
+    /// 0 or 1: which of two benchmark surveys.
+    pub survey: usize,
+    pub channel: Channel,
+    pub language: &'static str,
+    pub answered_at: DateTime<Utc>,
+}
+
+pub fn synthetic_answer(
+    seed: u64,
+    index: u64,
+    count: u64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> SyntheticAnswer {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(index);
+    // Roughly 35% promoters, 35% passives, 30% detractors.
+    const WEIGHTS: [u32; 11] = [2, 1, 2, 3, 4, 6, 12, 15, 20, 17, 18];
+    let mut pick_score = rng.random_range(0..WEIGHTS.iter().sum::<u32>());
+    let score = WEIGHTS.iter().position(|w| {
+        if pick_score < *w {
+            true
+        } else {
+            pick_score -= w;
+            false
+        }
+    });
+    SyntheticAnswer {
+        score: Score::nps(score.unwrap_or(10) as i64).expect("index of an 11-element table"),
+        survey: usize::from(rng.random_bool(0.3)),
+        channel: *pick(&mut rng, &[Channel::Email, Channel::Link, Channel::InApp]),
+        language: *pick(&mut rng, &["en", "ro"]),
+        answered_at: {
+            let slot = (to - from).num_seconds() as f64 * index as f64 / count.max(1) as f64;
+            (from + Duration::seconds(slot as i64 + rng.random_range(0..60)))
+                .min(to - Duration::seconds(1))
+        },
+    }
+}
+
 fn tone_of(score: f64) -> Tone {
     if score >= 8.5 {
         Tone::Positive

@@ -1,9 +1,10 @@
 //! The counts behind every loyalty metric. NPS questions are answered from
-//! the hourly `nps_rollup` whenever the filter allows (no attribute filter,
-//! whole-hour bounds), and from the responses themselves otherwise; both
+//! the rollups whenever the filter allows: `nps_rollup_daily` when bounds and
+//! buckets are whole UTC days, `nps_rollup_hourly` when they are whole hours,
+//! and the responses themselves otherwise (or with an attribute filter). All
 //! paths return exactly the same numbers.
 
-use chrono::{DateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use vouch_domain::analytics::{NpsTally, ScoreCounts};
 use vouch_domain::{Channel, SurveyKind};
 
@@ -25,14 +26,33 @@ pub struct ResponseFilter {
     pub languages: Vec<String>,
     /// Customer attributes that must all match (`plan` = `pro`).
     pub attributes: Vec<(String, String)>,
+    /// Count the raw answers even where the rollup could answer: for
+    /// consistency checks and benchmarks. The numbers are the same.
+    pub skip_rollup: bool,
 }
 
 impl ResponseFilter {
-    fn rollup_can_answer(&self) -> bool {
-        let whole_hour = |t: &Option<DateTime<Utc>>| {
-            t.is_none_or(|t| t.minute() == 0 && t.second() == 0 && t.nanosecond() == 0)
+    /// The coarsest rollup that answers this filter with `bucket_hours`
+    /// buckets (0 = no time buckets), if any.
+    fn rollup(&self, bucket_hours: u32) -> Option<&'static str> {
+        if self.skip_rollup || !self.attributes.is_empty() {
+            return None;
+        }
+        let aligned = |hours: i64| {
+            let on = |t: &Option<DateTime<Utc>>| {
+                t.is_none_or(|t| {
+                    t.timestamp_subsec_nanos() == 0 && t.timestamp().rem_euclid(hours * 3600) == 0
+                })
+            };
+            on(&self.from) && on(&self.to)
         };
-        self.attributes.is_empty() && whole_hour(&self.from) && whole_hour(&self.to)
+        if bucket_hours.is_multiple_of(24) && aligned(24) {
+            Some("nps_rollup_daily")
+        } else if aligned(1) {
+            Some("nps_rollup_hourly")
+        } else {
+            None
+        }
     }
 }
 
@@ -81,17 +101,23 @@ fn nps_query(
     key: Option<(&str, &str)>,
     attribute_key: Option<&str>,
 ) -> Sql {
-    let rollup = filter.rollup_can_answer() && attribute_key.is_none();
+    let bucket_hours = match key {
+        Some(("time", hours)) => hours.parse().unwrap_or(1),
+        _ => 0,
+    };
+    let rollup = filter
+        .rollup(bucket_hours)
+        .filter(|_| attribute_key.is_none());
     let mut sql = Sql {
         text: String::new(),
         values: Vec::new(),
     };
     let mut conditions: Vec<String> = Vec::new();
-    let (from_table, sums, time, channel, language, survey) = if rollup {
+    let (from_table, sums, time, channel, language, survey) = if let Some(rollup) = rollup {
         (
-            "nps_rollup t JOIN surveys s ON s.id = t.survey_id".to_owned(),
+            format!("{rollup} t JOIN surveys s ON s.id = t.survey_id"),
             ["SUM(t.promoters)", "SUM(t.passives)", "SUM(t.detractors)"],
-            "t.hour".to_owned(),
+            "t.bucket".to_owned(),
             "t.channel",
             "t.language",
             "s.name",
@@ -112,12 +138,12 @@ fn nps_query(
         )
     };
     let mut from_table = from_table;
-    if rollup {
+    if rollup.is_some() {
         if let Some(from) = filter.from {
-            conditions.push(format!("t.hour >= {}", sql.bind(from.timestamp() / 3600)));
+            conditions.push(format!("t.bucket >= {}", sql.bind(from.timestamp() / 3600)));
         }
         if let Some(to) = filter.to {
-            conditions.push(format!("t.hour < {}", sql.bind(to.timestamp() / 3600)));
+            conditions.push(format!("t.bucket < {}", sql.bind(to.timestamp() / 3600)));
         }
     } else {
         if let Some(from) = filter.from {
@@ -257,21 +283,30 @@ impl Store {
         Ok(counts)
     }
 
-    /// Recomputes the NPS rollup from the responses. The triggers keep it
-    /// exact; this is for checking that, and for repairs.
-    pub async fn rebuild_nps_rollup(&self) -> Result<()> {
+    /// Recomputes both NPS rollups from the responses. The triggers keep
+    /// them exact; this is for checking that, and for repairs.
+    pub async fn rebuild_nps_rollups(&self) -> Result<()> {
         let hour = hour_of(self.backend(), "r.answered_at");
-        let insert = format!(
-            "INSERT INTO nps_rollup (hour, survey_id, channel, language, promoters, passives, detractors) \
-             SELECT {hour}, r.survey_id, r.channel, COALESCE(r.language, ''), \
-             SUM(CASE WHEN r.score >= 9 THEN 1 ELSE 0 END), SUM(CASE WHEN r.score IN (7, 8) THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN r.score <= 6 THEN 1 ELSE 0 END) \
-             FROM responses r JOIN surveys s ON s.id = r.survey_id WHERE s.kind = 'nps' GROUP BY 1, 2, 3, 4"
-        );
+        let statements: Vec<String> = [("nps_rollup_hourly", hour.clone()), ("nps_rollup_daily", format!("({hour}) / 24 * 24"))]
+            .into_iter()
+            .flat_map(|(table, bucket)| {
+                [
+                    format!("DELETE FROM {table}"),
+                    format!(
+                        "INSERT INTO {table} (bucket, survey_id, channel, language, promoters, passives, detractors) \
+                         SELECT {bucket}, r.survey_id, r.channel, COALESCE(r.language, ''), \
+                         SUM(CASE WHEN r.score >= 9 THEN 1 ELSE 0 END), SUM(CASE WHEN r.score IN (7, 8) THEN 1 ELSE 0 END), \
+                         SUM(CASE WHEN r.score <= 6 THEN 1 ELSE 0 END) \
+                         FROM responses r JOIN surveys s ON s.id = r.survey_id WHERE s.kind = 'nps' GROUP BY 1, 2, 3, 4"
+                    ),
+                ]
+            })
+            .collect();
         on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("DELETE FROM nps_rollup").execute(&mut *tx).await?;
-            sqlx::query(sqlx::AssertSqlSafe(insert)).execute(&mut *tx).await?;
+            for statement in &statements {
+                sqlx::query(sqlx::AssertSqlSafe(statement.as_str())).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })
@@ -307,6 +342,30 @@ mod tests {
             Some(("time", "24")),
             None,
         );
-        assert!(rollup.text.contains("FROM nps_rollup t"), "{}", rollup.text);
+        assert!(
+            rollup.text.contains("FROM nps_rollup_daily t"),
+            "{}",
+            rollup.text
+        );
+        let hourly = nps_query(
+            Backend::Sqlite,
+            &ResponseFilter::default(),
+            Some(("time", "1")),
+            None,
+        );
+        assert!(
+            hourly.text.contains("FROM nps_rollup_hourly t"),
+            "{}",
+            hourly.text
+        );
+        let half_day = ResponseFilter {
+            from: Some(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()),
+            ..Default::default()
+        };
+        assert!(
+            nps_query(Backend::Sqlite, &half_day, None, None)
+                .text
+                .contains("FROM nps_rollup_hourly t")
+        );
     }
 }

@@ -192,7 +192,10 @@ async fn open_sqlite(path: &Path) -> Result<SqlitePool> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true);
+        .foreign_keys(true)
+        // The default 2 MiB page cache makes index inserts thrash once a
+        // database passes a few hundred MB (a 1M-customer load ran 2x slower).
+        .pragma("cache_size", "-65536");
     SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)

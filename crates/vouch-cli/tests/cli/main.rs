@@ -265,3 +265,331 @@ fn postgres_gives_the_same_numbers_as_sqlite() {
     }
     runtime.block_on(schema.drop_schema());
 }
+
+/// A demo database shared by the read-only tests below.
+fn demo_db() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    stdout(&vouch(&db, DEMO));
+    (dir, db)
+}
+
+fn responses(v: &Value) -> u64 {
+    v["responses"].as_u64().unwrap()
+}
+
+#[test]
+fn nps_by_period_follows_the_json_contract() {
+    let (_dir, db) = demo_db();
+    let total = json(&vouch(&db, &["nps", "--json"]));
+    for by in ["month", "week", "day", "quarter"] {
+        let out = json(&vouch(&db, &["nps", "--by", by, "--json"]));
+        let periods = out["periods"].as_array().unwrap();
+        assert!(periods.len() >= 2, "{by}: {out}");
+        let keys: Vec<&str> = periods
+            .iter()
+            .map(|p| p["period"].as_str().unwrap())
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "{by}: periods in time order");
+        assert_eq!(
+            periods.iter().map(responses).sum::<u64>(),
+            responses(&total),
+            "{by}: periods add up"
+        );
+        for p in periods {
+            for field in [
+                "nps",
+                "ci_low",
+                "ci_high",
+                "responses",
+                "promoters",
+                "passives",
+                "detractors",
+                "change",
+            ] {
+                assert!(p.get(field).is_some(), "{by}: {field} missing in {p}");
+            }
+            if let Some(change) = p["change"].as_object() {
+                assert!(
+                    change["delta"].is_number()
+                        && change["p_value"].is_number()
+                        && change["significant"].is_boolean()
+                );
+            }
+        }
+    }
+    let months = json(&vouch(&db, &["nps", "--by", "month", "--json"]));
+    assert_eq!(
+        months["periods"][0]["period"], "2026-04",
+        "six months up to 2026-10-01"
+    );
+    assert!(months["periods"][1]["change"]["delta"].is_number());
+    let zoned = json(&vouch(
+        &db,
+        &["nps", "--by", "month", "--tz", "Europe/Bucharest", "--json"],
+    ));
+    assert_eq!(
+        zoned["periods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(responses)
+            .sum::<u64>(),
+        responses(&total)
+    );
+    let rolling = json(&vouch(
+        &db,
+        &["nps", "--by", "month", "--rolling", "90d", "--json"],
+    ));
+    let last = rolling["periods"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(
+        responses(&last)
+            > responses(
+                &months["periods"]
+                    .as_array()
+                    .unwrap()
+                    .last()
+                    .unwrap()
+                    .clone()
+            ),
+        "a 90-day window holds more than a month"
+    );
+    let readable = stdout(&vouch(&db, &["nps", "--by", "month"]));
+    assert!(
+        readable.contains("2026-05") && readable.contains("significant"),
+        "{readable}"
+    );
+}
+
+#[test]
+fn nps_segments_and_filters_agree() {
+    let (_dir, db) = demo_db();
+    let total = responses(&json(&vouch(&db, &["nps", "--json"])));
+    let segment = |by: &str| {
+        json(&vouch(&db, &["nps", "--by", by, "--json"]))["segments"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    for by in ["survey", "channel", "lang", "attr:plan", "attr:region"] {
+        let segments = segment(by);
+        assert_eq!(segments.iter().map(responses).sum::<u64>(), total, "{by}");
+        assert!(
+            segments
+                .iter()
+                .all(|s| s["segment"].is_string() && s["ci_low"].is_number()),
+            "{by}"
+        );
+    }
+    let plans = segment("attr:plan");
+    let pro = plans.iter().find(|s| s["segment"] == "pro").unwrap();
+    let filtered = json(&vouch(&db, &["nps", "--where", "plan=pro", "--json"]));
+    for field in ["nps", "ci_low", "ci_high", "responses", "promoters"] {
+        assert_eq!(filtered[field], pro[field], "{field}");
+    }
+    let languages = segment("lang");
+    let ro = languages.iter().find(|s| s["segment"] == "ro").unwrap();
+    assert_eq!(
+        json(&vouch(&db, &["nps", "--lang", "ro", "--json"]))["responses"],
+        ro["responses"]
+    );
+    let channels = segment("channel");
+    let email = channels.iter().find(|s| s["segment"] == "email").unwrap();
+    assert_eq!(
+        json(&vouch(&db, &["nps", "--channel", "email", "--json"]))["responses"],
+        email["responses"]
+    );
+    assert_eq!(
+        responses(&json(&vouch(
+            &db,
+            &["nps", "--survey", "Relationship NPS", "--json"]
+        ))),
+        total
+    );
+    assert_eq!(
+        responses(&json(&vouch(&db, &["nps", "--survey", "Nope", "--json"]))),
+        0
+    );
+    let combined = json(&vouch(
+        &db,
+        &[
+            "nps", "--by", "month", "--where", "plan=pro", "--lang", "ro", "--json",
+        ],
+    ));
+    assert!(
+        combined["periods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(responses)
+            .sum::<u64>()
+            > 0
+    );
+    let bad = vouch(&db, &["nps", "--by", "planet"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("attr:NAME"));
+}
+
+#[test]
+fn transitions_follow_the_json_contract() {
+    let (_dir, db) = demo_db();
+    let out = json(&vouch(
+        &db,
+        &[
+            "transitions",
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-10-01",
+            "--json",
+        ],
+    ));
+    let matrix = out["matrix"].as_array().unwrap();
+    assert_eq!(matrix.len(), 16);
+    let names = ["promoter", "passive", "detractor", "none"];
+    for (i, cell) in matrix.iter().enumerate() {
+        assert_eq!(cell["from"], names[i / 4]);
+        assert_eq!(cell["to"], names[i % 4]);
+        assert!(cell["customers"].is_u64() && cell["share"].is_f64());
+    }
+    assert_eq!(
+        matrix
+            .iter()
+            .map(|c| c["customers"].as_u64().unwrap())
+            .sum::<u64>(),
+        400,
+        "every customer counted once"
+    );
+    for row in matrix.chunks(4) {
+        let shares: f64 = row.iter().map(|c| c["share"].as_f64().unwrap()).sum();
+        let customers: u64 = row.iter().map(|c| c["customers"].as_u64().unwrap()).sum();
+        assert!(customers == 0 || (shares - 1.0).abs() < 1e-9, "{row:?}");
+    }
+    let moved: u64 = matrix
+        .iter()
+        .filter(|c| c["from"] != c["to"] && c["from"] != "none")
+        .map(|c| c["customers"].as_u64().unwrap())
+        .sum();
+    assert!(moved > 0, "some customers moved between categories");
+    let table = stdout(&vouch(
+        &db,
+        &["transitions", "--from", "2026-06-01", "--to", "2026-10-01"],
+    ));
+    assert!(table.contains("promoter") && table.contains('%'), "{table}");
+}
+
+#[test]
+fn kpis_follow_the_json_contract() {
+    let (_dir, db) = demo_db();
+    let out = json(&vouch(
+        &db,
+        &[
+            "kpis",
+            "--from",
+            "2026-07-01",
+            "--to",
+            "2026-10-01",
+            "--json",
+        ],
+    ));
+    assert!(out["nps"]["nps"].is_number() && out["nps"]["ci_low"].is_number());
+    assert!(out["previous_nps"]["responses"].as_u64().unwrap() > 0);
+    assert!(out["nps_change"]["p_value"].is_number());
+    assert!(out["csat"]["csat"].is_number() && out["ces"]["ces"].is_number());
+    assert!(out["response_rate"].is_null(), "no invitations yet");
+    let retention = out["retention"]["rate"].as_f64().unwrap();
+    assert!((0.8..=1.0).contains(&retention), "{retention}");
+    assert!(out["referral"]["rate"].is_number());
+    let c = &out["categories"];
+    let customers: u64 = ["promoters", "passives", "detractors", "none"]
+        .iter()
+        .map(|k| c[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(customers, 400);
+    assert!(out["reviews"].is_array() && out["social"].is_array());
+    let period = json(&vouch(
+        &db,
+        &[
+            "nps",
+            "--from",
+            "2026-07-01",
+            "--to",
+            "2026-10-01",
+            "--json",
+        ],
+    ));
+    assert_eq!(out["nps"], period, "kpis reuse the nps report");
+    let table = stdout(&vouch(
+        &db,
+        &["kpis", "--from", "2026-07-01", "--to", "2026-10-01"],
+    ));
+    assert!(
+        table.contains("Retention") && table.contains("NPS change"),
+        "{table}"
+    );
+}
+
+#[test]
+fn postgres_gives_the_same_analytics_as_sqlite() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(schema) = runtime.block_on(PostgresSchema::create()) else {
+        return;
+    };
+    let (_dir, sqlite) = demo_db();
+    stdout(&vouch(&schema.url, DEMO));
+    for args in [
+        &["nps", "--by", "month", "--json"][..],
+        &[
+            "nps",
+            "--by",
+            "week",
+            "--tz",
+            "Europe/Bucharest",
+            "--rolling",
+            "28d",
+            "--json",
+        ],
+        &["nps", "--by", "attr:plan", "--lang", "ro", "--json"],
+        &[
+            "nps",
+            "--by",
+            "survey",
+            "--where",
+            "region=Romania",
+            "--json",
+        ],
+        &[
+            "transitions",
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-10-01",
+            "--json",
+        ],
+        &[
+            "kpis",
+            "--from",
+            "2026-07-01",
+            "--to",
+            "2026-10-01",
+            "--json",
+        ],
+    ] {
+        assert_eq!(
+            stdout(&vouch(&sqlite, args)),
+            stdout(&vouch(&schema.url, args)),
+            "{args:?}"
+        );
+    }
+    runtime.block_on(schema.drop_schema());
+}

@@ -510,7 +510,7 @@ async fn nps_rollup_matches_the_answers_through_inserts_updates_and_deletes(db: 
         .nps_by_time(&ResponseFilter::default(), 1)
         .await
         .unwrap();
-    store.rebuild_nps_rollup().await.unwrap();
+    store.rebuild_nps_rollups().await.unwrap();
     assert_eq!(
         store
             .nps_by_time(&ResponseFilter::default(), 1)
