@@ -25,5 +25,6 @@ done
 
 echo "== plain GROUP BY over the responses table in the sqlite3 shell (3 runs)"
 for _ in 1 2 3; do
-    sqlite3 "$db" ".timer on" "SELECT substr(r.answered_at, 1, 7) AS month, SUM(r.score >= 9), SUM(r.score IN (7, 8)), SUM(r.score <= 6), COUNT(*) FROM responses r JOIN surveys s ON s.id = r.survey_id WHERE s.kind = 'nps' GROUP BY month;" | grep "Run Time"
+    printf '%s\n' ".timer on" "SELECT substr(r.answered_at, 1, 7) AS month, SUM(r.score >= 9), SUM(r.score IN (7, 8)), SUM(r.score <= 6), COUNT(*) FROM responses r JOIN surveys s ON s.id = r.survey_id WHERE s.kind = 'nps' GROUP BY month;" |
+        sqlite3 "$db" | grep "Run Time"
 done

@@ -387,7 +387,7 @@ pub fn synthetic_answer(
         score: Score::nps(score.unwrap_or(10) as i64).expect("index of an 11-element table"),
         survey: usize::from(rng.random_bool(0.3)),
         channel: *pick(&mut rng, &[Channel::Email, Channel::Link, Channel::InApp]),
-        language: *pick(&mut rng, &["en", "ro"]),
+        language: pick::<&str>(&mut rng, &["en", "ro"]),
         answered_at: {
             let slot = (to - from).num_seconds() as f64 * index as f64 / count.max(1) as f64;
             (from + Duration::seconds(slot as i64 + rng.random_range(0..60)))

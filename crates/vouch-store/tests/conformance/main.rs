@@ -186,11 +186,7 @@ async fn surveys_are_created_once(db: &TestDb) {
 async fn answers_keep_their_fields_and_comments_become_feedback(db: &TestDb) {
     let store = &db.store;
     let customer = store.insert_customers(&[profile(0)]).await.unwrap()[0];
-    let survey = store
-        .ensure_survey(SurveyKind::Nps, "Relationship", at(0))
-        .await
-        .unwrap()
-        .id;
+    let survey = survey(store, SurveyKind::Nps, "Relationship").await;
     let answers = vec![
         answer(
             survey,
@@ -225,16 +221,8 @@ async fn answers_keep_their_fields_and_comments_become_feedback(db: &TestDb) {
 
 async fn nps_tally_counts_categories_within_dates(db: &TestDb) {
     let store = &db.store;
-    let nps = store
-        .ensure_survey(SurveyKind::Nps, "Relationship", at(0))
-        .await
-        .unwrap()
-        .id;
-    let csat = store
-        .ensure_survey(SurveyKind::Csat, "Support", at(0))
-        .await
-        .unwrap()
-        .id;
+    let nps = survey(store, SurveyKind::Nps, "Relationship").await;
+    let csat = survey(store, SurveyKind::Csat, "Support").await;
     let scores = [10, 9, 9, 8, 7, 6, 3, 0, 10, 5, 9];
     let answers: Vec<Answer> = scores
         .iter()
@@ -306,11 +294,7 @@ async fn feedback_round_trips_and_source_ids_are_unique(db: &TestDb) {
 async fn category_signals_combine_answers_and_reviews(db: &TestDb) {
     let store = &db.store;
     let customer = store.insert_customers(&[profile(0)]).await.unwrap()[0];
-    let survey = store
-        .ensure_survey(SurveyKind::Nps, "Relationship", at(0))
-        .await
-        .unwrap()
-        .id;
+    let survey = survey(store, SurveyKind::Nps, "Relationship").await;
     store
         .insert_answers(&[answer(survey, Some(customer), 3, 10, None)])
         .await
@@ -429,16 +413,8 @@ async fn seed_answers(db: &TestDb) -> Vec<vouch_domain::ResponseId> {
         .insert_customers(&(0..6).map(profile).collect::<Vec<_>>())
         .await
         .unwrap();
-    let nps = store
-        .ensure_survey(SurveyKind::Nps, "Relationship", at(0))
-        .await
-        .unwrap()
-        .id;
-    let other = store
-        .ensure_survey(SurveyKind::Nps, "Onboarding", at(0))
-        .await
-        .unwrap()
-        .id;
+    let nps = survey(store, SurveyKind::Nps, "Relationship").await;
+    let other = survey(store, SurveyKind::Nps, "Onboarding").await;
     let mut answers = Vec::new();
     for i in 0..60i64 {
         let mut a = answer(
@@ -529,6 +505,28 @@ async fn nps_rollup_matches_the_answers_through_inserts_updates_and_deletes(db: 
     );
 }
 
+/// The id of a survey created (once) at the start of the test period.
+async fn survey(
+    store: &vouch_store::Store,
+    kind: SurveyKind,
+    name: &str,
+) -> vouch_domain::SurveyId {
+    store.ensure_survey(kind, name, at(0)).await.unwrap().id
+}
+
+/// Answers per segment value, in value order.
+async fn segment_sizes(db: &TestDb, segment: Segment) -> Vec<(String, u64)> {
+    let segments = db
+        .store
+        .nps_by_segment(&ResponseFilter::default(), &segment)
+        .await
+        .unwrap();
+    segments
+        .into_iter()
+        .map(|(name, tally)| (name, tally.responses()))
+        .collect()
+}
+
 async fn nps_filters_and_segments(db: &TestDb) {
     let store = &db.store;
     seed_answers(db).await;
@@ -543,30 +541,13 @@ async fn nps_filters_and_segments(db: &TestDb) {
     );
     assert_eq!(by_survey.iter().map(|s| s.1).sum::<NpsTally>(), all);
     assert_eq!(by_survey[0].1.responses(), 15);
-    let by_lang = store
-        .nps_by_segment(&ResponseFilter::default(), &Segment::Language)
-        .await
-        .unwrap();
     assert_eq!(
-        by_lang
-            .iter()
-            .map(|s| (s.0.as_str(), s.1.responses()))
-            .collect::<Vec<_>>(),
-        [("en", 30), ("ro", 30)]
+        segment_sizes(db, Segment::Language).await,
+        [("en".to_owned(), 30), ("ro".to_owned(), 30)]
     );
-    let by_plan = store
-        .nps_by_segment(
-            &ResponseFilter::default(),
-            &Segment::Attribute("plan".into()),
-        )
-        .await
-        .unwrap();
     assert_eq!(
-        by_plan
-            .iter()
-            .map(|s| (s.0.as_str(), s.1.responses()))
-            .collect::<Vec<_>>(),
-        [("free", 40), ("pro", 20)]
+        segment_sizes(db, Segment::Attribute("plan".into())).await,
+        [("free".to_owned(), 40), ("pro".to_owned(), 20)]
     );
     let missing = store
         .nps_by_segment(
@@ -644,16 +625,8 @@ async fn nps_filters_and_segments(db: &TestDb) {
 
 async fn csat_and_ces_score_counts(db: &TestDb) {
     let store = &db.store;
-    let csat = store
-        .ensure_survey(SurveyKind::Csat, "Support", at(0))
-        .await
-        .unwrap()
-        .id;
-    let ces = store
-        .ensure_survey(SurveyKind::Ces, "Effort", at(0))
-        .await
-        .unwrap()
-        .id;
+    let csat = survey(store, SurveyKind::Csat, "Support").await;
+    let ces = survey(store, SurveyKind::Ces, "Effort").await;
     let mut answers = Vec::new();
     for (i, score) in [5, 4, 4, 2, 1].iter().enumerate() {
         let mut a = answer(csat, None, 0, i as i64, None);
@@ -756,11 +729,7 @@ async fn all_category_signals_cover_every_customer(db: &TestDb) {
         .insert_customers(&[profile(0), profile(1)])
         .await
         .unwrap();
-    let survey = store
-        .ensure_survey(SurveyKind::Nps, "Relationship", at(0))
-        .await
-        .unwrap()
-        .id;
+    let survey = survey(store, SurveyKind::Nps, "Relationship").await;
     store
         .insert_answers(&[
             answer(survey, Some(ids[0]), 9, 10, None),
