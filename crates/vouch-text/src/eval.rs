@@ -1,0 +1,138 @@
+//! Evaluations against public data in ../shared/data (never shipped): shared
+//! by the tests, which skip without the data, and by the `examples/` that
+//! print the figures for docs/TEXT.md.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::Vader;
+
+/// `../shared/data/sentiment-en` as seen from this crate.
+pub fn sentiment_en_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sentiment-en")
+}
+
+/// A text whose compound score differs from the reference's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    pub dataset: String,
+    pub id: String,
+    pub ours: f64,
+    pub reference: f64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParityReport {
+    pub texts: usize,
+    pub matching: usize,
+    pub differences: Vec<Difference>,
+}
+
+impl ParityReport {
+    pub fn share(&self) -> f64 {
+        self.matching as f64 / self.texts.max(1) as f64
+    }
+}
+
+/// The texts of the two human-rated sets: (dataset, id, text).
+pub fn sentiment_en_texts(dir: &Path) -> Result<Vec<(String, String, String)>, String> {
+    let mut texts = Vec::new();
+    for (dataset, file) in [
+        ("tweets", "tweets_GroundTruth.txt"),
+        ("movieReviewSnippets", "movieReviewSnippets_GroundTruth.txt"),
+    ] {
+        let path = dir.join(file);
+        let content =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for (n, line) in content.split('\n').enumerate() {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.is_empty() {
+                continue;
+            }
+            let mut fields = line.splitn(3, '\t');
+            let (Some(id), Some(_mean), Some(text)) = (fields.next(), fields.next(), fields.next())
+            else {
+                return Err(format!(
+                    "{}:{}: expected id, mean and text separated by tabs",
+                    path.display(),
+                    n + 1
+                ));
+            };
+            texts.push((dataset.to_owned(), id.to_owned(), text.to_owned()));
+        }
+    }
+    Ok(texts)
+}
+
+/// Scores every text and compares with `vaderSentiment-3.3.2-compound.tsv`.
+pub fn vader_parity(dir: &Path) -> Result<ParityReport, String> {
+    let path = dir.join("vaderSentiment-3.3.2-compound.tsv");
+    let content = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut reference: HashMap<(String, String), f64> = HashMap::new();
+    for (n, line) in content.lines().enumerate().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let compound = fields.get(3).and_then(|c| c.trim().parse().ok());
+        let (Some(dataset), Some(id), Some(compound)) = (fields.first(), fields.get(1), compound)
+        else {
+            return Err(format!(
+                "{}:{}: expected dataset, id, gold_mean, compound",
+                path.display(),
+                n + 1
+            ));
+        };
+        reference.insert(((*dataset).to_owned(), (*id).to_owned()), compound);
+    }
+    let vader = Vader::english();
+    let mut report = ParityReport {
+        texts: 0,
+        matching: 0,
+        differences: Vec::new(),
+    };
+    for (dataset, id, text) in sentiment_en_texts(dir)? {
+        let Some(expected) = reference.get(&(dataset.clone(), id.clone())) else {
+            return Err(format!("no reference score for {dataset} {id}"));
+        };
+        let ours = vader.polarity(&text).rounded().compound;
+        report.texts += 1;
+        if ours == *expected {
+            report.matching += 1;
+        } else {
+            report.differences.push(Difference {
+                dataset,
+                id,
+                ours,
+                reference: *expected,
+                text,
+            });
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compound_scores_match_vader_sentiment_on_the_public_data() {
+        let dir = sentiment_en_dir();
+        if !dir.exists() {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping VADER parity: {} is absent",
+                dir.display()
+            );
+            return;
+        }
+        let report = vader_parity(&dir).unwrap();
+        assert_eq!(report.texts, 14_805);
+        assert!(
+            report.share() >= 0.995,
+            "{:.4} identical; first differences: {:?}",
+            report.share(),
+            &report.differences[..report.differences.len().min(5)]
+        );
+    }
+}

@@ -1,0 +1,821 @@
+//! English sentiment, compatible with vaderSentiment 3.3.2 (Hutto & Gilbert,
+//! "VADER: A Parsimonious Rule-based Model for Sentiment Analysis of Social
+//! Media Text", ICWSM 2014; MIT licence). The same lexicons (shipped in
+//! `lexicons/`), the same rules in the same order, and the same quirks, so
+//! that scores match the reference implementation to four decimals.
+//! Where the reference behaves surprisingly, the comment says so: changing
+//! it here would break parity.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+// The Fx hash: the keys are our own fixed lexicons, so HashDoS resistance
+// buys nothing, and SipHash made lookups the largest cost.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use serde::Serialize;
+
+const VADER_LEXICON: &str = include_str!("../lexicons/vader_lexicon.txt");
+const EMOJI_LEXICON: &str = include_str!("../lexicons/emoji_utf8_lexicon.txt");
+
+/// Empirically derived intensity changes (Hutto & Gilbert 2014).
+const B_INCR: f64 = 0.293;
+const B_DECR: f64 = -0.293;
+const C_INCR: f64 = 0.733;
+const N_SCALAR: f64 = -0.74;
+
+const NEGATE: &[&str] = &[
+    "aint",
+    "arent",
+    "cannot",
+    "cant",
+    "couldnt",
+    "darent",
+    "didnt",
+    "doesnt",
+    "ain't",
+    "aren't",
+    "can't",
+    "couldn't",
+    "daren't",
+    "didn't",
+    "doesn't",
+    "dont",
+    "hadnt",
+    "hasnt",
+    "havent",
+    "isnt",
+    "mightnt",
+    "mustnt",
+    "neither",
+    "don't",
+    "hadn't",
+    "hasn't",
+    "haven't",
+    "isn't",
+    "mightn't",
+    "mustn't",
+    "neednt",
+    "needn't",
+    "never",
+    "none",
+    "nope",
+    "nor",
+    "not",
+    "nothing",
+    "nowhere",
+    "oughtnt",
+    "shant",
+    "shouldnt",
+    "uhuh",
+    "wasnt",
+    "werent",
+    "oughtn't",
+    "shan't",
+    "shouldn't",
+    "uh-uh",
+    "wasn't",
+    "weren't",
+    "without",
+    "wont",
+    "wouldnt",
+    "won't",
+    "wouldn't",
+    "rarely",
+    "seldom",
+    "despite",
+];
+
+const BOOSTERS_UP: &[&str] = &[
+    "absolutely",
+    "amazingly",
+    "awfully",
+    "completely",
+    "considerable",
+    "considerably",
+    "decidedly",
+    "deeply",
+    "effing",
+    "enormous",
+    "enormously",
+    "entirely",
+    "especially",
+    "exceptional",
+    "exceptionally",
+    "extreme",
+    "extremely",
+    "fabulously",
+    "flipping",
+    "flippin",
+    "frackin",
+    "fracking",
+    "fricking",
+    "frickin",
+    "frigging",
+    "friggin",
+    "fully",
+    "fuckin",
+    "fucking",
+    "fuggin",
+    "fugging",
+    "greatly",
+    "hella",
+    "highly",
+    "hugely",
+    "incredible",
+    "incredibly",
+    "intensely",
+    "major",
+    "majorly",
+    "more",
+    "most",
+    "particularly",
+    "purely",
+    "quite",
+    "really",
+    "remarkably",
+    "so",
+    "substantially",
+    "thoroughly",
+    "total",
+    "totally",
+    "tremendous",
+    "tremendously",
+    "uber",
+    "unbelievably",
+    "unusually",
+    "utter",
+    "utterly",
+    "very",
+];
+
+const BOOSTERS_DOWN: &[&str] = &[
+    "almost",
+    "barely",
+    "hardly",
+    "just enough",
+    "kind of",
+    "kinda",
+    "kindof",
+    "kind-of",
+    "less",
+    "little",
+    "marginal",
+    "marginally",
+    "occasional",
+    "occasionally",
+    "partly",
+    "scarce",
+    "scarcely",
+    "slight",
+    "slightly",
+    "somewhat",
+    "sort of",
+    "sorta",
+    "sortof",
+    "sort-of",
+];
+
+/// Idioms and phrases whose valence replaces that of their lexicon words.
+const SPECIAL_CASES: &[(&str, f64)] = &[
+    ("the shit", 3.0),
+    ("the bomb", 3.0),
+    ("bad ass", 1.5),
+    ("badass", 1.5),
+    ("bus stop", 0.0),
+    ("yeah right", -2.0),
+    ("kiss of death", -1.5),
+    ("to die for", 3.0),
+    ("beating heart", 3.5),
+];
+
+/// Sentiment scores of one text, as vaderSentiment's `polarity_scores`
+/// gives them before rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Polarity {
+    /// Normalised sum of valences, −1 (most negative) to 1 (most positive).
+    pub compound: f64,
+    pub positive: f64,
+    pub neutral: f64,
+    pub negative: f64,
+}
+
+impl Polarity {
+    /// Rounded as the reference rounds: compound to 4 decimals, the shares to 3.
+    pub fn rounded(self) -> Polarity {
+        let round = |x: f64, places: usize| format!("{x:.places$}").parse().unwrap_or(x);
+        Polarity {
+            compound: round(self.compound, 4),
+            positive: round(self.positive, 3),
+            neutral: round(self.neutral, 3),
+            negative: round(self.negative, 3),
+        }
+    }
+
+    /// `positive`, `neutral` or `negative`, by compound ±0.05 (as VADER's authors advise).
+    pub fn label(self) -> &'static str {
+        if self.compound >= 0.05 {
+            "positive"
+        } else if self.compound <= -0.05 {
+            "negative"
+        } else {
+            "neutral"
+        }
+    }
+}
+
+/// What the rules need to know about a word, found with one look-up.
+#[derive(Debug, Clone, Copy, Default)]
+struct WordEntry {
+    valence: Option<f64>,
+    booster: Option<f64>,
+    /// Whether this token is in capitals (set per token, not in the table).
+    upper: bool,
+}
+
+/// The English scorer: lexicons loaded once, shared by every thread.
+pub struct Vader {
+    /// Lexicon words and boosters (single-word ones; "kind of" and the like
+    /// are looked up in `boosters` as n-grams).
+    words: HashMap<String, WordEntry>,
+    emojis: HashMap<char, String>,
+    boosters: HashMap<&'static str, f64>,
+    negations: HashSet<&'static str>,
+    special_cases: HashMap<&'static str, f64>,
+}
+
+impl Vader {
+    /// The scorer with the shipped lexicons, built on first use.
+    pub fn english() -> &'static Vader {
+        static VADER: OnceLock<Vader> = OnceLock::new();
+        VADER.get_or_init(Vader::new)
+    }
+
+    fn new() -> Vader {
+        let lexicon: Vec<(String, f64)> = VADER_LEXICON
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.trim().split('\t');
+                let word = fields.next()?;
+                let measure = fields.next()?.parse().ok()?;
+                Some((word.to_owned(), measure))
+            })
+            .collect();
+        let emojis = EMOJI_LEXICON
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.trim().split('\t');
+                let emoji = fields.next()?;
+                let description = fields.next()?;
+                // The reference looks emojis up one code point at a time, so
+                // multi-code-point entries can never match.
+                let mut chars = emoji.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => Some((c, description.to_owned())),
+                    _ => None,
+                }
+            })
+            .collect();
+        let boosters: HashMap<&'static str, f64> = BOOSTERS_UP
+            .iter()
+            .map(|w| (*w, B_INCR))
+            .chain(BOOSTERS_DOWN.iter().map(|w| (*w, B_DECR)))
+            .collect();
+        let mut words: HashMap<String, WordEntry> = HashMap::default();
+        for (word, valence) in lexicon {
+            words.entry(word).or_default().valence = Some(valence);
+        }
+        for (word, booster) in &boosters {
+            words.entry((*word).to_owned()).or_default().booster = Some(*booster);
+        }
+        Vader {
+            words,
+            emojis,
+            boosters,
+            negations: NEGATE.iter().copied().collect(),
+            special_cases: SPECIAL_CASES.iter().copied().collect(),
+        }
+    }
+
+    /// The valence of a lower-case word in the lexicon, if it has one.
+    pub fn valence(&self, word: &str) -> Option<f64> {
+        self.words.get(word).and_then(|e| e.valence)
+    }
+
+    /// Scores many texts on every core, in input order.
+    pub fn polarity_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Polarity> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = texts.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = texts
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|t| self.polarity(t.as_ref()))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("scoring does not panic"))
+                .collect()
+        })
+    }
+
+    /// Scores one text, as `SentimentIntensityAnalyzer().polarity_scores`.
+    pub fn polarity(&self, text: &str) -> Polarity {
+        let text = self.describe_emojis(text);
+        let text = text.trim_matches(is_python_space);
+        let tokens: Vec<&str> = split_python_whitespace(text)
+            .map(strip_punctuation_if_word)
+            .collect();
+        // ASCII text is lower-cased once and sliced; other text token by token.
+        let ascii = text.is_ascii();
+        let lowered_text = if ascii {
+            text.to_ascii_lowercase()
+        } else {
+            String::new()
+        };
+        let lowered_tokens: Vec<String> = if ascii {
+            Vec::new()
+        } else {
+            tokens.iter().map(|t| t.to_lowercase()).collect()
+        };
+        let lower: Vec<&str> = if ascii {
+            let base = text.as_ptr() as usize;
+            tokens
+                .iter()
+                .map(|t| {
+                    let start = t.as_ptr() as usize - base;
+                    &lowered_text[start..start + t.len()]
+                })
+                .collect()
+        } else {
+            lowered_tokens.iter().map(String::as_str).collect()
+        };
+        let entries: Vec<WordEntry> = lower
+            .iter()
+            .zip(&tokens)
+            .map(|(w, t)| WordEntry {
+                upper: is_upper(t),
+                ..self.words.get(*w).copied().unwrap_or_default()
+            })
+            .collect();
+        let all_caps = entries.iter().filter(|e| e.upper).count();
+        let cap_differential = all_caps > 0 && all_caps < tokens.len();
+
+        let sentence = Sentence {
+            lower: &lower,
+            entries: &entries,
+            cap_differential,
+        };
+        let mut sentiments: Vec<f64> = Vec::with_capacity(tokens.len());
+        for i in 0..tokens.len() {
+            let modifier = entries[i].booster.is_some()
+                || (lower[i] == "kind" && lower.get(i + 1).is_some_and(|w| *w == "of"));
+            sentiments.push(if modifier {
+                0.0
+            } else {
+                self.sentiment_valence(&sentence, i)
+            });
+        }
+        but_check(&lower, &mut sentiments);
+        score_valence(&sentiments, text)
+    }
+
+    fn sentiment_valence(&self, s: &Sentence, i: usize) -> f64 {
+        let Some(base) = s.entries[i].valence else {
+            return 0.0;
+        };
+        let lower = s.lower;
+        let word = lower[i];
+        let mut valence = base;
+        // "no" before a lexicon word negates that word instead of counting itself.
+        if word == "no" && i + 1 < lower.len() && s.entries[i + 1].valence.is_some() {
+            valence = 0.0;
+        }
+        if (i > 0 && lower[i - 1] == "no")
+            || (i > 1 && lower[i - 2] == "no")
+            || (i > 2 && lower[i - 3] == "no" && (lower[i - 1] == "or" || lower[i - 1] == "nor"))
+        {
+            valence = base * N_SCALAR;
+        }
+        if s.entries[i].upper && s.cap_differential {
+            // The reference adds emphasis away from zero, and treats 0 as negative.
+            valence += if valence > 0.0 { C_INCR } else { -C_INCR };
+        }
+        for start in 0..3 {
+            if i > start && s.entries[i - (start + 1)].valence.is_none() {
+                let before = i - (start + 1);
+                let mut scalar = scalar_inc_dec(
+                    s.entries[before].booster,
+                    s.entries[before].upper,
+                    valence,
+                    s.cap_differential,
+                );
+                if start == 1 && scalar != 0.0 {
+                    scalar *= 0.95;
+                }
+                if start == 2 && scalar != 0.0 {
+                    scalar *= 0.9;
+                }
+                valence += scalar;
+                valence = self.negation_check(valence, lower, start, i);
+                if start == 2 {
+                    valence = self.special_idioms_check(valence, lower, i);
+                }
+            }
+        }
+        least_check(valence, lower, s.entries, i)
+    }
+
+    fn negated(&self, word: &str) -> bool {
+        self.negations.contains(word) || word.contains("n't")
+    }
+
+    fn negation_check(&self, valence: f64, lower: &[&str], start: usize, i: usize) -> f64 {
+        let w = |back: usize| lower[i - back];
+        match start {
+            0 if self.negated(w(1)) => valence * N_SCALAR,
+            1 if w(2) == "never" && (w(1) == "so" || w(1) == "this") => valence * 1.25,
+            1 if w(2) == "without" && w(1) == "doubt" => valence,
+            1 if self.negated(w(2)) => valence * N_SCALAR,
+            // The reference's operator precedence makes a "so"/"this" right
+            // before the word boost it on its own: (A and B) or C.
+            2 if (w(3) == "never" && (w(2) == "so" || w(2) == "this"))
+                || (w(1) == "so" || w(1) == "this") =>
+            {
+                valence * 1.25
+            }
+            2 if w(3) == "without" && (w(2) == "doubt" || w(1) == "doubt") => valence,
+            2 if self.negated(w(3)) => valence * N_SCALAR,
+            _ => valence,
+        }
+    }
+
+    fn special_idioms_check(&self, mut valence: f64, lower: &[&str], i: usize) -> f64 {
+        let join = |from: usize, to: usize| lower[from..=to].join(" ");
+        let (one_zero, two_one_zero, two_one, three_two_one, three_two) = (
+            join(i - 1, i),
+            join(i - 2, i),
+            join(i - 2, i - 1),
+            join(i - 3, i - 1),
+            join(i - 3, i - 2),
+        );
+        for sequence in [
+            &one_zero,
+            &two_one_zero,
+            &two_one,
+            &three_two_one,
+            &three_two,
+        ] {
+            if let Some(v) = self.special_cases.get(sequence.as_str()) {
+                valence = *v;
+                break;
+            }
+        }
+        if lower.len() - 1 > i
+            && let Some(v) = self.special_cases.get(join(i, i + 1).as_str())
+        {
+            valence = *v;
+        }
+        if lower.len() - 1 > i + 1
+            && let Some(v) = self.special_cases.get(join(i, i + 2).as_str())
+        {
+            valence = *v;
+        }
+        for n_gram in [&three_two_one, &three_two, &two_one] {
+            if let Some(b) = self.boosters.get(n_gram.as_str()) {
+                valence += b;
+            }
+        }
+        valence
+    }
+
+    /// Replaces each emoji by its description, as the reference does: a
+    /// space before it unless one is there, none after it.
+    fn describe_emojis<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        // Every emoji is outside ASCII: most texts need no look-up at all.
+        if text.is_ascii() {
+            return Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut previous_space = true;
+        for c in text.chars() {
+            match if c.is_ascii() {
+                None
+            } else {
+                self.emojis.get(&c)
+            } {
+                Some(description) => {
+                    if !previous_space {
+                        out.push(' ');
+                    }
+                    out.push_str(description);
+                    previous_space = false;
+                }
+                None => {
+                    out.push(c);
+                    previous_space = c == ' ';
+                }
+            }
+        }
+        Cow::Owned(out)
+    }
+}
+
+/// How much a preceding booster or dampener shifts `valence`.
+fn scalar_inc_dec(booster: Option<f64>, upper: bool, valence: f64, cap_differential: bool) -> f64 {
+    let Some(mut scalar) = booster else {
+        return 0.0;
+    };
+    if valence < 0.0 {
+        scalar = -scalar;
+    }
+    if upper && cap_differential {
+        scalar += if valence > 0.0 { C_INCR } else { -C_INCR };
+    }
+    scalar
+}
+
+/// Python's `str.split()`: runs of whitespace separate, none are kept.
+fn split_python_whitespace(text: &str) -> impl Iterator<Item = &str> {
+    let ascii = text.is_ascii();
+    text.split(move |c: char| {
+        if ascii {
+            is_python_ascii_space(c as u8)
+        } else {
+            is_python_space(c)
+        }
+    })
+    .filter(|t| !t.is_empty())
+}
+
+fn is_python_ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f)
+}
+
+/// One text, tokenised, with what every rule needs to look at.
+struct Sentence<'a> {
+    entries: &'a [WordEntry],
+    lower: &'a [&'a str],
+    cap_differential: bool,
+}
+
+/// Python's `str.isspace`, which `str.split()` and `strip()` use: Rust's
+/// whitespace plus the ASCII information separators.
+fn is_python_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// Python's `str.isupper`: some cased character, and none lower-case.
+fn is_upper(token: &str) -> bool {
+    if token.is_ascii() {
+        let bytes = token.as_bytes();
+        return bytes.iter().any(u8::is_ascii_uppercase)
+            && !bytes.iter().any(u8::is_ascii_lowercase);
+    }
+    token.chars().any(char::is_uppercase) && !token.chars().any(char::is_lowercase)
+}
+
+/// Strips ASCII punctuation from both ends, unless that leaves two
+/// characters or fewer (then it was probably an emoticon like ":)").
+fn strip_punctuation_if_word(token: &str) -> &str {
+    let stripped = token.trim_matches(|c: char| c.is_ascii_punctuation());
+    // Byte length bounds the character count: only short strings need counting.
+    if stripped.len() <= 2 || (stripped.len() <= 8 && stripped.chars().count() <= 2) {
+        token
+    } else {
+        stripped
+    }
+}
+
+fn least_check(valence: f64, lower: &[&str], entries: &[WordEntry], i: usize) -> f64 {
+    if i > 1 && entries[i - 1].valence.is_none() && lower[i - 1] == "least" {
+        if lower[i - 2] != "at" && lower[i - 2] != "very" {
+            return valence * N_SCALAR;
+        }
+    } else if i > 0 && entries[i - 1].valence.is_none() && lower[i - 1] == "least" {
+        return valence * N_SCALAR;
+    }
+    valence
+}
+
+/// The contrastive "but": halves what comes before it and boosts what comes
+/// after by half. Reproduces the reference exactly, including that it finds
+/// each value's position with `list.index`, i.e. the first equal value.
+fn but_check(lower: &[&str], sentiments: &mut [f64]) {
+    let Some(but) = lower.iter().position(|w| *w == "but") else {
+        return;
+    };
+    for k in 0..sentiments.len() {
+        let value = sentiments[k];
+        let first = sentiments.iter().position(|s| *s == value).unwrap_or(k);
+        if first < but {
+            sentiments[first] = value * 0.5;
+        } else if first > but {
+            sentiments[first] = value * 1.5;
+        }
+    }
+}
+
+fn score_valence(sentiments: &[f64], text: &str) -> Polarity {
+    if sentiments.is_empty() {
+        return Polarity {
+            compound: 0.0,
+            positive: 0.0,
+            neutral: 0.0,
+            negative: 0.0,
+        };
+    }
+    let exclamations = text.matches('!').count().min(4) as f64 * 0.292;
+    let questions = match text.matches('?').count() {
+        0 | 1 => 0.0,
+        n @ 2..=3 => n as f64 * 0.18,
+        _ => 0.96,
+    };
+    let emphasis = exclamations + questions;
+    let mut sum: f64 = sentiments.iter().sum();
+    if sum > 0.0 {
+        sum += emphasis;
+    } else if sum < 0.0 {
+        sum -= emphasis;
+    }
+    let compound = (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0);
+
+    let (mut positive, mut negative, mut neutral) = (0.0, 0.0, 0.0);
+    for s in sentiments {
+        if *s > 0.0 {
+            positive += s + 1.0; // compensates for neutral words counted as 1
+        }
+        if *s < 0.0 {
+            negative += s - 1.0;
+        }
+        if *s == 0.0 {
+            neutral += 1.0;
+        }
+    }
+    if positive > negative.abs() {
+        positive += emphasis;
+    } else if positive < negative.abs() {
+        negative -= emphasis;
+    }
+    let total = positive + negative.abs() + neutral;
+    Polarity {
+        compound,
+        positive: (positive / total).abs(),
+        neutral: (neutral / total).abs(),
+        negative: (negative / total).abs(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compound(text: &str) -> f64 {
+        Vader::english().polarity(text).rounded().compound
+    }
+
+    #[test]
+    fn reference_examples() {
+        // The examples in vaderSentiment's own README, with its published scores.
+        assert_eq!(compound("VADER is smart, handsome, and funny."), 0.8316);
+        assert_eq!(compound("VADER is smart, handsome, and funny!"), 0.8439);
+        assert_eq!(
+            compound("VADER is very smart, handsome, and funny."),
+            0.8545
+        );
+        assert_eq!(
+            compound("VADER is VERY SMART, handsome, and FUNNY."),
+            0.9227
+        );
+        assert_eq!(
+            compound("VADER is VERY SMART, handsome, and FUNNY!!!"),
+            0.9342
+        );
+        assert_eq!(
+            compound("VADER is VERY SMART, uber handsome, and FRIGGIN FUNNY!!!"),
+            0.9469
+        );
+        assert_eq!(
+            compound("VADER is not smart, handsome, nor funny."),
+            -0.7424
+        );
+        assert_eq!(compound("The book was good."), 0.4404);
+        assert_eq!(compound("At least it isn't a horrible book."), 0.431);
+        assert_eq!(compound("The book was only kind of good."), 0.3832);
+        assert_eq!(
+            compound(
+                "The plot was good, but the characters are uncompelling and the dialog is not great."
+            ),
+            -0.7042
+        );
+        assert_eq!(compound("Today SUX!"), -0.5461);
+        assert_eq!(
+            compound("Today only kinda sux! But I'll get by, lol"),
+            0.5249
+        );
+        assert_eq!(compound("Make sure you :) or :D today!"), 0.8633);
+        assert_eq!(
+            compound("Catch utf-8 emoji such as 💘 and 💋 and 😁"),
+            0.875
+        );
+        assert_eq!(compound("Not bad at all"), 0.431);
+    }
+
+    #[test]
+    fn each_rule_matches_the_reference() {
+        // Expected values are what vaderSentiment 3.3.2 returns for each text.
+        let cases = [
+            ("The delivery was good", 0.4404, "lexicon word"),
+            ("The delivery was very good", 0.4927, "booster"),
+            ("The delivery was slightly good", 0.3832, "dampener"),
+            ("The delivery was not good", -0.3412, "negation"),
+            ("The delivery wasn't good", -0.3412, "n't negation"),
+            ("The delivery was GOOD", 0.5622, "capitals among lower case"),
+            ("The delivery was good!!", 0.5399, "exclamation marks"),
+            (
+                "Support was bad but delivery was good",
+                0.5346,
+                "but: the second half dominates",
+            ),
+            (
+                "Honestly the new app is the bomb",
+                0.7906,
+                "special-case idiom",
+            ),
+            ("no good", -0.3412, "'no' negates the next word"),
+            ("I love it ❤", 0.8555, "emoji described"),
+            ("I love it", 0.6369, "plain"),
+            ("", 0.0, "empty"),
+            ("   ", 0.0, "blank"),
+            ("It was never so good", 0.6626, "'never so' boosts"),
+            (
+                "without doubt the best",
+                0.7438,
+                "'without doubt' does not negate",
+            ),
+            ("not the least bit happy", 0.5719, "'least'"),
+            (
+                "the food was kind of good but the staff was really rude",
+                -0.5627,
+                "'kind of' and 'but'",
+            ),
+            (
+                "good good but good bad",
+                0.25,
+                "but, with equal values (the reference's list.index quirk)",
+            ),
+            (
+                "WHAT??? really???",
+                0.0,
+                "question marks add nothing to zero",
+            ),
+            (
+                "This is not bad, no? not bad at all",
+                0.6908,
+                "negated negatives",
+            ),
+        ];
+        for (text, expected, rule) in cases {
+            assert_eq!(compound(text), expected, "{rule}: {text:?}");
+        }
+    }
+
+    #[test]
+    fn batches_keep_input_order() {
+        let texts = ["good", "bad", "", "very good!!", "not bad"];
+        let batch = Vader::english().polarity_batch(&texts);
+        let one_by_one: Vec<Polarity> =
+            texts.iter().map(|t| Vader::english().polarity(t)).collect();
+        assert_eq!(batch, one_by_one);
+    }
+
+    #[test]
+    fn shares_add_up_and_label_by_compound() {
+        let p = Vader::english().polarity("Great product, terrible support.");
+        assert!((p.positive + p.neutral + p.negative - 1.0).abs() < 1e-9);
+        assert_eq!(
+            Polarity {
+                compound: 0.05,
+                positive: 0.0,
+                neutral: 1.0,
+                negative: 0.0
+            }
+            .label(),
+            "positive"
+        );
+        assert_eq!(
+            Polarity {
+                compound: -0.0499,
+                positive: 0.0,
+                neutral: 1.0,
+                negative: 0.0
+            }
+            .label(),
+            "neutral"
+        );
+    }
+}
