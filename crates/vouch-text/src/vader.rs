@@ -241,6 +241,8 @@ pub struct Vader {
     boosters: HashMap<&'static str, f64>,
     negations: HashSet<&'static str>,
     special_cases: HashMap<&'static str, f64>,
+    /// Words that occur in a special case or a multi-word booster.
+    phrase_words: HashSet<&'static str>,
 }
 
 impl Vader {
@@ -293,6 +295,18 @@ impl Vader {
             boosters,
             negations: NEGATE.iter().copied().collect(),
             special_cases: SPECIAL_CASES.iter().copied().collect(),
+            phrase_words: SPECIAL_CASES
+                .iter()
+                .map(|(phrase, _)| *phrase)
+                .chain(
+                    BOOSTERS_UP
+                        .iter()
+                        .chain(BOOSTERS_DOWN)
+                        .copied()
+                        .filter(|b| b.contains(' ')),
+                )
+                .flat_map(|phrase| phrase.split(' '))
+                .collect(),
         }
     }
 
@@ -327,11 +341,15 @@ impl Vader {
     pub fn polarity(&self, text: &str) -> Polarity {
         let text = self.describe_emojis(text);
         let text = text.trim_matches(is_python_space);
-        let tokens: Vec<&str> = split_python_whitespace(text)
-            .map(strip_punctuation_if_word)
-            .collect();
-        // ASCII text is lower-cased once and sliced; other text token by token.
+        // ASCII text is split on bytes, lower-cased once and sliced; other text token by token.
         let ascii = text.is_ascii();
+        let tokens: Vec<&str> = if ascii {
+            split_ascii_tokens(text)
+        } else {
+            split_python_whitespace(text)
+                .map(strip_punctuation_if_word)
+                .collect()
+        };
         let lowered_text = if ascii {
             text.to_ascii_lowercase()
         } else {
@@ -455,6 +473,11 @@ impl Vader {
     }
 
     fn special_idioms_check(&self, mut valence: f64, lower: &[&str], i: usize) -> f64 {
+        // Every phrase below is made of these words; most windows hold none.
+        let window = &lower[i - 3..lower.len().min(i + 3)];
+        if !window.iter().any(|w| self.phrase_words.contains(*w)) {
+            return valence;
+        }
         let join = |from: usize, to: usize| lower[from..=to].join(" ");
         let (one_zero, two_one_zero, two_one, three_two_one, three_two) = (
             join(i - 1, i),
@@ -550,6 +573,40 @@ fn split_python_whitespace(text: &str) -> impl Iterator<Item = &str> {
         }
     })
     .filter(|t| !t.is_empty())
+}
+
+/// `split_python_whitespace` then `strip_punctuation_if_word`, on the bytes
+/// of an ASCII text (where a byte is a character).
+fn split_ascii_tokens(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut tokens = Vec::with_capacity(bytes.len() / 5 + 1);
+    let mut start = 0;
+    while start < bytes.len() {
+        while start < bytes.len() && is_python_ascii_space(bytes[start]) {
+            start += 1;
+        }
+        let mut end = start;
+        while end < bytes.len() && !is_python_ascii_space(bytes[end]) {
+            end += 1;
+        }
+        if end > start {
+            let (mut a, mut b) = (start, end);
+            while a < b && bytes[a].is_ascii_punctuation() {
+                a += 1;
+            }
+            while b > a && bytes[b - 1].is_ascii_punctuation() {
+                b -= 1;
+            }
+            // Two characters or fewer left: probably an emoticon, keep it whole.
+            tokens.push(if b - a <= 2 {
+                &text[start..end]
+            } else {
+                &text[a..b]
+            });
+        }
+        start = end;
+    }
+    tokens
 }
 
 fn is_python_ascii_space(b: u8) -> bool {
