@@ -12,6 +12,78 @@ pub fn sentiment_en_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sentiment-en")
 }
 
+/// `../shared/data/sentiment-ro` as seen from this crate.
+pub fn sentiment_ro_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sentiment-ro")
+}
+
+/// LaRoSeDa reviews: (title and content joined, stars).
+pub fn laroseda(dir: &Path) -> Result<Vec<(String, u8)>, String> {
+    let path = dir.join("laroseda_train.jsonl");
+    let content = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    content
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, line)| {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
+            let text = format!(
+                "{} {}",
+                v["title"].as_str().unwrap_or(""),
+                v["content"].as_str().unwrap_or("")
+            );
+            let stars = v["starRating"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .or_else(|| v["starRating"].as_u64().map(|s| s as u8));
+            let stars =
+                stars.ok_or_else(|| format!("{}:{}: no starRating", path.display(), n + 1))?;
+            Ok((text, stars))
+        })
+        .collect()
+}
+
+/// How well, and how fast, languages are identified on one labelled set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LanguageReport {
+    pub texts: usize,
+    /// Share decided by function words, and their accuracy.
+    pub fast_coverage: f64,
+    pub fast_accuracy: f64,
+    /// Both stages together (what Vouch uses).
+    pub accuracy: f64,
+    pub texts_per_second: f64,
+    /// lingua alone on every text.
+    pub model_accuracy: f64,
+    pub model_texts_per_second: f64,
+}
+
+/// Identifies every text, expecting `expected`.
+pub fn language_report(texts: &[String], expected: &str) -> LanguageReport {
+    let id = crate::LanguageIdentifier::shared();
+    id.identify("warm up the models");
+    let n = texts.len().max(1) as f64;
+    let started = std::time::Instant::now();
+    let combined: Vec<Option<&str>> = texts.iter().map(|t| id.identify(t)).collect();
+    let texts_per_second = n / started.elapsed().as_secs_f64();
+    let fast: Vec<Option<&str>> = texts.iter().map(|t| id.by_function_words(t)).collect();
+    let started = std::time::Instant::now();
+    let model: Vec<Option<&str>> = texts.iter().map(|t| id.by_model(t)).collect();
+    let model_texts_per_second = n / started.elapsed().as_secs_f64();
+    let right = |v: &[Option<&str>]| v.iter().filter(|l| **l == Some(expected)).count() as f64;
+    let decided = fast.iter().filter(|l| l.is_some()).count() as f64;
+    LanguageReport {
+        texts: texts.len(),
+        fast_coverage: decided / n,
+        fast_accuracy: right(&fast) / decided.max(1.0),
+        accuracy: right(&combined) / n,
+        texts_per_second,
+        model_accuracy: right(&model) / n,
+        model_texts_per_second,
+    }
+}
+
 /// A text whose compound score differs from the reference's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Difference {
@@ -113,6 +185,36 @@ pub fn vader_parity(dir: &Path) -> Result<ParityReport, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn languages_of_the_public_data_are_identified() {
+        let (en, ro) = (sentiment_en_dir(), sentiment_ro_dir());
+        if !en.exists() || !ro.exists() {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping language evaluation: ../shared/data is absent"
+            );
+            return;
+        }
+        // A sample keeps the debug-build test quick; the example measures everything.
+        let romanian: Vec<String> = laroseda(&ro)
+            .unwrap()
+            .into_iter()
+            .step_by(10)
+            .map(|(t, _)| t)
+            .collect();
+        let report = language_report(&romanian, "ro");
+        assert!(report.accuracy >= 0.97, "{report:?}");
+        let english: Vec<String> = sentiment_en_texts(&en)
+            .unwrap()
+            .into_iter()
+            .step_by(10)
+            .map(|(_, _, t)| t)
+            .collect();
+        let report = language_report(&english, "en");
+        assert!(report.accuracy >= 0.97, "{report:?}");
+    }
 
     #[test]
     fn compound_scores_match_vader_sentiment_on_the_public_data() {

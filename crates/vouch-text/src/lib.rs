@@ -5,6 +5,8 @@
 //! So far: English sentiment that reproduces vaderSentiment 3.3.2 (`vader`).
 
 pub mod eval;
+pub mod language;
 pub mod vader;
 
+pub use language::{LANGUAGES, LanguageIdentifier};
 pub use vader::{Polarity, Vader};

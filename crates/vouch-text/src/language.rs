@@ -1,0 +1,241 @@
+//! Which language a text is in.
+//!
+//! Two stages: distinctive function words decide when one language clearly
+//! leads (most reviews), and lingua's n-gram models decide the rest.
+//! Romanian reviews are mostly written without diacritics, so the Romanian
+//! words are listed both ways. Accuracy and speed of each stage are measured
+//! in docs/TEXT.md.
+
+use std::sync::OnceLock;
+
+use lingua::{Language as LinguaLanguage, LanguageDetector, LanguageDetectorBuilder};
+use rustc_hash::FxHashMap as HashMap;
+
+/// The languages Vouch identifies, by ISO 639-1 code. Adding one means a
+/// lingua feature in Cargo.toml and its function words below.
+pub const LANGUAGES: &[&str] = &["en", "ro", "fr", "de", "es", "it"];
+
+/// Words frequent in one of the languages and rare in the others.
+const FUNCTION_WORDS: &[(&str, &[&str])] = &[
+    (
+        "en",
+        &[
+            "the", "and", "is", "was", "it", "you", "not", "this", "that", "with", "for", "but",
+            "very", "my", "are", "have", "of", "to", "i", "they", "be",
+        ],
+    ),
+    (
+        "ro",
+        &[
+            "și", "si", "nu", "este", "foarte", "cu", "în", "am", "să", "sa", "care", "mai", "dar",
+            "pentru", "sunt", "fost", "acest", "aceasta", "bine", "produsul", "recomand", "după",
+            "dupa", "doar", "fără", "fara", "ca", "din", "nici", "cel", "îl", "il", "avea",
+            "merge", "rau", "rău",
+        ],
+    ),
+    (
+        "fr",
+        &[
+            "le", "les", "et", "est", "une", "des", "du", "pas", "je", "pour", "dans", "très",
+            "avec", "sur", "mais", "ce", "elle", "sont", "nous", "vous",
+        ],
+    ),
+    (
+        "de",
+        &[
+            "der", "die", "das", "und", "ist", "nicht", "ich", "ein", "eine", "sehr", "mit", "zu",
+            "auf", "sie", "aber", "für", "auch", "wir", "war",
+        ],
+    ),
+    (
+        "es",
+        &[
+            "el", "los", "las", "y", "muy", "en", "por", "para", "lo", "pero", "del", "está",
+            "como", "más", "todo", "fue",
+        ],
+    ),
+    (
+        "it",
+        &[
+            "gli", "è", "molto", "che", "di", "della", "sono", "questo", "anche", "perché", "è",
+            "del", "nel", "tutto", "stato",
+        ],
+    ),
+];
+
+fn to_lingua(code: &str) -> Option<LinguaLanguage> {
+    Some(match code {
+        "en" => LinguaLanguage::English,
+        "ro" => LinguaLanguage::Romanian,
+        "fr" => LinguaLanguage::French,
+        "de" => LinguaLanguage::German,
+        "es" => LinguaLanguage::Spanish,
+        "it" => LinguaLanguage::Italian,
+        _ => return None,
+    })
+}
+
+fn from_lingua(language: LinguaLanguage) -> &'static str {
+    match language {
+        LinguaLanguage::English => "en",
+        LinguaLanguage::Romanian => "ro",
+        LinguaLanguage::French => "fr",
+        LinguaLanguage::German => "de",
+        LinguaLanguage::Spanish => "es",
+        _ => "it",
+    }
+}
+
+/// Identifies languages among a configured set.
+pub struct LanguageIdentifier {
+    languages: Vec<&'static str>,
+    function_words: HashMap<&'static str, Vec<usize>>,
+    detector: LanguageDetector,
+}
+
+impl LanguageIdentifier {
+    /// An identifier for `codes` (a subset of `LANGUAGES`; unknown codes are ignored).
+    pub fn new(codes: &[&str]) -> LanguageIdentifier {
+        let languages: Vec<&'static str> = LANGUAGES
+            .iter()
+            .copied()
+            .filter(|l| codes.contains(l))
+            .collect();
+        let mut function_words: HashMap<&'static str, Vec<usize>> = HashMap::default();
+        for (code, words) in FUNCTION_WORDS {
+            if let Some(index) = languages.iter().position(|l| l == code) {
+                for word in *words {
+                    let entry = function_words.entry(*word).or_default();
+                    if !entry.contains(&index) {
+                        entry.push(index);
+                    }
+                }
+            }
+        }
+        let lingua: Vec<LinguaLanguage> = languages.iter().filter_map(|c| to_lingua(c)).collect();
+        let detector = if lingua.len() >= 2 {
+            LanguageDetectorBuilder::from_languages(&lingua).build()
+        } else {
+            LanguageDetectorBuilder::from_languages(&[
+                LinguaLanguage::English,
+                LinguaLanguage::Romanian,
+            ])
+            .build()
+        };
+        LanguageIdentifier {
+            languages,
+            function_words,
+            detector,
+        }
+    }
+
+    /// All six languages, built once and shared.
+    pub fn shared() -> &'static LanguageIdentifier {
+        static IDENTIFIER: OnceLock<LanguageIdentifier> = OnceLock::new();
+        IDENTIFIER.get_or_init(|| LanguageIdentifier::new(LANGUAGES))
+    }
+
+    /// The language of `text` as an ISO 639-1 code, or `None` when nothing in
+    /// it tells (empty, digits, emoji only).
+    pub fn identify(&self, text: &str) -> Option<&'static str> {
+        if self.languages.len() == 1 {
+            return self.languages.first().copied();
+        }
+        self.by_function_words(text).or_else(|| self.by_model(text))
+    }
+
+    /// The fast stage: `Some` only when one language's function words
+    /// clearly outnumber every other's (at least 2, and 3 times the next).
+    pub fn by_function_words(&self, text: &str) -> Option<&'static str> {
+        let mut hits = [0u32; 8];
+        for word in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            let lower;
+            let word = if word.chars().any(char::is_uppercase) {
+                lower = word.to_lowercase();
+                lower.as_str()
+            } else {
+                word
+            };
+            if let Some(languages) = self.function_words.get(word) {
+                for l in languages {
+                    hits[*l] += 1;
+                }
+            }
+        }
+        let mut ranked: Vec<(usize, u32)> = hits
+            .iter()
+            .copied()
+            .enumerate()
+            .take(self.languages.len())
+            .collect();
+        ranked.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        let (best, best_hits) = ranked[0];
+        let runner_up = ranked.get(1).map_or(0, |r| r.1);
+        (best_hits >= 2 && best_hits >= 3 * runner_up).then(|| self.languages[best])
+    }
+
+    /// The slow stage: lingua's models.
+    pub fn by_model(&self, text: &str) -> Option<&'static str> {
+        let language = self.detector.detect_language_of(text)?;
+        let code = from_lingua(language);
+        self.languages.contains(&code).then_some(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifies_the_languages_with_and_without_diacritics() {
+        let id = LanguageIdentifier::shared();
+        assert_eq!(
+            id.identify("The delivery was fast and the support team was very helpful."),
+            Some("en")
+        );
+        assert_eq!(
+            id.identify("Livrarea a fost rapidă și echipa de suport foarte amabilă."),
+            Some("ro")
+        );
+        assert_eq!(
+            id.identify("Livrarea a fost rapida si echipa de suport foarte amabila."),
+            Some("ro")
+        );
+        assert_eq!(id.identify("Produs excelent, recomand"), Some("ro"));
+        assert_eq!(
+            id.identify("La livraison était rapide et le service client très aimable."),
+            Some("fr")
+        );
+        assert_eq!(
+            id.identify("Die Lieferung war schnell und der Kundendienst sehr freundlich."),
+            Some("de")
+        );
+        assert_eq!(
+            id.identify("La entrega fue rápida y el servicio al cliente muy amable."),
+            Some("es")
+        );
+        assert_eq!(
+            id.identify("La consegna è stata veloce e il servizio clienti molto gentile."),
+            Some("it")
+        );
+        assert_eq!(id.identify(""), None);
+        assert_eq!(id.identify("12345 !!!"), None);
+    }
+
+    #[test]
+    fn the_set_is_configurable() {
+        let only_english = LanguageIdentifier::new(&["en"]);
+        assert_eq!(
+            only_english.identify("Produs excelent, recomand"),
+            Some("en")
+        );
+        let two = LanguageIdentifier::new(&["en", "ro"]);
+        assert_eq!(
+            two.identify("La livraison était rapide"),
+            two.by_model("La livraison était rapide")
+        );
+    }
+}
