@@ -44,6 +44,34 @@ pub fn laroseda(dir: &Path) -> Result<Vec<(String, u8)>, String> {
         .collect()
 }
 
+/// Accuracy of the Romanian scorer on LaRoSeDa: a review is right when its
+/// compound is > 0 for 4–5 stars or < 0 for 1–2 stars; 0 counts as wrong.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PolarityAccuracy {
+    pub reviews: usize,
+    pub accuracy: f64,
+    /// Reviews scored exactly 0 (no lexicon word found).
+    pub undecided: usize,
+}
+
+pub fn romanian_accuracy(reviews: &[(String, u8)]) -> PolarityAccuracy {
+    let scorer = crate::Romanian::shared();
+    let (mut right, mut undecided) = (0, 0);
+    for (text, stars) in reviews {
+        let compound = scorer.polarity(text).compound;
+        if compound == 0.0 {
+            undecided += 1;
+        } else if (compound > 0.0) == (*stars >= 4) {
+            right += 1;
+        }
+    }
+    PolarityAccuracy {
+        reviews: reviews.len(),
+        accuracy: right as f64 / reviews.len().max(1) as f64,
+        undecided,
+    }
+}
+
 /// How well, and how fast, languages are identified on one labelled set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LanguageReport {
@@ -185,6 +213,22 @@ pub fn vader_parity(dir: &Path) -> Result<ParityReport, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn romanian_sentiment_on_laroseda() {
+        let dir = sentiment_ro_dir();
+        if !dir.exists() {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping Romanian evaluation: {} is absent",
+                dir.display()
+            );
+            return;
+        }
+        let report = romanian_accuracy(&laroseda(&dir).unwrap());
+        assert!(report.accuracy >= 0.88, "{report:?}");
+    }
 
     #[test]
     fn languages_of_the_public_data_are_identified() {

@@ -6,7 +6,9 @@
 
 pub mod eval;
 pub mod language;
+pub mod romanian;
 pub mod vader;
 
 pub use language::{LANGUAGES, LanguageIdentifier};
+pub use romanian::Romanian;
 pub use vader::{Polarity, Vader};

@@ -18,10 +18,10 @@ const VADER_LEXICON: &str = include_str!("../lexicons/vader_lexicon.txt");
 const EMOJI_LEXICON: &str = include_str!("../lexicons/emoji_utf8_lexicon.txt");
 
 /// Empirically derived intensity changes (Hutto & Gilbert 2014).
-const B_INCR: f64 = 0.293;
-const B_DECR: f64 = -0.293;
+pub(crate) const B_INCR: f64 = 0.293;
+pub(crate) const B_DECR: f64 = -0.293;
 const C_INCR: f64 = 0.733;
-const N_SCALAR: f64 = -0.74;
+pub(crate) const N_SCALAR: f64 = -0.74;
 
 const NEGATE: &[&str] = &[
     "aint",
@@ -662,7 +662,7 @@ fn least_check(valence: f64, lower: &[&str], entries: &[WordEntry], i: usize) ->
 /// The contrastive "but": halves what comes before it and boosts what comes
 /// after by half. Reproduces the reference exactly, including that it finds
 /// each value's position with `list.index`, i.e. the first equal value.
-fn but_check(lower: &[&str], sentiments: &mut [f64]) {
+pub(crate) fn but_check(lower: &[&str], sentiments: &mut [f64]) {
     let Some(but) = lower.iter().position(|w| *w == "but") else {
         return;
     };
@@ -677,7 +677,9 @@ fn but_check(lower: &[&str], sentiments: &mut [f64]) {
     }
 }
 
-fn score_valence(sentiments: &[f64], text: &str) -> Polarity {
+/// VADER's final arithmetic: punctuation emphasis, normalisation to
+/// −1..1, and the positive/neutral/negative shares. Shared with the Romanian scorer.
+pub(crate) fn score_valence(sentiments: &[f64], text: &str) -> Polarity {
     if sentiments.is_empty() {
         return Polarity {
             compound: 0.0,
