@@ -6,9 +6,11 @@
 
 pub mod eval;
 pub mod language;
+pub mod model;
 pub mod romanian;
 pub mod vader;
 
 pub use language::{LANGUAGES, LanguageIdentifier};
+pub use model::{SentimentModel, Training};
 pub use romanian::Romanian;
 pub use vader::{Polarity, Vader};
