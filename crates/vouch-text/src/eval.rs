@@ -72,9 +72,12 @@ pub fn romanian_accuracy(reviews: &[(String, u8)]) -> PolarityAccuracy {
     }
 }
 
+/// Texts labelled positive (true) or negative (false).
+pub type Labelled<'a> = Vec<(&'a str, bool)>;
+
 /// LaRoSeDa split 80/20 by a fixed rule (every fifth review validates), so
 /// the figures can be reproduced.
-pub fn laroseda_split(reviews: &[(String, u8)]) -> (Vec<(&str, bool)>, Vec<(&str, bool)>) {
+pub fn laroseda_split(reviews: &[(String, u8)]) -> (Labelled<'_>, Labelled<'_>) {
     let labelled = reviews.iter().map(|(t, s)| (t.as_str(), *s >= 4));
     let (mut train, mut validate) = (Vec::new(), Vec::new());
     for (i, example) in labelled.enumerate() {
