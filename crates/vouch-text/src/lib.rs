@@ -2,15 +2,25 @@
 //! with no model download and no database. Used by ingestion, surveys and
 //! the CLI.
 //!
-//! So far: English sentiment that reproduces vaderSentiment 3.3.2 (`vader`).
+//! - `language`: which language (en, ro, fr, de, es, it), fast path first.
+//! - `vader`: English sentiment reproducing vaderSentiment 3.3.2.
+//! - `romanian`: Romanian sentiment, the same rules over a lexicon of our own.
+//! - `model`: sentiment learnt from the company's own star ratings.
+//! - `topics`: a taxonomy of topics, found by stemmed keywords, with aspect sentiment.
+//! - `analyzer`: all of the above for one text, as `vouch text score` prints it.
+//! - `eval`: the measurements on ../shared/data behind docs/TEXT.md.
 
+pub mod analyzer;
 pub mod eval;
 pub mod language;
 pub mod model;
 pub mod romanian;
+pub mod topics;
 pub mod vader;
 
+pub use analyzer::{Analysis, TextAnalyzer, TopicSentiment};
 pub use language::{LANGUAGES, LanguageIdentifier};
 pub use model::{SentimentModel, Training};
 pub use romanian::Romanian;
+pub use topics::{Taxonomy, TaxonomyError};
 pub use vader::{Polarity, Vader};

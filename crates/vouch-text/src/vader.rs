@@ -16,6 +16,7 @@ use serde::Serialize;
 
 const VADER_LEXICON: &str = include_str!("../lexicons/vader_lexicon.txt");
 const EMOJI_LEXICON: &str = include_str!("../lexicons/emoji_utf8_lexicon.txt");
+const FEEDBACK_SUPPLEMENT: &str = include_str!("../lexicons/en_feedback_supplement.txt");
 
 /// Empirically derived intensity changes (Hutto & Gilbert 2014).
 pub(crate) const B_INCR: f64 = 0.293;
@@ -252,16 +253,27 @@ impl Vader {
         VADER.get_or_init(Vader::new)
     }
 
+    /// VADER's lexicon plus `lexicons/en_feedback_supplement.txt`: words of
+    /// customer feedback VADER lacks ("slow", "late"). Used by the text
+    /// analyzer; not VADER-identical by design.
+    pub fn feedback() -> &'static Vader {
+        static FEEDBACK: OnceLock<Vader> = OnceLock::new();
+        FEEDBACK.get_or_init(|| {
+            let mut vader = Vader::new();
+            for (word, valence) in parse_lexicon(FEEDBACK_SUPPLEMENT) {
+                vader
+                    .words
+                    .entry(word)
+                    .or_default()
+                    .valence
+                    .get_or_insert(valence);
+            }
+            vader
+        })
+    }
+
     fn new() -> Vader {
-        let lexicon: Vec<(String, f64)> = VADER_LEXICON
-            .lines()
-            .filter_map(|line| {
-                let mut fields = line.trim().split('\t');
-                let word = fields.next()?;
-                let measure = fields.next()?.parse().ok()?;
-                Some((word.to_owned(), measure))
-            })
-            .collect();
+        let lexicon = parse_lexicon(VADER_LEXICON);
         let emojis = EMOJI_LEXICON
             .lines()
             .filter_map(|line| {
@@ -613,6 +625,19 @@ fn is_python_ascii_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f)
 }
 
+/// `word<TAB>valence…` lines; `#` starts a comment.
+fn parse_lexicon(text: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let mut fields = line.trim().split('\t');
+            let word = fields.next()?;
+            let measure = fields.next()?.parse().ok()?;
+            Some((word.to_owned(), measure))
+        })
+        .collect()
+}
+
 /// One text, tokenised, with what every rule needs to look at.
 struct Sentence<'a> {
     entries: &'a [WordEntry],
@@ -841,6 +866,24 @@ mod tests {
         for (text, expected, rule) in cases {
             assert_eq!(compound(text), expected, "{rule}: {text:?}");
         }
+    }
+
+    #[test]
+    fn the_feedback_supplement_only_adds_words() {
+        for (word, _) in parse_lexicon(FEEDBACK_SUPPLEMENT) {
+            assert_eq!(
+                Vader::english().valence(&word),
+                None,
+                "{word} is already in VADER's lexicon"
+            );
+            assert!(Vader::feedback().valence(&word).is_some());
+        }
+        assert_eq!(Vader::english().polarity("Delivery was slow").compound, 0.0);
+        assert!(Vader::feedback().polarity("Delivery was slow").compound < 0.0);
+        assert_eq!(
+            Vader::feedback().polarity("I love it"),
+            Vader::english().polarity("I love it")
+        );
     }
 
     #[test]

@@ -1,0 +1,181 @@
+//! Everything Vouch wants to know about one text: its language, how
+//! positive it is, and what it is about, each topic with its own sentiment.
+
+use rustc_hash::FxHashMap as HashMap;
+use serde::Serialize;
+
+use crate::model::blend;
+use crate::topics::{Taxonomy, clauses, stems};
+use crate::{LanguageIdentifier, Polarity, Romanian, SentimentModel, Vader};
+
+/// A topic found in a text, with the mean compound of the clauses naming it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopicSentiment {
+    pub topic: String,
+    pub sentiment: f64,
+}
+
+/// The analysis of one text: the JSON of `vouch text score --json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Analysis {
+    /// ISO 639-1 code; `null` when the text gives no clue.
+    pub language: Option<&'static str>,
+    pub compound: f64,
+    pub positive: f64,
+    pub neutral: f64,
+    pub negative: f64,
+    /// `positive`, `neutral` or `negative`, by compound ±0.05.
+    pub label: &'static str,
+    pub topics: Vec<TopicSentiment>,
+}
+
+/// Language identification, the sentiment scorers, optional models learnt
+/// from ratings, and a taxonomy.
+pub struct TextAnalyzer {
+    taxonomy: Taxonomy,
+    models: HashMap<String, SentimentModel>,
+}
+
+impl TextAnalyzer {
+    pub fn new(taxonomy: Taxonomy) -> TextAnalyzer {
+        TextAnalyzer {
+            taxonomy,
+            models: HashMap::default(),
+        }
+    }
+
+    /// Uses `model` for texts in its language, blended with the lexicon.
+    pub fn with_model(mut self, model: SentimentModel) -> TextAnalyzer {
+        self.models.insert(model.language.clone(), model);
+        self
+    }
+
+    /// Sentiment in `language`: VADER (with the feedback supplement) for
+    /// English, the Romanian scorer for Romanian; other languages fall back
+    /// to VADER, which knows little of them.
+    pub fn sentiment(&self, text: &str, language: Option<&str>) -> Polarity {
+        let mut polarity = match language {
+            Some("ro") => Romanian::shared().polarity(text),
+            _ => Vader::feedback().polarity(text),
+        };
+        if let Some(model) = language.and_then(|l| self.models.get(l)) {
+            polarity.compound = blend(polarity.compound, model.compound(text));
+        }
+        polarity
+    }
+
+    /// Analyses `text`; `language` skips identification when the caller knows it.
+    pub fn analyze(&self, text: &str, language: Option<&str>) -> Analysis {
+        let language: Option<&'static str> = match language {
+            Some(code) => crate::LANGUAGES.iter().copied().find(|l| *l == code),
+            None => LanguageIdentifier::shared().identify(text),
+        };
+        let polarity = self.sentiment(text, language).rounded();
+        let mut per_topic: Vec<(usize, f64, u32)> = Vec::new();
+        let topic_language = language.unwrap_or("en");
+        for clause in clauses(text) {
+            let found = self
+                .taxonomy
+                .find(&stems(clause, topic_language), topic_language);
+            if found.is_empty() {
+                continue;
+            }
+            let compound = self.sentiment(clause, language).compound;
+            for topic in found {
+                match per_topic.iter_mut().find(|(t, _, _)| *t == topic) {
+                    Some((_, sum, n)) => {
+                        *sum += compound;
+                        *n += 1;
+                    }
+                    None => per_topic.push((topic, compound, 1)),
+                }
+            }
+        }
+        per_topic.sort_by_key(|(t, _, _)| *t);
+        Analysis {
+            language,
+            compound: polarity.compound,
+            positive: polarity.positive,
+            neutral: polarity.neutral,
+            negative: polarity.negative,
+            label: polarity.label(),
+            topics: per_topic
+                .into_iter()
+                .map(|(t, sum, n)| TopicSentiment {
+                    topic: self.taxonomy.name(t).to_owned(),
+                    sentiment: (sum / f64::from(n) * 10_000.0).round() / 10_000.0,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analyzer() -> TextAnalyzer {
+        TextAnalyzer::new(Taxonomy::default_taxonomy())
+    }
+
+    #[test]
+    fn aspect_sentiment_separates_the_topics_of_one_sentence() {
+        let a = analyzer().analyze("Delivery was slow but support was great", None);
+        assert_eq!(a.language, Some("en"));
+        let topic = |name: &str| {
+            a.topics
+                .iter()
+                .find(|t| t.topic == name)
+                .map(|t| t.sentiment)
+        };
+        assert!(topic("delivery").unwrap() < 0.0, "{a:?}");
+        assert!(topic("support").unwrap() > 0.0, "{a:?}");
+    }
+
+    #[test]
+    fn romanian_texts_use_the_romanian_scorer() {
+        let a = analyzer().analyze(
+            "Livrarea a fost foarte rapida, dar factura a fost gresita si sunt dezamagit",
+            None,
+        );
+        assert_eq!(a.language, Some("ro"));
+        let topic = |name: &str| {
+            a.topics
+                .iter()
+                .find(|t| t.topic == name)
+                .map(|t| t.sentiment)
+        };
+        assert!(topic("delivery").unwrap() > 0.0, "{a:?}");
+        assert!(topic("billing").unwrap() < 0.0, "{a:?}");
+    }
+
+    #[test]
+    fn the_json_follows_the_contract() {
+        let a = analyzer().analyze("I love it", Some("en"));
+        let v = serde_json::to_value(&a).unwrap();
+        assert_eq!(v["language"], "en");
+        assert_eq!(v["compound"], 0.6369);
+        assert_eq!(v["label"], "positive");
+        assert!(v["positive"].is_number() && v["neutral"].is_number() && v["negative"].is_number());
+        assert_eq!(v["topics"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_model_changes_the_compound_for_its_language_only() {
+        let examples = [("zboara coletul", true), ("coletul se taraie", false)].repeat(30);
+        let model = SentimentModel::train("ro", &examples, crate::Training::default());
+        let with = analyzer().with_model(model);
+        assert!(
+            with.sentiment("zboara coletul", Some("ro")).compound
+                > analyzer().sentiment("zboara coletul", Some("ro")).compound
+        );
+        assert_eq!(
+            with.sentiment("I love it", Some("en")),
+            analyzer().sentiment("I love it", Some("en"))
+        );
+        assert_eq!(
+            analyzer().sentiment("I love it", Some("en")),
+            Vader::english().polarity("I love it")
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! Topics from a taxonomy the company can edit (TOML), found by stemmed,
+//! diacritics-folded keywords and phrases, each with the sentiment of the
+//! clauses that mention it ("delivery was slow but support was great" →
+//! delivery negative, support positive).
+
+use rust_stemmers::{Algorithm, Stemmer};
+use rustc_hash::FxHashMap as HashMap;
+use serde::Deserialize;
+
+use crate::romanian::fold;
+
+const DEFAULT_TAXONOMY: &str = include_str!("../taxonomy/default.toml");
+
+/// Why a taxonomy could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TaxonomyError {
+    #[error("taxonomy is not valid TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("topic {0:?} is listed twice")]
+    Duplicate(String),
+    #[error("topic {0:?} has no keywords")]
+    Empty(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct TaxonomyFile {
+    topic: Vec<TopicEntry>,
+}
+
+/// One topic as written in the taxonomy file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TopicEntry {
+    pub name: String,
+    pub label: Option<String>,
+    #[serde(flatten)]
+    pub keywords: HashMap<String, Vec<String>>,
+}
+
+/// A compiled taxonomy: stemmed keyword sequences per language.
+pub struct Taxonomy {
+    entries: Vec<TopicEntry>,
+    /// language → (stemmed keyword sequence, topic index), longest first.
+    keywords: HashMap<String, Vec<(Vec<String>, usize)>>,
+}
+
+/// The stems of a text's words in `language`, folded and lower-cased.
+pub fn stems(text: &str, language: &str) -> Vec<String> {
+    let folded = fold(text);
+    let words = folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty());
+    match stemmer(language) {
+        Some(stemmer) => words.map(|w| stemmer.stem(w).into_owned()).collect(),
+        None => words.map(str::to_owned).collect(),
+    }
+}
+
+fn stemmer(language: &str) -> Option<Stemmer> {
+    Some(Stemmer::create(match language {
+        "en" => Algorithm::English,
+        "ro" => Algorithm::Romanian,
+        "fr" => Algorithm::French,
+        "de" => Algorithm::German,
+        "es" => Algorithm::Spanish,
+        "it" => Algorithm::Italian,
+        _ => return None,
+    }))
+}
+
+impl Taxonomy {
+    /// The taxonomy shipped with Vouch.
+    pub fn default_taxonomy() -> Taxonomy {
+        Taxonomy::parse(DEFAULT_TAXONOMY).expect("the shipped taxonomy is valid (tested)")
+    }
+
+    pub fn parse(toml_text: &str) -> Result<Taxonomy, TaxonomyError> {
+        let file: TaxonomyFile = toml::from_str(toml_text)?;
+        let mut keywords: HashMap<String, Vec<(Vec<String>, usize)>> = HashMap::default();
+        for (index, entry) in file.topic.iter().enumerate() {
+            if file.topic[..index].iter().any(|e| e.name == entry.name) {
+                return Err(TaxonomyError::Duplicate(entry.name.clone()));
+            }
+            if entry.keywords.values().all(Vec::is_empty) {
+                return Err(TaxonomyError::Empty(entry.name.clone()));
+            }
+            for (language, words) in &entry.keywords {
+                for keyword in words {
+                    let stemmed = stems(keyword, language);
+                    if !stemmed.is_empty() {
+                        keywords
+                            .entry(language.clone())
+                            .or_default()
+                            .push((stemmed, index));
+                    }
+                }
+            }
+        }
+        for list in keywords.values_mut() {
+            list.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+        }
+        Ok(Taxonomy {
+            entries: file.topic,
+            keywords,
+        })
+    }
+
+    pub fn topics(&self) -> &[TopicEntry] {
+        &self.entries
+    }
+
+    /// The topics (by index) mentioned in already-stemmed words of `language`.
+    pub fn find(&self, stemmed: &[String], language: &str) -> Vec<usize> {
+        let Some(keywords) = self.keywords.get(language) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for (keyword, topic) in keywords {
+            if !found.contains(topic)
+                && stemmed
+                    .windows(keyword.len())
+                    .any(|w| w == keyword.as_slice())
+            {
+                found.push(*topic);
+            }
+        }
+        found.sort_unstable();
+        found
+    }
+
+    pub fn name(&self, topic: usize) -> &str {
+        &self.entries[topic].name
+    }
+}
+
+/// Splits a text into clauses: at sentence ends, and before contrastive
+/// conjunctions, so each side of a "but" is scored on its own.
+pub fn clauses(text: &str) -> Vec<&str> {
+    const CONTRASTS: &[&str] = &[
+        "but", "however", "although", "though", "dar", "insa", "însă", "totusi", "totuși",
+    ];
+    let mut out = Vec::new();
+    for sentence in text
+        .split(['.', '!', '?', ';', '\n'])
+        .filter(|s| !s.trim().is_empty())
+    {
+        let mut start = 0;
+        let mut position = 0;
+        for word in sentence.split_inclusive(char::is_whitespace) {
+            let bare = word
+                .trim()
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase();
+            if position > start && CONTRASTS.contains(&bare.as_str()) {
+                out.push(&sentence[start..position]);
+                start = position;
+            }
+            position += word.len();
+        }
+        out.push(&sentence[start..]);
+    }
+    out.into_iter()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_taxonomy_has_the_ten_topics_in_both_languages() {
+        let t = Taxonomy::default_taxonomy();
+        let names: Vec<&str> = t.topics().iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "price",
+                "quality",
+                "delivery",
+                "support",
+                "usability",
+                "onboarding",
+                "billing",
+                "reliability",
+                "features",
+                "staff"
+            ]
+        );
+        for entry in t.topics() {
+            for language in ["en", "ro"] {
+                assert!(
+                    entry.keywords.get(language).is_some_and(|k| !k.is_empty()),
+                    "{} has no {language} keywords",
+                    entry.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn keywords_match_inflected_and_unaccented_forms() {
+        let t = Taxonomy::default_taxonomy();
+        let find = |text: &str, lang: &str| -> Vec<String> {
+            t.find(&stems(text, lang), lang)
+                .into_iter()
+                .map(|i| t.name(i).to_owned())
+                .collect()
+        };
+        assert_eq!(
+            find("The deliveries were late and the invoices wrong", "en"),
+            ["delivery", "billing"]
+        );
+        assert_eq!(
+            find("Livrarea a intarziat, factura gresita", "ro"),
+            ["delivery", "billing"]
+        );
+        assert_eq!(
+            find("Livrarea a întârziat, factura greșită", "ro"),
+            ["delivery", "billing"]
+        );
+        assert_eq!(find("Very easy to use", "en"), ["usability"]);
+        assert!(find("nothing relevant here", "en").is_empty());
+    }
+
+    #[test]
+    fn clauses_split_at_sentences_and_contrasts() {
+        assert_eq!(
+            clauses("Delivery was slow but support was great. Thanks!"),
+            ["Delivery was slow", "but support was great", "Thanks"]
+        );
+        assert_eq!(
+            clauses("Livrarea a durat, însă suportul a fost bun"),
+            ["Livrarea a durat,", "însă suportul a fost bun"]
+        );
+        assert!(clauses("").is_empty());
+    }
+
+    #[test]
+    fn bad_taxonomies_are_refused_with_a_reason() {
+        assert!(matches!(
+            Taxonomy::parse("[[topic]]\nname = \"x\"\n"),
+            Err(TaxonomyError::Empty(_))
+        ));
+        let twice =
+            "[[topic]]\nname = \"x\"\nen = [\"a\"]\n[[topic]]\nname = \"x\"\nen = [\"b\"]\n";
+        assert!(matches!(
+            Taxonomy::parse(twice),
+            Err(TaxonomyError::Duplicate(_))
+        ));
+        assert!(matches!(
+            Taxonomy::parse("not toml ["),
+            Err(TaxonomyError::Toml(_))
+        ));
+    }
+}
