@@ -8,6 +8,7 @@ mod demo;
 mod kpis;
 mod nps;
 mod table;
+mod text;
 
 use std::process::ExitCode;
 
@@ -65,6 +66,9 @@ enum Command {
     ///
     /// Example: vouch kpis --from 2026-07-01 --to 2026-10-01 --json
     Kpis(kpis::KpiArgs),
+    /// Text analytics: language, sentiment and topics (no database needed).
+    #[command(subcommand)]
+    Text(text::TextCommand),
     /// Measure Vouch's speed targets on generated data (see docs/PERFORMANCE.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -108,8 +112,13 @@ fn one_line(error: &anyhow::Error) -> String {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Commands that need no database must not create one.
+    let command = match cli.command {
+        Command::Text(command) => return text::run(command),
+        command => command,
+    };
     let store = Store::open(&cli.db).await?;
-    let outcome = match cli.command {
+    let outcome = match command {
         Command::Migrate => {
             println!(
                 "{} is at schema version {}",
@@ -124,6 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Transitions(args) => kpis::run_transitions(&store, args).await,
         Command::Kpis(args) => kpis::run_kpis(&store, args).await,
         Command::Bench(command) => bench::run(&store, command).await,
+        Command::Text(_) => unreachable!("handled before the store is opened"),
     };
     store.close().await;
     outcome

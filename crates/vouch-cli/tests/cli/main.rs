@@ -593,3 +593,91 @@ fn postgres_gives_the_same_analytics_as_sqlite() {
     }
     runtime.block_on(schema.drop_schema());
 }
+
+#[test]
+fn text_score_follows_the_json_contract_and_needs_no_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let one = json(&vouch(
+        &db,
+        &[
+            "text",
+            "score",
+            "--json",
+            "Delivery was slow but support was great",
+        ],
+    ));
+    assert_eq!(one["language"], "en");
+    for field in ["compound", "positive", "neutral", "negative"] {
+        assert!(one[field].is_f64(), "{field} in {one}");
+    }
+    assert_eq!(one["label"], "positive");
+    let topics = one["topics"].as_array().unwrap();
+    let sentiment = |name: &str| {
+        topics.iter().find(|t| t["topic"] == name).unwrap()["sentiment"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        sentiment("delivery") < 0.0 && sentiment("support") > 0.0,
+        "{one}"
+    );
+    assert!(
+        !dir.path().join("vouch.db").exists(),
+        "text commands must not create a database"
+    );
+
+    let input = dir.path().join("texts.txt");
+    std::fs::write(
+        &input,
+        "I love it\n\nLivrarea a fost rapidă, recomand!\n<b>awful</b> \"; DROP TABLE x; --\n",
+    )
+    .unwrap();
+    let lines: Vec<Value> = stdout(&vouch(
+        &db,
+        &[
+            "text",
+            "score",
+            "--input",
+            input.to_str().unwrap(),
+            "--json",
+        ],
+    ))
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect();
+    assert_eq!(lines.len(), 4, "one object per input line, in order");
+    assert_eq!(
+        lines[0]["compound"], 0.6369,
+        "VADER's own score for 'I love it'"
+    );
+    assert!(lines[1]["language"].is_null());
+    assert_eq!(
+        (lines[2]["language"].as_str(), lines[2]["label"].as_str()),
+        (Some("ro"), Some("positive"))
+    );
+    assert_eq!(lines[3]["label"], "negative");
+    let forced = json(&vouch(
+        &db,
+        &["text", "score", "--lang", "ro", "--json", "I love it"],
+    ));
+    assert_eq!(forced["language"], "ro");
+    let readable = stdout(&vouch(
+        &db,
+        &["text", "score", "Delivery was slow but support was great"],
+    ));
+    assert!(
+        readable.contains("delivery") && readable.contains("positive"),
+        "{readable}"
+    );
+    assert_fails_cleanly(&vouch(&db, &["text", "score"]), "give a text");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[topic]]\nname = \"x\"\n").unwrap();
+    assert_fails_cleanly(
+        &vouch(
+            &db,
+            &["text", "score", "--taxonomy", bad.to_str().unwrap(), "hi"],
+        ),
+        "bad.toml",
+    );
+}
