@@ -4,6 +4,7 @@
 
 pub mod demo;
 pub mod reports;
+pub mod text;
 
 /// What a use case can fail with.
 #[derive(Debug, thiserror::Error)]

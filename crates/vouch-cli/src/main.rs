@@ -66,15 +66,19 @@ enum Command {
     ///
     /// Example: vouch kpis --from 2026-07-01 --to 2026-10-01 --json
     Kpis(kpis::KpiArgs),
-    /// Text analytics: language, sentiment and topics (no database needed).
+    /// Text analytics: score texts, learn from ratings, re-tag stored feedback.
     #[command(subcommand)]
     Text(text::TextCommand),
+    /// The topic taxonomy: list it, replace it, find phrases it misses.
+    #[command(subcommand)]
+    Topics(text::TopicsCommand),
     /// Measure Vouch's speed targets on generated data (see docs/PERFORMANCE.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -86,6 +90,17 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
+    }
+}
+
+/// Lets `vouch … | head` end quietly, as Unix tools do, instead of
+/// panicking on the closed pipe (Rust ignores SIGPIPE by default).
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; resetting
+    // a signal disposition to its default has no other effect on the program.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -114,7 +129,7 @@ fn one_line(error: &anyhow::Error) -> String {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // Commands that need no database must not create one.
     let command = match cli.command {
-        Command::Text(command) => return text::run(command),
+        Command::Text(text::TextCommand::Score(args)) => return text::run_score(args),
         command => command,
     };
     let store = Store::open(&cli.db).await?;
@@ -133,7 +148,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Transitions(args) => kpis::run_transitions(&store, args).await,
         Command::Kpis(args) => kpis::run_kpis(&store, args).await,
         Command::Bench(command) => bench::run(&store, command).await,
-        Command::Text(_) => unreachable!("handled before the store is opened"),
+        Command::Text(command) => text::run(&store, command).await,
+        Command::Topics(command) => text::run_topics(&store, command).await,
     };
     store.close().await;
     outcome

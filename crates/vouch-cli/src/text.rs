@@ -14,6 +14,50 @@ pub enum TextCommand {
     ///   cat comments.txt | vouch text score --input - --lang ro --json
     #[command(verbatim_doc_comment)]
     Score(ScoreArgs),
+    /// Learn sentiment from star ratings: the rated feedback in the database,
+    /// or a JSON-lines file (fields text, or title and content; stars, starRating
+    /// or rating on 1-5). One model per language; 4-5 stars count as positive,
+    /// 1-2 as negative, 3 is left out. Run `vouch text retag` afterwards.
+    ///
+    /// Example: vouch text train --input reviews.jsonl --lang ro
+    Train(TrainArgs),
+    /// Re-apply language, sentiment and topics to all stored feedback, after
+    /// the taxonomy or a model changed.
+    Retag,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// A JSON-lines file of rated texts instead of the database's feedback.
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// The language of the file's texts [default: identified per text].
+    #[arg(long, value_parser = ["en", "ro", "fr", "de", "es", "it"])]
+    lang: Option<String>,
+    /// Train a language only with at least this many positive and negative examples.
+    #[arg(long, default_value_t = 50)]
+    min_per_class: usize,
+}
+
+#[derive(Subcommand)]
+pub enum TopicsCommand {
+    /// The topics in use: the company's taxonomy, or the default one.
+    List,
+    /// Replace the taxonomy with a TOML file (see crates/vouch-text/taxonomy/default.toml).
+    Set { file: PathBuf },
+    /// Phrases frequent in recent feedback that no topic covers yet.
+    Suggest {
+        /// Look at feedback from the last this many days.
+        #[arg(long, default_value_t = 90)]
+        days: i64,
+        /// A phrase must appear in at least this many items.
+        #[arg(long, default_value_t = 3)]
+        min_texts: usize,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -38,9 +82,189 @@ pub struct ScoreArgs {
 /// Texts are scored in chunks on every core, and printed in input order.
 const CHUNK: usize = 10_000;
 
-pub fn run(command: TextCommand) -> anyhow::Result<()> {
+/// `vouch text score`, which needs no database.
+pub fn run_score(args: ScoreArgs) -> anyhow::Result<()> {
+    score(args)
+}
+
+/// The text commands that read or write the database.
+pub async fn run(store: &vouch_store::Store, command: TextCommand) -> anyhow::Result<()> {
     match command {
         TextCommand::Score(args) => score(args),
+        TextCommand::Train(args) => train(store, args).await,
+        TextCommand::Retag => {
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "Re-tagging [{bar:30}] {pos}/{len} items, {per_sec}, ETA {eta}",
+                )
+                .expect("constant template"),
+            );
+            let started = std::time::Instant::now();
+            let done = vouch_app::text::retag(store, |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await?;
+            bar.finish_and_clear();
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "Re-tagged {done} feedback items in {seconds:.1} s ({:.0} items/s)",
+                done as f64 / seconds.max(1e-9)
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn train(store: &vouch_store::Store, args: TrainArgs) -> anyhow::Result<()> {
+    let examples = match &args.input {
+        Some(path) => examples_from_file(path, args.lang.as_deref())?,
+        None => vouch_app::text::examples_from_store(store).await?,
+    };
+    anyhow::ensure!(
+        !examples.is_empty(),
+        "no rated texts to learn from (ratings of 3 on 1-5 are left out)"
+    );
+    let reports = vouch_app::text::train(store, &examples, args.min_per_class).await?;
+    for r in reports {
+        let outcome = if r.stored {
+            "model stored"
+        } else {
+            "too few examples, nothing stored"
+        };
+        println!(
+            "{}: {} positive, {} negative: {outcome}",
+            r.language, r.positive, r.negative
+        );
+    }
+    println!("Next: vouch text retag");
+    Ok(())
+}
+
+/// Reads (language, text, positive?) from JSON lines; a line that cannot be
+/// read is an error naming the file, the line and the field.
+fn examples_from_file(
+    path: &std::path::Path,
+    language: Option<&str>,
+) -> anyhow::Result<Vec<(String, String, bool)>> {
+    let content =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let identifier = vouch_text::LanguageIdentifier::shared();
+    let mut examples = Vec::new();
+    for (n, line) in content
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let at = |field: &str, problem: &str| {
+            anyhow::anyhow!("{}:{}: {field}: {problem}", path.display(), n + 1)
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| at("line", &e.to_string()))?;
+        let text = match (
+            v.get("text").and_then(|t| t.as_str()),
+            v.get("content").and_then(|t| t.as_str()),
+        ) {
+            (Some(text), _) => text.to_owned(),
+            (None, Some(content)) => format!(
+                "{} {content}",
+                v.get("title").and_then(|t| t.as_str()).unwrap_or("")
+            ),
+            _ => return Err(at("text", "missing (give text, or title and content)")),
+        };
+        let stars = ["stars", "starRating", "rating"]
+            .iter()
+            .find_map(|k| v.get(*k))
+            .and_then(|s| {
+                s.as_f64()
+                    .or_else(|| s.as_str().and_then(|s| s.trim().parse().ok()))
+            })
+            .ok_or_else(|| at("stars", "missing or not a number"))?;
+        if !(1.0..=5.0).contains(&stars) {
+            return Err(at("stars", &format!("{stars} is outside 1-5")));
+        }
+        let positive = match stars {
+            s if s >= 4.0 => true,
+            s if s <= 2.0 => false,
+            _ => continue,
+        };
+        let Some(language) = language.or_else(|| identifier.identify(&text)) else {
+            continue;
+        };
+        examples.push((language.to_owned(), text, positive));
+    }
+    Ok(examples)
+}
+
+pub async fn run_topics(store: &vouch_store::Store, command: TopicsCommand) -> anyhow::Result<()> {
+    match command {
+        TopicsCommand::List => {
+            let definition = store.taxonomy().await?;
+            let taxonomy = match &definition {
+                Some(d) => Taxonomy::parse(d)?,
+                None => Taxonomy::default_taxonomy(),
+            };
+            println!(
+                "{} taxonomy:",
+                if definition.is_some() {
+                    "The company's"
+                } else {
+                    "The default"
+                }
+            );
+            for topic in taxonomy.topics() {
+                let mut languages: Vec<&String> = topic.keywords.keys().collect();
+                languages.sort();
+                let counts: Vec<String> = languages
+                    .iter()
+                    .map(|l| format!("{l}: {}", topic.keywords[*l].len()))
+                    .collect();
+                println!(
+                    "  {:<12} {:<24} keywords {}",
+                    topic.name,
+                    topic.label.as_deref().unwrap_or(""),
+                    counts.join(", ")
+                );
+            }
+            Ok(())
+        }
+        TopicsCommand::Set { file } => {
+            let definition = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let taxonomy = vouch_app::text::set_taxonomy(store, &definition)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            println!(
+                "Stored a taxonomy of {} topics. Next: vouch text retag",
+                taxonomy.topics().len()
+            );
+            Ok(())
+        }
+        TopicsCommand::Suggest {
+            days,
+            min_texts,
+            limit,
+            json,
+        } => {
+            let since = chrono::Utc::now() - chrono::Duration::days(days);
+            let suggestions =
+                vouch_app::text::suggest_topics(store, since, min_texts, limit).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&serde_json::json!({ "suggestions": suggestions }))?
+                );
+            } else if suggestions.is_empty() {
+                println!(
+                    "No phrase outside the topics appears in {min_texts} or more items of the last {days} days."
+                );
+            } else {
+                for s in suggestions {
+                    println!("{:>6}  {}", s.texts, s.phrase);
+                }
+            }
+            Ok(())
+        }
     }
 }
 

@@ -17,12 +17,14 @@ mod metrics;
 mod rows;
 mod store;
 mod surveys;
+mod text;
 
 pub use error::StoreError;
 pub use flows::{CustomerFlow, ReviewStats, SocialStats};
 pub use location::DatabaseLocation;
 pub use metrics::{ResponseFilter, Segment};
 pub use store::{Backend, Store};
+pub use text::{FeedbackAnalysis, FeedbackText};
 
 /// The crate-wide result type.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

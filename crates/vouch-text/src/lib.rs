@@ -22,5 +22,5 @@ pub use analyzer::{Analysis, TextAnalyzer, TopicSentiment};
 pub use language::{LANGUAGES, LanguageIdentifier};
 pub use model::{SentimentModel, Training};
 pub use romanian::Romanian;
-pub use topics::{Taxonomy, TaxonomyError};
+pub use topics::{KeyphraseSuggestion, Taxonomy, TaxonomyError, suggest_keyphrases};
 pub use vader::{Polarity, Vader};

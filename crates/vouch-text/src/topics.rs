@@ -5,7 +5,7 @@
 
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap as HashMap;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::romanian::fold;
 
@@ -132,6 +132,106 @@ impl Taxonomy {
     }
 }
 
+/// Words that never start or end a keyphrase (YAKE's candidate rule).
+const STOPWORDS: &[&str] = &[
+    // English
+    "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with",
+    "from", "is", "was", "are", "were", "be", "been", "it", "its", "this", "that", "these",
+    "those", "i", "me", "my", "we", "our", "you", "your", "he", "she", "they", "them", "their",
+    "not", "no", "so", "very", "too", "just", "have", "has", "had", "do", "did", "does", "will",
+    "would", "can", "could", "all", "any", "some", "more", "most", "what", "which", "who", "when",
+    "there", "here", "as", "than", "then", "also", "about", "after", "again", "still", "only",
+    "really", "am", "up", "out", "get", "got", "one", "every", "once", "took", "take", "highly",
+    "day", "days", "time", "times", "ever", "way", "much", "many", "well", "even", "since", "back",
+    "made", "make", "thing", "things", "lot", "bit", "week", "month", "year", "two", "three",
+    // Romanian (folded)
+    "si", "sa", "se", "nu", "de", "la", "cu", "in", "pe", "din", "pentru", "un", "o", "este", "e",
+    "sunt", "a", "am", "au", "ai", "fost", "care", "ca", "mai", "foarte", "dar", "iar", "ce",
+    "cel", "cea", "acest", "aceasta", "asta", "el", "ea", "ei", "ele", "eu", "tu", "noi", "voi",
+    "lui", "ei", "sau", "daca", "fi", "fie", "m", "l", "s", "n", "il", "le", "ne", "va", "vor",
+    "mi", "ti", "si", "prin", "dupa", "doar", "tot", "toate", "totul", "chiar", "deja", "inca",
+    "cum", "cand", "unde", "decat",
+];
+
+/// A phrase customers use that no topic covers yet.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyphraseSuggestion {
+    pub phrase: String,
+    /// How many texts use it.
+    pub texts: usize,
+}
+
+/// Keyphrases frequent in `texts` ((text, language) pairs) that match no
+/// topic of `taxonomy`: YAKE's candidate rule (1–3 words, no stopword at
+/// either edge, no digits), no sentiment word at either edge, ranked by how
+/// many texts use each phrase, longer phrases first among equals. A phrase
+/// needs at least `min_texts` texts. (YAKE's statistical term weights are
+/// not implemented; document frequency ranks instead.)
+pub fn suggest_keyphrases(
+    texts: &[(&str, &str)],
+    taxonomy: &Taxonomy,
+    min_texts: usize,
+    limit: usize,
+) -> Vec<KeyphraseSuggestion> {
+    let mut counts: HashMap<String, usize> = HashMap::default();
+    for (text, language) in texts {
+        let folded = fold(text);
+        let mut seen: Vec<String> = Vec::new();
+        for clause in folded.split(|c: char| c.is_ascii_punctuation() || c == '\n') {
+            let words: Vec<&str> = clause
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            for n in 1..=3 {
+                for window in words.windows(n) {
+                    // Sentiment words ("terrible", "recomand") say how, not what: not topics.
+                    let edge = |w: &str| {
+                        STOPWORDS.contains(&w)
+                            || w.chars().count() < 3
+                            || w.chars().any(|c| c.is_ascii_digit())
+                            || crate::Vader::feedback().valence(w).is_some()
+                            || crate::Romanian::shared().valence(w).is_some()
+                    };
+                    if edge(window[0]) || edge(window[n - 1]) {
+                        continue;
+                    }
+                    let phrase = window.join(" ");
+                    if !taxonomy
+                        .find(&stems(&phrase, language), language)
+                        .is_empty()
+                    {
+                        continue;
+                    }
+                    if !seen.contains(&phrase) {
+                        seen.push(phrase);
+                    }
+                }
+            }
+        }
+        for phrase in seen {
+            *counts.entry(phrase).or_default() += 1;
+        }
+    }
+    let mut ranked: Vec<KeyphraseSuggestion> = counts
+        .into_iter()
+        .filter(|(_, n)| *n >= min_texts)
+        .map(|(phrase, texts)| KeyphraseSuggestion { phrase, texts })
+        .collect();
+    ranked.sort_by(|a, b| {
+        b.texts
+            .cmp(&a.texts)
+            .then(
+                b.phrase
+                    .split(' ')
+                    .count()
+                    .cmp(&a.phrase.split(' ').count()),
+            )
+            .then(a.phrase.cmp(&b.phrase))
+    });
+    ranked.truncate(limit);
+    ranked
+}
+
 /// Splits a text into clauses: at sentence ends, and before contrastive
 /// conjunctions, so each side of a "but" is scored on its own.
 pub fn clauses(text: &str) -> Vec<&str> {
@@ -234,6 +334,32 @@ mod tests {
             ["Livrarea a durat,", "însă suportul a fost bun"]
         );
         assert!(clauses("").is_empty());
+    }
+
+    #[test]
+    fn suggestions_are_frequent_phrases_no_topic_covers() {
+        let texts = [
+            ("The dark mode is great", "en"),
+            ("Please add a dark mode", "en"),
+            ("dark mode would help, delivery was late", "en"),
+            ("The delivery was late", "en"),
+        ];
+        let suggestions = suggest_keyphrases(&texts, &Taxonomy::default_taxonomy(), 2, 5);
+        assert_eq!(
+            suggestions[0],
+            KeyphraseSuggestion {
+                phrase: "dark mode".into(),
+                texts: 3
+            }
+        );
+        assert!(
+            suggestions.iter().all(|s| !s.phrase.contains("delivery")),
+            "covered by a topic: {suggestions:?}"
+        );
+        assert!(
+            suggestions.iter().all(|s| !s.phrase.starts_with("the ")),
+            "stopwords at the edges"
+        );
     }
 
     #[test]

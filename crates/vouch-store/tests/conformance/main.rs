@@ -30,6 +30,7 @@ on_both_backends!(
     csat_and_ces_score_counts,
     customer_flow_and_public_feedback_counts,
     all_category_signals_cover_every_customer,
+    text_models_taxonomy_and_feedback_analyses_round_trip,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -758,4 +759,100 @@ async fn all_category_signals_cover_every_customer(db: &TestDb) {
         1,
         "the window is (after, until]"
     );
+}
+
+async fn text_models_taxonomy_and_feedback_analyses_round_trip(db: &TestDb) {
+    let store = &db.store;
+    assert_eq!(store.taxonomy().await.unwrap(), None);
+    store
+        .save_taxonomy("[[topic]]\nname = \"x\"\nen = [\"y\"]\n", at(0))
+        .await
+        .unwrap();
+    store
+        .save_taxonomy("[[topic]]\nname = \"z\"\nen = [\"w\"]\n", at(1))
+        .await
+        .unwrap();
+    assert!(
+        store.taxonomy().await.unwrap().unwrap().contains("\"z\""),
+        "the second save replaces the first"
+    );
+    store
+        .save_sentiment_model("ro", "{\"a\":1}", 10, at(0))
+        .await
+        .unwrap();
+    store
+        .save_sentiment_model("ro", "{\"a\":2}", 20, at(1))
+        .await
+        .unwrap();
+    store
+        .save_sentiment_model("en", "{}", 5, at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.sentiment_models().await.unwrap(),
+        [
+            ("en".to_owned(), "{}".to_owned()),
+            ("ro".to_owned(), "{\"a\":2}".to_owned())
+        ]
+    );
+
+    let mut items = Vec::new();
+    for i in 0..7 {
+        let mut f = Feedback::new(
+            Source::Google,
+            format!("g{i}"),
+            format!("review {i}"),
+            at(i),
+        )
+        .unwrap();
+        if i % 2 == 0 {
+            f.rating = Some(Rating::stars(if i < 4 { 5.0 } else { 1.0 }).unwrap());
+        }
+        f.title = (i == 3).then(|| "Title".to_owned());
+        items.push(f);
+    }
+    let ids = store.insert_feedback(&items).await.unwrap();
+    let first = store.feedback_texts(None, 4).await.unwrap();
+    let rest = store.feedback_texts(Some(first[3].id), 4).await.unwrap();
+    assert_eq!((first.len(), rest.len()), (4, 3));
+    assert_eq!(first[3].title.as_deref(), Some("Title"));
+    assert_eq!(
+        store
+            .rated_feedback_texts()
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.rating)
+            .collect::<Vec<_>>(),
+        [Some(1.0), Some(1.0), Some(0.0), Some(0.0)]
+    );
+    assert_eq!(
+        store
+            .recent_feedback_texts(at(5), 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.body.as_str())
+            .collect::<Vec<_>>(),
+        ["review 6", "review 5"]
+    );
+
+    let topics = vec![vouch_domain::TopicMention {
+        topic: "delivery".into(),
+        sentiment: -0.5,
+    }];
+    store
+        .save_feedback_analyses(&[vouch_store::FeedbackAnalysis {
+            id: ids[2],
+            language: Some("en".into()),
+            sentiment: 0.25,
+            topics: topics.clone(),
+        }])
+        .await
+        .unwrap();
+    let customer = store.insert_customers(&[profile(0)]).await.unwrap()[0];
+    assert!(store.feedback_of(customer).await.unwrap().is_empty());
+    let stored = store.feedback_texts(Some(ids[1]), 1).await.unwrap();
+    assert_eq!(stored[0].language.as_deref(), Some("en"));
+    assert_eq!(store.count_feedback().await.unwrap(), 7);
 }

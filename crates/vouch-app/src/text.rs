@@ -1,0 +1,216 @@
+//! Text analytics over what the store holds: learning sentiment from star
+//! ratings, re-tagging every item after the taxonomy or a model changes,
+//! and suggesting new topics.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use vouch_domain::{FeedbackId, TopicMention};
+use vouch_store::{FeedbackAnalysis, FeedbackText, Store};
+use vouch_text::{
+    KeyphraseSuggestion, LanguageIdentifier, SentimentModel, Taxonomy, TextAnalyzer, Training,
+    suggest_keyphrases,
+};
+
+use crate::{AppError, Result};
+
+/// 4–5 stars positive, 1–2 negative, 3 left out (on any scale, via 0–1).
+fn label(rating: f64) -> Option<bool> {
+    if rating >= 0.75 {
+        Some(true)
+    } else if rating <= 0.25 {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn full_text(item: &FeedbackText) -> String {
+    match &item.title {
+        Some(title) if !title.trim().is_empty() => format!("{title}. {}", item.body),
+        _ => item.body.clone(),
+    }
+}
+
+/// What training produced for one language.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainingReport {
+    pub language: String,
+    pub positive: usize,
+    pub negative: usize,
+    /// False when there were too few examples of either kind; nothing was stored.
+    pub stored: bool,
+}
+
+/// Fits and stores one model per language from labelled texts, for each
+/// language with at least `min_per_class` examples of both kinds.
+pub async fn train(
+    store: &Store,
+    examples: &[(String, String, bool)],
+    min_per_class: usize,
+) -> Result<Vec<TrainingReport>> {
+    let mut by_language: BTreeMap<&str, Vec<(&str, bool)>> = BTreeMap::new();
+    for (language, text, positive) in examples {
+        by_language
+            .entry(language.as_str())
+            .or_default()
+            .push((text.as_str(), *positive));
+    }
+    let mut reports = Vec::new();
+    for (language, examples) in by_language {
+        let positive = examples.iter().filter(|(_, p)| *p).count();
+        let negative = examples.len() - positive;
+        let enough = positive >= min_per_class && negative >= min_per_class;
+        if enough {
+            let model = SentimentModel::train(language, &examples, Training::default());
+            let json = serde_json::to_string(&model)
+                .map_err(|e| AppError::Refused(format!("cannot encode the model: {e}")))?;
+            store
+                .save_sentiment_model(language, &json, examples.len() as u64, Utc::now())
+                .await?;
+        }
+        reports.push(TrainingReport {
+            language: language.to_owned(),
+            positive,
+            negative,
+            stored: enough,
+        });
+    }
+    Ok(reports)
+}
+
+/// The (language, text, positive?) examples in the store's rated feedback.
+pub async fn examples_from_store(store: &Store) -> Result<Vec<(String, String, bool)>> {
+    let identifier = LanguageIdentifier::shared();
+    Ok(store
+        .rated_feedback_texts()
+        .await?
+        .into_iter()
+        .filter_map(|item| {
+            let positive = label(item.rating?)?;
+            let text = full_text(&item);
+            let language = item
+                .language
+                .clone()
+                .or_else(|| identifier.identify(&text).map(str::to_owned))?;
+            Some((language, text, positive))
+        })
+        .collect())
+}
+
+/// The analyzer with the company's taxonomy (or the default) and every stored model.
+pub async fn analyzer(store: &Store) -> Result<TextAnalyzer> {
+    let taxonomy = match store.taxonomy().await? {
+        Some(definition) => Taxonomy::parse(&definition)
+            .map_err(|e| AppError::Refused(format!("the stored taxonomy is invalid: {e}")))?,
+        None => Taxonomy::default_taxonomy(),
+    };
+    let mut analyzer = TextAnalyzer::new(taxonomy);
+    for (language, json) in store.sentiment_models().await? {
+        let model: SentimentModel = serde_json::from_str(&json).map_err(|e| {
+            AppError::Refused(format!("the stored {language} model is unreadable: {e}"))
+        })?;
+        analyzer = analyzer.with_model(model);
+    }
+    Ok(analyzer)
+}
+
+/// Validates and stores the company's taxonomy.
+pub async fn set_taxonomy(store: &Store, definition: &str) -> Result<Taxonomy> {
+    let taxonomy = Taxonomy::parse(definition).map_err(|e| AppError::Refused(e.to_string()))?;
+    store.save_taxonomy(definition, Utc::now()).await?;
+    Ok(taxonomy)
+}
+
+/// Re-applies language identification, sentiment and topics to every stored
+/// item, a page at a time; `progress(done, total)` after each page.
+pub async fn retag(store: &Store, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
+    const PAGE: u32 = 5_000;
+    let analyzer = analyzer(store).await?;
+    let total = store.count_feedback().await?;
+    let mut after: Option<FeedbackId> = None;
+    let mut done = 0;
+    loop {
+        let page = store.feedback_texts(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        let analyses = analyze_page(&analyzer, &page);
+        store.save_feedback_analyses(&analyses).await?;
+        done += page.len() as u64;
+        progress(done, total);
+    }
+    Ok(done)
+}
+
+fn analyze_page(analyzer: &TextAnalyzer, page: &[FeedbackText]) -> Vec<FeedbackAnalysis> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = page.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = page
+            .chunks(per_thread)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|item| {
+                            // The item's own language wins: imports often know it.
+                            let a = analyzer.analyze(&full_text(item), item.language.as_deref());
+                            FeedbackAnalysis {
+                                id: item.id,
+                                language: a
+                                    .language
+                                    .map(str::to_owned)
+                                    .or_else(|| item.language.clone()),
+                                sentiment: a.compound,
+                                topics: a
+                                    .topics
+                                    .into_iter()
+                                    .map(|t| TopicMention {
+                                        topic: t.topic,
+                                        sentiment: t.sentiment,
+                                    })
+                                    .collect(),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("analysis does not panic"))
+            .collect()
+    })
+}
+
+/// Phrases frequent in feedback since `since` that no topic covers.
+pub async fn suggest_topics(
+    store: &Store,
+    since: DateTime<Utc>,
+    min_texts: usize,
+    limit: usize,
+) -> Result<Vec<KeyphraseSuggestion>> {
+    let taxonomy = match store.taxonomy().await? {
+        Some(definition) => {
+            Taxonomy::parse(&definition).map_err(|e| AppError::Refused(e.to_string()))?
+        }
+        None => Taxonomy::default_taxonomy(),
+    };
+    let items = store.recent_feedback_texts(since, 50_000).await?;
+    let identifier = LanguageIdentifier::shared();
+    let texts: Vec<(String, &str)> = items
+        .iter()
+        .map(|i| {
+            let text = full_text(i);
+            let language = i
+                .language
+                .as_deref()
+                .and_then(|l| vouch_text::LANGUAGES.iter().copied().find(|c| *c == l))
+                .or_else(|| identifier.identify(&text))
+                .unwrap_or("en");
+            (text, language)
+        })
+        .collect();
+    let borrowed: Vec<(&str, &str)> = texts.iter().map(|(t, l)| (t.as_str(), *l)).collect();
+    Ok(suggest_keyphrases(&borrowed, &taxonomy, min_texts, limit))
+}
