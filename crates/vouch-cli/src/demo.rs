@@ -52,6 +52,16 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<()> {
     let summary = vouch_app::demo::load(store, &config, |done| bar.set_position(done)).await?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
+    // Tag what was loaded (language, sentiment, topics), as imports will.
+    bar.reset();
+    bar.set_message("Tagging feedback");
+    let tagging = Instant::now();
+    let tagged = vouch_app::text::retag(store, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
     println!(
         "Loaded demo data into {} in {seconds:.1} s: {} customers, {} survey responses, {} feedback items ({} to {}).",
         store.describe(),
@@ -60,6 +70,11 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<()> {
         thousands(summary.feedback_items),
         config.start().format("%Y-%m-%d"),
         config.until.format("%Y-%m-%d"),
+    );
+    println!(
+        "Tagged {} feedback items with language, sentiment and topics in {:.1} s.",
+        thousands(tagged),
+        tagging.elapsed().as_secs_f64()
     );
     let report = vouch_app::reports::nps(store, &ResponseFilter::default(), 0.95).await?;
     if let (Some(nps), Some(low), Some(high)) = (report.nps, report.ci_low, report.ci_high) {
