@@ -73,6 +73,9 @@ pub struct ScoreArgs {
     /// A taxonomy file (TOML) instead of the default topics.
     #[arg(long)]
     taxonomy: Option<PathBuf>,
+    /// The languages to identify among, comma-separated (a subset of en,ro,fr,de,es,it).
+    #[arg(long, env = "VOUCH_LANGUAGES", value_delimiter = ',', default_value = "en,ro,fr,de,es,it", value_parser = ["en", "ro", "fr", "de", "es", "it"])]
+    languages: Vec<String>,
     /// One JSON object per text, in input order: language, compound,
     /// positive, neutral, negative, label, topics.
     #[arg(long)]
@@ -277,7 +280,8 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
         }
         None => Taxonomy::default_taxonomy(),
     };
-    let analyzer = TextAnalyzer::new(taxonomy);
+    let languages: Vec<&str> = args.languages.iter().map(String::as_str).collect();
+    let analyzer = TextAnalyzer::new(taxonomy).with_languages(&languages);
     let language = (args.lang != "auto").then_some(args.lang.as_str());
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());

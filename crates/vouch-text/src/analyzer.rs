@@ -34,6 +34,8 @@ pub struct Analysis {
 pub struct TextAnalyzer {
     taxonomy: Taxonomy,
     models: HashMap<String, SentimentModel>,
+    /// `None`: all six languages (the shared identifier).
+    languages: Option<LanguageIdentifier>,
 }
 
 impl TextAnalyzer {
@@ -68,7 +70,11 @@ impl TextAnalyzer {
     pub fn analyze(&self, text: &str, language: Option<&str>) -> Analysis {
         let language: Option<&'static str> = match language {
             Some(code) => crate::LANGUAGES.iter().copied().find(|l| *l == code),
-            None => LanguageIdentifier::shared().identify(text),
+            None => self
+                .languages
+                .as_ref()
+                .unwrap_or_else(|| LanguageIdentifier::shared())
+                .identify(text),
         };
         let polarity = self.sentiment(text, language).rounded();
         let mut per_topic: Vec<(usize, f64, u32)> = Vec::new();
@@ -147,6 +153,20 @@ mod tests {
         };
         assert!(topic("delivery").unwrap() > 0.0, "{a:?}");
         assert!(topic("billing").unwrap() < 0.0, "{a:?}");
+    }
+
+    #[test]
+    fn the_language_set_can_be_narrowed() {
+        let french = "La livraison était rapide et le service client très aimable.";
+        assert_eq!(analyzer().analyze(french, None).language, Some("fr"));
+        assert_eq!(
+            analyzer()
+                .with_languages(&["en", "ro"])
+                .analyze(french, None)
+                .language
+                .map(|l| l == "fr"),
+            Some(false)
+        );
     }
 
     #[test]
