@@ -43,7 +43,15 @@ impl TextAnalyzer {
         TextAnalyzer {
             taxonomy,
             models: HashMap::default(),
+            languages: None,
         }
+    }
+
+    /// Identifies only among `codes` (e.g. `["en", "ro"]`): fewer languages,
+    /// fewer confusions, faster.
+    pub fn with_languages(mut self, codes: &[&str]) -> TextAnalyzer {
+        self.languages = Some(LanguageIdentifier::new(codes));
+        self
     }
 
     /// Uses `model` for texts in its language, blended with the lexicon.
