@@ -144,42 +144,25 @@ pub async fn retag(store: &Store, mut progress: impl FnMut(u64, u64)) -> Result<
 }
 
 fn analyze_page(analyzer: &TextAnalyzer, page: &[FeedbackText]) -> Vec<FeedbackAnalysis> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_thread = page.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = page
-            .chunks(per_thread)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|item| {
-                            // The item's own language wins: imports often know it.
-                            let a = analyzer.analyze(&full_text(item), item.language.as_deref());
-                            FeedbackAnalysis {
-                                id: item.id,
-                                language: a
-                                    .language
-                                    .map(str::to_owned)
-                                    .or_else(|| item.language.clone()),
-                                sentiment: a.compound,
-                                topics: a
-                                    .topics
-                                    .into_iter()
-                                    .map(|t| TopicMention {
-                                        topic: t.topic,
-                                        sentiment: t.sentiment,
-                                    })
-                                    .collect(),
-                            }
-                        })
-                        .collect::<Vec<_>>()
+    vouch_text::map_on_all_cores(page, |item| {
+        // The item's own language wins: imports often know it.
+        let a = analyzer.analyze(&full_text(item), item.language.as_deref());
+        FeedbackAnalysis {
+            id: item.id,
+            language: a
+                .language
+                .map(str::to_owned)
+                .or_else(|| item.language.clone()),
+            sentiment: a.compound,
+            topics: a
+                .topics
+                .into_iter()
+                .map(|t| TopicMention {
+                    topic: t.topic,
+                    sentiment: t.sentiment,
                 })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("analysis does not panic"))
-            .collect()
+                .collect(),
+        }
     })
 }
 

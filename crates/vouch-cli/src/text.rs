@@ -322,24 +322,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
 }
 
 fn analyze_all(analyzer: &TextAnalyzer, texts: &[String], language: Option<&str>) -> Vec<Analysis> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_thread = texts.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = texts
-            .chunks(per_thread)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|t| analyzer.analyze(t, language))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("analysis does not panic"))
-            .collect()
-    })
+    vouch_text::map_on_all_cores(texts, |t| analyzer.analyze(t, language))
 }
 
 fn readable(a: &Analysis) -> String {

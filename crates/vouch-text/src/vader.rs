@@ -329,24 +329,7 @@ impl Vader {
 
     /// Scores many texts on every core, in input order.
     pub fn polarity_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Polarity> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = texts.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = texts
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|t| self.polarity(t.as_ref()))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().expect("scoring does not panic"))
-                .collect()
-        })
+        crate::map_on_all_cores(texts, |t| self.polarity(t.as_ref()))
     }
 
     /// Scores one text, as `SentimentIntensityAnalyzer().polarity_scores`.
