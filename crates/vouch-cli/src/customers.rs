@@ -3,7 +3,7 @@ use clap::Subcommand;
 use vouch_domain::{CustomerId, DEFAULT_LOOKBACK_DAYS, category_at, category_history};
 use vouch_store::Store;
 
-use crate::table::Table;
+use crate::table::{Table, terminal_safe};
 
 #[derive(Subcommand)]
 pub enum CustomersCommand {
@@ -96,12 +96,11 @@ async fn show(store: &Store, key: &str, json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     let p = &customer.profile;
-    println!(
-        "Customer {}: {}",
-        customer.id,
-        p.name.as_deref().unwrap_or("(no name)")
-    );
-    let field = |label: &str, value: String| println!("  {label:<14}{value}");
+    let name = terminal_safe(p.name.as_deref().unwrap_or("(no name)"));
+    println!("Customer {}: {name}", customer.id);
+    let field = |label: &str, value: String| {
+        println!("  {:<14}{}", terminal_safe(label), terminal_safe(&value))
+    };
     field(
         "email",
         p.email

@@ -106,7 +106,7 @@ fn restore_default_sigpipe() {
 
 /// One line naming the problem, exit code 2: no panic, no backtrace.
 fn fail(error: &anyhow::Error) -> ExitCode {
-    eprintln!("vouch: {}", one_line(error));
+    eprintln!("vouch: {}", table::terminal_safe(&one_line(error)));
     ExitCode::from(2)
 }
 

@@ -15,8 +15,10 @@ impl Table {
         }
     }
 
+    /// Adds a row; cells are made safe for a terminal (see `terminal_safe`).
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows
+            .push(cells.iter().map(|c| terminal_safe(c)).collect());
     }
 
     pub fn render(&self) -> String {
@@ -58,6 +60,24 @@ impl Table {
     }
 }
 
+/// Customer text is hostile input: control characters (escape sequences
+/// that could rewrite the terminal, line breaks that would break a table)
+/// are shown escaped instead of being sent to the terminal.
+pub fn terminal_safe(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// `12345` → `12,345`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -69,4 +89,22 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(terminal_safe("plain ăîș text"), "plain ăîș text");
+        assert_eq!(
+            terminal_safe("\u{1b}[2Jgone\nnext"),
+            "\\u{1b}[2Jgone\\nnext"
+        );
+        let mut table = Table::new(&["a"]);
+        table.row(vec!["\u{1b}]0;title\u{7}".to_owned()]);
+        assert!(!table.render().contains('\u{1b}'));
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
 }

@@ -757,3 +757,43 @@ fn learning_from_ratings_and_retagging_fill_the_analysis_of_stored_feedback() {
         "{suggestions}"
     );
 }
+
+#[test]
+fn hostile_customer_text_reaches_the_terminal_escaped() {
+    let (_dir, db) = demo_db();
+    // Store a review whose text tries to clear the screen, via the store API the importers will use.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = vouch_store::Store::open(&db).await.unwrap();
+        let mut item = vouch_domain::Feedback::new(
+            vouch_domain::Source::Google,
+            "hostile-1",
+            "\u{1b}[2J<script>alert('x')</script>",
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        item.customer_id = Some(vouch_domain::CustomerId(1));
+        store.insert_feedback(&[item]).await.unwrap();
+        store.close().await;
+    });
+    let shown = stdout(&vouch(&db, &["customers", "show", "1"]));
+    assert!(
+        !shown.contains('\u{1b}'),
+        "escape sequences must not reach the terminal"
+    );
+    assert!(shown.contains("\\u{1b}[2J<script>"), "{shown}");
+    let json = json(&vouch(&db, &["customers", "show", "1", "--json"]));
+    let bodies: Vec<&str> = json["feedback"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["body"].as_str())
+        .collect();
+    assert!(
+        bodies.contains(&"\u{1b}[2J<script>alert('x')</script>"),
+        "JSON keeps the text intact"
+    );
+}
