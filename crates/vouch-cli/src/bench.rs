@@ -4,7 +4,6 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Months, Utc};
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use vouch_demo::synthetic_answer;
 use vouch_domain::analytics::{Granularity, TrendSpec};
 use vouch_domain::{Answer, Locale, SurveyKind};
@@ -67,12 +66,7 @@ async fn nps(store: &Store, args: NpsBenchArgs) -> anyhow::Result<()> {
         .await?
         .responses();
     if have < args.responses {
-        let bar = ProgressBar::new(args.responses - have).with_style(
-            ProgressStyle::with_template(
-                "Generating answers [{bar:30}] {pos}/{len}, {per_sec}, ETA {eta}",
-            )
-            .expect("constant template"),
-        );
+        let bar = crate::progress::bar(args.responses - have, "Generating answers");
         let started = Instant::now();
         let locales = [
             Locale::parse("en").expect("constant"),

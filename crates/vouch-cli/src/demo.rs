@@ -2,7 +2,6 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use vouch_demo::DemoConfig;
 use vouch_store::{ResponseFilter, Store};
 
@@ -40,14 +39,7 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<()> {
         until,
     };
     // Drawn on stderr only when it is a terminal, so pipes and logs stay clean.
-    let bar = ProgressBar::new(config.customers).with_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:30}] {pos}/{len} customers, {per_sec}, ETA {eta}",
-        )
-        .expect("constant template")
-        .progress_chars("=> "),
-    );
-    bar.set_message("Generating demo data");
+    let bar = crate::progress::bar(config.customers, "Generating demo data");
     let started = Instant::now();
     let summary = vouch_app::demo::load(store, &config, |done| bar.set_position(done)).await?;
     bar.finish_and_clear();

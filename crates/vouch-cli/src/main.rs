@@ -7,6 +7,7 @@ mod customers;
 mod demo;
 mod kpis;
 mod nps;
+mod progress;
 mod table;
 mod text;
 

@@ -96,12 +96,7 @@ pub async fn run(store: &vouch_store::Store, command: TextCommand) -> anyhow::Re
         TextCommand::Score(args) => score(args),
         TextCommand::Train(args) => train(store, args).await,
         TextCommand::Retag => {
-            let bar = indicatif::ProgressBar::new(0).with_style(
-                indicatif::ProgressStyle::with_template(
-                    "Re-tagging [{bar:30}] {pos}/{len} items, {per_sec}, ETA {eta}",
-                )
-                .expect("constant template"),
-            );
+            let bar = crate::progress::bar(0, "Re-tagging");
             let started = std::time::Instant::now();
             let done = vouch_app::text::retag(store, |done, total| {
                 bar.set_length(total);
