@@ -192,6 +192,37 @@ impl Feedback {
     }
 }
 
+impl Feedback {
+    /// A stable id for sources that give none: a hex FNV-1a hash of the
+    /// source, author, time and text. The same item imported twice gets the
+    /// same id, on any machine and in any version (FNV-1a is fixed by
+    /// definition, unlike `std`'s hasher).
+    pub fn content_id(&self) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let parts = [
+            self.source.as_str(),
+            self.author.name.as_deref().unwrap_or(""),
+            self.author.handle.as_deref().unwrap_or(""),
+            &self.posted_at.to_rfc3339(),
+            self.title.as_deref().unwrap_or(""),
+            &self.body,
+        ];
+        for part in parts {
+            // A separator keeps ("ab", "c") and ("a", "bc") apart.
+            for byte in part.bytes().chain([0x1f]) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        format!("h{hash:016x}")
+    }
+
+    /// Whether `other` says something different: text or rating changed.
+    pub fn differs_from(&self, other: &Feedback) -> bool {
+        self.title != other.title || self.body != other.body || self.rating != other.rating
+    }
+}
+
 /// A stored feedback item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedbackItem {
@@ -228,6 +259,26 @@ mod tests {
         assert!(Rating::stars(5.5).is_err());
         assert!(Rating::new(1.0, 5.0, 1.0).is_err());
         assert!(Rating::stars(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn content_ids_are_stable_and_tell_items_apart() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let item = Feedback::new(Source::Tripadvisor, "x", "nice hotel", at).unwrap();
+        // Fixed by definition: this value must never change between versions.
+        assert_eq!(item.content_id(), "h3d851b9c837f9f55");
+        let mut other = item.clone();
+        other.body = "nice hotel!".into();
+        assert_ne!(item.content_id(), other.content_id());
+        assert!(item.differs_from(&other));
+        let mut same_text = item.clone();
+        same_text.engagement.likes = 9;
+        assert!(
+            !item.differs_from(&same_text),
+            "engagement alone is not a change of text or rating"
+        );
     }
 
     #[test]

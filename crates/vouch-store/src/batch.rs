@@ -108,6 +108,19 @@ pub(crate) fn insert_statements<'a>(
         .collect()
 }
 
+/// `count` placeholders numbered from `first` (`$3, $4` or `?, ?`), for an
+/// `IN (…)` list; see `insert_statements` for why SQLite gets `?`.
+pub(crate) fn placeholders(backend: Backend, first: usize, count: usize) -> String {
+    let one = |n: usize| match backend {
+        Backend::Sqlite => "?".to_owned(),
+        Backend::Postgres => format!("${n}"),
+    };
+    (first..first + count)
+        .map(one)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Binds `Value`s to a query on whichever backend it was built for.
 macro_rules! bind_values {
     ($query:expr, $values:expr) => {{

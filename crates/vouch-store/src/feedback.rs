@@ -2,10 +2,26 @@ use vouch_domain::{
     CategorySignal, CustomerId, Feedback, FeedbackId, FeedbackItem, Rating, SignalKind, Source,
 };
 
-use crate::batch::Value;
+use std::collections::HashMap;
+
+use crate::batch::{Value, bind_values, placeholders};
 use crate::rows::{FEEDBACK_COLUMNS, FeedbackRow};
 use crate::store::{insert_rows, on_backend};
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
+
+/// What an idempotent write of feedback did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UpsertSummary {
+    /// New (source, source id) pairs.
+    pub imported: u64,
+    /// Known items whose text or rating changed.
+    pub updated: u64,
+    /// Known items that said nothing new.
+    pub unchanged: u64,
+}
+
+/// How many source ids one look-up asks for.
+const LOOKUP_CHUNK: usize = 500;
 
 const FEEDBACK_INSERT_COLUMNS: &[&str] = &[
     "source",
@@ -64,6 +80,84 @@ impl Store {
             let ids = insert_rows!(self.backend(), tx, "feedback_items", FEEDBACK_INSERT_COLUMNS, &rows).await?;
             tx.commit().await?;
             Ok(ids.into_iter().map(FeedbackId).collect())
+        })
+    }
+
+    /// Writes feedback idempotently, in one transaction: a (source, source
+    /// id) not seen before is inserted; a known one is updated when its text
+    /// or rating changed (its analysis is cleared, to be tagged again) and
+    /// left alone otherwise. Within `items`, the last of duplicates wins.
+    pub async fn upsert_feedback(&self, items: &[Feedback]) -> Result<UpsertSummary> {
+        let mut latest: HashMap<(Source, &str), &Feedback> = HashMap::new();
+        let mut order: Vec<(Source, &str)> = Vec::new();
+        for item in items {
+            let key = (item.source, item.source_id.as_str());
+            if latest.insert(key, item).is_none() {
+                order.push(key);
+            }
+        }
+        let mut by_source: HashMap<Source, Vec<&str>> = HashMap::new();
+        for (source, id) in &order {
+            by_source.entry(*source).or_default().push(id);
+        }
+        let backend = self.backend();
+        on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut known: HashMap<(Source, String), FeedbackItem> = HashMap::new();
+            for (source, ids) in &by_source {
+                for chunk in ids.chunks(LOOKUP_CHUNK) {
+                    let sql = format!(
+                        "SELECT {FEEDBACK_COLUMNS} FROM feedback_items WHERE source = {} AND source_id IN ({})",
+                        placeholders(backend, 1, 1),
+                        placeholders(backend, 2, chunk.len())
+                    );
+                    let values: Vec<Value> = std::iter::once(Value::from(source.as_str())).chain(chunk.iter().map(|id| Value::from(*id))).collect();
+                    let query = bind_values!(sqlx::query_as::<_, FeedbackRow>(sqlx::AssertSqlSafe(sql)), values.iter());
+                    for row in query.fetch_all(&mut *tx).await? {
+                        let item = FeedbackItem::try_from(row)?;
+                        known.insert((item.feedback.source, item.feedback.source_id.clone()), item);
+                    }
+                }
+            }
+            let mut summary = UpsertSummary::default();
+            let mut new_rows: Vec<Vec<Value>> = Vec::new();
+            for key in &order {
+                let item = latest[key];
+                match known.get(&(key.0, key.1.to_owned())) {
+                    None => {
+                        new_rows.push(feedback_row(item));
+                        summary.imported += 1;
+                    }
+                    Some(stored) if stored.feedback.differs_from(item) => {
+                        const UPDATE: &str = "UPDATE feedback_items SET customer_id = $1, author_name = $2, author_handle = $3, \
+                            rating_value = $4, rating_min = $5, rating_max = $6, rating_normalized = $7, title = $8, body = $9, \
+                            language = $10, url = $11, posted_at = $12, sentiment = NULL, topics = $13 WHERE id = $14";
+                        let empty_topics = sqlx::types::Json(serde_json::Value::Array(Vec::new()));
+                        sqlx::query(UPDATE)
+                            .bind(item.customer_id.map(|c| c.0))
+                            .bind(item.author.name.as_deref())
+                            .bind(item.author.handle.as_deref())
+                            .bind(item.rating.map(Rating::value))
+                            .bind(item.rating.map(Rating::min))
+                            .bind(item.rating.map(Rating::max))
+                            .bind(item.rating.map(Rating::normalized))
+                            .bind(item.title.as_deref())
+                            .bind(item.body.as_str())
+                            .bind(item.language.as_deref())
+                            .bind(item.url.as_deref())
+                            .bind(item.posted_at)
+                            .bind(empty_topics)
+                            .bind(stored.id.0)
+                            .execute(&mut *tx)
+                            .await?;
+                        summary.updated += 1;
+                    }
+                    Some(_) => summary.unchanged += 1,
+                }
+            }
+            insert_rows!(backend, tx, "feedback_items", FEEDBACK_INSERT_COLUMNS, &new_rows).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(summary)
         })
     }
 

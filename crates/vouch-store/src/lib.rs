@@ -20,6 +20,7 @@ mod surveys;
 mod text;
 
 pub use error::StoreError;
+pub use feedback::UpsertSummary;
 pub use flows::{CustomerFlow, ReviewStats, SocialStats};
 pub use location::DatabaseLocation;
 pub use metrics::{ResponseFilter, Segment};

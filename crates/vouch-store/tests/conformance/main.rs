@@ -12,7 +12,7 @@ use vouch_domain::{
     Answer, Channel, CustomerId, CustomerProfile, Email, Feedback, Locale, Rating, Score,
     SignalKind, Source, SurveyKind,
 };
-use vouch_store::{ResponseFilter, Segment, StoreError};
+use vouch_store::{ResponseFilter, Segment, StoreError, UpsertSummary};
 
 on_both_backends!(
     migrations_are_current_and_idempotent,
@@ -31,6 +31,7 @@ on_both_backends!(
     customer_flow_and_public_feedback_counts,
     all_category_signals_cover_every_customer,
     text_models_taxonomy_and_feedback_analyses_round_trip,
+    feedback_upserts_are_idempotent_and_update_what_changed,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -855,4 +856,58 @@ async fn text_models_taxonomy_and_feedback_analyses_round_trip(db: &TestDb) {
     let stored = store.feedback_texts(Some(ids[1]), 1).await.unwrap();
     assert_eq!(stored[0].language.as_deref(), Some("en"));
     assert_eq!(store.count_feedback().await.unwrap(), 7);
+}
+
+async fn feedback_upserts_are_idempotent_and_update_what_changed(db: &TestDb) {
+    let store = &db.store;
+    let review = |i: usize, body: &str, stars: f64| {
+        let mut f = Feedback::new(Source::Yelp, format!("y{i}"), body, at(i as i64)).unwrap();
+        f.rating = Some(Rating::stars(stars).unwrap());
+        f
+    };
+    let batch: Vec<Feedback> = (0..1_200)
+        .map(|i| review(i, &format!("review {i}"), 4.0))
+        .collect();
+    let summary = |imported, updated, unchanged| UpsertSummary {
+        imported,
+        updated,
+        unchanged,
+    };
+    assert_eq!(
+        store.upsert_feedback(&batch).await.unwrap(),
+        summary(1_200, 0, 0)
+    );
+    assert_eq!(
+        store.upsert_feedback(&batch).await.unwrap(),
+        summary(0, 0, 1_200),
+        "a re-import adds nothing"
+    );
+    assert_eq!(store.count_feedback().await.unwrap(), 1_200);
+
+    let mut changed = batch[..3].to_vec();
+    changed[0].body = "review 0, edited".into();
+    changed[1].rating = Some(Rating::stars(1.0).unwrap());
+    changed[2].engagement.likes = 50; // not a change of text or rating
+    let mut tripadvisor =
+        Feedback::new(Source::Tripadvisor, "pending", "quiet rooms", at(3)).unwrap();
+    tripadvisor.source_id = tripadvisor.content_id();
+    changed.push(tripadvisor.clone());
+    changed.push(tripadvisor.clone()); // twice in one batch: counted once
+    assert_eq!(
+        store.upsert_feedback(&changed).await.unwrap(),
+        summary(1, 2, 1)
+    );
+    assert_eq!(
+        store.upsert_feedback(&[tripadvisor]).await.unwrap(),
+        summary(0, 0, 1)
+    );
+
+    let stored = store.feedback_texts(None, 2).await.unwrap();
+    assert_eq!(stored[0].body, "review 0, edited");
+    assert_eq!(
+        stored[1].rating,
+        Some(0.0),
+        "the 1-star rating replaced the 4-star one"
+    );
+    assert_eq!(store.count_feedback().await.unwrap(), 1_201);
 }
