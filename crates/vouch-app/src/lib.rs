@@ -3,6 +3,7 @@
 //! call these, so they always show the same numbers.
 
 pub mod demo;
+pub mod import;
 pub mod reports;
 pub mod text;
 

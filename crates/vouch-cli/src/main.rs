@@ -5,6 +5,7 @@ mod args;
 mod bench;
 mod customers;
 mod demo;
+mod import;
 mod kpis;
 mod nps;
 mod progress;
@@ -67,6 +68,11 @@ enum Command {
     ///
     /// Example: vouch kpis --from 2026-07-01 --to 2026-10-01 --json
     Kpis(kpis::KpiArgs),
+    /// Import feedback from an export file (Yelp, Amazon, Tripadvisor so far),
+    /// tagged as it lands; re-importing adds nothing twice.
+    ///
+    /// Example: vouch import reviews.jsonl.gz --rejects rejects.jsonl
+    Import(import::ImportArgs),
     /// Text analytics: score texts, learn from ratings, re-tag stored feedback.
     #[command(subcommand)]
     Text(text::TextCommand),
@@ -89,7 +95,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(&anyhow::Error::from(e)),
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => fail(&e),
     }
 }
@@ -127,10 +133,12 @@ fn one_line(error: &anyhow::Error) -> String {
     line.replace('\n', " ")
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // Commands that need no database must not create one.
     let command = match cli.command {
-        Command::Text(text::TextCommand::Score(args)) => return text::run_score(args),
+        Command::Text(text::TextCommand::Score(args)) => {
+            return text::run_score(args).map(|()| ExitCode::SUCCESS);
+        }
         command => command,
     };
     let store = Store::open(&cli.db).await?;
@@ -151,9 +159,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(command) => bench::run(&store, command).await,
         Command::Text(command) => text::run(&store, command).await,
         Command::Topics(command) => text::run_topics(&store, command).await,
+        Command::Import(args) => {
+            let code = import::run(&store, args).await;
+            store.close().await;
+            return code;
+        }
     };
     store.close().await;
-    outcome
+    outcome.map(|()| ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -19,3 +19,18 @@ pub fn bar(len: u64, message: &'static str) -> ProgressBar {
         .with_style(style)
         .with_message(message)
 }
+
+/// A counter for streams of unknown length: "Importing 57,000, 11,607/s, 5s".
+pub fn counter(message: &'static str) -> ProgressBar {
+    let style = ProgressStyle::with_template("{msg} {human_pos} records, {rate}, {elapsed}")
+        .expect("constant template")
+        .with_key(
+            "rate",
+            |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}/s", crate::table::thousands(state.per_sec() as u64));
+            },
+        );
+    ProgressBar::new_spinner()
+        .with_style(style)
+        .with_message(message)
+}

@@ -85,8 +85,8 @@ impl Store {
 
     /// Writes feedback idempotently, in one transaction: a (source, source
     /// id) not seen before is inserted; a known one is updated when its text
-    /// or rating changed (its analysis is cleared, to be tagged again) and
-    /// left alone otherwise. Within `items`, the last of duplicates wins.
+    /// or rating changed (with the analysis it now carries) and left alone
+    /// otherwise. Within `items`, the last of duplicates wins.
     pub async fn upsert_feedback(&self, items: &[Feedback]) -> Result<UpsertSummary> {
         let mut latest: HashMap<(Source, &str), &Feedback> = HashMap::new();
         let mut order: Vec<(Source, &str)> = Vec::new();
@@ -131,8 +131,8 @@ impl Store {
                     Some(stored) if stored.feedback.differs_from(item) => {
                         const UPDATE: &str = "UPDATE feedback_items SET customer_id = $1, author_name = $2, author_handle = $3, \
                             rating_value = $4, rating_min = $5, rating_max = $6, rating_normalized = $7, title = $8, body = $9, \
-                            language = $10, url = $11, posted_at = $12, sentiment = NULL, topics = $13 WHERE id = $14";
-                        let empty_topics = sqlx::types::Json(serde_json::Value::Array(Vec::new()));
+                            language = $10, url = $11, posted_at = $12, sentiment = $13, topics = $14 WHERE id = $15";
+                        let topics = sqlx::types::Json(serde_json::to_value(&item.topics).unwrap_or_default());
                         sqlx::query(UPDATE)
                             .bind(item.customer_id.map(|c| c.0))
                             .bind(item.author.name.as_deref())
@@ -146,7 +146,8 @@ impl Store {
                             .bind(item.language.as_deref())
                             .bind(item.url.as_deref())
                             .bind(item.posted_at)
-                            .bind(empty_topics)
+                            .bind(item.sentiment)
+                            .bind(topics)
                             .bind(stored.id.0)
                             .execute(&mut *tx)
                             .await?;

@@ -797,3 +797,157 @@ fn hostile_customer_text_reaches_the_terminal_escaped() {
         "JSON keeps the text intact"
     );
 }
+
+const YELP_FIXTURE: &str = concat!(
+    r#"{"review_id":"r1","user_id":"u1","business_id":"b1","stars":5,"useful":1,"funny":0,"cool":0,"text":"Fast delivery, great support","date":"2026-01-05 10:00:00"}"#,
+    "\n",
+    r#"{"review_id":"r2","user_id":"u2","business_id":"b1","stars":9,"useful":0,"funny":0,"cool":0,"text":"??","date":"2026-01-05 10:00:00"}"#,
+    "\n",
+    r#"{"review_id":"r3","user_id":"u3","business_id":"b1","stars":1,"useful":0,"funny":0,"cool":0,"text":"Billing charged me twice","date":"2026-01-06 11:00:00"}"#,
+    "\n",
+    "not json at all\n",
+    r#"{"review_id":"r4","user_id":"u4","business_id":"b1","stars":3,"useful":0,"funny":0,"cool":0,"text":"It was fine","date":"not a date"}"#,
+    "\n",
+    r#"{"review_id":"r5","user_id":"u5","business_id":"b1","stars":4,"useful":0,"funny":0,"cool":0,"text":"Good value for the price","date":"2026-01-07 12:00:00"}"#,
+    "\n",
+);
+
+#[test]
+fn import_keeps_good_rows_reports_bad_ones_and_adds_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let file = dir.path().join("reviews.jsonl");
+    std::fs::write(&file, YELP_FIXTURE).unwrap();
+    let rejects = dir.path().join("rejects.jsonl");
+    let args = [
+        "import",
+        file.to_str().unwrap(),
+        "--rejects",
+        rejects.to_str().unwrap(),
+        "--json",
+    ];
+    let out = vouch(&db, &args);
+    assert_eq!(out.status.code(), Some(1), "some rows were rejected");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (summary["imported"].as_u64(), summary["rejected"].as_u64()),
+        (Some(3), Some(3)),
+        "{summary}"
+    );
+    let rejected: Vec<Value> = std::fs::read_to_string(&rejects)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lines: Vec<u64> = rejected
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [2, 4, 5]);
+    assert!(
+        rejected[0]["reason"].as_str().unwrap().contains("stars")
+            && rejected[2]["reason"].as_str().unwrap().contains("date")
+    );
+    assert_eq!(rejected[1]["raw"], "not json at all", "the raw row is kept");
+
+    let again: Value = serde_json::from_slice(&vouch(&db, &args).stdout).unwrap();
+    assert_eq!(
+        (again["imported"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(3)),
+        "re-import adds nothing"
+    );
+
+    let edited = YELP_FIXTURE.replace("Good value for the price", "Good value, but slow delivery");
+    std::fs::write(&file, edited).unwrap();
+    let changed: Value = serde_json::from_slice(&vouch(&db, &args).stdout).unwrap();
+    assert_eq!(
+        (changed["updated"].as_u64(), changed["unchanged"].as_u64()),
+        (Some(1), Some(2)),
+        "{changed}"
+    );
+
+    let strict = dir.path().join("strict.jsonl");
+    std::fs::write(
+        &strict,
+        YELP_FIXTURE.replace(r#""review_id":"r"#, r#""review_id":"s"#),
+    )
+    .unwrap();
+    assert_fails_cleanly(
+        &vouch(&db, &["import", strict.to_str().unwrap(), "--strict"]),
+        "line 2: field `stars`",
+    );
+    let dry = vouch(
+        &db,
+        &["import", strict.to_str().unwrap(), "--dry-run", "--json"],
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&dry.stdout).unwrap()["imported"],
+        3
+    );
+    let total = String::from_utf8(vouch(&db, &["import", file.to_str().unwrap()]).stdout).unwrap();
+    assert!(
+        total.contains("3 unchanged"),
+        "strict and dry runs wrote nothing: {total}"
+    );
+    assert_fails_cleanly(
+        &vouch(
+            &db,
+            &["import", dir.path().join("missing.jsonl").to_str().unwrap()],
+        ),
+        "missing.jsonl",
+    );
+}
+
+#[test]
+fn imported_feedback_is_tagged_as_it_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let file = dir.path().join("reviews.jsonl");
+    std::fs::write(&file, YELP_FIXTURE).unwrap();
+    vouch(&db, &["import", file.to_str().unwrap()]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let texts = runtime.block_on(async {
+        let store = vouch_store::Store::open(&db).await.unwrap();
+        let texts = store.feedback_texts(None, 10).await.unwrap();
+        store.close().await;
+        texts
+    });
+    assert_eq!(texts.len(), 3);
+    assert!(
+        texts.iter().all(|t| t.language.as_deref() == Some("en")),
+        "{texts:?}"
+    );
+}
+
+#[test]
+fn the_public_review_samples_import_with_the_expected_counts() {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/reviews");
+    if !samples.exists() {
+        vouch_testing::say_skipping("review samples, because ../shared/data/reviews is absent");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    for (file, expected) in [
+        ("yelp_review.sample.jsonl", 500),
+        ("amazon_mcauley_musical_instruments.sample.jsonl", 50),
+        ("tripadvisor_hotel_reviews.sample.csv", 109),
+    ] {
+        let path = samples.join(file);
+        let first: Value = json(&vouch(&db, &["import", path.to_str().unwrap(), "--json"]));
+        assert_eq!(
+            (first["imported"].as_u64(), first["rejected"].as_u64()),
+            (Some(expected), Some(0)),
+            "{file}"
+        );
+        let second: Value = json(&vouch(&db, &["import", path.to_str().unwrap(), "--json"]));
+        assert_eq!(
+            second["unchanged"].as_u64(),
+            Some(expected),
+            "{file}: re-import adds nothing"
+        );
+    }
+}
