@@ -14,7 +14,7 @@ pub struct ImportArgs {
     /// The file to import; - reads standard input; .gz files are decompressed.
     file: PathBuf,
     /// The file's format, or auto to recognise it from the first line.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "yelp", "amazon", "tripadvisor"])]
+    #[arg(long, default_value = "auto", value_parser = ["auto", "yelp", "amazon", "tripadvisor", "google-business", "app-store", "twitter", "zendesk"])]
     format: String,
     /// Write every record that could not be read here, as JSON lines
     /// {"line", "reason", "raw"}.

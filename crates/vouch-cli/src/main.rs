@@ -68,7 +68,8 @@ enum Command {
     ///
     /// Example: vouch kpis --from 2026-07-01 --to 2026-10-01 --json
     Kpis(kpis::KpiArgs),
-    /// Import feedback from an export file (Yelp, Amazon, Tripadvisor so far),
+    /// Import feedback from an export file (Yelp, Amazon, Tripadvisor, Google
+    /// Business Profile, App Store Connect, X/Twitter, Zendesk),
     /// tagged as it lands; re-importing adds nothing twice.
     ///
     /// Example: vouch import reviews.jsonl.gz --rejects rejects.jsonl

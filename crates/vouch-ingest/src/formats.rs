@@ -15,6 +15,18 @@ pub enum Format {
     Amazon,
     /// Tripadvisor hotel reviews, CSV `Review,Rating` (no id, no date).
     Tripadvisor,
+    /// Google Business Profile API `Review` objects, one per line
+    /// (`reviewId`, `reviewer`, `starRating` ONE..FIVE, `comment`, `createTime`).
+    GoogleBusiness,
+    /// App Store Connect `customerReviews` resources, one per line
+    /// (`id`, `attributes{rating, title, body, reviewerNickname, createdDate}`).
+    AppStore,
+    /// X (Twitter) API v2 tweets, one per line (`id`, `text`, `author_id`,
+    /// `created_at`, `lang`, `public_metrics`).
+    Twitter,
+    /// Zendesk tickets, one per line (`id`, `subject`, `description`,
+    /// `created_at`, `satisfaction_rating{score: good|bad}`).
+    Zendesk,
 }
 
 impl std::str::FromStr for Format {
@@ -24,7 +36,13 @@ impl std::str::FromStr for Format {
             "yelp" => Ok(Format::Yelp),
             "amazon" => Ok(Format::Amazon),
             "tripadvisor" => Ok(Format::Tripadvisor),
-            _ => Err(format!("{s:?} is not a format: yelp, amazon, tripadvisor")),
+            "google-business" => Ok(Format::GoogleBusiness),
+            "app-store" => Ok(Format::AppStore),
+            "twitter" => Ok(Format::Twitter),
+            "zendesk" => Ok(Format::Zendesk),
+            _ => Err(format!(
+                "{s:?} is not a format: yelp, amazon, tripadvisor, google-business, app-store, twitter, zendesk"
+            )),
         }
     }
 }
@@ -79,6 +97,20 @@ impl Format {
             let v: Value = serde_json::from_str(line).ok()?;
             if v.get("review_id").is_some() && v.get("business_id").is_some() {
                 return Some(Format::Yelp);
+            }
+            if v.get("reviewId").is_some() && v.get("starRating").is_some() {
+                return Some(Format::GoogleBusiness);
+            }
+            if v.pointer("/attributes/reviewerNickname").is_some() {
+                return Some(Format::AppStore);
+            }
+            if v.get("public_metrics").is_some() && v.get("text").is_some() {
+                return Some(Format::Twitter);
+            }
+            if v.get("satisfaction_rating").is_some()
+                || (v.get("subject").is_some() && v.get("requester_id").is_some())
+            {
+                return Some(Format::Zendesk);
             }
             let amazon_id = ["reviewerID", "asin", "parent_asin"]
                 .iter()
@@ -159,6 +191,107 @@ impl Format {
                 f.url = Some(format!("https://www.amazon.com/dp/{product}"));
                 Ok(f)
             }
+            Format::GoogleBusiness => {
+                let stars = match text(v, &["starRating"])?.as_str() {
+                    "ONE" => 1.0,
+                    "TWO" => 2.0,
+                    "THREE" => 3.0,
+                    "FOUR" => 4.0,
+                    "FIVE" => 5.0,
+                    other => return Err(format!("field `starRating`: {other:?} is not ONE..FIVE")),
+                };
+                let mut f = Feedback::new(
+                    Source::Google,
+                    text(v, &["reviewId"])?,
+                    text(v, &["comment"])?,
+                    rfc3339(v, &["createTime"])?,
+                )
+                .map_err(|e| e.to_string())?;
+                f.rating = Some(Rating::stars(stars).map_err(|e| e.to_string())?);
+                let anonymous = v
+                    .pointer("/reviewer/isAnonymous")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let name = v
+                    .pointer("/reviewer/displayName")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                f.author = Author {
+                    name: name.filter(|_| !anonymous),
+                    handle: None,
+                };
+                Ok(f)
+            }
+            Format::AppStore => {
+                let a = v.get("attributes").ok_or("field `attributes`: missing")?;
+                let mut f = Feedback::new(
+                    Source::AppStore,
+                    text(v, &["id"])?,
+                    text(a, &["body"])?,
+                    rfc3339(a, &["createdDate"])?,
+                )
+                .map_err(|e| e.to_string())?;
+                f.rating = Some(stars(a, &["rating"])?);
+                f.title = optional_text(a, &["title"]);
+                f.author = Author {
+                    name: optional_text(a, &["reviewerNickname"]),
+                    handle: None,
+                };
+                Ok(f)
+            }
+            Format::Twitter => {
+                let id = match field(v, &["id"]) {
+                    Some(Value::String(id)) => id.clone(),
+                    Some(Value::Number(id)) => id.to_string(),
+                    _ => return Err("field `id`: missing".to_owned()),
+                };
+                let mut f = Feedback::new(
+                    Source::Twitter,
+                    id.clone(),
+                    text(v, &["text"])?,
+                    rfc3339(v, &["created_at"])?,
+                )
+                .map_err(|e| e.to_string())?;
+                f.author = Author {
+                    name: None,
+                    handle: optional_text(v, &["author_id"]),
+                };
+                f.language = optional_text(v, &["lang"]).filter(|l| l.len() == 2);
+                let metrics = v.get("public_metrics").cloned().unwrap_or_default();
+                f.engagement = Engagement {
+                    likes: count(&metrics, &["like_count"]),
+                    shares: count(&metrics, &["retweet_count"]) + count(&metrics, &["quote_count"]),
+                    comments: count(&metrics, &["reply_count"]),
+                };
+                f.url = Some(format!("https://x.com/i/web/status/{id}"));
+                Ok(f)
+            }
+            Format::Zendesk => {
+                let id = number(v, &["id"])? as u64;
+                let body = text(v, &["description"])?;
+                let mut f = Feedback::new(
+                    Source::Support,
+                    format!("zendesk:{id}"),
+                    body,
+                    rfc3339(v, &["created_at"])?,
+                )
+                .map_err(|e| e.to_string())?;
+                f.title = optional_text(v, &["subject"]);
+                f.author = Author {
+                    name: None,
+                    handle: field(v, &["requester_id"]).map(|r| r.to_string()),
+                };
+                // Zendesk's satisfaction is good or bad: 1 or 0 on a 0-1 scale; offered/unoffered is no rating.
+                f.rating = match v
+                    .pointer("/satisfaction_rating/score")
+                    .and_then(Value::as_str)
+                {
+                    Some("good") => Some(Rating::new(1.0, 0.0, 1.0).map_err(|e| e.to_string())?),
+                    Some("bad") => Some(Rating::new(0.0, 0.0, 1.0).map_err(|e| e.to_string())?),
+                    _ => None,
+                };
+                Ok(f)
+            }
             Format::Tripadvisor => Err("Tripadvisor exports are CSV".to_owned()),
         }
     }
@@ -198,6 +331,13 @@ impl Format {
             _ => Err("this format is JSON lines".to_owned()),
         }
     }
+}
+
+fn rfc3339(v: &Value, names: &[&str]) -> Result<DateTime<Utc>, String> {
+    let raw = text(v, names)?;
+    DateTime::parse_from_rfc3339(&raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("field `{}`: {raw:?} is not an RFC 3339 time", names[0]))
 }
 
 fn unix_seconds(seconds: f64) -> Result<DateTime<Utc>, String> {
@@ -297,6 +437,78 @@ mod tests {
             again[0].as_ref().unwrap().source_id,
             items[0].as_ref().unwrap().source_id,
             "stable ids"
+        );
+    }
+
+    #[test]
+    fn google_app_store_twitter_and_zendesk() {
+        let file = concat!(
+            r#"{"reviewId":"g1","reviewer":{"displayName":"Ana","isAnonymous":false},"starRating":"FOUR","comment":"Friendly staff","createTime":"2026-02-01T10:00:00Z","updateTime":"2026-02-01T10:00:00Z"}"#,
+            "\n",
+            r#"{"reviewId":"g2","reviewer":{"displayName":"X","isAnonymous":true},"starRating":"SIX","comment":"?","createTime":"2026-02-01T10:00:00Z"}"#,
+            "\n",
+        );
+        let items = read(file, None);
+        let g = items[0].as_ref().unwrap();
+        assert_eq!(
+            (
+                g.source,
+                g.rating.unwrap().value(),
+                g.author.name.as_deref()
+            ),
+            (Source::Google, 4.0, Some("Ana"))
+        );
+        assert_eq!(
+            items[1].as_ref().unwrap_err().reason,
+            "field `starRating`: \"SIX\" is not ONE..FIVE"
+        );
+
+        let app = r#"{"type":"customerReviews","id":"a1","attributes":{"rating":2,"title":"Crashes","body":"Crashes on start","reviewerNickname":"bob","createdDate":"2026-03-01T08:00:00-07:00","territory":"USA"}}"#;
+        let a = read(app, None).remove(0).unwrap();
+        assert_eq!(
+            (a.source, a.title.as_deref(), a.posted_at.to_rfc3339()),
+            (
+                Source::AppStore,
+                Some("Crashes"),
+                "2026-03-01T15:00:00+00:00".to_owned()
+            )
+        );
+
+        let tweet = r#"{"id":"1790000000000000001","text":"@vouch support fixed it in minutes","author_id":"42","created_at":"2026-04-01T12:00:00.000Z","lang":"en","public_metrics":{"retweet_count":2,"reply_count":1,"like_count":10,"quote_count":1}}"#;
+        let t = read(tweet, None).remove(0).unwrap();
+        assert_eq!(
+            (
+                t.source,
+                t.engagement.likes,
+                t.engagement.shares,
+                t.engagement.comments
+            ),
+            (Source::Twitter, 10, 3, 1)
+        );
+        assert_eq!(t.language.as_deref(), Some("en"));
+
+        let tickets = concat!(
+            r#"{"id":35436,"subject":"Charged twice","description":"I was charged twice this month","created_at":"2026-05-01T09:00:00Z","requester_id":20978392,"satisfaction_rating":{"score":"bad","comment":"slow"}}"#,
+            "\n",
+            r#"{"id":35437,"subject":"Thanks","description":"Works now","created_at":"2026-05-02T09:00:00Z","requester_id":20978393,"satisfaction_rating":{"score":"unoffered"}}"#,
+            "\n",
+        );
+        let z: Vec<Feedback> = read(tickets, None)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            (
+                z[0].source,
+                z[0].source_id.as_str(),
+                z[0].rating.map(|r| r.normalized())
+            ),
+            (Source::Support, "zendesk:35436", Some(0.0))
+        );
+        assert_eq!(z[1].rating, None);
+        assert_eq!(
+            "google-business".parse::<Format>(),
+            Ok(Format::GoogleBusiness)
         );
     }
 
