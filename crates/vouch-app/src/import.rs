@@ -81,10 +81,7 @@ pub async fn import<R: BufRead>(
             break;
         }
         let tagged = vouch_text::map_on_all_cores(&batch, |item| {
-            let text = match &item.title {
-                Some(title) => format!("{title}. {}", item.body),
-                None => item.body.clone(),
-            };
+            let text = crate::text::analysis_text(item.title.as_deref(), &item.body);
             let a = analyzer.analyze(&text, item.language.as_deref());
             let mut item = item.clone();
             item.language = a.language.map(str::to_owned).or(item.language);

@@ -26,11 +26,16 @@ fn label(rating: f64) -> Option<bool> {
     }
 }
 
-fn full_text(item: &FeedbackText) -> String {
-    match &item.title {
-        Some(title) if !title.trim().is_empty() => format!("{title}. {}", item.body),
-        _ => item.body.clone(),
+/// What text analytics reads of an item: its title, if any, then its body.
+pub(crate) fn analysis_text(title: Option<&str>, body: &str) -> String {
+    match title {
+        Some(title) if !title.trim().is_empty() => format!("{title}. {body}"),
+        _ => body.to_owned(),
     }
+}
+
+fn full_text(item: &FeedbackText) -> String {
+    analysis_text(item.title.as_deref(), &item.body)
 }
 
 /// What training produced for one language.
