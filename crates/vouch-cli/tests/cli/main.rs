@@ -951,3 +951,74 @@ fn the_public_review_samples_import_with_the_expected_counts() {
         );
     }
 }
+
+#[test]
+fn kill_9_during_an_import_leaves_a_consistent_database_and_a_rerun_completes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let file = dir.path().join("big.jsonl");
+    let total = 60_000;
+    let lines: Vec<String> = (0..total)
+        .map(|i| format!(r#"{{"review_id":"k{i}","user_id":"u","business_id":"b","stars":4,"useful":0,"funny":0,"cool":0,"text":"Good service {i}","date":"2026-01-05 10:00:00"}}"#))
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+
+    let count = |db: &str| -> i64 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let pool = sqlx::SqlitePool::connect(db).await.unwrap();
+            let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(integrity, "ok");
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feedback_items")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            let distinct: i64 =
+                sqlx::query_scalar("SELECT COUNT(DISTINCT source_id) FROM feedback_items")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            assert_eq!(n, distinct, "no duplicates");
+            pool.close().await;
+            n
+        })
+    };
+    stdout(&vouch(&db, &["migrate"]));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vouch"))
+        .args(["--db", &db, "import", file.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until some batches are committed, then kill without warning (SIGKILL).
+    let started = std::time::Instant::now();
+    while count(&db) == 0 && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after_kill = count(&db);
+    assert!(
+        after_kill > 0 && after_kill < total,
+        "killed mid-import: {after_kill} of {total}"
+    );
+    assert_eq!(after_kill % 2_000, 0, "whole batches only: {after_kill}");
+
+    let rerun = json(&vouch(&db, &["import", file.to_str().unwrap(), "--json"]));
+    assert_eq!(count(&db), total, "the re-run completed the import");
+    assert_eq!(
+        rerun["unchanged"].as_i64().unwrap() + rerun["imported"].as_i64().unwrap(),
+        total
+    );
+    assert_eq!(
+        rerun["unchanged"].as_i64().unwrap(),
+        after_kill,
+        "what survived the kill was kept, not duplicated"
+    );
+}
