@@ -45,10 +45,13 @@ pub async fn import<R: BufRead>(
     mut progress: impl FnMut(u64),
 ) -> Result<ImportSummary> {
     let started = std::time::Instant::now();
+    let now = chrono::Utc::now();
     let source = |format| -> Result<FileSource<R>> {
         let reader = open().map_err(|e| AppError::Refused(e.to_string()))?;
-        FileSource::new(reader, format)
-            .map_err(|r| AppError::Refused(format!("line {}: {}", r.line, r.reason)))
+        let source = FileSource::new(reader, format)
+            .map_err(|r| AppError::Refused(format!("line {}: {}", r.line, r.reason)))?;
+        // Formats without dates: the items were posted by the time of the import at the latest.
+        Ok(source.undated_items_posted_at(now))
     };
     if options.strict {
         let mut check = source(options.format)?;

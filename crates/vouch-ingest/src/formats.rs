@@ -300,6 +300,7 @@ impl Format {
         self,
         headers: &[String],
         fields: &[String],
+        undated_at: DateTime<Utc>,
     ) -> Result<Feedback, String> {
         let column = |name: &str| {
             headers
@@ -320,12 +321,14 @@ impl Format {
                 let rating = Rating::stars(value)
                     .map_err(|_| format!("field `Rating`: rating {value} is outside 1-5"))?;
                 // No id and no date in this export: the id is a hash of the
-                // content (stable across re-imports), the date unknown.
+                // content, taken before the stand-in date is set so that it
+                // is the same at every re-import.
                 let mut f =
                     Feedback::new(Source::Tripadvisor, "pending", body, DateTime::UNIX_EPOCH)
                         .map_err(|e| e.to_string())?;
                 f.rating = Some(rating);
                 f.source_id = f.content_id();
+                f.posted_at = undated_at;
                 Ok(f)
             }
             _ => Err("this format is JSON lines".to_owned()),
@@ -432,12 +435,18 @@ mod tests {
             5,
             "the record after a two-line one starts on line 5"
         );
-        let again = read(file, Some(Format::Tripadvisor));
+        let later = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+        let again: Vec<_> = FileSource::new(file.as_bytes(), Some(Format::Tripadvisor))
+            .unwrap()
+            .undated_items_posted_at(later)
+            .collect();
+        let again = again[0].as_ref().unwrap();
         assert_eq!(
-            again[0].as_ref().unwrap().source_id,
+            again.source_id,
             items[0].as_ref().unwrap().source_id,
-            "stable ids"
+            "ids do not depend on the stand-in date"
         );
+        assert_eq!(again.posted_at, later);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 use std::io::BufRead;
 
+use chrono::{DateTime, Utc};
 use vouch_domain::Feedback;
 
 use crate::Format;
@@ -29,6 +30,8 @@ pub struct FileSource<R: BufRead> {
     line: u64,
     /// A first line read while detecting the format, not yet parsed.
     pending: Option<String>,
+    /// When items of formats without dates count as posted.
+    undated_at: DateTime<Utc>,
 }
 
 impl<R: BufRead> FileSource<R> {
@@ -61,12 +64,20 @@ impl<R: BufRead> FileSource<R> {
             csv_headers: None,
             line: 1,
             pending: Some(first),
+            undated_at: DateTime::UNIX_EPOCH,
         };
         if format.is_csv() {
             let header = source.pending.take().unwrap_or_default();
             source.csv_headers = Some(csv_record(&header).unwrap_or_default());
         }
         Ok(source)
+    }
+
+    /// Items of formats without dates (Tripadvisor) count as posted at `at`,
+    /// typically the import's start; their ids do not depend on it.
+    pub fn undated_items_posted_at(mut self, at: DateTime<Utc>) -> Self {
+        self.undated_at = at;
+        self
     }
 
     pub fn format(&self) -> Format {
@@ -141,7 +152,7 @@ impl<R: BufRead> Iterator for FileSource<R> {
             };
             let parsed = match &self.csv_headers {
                 Some(headers) => match csv_record(&raw) {
-                    Some(fields) => self.format.parse_csv(headers, &fields),
+                    Some(fields) => self.format.parse_csv(headers, &fields, self.undated_at),
                     None => Err("not a CSV record".to_owned()),
                 },
                 None => match serde_json::from_str::<serde_json::Value>(&raw) {
