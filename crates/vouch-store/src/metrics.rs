@@ -93,18 +93,28 @@ impl Sql {
     }
 }
 
+/// How an NPS query groups its answers.
+#[derive(Debug, Clone, Copy)]
+enum Grouping<'a> {
+    /// One row: the whole filter.
+    Total,
+    /// Time buckets of this many hours (1 or 24), by bucket start.
+    Hours(u32),
+    By(&'a Segment),
+}
+
 /// Builds `SELECT <key>, promoters, passives, detractors … GROUP BY <key>`
-/// over the rollup or the raw responses. `key` is given per source.
-fn nps_query(
-    backend: Backend,
-    filter: &ResponseFilter,
-    key: Option<(&str, &str)>,
-    attribute_key: Option<&str>,
-) -> Sql {
-    let bucket_hours = match key {
-        Some(("time", hours)) => hours.parse().unwrap_or(1),
+/// over the rollup or the raw responses.
+fn nps_query(backend: Backend, filter: &ResponseFilter, grouping: Grouping<'_>) -> Sql {
+    let attribute_key = match grouping {
+        Grouping::By(Segment::Attribute(name)) => Some(name.as_str()),
+        _ => None,
+    };
+    let bucket_hours = match grouping {
+        Grouping::Hours(hours) => hours,
         _ => 0,
     };
+    // Customer attributes live only beside the raw answers.
     let rollup = filter
         .rollup(bucket_hours)
         .filter(|_| attribute_key.is_none());
@@ -176,13 +186,13 @@ fn nps_query(
             sql.bind_list(&filter.languages)
         ));
     }
-    let key_expression = match (key, attribute_key) {
-        (_, Some(_)) => Some("COALESCE(g.value, '')".to_owned()),
-        (Some(("time", hours)), None) => Some(format!("({time} / {hours}) * {hours}")),
-        (Some(("survey", _)), None) => Some(survey.to_owned()),
-        (Some(("channel", _)), None) => Some(channel.to_owned()),
-        (Some(("language", _)), None) => Some(language.to_owned()),
-        _ => None,
+    let key_expression = match grouping {
+        Grouping::Total => None,
+        Grouping::Hours(hours) => Some(format!("({time} / {hours}) * {hours}")),
+        Grouping::By(Segment::Survey) => Some(survey.to_owned()),
+        Grouping::By(Segment::Channel) => Some(channel.to_owned()),
+        Grouping::By(Segment::Language) => Some(language.to_owned()),
+        Grouping::By(Segment::Attribute(_)) => Some("COALESCE(g.value, '')".to_owned()),
     };
     // PostgreSQL sums BIGINTs into NUMERIC, and SUM of nothing is NULL on both.
     let sums: Vec<String> = sums
@@ -214,7 +224,7 @@ fn tally((p, pa, d): (i64, i64, i64)) -> NpsTally {
 impl Store {
     /// Promoters, passives and detractors among NPS answers matching `filter`.
     pub async fn nps_tally(&self, filter: &ResponseFilter) -> Result<NpsTally> {
-        let sql = nps_query(self.backend(), filter, None, None);
+        let sql = nps_query(self.backend(), filter, Grouping::Total);
         let row: (i64, i64, i64) = on_backend!(self, pool =>
             bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_one(pool).await)?;
         Ok(tally(row))
@@ -226,8 +236,7 @@ impl Store {
         filter: &ResponseFilter,
         hours: u32,
     ) -> Result<Vec<(DateTime<Utc>, NpsTally)>> {
-        let hours = hours.to_string();
-        let sql = nps_query(self.backend(), filter, Some(("time", &hours)), None);
+        let sql = nps_query(self.backend(), filter, Grouping::Hours(hours));
         let rows: Vec<(i64, i64, i64, i64)> = on_backend!(self, pool =>
             bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
         rows.into_iter()
@@ -247,12 +256,7 @@ impl Store {
         filter: &ResponseFilter,
         segment: &Segment,
     ) -> Result<Vec<(String, NpsTally)>> {
-        let sql = match segment {
-            Segment::Survey => nps_query(self.backend(), filter, Some(("survey", "")), None),
-            Segment::Channel => nps_query(self.backend(), filter, Some(("channel", "")), None),
-            Segment::Language => nps_query(self.backend(), filter, Some(("language", "")), None),
-            Segment::Attribute(name) => nps_query(self.backend(), filter, None, Some(name)),
-        };
+        let sql = nps_query(self.backend(), filter, Grouping::By(segment));
         let rows: Vec<(String, i64, i64, i64)> = on_backend!(self, pool =>
             bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
         Ok(rows
@@ -325,7 +329,7 @@ mod tests {
             attributes: vec![("plan".into(), "pro".into())],
             ..Default::default()
         };
-        let sql = nps_query(Backend::Sqlite, &filter, Some(("time", "24")), None);
+        let sql = nps_query(Backend::Sqlite, &filter, Grouping::Hours(24));
         assert!(
             !sql.text.contains("DROP") && !sql.text.contains("pro"),
             "{}",
@@ -339,8 +343,7 @@ mod tests {
         let rollup = nps_query(
             Backend::Postgres,
             &ResponseFilter::default(),
-            Some(("time", "24")),
-            None,
+            Grouping::Hours(24),
         );
         assert!(
             rollup.text.contains("FROM nps_rollup_daily t"),
@@ -350,8 +353,7 @@ mod tests {
         let hourly = nps_query(
             Backend::Sqlite,
             &ResponseFilter::default(),
-            Some(("time", "1")),
-            None,
+            Grouping::Hours(1),
         );
         assert!(
             hourly.text.contains("FROM nps_rollup_hourly t"),
@@ -363,7 +365,7 @@ mod tests {
             ..Default::default()
         };
         assert!(
-            nps_query(Backend::Sqlite, &half_day, None, None)
+            nps_query(Backend::Sqlite, &half_day, Grouping::Total)
                 .text
                 .contains("FROM nps_rollup_hourly t")
         );
