@@ -532,13 +532,7 @@ mod tests {
     fn the_public_samples_read_without_rejections() {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/reviews");
-        if !dir.exists() {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping review samples: {} is absent",
-                dir.display()
-            );
+        if !vouch_testing::data_present(&dir, "review samples") {
             return;
         }
         for (file, expected) in [

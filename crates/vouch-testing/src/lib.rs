@@ -21,6 +21,16 @@ pub fn say_skipping(reason: &str) {
     }
 }
 
+/// Whether test data at `path` is there; when it is not (a fresh machine
+/// without `../shared`), says that `what` is skipped and why.
+pub fn data_present(path: &std::path::Path, what: &str) -> bool {
+    let present = path.exists();
+    if !present {
+        say_skipping(&format!("{what}, because {} is absent", path.display()));
+    }
+    present
+}
+
 /// A PostgreSQL schema of one test's own, on the server named by
 /// `VOUCH_TEST_POSTGRES_URL`, so tests can run in parallel.
 pub struct PostgresSchema {
@@ -76,4 +86,19 @@ async fn admin(base: &str, statement: &str) {
         .await
         .unwrap_or_else(|e| panic!("{statement}: {e}"));
     pool.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn absent_data_is_reported_not_failed() {
+        assert!(!super::data_present(
+            std::path::Path::new("/no/such/vouch/data"),
+            "a check"
+        ));
+        assert!(super::data_present(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+            "a check"
+        ));
+    }
 }

@@ -270,13 +270,7 @@ mod tests {
     #[test]
     fn romanian_sentiment_on_laroseda() {
         let dir = sentiment_ro_dir();
-        if !dir.exists() {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping Romanian evaluation: {} is absent",
-                dir.display()
-            );
+        if !vouch_testing::data_present(&dir, "Romanian evaluation") {
             return;
         }
         let report = romanian_accuracy(&laroseda(&dir).unwrap());
@@ -286,13 +280,7 @@ mod tests {
     #[test]
     fn a_model_trained_on_ratings_beats_96_percent() {
         let dir = sentiment_ro_dir();
-        if !dir.exists() {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping model evaluation: {} is absent",
-                dir.display()
-            );
+        if !vouch_testing::data_present(&dir, "model evaluation") {
             return;
         }
         let report = romanian_model_accuracy(&laroseda(&dir).unwrap(), crate::Training::default());
@@ -302,12 +290,9 @@ mod tests {
     #[test]
     fn languages_of_the_public_data_are_identified() {
         let (en, ro) = (sentiment_en_dir(), sentiment_ro_dir());
-        if !en.exists() || !ro.exists() {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping language evaluation: ../shared/data is absent"
-            );
+        if !vouch_testing::data_present(&en, "language evaluation")
+            || !vouch_testing::data_present(&ro, "language evaluation")
+        {
             return;
         }
         // A sample keeps the debug-build test quick; the example measures everything.
@@ -332,13 +317,7 @@ mod tests {
     #[test]
     fn compound_scores_match_vader_sentiment_on_the_public_data() {
         let dir = sentiment_en_dir();
-        if !dir.exists() {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping VADER parity: {} is absent",
-                dir.display()
-            );
+        if !vouch_testing::data_present(&dir, "VADER parity") {
             return;
         }
         let report = vader_parity(&dir).unwrap();

@@ -925,8 +925,7 @@ fn imported_feedback_is_tagged_as_it_lands() {
 #[test]
 fn the_public_review_samples_import_with_the_expected_counts() {
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/reviews");
-    if !samples.exists() {
-        vouch_testing::say_skipping("review samples, because ../shared/data/reviews is absent");
+    if !vouch_testing::data_present(&samples, "review samples") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
