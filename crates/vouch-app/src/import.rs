@@ -4,7 +4,7 @@
 use std::io::BufRead;
 
 use serde::Serialize;
-use vouch_domain::{Feedback, TopicMention};
+use vouch_domain::Feedback;
 use vouch_ingest::{FileSource, Format, Rejection};
 use vouch_store::{Store, UpsertSummary};
 
@@ -83,31 +83,26 @@ pub async fn import<R: BufRead>(
         if handled == before {
             break;
         }
-        let tagged = vouch_text::map_on_all_cores(&batch, |item| {
-            let text = crate::text::analysis_text(item.title.as_deref(), &item.body);
-            let a = analyzer.analyze(&text, item.language.as_deref());
-            let mut item = item.clone();
-            item.language = a.language.map(str::to_owned).or(item.language);
-            item.sentiment = Some(a.compound);
-            item.topics = a
-                .topics
-                .into_iter()
-                .map(|t| TopicMention {
-                    topic: t.topic,
-                    sentiment: t.sentiment,
-                })
-                .collect();
-            item
+        let analyses = vouch_text::map_on_all_cores(&batch, |item| {
+            analyzer.analyze(
+                &crate::text::analysis_text(item.title.as_deref(), &item.body),
+                item.language.as_deref(),
+            )
         });
+        for (item, a) in batch.iter_mut().zip(analyses) {
+            item.language = a.language.map(str::to_owned).or(item.language.take());
+            item.sentiment = Some(a.compound);
+            item.topics = crate::text::topic_mentions(a.topics);
+        }
         if options.dry_run {
             // Nothing is written: every readable item counts as what would be imported.
-            summary.imported += tagged.len() as u64;
-        } else if !tagged.is_empty() {
+            summary.imported += batch.len() as u64;
+        } else if !batch.is_empty() {
             let UpsertSummary {
                 imported,
                 updated,
                 unchanged,
-            } = store.upsert_feedback(&tagged).await?;
+            } = store.upsert_feedback(&batch).await?;
             summary.imported += imported;
             summary.updated += updated;
             summary.unchanged += unchanged;

@@ -104,13 +104,39 @@ pub async fn examples_from_store(store: &Store) -> Result<Vec<(String, String, b
         .collect())
 }
 
+/// The company's stored taxonomy, if it has one.
+pub async fn stored_taxonomy(store: &Store) -> Result<Option<Taxonomy>> {
+    store
+        .taxonomy()
+        .await?
+        .map(|definition| {
+            Taxonomy::parse(&definition)
+                .map_err(|e| AppError::Refused(format!("the stored taxonomy is invalid: {e}")))
+        })
+        .transpose()
+}
+
+/// The company's taxonomy, or the default one.
+async fn taxonomy_in_use(store: &Store) -> Result<Taxonomy> {
+    Ok(stored_taxonomy(store)
+        .await?
+        .unwrap_or_else(Taxonomy::default_taxonomy))
+}
+
+/// The domain's form of the topics an analysis found.
+pub(crate) fn topic_mentions(topics: Vec<vouch_text::TopicSentiment>) -> Vec<TopicMention> {
+    topics
+        .into_iter()
+        .map(|t| TopicMention {
+            topic: t.topic,
+            sentiment: t.sentiment,
+        })
+        .collect()
+}
+
 /// The analyzer with the company's taxonomy (or the default) and every stored model.
 pub async fn analyzer(store: &Store) -> Result<TextAnalyzer> {
-    let taxonomy = match store.taxonomy().await? {
-        Some(definition) => Taxonomy::parse(&definition)
-            .map_err(|e| AppError::Refused(format!("the stored taxonomy is invalid: {e}")))?,
-        None => Taxonomy::default_taxonomy(),
-    };
+    let taxonomy = taxonomy_in_use(store).await?;
     let mut analyzer = TextAnalyzer::new(taxonomy);
     for (language, json) in store.sentiment_models().await? {
         let model: SentimentModel = serde_json::from_str(&json).map_err(|e| {
@@ -159,14 +185,7 @@ fn analyze_page(analyzer: &TextAnalyzer, page: &[FeedbackText]) -> Vec<FeedbackA
                 .map(str::to_owned)
                 .or_else(|| item.language.clone()),
             sentiment: a.compound,
-            topics: a
-                .topics
-                .into_iter()
-                .map(|t| TopicMention {
-                    topic: t.topic,
-                    sentiment: t.sentiment,
-                })
-                .collect(),
+            topics: topic_mentions(a.topics),
         }
     })
 }
@@ -178,12 +197,7 @@ pub async fn suggest_topics(
     min_texts: usize,
     limit: usize,
 ) -> Result<Vec<KeyphraseSuggestion>> {
-    let taxonomy = match store.taxonomy().await? {
-        Some(definition) => {
-            Taxonomy::parse(&definition).map_err(|e| AppError::Refused(e.to_string()))?
-        }
-        None => Taxonomy::default_taxonomy(),
-    };
+    let taxonomy = taxonomy_in_use(store).await?;
     let items = store.recent_feedback_texts(since, 50_000).await?;
     let identifier = LanguageIdentifier::shared();
     let texts: Vec<(String, &str)> = items

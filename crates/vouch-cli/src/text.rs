@@ -197,19 +197,16 @@ fn examples_from_file(
 pub async fn run_topics(store: &vouch_store::Store, command: TopicsCommand) -> anyhow::Result<()> {
     match command {
         TopicsCommand::List => {
-            let definition = store.taxonomy().await?;
-            let taxonomy = match &definition {
-                Some(d) => Taxonomy::parse(d)?,
-                None => Taxonomy::default_taxonomy(),
-            };
+            let stored = vouch_app::text::stored_taxonomy(store).await?;
             println!(
                 "{} taxonomy:",
-                if definition.is_some() {
+                if stored.is_some() {
                     "The company's"
                 } else {
                     "The default"
                 }
             );
+            let taxonomy = stored.unwrap_or_else(Taxonomy::default_taxonomy);
             for topic in taxonomy.topics() {
                 let mut languages: Vec<&String> = topic.keywords.keys().collect();
                 languages.sort();
