@@ -207,7 +207,7 @@ pub async fn suggest_topics(
             let language = i
                 .language
                 .as_deref()
-                .and_then(|l| vouch_text::LANGUAGES.iter().copied().find(|c| *c == l))
+                .and_then(vouch_text::known_language)
                 .or_else(|| identifier.identify(&text))
                 .unwrap_or("en");
             (text, language)

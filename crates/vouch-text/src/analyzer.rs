@@ -77,7 +77,7 @@ impl TextAnalyzer {
     /// Analyses `text`; `language` skips identification when the caller knows it.
     pub fn analyze(&self, text: &str, language: Option<&str>) -> Analysis {
         let language: Option<&'static str> = match language {
-            Some(code) => crate::LANGUAGES.iter().copied().find(|l| *l == code),
+            Some(code) => crate::known_language(code),
             None => self
                 .languages
                 .as_ref()

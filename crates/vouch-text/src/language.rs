@@ -15,6 +15,11 @@ use rustc_hash::FxHashMap as HashMap;
 /// lingua feature in Cargo.toml and its function words below.
 pub const LANGUAGES: &[&str] = &["en", "ro", "fr", "de", "es", "it"];
 
+/// `code` as one of `LANGUAGES`, if it is one (as `'static`, for results).
+pub fn known_language(code: &str) -> Option<&'static str> {
+    LANGUAGES.iter().copied().find(|l| *l == code)
+}
+
 /// Words frequent in one of the languages and rare in the others.
 const FUNCTION_WORDS: &[(&str, &[&str])] = &[
     (
