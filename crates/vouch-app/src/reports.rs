@@ -149,30 +149,38 @@ pub async fn nps_segments(
         .collect())
 }
 
-/// Each customer's category at `from` and at `to`, for everyone who existed by `to`.
-async fn categories_at_both(
+/// Each customer's category at each of `dates` (in order), for the
+/// `customers` who existed by the last date; those without any signal in
+/// the window count as none at every date.
+async fn categories_on(
     store: &Store,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    dates: &[DateTime<Utc>],
     lookback: Duration,
-) -> Result<Vec<(Option<LoyaltyCategory>, Option<LoyaltyCategory>)>> {
-    let earliest = from.min(to) - lookback;
-    let signals = store.all_category_signals(earliest, from.max(to)).await?;
+    customers: u64,
+) -> Result<Vec<Vec<Option<LoyaltyCategory>>>> {
+    let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let signals = store.all_category_signals(*first - lookback, *last).await?;
     let mut by_customer: HashMap<CustomerId, Vec<CategorySignal>> = HashMap::new();
     for (customer, signal) in signals {
         by_customer.entry(customer).or_default().push(signal);
     }
-    let flow = store.customer_flow(from.min(to), to).await?;
-    let silent = flow.present_at_end.saturating_sub(by_customer.len() as u64);
-    let mut pairs: Vec<(Option<LoyaltyCategory>, Option<LoyaltyCategory>)> = by_customer
+    let silent = customers.saturating_sub(by_customer.len() as u64);
+    let mut rows: Vec<Vec<Option<LoyaltyCategory>>> = by_customer
         .values()
         .map(|signals| {
-            let category = |at| category_at(signals, at, lookback).map(|a| a.category);
-            (category(from), category(to))
+            dates
+                .iter()
+                .map(|at| category_at(signals, *at, lookback).map(|a| a.category))
+                .collect()
         })
         .collect();
-    pairs.extend(std::iter::repeat_n((None, None), silent as usize));
-    Ok(pairs)
+    rows.extend(std::iter::repeat_n(
+        vec![None; dates.len()],
+        silent as usize,
+    ));
+    Ok(rows)
 }
 
 /// Who moved between categories from `from` to `to`: `vouch transitions --json`.
@@ -190,7 +198,11 @@ pub async fn transitions(
     to: DateTime<Utc>,
     lookback: Duration,
 ) -> Result<TransitionsReport> {
-    let pairs = categories_at_both(store, from, to, lookback).await?;
+    let customers = store.customer_flow(from.min(to), to).await?.present_at_end;
+    let pairs = categories_on(store, &[from, to], lookback, customers)
+        .await?
+        .into_iter()
+        .map(|c| (c[0], c[1]));
     Ok(TransitionsReport {
         from,
         to,
@@ -303,8 +315,8 @@ pub async fn kpis(
         ..c
     };
     let mut categories = CategoryCounts::default();
-    for (_, at_end) in categories_at_both(store, to, to, lookback).await? {
-        match at_end {
+    for at_end in categories_on(store, &[to], lookback, flow.present_at_end).await? {
+        match at_end[0] {
             Some(LoyaltyCategory::Promoter) => categories.promoters += 1,
             Some(LoyaltyCategory::Passive) => categories.passives += 1,
             Some(LoyaltyCategory::Detractor) => categories.detractors += 1,
