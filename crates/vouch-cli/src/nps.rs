@@ -142,6 +142,7 @@ pub async fn run(store: &Store, args: NpsArgs) -> anyhow::Result<()> {
             print_segments(
                 &reports::nps_segments(store, &filter, segment, args.level).await?,
                 args.json,
+                args.level,
             )
         }
     }
@@ -166,13 +167,36 @@ fn print_total(report: &NpsReport, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn interval(r: &NpsReport) -> (String, String) {
-    match (r.nps, r.ci_low, r.ci_high) {
+/// The cells every NPS row shows, under `NPS_HEADERS`, after its label.
+fn nps_cells(r: &NpsReport) -> Vec<String> {
+    let (nps, range) = match (r.nps, r.ci_low, r.ci_high) {
         (Some(nps), Some(low), Some(high)) => {
             (format!("{nps:+.1}"), format!("{low:+.1} to {high:+.1}"))
         }
         _ => ("–".to_owned(), String::new()),
-    }
+    };
+    vec![
+        nps,
+        range,
+        thousands(r.responses),
+        thousands(r.promoters),
+        thousands(r.passives),
+        thousands(r.detractors),
+    ]
+}
+
+/// The headers of `nps_cells`; the interval's names its level.
+fn nps_headers(level: f64) -> Vec<String> {
+    [
+        ">nps",
+        &format!("{:.0}% interval", level * 100.0),
+        ">answers",
+        ">promoters",
+        ">passives",
+        ">detractors",
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 fn print_periods(periods: &[PeriodReport], json: bool, level: f64) -> anyhow::Result<()> {
@@ -183,28 +207,15 @@ fn print_periods(periods: &[PeriodReport], json: bool, level: f64) -> anyhow::Re
         );
         return Ok(());
     }
-    let interval_header = format!("{:.0}% interval", level * 100.0);
-    let mut table = Table::new(&[
-        "period",
-        ">nps",
-        &interval_header,
-        ">answers",
-        ">promoters",
-        ">passives",
-        ">detractors",
-        ">change",
-        "significant",
-    ]);
+    let headers: Vec<String> = std::iter::once("period".to_owned())
+        .chain(nps_headers(level))
+        .chain([">change".to_owned(), "significant".to_owned()])
+        .collect();
+    let mut table = Table::new(&headers.iter().map(String::as_str).collect::<Vec<_>>());
     for p in periods {
-        let (nps, range) = interval(&p.nps);
-        table.row(vec![
-            p.period.clone(),
-            nps,
-            range,
-            thousands(p.nps.responses),
-            thousands(p.nps.promoters),
-            thousands(p.nps.passives),
-            thousands(p.nps.detractors),
+        let mut row = vec![p.period.clone()];
+        row.extend(nps_cells(&p.nps));
+        row.extend([
             p.change
                 .map(|c| format!("{:+.1}", c.delta))
                 .unwrap_or_default(),
@@ -218,12 +229,13 @@ fn print_periods(periods: &[PeriodReport], json: bool, level: f64) -> anyhow::Re
                 })
                 .unwrap_or_default(),
         ]);
+        table.row(row);
     }
     print!("{}", table.render());
     Ok(())
 }
 
-fn print_segments(segments: &[SegmentReport], json: bool) -> anyhow::Result<()> {
+fn print_segments(segments: &[SegmentReport], json: bool, level: f64) -> anyhow::Result<()> {
     if json {
         println!(
             "{}",
@@ -231,26 +243,14 @@ fn print_segments(segments: &[SegmentReport], json: bool) -> anyhow::Result<()> 
         );
         return Ok(());
     }
-    let mut table = Table::new(&[
-        "segment",
-        ">nps",
-        "interval",
-        ">answers",
-        ">promoters",
-        ">passives",
-        ">detractors",
-    ]);
+    let headers: Vec<String> = std::iter::once("segment".to_owned())
+        .chain(nps_headers(level))
+        .collect();
+    let mut table = Table::new(&headers.iter().map(String::as_str).collect::<Vec<_>>());
     for s in segments {
-        let (nps, range) = interval(&s.nps);
-        table.row(vec![
-            s.segment.clone(),
-            nps,
-            range,
-            thousands(s.nps.responses),
-            thousands(s.nps.promoters),
-            thousands(s.nps.passives),
-            thousands(s.nps.detractors),
-        ]);
+        let mut row = vec![s.segment.clone()];
+        row.extend(nps_cells(&s.nps));
+        table.row(row);
     }
     print!("{}", table.render());
     Ok(())
