@@ -86,15 +86,13 @@ pub async fn load(
                 feedback.push(f);
             }
         }
-        let comments = answers
-            .iter()
-            .filter(|a| a.comment.as_deref().is_some_and(|c| !c.trim().is_empty()))
-            .count() as u64;
         summary.responses += store.insert_answers(&answers).await?.len() as u64;
-        summary.feedback_items += store.insert_feedback(&feedback).await?.len() as u64 + comments;
+        store.insert_feedback(&feedback).await?;
         summary.customers += new_ids.len() as u64;
         progress(summary.customers);
         first = last;
     }
+    // Survey comments became feedback items inside the store: count, don't re-derive.
+    summary.feedback_items = store.count_feedback().await?;
     Ok(summary)
 }

@@ -2,6 +2,15 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+/// Today at 00:00 UTC: the default end of periods and of the demo.
+pub fn today() -> DateTime<Utc> {
+    Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+}
+
 /// A date (`2026-01-31`, midnight UTC) or an RFC 3339 time.
 pub fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(date) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {

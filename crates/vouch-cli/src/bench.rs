@@ -2,7 +2,7 @@
 
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{Months, Utc};
+use chrono::Months;
 use clap::{Args, Subcommand};
 use vouch_demo::synthetic_answer;
 use vouch_domain::analytics::{Granularity, TrendSpec};
@@ -43,11 +43,7 @@ pub async fn run(store: &Store, command: BenchCommand) -> anyhow::Result<()> {
 }
 
 async fn nps(store: &Store, args: NpsBenchArgs) -> anyhow::Result<()> {
-    let to = Utc::now()
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc();
+    let to = crate::args::today();
     let from = to
         .checked_sub_months(Months::new(args.months))
         .unwrap_or(to);

@@ -25,13 +25,7 @@ pub struct DemoArgs {
 }
 
 pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<()> {
-    let until = args.until.unwrap_or_else(|| {
-        Utc::now()
-            .date_naive()
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight exists")
-            .and_utc()
-    });
+    let until = args.until.unwrap_or_else(crate::args::today);
     let config = DemoConfig {
         customers: args.customers,
         months: args.months,

@@ -3,7 +3,7 @@ use clap::Args;
 use vouch_domain::DEFAULT_LOOKBACK_DAYS;
 use vouch_store::Store;
 
-use crate::args::{parse_level, parse_time};
+use crate::args::{parse_level, parse_time, today};
 use crate::table::{Table, thousands};
 
 #[derive(Args)]
@@ -35,14 +35,6 @@ pub struct TransitionArgs {
     /// Print JSON: {"matrix": [{"from", "to", "customers", "share"}, …]}.
     #[arg(long)]
     json: bool,
-}
-
-fn today() -> DateTime<Utc> {
-    Utc::now()
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc()
 }
 
 pub async fn run_kpis(store: &Store, args: KpiArgs) -> anyhow::Result<()> {
