@@ -153,11 +153,6 @@ impl CustomerProfile {
     pub fn acquired_via_referral(&self) -> bool {
         self.referred_by.is_some()
     }
-
-    /// Whether the customer was a customer at `at`: created by then and not yet churned.
-    pub fn is_active_at(&self, at: DateTime<Utc>) -> bool {
-        self.created_at <= at && self.churned_at.is_none_or(|churned| churned > at)
-    }
 }
 
 /// A stored customer.
@@ -194,22 +189,5 @@ mod tests {
         for bad in ["", "e", "english", "en-GBR", "e1", "en-GB-x"] {
             assert!(Locale::parse(bad).is_err(), "{bad:?} should be rejected");
         }
-    }
-
-    #[test]
-    fn activity_window() {
-        let t = |d: u32| {
-            chrono::NaiveDate::from_ymd_opt(2026, 1, d)
-                .unwrap()
-                .and_hms_opt(0, 0, 0)
-                .unwrap()
-                .and_utc()
-        };
-        let mut p = CustomerProfile::new(Locale::english(), t(5));
-        assert!(!p.is_active_at(t(4)));
-        assert!(p.is_active_at(t(5)));
-        p.churned_at = Some(t(10));
-        assert!(p.is_active_at(t(9)));
-        assert!(!p.is_active_at(t(10)));
     }
 }
