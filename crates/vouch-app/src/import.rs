@@ -1,18 +1,25 @@
-//! Importing feedback files: read, tag, write idempotently, keep what could
-//! not be read.
+//! Importing feedback and survey answers from files: read, tag, match
+//! customers, write idempotently, keep what could not be read.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
+use std::sync::Arc;
 
 use serde::Serialize;
-use vouch_domain::Feedback;
-use vouch_ingest::{FileSource, Format, Rejection};
-use vouch_store::{Store, UpsertSummary};
+use vouch_domain::{
+    Answer, Channel, CustomerId, CustomerProfile, Email, Feedback, Locale, SurveyKind,
+};
+use vouch_ingest::{
+    FileSource, Format, ImportedAnswer, Parser, ReadOptions, Record, Rejection, ResponseSource,
+};
+use vouch_store::{CustomerKey, Store, UpsertSummary};
+use vouch_text::TextAnalyzer;
 
 use crate::{AppError, Result};
 
-/// Items are tagged and written this many at a time: memory stays flat
-/// whatever the file's size.
-const BATCH: usize = 2_000;
+/// Items are parsed, tagged and written this many at a time: memory stays
+/// flat whatever the file's size.
+const BATCH: usize = 4_000;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct ImportSummary {
@@ -23,57 +30,262 @@ pub struct ImportSummary {
     pub seconds: f64,
 }
 
+impl ImportSummary {
+    fn add(&mut self, written: UpsertSummary) {
+        self.imported += written.imported;
+        self.updated += written.updated;
+        self.unchanged += written.unchanged;
+    }
+}
+
 /// What `import` does besides reading.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
     /// `None`: recognise the format from the first line.
     pub format: Option<Format>,
+    /// `--map`, `--date-format`, `--source`.
+    pub read: ReadOptions,
     /// Read and check everything, write nothing.
     pub dry_run: bool,
     /// Import nothing if any record is bad (checked in a first pass).
     pub strict: bool,
 }
 
-/// Imports one file. `open` opens it (called twice with `strict`);
-/// `reject` receives every record that could not be read; `progress`
-/// the number of records handled so far.
+/// Where answers from a response export go.
+#[derive(Debug, Clone)]
+pub struct SurveyTarget {
+    pub name: String,
+    pub kind: SurveyKind,
+}
+
+fn refused(r: Rejection) -> AppError {
+    AppError::Refused(format!("line {}: {}", r.line, r.reason))
+}
+
+/// Imports one feedback file. `open` opens it (twice with `strict`);
+/// `reject` receives every record that could not be read, in file order;
+/// `progress` the number of records handled so far.
+///
+/// One thread reads records; parsing and tagging run on every core; each
+/// batch is written while the next one is tagged.
 pub async fn import<R: BufRead>(
     store: &Store,
     open: impl Fn() -> std::io::Result<R>,
+    mut options: ImportOptions,
+    mut reject: impl FnMut(&Rejection),
+    mut progress: impl FnMut(u64),
+) -> Result<ImportSummary> {
+    let started = std::time::Instant::now();
+    // Formats without dates: the items were posted by the time of the import at the latest.
+    options.read.undated_at = chrono::Utc::now();
+    let source = || -> Result<FileSource<R>> {
+        let reader = open().map_err(|e| AppError::Refused(e.to_string()))?;
+        FileSource::with_options(reader, options.format, options.read.clone()).map_err(refused)
+    };
+    if options.strict {
+        check_every_record(source()?, &mut reject)?;
+    }
+    let mut source = source()?;
+    let parser = Arc::new(source.parser().clone());
+    let analyzer = Arc::new(crate::text::analyzer(store).await?);
+    let mut summary = ImportSummary::default();
+    let mut handled = 0u64;
+    let mut writing: Option<tokio::task::JoinHandle<Result<UpsertSummary>>> = None;
+    loop {
+        let mut records: Vec<Record> = Vec::with_capacity(BATCH);
+        for record in source.records().by_ref().take(BATCH) {
+            handled += 1;
+            match record {
+                Ok(record) => records.push(record),
+                Err(rejection) => {
+                    summary.rejected += 1;
+                    reject(&rejection);
+                }
+            }
+        }
+        if records.is_empty() {
+            break;
+        }
+        let (parser, analyzer) = (parser.clone(), analyzer.clone());
+        let parsed =
+            tokio::task::spawn_blocking(move || parse_and_tag(&parser, &analyzer, &records))
+                .await
+                .map_err(|e| AppError::Refused(format!("tagging failed: {e}")))?;
+        let mut batch = Vec::with_capacity(parsed.len());
+        for item in parsed {
+            match item {
+                Ok(item) => batch.push(item),
+                Err(rejection) => {
+                    summary.rejected += 1;
+                    reject(&rejection);
+                }
+            }
+        }
+        if let Some(write) = writing.take() {
+            summary.add(join(write).await?);
+        }
+        if options.dry_run {
+            // Nothing is written: every readable item counts as what would be imported.
+            summary.imported += batch.len() as u64;
+        } else {
+            match_customers(store, &mut batch).await?;
+            let store = store.clone();
+            writing = Some(tokio::spawn(async move {
+                Ok(store.upsert_feedback(&batch).await?)
+            }));
+        }
+        progress(handled);
+    }
+    if let Some(write) = writing.take() {
+        summary.add(join(write).await?);
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// `--strict`'s first pass: the first bad record refuses the whole file.
+fn check_every_record<T>(
+    mut records: impl Iterator<Item = std::result::Result<T, Rejection>>,
+    reject: &mut impl FnMut(&Rejection),
+) -> Result<()> {
+    match records.find_map(|r| r.err()) {
+        Some(first_bad) => {
+            reject(&first_bad);
+            Err(AppError::Refused(format!(
+                "line {}: {} (--strict: nothing was imported)",
+                first_bad.line, first_bad.reason
+            )))
+        }
+        None => Ok(()),
+    }
+}
+
+async fn join(write: tokio::task::JoinHandle<Result<UpsertSummary>>) -> Result<UpsertSummary> {
+    write
+        .await
+        .map_err(|e| AppError::Refused(format!("writing failed: {e}")))?
+}
+
+fn parse_and_tag(
+    parser: &Parser,
+    analyzer: &TextAnalyzer,
+    records: &[Record],
+) -> Vec<Result<Feedback, Rejection>> {
+    vouch_text::map_on_all_cores(records, |record| {
+        let mut item = parser.parse(record)?;
+        let a = analyzer.analyze(
+            &crate::text::analysis_text(item.title.as_deref(), &item.body),
+            item.language.as_deref(),
+        );
+        item.language = a.language.map(str::to_owned).or(item.language.take());
+        item.sentiment = Some(a.compound);
+        item.topics = crate::text::topic_mentions(a.topics);
+        Ok(item)
+    })
+}
+
+/// Links items to known customers: by the author's email, else the
+/// company's id for them, else their handle on the item's platform. Items
+/// that match no one stay anonymous with their author's name and handle.
+pub async fn match_customers(store: &Store, items: &mut [Feedback]) -> Result<()> {
+    let emails: Vec<String> = items
+        .iter()
+        .filter(|i| i.customer_id.is_none())
+        .filter_map(|i| Email::parse(i.author.email.as_deref()?).ok())
+        .map(|e| e.as_str().to_owned())
+        .collect();
+    let by_email = lookup(store, CustomerKey::Email, &emails).await?;
+    let external: Vec<String> = items
+        .iter()
+        .filter_map(|i| i.author.external_id.clone())
+        .collect();
+    let by_external = lookup(store, CustomerKey::ExternalId, &external).await?;
+    let mut by_handle: HashMap<(vouch_domain::Source, String), CustomerId> = HashMap::new();
+    let mut handles: HashMap<vouch_domain::Source, Vec<&str>> = HashMap::new();
+    for item in items.iter() {
+        if let Some(handle) = item.author.handle.as_deref() {
+            handles.entry(item.source).or_default().push(handle);
+        }
+    }
+    for (source, names) in handles {
+        for (handle, id) in store
+            .customer_ids_by_handle(source.as_str(), &names)
+            .await?
+        {
+            by_handle.insert((source, handle), id);
+        }
+    }
+    for item in items.iter_mut().filter(|i| i.customer_id.is_none()) {
+        let email = item
+            .author
+            .email
+            .as_deref()
+            .and_then(|e| Email::parse(e).ok());
+        item.customer_id = email
+            .and_then(|e| by_email.get(e.as_str()).copied())
+            .or_else(|| {
+                let id = item.author.external_id.as_ref()?;
+                by_external.get(id).copied()
+            })
+            .or_else(|| {
+                let handle = item.author.handle.clone()?;
+                by_handle.get(&(item.source, handle)).copied()
+            });
+    }
+    Ok(())
+}
+
+async fn lookup(
+    store: &Store,
+    key: CustomerKey,
+    values: &[String],
+) -> Result<HashMap<String, CustomerId>> {
+    if values.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    Ok(store.customer_ids_by(key, &values).await?)
+}
+
+/// Imports a survey-answer export (`responses-csv`) into `survey`, created
+/// with its kind if needed. Respondents are matched by email or external
+/// id and created when unknown; the other columns become their attributes
+/// (anonymous rows keep them as the answer's metadata). Comments are tagged.
+pub async fn import_responses<R: BufRead>(
+    store: &Store,
+    open: impl Fn() -> std::io::Result<R>,
+    survey: &SurveyTarget,
     options: ImportOptions,
     mut reject: impl FnMut(&Rejection),
     mut progress: impl FnMut(u64),
 ) -> Result<ImportSummary> {
     let started = std::time::Instant::now();
-    let now = chrono::Utc::now();
-    let source = |format| -> Result<FileSource<R>> {
+    let source = || -> Result<ResponseSource<R>> {
         let reader = open().map_err(|e| AppError::Refused(e.to_string()))?;
-        let source = FileSource::new(reader, format)
-            .map_err(|r| AppError::Refused(format!("line {}: {}", r.line, r.reason)))?;
-        // Formats without dates: the items were posted by the time of the import at the latest.
-        Ok(source.undated_items_posted_at(now))
+        ResponseSource::new(reader, survey.kind, options.read.clone()).map_err(refused)
     };
     if options.strict {
-        let mut check = source(options.format)?;
-        if let Some(Err(first_bad)) = check.find(Result::is_err) {
-            reject(&first_bad);
-            return Err(AppError::Refused(format!(
-                "line {}: {} (--strict: nothing was imported)",
-                first_bad.line, first_bad.reason
-            )));
-        }
+        check_every_record(source()?, &mut reject)?;
     }
-    let mut records = source(options.format)?;
-    let analyzer = crate::text::analyzer(store).await?;
+    let mut rows = source()?;
     let mut summary = ImportSummary::default();
     let mut handled = 0u64;
+    let target = if options.dry_run {
+        None
+    } else {
+        Some(
+            store
+                .ensure_survey(survey.kind, &survey.name, chrono::Utc::now())
+                .await?,
+        )
+    };
     loop {
+        let mut batch: Vec<ImportedAnswer> = Vec::with_capacity(BATCH);
         let before = handled;
-        let mut batch: Vec<Feedback> = Vec::with_capacity(BATCH);
-        for record in records.by_ref().take(BATCH) {
+        for row in rows.by_ref().take(BATCH) {
             handled += 1;
-            match record {
-                Ok(item) => batch.push(item),
+            match row {
+                Ok(answer) => batch.push(answer),
                 Err(rejection) => {
                     summary.rejected += 1;
                     reject(&rejection);
@@ -83,32 +295,131 @@ pub async fn import<R: BufRead>(
         if handled == before {
             break;
         }
-        let analyses = vouch_text::map_on_all_cores(&batch, |item| {
-            analyzer.analyze(
-                &crate::text::analysis_text(item.title.as_deref(), &item.body),
-                item.language.as_deref(),
-            )
-        });
-        for (item, a) in batch.iter_mut().zip(analyses) {
-            item.language = a.language.map(str::to_owned).or(item.language.take());
-            item.sentiment = Some(a.compound);
-            item.topics = crate::text::topic_mentions(a.topics);
-        }
-        if options.dry_run {
-            // Nothing is written: every readable item counts as what would be imported.
-            summary.imported += batch.len() as u64;
-        } else if !batch.is_empty() {
-            let UpsertSummary {
-                imported,
-                updated,
-                unchanged,
-            } = store.upsert_feedback(&batch).await?;
-            summary.imported += imported;
-            summary.updated += updated;
-            summary.unchanged += unchanged;
+        match &target {
+            None => summary.imported += batch.len() as u64,
+            Some(target) => {
+                let customers = respondents(store, &batch).await?;
+                let answers: Vec<(String, Answer)> = batch
+                    .into_iter()
+                    .map(|row| {
+                        let customer_id = respondent_of(&row, &customers);
+                        let key = row.import_key(&target.id.0.to_string());
+                        let answer = Answer {
+                            survey_id: target.id,
+                            customer_id,
+                            score: row.score,
+                            comment: row.comment,
+                            channel: Channel::Import,
+                            locale: row.locale,
+                            answered_at: row.answered_at,
+                            // Known customers got the other columns as attributes.
+                            metadata: if customer_id.is_some() {
+                                BTreeMap::new()
+                            } else {
+                                row.other
+                            },
+                        };
+                        (key, answer)
+                    })
+                    .collect();
+                summary.add(store.upsert_answers(&answers).await?);
+            }
         }
         progress(handled);
     }
+    if target.is_some() {
+        let analyzer = crate::text::analyzer(store).await?;
+        crate::text::tag_untagged(store, &analyzer).await?;
+    }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Respondents by email and by external id: found, or created from the row.
+struct Respondents {
+    by_email: HashMap<String, CustomerId>,
+    by_external: HashMap<String, CustomerId>,
+}
+
+fn respondent_of(row: &ImportedAnswer, known: &Respondents) -> Option<CustomerId> {
+    row.email
+        .as_ref()
+        .and_then(|e| known.by_email.get(e.as_str()).copied())
+        .or_else(|| {
+            let id = row.external_id.as_ref()?;
+            known.by_external.get(id).copied()
+        })
+}
+
+async fn respondents(store: &Store, rows: &[ImportedAnswer]) -> Result<Respondents> {
+    let emails: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.email.as_ref().map(|e| e.as_str().to_owned()))
+        .collect();
+    let external: Vec<String> = rows.iter().filter_map(|r| r.external_id.clone()).collect();
+    let mut known = Respondents {
+        by_email: lookup(store, CustomerKey::Email, &emails).await?,
+        by_external: lookup(store, CustomerKey::ExternalId, &external).await?,
+    };
+    let mut new: Vec<CustomerProfile> = Vec::new();
+    let mut planned: HashMap<String, usize> = HashMap::new();
+    for row in rows {
+        if respondent_of(row, &known).is_some()
+            || (row.email.is_none() && row.external_id.is_none())
+        {
+            continue;
+        }
+        let key = row
+            .email
+            .as_ref()
+            .map(|e| format!("e:{}", e.as_str()))
+            .or_else(|| row.external_id.as_ref().map(|x| format!("x:{x}")))
+            .unwrap_or_default();
+        if planned.contains_key(&key) {
+            continue;
+        }
+        let mut profile = CustomerProfile::new(
+            row.locale
+                .clone()
+                .unwrap_or_else(|| Locale::parse("en").expect("en is a locale")),
+            row.answered_at,
+        );
+        profile.email = row.email.clone();
+        profile.external_id = row.external_id.clone();
+        profile.name = row.name.clone();
+        planned.insert(key, new.len());
+        new.push(profile);
+    }
+    if !new.is_empty() {
+        let ids = store.insert_customers(&new).await?;
+        for (profile, id) in new.iter().zip(ids) {
+            if let Some(email) = &profile.email {
+                known.by_email.insert(email.as_str().to_owned(), id);
+            }
+            if let Some(external) = &profile.external_id {
+                known.by_external.insert(external.clone(), id);
+            }
+        }
+    }
+    // The export's other columns describe the customer: plan, region…
+    let attributes: Vec<(CustomerId, String, String)> = rows
+        .iter()
+        .filter_map(|row| Some((respondent_of(row, &known)?, row)))
+        .flat_map(|(id, row)| {
+            row.other
+                .iter()
+                .map(move |(k, v)| (id, k.clone(), v.clone()))
+        })
+        .collect();
+    // Within a batch, one (customer, name) pair: the latest row wins.
+    let mut latest: BTreeMap<(i64, String), String> = BTreeMap::new();
+    for (id, name, value) in attributes {
+        latest.insert((id.0, name), value);
+    }
+    let attributes: Vec<(CustomerId, String, String)> = latest
+        .into_iter()
+        .map(|((id, name), value)| (CustomerId(id), name, value))
+        .collect();
+    store.set_customer_attributes(&attributes).await?;
+    Ok(known)
 }

@@ -174,6 +174,24 @@ pub async fn retag(store: &Store, mut progress: impl FnMut(u64, u64)) -> Result<
     Ok(done)
 }
 
+/// Analyses the items that have not been (survey comments as they arrive,
+/// items written before text analytics existed); returns how many.
+pub async fn tag_untagged(store: &Store, analyzer: &TextAnalyzer) -> Result<u64> {
+    const PAGE: u32 = 5_000;
+    let mut after: Option<FeedbackId> = None;
+    let mut done = 0;
+    loop {
+        let page = store.untagged_feedback_texts(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        store
+            .save_feedback_analyses(&analyze_page(analyzer, &page))
+            .await?;
+        done += page.len() as u64;
+    }
+    Ok(done)
+}
+
 fn analyze_page(analyzer: &TextAnalyzer, page: &[FeedbackText]) -> Vec<FeedbackAnalysis> {
     vouch_text::map_on_all_cores(page, |item| {
         // The item's own language wins: imports often know it.

@@ -1,6 +1,6 @@
 //! Argument types shared by several commands.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 /// Today at 00:00 UTC: the default end of periods and of the demo.
 pub fn today() -> DateTime<Utc> {
@@ -11,20 +11,7 @@ pub fn today() -> DateTime<Utc> {
         .and_utc()
 }
 
-/// A date (`2026-01-31`, midnight UTC) or an RFC 3339 time.
-pub fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(date) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        return Ok(date
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight exists")
-            .and_utc());
-    }
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            format!("{raw:?} is not a date like 2026-01-31 or a time like 2026-01-31T09:30:00Z")
-        })
-}
+pub use vouch_app::parse_time;
 
 /// A confidence level strictly between 0 and 1.
 pub fn parse_level(raw: &str) -> Result<f64, String> {

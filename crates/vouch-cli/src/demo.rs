@@ -24,6 +24,18 @@ pub struct DemoArgs {
     until: Option<DateTime<Utc>>,
 }
 
+impl DemoArgs {
+    /// The defaults `vouch demo` uses.
+    pub fn default_small() -> DemoArgs {
+        DemoArgs {
+            customers: 5_000,
+            months: 12,
+            seed: 1,
+            until: None,
+        }
+    }
+}
+
 pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<()> {
     let until = args.until.unwrap_or_else(crate::args::today);
     let config = DemoConfig {

@@ -4,21 +4,49 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use vouch_app::import::{ImportOptions, ImportSummary};
+use vouch_app::import::{ImportOptions, ImportSummary, SurveyTarget};
+use vouch_domain::{Source, SurveyKind};
+use vouch_ingest::{FORMAT_NAMES, FieldMap, Format, ReadOptions};
 use vouch_store::Store;
 
 use crate::table::thousands;
 
 #[derive(Args)]
 pub struct ImportArgs {
-    /// The file to import; - reads standard input; .gz files are decompressed.
+    /// The file to import; - reads standard input; .gz files are
+    /// decompressed; UTF-16 files (Google Play's) are recognised by their BOM.
     file: PathBuf,
-    /// The file's format, or auto to recognise it from the first line.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "yelp", "amazon", "tripadvisor", "google-business", "app-store", "twitter", "zendesk"])]
+    /// The file's format, or auto to recognise it from the first line:
+    /// yelp, amazon, tripadvisor, google-business, app-store, twitter,
+    /// zendesk, trustpilot, google-play, jsonl, csv, responses-csv.
+    #[arg(long, default_value = "auto", value_parser = clap::builder::PossibleValuesParser::new(
+        std::iter::once("auto").chain(FORMAT_NAMES.iter().copied())))]
     format: String,
+    /// Where items of a jsonl or csv file come from (default other):
+    /// trustpilot, google, amazon, yelp, reddit, support…
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
+    /// Which column holds a field, for jsonl, csv and responses-csv; repeat
+    /// it. Feedback fields: id, text, title, rating, date, author, handle,
+    /// email, customer, url, language. Answer fields: score, comment,
+    /// answered_at, email, customer, name, locale. JSON columns may be
+    /// pointers (/user/email). Unmapped fields are looked for under usual
+    /// names (text, body, comment…; Timestamp, Email Address…).
+    #[arg(long = "map", value_name = "FIELD=COLUMN")]
+    map: Vec<String>,
+    /// How dates are written, as a strftime pattern (e.g. %d.%m.%Y %H:%M),
+    /// when they are not ISO 8601 / RFC 3339, Unix seconds or M/D/YYYY H:MM:SS.
+    #[arg(long, value_name = "FMT")]
+    date_format: Option<String>,
+    /// Import survey answers (responses-csv) into this survey, created if needed.
+    #[arg(long, value_name = "NAME")]
+    survey: Option<String>,
+    /// The survey's kind, for --survey: nps (0-10), csat (1-5), ces (1-7).
+    #[arg(long, default_value = "nps", value_parser = ["nps", "csat", "ces"])]
+    kind: String,
     /// Write every record that could not be read here, as JSON lines
     /// {"line", "reason", "raw"}.
-    #[arg(long)]
+    #[arg(long, value_name = "PATH")]
     rejects: Option<PathBuf>,
     /// Import nothing if any record is bad.
     #[arg(long)]
@@ -32,15 +60,22 @@ pub struct ImportArgs {
 }
 
 fn open(path: &PathBuf) -> std::io::Result<Box<dyn BufRead>> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(BufReader::new(std::io::stdin())));
-    }
-    let file = File::open(path)?;
-    Ok(if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+    let raw: Box<dyn std::io::Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin())
     } else {
-        Box::new(BufReader::new(file))
-    })
+        let file = File::open(path)?;
+        if path.extension().is_some_and(|e| e == "gz") {
+            Box::new(flate2::read::MultiGzDecoder::new(file))
+        } else {
+            Box::new(file)
+        }
+    };
+    // A UTF-16 BOM is transcoded to UTF-8; anything else passes through as is.
+    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .bom_sniffing(true)
+        .utf8_passthru(true)
+        .build(raw);
+    Ok(Box::new(BufReader::with_capacity(1 << 20, decoded)))
 }
 
 /// Exit code 0 when every record was imported, 1 when some were rejected;
@@ -51,37 +86,87 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
         !(args.strict && name == "-"),
         "--strict reads the file twice, so it needs a file, not standard input"
     );
+    let format: Option<Format> = (args.format != "auto")
+        .then(|| args.format.parse())
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let responses = args.survey.is_some() || format == Some(Format::ResponsesCsv);
+    anyhow::ensure!(
+        !responses || matches!(format, None | Some(Format::ResponsesCsv)),
+        "--survey imports survey answers (responses-csv), not {}",
+        args.format
+    );
+    anyhow::ensure!(
+        !responses || args.survey.is_some(),
+        "--format responses-csv needs --survey NAME: the survey the answers belong to"
+    );
+    let source = args
+        .source
+        .as_deref()
+        .map(|s| {
+            s.replace('-', "_").parse::<Source>().map_err(|_| {
+                anyhow::anyhow!(
+                    "--source {s:?}: not a source ({})",
+                    Source::ALL
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+        })
+        .transpose()?;
+    let options = ImportOptions {
+        format,
+        read: ReadOptions {
+            mapping: FieldMap::parse(&args.map).map_err(anyhow::Error::msg)?,
+            date_format: args.date_format.clone(),
+            source,
+            ..ReadOptions::default()
+        },
+        dry_run: args.dry_run,
+        strict: args.strict,
+    };
     let mut rejects = match &args.rejects {
         Some(path) => Some(std::io::BufWriter::new(
             File::create(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
         )),
         None => None,
     };
-    let options = ImportOptions {
-        format: (args.format != "auto")
-            .then(|| args.format.parse())
-            .transpose()
-            .map_err(anyhow::Error::msg)?,
-        dry_run: args.dry_run,
-        strict: args.strict,
-    };
     let bar = crate::progress::counter("Importing");
     let mut write_error = None;
-    let summary = vouch_app::import::import(
-        store,
-        || open(&args.file),
-        options,
-        |r| {
-            if let Some(out) = rejects.as_mut() {
-                let line = serde_json::json!({ "line": r.line, "reason": r.reason, "raw": r.raw });
-                if let Err(e) = writeln!(out, "{line}") {
-                    write_error.get_or_insert(e);
-                }
+    let reject = |r: &vouch_ingest::Rejection| {
+        if let Some(out) = rejects.as_mut() {
+            let line = serde_json::json!({ "line": r.line, "reason": r.reason, "raw": r.raw });
+            if let Err(e) = writeln!(out, "{line}") {
+                write_error.get_or_insert(e);
             }
-        },
-        |done| bar.set_position(done),
-    )
-    .await
+        }
+    };
+    let progress = |done| bar.set_position(done);
+    let summary = match &args.survey {
+        Some(survey) => {
+            let target = SurveyTarget {
+                name: survey.clone(),
+                kind: args
+                    .kind
+                    .parse::<SurveyKind>()
+                    .map_err(anyhow::Error::msg)?,
+            };
+            vouch_app::import::import_responses(
+                store,
+                || open(&args.file),
+                &target,
+                options,
+                reject,
+                progress,
+            )
+            .await
+        }
+        None => {
+            vouch_app::import::import(store, || open(&args.file), options, reject, progress).await
+        }
+    }
     .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     bar.finish_and_clear();
     if let Some(out) = rejects.as_mut() {

@@ -297,6 +297,7 @@ pub fn demo_customer(config: &DemoConfig, index: u64) -> DemoCustomer {
             review.author = Author {
                 name: Some(format!("{first} {}.", last.chars().next().unwrap_or('X'))),
                 handle: None,
+                ..Author::default()
             };
             review.language = Some(locale.language().to_owned());
             customer.feedback.push(review);
@@ -329,6 +330,7 @@ pub fn demo_customer(config: &DemoConfig, index: u64) -> DemoCustomer {
             mention.author = Author {
                 name: customer.profile.name.clone(),
                 handle: Some(handle),
+                ..Author::default()
             };
             mention.language = Some(locale.language().to_owned());
             let reach = (-rng.random::<f64>().max(1e-9).ln() * 20.0) as u64;

@@ -117,6 +117,13 @@ impl Rating {
 pub struct Author {
     pub name: Option<String>,
     pub handle: Option<String>,
+    /// An email address the source gives, used to match a customer; not kept with the item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The company's own id for the author (a CRM or order reference), used
+    /// to match a customer; not kept with the item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 /// Likes, shares and comments a public item collected.
@@ -198,22 +205,14 @@ impl Feedback {
     /// same id, on any machine and in any version (FNV-1a is fixed by
     /// definition, unlike `std`'s hasher).
     pub fn content_id(&self) -> String {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        let parts = [
+        let hash = stable_hash([
             self.source.as_str(),
             self.author.name.as_deref().unwrap_or(""),
             self.author.handle.as_deref().unwrap_or(""),
             &self.posted_at.to_rfc3339(),
             self.title.as_deref().unwrap_or(""),
             &self.body,
-        ];
-        for part in parts {
-            // A separator keeps ("ab", "c") and ("a", "bc") apart.
-            for byte in part.bytes().chain([0x1f]) {
-                hash ^= u64::from(byte);
-                hash = hash.wrapping_mul(0x0100_0000_01b3);
-            }
-        }
+        ]);
         format!("h{hash:016x}")
     }
 
@@ -221,6 +220,21 @@ impl Feedback {
     pub fn differs_from(&self, other: &Feedback) -> bool {
         self.title != other.title || self.body != other.body || self.rating != other.rating
     }
+}
+
+/// A 64-bit FNV-1a hash of `parts`, for ids of records that carry none:
+/// the same on any machine and in any version (FNV-1a is fixed by
+/// definition, unlike `std`'s hasher).
+pub fn stable_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        // A separator keeps ("ab", "c") and ("a", "bc") apart.
+        for byte in part.bytes().chain([0x1f]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 /// A stored feedback item.

@@ -4,6 +4,7 @@
 //!
 //! Nothing here does I/O, awaits or knows about a database: data in, data out.
 
+mod access;
 mod customer;
 mod error;
 mod feedback;
@@ -13,10 +14,12 @@ mod survey;
 
 pub mod analytics;
 
+pub use access::{Permission, Role};
 pub use customer::{Customer, CustomerId, CustomerProfile, Email, Locale};
 pub use error::DomainError;
 pub use feedback::{
     Author, Engagement, Feedback, FeedbackId, FeedbackItem, Rating, Source, TopicMention,
+    stable_hash,
 };
 pub use loyalty::{
     CategoryAssignment, CategoryChange, CategorySignal, DEFAULT_LOOKBACK_DAYS, LoyaltyCategory,

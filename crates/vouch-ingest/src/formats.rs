@@ -4,6 +4,9 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 use vouch_domain::{Author, Engagement, Feedback, Rating, Source};
 
+use crate::mapping::Row;
+use crate::{ReadOptions, parse_time};
+
 /// A file format Vouch reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -27,6 +30,76 @@ pub enum Format {
     /// Zendesk tickets, one per line (`id`, `subject`, `description`,
     /// `created_at`, `satisfaction_rating{score: good|bad}`).
     Zendesk,
+    /// Trustpilot Business review export, CSV (`Review ID`, `Review Created
+    /// (UTC)`, `Review Title`, `Review Content`, `Review Stars`, `Review
+    /// Language`, `Consumer Name`, `Consumer Email`, `Reference Id`…).
+    Trustpilot,
+    /// Google Play Console review export, CSV (`Package Name`, `Reviewer
+    /// Language`, `Review Submit Date and Time`, `Review Submit Millis Since
+    /// Epoch`, `Star Rating`, `Review Title`, `Review Text`, `Review Link`…).
+    /// Play writes these files in UTF-16; the reader decodes any BOM.
+    GooglePlay,
+    /// Any JSON lines: fields found under usual names or `--map`ped.
+    Jsonl,
+    /// Any CSV with a header: fields found under usual names or `--map`ped.
+    Csv,
+    /// Survey answers exported from Google Forms, Typeform, Delighted,
+    /// SurveyMonkey…: read by `ResponseSource`, not as feedback.
+    ResponsesCsv,
+}
+
+/// Every format's name, as `--format` takes it.
+pub const FORMAT_NAMES: &[&str] = &[
+    "yelp",
+    "amazon",
+    "tripadvisor",
+    "google-business",
+    "app-store",
+    "twitter",
+    "zendesk",
+    "trustpilot",
+    "google-play",
+    "jsonl",
+    "csv",
+    "responses-csv",
+];
+
+/// The fields of the generic formats, each with the columns looked at when
+/// `--map` does not name one.
+const GENERIC_FIELDS: &[(&str, &[&str])] = &[
+    ("id", &["id", "review_id", "reviewId", "uuid"]),
+    (
+        "text",
+        &[
+            "text", "body", "review", "content", "comment", "message", "feedback",
+        ],
+    ),
+    ("title", &["title", "subject", "summary"]),
+    ("rating", &["rating", "stars", "star_rating", "score"]),
+    (
+        "date",
+        &[
+            "date",
+            "created_at",
+            "createdAt",
+            "posted_at",
+            "timestamp",
+            "time",
+        ],
+    ),
+    ("author", &["author", "name", "author_name", "reviewer"]),
+    ("handle", &["handle", "username", "user_id", "author_id"]),
+    ("email", &["email", "author_email"]),
+    ("customer", &["customer_id", "external_id"]),
+    ("url", &["url", "link"]),
+    ("language", &["language", "lang"]),
+];
+
+fn usual(field: &str) -> &'static [&'static str] {
+    GENERIC_FIELDS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map_or(&[], |(_, columns)| columns)
 }
 
 impl std::str::FromStr for Format {
@@ -40,8 +113,14 @@ impl std::str::FromStr for Format {
             "app-store" => Ok(Format::AppStore),
             "twitter" => Ok(Format::Twitter),
             "zendesk" => Ok(Format::Zendesk),
+            "trustpilot" => Ok(Format::Trustpilot),
+            "google-play" => Ok(Format::GooglePlay),
+            "jsonl" => Ok(Format::Jsonl),
+            "csv" => Ok(Format::Csv),
+            "responses-csv" => Ok(Format::ResponsesCsv),
             _ => Err(format!(
-                "{s:?} is not a format: yelp, amazon, tripadvisor, google-business, app-store, twitter, zendesk"
+                "{s:?} is not a format: {}",
+                FORMAT_NAMES.join(", ")
             )),
         }
     }
@@ -120,18 +199,114 @@ impl Format {
                 .any(|k| v.get(*k).is_some());
             return (amazon_id && amazon_review).then_some(Format::Amazon);
         }
-        let header: Vec<String> = line
-            .split(',')
-            .map(|h| h.trim().trim_matches('"').to_lowercase())
+        let header: Vec<String> = crate::source::csv_record(line)
+            .unwrap_or_default()
+            .iter()
+            .map(|h| h.trim().to_lowercase())
             .collect();
-        (header == ["review", "rating"]).then_some(Format::Tripadvisor)
+        let has = |name: &str| header.iter().any(|h| h == name);
+        if header == ["review", "rating"] {
+            Some(Format::Tripadvisor)
+        } else if has("review id") && has("review stars") {
+            Some(Format::Trustpilot)
+        } else if has("package name") && has("star rating") {
+            Some(Format::GooglePlay)
+        } else {
+            None
+        }
     }
 
     pub(crate) fn is_csv(self) -> bool {
-        self == Format::Tripadvisor
+        matches!(
+            self,
+            Format::Tripadvisor
+                | Format::Trustpilot
+                | Format::GooglePlay
+                | Format::Csv
+                | Format::ResponsesCsv
+        )
     }
 
-    pub(crate) fn parse_json(self, v: &Value) -> Result<Feedback, String> {
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Yelp => "yelp",
+            Format::Amazon => "amazon",
+            Format::Tripadvisor => "tripadvisor",
+            Format::GoogleBusiness => "google-business",
+            Format::AppStore => "app-store",
+            Format::Twitter => "twitter",
+            Format::Zendesk => "zendesk",
+            Format::Trustpilot => "trustpilot",
+            Format::GooglePlay => "google-play",
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+            Format::ResponsesCsv => "responses-csv",
+        }
+    }
+
+    /// Options only some formats take.
+    pub(crate) fn check_options(self, options: &ReadOptions) -> Result<(), String> {
+        let generic = matches!(self, Format::Jsonl | Format::Csv);
+        if self == Format::ResponsesCsv {
+            return Err(
+                "responses-csv holds survey answers, not feedback: import it with --survey"
+                    .to_owned(),
+            );
+        }
+        if !generic && options.source.is_some() {
+            return Err(format!(
+                "--source applies to the jsonl and csv formats; {} items come from {}",
+                self.name(),
+                self.name()
+            ));
+        }
+        if !generic && !options.mapping.is_empty() {
+            return Err(format!(
+                "--map applies to the jsonl, csv and responses-csv formats, not {}",
+                self.name()
+            ));
+        }
+        let fields: Vec<&str> = GENERIC_FIELDS.iter().map(|(f, _)| *f).collect();
+        options.mapping.check(&fields, self.name())
+    }
+
+    /// Checks a CSV header against what the format needs.
+    pub(crate) fn check_headers(
+        self,
+        headers: &[String],
+        options: &ReadOptions,
+    ) -> Result<(), String> {
+        let has = |name: &str| headers.iter().any(|h| h.trim().eq_ignore_ascii_case(name));
+        let needed: Vec<String> = match self {
+            Format::Csv => {
+                for (field, column) in options.mapping.fields().zip(options.mapping.columns()) {
+                    if !has(column) {
+                        return Err(format!(
+                            "--map {field}={column}: the header has no column {column:?} (it has {})",
+                            headers.join(", ")
+                        ));
+                    }
+                }
+                if options.mapping.get("text").is_none() && !usual("text").iter().any(|c| has(c)) {
+                    return Err(format!(
+                        "no text column: name it with --map text=COLUMN (the header has {})",
+                        headers.join(", ")
+                    ));
+                }
+                Vec::new()
+            }
+            Format::Trustpilot => vec!["Review ID".into(), "Review Stars".into()],
+            Format::GooglePlay => vec!["Star Rating".into(), "Review Text".into()],
+            _ => Vec::new(),
+        };
+        match needed.iter().find(|n| !has(n)) {
+            Some(missing) => Err(format!("the header has no column {missing:?}")),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn parse_json(self, v: &Value, options: &ReadOptions) -> Result<Feedback, String> {
         match self {
             Format::Yelp => {
                 let date = text(v, &["date"])?;
@@ -149,6 +324,7 @@ impl Format {
                 f.author = Author {
                     name: None,
                     handle: optional_text(v, &["user_id"]),
+                    ..Author::default()
                 };
                 // Yelp's reactions (useful, funny, cool) are its likes.
                 f.engagement = Engagement {
@@ -179,6 +355,7 @@ impl Format {
                 f.author = Author {
                     name: optional_text(v, &["reviewerName"]),
                     handle: Some(reviewer),
+                    ..Author::default()
                 };
                 let helpful = match field(v, &["helpful"]).and_then(Value::as_array) {
                     Some(votes) => votes.first().and_then(Value::as_u64).unwrap_or(0),
@@ -219,6 +396,7 @@ impl Format {
                 f.author = Author {
                     name: name.filter(|_| !anonymous),
                     handle: None,
+                    ..Author::default()
                 };
                 Ok(f)
             }
@@ -236,6 +414,7 @@ impl Format {
                 f.author = Author {
                     name: optional_text(a, &["reviewerNickname"]),
                     handle: None,
+                    ..Author::default()
                 };
                 Ok(f)
             }
@@ -255,6 +434,7 @@ impl Format {
                 f.author = Author {
                     name: None,
                     handle: optional_text(v, &["author_id"]),
+                    ..Author::default()
                 };
                 f.language = optional_text(v, &["lang"]).filter(|l| l.len() == 2);
                 let metrics = v.get("public_metrics").cloned().unwrap_or_default();
@@ -280,6 +460,7 @@ impl Format {
                 f.author = Author {
                     name: None,
                     handle: field(v, &["requester_id"]).map(|r| r.to_string()),
+                    ..Author::default()
                 };
                 // Zendesk's satisfaction is good or bad: 1 or 0 on a 0-1 scale; offered/unoffered is no rating.
                 f.rating = match v
@@ -292,7 +473,8 @@ impl Format {
                 };
                 Ok(f)
             }
-            Format::Tripadvisor => Err("Tripadvisor exports are CSV".to_owned()),
+            Format::Jsonl => generic(&Row::Json(v), options),
+            _ => Err(format!("{} files are CSV", self.name())),
         }
     }
 
@@ -300,26 +482,13 @@ impl Format {
         self,
         headers: &[String],
         fields: &[String],
-        undated_at: DateTime<Utc>,
+        options: &ReadOptions,
     ) -> Result<Feedback, String> {
-        let column = |name: &str| {
-            headers
-                .iter()
-                .position(|h| h.trim().eq_ignore_ascii_case(name))
-                .and_then(|i| fields.get(i))
-                .map(|f| f.trim())
-        };
+        let row = Row::Csv { headers, fields };
         match self {
             Format::Tripadvisor => {
-                let body = column("Review")
-                    .filter(|b| !b.is_empty())
-                    .ok_or("field `Review`: missing")?;
-                let rating_text = column("Rating").ok_or("field `Rating`: missing")?;
-                let value: f64 = rating_text
-                    .parse()
-                    .map_err(|_| format!("field `Rating`: {rating_text:?} is not a number"))?;
-                let rating = Rating::stars(value)
-                    .map_err(|_| format!("field `Rating`: rating {value} is outside 1-5"))?;
+                let body = column(&row, "Review")?;
+                let rating = stars_in(&column(&row, "Rating")?, "Rating")?;
                 // No id and no date in this export: the id is a hash of the
                 // content, taken before the stand-in date is set so that it
                 // is the same at every re-import.
@@ -328,12 +497,140 @@ impl Format {
                         .map_err(|e| e.to_string())?;
                 f.rating = Some(rating);
                 f.source_id = f.content_id();
-                f.posted_at = undated_at;
+                f.posted_at = options.undated_at;
                 Ok(f)
             }
-            _ => Err("this format is JSON lines".to_owned()),
+            Format::Trustpilot => trustpilot(&row, options),
+            Format::GooglePlay => google_play(&row, options),
+            Format::Csv => generic(&row, options),
+            _ => Err(format!("{} files are JSON lines", self.name())),
         }
     }
+}
+
+/// A required column of a vendor CSV.
+fn column(row: &Row, name: &str) -> Result<String, String> {
+    row.get(name)
+        .ok_or_else(|| format!("field `{name}`: missing"))
+}
+
+fn stars_in(raw: &str, name: &str) -> Result<Rating, String> {
+    let value: f64 = raw
+        .parse()
+        .map_err(|_| format!("field `{name}`: {raw:?} is not a number"))?;
+    Rating::stars(value).map_err(|_| format!("field `{name}`: rating {value} is outside 1-5"))
+}
+
+fn time_in(row: &Row, name: &str, options: &ReadOptions) -> Result<DateTime<Utc>, String> {
+    let raw = column(row, name)?;
+    parse_time(&raw, options.date_format.as_deref()).map_err(|e| format!("field `{name}`: {e}"))
+}
+
+fn trustpilot(row: &Row, options: &ReadOptions) -> Result<Feedback, String> {
+    let id = column(row, "Review ID")?;
+    let body = column(row, "Review Content")?;
+    let mut f = Feedback::new(
+        Source::Trustpilot,
+        id.clone(),
+        body,
+        time_in(row, "Review Created (UTC)", options)?,
+    )
+    .map_err(|e| e.to_string())?;
+    f.rating = Some(stars_in(&column(row, "Review Stars")?, "Review Stars")?);
+    f.title = row.get("Review Title");
+    f.language = row.get("Review Language").and_then(|l| language_code(&l));
+    f.author = Author {
+        name: row.get("Consumer Name"),
+        handle: row.get("Review Consumer User ID"),
+        email: row.get("Consumer Email"),
+        external_id: row.get("Reference Id"),
+    };
+    f.url = Some(format!("https://www.trustpilot.com/reviews/{id}"));
+    Ok(f)
+}
+
+fn google_play(row: &Row, options: &ReadOptions) -> Result<Feedback, String> {
+    let title = row.get("Review Title");
+    // Play keeps star-only ratings too; with neither text nor title there is nothing to read.
+    let body = row
+        .get("Review Text")
+        .or_else(|| title.clone())
+        .ok_or("field `Review Text`: missing")?;
+    let posted_at = match row.get("Review Submit Date and Time") {
+        Some(raw) => parse_time(&raw, options.date_format.as_deref())
+            .map_err(|e| format!("field `Review Submit Date and Time`: {e}"))?,
+        None => time_in(row, "Review Submit Millis Since Epoch", options)?,
+    };
+    let link = row.get("Review Link");
+    let mut f =
+        Feedback::new(Source::GooglePlay, "pending", body, posted_at).map_err(|e| e.to_string())?;
+    f.rating = Some(stars_in(&column(row, "Star Rating")?, "Star Rating")?);
+    f.title = title.filter(|t| *t != f.body);
+    f.language = row.get("Reviewer Language").and_then(|l| language_code(&l));
+    // The review link carries Play's review id; without one, a content hash.
+    let review_id = link
+        .as_deref()
+        .and_then(|l| l.split("reviewId=").nth(1))
+        .map(|id| id.split('&').next().unwrap_or(id).to_owned())
+        .filter(|id| !id.is_empty());
+    f.source_id = match review_id {
+        Some(id) => id,
+        None => {
+            let package = row.get("Package Name").unwrap_or_default();
+            format!("{package}:{}", f.content_id())
+        }
+    };
+    f.url = link;
+    Ok(f)
+}
+
+/// `en`, `en_US`, `en-GB` → `en`.
+fn language_code(raw: &str) -> Option<String> {
+    let code = raw.split(['_', '-']).next()?.trim().to_lowercase();
+    (code.len() == 2 && code.chars().all(|c| c.is_ascii_lowercase())).then_some(code)
+}
+
+/// Any JSON line or CSV record, fields found by `--map` or usual names.
+fn generic(row: &Row, options: &ReadOptions) -> Result<Feedback, String> {
+    let map = &options.mapping;
+    let get = |field: &str| row.field(map, field, usual(field));
+    let (body, _) = get("text").ok_or_else(|| match map.get("text") {
+        Some(column) => format!("field `text` (column {column:?}): missing"),
+        None => "field `text`: missing (name its column with --map text=COLUMN)".to_owned(),
+    })?;
+    let source = options.source.unwrap_or(Source::Other);
+    let mut f =
+        Feedback::new(source, "pending", body, DateTime::UNIX_EPOCH).map_err(|e| e.to_string())?;
+    f.title = get("title").map(|(t, _)| t);
+    if let Some((raw, column)) = get("rating") {
+        f.rating = Some(stars_in(&raw, &column)?);
+    }
+    f.author = Author {
+        name: get("author").map(|(v, _)| v),
+        handle: get("handle").map(|(v, _)| v),
+        email: get("email").map(|(v, _)| v),
+        external_id: get("customer").map(|(v, _)| v),
+    };
+    f.url = get("url").map(|(v, _)| v);
+    f.language = get("language").and_then(|(l, _)| language_code(&l));
+    let date_column = map.get("date").is_some() || usual("date").iter().any(|c| row.has(c));
+    let posted_at = match get("date") {
+        Some((raw, column)) => Some(
+            parse_time(&raw, options.date_format.as_deref())
+                .map_err(|e| format!("field `{column}`: {e}"))?,
+        ),
+        None if date_column => return Err("field `date`: missing".to_owned()),
+        None => None,
+    };
+    // Without an id, a hash of the content, taken before a stand-in date so
+    // that it is the same at every re-import.
+    f.posted_at = posted_at.unwrap_or(DateTime::UNIX_EPOCH);
+    f.source_id = match get("id") {
+        Some((id, _)) => id,
+        None => f.content_id(),
+    };
+    f.posted_at = posted_at.unwrap_or(options.undated_at);
+    Ok(f)
 }
 
 fn rfc3339(v: &Value, names: &[&str]) -> Result<DateTime<Utc>, String> {
@@ -352,7 +649,7 @@ fn unix_seconds(seconds: f64) -> Result<DateTime<Utc>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FileSource, Rejection};
+    use crate::{FileSource, ReadOptions, Rejection};
 
     fn read(text: &str, format: Option<Format>) -> Vec<Result<Feedback, Rejection>> {
         FileSource::new(text.as_bytes(), format).unwrap().collect()
@@ -518,6 +815,178 @@ mod tests {
         assert_eq!(
             "google-business".parse::<Format>(),
             Ok(Format::GoogleBusiness)
+        );
+    }
+
+    #[test]
+    fn trustpilot_export() {
+        let file = "\
+Review ID,Review Created (UTC),Review Consumer User ID,Review Title,Review Content,Review Stars,Source Of Review,Review Language,Domain URL,Consumer Name,Consumer Email,Reference Id
+6123abc,2026-02-03 10:11:12,u77,Great service,\"Quick delivery, friendly staff\",5,Organic,en,https://example.com,Ana Pop,ana@example.com,ORD-1
+6123abd,2026-02-04 10:11:12,u78,Bad,Never again,0,Organic,en,https://example.com,Bob,,
+";
+        let items = read(file, None);
+        let t = items[0].as_ref().unwrap();
+        assert_eq!(
+            (
+                t.source,
+                t.source_id.as_str(),
+                t.title.as_deref(),
+                t.rating.unwrap().value()
+            ),
+            (Source::Trustpilot, "6123abc", Some("Great service"), 5.0)
+        );
+        assert_eq!(
+            (
+                t.author.email.as_deref(),
+                t.author.external_id.as_deref(),
+                t.author.handle.as_deref()
+            ),
+            (Some("ana@example.com"), Some("ORD-1"), Some("u77"))
+        );
+        assert_eq!(t.posted_at.to_rfc3339(), "2026-02-03T10:11:12+00:00");
+        let bad = items[1].as_ref().unwrap_err();
+        assert_eq!(
+            (bad.line, bad.reason.as_str()),
+            (3, "field `Review Stars`: rating 0 is outside 1-5")
+        );
+    }
+
+    #[test]
+    fn google_play_export() {
+        let file = "\
+Package Name,App Version Code,App Version Name,Reviewer Language,Device,Review Submit Date and Time,Review Submit Millis Since Epoch,Review Last Update Date and Time,Review Last Update Millis Since Epoch,Star Rating,Review Title,Review Text,Developer Reply Date and Time,Developer Reply Millis Since Epoch,Developer Reply Text,Review Link
+com.example.app,42,1.4.2,ro,a52,2026-01-05T12:34:56Z,1767616496000,2026-01-05T12:34:56Z,1767616496000,2,,Aplicatia se blocheaza des,,,,http://play.google.com/console/developers/123/app/456/user-feedback/review-details?reviewId=gp:AOqpTOE&corpus=PUBLISHED_ONLY
+com.example.app,42,1.4.2,en_US,a52,,1767616496000,,,4,Nice,,,,,
+com.example.app,42,1.4.2,en,a52,,1767616496000,,,5,,,,,,
+";
+        let items = read(file, None);
+        let first = items[0].as_ref().unwrap();
+        assert_eq!(
+            (
+                first.source,
+                first.source_id.as_str(),
+                first.language.as_deref()
+            ),
+            (Source::GooglePlay, "gp:AOqpTOE", Some("ro"))
+        );
+        let second = items[1].as_ref().unwrap();
+        assert_eq!(
+            (second.body.as_str(), second.title.as_deref()),
+            ("Nice", None)
+        );
+        assert!(second.source_id.starts_with("com.example.app:h"));
+        assert_eq!(second.language.as_deref(), Some("en"));
+        assert_eq!(second.posted_at.timestamp(), 1_767_616_496);
+        assert_eq!(
+            items[2].as_ref().unwrap_err().reason,
+            "field `Review Text`: missing"
+        );
+    }
+
+    #[test]
+    fn generic_jsonl_and_csv_with_a_map() {
+        let options = |map: &[&str], source: Option<Source>| ReadOptions {
+            mapping: crate::FieldMap::parse(map).unwrap(),
+            source,
+            ..ReadOptions::default()
+        };
+        let jsonl = concat!(
+            r#"{"msg":"Love the new dashboard","user":{"mail":"ana@example.com","nick":"ana_p"},"when":"2026-04-01T10:00:00Z","stars":5,"id":7}"#,
+            "\n",
+            r#"{"msg":"","user":{},"when":"2026-04-01T10:00:00Z"}"#,
+            "\n",
+            r#"{"msg":"Slow","when":"last week"}"#,
+            "\n",
+        );
+        let items: Vec<_> = FileSource::with_options(
+            jsonl.as_bytes(),
+            Some(Format::Jsonl),
+            options(
+                &[
+                    "text=msg",
+                    "email=/user/mail",
+                    "handle=/user/nick",
+                    "date=when",
+                ],
+                Some(Source::Reddit),
+            ),
+        )
+        .unwrap()
+        .collect();
+        let first = items[0].as_ref().unwrap();
+        assert_eq!(
+            (
+                first.source,
+                first.source_id.as_str(),
+                first.author.email.as_deref(),
+                first.author.handle.as_deref()
+            ),
+            (Source::Reddit, "7", Some("ana@example.com"), Some("ana_p"))
+        );
+        assert_eq!(first.rating.unwrap().value(), 5.0);
+        assert_eq!(
+            items[1].as_ref().unwrap_err().reason,
+            "field `text` (column \"msg\"): missing"
+        );
+        assert!(
+            items[2]
+                .as_ref()
+                .unwrap_err()
+                .reason
+                .starts_with("field `when`: \"last week\" is not a time")
+        );
+
+        let csv =
+            "Comment,Created,Customer\nGreat support,05.03.2026,C-9\nGreat support,06.03.2026,\n";
+        let items: Vec<Feedback> = FileSource::with_options(
+            csv.as_bytes(),
+            Some(Format::Csv),
+            ReadOptions {
+                date_format: Some("%d.%m.%Y".to_owned()),
+                ..options(&["text=Comment", "date=Created", "customer=Customer"], None)
+            },
+        )
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+        assert_eq!(items[0].source, Source::Other);
+        assert_eq!(items[0].author.external_id.as_deref(), Some("C-9"));
+        assert_eq!(items[0].posted_at.to_rfc3339(), "2026-03-05T00:00:00+00:00");
+        assert_ne!(
+            items[0].source_id, items[1].source_id,
+            "content ids differ by date"
+        );
+
+        let refused = FileSource::with_options(
+            csv.as_bytes(),
+            Some(Format::Csv),
+            options(&["text=Body"], None),
+        );
+        assert!(refused.err().unwrap().reason.contains("no column \"Body\""));
+        let refused = FileSource::with_options(
+            csv.as_bytes(),
+            Some(Format::Csv),
+            options(&["stars=Comment"], None),
+        );
+        assert!(
+            refused
+                .err()
+                .unwrap()
+                .reason
+                .starts_with("--map stars: not a field of csv")
+        );
+        let refused = FileSource::with_options(
+            csv.as_bytes(),
+            Some(Format::Yelp),
+            options(&["text=x"], None),
+        );
+        assert!(
+            refused
+                .err()
+                .unwrap()
+                .reason
+                .starts_with("--map applies to")
         );
     }
 

@@ -1,12 +1,22 @@
-//! Reading feedback from the formats companies already have, into the one
-//! feedback model. Pure parsing over readers: no database, no tagging.
+//! Reading feedback and survey answers from the formats companies already
+//! have, into Vouch's model. Pure parsing over readers: no database, no
+//! tagging.
 //!
-//! Every source, a file today or a live API tomorrow, is a `FeedbackSource`:
-//! an iterator of items or rejections with a cursor saying where it is, so
-//! a puller for Trustpilot's or Google's API is one more implementation.
+//! Every feedback source, a file today or a live API tomorrow, is a
+//! `FeedbackSource`: an iterator of items or rejections with a cursor
+//! saying where it is, so a puller for Trustpilot's or Google's API is one
+//! more implementation.
 
 mod formats;
+mod mapping;
+mod responses;
 mod source;
+mod times;
 
-pub use formats::Format;
-pub use source::{FeedbackSource, FileSource, Rejection};
+pub use formats::{FORMAT_NAMES, Format};
+pub use mapping::FieldMap;
+pub use responses::{ImportedAnswer, ResponseSource};
+pub use source::{
+    FeedbackSource, FileSource, Parser, ReadOptions, Record, RecordReader, Rejection,
+};
+pub use times::parse_time;

@@ -1,9 +1,9 @@
 use std::io::BufRead;
 
 use chrono::{DateTime, Utc};
-use vouch_domain::Feedback;
+use vouch_domain::{Feedback, Source};
 
-use crate::Format;
+use crate::{FieldMap, Format};
 
 /// A record that could not be read: where, why, and the raw record, so
 /// nothing is lost (importers write these to a rejects file).
@@ -22,25 +22,43 @@ pub trait FeedbackSource: Iterator<Item = Result<Feedback, Rejection>> {
     fn cursor(&self) -> String;
 }
 
-/// A file (or standard input) in one of the export formats.
-pub struct FileSource<R: BufRead> {
-    format: Format,
-    lines: std::io::Lines<R>,
-    csv_headers: Option<Vec<String>>,
-    line: u64,
-    /// A first line read while detecting the format, not yet parsed.
-    pending: Option<String>,
-    /// When items of formats without dates count as posted.
-    undated_at: DateTime<Utc>,
+/// One record as it stands in the file: a JSON line, or a CSV record
+/// (which may span lines).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// 1-based line where the record starts.
+    pub line: u64,
+    pub text: String,
 }
 
-impl<R: BufRead> FileSource<R> {
-    /// Reads `reader` in `format`, or recognises the format from the first
-    /// line when `format` is `None`.
-    pub fn new(reader: R, format: Option<Format>) -> Result<FileSource<R>, Rejection> {
+/// How to read a file besides its format.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// `--map FIELD=COLUMN` for the generic formats and `responses-csv`.
+    pub mapping: FieldMap,
+    /// `--date-format`: a chrono pattern tried before the usual forms.
+    pub date_format: Option<String>,
+    /// `--source`: where items of the generic formats come from (default `other`).
+    pub source: Option<Source>,
+    /// When items of formats without dates (Tripadvisor) count as posted,
+    /// typically the import's start; their ids do not depend on it.
+    pub undated_at: DateTime<Utc>,
+}
+
+/// Splits a file into records, line-numbered; CSV headers come first.
+pub struct RecordReader<R: BufRead> {
+    lines: std::io::Lines<R>,
+    csv: bool,
+    line: u64,
+    pending: Option<String>,
+}
+
+impl<R: BufRead> RecordReader<R> {
+    /// Reads the first line (for format detection) and keeps it pending.
+    fn open(reader: R) -> Result<(RecordReader<R>, String), Rejection> {
         let mut lines = reader.lines();
         let first = match lines.next() {
-            Some(Ok(line)) => line,
+            Some(Ok(line)) => line.trim_start_matches('\u{feff}').to_owned(),
             Some(Err(e)) => {
                 return Err(Rejection {
                     line: 1,
@@ -50,78 +68,111 @@ impl<R: BufRead> FileSource<R> {
             }
             None => String::new(),
         };
-        let format = match format {
-            Some(format) => format,
-            None => Format::detect(&first).ok_or_else(|| Rejection {
-                line: 1,
-                reason: "unrecognised format; give --format".to_owned(),
-                raw: first.clone(),
-            })?,
-        };
-        let mut source = FileSource {
-            format,
+        let reader = RecordReader {
             lines,
-            csv_headers: None,
+            csv: false,
             line: 1,
-            pending: Some(first),
-            undated_at: DateTime::UNIX_EPOCH,
+            pending: Some(first.clone()),
         };
-        if format.is_csv() {
-            let header = source.pending.take().unwrap_or_default();
-            source.csv_headers = Some(csv_record(&header).unwrap_or_default());
-        }
-        Ok(source)
+        Ok((reader, first))
     }
 
-    /// Items of formats without dates (Tripadvisor) count as posted at `at`,
-    /// typically the import's start; their ids do not depend on it.
-    pub fn undated_items_posted_at(mut self, at: DateTime<Utc>) -> Self {
-        self.undated_at = at;
-        self
+    /// A CSV file: its first record is the header.
+    pub(crate) fn open_csv(reader: R) -> Result<RecordReader<R>, Rejection> {
+        let (mut records, _) = RecordReader::open(reader)?;
+        records.csv = true;
+        Ok(records)
     }
 
-    pub fn format(&self) -> Format {
-        self.format
-    }
-
-    /// The next physical record: one line, or for CSV as many lines as an
-    /// open quoted field needs.
-    fn next_record(&mut self) -> Option<Result<(u64, String), Rejection>> {
-        let (start, mut record) = match self.pending.take() {
-            Some(first) => (1, first),
-            None => {
-                let line = self.lines.next()?;
-                self.line += 1;
-                match line {
-                    Ok(line) => (self.line, line),
-                    Err(e) => {
-                        return Some(Err(Rejection {
-                            line: self.line,
-                            reason: e.to_string(),
-                            raw: String::new(),
-                        }));
-                    }
-                }
-            }
-        };
-        if self.format.is_csv() {
-            // An odd number of quotes means a quoted field runs on.
-            while record.matches('"').count() % 2 == 1 {
-                match self.lines.next() {
-                    Some(Ok(more)) => {
-                        self.line += 1;
-                        record.push('\n');
-                        record.push_str(&more);
-                    }
-                    _ => break,
-                }
-            }
-        }
-        Some(Ok((start, record)))
+    /// The line last read.
+    pub fn line(&self) -> u64 {
+        self.line
     }
 }
 
-fn csv_record(line: &str) -> Option<Vec<String>> {
+impl<R: BufRead> Iterator for RecordReader<R> {
+    type Item = Result<Record, Rejection>;
+
+    /// The next non-blank record: one line, or for CSV as many lines as an
+    /// open quoted field needs.
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (start, mut text) = match self.pending.take() {
+                Some(first) => (1, first),
+                None => {
+                    let line = self.lines.next()?;
+                    self.line += 1;
+                    match line {
+                        Ok(line) => (self.line, line),
+                        Err(e) => {
+                            return Some(Err(Rejection {
+                                line: self.line,
+                                reason: e.to_string(),
+                                raw: String::new(),
+                            }));
+                        }
+                    }
+                }
+            };
+            if self.csv {
+                // An odd number of quotes means a quoted field runs on.
+                while text.matches('"').count() % 2 == 1 {
+                    match self.lines.next() {
+                        Some(Ok(more)) => {
+                            self.line += 1;
+                            text.push('\n');
+                            text.push_str(&more);
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            if !text.trim().is_empty() {
+                return Some(Ok(Record { line: start, text }));
+            }
+        }
+    }
+}
+
+/// Turns records into feedback items. Holds no reader, so records can be
+/// parsed on every core while one thread reads.
+#[derive(Debug, Clone)]
+pub struct Parser {
+    format: Format,
+    headers: Option<Vec<String>>,
+    options: ReadOptions,
+}
+
+impl Parser {
+    pub fn parse(&self, record: &Record) -> Result<Feedback, Rejection> {
+        let parsed = match &self.headers {
+            Some(headers) => match csv_record(&record.text) {
+                Some(fields) => self.format.parse_csv(headers, &fields, &self.options),
+                None => Err("not a CSV record".to_owned()),
+            },
+            None => match serde_json::from_str::<serde_json::Value>(&record.text) {
+                Ok(value) => self.format.parse_json(&value, &self.options),
+                Err(e) => Err(format!("invalid JSON: {e}")),
+            },
+        };
+        parsed.map_err(|reason| Rejection {
+            line: record.line,
+            reason,
+            raw: record.text.clone(),
+        })
+    }
+
+    /// The CSV header, for formats that have one.
+    pub fn headers(&self) -> Option<&[String]> {
+        self.headers.as_deref()
+    }
+
+    pub fn options(&self) -> &ReadOptions {
+        &self.options
+    }
+}
+
+pub(crate) fn csv_record(line: &str) -> Option<Vec<String>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -133,40 +184,90 @@ fn csv_record(line: &str) -> Option<Vec<String>> {
         .map(|r| r.iter().map(str::to_owned).collect())
 }
 
+/// A file (or standard input) in one of the export formats.
+pub struct FileSource<R: BufRead> {
+    records: RecordReader<R>,
+    parser: Parser,
+}
+
+impl<R: BufRead> FileSource<R> {
+    /// Reads `reader` in `format`, or recognises the format from the first
+    /// line when `format` is `None`.
+    pub fn new(reader: R, format: Option<Format>) -> Result<FileSource<R>, Rejection> {
+        FileSource::with_options(reader, format, ReadOptions::default())
+    }
+
+    pub fn with_options(
+        reader: R,
+        format: Option<Format>,
+        options: ReadOptions,
+    ) -> Result<FileSource<R>, Rejection> {
+        let (mut records, first) = RecordReader::open(reader)?;
+        let refuse = |reason: String| Rejection {
+            line: 1,
+            reason,
+            raw: first.clone(),
+        };
+        let format = match format {
+            Some(format) => format,
+            None => Format::detect(&first)
+                .ok_or_else(|| refuse("unrecognised format; give --format".to_owned()))?,
+        };
+        format.check_options(&options).map_err(refuse)?;
+        let mut headers = None;
+        if format.is_csv() {
+            records.csv = true;
+            let header = records.next().transpose()?.map(|r| r.text);
+            headers = Some(header.as_deref().and_then(csv_record).unwrap_or_default());
+        }
+        if let Some(headers) = &headers {
+            format.check_headers(headers, &options).map_err(refuse)?;
+        }
+        Ok(FileSource {
+            records,
+            parser: Parser {
+                format,
+                headers,
+                options,
+            },
+        })
+    }
+
+    /// Items of formats without dates (Tripadvisor) count as posted at `at`.
+    pub fn undated_items_posted_at(mut self, at: DateTime<Utc>) -> Self {
+        self.parser.options.undated_at = at;
+        self
+    }
+
+    pub fn format(&self) -> Format {
+        self.parser.format
+    }
+
+    /// The parser, to parse records elsewhere (on other threads).
+    pub fn parser(&self) -> &Parser {
+        &self.parser
+    }
+
+    /// The records, unparsed; `parser().parse` turns each into an item.
+    pub fn records(&mut self) -> &mut RecordReader<R> {
+        &mut self.records
+    }
+}
+
 impl<R: BufRead> Iterator for FileSource<R> {
     type Item = Result<Feedback, Rejection>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let (line, raw) = match self.next_record()? {
-                Ok(record) => record,
-                Err(rejection) => return Some(Err(rejection)),
-            };
-            if raw.trim().is_empty() {
-                continue;
-            }
-            let reject = |reason: String| Rejection {
-                line,
-                reason,
-                raw: raw.clone(),
-            };
-            let parsed = match &self.csv_headers {
-                Some(headers) => match csv_record(&raw) {
-                    Some(fields) => self.format.parse_csv(headers, &fields, self.undated_at),
-                    None => Err("not a CSV record".to_owned()),
-                },
-                None => match serde_json::from_str::<serde_json::Value>(&raw) {
-                    Ok(value) => self.format.parse_json(&value),
-                    Err(e) => Err(format!("invalid JSON: {e}")),
-                },
-            };
-            return Some(parsed.map_err(reject));
-        }
+        let record = match self.records.next()? {
+            Ok(record) => record,
+            Err(rejection) => return Some(Err(rejection)),
+        };
+        Some(self.parser.parse(&record))
     }
 }
 
 impl<R: BufRead> FeedbackSource for FileSource<R> {
     fn cursor(&self) -> String {
-        format!("line {}", self.line)
+        format!("line {}", self.records.line())
     }
 }

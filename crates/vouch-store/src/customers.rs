@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use vouch_domain::{Customer, CustomerId, CustomerProfile};
 
-use crate::batch::Value;
+use crate::batch::{Value, placeholders};
 use crate::rows::{CUSTOMER_COLUMNS, CustomerRow};
 use crate::store::{execute_inserts, insert_rows, on_backend};
 use crate::{Result, Store, StoreError};
@@ -34,6 +34,13 @@ fn keyed_rows<'a>(
         .collect()
 }
 
+/// A column that names a customer in imported records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerKey {
+    Email,
+    ExternalId,
+}
+
 impl Store {
     /// Adds customers with their attributes and handles in one transaction
     /// and returns their ids in the order given.
@@ -61,6 +68,87 @@ impl Store {
             execute_inserts!(self.backend(), tx, "customer_handles", &["customer_id", "platform", "handle"], "", &handles).await?;
             tx.commit().await?;
             Ok(ids.into_iter().map(CustomerId).collect())
+        })
+    }
+
+    /// Customer ids by email address or external id, for the `values` that
+    /// name a customer (emails as `Email::parse` normalises them).
+    pub async fn customer_ids_by(
+        &self,
+        key: CustomerKey,
+        values: &[&str],
+    ) -> Result<HashMap<String, CustomerId>> {
+        let column = match key {
+            CustomerKey::Email => "email",
+            CustomerKey::ExternalId => "external_id",
+        };
+        self.ids_where(
+            &format!("SELECT {column}, id FROM customers WHERE {column} IN"),
+            &[],
+            values,
+        )
+        .await
+    }
+
+    /// Customer ids by their handle on `platform` (a source name: `twitter`, `trustpilot`…).
+    pub async fn customer_ids_by_handle(
+        &self,
+        platform: &str,
+        handles: &[&str],
+    ) -> Result<HashMap<String, CustomerId>> {
+        let sql = format!(
+            "SELECT handle, customer_id FROM customer_handles WHERE platform = {} AND handle IN",
+            placeholders(self.backend(), 1, 1)
+        );
+        self.ids_where(&sql, &[platform], handles).await
+    }
+
+    /// Runs `select` (ending in `IN`) with `fixed` then a list of `values`, in chunks.
+    async fn ids_where(
+        &self,
+        select: &str,
+        fixed: &[&str],
+        values: &[&str],
+    ) -> Result<HashMap<String, CustomerId>> {
+        let mut found = HashMap::new();
+        for chunk in values.chunks(500) {
+            let sql = format!(
+                "{select} ({})",
+                placeholders(self.backend(), fixed.len() + 1, chunk.len())
+            );
+            let rows: Vec<(String, i64)> = on_backend!(self, pool => {
+                let query = fixed.iter().chain(chunk).fold(
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false),
+                    |q, value| q.bind(*value),
+                );
+                query.fetch_all(pool).await
+            })?;
+            found.extend(rows.into_iter().map(|(k, id)| (k, CustomerId(id))));
+        }
+        Ok(found)
+    }
+
+    /// Sets attributes of existing customers (new names added, known ones overwritten).
+    pub async fn set_customer_attributes(
+        &self,
+        attributes: &[(CustomerId, String, String)],
+    ) -> Result<()> {
+        let rows: Vec<Vec<Value>> = attributes
+            .iter()
+            .map(|(id, name, value)| {
+                vec![
+                    Value::from(id.0),
+                    name.as_str().into(),
+                    value.as_str().into(),
+                ]
+            })
+            .collect();
+        on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            execute_inserts!(self.backend(), tx, "customer_attributes", &["customer_id", "name", "value"],
+                "ON CONFLICT (customer_id, name) DO UPDATE SET value = excluded.value", &rows).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
         })
     }
 

@@ -112,7 +112,7 @@ impl Store {
                         placeholders(backend, 2, chunk.len())
                     );
                     let values: Vec<Value> = std::iter::once(Value::from(source.as_str())).chain(chunk.iter().map(|id| Value::from(*id))).collect();
-                    let query = bind_values!(sqlx::query_as::<_, FeedbackRow>(sqlx::AssertSqlSafe(sql)), values.iter());
+                    let query = bind_values!(sqlx::query_as::<_, FeedbackRow>(sqlx::AssertSqlSafe(sql)).persistent(false), values.iter());
                     for row in query.fetch_all(&mut *tx).await? {
                         let item = FeedbackItem::try_from(row)?;
                         known.insert((item.feedback.source, item.feedback.source_id.clone()), item);

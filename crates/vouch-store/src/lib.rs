@@ -15,15 +15,18 @@ mod flows;
 mod location;
 mod metrics;
 mod rows;
+mod staff;
 mod store;
 mod surveys;
 mod text;
 
+pub use customers::CustomerKey;
 pub use error::StoreError;
 pub use feedback::UpsertSummary;
 pub use flows::{CustomerFlow, ReviewStats, SocialStats};
 pub use location::DatabaseLocation;
 pub use metrics::{ResponseFilter, Segment};
+pub use staff::StaffUser;
 pub use store::{Backend, Store};
 pub use text::{FeedbackAnalysis, FeedbackText};
 

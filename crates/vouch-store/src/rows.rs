@@ -170,6 +170,7 @@ impl TryFrom<FeedbackRow> for FeedbackItem {
                 author: Author {
                     name: row.author_name,
                     handle: row.author_handle,
+                    ..Author::default()
                 },
                 rating,
                 title: row.title,

@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 use vouch_domain::{Answer, CustomerId, Response, ResponseId, Source, Survey, SurveyKind};
 
-use crate::batch::Value;
+use std::collections::HashMap;
+
+use crate::batch::{Value, placeholders};
 use crate::rows::{RESPONSE_COLUMNS, ResponseRow, SurveyRow};
 use crate::store::{execute_inserts, insert_rows, on_backend};
 use crate::{Result, Store, StoreError};
@@ -16,6 +18,7 @@ const RESPONSE_INSERT_COLUMNS: &[&str] = &[
     "language",
     "answered_at",
     "metadata",
+    "import_key",
 ];
 
 const COMMENT_FEEDBACK_COLUMNS: &[&str] = &[
@@ -64,9 +67,20 @@ impl Store {
     /// Every answer with a comment also becomes a feedback item (source
     /// `survey`, source id `response:ID`), so all feedback lives in one model.
     pub async fn insert_answers(&self, answers: &[Answer]) -> Result<Vec<ResponseId>> {
+        self.insert_keyed_answers(answers, &vec![None; answers.len()])
+            .await
+    }
+
+    /// `insert_answers` with an import key per answer (`None` for answers given in Vouch).
+    async fn insert_keyed_answers(
+        &self,
+        answers: &[Answer],
+        keys: &[Option<String>],
+    ) -> Result<Vec<ResponseId>> {
         let rows: Vec<Vec<Value>> = answers
             .iter()
-            .map(|a| {
+            .zip(keys)
+            .map(|(a, key)| {
                 vec![
                     a.survey_id.0.into(),
                     a.customer_id.map(|c| c.0).into(),
@@ -77,6 +91,7 @@ impl Store {
                     a.locale.as_ref().map(|l| l.language().to_owned()).into(),
                     a.answered_at.into(),
                     Value::Json(serde_json::to_value(&a.metadata).unwrap_or_default()),
+                    key.clone().into(),
                 ]
             })
             .collect();
@@ -114,8 +129,21 @@ impl Store {
         comment: Option<&str>,
     ) -> Result<()> {
         const SQL: &str = "UPDATE responses SET score = $1, comment = $2 WHERE id = $3";
-        let updated = on_backend!(self, pool => sqlx::query(SQL)
-            .bind(i64::from(score.value())).bind(comment).bind(id.0).execute(pool).await.map(|r| r.rows_affected()))?;
+        // The comment's feedback item follows: changed, added or removed.
+        const DROP_COMMENT: &str = "DELETE FROM feedback_items WHERE response_id = $1";
+        const ADD_COMMENT: &str = "INSERT INTO feedback_items (source, source_id, customer_id, response_id, body, language, posted_at) \
+            SELECT $1, $2, customer_id, id, $3, language, answered_at FROM responses WHERE id = $4";
+        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+        let updated = on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query(SQL).bind(i64::from(score.value())).bind(comment).bind(id.0).execute(&mut *tx).await?.rows_affected();
+            sqlx::query(DROP_COMMENT).bind(id.0).execute(&mut *tx).await?;
+            if let Some(comment) = comment {
+                sqlx::query(ADD_COMMENT).bind(Source::Survey.as_str()).bind(format!("response:{}", id.0)).bind(comment).bind(id.0).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(updated)
+        })?;
         if updated == 0 {
             return Err(StoreError::NotFound {
                 what: "response",
@@ -123,6 +151,61 @@ impl Store {
             });
         }
         Ok(())
+    }
+
+    /// Writes imported answers idempotently: an import key not seen before
+    /// is inserted; a known one is updated when its score or comment
+    /// changed, and left alone otherwise.
+    pub async fn upsert_answers(
+        &self,
+        answers: &[(String, Answer)],
+    ) -> Result<crate::UpsertSummary> {
+        let backend = self.backend();
+        let mut known: HashMap<String, (ResponseId, i64, Option<String>)> = HashMap::new();
+        let keys: Vec<&str> = answers.iter().map(|(k, _)| k.as_str()).collect();
+        for chunk in keys.chunks(500) {
+            let sql = format!(
+                "SELECT import_key, id, score, comment FROM responses WHERE import_key IN ({})",
+                placeholders(backend, 1, chunk.len())
+            );
+            let rows: Vec<(String, i64, i64, Option<String>)> = on_backend!(self, pool => {
+                let query = chunk.iter().fold(
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false),
+                    |q, key| q.bind(*key),
+                );
+                query.fetch_all(pool).await
+            })?;
+            for (key, id, score, comment) in rows {
+                known.insert(key, (ResponseId(id), score, comment));
+            }
+        }
+        let mut summary = crate::UpsertSummary::default();
+        let (mut new, mut new_keys) = (Vec::new(), Vec::new());
+        let mut seen = std::collections::HashSet::new();
+        for (key, answer) in answers {
+            if !seen.insert(key.as_str()) {
+                summary.unchanged += 1;
+                continue;
+            }
+            match known.get(key) {
+                None => {
+                    new.push(answer.clone());
+                    new_keys.push(Some(key.clone()));
+                    summary.imported += 1;
+                }
+                Some((id, score, comment))
+                    if *score != i64::from(answer.score.value())
+                        || comment.as_deref() != answer.comment.as_deref() =>
+                {
+                    self.update_answer(*id, answer.score, answer.comment.as_deref())
+                        .await?;
+                    summary.updated += 1;
+                }
+                Some(_) => summary.unchanged += 1,
+            }
+        }
+        self.insert_keyed_answers(&new, &new_keys).await?;
+        Ok(summary)
     }
 
     /// Deletes an answer (and the feedback item made from its comment).

@@ -36,11 +36,15 @@ pub struct TopicEntry {
     pub keywords: HashMap<String, Vec<String>>,
 }
 
+/// First stem → (the stems after it, topic index).
+type KeywordIndex = HashMap<String, Vec<(Vec<String>, usize)>>;
+
 /// A compiled taxonomy: stemmed keyword sequences per language.
 pub struct Taxonomy {
     entries: Vec<TopicEntry>,
-    /// language → (stemmed keyword sequence, topic index), longest first.
-    keywords: HashMap<String, Vec<(Vec<String>, usize)>>,
+    /// language → first stem → (the stems after it, topic index): finding
+    /// topics is one look-up per word, however large the taxonomy.
+    keywords: HashMap<String, KeywordIndex>,
 }
 
 /// The stems of a text's words in `language`, folded and lower-cased.
@@ -49,10 +53,33 @@ pub fn stems(text: &str, language: &str) -> Vec<String> {
     let words = folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty());
-    match stemmer(language) {
-        Some(stemmer) => words.map(|w| stemmer.stem(w).into_owned()).collect(),
-        None => words.map(str::to_owned).collect(),
+    let Some(stemmer) = stemmer(language) else {
+        return words.map(str::to_owned).collect();
+    };
+    // Stemming is the costliest step of topic finding and customers reuse
+    // few words: each thread remembers the stems it has made.
+    thread_local! {
+        static STEMS: std::cell::RefCell<HashMap<(String, String), String>> = Default::default();
     }
+    const REMEMBERED: usize = 200_000;
+    STEMS.with_borrow_mut(|cache| {
+        let mut key = (language.to_owned(), String::new());
+        words
+            .map(|w| {
+                key.1.clear();
+                key.1.push_str(w);
+                if let Some(stem) = cache.get(&key) {
+                    return stem.clone();
+                }
+                let stem = stemmer.stem(w).into_owned();
+                if cache.len() >= REMEMBERED {
+                    cache.clear();
+                }
+                cache.insert(key.clone(), stem.clone());
+                stem
+            })
+            .collect()
+    })
 }
 
 fn stemmer(language: &str) -> Option<Stemmer> {
@@ -75,7 +102,7 @@ impl Taxonomy {
 
     pub fn parse(toml_text: &str) -> Result<Taxonomy, TaxonomyError> {
         let file: TaxonomyFile = toml::from_str(toml_text)?;
-        let mut keywords: HashMap<String, Vec<(Vec<String>, usize)>> = HashMap::default();
+        let mut keywords: HashMap<String, KeywordIndex> = HashMap::default();
         for (index, entry) in file.topic.iter().enumerate() {
             if file.topic[..index].iter().any(|e| e.name == entry.name) {
                 return Err(TaxonomyError::Duplicate(entry.name.clone()));
@@ -85,18 +112,17 @@ impl Taxonomy {
             }
             for (language, words) in &entry.keywords {
                 for keyword in words {
-                    let stemmed = stems(keyword, language);
-                    if !stemmed.is_empty() {
+                    let mut stemmed = stems(keyword, language).into_iter();
+                    if let Some(first) = stemmed.next() {
                         keywords
                             .entry(language.clone())
                             .or_default()
-                            .push((stemmed, index));
+                            .entry(first)
+                            .or_default()
+                            .push((stemmed.collect(), index));
                     }
                 }
             }
-        }
-        for list in keywords.values_mut() {
-            list.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
         }
         Ok(Taxonomy {
             entries: file.topic,
@@ -114,13 +140,11 @@ impl Taxonomy {
             return Vec::new();
         };
         let mut found = Vec::new();
-        for (keyword, topic) in keywords {
-            if !found.contains(topic)
-                && stemmed
-                    .windows(keyword.len())
-                    .any(|w| w == keyword.as_slice())
-            {
-                found.push(*topic);
+        for (i, word) in stemmed.iter().enumerate() {
+            for (rest, topic) in keywords.get(word).into_iter().flatten() {
+                if !found.contains(topic) && stemmed[i + 1..].starts_with(rest) {
+                    found.push(*topic);
+                }
             }
         }
         found.sort_unstable();
@@ -246,11 +270,12 @@ pub fn clauses(text: &str) -> Vec<&str> {
         let mut start = 0;
         let mut position = 0;
         for word in sentence.split_inclusive(char::is_whitespace) {
-            let bare = word
-                .trim()
-                .trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase();
-            if position > start && CONTRASTS.contains(&bare.as_str()) {
+            let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+            // No contrast is longer than 8 bytes: most words need no lower-casing.
+            if position > start
+                && bare.len() <= 8
+                && CONTRASTS.contains(&bare.to_lowercase().as_str())
+            {
                 out.push(&sentence[start..position]);
                 start = position;
             }

@@ -905,15 +905,8 @@ fn imported_feedback_is_tagged_as_it_lands() {
     let file = dir.path().join("reviews.jsonl");
     std::fs::write(&file, YELP_FIXTURE).unwrap();
     vouch(&db, &["import", file.to_str().unwrap()]);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let texts = runtime.block_on(async {
-        let store = vouch_store::Store::open(&db).await.unwrap();
-        let texts = store.feedback_texts(None, 10).await.unwrap();
-        store.close().await;
-        texts
+    let texts = with_store(&db, async |store| {
+        store.feedback_texts(None, 10).await.unwrap()
     });
     assert_eq!(texts.len(), 3);
     assert!(
@@ -974,12 +967,9 @@ fn kill_9_during_an_import_leaves_a_consistent_database_and_a_rerun_completes_it
                 .await
                 .unwrap();
             assert_eq!(integrity, "ok");
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feedback_items")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            let distinct: i64 =
-                sqlx::query_scalar("SELECT COUNT(DISTINCT source_id) FROM feedback_items")
+            // One statement, one snapshot: the import is still writing while we count.
+            let (n, distinct): (i64, i64) =
+                sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT source_id) FROM feedback_items")
                     .fetch_one(&pool)
                     .await
                     .unwrap();
@@ -1020,4 +1010,287 @@ fn kill_9_during_an_import_leaves_a_consistent_database_and_a_rerun_completes_it
         after_kill,
         "what survived the kill was kept, not duplicated"
     );
+}
+
+fn with_store<T>(db: &str, f: impl AsyncFnOnce(&vouch_store::Store) -> T) -> T {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = vouch_store::Store::open(db).await.unwrap();
+        let out = f(&store).await;
+        store.close().await;
+        out
+    })
+}
+
+/// A Google Forms export: a timestamp, the respondent's email, the two questions, a plan.
+const FORMS_EXPORT: &str = "\
+Timestamp,Email Address,How likely is it that you would recommend Vouch to a friend or colleague?,What is the main reason for your score?,Plan
+3/5/2026 14:07:09,ana@example.com,10,\"Fast, friendly <b>support</b>\",pro
+3/6/2026 9:00:00,bob@example.com,4,too slow,basic
+3/6/2026 9:30:00,bob@example.com,eleven,?,basic
+3/7/2026 18:00:00,,8,,
+";
+
+#[test]
+fn survey_answers_import_creates_and_matches_customers_and_reimports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let file = dir.path().join("forms.csv");
+    let rejects = dir.path().join("rejects.jsonl");
+    std::fs::write(&file, FORMS_EXPORT).unwrap();
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "import",
+            file.to_str().unwrap(),
+            "--survey",
+            "NPS 2026",
+            "--kind",
+            "nps",
+            "--json",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        vouch(&db, &a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let first = run(&["--rejects", rejects.to_str().unwrap()]);
+    assert_eq!(first.status.code(), Some(1), "some rows were rejected");
+    let summary: Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(
+        (summary["imported"].as_u64(), summary["rejected"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let rejected: Value =
+        serde_json::from_str(std::fs::read_to_string(&rejects).unwrap().trim()).unwrap();
+    assert_eq!(rejected["line"], 4);
+    assert!(
+        rejected["reason"].as_str().unwrap().contains("eleven"),
+        "{rejected}"
+    );
+
+    let nps = json(&vouch(
+        &db,
+        &[
+            "nps",
+            "--json",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-04-01",
+        ],
+    ));
+    assert_eq!(nps["responses"], 3, "{nps}");
+    let ana = json(&vouch(
+        &db,
+        &["customers", "show", "ana@example.com", "--json"],
+    ));
+    assert_eq!(ana["customer"]["attributes"]["Plan"], "pro", "{ana}");
+    let comments = with_store(&db, async |store| {
+        let id = store.find_customer("ana@example.com").await.unwrap().id;
+        store.feedback_of(id).await.unwrap()
+    });
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].feedback.body, "Fast, friendly <b>support</b>");
+    assert!(
+        comments[0].feedback.sentiment.is_some(),
+        "comments are tagged"
+    );
+
+    let again: Value = serde_json::from_slice(&run(&[]).stdout).unwrap();
+    assert_eq!(
+        (again["imported"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(3)),
+        "re-import adds nothing"
+    );
+    std::fs::write(&file, FORMS_EXPORT.replace(",4,too slow", ",6,too slow")).unwrap();
+    let changed: Value = serde_json::from_slice(&run(&[]).stdout).unwrap();
+    assert_eq!(changed["updated"], 1, "{changed}");
+    let nps = json(&vouch(
+        &db,
+        &[
+            "nps",
+            "--json",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-04-01",
+        ],
+    ));
+    assert_eq!(nps["responses"], 3, "{nps}");
+
+    let unmapped = vouch(
+        &db,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--survey",
+            "NPS 2026",
+            "--map",
+            "score=Rating",
+        ],
+    );
+    assert_fails_cleanly(&unmapped, "no column \"Rating\"");
+}
+
+#[test]
+fn feedback_is_matched_to_customers_by_email_external_id_and_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let ids = with_store(&db, async |store| {
+        let at = chrono::Utc::now();
+        let mut ana =
+            vouch_domain::CustomerProfile::new(vouch_domain::Locale::parse("ro").unwrap(), at);
+        ana.email = Some(vouch_domain::Email::parse("ana@example.com").unwrap());
+        let mut bob =
+            vouch_domain::CustomerProfile::new(vouch_domain::Locale::parse("en").unwrap(), at);
+        bob.external_id = Some("ORD-2".to_owned());
+        let mut cid =
+            vouch_domain::CustomerProfile::new(vouch_domain::Locale::parse("en").unwrap(), at);
+        cid.handles.insert("twitter".to_owned(), "42".to_owned());
+        store.insert_customers(&[ana, bob, cid]).await.unwrap()
+    });
+    let trustpilot = dir.path().join("trustpilot.csv");
+    std::fs::write(
+        &trustpilot,
+        "Review ID,Review Created (UTC),Review Title,Review Content,Review Stars,Consumer Name,Consumer Email,Reference Id\n\
+         t1,2026-02-03 10:11:12,Great,Quick delivery,5,Ana,ana@EXAMPLE.COM,\n\
+         t2,2026-02-04 10:11:12,Meh,Slow refund,2,Bob,,ORD-2\n\
+         t3,2026-02-05 10:11:12,Ok,Fine,4,Someone,,\n",
+    )
+    .unwrap();
+    let tweets = dir.path().join("tweets.jsonl");
+    std::fs::write(
+        &tweets,
+        r#"{"id":"1","text":"love it","author_id":"42","created_at":"2026-04-01T12:00:00.000Z","public_metrics":{"like_count":1}}"#,
+    )
+    .unwrap();
+    for file in [&trustpilot, &tweets] {
+        assert!(
+            vouch(&db, &["import", file.to_str().unwrap()])
+                .status
+                .success()
+        );
+    }
+    let (owners, anonymous) = with_store(&db, async |store| {
+        let mut owners = Vec::new();
+        for id in &ids {
+            owners.push(store.feedback_of(*id).await.unwrap().len());
+        }
+        let all = store.feedback_texts(None, 10).await.unwrap();
+        (owners, all.len())
+    });
+    assert_eq!(
+        owners,
+        [1, 1, 1],
+        "email (domain in any case), external id, handle"
+    );
+    assert_eq!(anonymous, 4, "the unmatched review is kept, anonymous");
+}
+
+#[test]
+fn generic_files_gzip_stdin_and_utf16_exports_import() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let csv = dir.path().join("mentions.csv");
+    std::fs::write(&csv, "Posted,Body,Who\n05.03.2026 10:00,Vouch support fixed it fast,@ana\n06.03.2026 11:00,,@bob\n").unwrap();
+    let out = vouch(
+        &db,
+        &[
+            "import",
+            csv.to_str().unwrap(),
+            "--format",
+            "csv",
+            "--source",
+            "reddit",
+            "--map",
+            "text=Body",
+            "--map",
+            "date=Posted",
+            "--map",
+            "handle=Who",
+            "--date-format",
+            "%d.%m.%Y %H:%M",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (summary["imported"].as_u64(), summary["rejected"].as_u64()),
+        (Some(1), Some(1))
+    );
+
+    let gz = dir.path().join("reviews.jsonl.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(YELP_FIXTURE.as_bytes()).unwrap();
+    encoder.finish().unwrap();
+    let from_gz = vouch(&db, &["import", gz.to_str().unwrap(), "--json"]);
+    let imported = serde_json::from_slice::<Value>(&from_gz.stdout).unwrap()["imported"].as_u64();
+    assert!(
+        imported > Some(0),
+        "{}",
+        String::from_utf8_lossy(&from_gz.stderr)
+    );
+
+    let play = "Package Name,Reviewer Language,Review Submit Date and Time,Star Rating,Review Title,Review Text,Review Link\n\
+                com.example,ro,2026-01-05T12:34:56Z,5,,Aplicația e foarte bună,https://play.google.com/x?reviewId=r1\n";
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(play.encode_utf16().flat_map(u16::to_le_bytes));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vouch"))
+        .args(["--db", &db, "import", "-", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&utf16).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["imported"],
+        1
+    );
+    let texts = with_store(&db, async |store| {
+        store.feedback_texts(None, 100).await.unwrap()
+    });
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.body == "Aplicația e foarte bună" && t.language.as_deref() == Some("ro"))
+    );
+
+    let wrong = vouch(
+        &db,
+        &[
+            "import",
+            csv.to_str().unwrap(),
+            "--format",
+            "csv",
+            "--map",
+            "text=Nope",
+        ],
+    );
+    assert_fails_cleanly(&wrong, "no column \"Nope\"");
+    let wrong = vouch(
+        &db,
+        &[
+            "import",
+            csv.to_str().unwrap(),
+            "--format",
+            "csv",
+            "--source",
+            "myspace",
+        ],
+    );
+    assert_fails_cleanly(&wrong, "not a source");
 }

@@ -32,6 +32,7 @@ on_both_backends!(
     all_category_signals_cover_every_customer,
     text_models_taxonomy_and_feedback_analyses_round_trip,
     feedback_upserts_are_idempotent_and_update_what_changed,
+    imported_answers_upsert_by_key_and_customers_are_looked_up,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -910,4 +911,70 @@ async fn feedback_upserts_are_idempotent_and_update_what_changed(db: &TestDb) {
         "the 1-star rating replaced the 4-star one"
     );
     assert_eq!(store.count_feedback().await.unwrap(), 1_201);
+}
+
+async fn imported_answers_upsert_by_key_and_customers_are_looked_up(db: &TestDb) {
+    let store = &db.store;
+    let ids = store
+        .insert_customers(&[profile(1), profile(2)])
+        .await
+        .unwrap();
+    let by_email = store
+        .customer_ids_by(
+            vouch_store::CustomerKey::Email,
+            &["person2@example.com", "nobody@example.com"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_email.get("person2@example.com"), Some(&ids[1]));
+    assert_eq!(by_email.len(), 1);
+    let by_external = store
+        .customer_ids_by(vouch_store::CustomerKey::ExternalId, &["CRM-1"])
+        .await
+        .unwrap();
+    assert_eq!(by_external.get("CRM-1"), Some(&ids[0]));
+    store
+        .set_customer_attributes(&[
+            (ids[0], "plan".to_owned(), "enterprise".to_owned()),
+            (ids[0], "seats".to_owned(), "40".to_owned()),
+        ])
+        .await
+        .unwrap();
+    let customer = store.customer(ids[0]).await.unwrap().unwrap();
+    assert_eq!(customer.profile.attributes["plan"], "enterprise");
+    assert_eq!(customer.profile.attributes["seats"], "40");
+
+    let survey = survey(store, SurveyKind::Nps, "Imported").await;
+    let first = vec![
+        (
+            "k1".to_owned(),
+            answer(survey, Some(ids[0]), 9, 1, Some("good")),
+        ),
+        ("k2".to_owned(), answer(survey, None, 3, 2, None)),
+    ];
+    let written = store.upsert_answers(&first).await.unwrap();
+    assert_eq!((written.imported, written.unchanged), (2, 0));
+    let again = store.upsert_answers(&first).await.unwrap();
+    assert_eq!((again.imported, again.unchanged), (0, 2));
+    let changed = vec![
+        (
+            "k1".to_owned(),
+            answer(survey, Some(ids[0]), 6, 1, Some("worse now")),
+        ),
+        ("k2".to_owned(), answer(survey, None, 3, 2, None)),
+    ];
+    let updated = store.upsert_answers(&changed).await.unwrap();
+    assert_eq!((updated.updated, updated.unchanged), (1, 1));
+    assert_eq!(store.count_responses().await.unwrap(), 2);
+    let feedback = store.feedback_of(ids[0]).await.unwrap();
+    assert_eq!(feedback.len(), 1);
+    assert_eq!(
+        feedback[0].feedback.body, "worse now",
+        "the comment follows its answer"
+    );
+    let tally = store
+        .nps_tally(&vouch_store::ResponseFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(tally.detractors, 2, "the rollup follows the update");
 }

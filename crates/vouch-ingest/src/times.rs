@@ -1,0 +1,106 @@
+//! Times as export files write them.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+/// Parses a time in any of the forms exports use, or in `custom` (a chrono
+/// `strftime` pattern, `--date-format`) first when given: RFC 3339 / ISO
+/// 8601 with or without a zone (no zone means UTC), a bare date, Unix
+/// seconds or milliseconds, and the US `M/D/YYYY H:MM:SS` of Google Forms
+/// and spreadsheets.
+pub fn parse_time(raw: &str, custom: Option<&str>) -> Result<DateTime<Utc>, String> {
+    let raw = raw.trim();
+    if let Some(pattern) = custom {
+        if let Ok(t) = DateTime::parse_from_str(raw, pattern) {
+            return Ok(t.with_timezone(&Utc));
+        }
+        if let Ok(t) = NaiveDateTime::parse_from_str(raw, pattern) {
+            return Ok(t.and_utc());
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(raw, pattern) {
+            return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+        }
+        return Err(format!("{raw:?} does not match --date-format {pattern:?}"));
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for pattern in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f %z"] {
+        if let Ok(t) = DateTime::parse_from_str(raw, pattern) {
+            return Ok(t.with_timezone(&Utc));
+        }
+    }
+    for pattern in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+        "%m/%d/%Y %H:%M:%S",
+        "%m/%d/%Y %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(raw, pattern) {
+            return Ok(t.and_utc());
+        }
+    }
+    for pattern in ["%Y-%m-%d", "%m/%d/%Y"] {
+        if let Ok(d) = NaiveDate::parse_from_str(raw, pattern) {
+            return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+        }
+    }
+    if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = raw
+            .parse()
+            .map_err(|_| format!("{raw:?} is out of range"))?;
+        // Thirteen digits and more are milliseconds (from 1973 on).
+        let (seconds, millis) = if raw.len() >= 13 {
+            (n / 1000, n % 1000)
+        } else {
+            (n, 0)
+        };
+        return Utc
+            .timestamp_opt(seconds, (millis * 1_000_000) as u32)
+            .single()
+            .ok_or_else(|| format!("{raw:?} is out of range"));
+    }
+    Err(format!(
+        "{raw:?} is not a time Vouch recognises (RFC 3339, YYYY-MM-DD[ HH:MM:SS], Unix seconds, M/D/YYYY H:MM:SS); give --date-format"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    #[test]
+    fn the_forms_exports_use() {
+        let same = "2026-03-05T14:07:09+00:00";
+        for raw in [
+            "2026-03-05T14:07:09Z",
+            "2026-03-05T16:07:09+02:00",
+            "2026-03-05 14:07:09",
+            "2026-03-05T14:07:09",
+            "2026-03-05 14:07:09.000",
+            "3/5/2026 14:07:09",
+            "03/05/2026 14:07:09",
+            "1772719629",
+            "1772719629000",
+        ] {
+            assert_eq!(parse_time(raw, None).unwrap().to_rfc3339(), same, "{raw}");
+        }
+        assert_eq!(
+            parse_time("2026-03-05", None).unwrap().to_rfc3339(),
+            "2026-03-05T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_time("05.03.2026 14:07", Some("%d.%m.%Y %H:%M"))
+                .unwrap()
+                .to_rfc3339(),
+            "2026-03-05T14:07:00+00:00"
+        );
+        assert!(parse_time("05.03.2026", Some("%Y")).is_err());
+        assert!(
+            parse_time("yesterday", None)
+                .unwrap_err()
+                .contains("--date-format")
+        );
+    }
+}

@@ -1,0 +1,243 @@
+//! Who is calling: a staff session (cookie) or an API token (bearer), and
+//! what their role lets them do. Secrets are kept only as hashes.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use vouch_domain::{Permission, Role};
+
+use crate::AppState;
+use crate::api::ApiError;
+
+pub const SESSION_COOKIE: &str = "vouch_session";
+pub const LOGIN_CSRF_COOKIE: &str = "vouch_login_csrf";
+pub const SESSION_HOURS: i64 = 12;
+
+/// An Argon2id hash (PHC string) of `password`, with a random salt.
+pub fn hash_password(password: &str) -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let salt = SaltString::encode_b64(&bytes).expect("16 bytes make a valid salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("Argon2 with default parameters hashes any password")
+        .to_string()
+}
+
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// 256 random bits as hex: session cookies, CSRF tokens, API tokens.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the store keeps of a secret.
+pub fn secret_hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A new API token (shown once) and the hash to store.
+pub fn new_api_token() -> (String, String) {
+    let token = format!("vch_{}", new_secret());
+    let hash = secret_hash(&token);
+    (token, hash)
+}
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A signed-in staff member or an API token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user's email or the token's name.
+    pub name: String,
+    pub role: Role,
+    /// The session's CSRF token (sessions only).
+    pub csrf: Option<String>,
+    /// The hash of the session cookie (sessions only).
+    pub session: Option<String>,
+}
+
+impl Caller {
+    pub fn may(&self, permission: Permission) -> bool {
+        self.role.can(permission)
+    }
+}
+
+async fn caller(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or("");
+        return Ok(state
+            .store
+            .api_token(&secret_hash(token))
+            .await?
+            .map(|(name, role)| Caller {
+                name,
+                role,
+                csrf: None,
+                session: None,
+            }));
+    }
+    let Some(session) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let hash = secret_hash(&session);
+    Ok(state
+        .store
+        .session(&hash, chrono::Utc::now())
+        .await?
+        .map(|(user, csrf)| Caller {
+            name: user.email,
+            role: user.role,
+            csrf: Some(csrf),
+            session: Some(hash),
+        }))
+}
+
+/// An API caller: without valid credentials, 401 with a JSON error.
+pub struct ApiCaller(pub Caller);
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        caller(parts, state).await?.map(ApiCaller).ok_or(ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: "sign in, or send Authorization: Bearer TOKEN".to_owned(),
+            field: None,
+        })
+    }
+}
+
+impl ApiCaller {
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.0.may(permission) {
+            return Ok(());
+        }
+        Err(ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: format!("the {} role does not have {permission}", self.0.role),
+            field: None,
+        })
+    }
+}
+
+/// A page visitor: without a session, a redirect to the login page.
+pub struct PageCaller(pub Caller);
+
+impl FromRequestParts<AppState> for PageCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match caller(parts, state).await {
+            Ok(Some(caller)) if caller.session.is_some() => Ok(PageCaller(caller)),
+            Ok(_) => Err(Redirect::to("/login").into_response()),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// Failed logins per account and per address: after `LIMIT` failures in
+/// `WINDOW`, further attempts are refused until the window passes.
+#[derive(Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl LoginLimiter {
+    const LIMIT: u32 = 5;
+    const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+    pub fn allows(&self, keys: &[String]) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        keys.iter().all(|k| match failures.get(k) {
+            Some((n, since)) => *n < Self::LIMIT || since.elapsed() > Self::WINDOW,
+            None => true,
+        })
+    }
+
+    pub fn failed(&self, keys: &[String]) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            let entry = failures.entry(key.clone()).or_insert((0, Instant::now()));
+            if entry.1.elapsed() > Self::WINDOW {
+                *entry = (0, Instant::now());
+            }
+            entry.0 += 1;
+        }
+    }
+
+    pub fn succeeded(&self, account: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.remove(account);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_and_secrets_are_long_and_hashed() {
+        let hash = hash_password("correct horse");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password(&hash, "correct horse"));
+        assert!(!verify_password(&hash, "wrong"));
+        let (token, stored) = new_api_token();
+        assert_eq!(token.len(), 4 + 64);
+        assert_eq!(stored, secret_hash(&token));
+        assert_ne!(new_secret(), new_secret());
+    }
+
+    #[test]
+    fn the_limiter_refuses_after_five_failures() {
+        let limiter = LoginLimiter::default();
+        let keys = ["a@x.com".to_owned(), "127.0.0.1".to_owned()];
+        for _ in 0..5 {
+            assert!(limiter.allows(&keys));
+            limiter.failed(&keys);
+        }
+        assert!(!limiter.allows(&keys));
+        assert!(
+            !limiter.allows(&["127.0.0.1".to_owned()]),
+            "per address too"
+        );
+    }
+}

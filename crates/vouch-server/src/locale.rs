@@ -1,0 +1,57 @@
+//! Interface text from locale files: a new language is a new file.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use axum::http::HeaderMap;
+
+const FILES: &[(&str, &str)] = &[
+    ("en", include_str!("../locales/en.toml")),
+    ("ro", include_str!("../locales/ro.toml")),
+];
+
+pub type Texts = HashMap<String, String>;
+
+fn all() -> &'static HashMap<&'static str, Texts> {
+    static ALL: OnceLock<HashMap<&'static str, Texts>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        FILES
+            .iter()
+            .map(|(code, text)| {
+                (
+                    *code,
+                    toml::from_str(text).expect("locale files are valid (tested)"),
+                )
+            })
+            .collect()
+    })
+}
+
+/// The texts for the first language of `Accept-Language` we have, else English.
+pub fn texts(headers: &HeaderMap) -> (&'static str, &'static Texts) {
+    let wanted = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    for part in wanted.split(',') {
+        let code = part.split(';').next().unwrap_or("").trim();
+        let language = code.split('-').next().unwrap_or("").to_ascii_lowercase();
+        if let Some((code, texts)) = all().get_key_value(language.as_str()) {
+            return (code, texts);
+        }
+    }
+    ("en", &all()["en"])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_locale_has_every_english_key() {
+        let all = super::all();
+        for (code, texts) in all {
+            for key in all["en"].keys() {
+                assert!(texts.contains_key(key), "{code} lacks {key}");
+            }
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! The staff's pages: sign-in, sign-out and the dashboard. Rendered on the
+//! server with askama (HTML-escaped by default); the chart is SVG built
+//! here from numbers only.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+use vouch_domain::analytics::{Granularity, TrendSpec};
+use vouch_domain::{DEFAULT_LOOKBACK_DAYS, Permission};
+use vouch_store::ResponseFilter;
+
+use crate::AppState;
+use crate::api::ApiError;
+use crate::auth::{
+    LOGIN_CSRF_COOKIE, PageCaller, SESSION_COOKIE, SESSION_HOURS, cookie, new_secret, secret_hash,
+    verify_password,
+};
+use crate::locale::{Texts, texts};
+
+/// Interface text for templates: `ui.t("key")`.
+pub struct Ui(&'static Texts);
+
+impl Ui {
+    pub fn t(&self, key: &str) -> &'static str {
+        // Every locale has every key (tested); an unknown key shows nothing.
+        self.0.get(key).map_or("", String::as_str)
+    }
+}
+
+fn render(page: impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    lang: &'static str,
+    ui: Ui,
+    csrf: String,
+    email: String,
+    error: Option<String>,
+}
+
+fn login_page(
+    headers: &HeaderMap,
+    email: String,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let (lang, t) = texts(headers);
+    // Before a session exists, CSRF is a double-submit: the same random
+    // value in a SameSite cookie and in the form.
+    let csrf = new_secret();
+    let mut response = render(LoginPage {
+        lang,
+        ui: Ui(t),
+        csrf: csrf.clone(),
+        email,
+        error: error.map(|key| Ui(t).t(key).to_owned()),
+    });
+    *response.status_mut() = status;
+    set_cookie(
+        &mut response,
+        &format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict"),
+    );
+    response
+}
+
+fn set_cookie(response: &mut Response, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+pub async fn login_form(headers: HeaderMap) -> Response {
+    login_page(&headers, String::new(), None, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if cookie(&headers, LOGIN_CSRF_COOKIE).as_deref() != Some(form.csrf.as_str()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "The form expired; reload the sign-in page.",
+        )
+            .into_response();
+    }
+    let email = form.email.trim().to_owned();
+    let keys = [
+        format!("account:{}", email.to_lowercase()),
+        format!("address:{}", peer.ip()),
+    ];
+    if !state.limiter.allows(&keys) {
+        return login_page(
+            &headers,
+            email,
+            Some("too_many"),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let user = match state.store.user_by_email(&email).await {
+        Ok(user) => user,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    // A missing user costs one verification too, against a hash made once,
+    // so timing does not tell which emails exist.
+    static STAND_IN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let valid = match &user {
+        Some(user) => verify_password(&user.password_hash, &form.password),
+        None => {
+            let stand_in = STAND_IN.get_or_init(|| crate::auth::hash_password(&new_secret()));
+            verify_password(stand_in, &form.password);
+            false
+        }
+    };
+    let Some(user) = user.filter(|_| valid) else {
+        state.limiter.failed(&keys);
+        tracing::info!(address = %peer.ip(), "failed sign-in");
+        return login_page(&headers, email, Some("bad_login"), StatusCode::UNAUTHORIZED);
+    };
+    state.limiter.succeeded(&keys[0]);
+    let session = new_secret();
+    let now = Utc::now();
+    if let Err(e) = state
+        .store
+        .create_session(
+            &secret_hash(&session),
+            user.id,
+            &new_secret(),
+            now,
+            now + Duration::hours(SESSION_HOURS),
+        )
+        .await
+    {
+        return ApiError::from(e).into_response();
+    }
+    let mut response = Redirect::to("/").into_response();
+    set_cookie(
+        &mut response,
+        &format!(
+            "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+            SESSION_HOURS * 3600
+        ),
+    );
+    response
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if caller.csrf.as_deref() != Some(form.csrf.as_str()) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    }
+    if let Some(session) = &caller.session
+        && let Err(e) = state.store.end_session(session).await
+    {
+        return ApiError::from(e).into_response();
+    }
+    let mut response = Redirect::to("/login").into_response();
+    set_cookie(
+        &mut response,
+        &format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    response
+}
+
+struct ChartPoint {
+    x: f64,
+    y: f64,
+    label: String,
+    value: String,
+}
+
+/// The NPS trend as SVG coordinates.
+struct Chart {
+    width: f64,
+    height: f64,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+    zero: f64,
+    band: String,
+    line: String,
+    points: Vec<ChartPoint>,
+}
+
+fn chart(periods: &[vouch_app::reports::PeriodReport]) -> Chart {
+    let (width, height, left, right, top, bottom) = (720.0, 260.0, 36.0, 710.0, 10.0, 230.0);
+    let y = |nps: f64| top + (100.0 - nps) / 200.0 * (bottom - top);
+    let with_data: Vec<_> = periods.iter().filter(|p| p.nps.nps.is_some()).collect();
+    let step = (right - left) / (with_data.len().max(2) - 1) as f64;
+    let x = |i: usize| left + step * i as f64;
+    let points: Vec<ChartPoint> = with_data
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let nps = p.nps.nps.unwrap_or(0.0);
+            ChartPoint {
+                x: x(i),
+                y: y(nps),
+                label: p.period.clone(),
+                value: format!("{nps:.1}"),
+            }
+        })
+        .collect();
+    let line = points
+        .iter()
+        .map(|p| format!("{:.1},{:.1}", p.x, p.y))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let upper = with_data
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (x(i), y(p.nps.ci_high.unwrap_or(0.0))));
+    let lower = with_data
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, p)| (x(i), y(p.nps.ci_low.unwrap_or(0.0))));
+    let band = upper
+        .chain(lower)
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Chart {
+        width,
+        height,
+        left,
+        right,
+        top,
+        bottom,
+        zero: y(0.0),
+        band,
+        line,
+        points,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    lang: &'static str,
+    ui: Ui,
+    who: String,
+    csrf: String,
+    nps: String,
+    nps_interval: String,
+    change: String,
+    change_note: String,
+    csat: String,
+    responses: String,
+    promoters: u64,
+    passives: u64,
+    detractors: u64,
+    chart: Chart,
+}
+
+/// KPI tiles for the last 90 days and the NPS by month over the last year.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, t) = texts(&headers);
+    if !caller.may(Permission::ViewDashboards) {
+        return (
+            StatusCode::FORBIDDEN,
+            Html(format!("<p>{}</p>", Ui(t).t("forbidden"))),
+        )
+            .into_response();
+    }
+    match dashboard_page(&state, caller, lang, t).await {
+        Ok(page) => render(page),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn dashboard_page(
+    state: &AppState,
+    caller: crate::auth::Caller,
+    lang: &'static str,
+    t: &'static Texts,
+) -> Result<DashboardPage, ApiError> {
+    let to = Utc::now();
+    let from = to - Duration::days(90);
+    let kpis = vouch_app::reports::kpis(
+        &state.store,
+        from,
+        to,
+        0.95,
+        Duration::days(DEFAULT_LOOKBACK_DAYS),
+    )
+    .await?;
+    let filter = ResponseFilter {
+        from: Some(to - Duration::days(365)),
+        to: Some(to),
+        ..ResponseFilter::default()
+    };
+    let spec = TrendSpec {
+        granularity: Granularity::Month,
+        tz: chrono_tz::Tz::UTC,
+        rolling: None,
+    };
+    let trend = vouch_app::reports::nps_trend(&state.store, &filter, spec, 0.95).await?;
+    let ui = Ui(t);
+    let n = &kpis.nps;
+    Ok(DashboardPage {
+        lang,
+        who: caller.name,
+        csrf: caller.csrf.unwrap_or_default(),
+        nps: n.nps.map_or("–".to_owned(), |v| format!("{v:.1}")),
+        nps_interval: match (n.ci_low, n.ci_high) {
+            (Some(low), Some(high)) => format!("95%: {low:.1} … {high:.1}"),
+            _ => String::new(),
+        },
+        change: kpis
+            .nps_change
+            .as_ref()
+            .map_or("–".to_owned(), |c| format!("{:+.1}", c.delta)),
+        change_note: kpis.nps_change.as_ref().map_or(String::new(), |c| {
+            format!(
+                "{} (p = {:.3})",
+                ui.t(if c.significant {
+                    "significant"
+                } else {
+                    "not_significant"
+                }),
+                c.p_value
+            )
+        }),
+        csat: kpis
+            .csat
+            .as_ref()
+            .map_or("–".to_owned(), |c| format!("{:.1}%", c.csat)),
+        responses: n.responses.to_string(),
+        promoters: n.promoters,
+        passives: n.passives,
+        detractors: n.detractors,
+        chart: chart(&trend),
+        ui,
+    })
+}
