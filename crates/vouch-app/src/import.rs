@@ -173,15 +173,20 @@ fn parse_and_tag(
 ) -> Vec<Result<Feedback, Rejection>> {
     vouch_text::map_on_all_cores(records, |record| {
         let mut item = parser.parse(record)?;
-        let a = analyzer.analyze(
-            &crate::text::analysis_text(item.title.as_deref(), &item.body),
-            item.language.as_deref(),
-        );
-        item.language = a.language.map(str::to_owned).or(item.language.take());
-        item.sentiment = Some(a.compound);
-        item.topics = crate::text::topic_mentions(a.topics);
+        tag(analyzer, &mut item);
         Ok(item)
     })
+}
+
+/// Fills an item's language, sentiment and topics.
+pub(crate) fn tag(analyzer: &TextAnalyzer, item: &mut Feedback) {
+    let a = analyzer.analyze(
+        &crate::text::analysis_text(item.title.as_deref(), &item.body),
+        item.language.as_deref(),
+    );
+    item.language = a.language.map(str::to_owned).or(item.language.take());
+    item.sentiment = Some(a.compound);
+    item.topics = crate::text::topic_mentions(a.topics);
 }
 
 /// Links items to known customers: by the author's email, else the
@@ -192,7 +197,7 @@ pub async fn match_customers(store: &Store, items: &mut [Feedback]) -> Result<()
         .iter()
         .filter(|i| i.customer_id.is_none())
         .filter_map(|i| Email::parse(i.author.email.as_deref()?).ok())
-        .map(|e| e.as_str().to_owned())
+        .map(|e| e.match_key())
         .collect();
     let by_email = lookup(store, CustomerKey::Email, &emails).await?;
     let external: Vec<String> = items
@@ -222,7 +227,7 @@ pub async fn match_customers(store: &Store, items: &mut [Feedback]) -> Result<()
             .as_deref()
             .and_then(|e| Email::parse(e).ok());
         item.customer_id = email
-            .and_then(|e| by_email.get(e.as_str()).copied())
+            .and_then(|e| by_email.get(&e.match_key()).copied())
             .or_else(|| {
                 let id = item.author.external_id.as_ref()?;
                 by_external.get(id).copied()
@@ -344,7 +349,7 @@ struct Respondents {
 fn respondent_of(row: &ImportedAnswer, known: &Respondents) -> Option<CustomerId> {
     row.email
         .as_ref()
-        .and_then(|e| known.by_email.get(e.as_str()).copied())
+        .and_then(|e| known.by_email.get(&e.match_key()).copied())
         .or_else(|| {
             let id = row.external_id.as_ref()?;
             known.by_external.get(id).copied()
@@ -354,7 +359,7 @@ fn respondent_of(row: &ImportedAnswer, known: &Respondents) -> Option<CustomerId
 async fn respondents(store: &Store, rows: &[ImportedAnswer]) -> Result<Respondents> {
     let emails: Vec<String> = rows
         .iter()
-        .filter_map(|r| r.email.as_ref().map(|e| e.as_str().to_owned()))
+        .filter_map(|r| r.email.as_ref().map(|e| e.match_key()))
         .collect();
     let external: Vec<String> = rows.iter().filter_map(|r| r.external_id.clone()).collect();
     let mut known = Respondents {
@@ -372,7 +377,7 @@ async fn respondents(store: &Store, rows: &[ImportedAnswer]) -> Result<Responden
         let key = row
             .email
             .as_ref()
-            .map(|e| format!("e:{}", e.as_str()))
+            .map(|e| format!("e:{}", e.match_key()))
             .or_else(|| row.external_id.as_ref().map(|x| format!("x:{x}")))
             .unwrap_or_default();
         if planned.contains_key(&key) {
@@ -394,7 +399,7 @@ async fn respondents(store: &Store, rows: &[ImportedAnswer]) -> Result<Responden
         let ids = store.insert_customers(&new).await?;
         for (profile, id) in new.iter().zip(ids) {
             if let Some(email) = &profile.email {
-                known.by_email.insert(email.as_str().to_owned(), id);
+                known.by_email.insert(email.match_key(), id);
             }
             if let Some(external) = &profile.external_id {
                 known.by_external.insert(external.clone(), id);

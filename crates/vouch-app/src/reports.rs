@@ -91,6 +91,53 @@ pub struct SegmentReport {
     pub nps: NpsReport,
 }
 
+/// An NPS overall, per period or per segment: what `vouch nps --json` prints
+/// and `GET /api/v1/metrics/nps` returns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum NpsBreakdown {
+    Total(NpsReport),
+    Periods { periods: Vec<PeriodReport> },
+    Segments { segments: Vec<SegmentReport> },
+}
+
+/// The NPS of `filter`'s answers, broken down by `by` (periods in `tz`,
+/// each the `rolling` window ending with it when given).
+pub async fn nps_by(
+    store: &Store,
+    filter: &ResponseFilter,
+    by: Option<&crate::params::Breakdown>,
+    tz: chrono_tz::Tz,
+    rolling: Option<Duration>,
+    level: f64,
+) -> Result<NpsBreakdown> {
+    use crate::params::Breakdown;
+    match by {
+        None => Ok(NpsBreakdown::Total(nps(store, filter, level).await?)),
+        Some(Breakdown::Period(granularity)) => {
+            let spec = TrendSpec {
+                granularity: *granularity,
+                tz,
+                rolling,
+            };
+            Ok(NpsBreakdown::Periods {
+                periods: nps_trend(store, filter, spec, level).await?,
+            })
+        }
+        Some(Breakdown::Segment(segment)) => {
+            if rolling.is_some() {
+                return Err(crate::AppError::Refused(
+                    "a rolling window goes with a period breakdown (day, week, month, quarter)"
+                        .to_owned(),
+                ));
+            }
+            Ok(NpsBreakdown::Segments {
+                segments: nps_segments(store, filter, segment, level).await?,
+            })
+        }
+    }
+}
+
 /// The NPS of every NPS answer matching `filter`.
 pub async fn nps(store: &Store, filter: &ResponseFilter, level: f64) -> Result<NpsReport> {
     Ok(NpsReport::from_tally(store.nps_tally(filter).await?, level))

@@ -11,14 +11,4 @@ pub fn today() -> DateTime<Utc> {
         .and_utc()
 }
 
-pub use vouch_app::parse_time;
-
-/// A confidence level strictly between 0 and 1.
-pub fn parse_level(raw: &str) -> Result<f64, String> {
-    match raw.parse::<f64>() {
-        Ok(level) if level > 0.0 && level < 1.0 => Ok(level),
-        _ => Err(format!(
-            "{raw:?} is not a confidence level between 0 and 1, e.g. 0.95"
-        )),
-    }
-}
+pub use vouch_app::params::{parse_level, parse_time};

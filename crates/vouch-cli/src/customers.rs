@@ -37,7 +37,13 @@ pub async fn run(store: &Store, command: CustomersCommand) -> anyhow::Result<()>
 }
 
 async fn list(store: &Store, limit: u32, after: Option<i64>, json: bool) -> anyhow::Result<()> {
-    let customers = store.customers(after.map(CustomerId), limit).await?;
+    let customers = store
+        .customers(
+            &vouch_store::CustomerFilter::default(),
+            after.map(CustomerId),
+            limit,
+        )
+        .await?;
     if json {
         for c in &customers {
             println!("{}", serde_json::to_string(c)?);

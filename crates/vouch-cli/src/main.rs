@@ -3,6 +3,7 @@
 
 mod args;
 mod bench;
+mod config;
 mod customers;
 mod demo;
 mod import;
@@ -32,9 +33,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "vouch", version, max_term_width = 100)]
 struct Cli {
     /// Database: sqlite://PATH (created if missing), a bare file path, or
-    /// postgres://USER:PASSWORD@HOST:PORT/DB.
-    #[arg(long, global = true, env = "VOUCH_DATABASE_URL", default_value = vouch_store::DatabaseLocation::DEFAULT_URL, hide_env_values = true)]
-    db: String,
+    /// postgres://USER:PASSWORD@HOST:PORT/DB. Default: database_url of the
+    /// configuration, else sqlite://vouch.db.
+    #[arg(long, global = true)]
+    db: Option<String>,
+
+    /// Configuration file (default: vouch.toml here, if present). Settings
+    /// and their VOUCH_* variables are listed in docs/CONFIG.md.
+    #[arg(long, global = true, env = "VOUCH_CONFIG")]
+    config: Option<std::path::PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -48,6 +55,11 @@ enum Command {
     ///
     /// Example: vouch serve --demo   (then open the printed URL and sign in)
     Serve(serve::ServeArgs),
+    /// The job queue: webhook deliveries and other background work.
+    #[command(subcommand)]
+    Jobs(serve::JobsCommand),
+    /// Print the REST API's OpenAPI 3.1 document (also served at /api/v1/openapi.json).
+    Openapi,
     /// Staff accounts.
     #[command(subcommand)]
     User(serve::UserCommand),
@@ -165,7 +177,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         command => command,
     };
-    let store = Store::open(&cli.db).await?;
+    let config = config::Config::load(cli.config.as_deref())?;
+    let serving = matches!(command, Command::Serve(_));
+    config.init_logging(if serving { "info" } else { "warn" });
+    if let Command::Openapi = command {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&vouch_server::openapi())?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = Store::open(cli.db.as_deref().unwrap_or(&config.database_url)).await?;
     let outcome = match command {
         Command::Migrate => {
             println!(
@@ -176,7 +198,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(())
         }
         Command::Demo(args) => demo::run(&store, args).await,
-        Command::Serve(args) => return serve::run(store, args).await.map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => {
+            return serve::run(store, args, &config)
+                .await
+                .map(|()| ExitCode::SUCCESS);
+        }
+        Command::Jobs(command) => serve::run_jobs(&store, command).await,
+        Command::Openapi => unreachable!("answered before the store opens"),
         Command::User(command) => serve::run_user(&store, command).await,
         Command::Token(command) => serve::run_token(&store, command).await,
         Command::Customers(command) => customers::run(&store, command).await,

@@ -1,20 +1,20 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use clap::Args;
-use vouch_app::reports::{self, NpsReport, PeriodReport, SegmentReport};
+use vouch_app::reports::{self, NpsBreakdown, NpsReport, PeriodReport, SegmentReport};
 use vouch_domain::Channel;
-use vouch_domain::analytics::{Granularity, TrendSpec};
-use vouch_store::{ResponseFilter, Segment, Store};
+use vouch_store::{ResponseFilter, Store};
 
 use crate::args::{parse_level, parse_time};
 use crate::table::{Table, thousands};
+use vouch_app::params::{Breakdown, parse_attribute, parse_breakdown, parse_tz, parse_window};
 
 #[derive(Args)]
 pub struct NpsArgs {
     /// Break the NPS down: by period (day, week, month, quarter) or by
     /// segment (survey, channel, lang, attr:NAME such as attr:plan).
-    #[arg(long, value_parser = parse_by)]
-    by: Option<NpsBy>,
+    #[arg(long, value_parser = parse_breakdown)]
+    by: Option<Breakdown>,
     /// Time zone for periods, e.g. Europe/Bucharest.
     #[arg(long, default_value = "UTC", value_parser = parse_tz)]
     tz: Tz,
@@ -69,90 +69,29 @@ impl FilterArgs {
     }
 }
 
-#[derive(Clone)]
-enum NpsBy {
-    Period(Granularity),
-    Segment(Segment),
-}
-
-fn parse_by(raw: &str) -> Result<NpsBy, String> {
-    if let Ok(g) = raw.parse::<Granularity>() {
-        return Ok(NpsBy::Period(g));
-    }
-    match raw {
-        "survey" => Ok(NpsBy::Segment(Segment::Survey)),
-        "channel" => Ok(NpsBy::Segment(Segment::Channel)),
-        "lang" | "language" => Ok(NpsBy::Segment(Segment::Language)),
-        _ => match raw.strip_prefix("attr:") {
-            Some(name) if !name.is_empty() => {
-                Ok(NpsBy::Segment(Segment::Attribute(name.to_owned())))
-            }
-            _ => Err(format!(
-                "{raw:?}: use day, week, month, quarter, survey, channel, lang or attr:NAME"
-            )),
-        },
-    }
-}
-
-fn parse_tz(raw: &str) -> Result<Tz, String> {
-    raw.parse::<Tz>()
-        .map_err(|_| format!("{raw:?} is not an IANA time zone such as UTC or Europe/Bucharest"))
-}
-
-fn parse_window(raw: &str) -> Result<Duration, String> {
-    let bad = || format!("{raw:?} is not a window such as 90d or 12w");
-    let (number, unit) = raw.split_at(raw.len().saturating_sub(1));
-    let n: i64 = number.parse().map_err(|_| bad())?;
-    match unit {
-        "d" if n > 0 => Ok(Duration::days(n)),
-        "w" if n > 0 => Ok(Duration::weeks(n)),
-        _ => Err(bad()),
-    }
-}
-
-fn parse_attribute(raw: &str) -> Result<(String, String), String> {
-    match raw.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_owned(), value.trim().to_owned()))
-        }
-        _ => Err(format!("{raw:?} is not NAME=VALUE, e.g. plan=pro")),
-    }
-}
-
 pub async fn run(store: &Store, args: NpsArgs) -> anyhow::Result<()> {
     let filter = args.filter.filter();
-    match &args.by {
-        None => print_total(&reports::nps(store, &filter, args.level).await?, args.json),
-        Some(NpsBy::Period(granularity)) => {
-            let spec = TrendSpec {
-                granularity: *granularity,
-                tz: args.tz,
-                rolling: args.rolling,
-            };
-            print_periods(
-                &reports::nps_trend(store, &filter, spec, args.level).await?,
-                args.json,
-                args.level,
-            )
-        }
-        Some(NpsBy::Segment(segment)) => {
-            if args.rolling.is_some() {
-                anyhow::bail!("--rolling goes with a period --by (day, week, month, quarter)");
-            }
-            print_segments(
-                &reports::nps_segments(store, &filter, segment, args.level).await?,
-                args.json,
-                args.level,
-            )
-        }
+    let answer = reports::nps_by(
+        store,
+        &filter,
+        args.by.as_ref(),
+        args.tz,
+        args.rolling,
+        args.level,
+    )
+    .await?;
+    if args.json {
+        println!("{}", serde_json::to_string(&answer)?);
+        return Ok(());
+    }
+    match &answer {
+        NpsBreakdown::Total(report) => print_total(report),
+        NpsBreakdown::Periods { periods } => print_periods(periods, args.level),
+        NpsBreakdown::Segments { segments } => print_segments(segments, args.level),
     }
 }
 
-fn print_total(report: &NpsReport, json: bool) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string(report)?);
-        return Ok(());
-    }
+fn print_total(report: &NpsReport) -> anyhow::Result<()> {
     match (report.nps, report.ci_low, report.ci_high) {
         (Some(nps), Some(low), Some(high)) => println!(
             "NPS {nps:+.1}  ({:.0}% interval {low:+.1} to {high:+.1})\n{} answers: {} promoters, {} passives, {} detractors",
@@ -199,14 +138,7 @@ fn nps_headers(level: f64) -> Vec<String> {
     .to_vec()
 }
 
-fn print_periods(periods: &[PeriodReport], json: bool, level: f64) -> anyhow::Result<()> {
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string(&serde_json::json!({ "periods": periods }))?
-        );
-        return Ok(());
-    }
+fn print_periods(periods: &[PeriodReport], level: f64) -> anyhow::Result<()> {
     let headers: Vec<String> = std::iter::once("period".to_owned())
         .chain(nps_headers(level))
         .chain([">change".to_owned(), "significant".to_owned()])
@@ -235,14 +167,7 @@ fn print_periods(periods: &[PeriodReport], json: bool, level: f64) -> anyhow::Re
     Ok(())
 }
 
-fn print_segments(segments: &[SegmentReport], json: bool, level: f64) -> anyhow::Result<()> {
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string(&serde_json::json!({ "segments": segments }))?
-        );
-        return Ok(());
-    }
+fn print_segments(segments: &[SegmentReport], level: f64) -> anyhow::Result<()> {
     let headers: Vec<String> = std::iter::once("segment".to_owned())
         .chain(nps_headers(level))
         .collect();

@@ -3,21 +3,25 @@
 use std::io::Read;
 
 use clap::{Args, Subcommand};
-use vouch_domain::Role;
+use vouch_domain::{JobState, Role};
+
+use crate::config::Config;
+use crate::table::Table;
 use vouch_store::Store;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address and port to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080", env = "VOUCH_ADDR")]
-    addr: String,
+    /// Address and port to listen on (default: addr of the configuration, 127.0.0.1:8080).
+    #[arg(long)]
+    addr: Option<String>,
     /// Load the demo data if the database is empty, and create a demo admin
     /// (admin@vouch.demo, password printed) if there are no users.
     #[arg(long)]
     demo: bool,
 }
 
-pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Result<()> {
+    let _instance_lock = vouch_server::InstanceLock::acquire(&store).map_err(anyhow::Error::msg)?;
     if args.demo {
         if store.count_customers().await? == 0 {
             crate::demo::run(&store, crate::demo::DemoArgs::default_small()).await?;
@@ -31,25 +35,106 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
             println!("Demo admin: admin@vouch.demo, password {password}");
         }
     }
-    let listener = tokio::net::TcpListener::bind(&args.addr)
+    let addr = args.addr.as_deref().unwrap_or(&config.addr);
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     println!(
         "Vouch is serving {} at http://{}/",
         store.describe(),
         listener.local_addr()?
     );
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    let instance = config.instance();
+    tracing::info!(%instance, workers = config.job_workers, "started");
     vouch_server::serve(
         listener,
         vouch_server::AppState::new(store.clone()),
-        shutdown,
+        config.jobs(),
+        &instance,
+        shutdown_signal(),
     )
     .await?;
+    tracing::info!("stopped: requests and jobs in flight finished");
     store.close().await;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what service managers and `kill` send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler installs");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[derive(Subcommand)]
+pub enum JobsCommand {
+    /// Jobs, newest first: state, attempts, last error.
+    ///
+    /// Example: vouch jobs list --state dead
+    List {
+        /// queued, running, done or dead.
+        #[arg(long)]
+        state: Option<JobState>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run_jobs(store: &Store, command: JobsCommand) -> anyhow::Result<()> {
+    match command {
+        JobsCommand::List { state, limit, json } => {
+            let jobs = store.jobs(state, limit).await?;
+            if json {
+                for job in &jobs {
+                    println!("{}", serde_json::to_string(job)?);
+                }
+                return Ok(());
+            }
+            let mut table = Table::new(&[
+                ">id",
+                "kind",
+                "state",
+                ">attempts",
+                "run at",
+                "worker",
+                "last error",
+            ]);
+            for job in &jobs {
+                table.row(vec![
+                    job.id.to_string(),
+                    job.kind.clone(),
+                    job.state.to_string(),
+                    format!("{}/{}", job.attempts, job.max_attempts),
+                    job.run_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    job.locked_by.clone().unwrap_or_default(),
+                    job.last_error.clone().unwrap_or_default(),
+                ]);
+            }
+            print!("{}", table.render());
+            let counts = store.job_counts().await?;
+            let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            println!(
+                "\nIn the queue: {}",
+                if summary.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    summary.join(", ")
+                }
+            );
+            Ok(())
+        }
+    }
 }
 
 #[derive(Subcommand)]

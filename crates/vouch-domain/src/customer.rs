@@ -45,6 +45,13 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The form customers are matched by: wholly lower-cased, because in
+    /// practice `Ana@x.ro` and `ana@x.ro` are one person, though the local
+    /// part is kept as given for sending.
+    pub fn match_key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
 }
 
 impl fmt::Display for Email {

@@ -7,6 +7,7 @@
 mod access;
 mod customer;
 mod error;
+mod events;
 mod feedback;
 mod loyalty;
 mod names;
@@ -17,6 +18,7 @@ pub mod analytics;
 pub use access::{Permission, Role};
 pub use customer::{Customer, CustomerId, CustomerProfile, Email, Locale};
 pub use error::DomainError;
+pub use events::{EventKind, JobState};
 pub use feedback::{
     Author, Engagement, Feedback, FeedbackId, FeedbackItem, Rating, Source, TopicMention,
     stable_hash,

@@ -9,7 +9,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -21,6 +21,8 @@ use crate::api::ApiError;
 pub const SESSION_COOKIE: &str = "vouch_session";
 pub const LOGIN_CSRF_COOKIE: &str = "vouch_login_csrf";
 pub const SESSION_HOURS: i64 = 12;
+/// The header that carries the session's CSRF token on API writes from a browser.
+pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// An Argon2id hash (PHC string) of `password`, with a random salt.
 pub fn hash_password(password: &str) -> String {
@@ -136,12 +138,69 @@ impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        caller(parts, state).await?.map(ApiCaller).ok_or(ApiError {
+        let caller = caller(parts, state).await?.ok_or(ApiError {
             status: StatusCode::UNAUTHORIZED,
             code: "unauthorized",
             message: "sign in, or send Authorization: Bearer TOKEN".to_owned(),
             field: None,
-        })
+        })?;
+        // A browser sends the session cookie with any request, also one a
+        // foreign page makes it send; writes must prove they come from ours.
+        let safe = matches!(parts.method, Method::GET | Method::HEAD);
+        if let (false, Some(csrf)) = (safe, caller.csrf.as_deref()) {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            if sent != Some(csrf) {
+                return Err(ApiError {
+                    status: StatusCode::FORBIDDEN,
+                    code: "csrf",
+                    message: format!("a signed-in browser must send the {CSRF_HEADER} header"),
+                    field: None,
+                });
+            }
+        }
+        Ok(ApiCaller(caller))
+    }
+}
+
+/// What an API route needs, as a type, so that the permission is checked
+/// while the request is taken apart, before its body is read.
+pub trait Needs: Send + Sync {
+    const PERMISSION: Permission;
+}
+
+/// One type per permission, for `Api<need::…>`.
+pub mod need {
+    macro_rules! needs {
+        ($($name:ident),*) => {$(
+            pub struct $name;
+            impl super::Needs for $name {
+                const PERMISSION: vouch_domain::Permission = vouch_domain::Permission::$name;
+            }
+        )*};
+    }
+    needs!(
+        ReadCustomers,
+        WriteCustomers,
+        EraseCustomers,
+        ReadFeedback,
+        WriteFeedback,
+        ReadResponses,
+        WriteResponses,
+        ReadMetrics,
+        ManageSettings
+    );
+}
+
+/// An API caller who holds `N`'s permission: 401 without credentials, 403 without the permission.
+pub struct Api<N: Needs>(pub Caller, std::marker::PhantomData<N>);
+
+impl<N: Needs> FromRequestParts<AppState> for Api<N> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = ApiCaller::from_request_parts(parts, state).await?;
+        caller.require(N::PERMISSION)?;
+        Ok(Api(caller.0, std::marker::PhantomData))
     }
 }
 

@@ -287,6 +287,82 @@ struct DashboardPage {
 }
 
 /// KPI tiles for the last 90 days and the NPS by month over the last year.
+#[derive(Template)]
+#[template(path = "feedback.html")]
+struct FeedbackPage {
+    lang: &'static str,
+    ui: Ui,
+    who: String,
+    csrf: String,
+    items: Vec<FeedbackRow>,
+}
+
+/// One item as the inbox shows it; askama escapes every field.
+struct FeedbackRow {
+    posted: String,
+    source: String,
+    author: String,
+    rating: String,
+    sentiment: String,
+    topics: String,
+    title: String,
+    body: String,
+}
+
+/// The 100 newest feedback items: the agents' inbox.
+pub async fn feedback(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, t) = texts(&headers);
+    if !caller.may(Permission::ReadFeedback) {
+        return (
+            StatusCode::FORBIDDEN,
+            Html(format!("<p>{}</p>", Ui(t).t("forbidden"))),
+        )
+            .into_response();
+    }
+    let items = match state
+        .store
+        .feedback(&vouch_store::FeedbackFilter::default(), None, 100)
+        .await
+    {
+        Ok(items) => items,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let items = items
+        .into_iter()
+        .map(|item| {
+            let f = item.feedback;
+            FeedbackRow {
+                posted: f.posted_at.format("%Y-%m-%d").to_string(),
+                source: f.source.to_string(),
+                author: f.author.name.or(f.author.handle).unwrap_or_default(),
+                rating: f
+                    .rating
+                    .map_or(String::new(), |r| format!("{}★", r.as_stars())),
+                sentiment: f.sentiment.map_or(String::new(), |s| format!("{s:+.2}")),
+                topics: f
+                    .topics
+                    .iter()
+                    .map(|m| m.topic.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                title: f.title.unwrap_or_default(),
+                body: f.body,
+            }
+        })
+        .collect();
+    render(FeedbackPage {
+        lang,
+        ui: Ui(t),
+        who: caller.name,
+        csrf: caller.csrf.unwrap_or_default(),
+        items,
+    })
+}
+
 pub async fn dashboard(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,

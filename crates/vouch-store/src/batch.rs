@@ -121,6 +121,27 @@ pub(crate) fn placeholders(backend: Backend, first: usize, count: usize) -> Stri
         .join(", ")
 }
 
+/// A parameterised SQL query under construction: values are only ever
+/// bound, never spliced into the text.
+#[derive(Debug, Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    pub values: Vec<Value>,
+}
+
+impl Sql {
+    /// Appends a placeholder for `value` and returns it (`$3`).
+    pub fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        format!("${}", self.values.len())
+    }
+
+    pub fn bind_list<T: Into<Value> + Clone>(&mut self, items: &[T]) -> String {
+        let placeholders: Vec<String> = items.iter().map(|i| self.bind(i.clone())).collect();
+        placeholders.join(", ")
+    }
+}
+
 /// Binds `Value`s to a query on whichever backend it was built for.
 macro_rules! bind_values {
     ($query:expr, $values:expr) => {{

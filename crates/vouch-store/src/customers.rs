@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use vouch_domain::{Customer, CustomerId, CustomerProfile};
 
-use crate::batch::{Value, placeholders};
+use crate::batch::{Sql, Value, bind_values, placeholders};
 use crate::rows::{CUSTOMER_COLUMNS, CustomerRow};
 use crate::store::{execute_inserts, insert_rows, on_backend};
 use crate::{Result, Store, StoreError};
@@ -32,6 +32,20 @@ fn keyed_rows<'a>(
                 .map(move |(k, v)| vec![Value::from(*id), k.as_str().into(), v.as_str().into()])
         })
         .collect()
+}
+
+/// Which customers a listing returns. Empty fields filter nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerFilter {
+    /// As `Email::parse` normalises it.
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+    /// Attributes that must all match (`plan` = `pro`).
+    pub attributes: Vec<(String, String)>,
+    /// Created at or after.
+    pub created_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Created strictly before.
+    pub created_to: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A column that names a customer in imported records.
@@ -72,14 +86,15 @@ impl Store {
     }
 
     /// Customer ids by email address or external id, for the `values` that
-    /// name a customer (emails as `Email::parse` normalises them).
+    /// name a customer (emails as `Email::match_key` gives them).
     pub async fn customer_ids_by(
         &self,
         key: CustomerKey,
         values: &[&str],
     ) -> Result<HashMap<String, CustomerId>> {
         let column = match key {
-            CustomerKey::Email => "email",
+            // Matched by `Email::match_key`, through the index on lower(email).
+            CustomerKey::Email => "lower(email)",
             CustomerKey::ExternalId => "external_id",
         };
         self.ids_where(
@@ -184,9 +199,9 @@ impl Store {
                 } else {
                     "external_id"
                 };
-                let value = match vouch_domain::Email::parse(key) {
-                    Ok(email) if column == "email" => email.as_str().to_owned(),
-                    _ => key.to_owned(),
+                let (column, value) = match vouch_domain::Email::parse(key) {
+                    Ok(email) if column == "email" => ("lower(email)", email.match_key()),
+                    _ => (column, key.to_owned()),
                 };
                 on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(by(column))).bind(value).fetch_optional(pool).await)?
             }
@@ -204,14 +219,97 @@ impl Store {
             })
     }
 
-    /// A page of customers ordered by id, starting after `after` (keyset pagination).
-    pub async fn customers(&self, after: Option<CustomerId>, limit: u32) -> Result<Vec<Customer>> {
-        let sql =
-            format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id > $1 ORDER BY id LIMIT $2");
-        let after = after.map_or(0, |a| a.0);
+    /// A page of customers that match `filter`, ordered by id, starting
+    /// after `after` (keyset pagination).
+    pub async fn customers(
+        &self,
+        filter: &CustomerFilter,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<Customer>> {
+        let mut sql = Sql::default();
+        let mut conditions = vec![format!("id > {}", sql.bind(after.map_or(0, |a| a.0)))];
+        if let Some(email) = &filter.email {
+            conditions.push(format!("email = {}", sql.bind(email.as_str())));
+        }
+        if let Some(external_id) = &filter.external_id {
+            conditions.push(format!("external_id = {}", sql.bind(external_id.as_str())));
+        }
+        for (name, value) in &filter.attributes {
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM customer_attributes a WHERE a.customer_id = customers.id AND a.name = {} AND a.value = {})",
+                sql.bind(name.as_str()),
+                sql.bind(value.as_str())
+            ));
+        }
+        if let Some(from) = filter.created_from {
+            conditions.push(format!("created_at >= {}", sql.bind(from)));
+        }
+        if let Some(to) = filter.created_to {
+            conditions.push(format!("created_at < {}", sql.bind(to)));
+        }
+        sql.text = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {} ORDER BY id LIMIT {}",
+            conditions.join(" AND "),
+            sql.bind(i64::from(limit))
+        );
         let rows: Vec<CustomerRow> = on_backend!(self, pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(after).bind(i64::from(limit)).fetch_all(pool).await)?;
+            bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
         self.with_details(rows).await
+    }
+
+    /// Replaces a customer's profile, attributes and handles included.
+    pub async fn update_customer(&self, id: CustomerId, profile: &CustomerProfile) -> Result<()> {
+        const SQL: &str = "UPDATE customers SET external_id = $1, email = $2, name = $3, locale = $4, \
+            created_at = $5, churned_at = $6, referred_by = $7 WHERE id = $8";
+        let details = keyed_rows(std::slice::from_ref(profile), &[id.0], |c| &c.attributes);
+        let handles = keyed_rows(std::slice::from_ref(profile), &[id.0], |c| &c.handles);
+        on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query(SQL)
+                .bind(profile.external_id.as_deref())
+                .bind(profile.email.as_ref().map(|e| e.as_str()))
+                .bind(profile.name.as_deref())
+                .bind(profile.locale.as_str())
+                .bind(profile.created_at)
+                .bind(profile.churned_at)
+                .bind(profile.referred_by.map(|r| r.0))
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if updated == 0 {
+                return Err(StoreError::NotFound { what: "customer", key: id.to_string() });
+            }
+            sqlx::query("DELETE FROM customer_attributes WHERE customer_id = $1").bind(id.0).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM customer_handles WHERE customer_id = $1").bind(id.0).execute(&mut *tx).await?;
+            execute_inserts!(self.backend(), tx, "customer_attributes", &["customer_id", "name", "value"], "", &details).await?;
+            execute_inserts!(self.backend(), tx, "customer_handles", &["customer_id", "platform", "handle"], "", &handles).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Erases a customer (GDPR): their profile, attributes and handles go;
+    /// their answers and feedback stay for the aggregates but lose every
+    /// link to them (customer, author name and handle, answer metadata).
+    /// Returns false when there was no such customer.
+    pub async fn erase_customer(&self, id: CustomerId) -> Result<bool> {
+        const UNLINK_FEEDBACK: &str = "UPDATE feedback_items SET customer_id = NULL, author_name = NULL, author_handle = NULL WHERE customer_id = $1";
+        const UNLINK_ANSWERS: &str =
+            "UPDATE responses SET customer_id = NULL, metadata = '{}' WHERE customer_id = $1";
+        const UNLINK_REFERRALS: &str =
+            "UPDATE customers SET referred_by = NULL WHERE referred_by = $1";
+        const DELETE: &str = "DELETE FROM customers WHERE id = $1";
+        on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for sql in [UNLINK_FEEDBACK, UNLINK_ANSWERS, UNLINK_REFERRALS] {
+                sqlx::query(sql).bind(id.0).execute(&mut *tx).await?;
+            }
+            let deleted = sqlx::query(DELETE).bind(id.0).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok(deleted > 0)
+        })
     }
 
     pub async fn count_customers(&self) -> Result<u64> {

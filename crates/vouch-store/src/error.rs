@@ -33,6 +33,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A write broke a unique key (an email or external id already taken…).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+
     pub(crate) fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> Self {
         StoreError::Corrupt {
             what,

@@ -1,13 +1,15 @@
+use chrono::{DateTime, Utc};
 use vouch_domain::{
-    CategorySignal, CustomerId, Feedback, FeedbackId, FeedbackItem, Rating, SignalKind, Source,
+    CategorySignal, CustomerId, Feedback, FeedbackId, FeedbackItem, LoyaltyCategory, Rating,
+    SignalKind, Source,
 };
 
 use std::collections::HashMap;
 
-use crate::batch::{Value, bind_values, placeholders};
+use crate::batch::{Sql, Value, bind_values, placeholders};
 use crate::rows::{FEEDBACK_COLUMNS, FeedbackRow};
 use crate::store::{insert_rows, on_backend};
-use crate::{Result, Store, StoreError};
+use crate::{Backend, Result, Store, StoreError};
 
 /// What an idempotent write of feedback did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -19,6 +21,42 @@ pub struct UpsertSummary {
     /// Known items that said nothing new.
     pub unchanged: u64,
 }
+
+/// Which feedback items a listing returns. Empty fields filter nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedbackFilter {
+    pub sources: Vec<Source>,
+    /// Language codes (`en`, `ro`).
+    pub languages: Vec<String>,
+    pub sentiment: Option<SentimentLabel>,
+    /// A topic of the taxonomy the item mentions.
+    pub topic: Option<String>,
+    /// The loyalty category the item itself signals: its NPS answer's score,
+    /// or else its rating as `Rating::implied_category` reads it.
+    pub category: Option<LoyaltyCategory>,
+    pub customer: Option<CustomerId>,
+    /// Posted at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Posted strictly before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Sentiment as VADER's authors label it: compound ≥ 0.05 positive, ≤ −0.05 negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentimentLabel {
+    Positive,
+    Neutral,
+    Negative,
+}
+
+/// The category an item signals, in SQL, over `feedback_items f` left-joined
+/// to its answer `r` and survey `s`. The star thresholds are those of
+/// `Rating::implied_category` (5 stars = normalised ≥ 0.875, 4 = ≥ 0.625);
+/// a conformance test holds the two together.
+const ITEM_CATEGORY: &str = "CASE \
+    WHEN s.kind = 'nps' THEN CASE WHEN r.score >= 9 THEN 'promoter' WHEN r.score >= 7 THEN 'passive' ELSE 'detractor' END \
+    WHEN f.rating_normalized IS NULL THEN NULL \
+    WHEN f.rating_normalized >= 0.875 THEN 'promoter' WHEN f.rating_normalized >= 0.625 THEN 'passive' ELSE 'detractor' END";
 
 /// How many source ids one look-up asks for.
 const LOOKUP_CHUNK: usize = 500;
@@ -160,6 +198,101 @@ impl Store {
             tx.commit().await?;
             Ok::<_, StoreError>(summary)
         })
+    }
+
+    /// A page of feedback matching `filter`, newest first (by posting time,
+    /// then id), continuing after the item `after` (keyset pagination).
+    pub async fn feedback(
+        &self,
+        filter: &FeedbackFilter,
+        after: Option<FeedbackId>,
+        limit: u32,
+    ) -> Result<Vec<FeedbackItem>> {
+        let mut sql = Sql::default();
+        let mut conditions: Vec<String> = vec!["1 = 1".to_owned()];
+        if let Some(after) = after {
+            let id = sql.bind(after.0);
+            conditions.push(format!(
+                "(f.posted_at, f.id) < (SELECT posted_at, id FROM feedback_items WHERE id = {id})"
+            ));
+        }
+        if !filter.sources.is_empty() {
+            let names: Vec<&str> = filter.sources.iter().map(|s| s.as_str()).collect();
+            conditions.push(format!("f.source IN ({})", sql.bind_list(&names)));
+        }
+        if !filter.languages.is_empty() {
+            conditions.push(format!(
+                "f.language IN ({})",
+                sql.bind_list(&filter.languages)
+            ));
+        }
+        match filter.sentiment {
+            Some(SentimentLabel::Positive) => conditions.push("f.sentiment >= 0.05".to_owned()),
+            Some(SentimentLabel::Negative) => conditions.push("f.sentiment <= -0.05".to_owned()),
+            Some(SentimentLabel::Neutral) => {
+                conditions.push("f.sentiment > -0.05 AND f.sentiment < 0.05".to_owned())
+            }
+            None => {}
+        }
+        if let Some(topic) = &filter.topic {
+            let topic = sql.bind(topic.as_str());
+            conditions.push(match self.backend() {
+                Backend::Sqlite => format!(
+                    "EXISTS (SELECT 1 FROM json_each(f.topics) t WHERE json_extract(t.value, '$.topic') = {topic})"
+                ),
+                Backend::Postgres => format!(
+                    "EXISTS (SELECT 1 FROM jsonb_array_elements(f.topics) t WHERE t->>'topic' = {topic})"
+                ),
+            });
+        }
+        if let Some(category) = filter.category {
+            conditions.push(format!(
+                "({ITEM_CATEGORY}) = {}",
+                sql.bind(category.as_str())
+            ));
+        }
+        if let Some(customer) = filter.customer {
+            conditions.push(format!("f.customer_id = {}", sql.bind(customer.0)));
+        }
+        if let Some(from) = filter.from {
+            conditions.push(format!("f.posted_at >= {}", sql.bind(from)));
+        }
+        if let Some(to) = filter.to {
+            conditions.push(format!("f.posted_at < {}", sql.bind(to)));
+        }
+        let columns: Vec<String> = FEEDBACK_COLUMNS
+            .split(", ")
+            .map(|c| format!("f.{c}"))
+            .collect();
+        sql.text = format!(
+            "SELECT {} FROM feedback_items f \
+             LEFT JOIN responses r ON r.id = f.response_id LEFT JOIN surveys s ON s.id = r.survey_id \
+             WHERE {} ORDER BY f.posted_at DESC, f.id DESC LIMIT {}",
+            columns.join(", "),
+            conditions.join(" AND "),
+            sql.bind(i64::from(limit))
+        );
+        let rows: Vec<FeedbackRow> = on_backend!(self, pool =>
+            bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
+        rows.into_iter().map(FeedbackItem::try_from).collect()
+    }
+
+    /// One feedback item by id.
+    pub async fn feedback_item(&self, id: FeedbackId) -> Result<Option<FeedbackItem>> {
+        let sql = format!("SELECT {FEEDBACK_COLUMNS} FROM feedback_items WHERE id = $1");
+        let row: Option<FeedbackRow> = on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id.0).fetch_optional(pool).await)?;
+        row.map(FeedbackItem::try_from).transpose()
+    }
+
+    /// Ids of stored items by (source, source id), for items just upserted.
+    pub async fn feedback_ids(&self, keys: &[(Source, String)]) -> Result<Vec<FeedbackId>> {
+        let mut ids = Vec::with_capacity(keys.len());
+        for (source, source_id) in keys {
+            const SQL: &str = "SELECT id FROM feedback_items WHERE source = $1 AND source_id = $2";
+            let id: Option<i64> = on_backend!(self, pool => sqlx::query_scalar(SQL).bind(source.as_str()).bind(source_id.as_str()).fetch_optional(pool).await)?;
+            ids.extend(id.map(FeedbackId));
+        }
+        Ok(ids)
     }
 
     /// Everything a customer said, oldest first.

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use vouch_domain::analytics::{NpsTally, ScoreCounts};
 use vouch_domain::{Channel, SurveyKind};
 
-use crate::batch::{Value, bind_values};
+use crate::batch::{Sql, bind_values};
 use crate::store::on_backend;
 use crate::{Backend, Result, Store, StoreError};
 
@@ -56,6 +56,57 @@ impl ResponseFilter {
     }
 }
 
+impl ResponseFilter {
+    /// The time and attribute conditions over raw answers `responses r`.
+    fn answer_conditions(&self, sql: &mut Sql) -> Vec<String> {
+        let mut conditions = Vec::new();
+        if let Some(from) = self.from {
+            conditions.push(format!("r.answered_at >= {}", sql.bind(from)));
+        }
+        if let Some(to) = self.to {
+            conditions.push(format!("r.answered_at < {}", sql.bind(to)));
+        }
+        for (name, value) in &self.attributes {
+            let (name, value) = (sql.bind(name.as_str()), sql.bind(value.as_str()));
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM customer_attributes a WHERE a.customer_id = r.customer_id AND a.name = {name} AND a.value = {value})"
+            ));
+        }
+        conditions
+    }
+
+    /// The survey, channel and language lists, over the given columns.
+    fn list_conditions(
+        &self,
+        sql: &mut Sql,
+        [survey, channel, language]: [&str; 3],
+    ) -> Vec<String> {
+        let mut conditions = Vec::new();
+        if !self.surveys.is_empty() {
+            conditions.push(format!("{survey} IN ({})", sql.bind_list(&self.surveys)));
+        }
+        if !self.channels.is_empty() {
+            let names: Vec<&str> = self.channels.iter().map(|c| c.as_str()).collect();
+            conditions.push(format!("{channel} IN ({})", sql.bind_list(&names)));
+        }
+        if !self.languages.is_empty() {
+            conditions.push(format!(
+                "{language} IN ({})",
+                sql.bind_list(&self.languages)
+            ));
+        }
+        conditions
+    }
+
+    /// Every condition over raw answers `responses r` joined to `surveys s`.
+    pub(crate) fn conditions(&self, sql: &mut Sql) -> Vec<String> {
+        let mut conditions = self.answer_conditions(sql);
+        conditions
+            .extend(self.list_conditions(sql, ["s.name", "r.channel", "COALESCE(r.language, '')"]));
+        conditions
+    }
+}
+
 /// What NPS answers are grouped by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
@@ -71,25 +122,6 @@ fn hour_of(backend: Backend, column: &str) -> String {
     match backend {
         Backend::Sqlite => format!("(CAST(strftime('%s', {column}) AS INTEGER) / 3600)"),
         Backend::Postgres => format!("CAST(floor(extract(epoch FROM {column}) / 3600) AS BIGINT)"),
-    }
-}
-
-/// A parameterised SQL query under construction.
-struct Sql {
-    text: String,
-    values: Vec<Value>,
-}
-
-impl Sql {
-    /// Appends a placeholder for `value` and returns it (`$3`).
-    fn bind(&mut self, value: impl Into<Value>) -> String {
-        self.values.push(value.into());
-        format!("${}", self.values.len())
-    }
-
-    fn bind_list<T: Into<Value> + Clone>(&mut self, items: &[T]) -> String {
-        let placeholders: Vec<String> = items.iter().map(|i| self.bind(i.clone())).collect();
-        placeholders.join(", ")
     }
 }
 
@@ -156,36 +188,13 @@ fn nps_query(backend: Backend, filter: &ResponseFilter, grouping: Grouping<'_>) 
             conditions.push(format!("t.bucket < {}", sql.bind(to.timestamp() / 3600)));
         }
     } else {
-        if let Some(from) = filter.from {
-            conditions.push(format!("r.answered_at >= {}", sql.bind(from)));
-        }
-        if let Some(to) = filter.to {
-            conditions.push(format!("r.answered_at < {}", sql.bind(to)));
-        }
-        for (name, value) in &filter.attributes {
-            let (name, value) = (sql.bind(name.as_str()), sql.bind(value.as_str()));
-            conditions.push(format!(
-                "EXISTS (SELECT 1 FROM customer_attributes a WHERE a.customer_id = r.customer_id AND a.name = {name} AND a.value = {value})"
-            ));
-        }
+        conditions.extend(filter.answer_conditions(&mut sql));
         if let Some(attribute) = attribute_key {
             let name = sql.bind(attribute);
             from_table.push_str(&format!(" LEFT JOIN customer_attributes g ON g.customer_id = r.customer_id AND g.name = {name}"));
         }
     }
-    if !filter.surveys.is_empty() {
-        conditions.push(format!("{survey} IN ({})", sql.bind_list(&filter.surveys)));
-    }
-    if !filter.channels.is_empty() {
-        let names: Vec<&str> = filter.channels.iter().map(|c| c.as_str()).collect();
-        conditions.push(format!("{channel} IN ({})", sql.bind_list(&names)));
-    }
-    if !filter.languages.is_empty() {
-        conditions.push(format!(
-            "{language} IN ({})",
-            sql.bind_list(&filter.languages)
-        ));
-    }
+    conditions.extend(filter.list_conditions(&mut sql, [survey, channel, language]));
     let key_expression = match grouping {
         Grouping::Total => None,
         Grouping::Hours(hours) => Some(format!("({time} / {hours}) * {hours}")),

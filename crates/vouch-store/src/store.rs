@@ -131,6 +131,10 @@ impl Store {
         }
     }
 
+    pub fn location(&self) -> &DatabaseLocation {
+        &self.location
+    }
+
     /// Where the store is, safe to print (no passwords).
     pub fn describe(&self) -> String {
         self.location.display()

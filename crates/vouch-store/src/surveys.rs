@@ -3,10 +3,10 @@ use vouch_domain::{Answer, CustomerId, Response, ResponseId, Source, Survey, Sur
 
 use std::collections::HashMap;
 
-use crate::batch::{Value, placeholders};
+use crate::batch::{Sql, Value, bind_values, placeholders};
 use crate::rows::{RESPONSE_COLUMNS, ResponseRow, SurveyRow};
 use crate::store::{execute_inserts, insert_rows, on_backend};
-use crate::{Result, Store, StoreError};
+use crate::{ResponseFilter, Result, Store, StoreError};
 
 const RESPONSE_INSERT_COLUMNS: &[&str] = &[
     "survey_id",
@@ -118,6 +118,43 @@ impl Store {
             tx.commit().await?;
             Ok(ids.into_iter().map(ResponseId).collect())
         })
+    }
+
+    /// A page of answers matching `filter`, newest first (by answer time,
+    /// then id), continuing after the answer `after` (keyset pagination).
+    pub async fn responses(
+        &self,
+        filter: &ResponseFilter,
+        after: Option<ResponseId>,
+        limit: u32,
+    ) -> Result<Vec<Response>> {
+        let mut sql = Sql::default();
+        let mut conditions = filter.conditions(&mut sql);
+        if let Some(after) = after {
+            let id = sql.bind(after.0);
+            conditions.push(format!(
+                "(r.answered_at, r.id) < (SELECT answered_at, id FROM responses WHERE id = {id})"
+            ));
+        }
+        conditions.push("1 = 1".to_owned());
+        sql.text = format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses r JOIN surveys s ON s.id = r.survey_id \
+             WHERE {} ORDER BY r.answered_at DESC, r.id DESC LIMIT {}",
+            conditions.join(" AND "),
+            sql.bind(i64::from(limit))
+        );
+        let rows: Vec<ResponseRow> = on_backend!(self, pool =>
+            bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
+        rows.into_iter().map(Response::try_from).collect()
+    }
+
+    /// One answer by id.
+    pub async fn response(&self, id: ResponseId) -> Result<Option<Response>> {
+        let sql = format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses r JOIN surveys s ON s.id = r.survey_id WHERE r.id = $1"
+        );
+        let row: Option<ResponseRow> = on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id.0).fetch_optional(pool).await)?;
+        row.map(Response::try_from).transpose()
     }
 
     /// Changes an answer's score and comment (answers stay editable for a

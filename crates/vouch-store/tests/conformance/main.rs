@@ -153,9 +153,18 @@ async fn customers_page_by_id(db: &TestDb) {
     let store = &db.store;
     let profiles: Vec<_> = (0..25).map(profile).collect();
     store.insert_customers(&profiles).await.unwrap();
-    let first = store.customers(None, 10).await.unwrap();
-    let second = store.customers(Some(first[9].id), 10).await.unwrap();
-    let third = store.customers(Some(second[9].id), 10).await.unwrap();
+    let first = store
+        .customers(&Default::default(), None, 10)
+        .await
+        .unwrap();
+    let second = store
+        .customers(&Default::default(), Some(first[9].id), 10)
+        .await
+        .unwrap();
+    let third = store
+        .customers(&Default::default(), Some(second[9].id), 10)
+        .await
+        .unwrap();
     assert_eq!((first.len(), second.len(), third.len()), (10, 10, 5));
     assert!(first[9].id < second[0].id);
     assert_eq!(third[4].profile, profiles[24]);

@@ -1,0 +1,148 @@
+//! Answers and feedback that arrive one at a time (the REST API), and the
+//! people they belong to: the same checks, tagging and matching as
+//! `vouch import`, and events for webhooks.
+
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::json;
+use vouch_domain::{
+    Answer, Customer, CustomerId, EventKind, Feedback, FeedbackItem, Response, ResponseId, Source,
+};
+use vouch_ingest::{FileSource, Format, ReadOptions, Rejection};
+use vouch_store::{Store, UpsertSummary};
+
+use crate::events::{Event, categories_now, category_changes, publish};
+use crate::{AppError, Result};
+
+/// Records answers, tags their comments, and publishes `response.created`
+/// and any `customer.category_changed`.
+pub async fn record_answers(store: &Store, answers: &[Answer]) -> Result<Vec<ResponseId>> {
+    let customers: BTreeSet<CustomerId> = answers.iter().filter_map(|a| a.customer_id).collect();
+    let before = categories_now(store, &customers).await?;
+    let ids = store.insert_answers(answers).await?;
+    crate::text::tag_untagged(store, &crate::text::analyzer(store).await?).await?;
+    let after = categories_now(store, &customers).await?;
+    let now = Utc::now();
+    let mut events: Vec<Event> = ids
+        .iter()
+        .zip(answers)
+        .map(|(id, answer)| Event {
+            kind: EventKind::ResponseCreated,
+            at: now,
+            data: json!(Response {
+                id: *id,
+                answer: answer.clone()
+            }),
+        })
+        .collect();
+    events.extend(category_changes(&before, &after));
+    publish(store, &events).await?;
+    Ok(ids)
+}
+
+/// What pushing feedback did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PushReport {
+    #[serde(flatten)]
+    pub summary: UpsertSummary,
+    /// The stored items, in the order sent.
+    pub items: Vec<FeedbackItem>,
+}
+
+/// Items that failed the checks, by 0-based position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushRejected(pub Vec<(usize, String)>);
+
+/// Reads items as `vouch import --format jsonl --source SOURCE` reads lines
+/// (same fields, same checks), then tags, matches and stores them
+/// idempotently and publishes `feedback.created` for new ones. Nothing is
+/// stored when any item is bad.
+pub async fn push_feedback(
+    store: &Store,
+    source: Source,
+    items: &[serde_json::Value],
+) -> Result<std::result::Result<PushReport, PushRejected>> {
+    let lines: String = items.iter().map(|item| format!("{item}\n")).collect();
+    let options = ReadOptions {
+        source: Some(source),
+        undated_at: Utc::now(),
+        ..ReadOptions::default()
+    };
+    let mut parsed: Vec<Feedback> = Vec::with_capacity(items.len());
+    let mut rejected = Vec::new();
+    if !items.is_empty() {
+        let reader = FileSource::with_options(lines.as_bytes(), Some(Format::Jsonl), options)
+            .map_err(|r| AppError::Refused(r.reason))?;
+        for item in reader {
+            match item {
+                Ok(item) => parsed.push(item),
+                Err(Rejection { line, reason, .. }) => rejected.push((line as usize - 1, reason)),
+            }
+        }
+    }
+    if !rejected.is_empty() {
+        return Ok(Err(PushRejected(rejected)));
+    }
+    let analyzer = crate::text::analyzer(store).await?;
+    for item in &mut parsed {
+        crate::import::tag(&analyzer, item);
+    }
+    crate::import::match_customers(store, &mut parsed).await?;
+    let keys: Vec<(Source, String)> = parsed
+        .iter()
+        .map(|f| (f.source, f.source_id.clone()))
+        .collect();
+    let known: BTreeSet<i64> = store
+        .feedback_ids(&keys)
+        .await?
+        .into_iter()
+        .map(|id| id.0)
+        .collect();
+    let customers: BTreeSet<CustomerId> = parsed.iter().filter_map(|f| f.customer_id).collect();
+    let before = categories_now(store, &customers).await?;
+    let summary = store.upsert_feedback(&parsed).await?;
+    let after = categories_now(store, &customers).await?;
+    let mut stored = Vec::with_capacity(keys.len());
+    for id in store.feedback_ids(&keys).await? {
+        stored.extend(store.feedback_item(id).await?);
+    }
+    let now = Utc::now();
+    let mut events: Vec<Event> = stored
+        .iter()
+        .filter(|item| !known.contains(&item.id.0))
+        .map(|item| Event {
+            kind: EventKind::FeedbackCreated,
+            at: now,
+            data: json!(item),
+        })
+        .collect();
+    events.extend(category_changes(&before, &after));
+    publish(store, &events).await?;
+    Ok(Ok(PushReport {
+        summary,
+        items: stored,
+    }))
+}
+
+/// Everything Vouch holds about a person (GDPR access request).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomerExport {
+    pub customer: Customer,
+    pub responses: Vec<Response>,
+    pub feedback: Vec<FeedbackItem>,
+    pub exported_at: chrono::DateTime<Utc>,
+}
+
+pub async fn export_customer(store: &Store, id: CustomerId) -> Result<Option<CustomerExport>> {
+    let Some(customer) = store.customer(id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(CustomerExport {
+        customer,
+        responses: store.responses_of(id).await?,
+        feedback: store.feedback_of(id).await?,
+        exported_at: Utc::now(),
+    }))
+}

@@ -1,0 +1,173 @@
+//! Settings: built-in defaults, then `vouch.toml`, then `VOUCH_*`
+//! environment variables, then command-line options, each overriding the
+//! last. docs/CONFIG.md lists every setting; a test keeps the two in step.
+
+use std::path::Path;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use vouch_server::JobSettings;
+
+/// Every setting, with its default. Keys are the same in `vouch.toml` and,
+/// upper-cased after `VOUCH_`, in the environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// sqlite://PATH, a bare file path, or postgres://USER:PASSWORD@HOST:PORT/DB.
+    pub database_url: String,
+    /// Where `vouch serve` listens.
+    pub addr: String,
+    /// What is logged: a tracing filter such as `info` or `warn,vouch::http=info`.
+    /// Unset: `info` for `vouch serve`, `warn` for other commands.
+    pub log: Option<String>,
+    /// `text` or `json` (one object per line).
+    pub log_format: LogFormat,
+    /// This process's name in the job queue (`locked_by`); default HOST-PID.
+    pub instance: Option<String>,
+    /// Job workers in each `vouch serve`; 0 runs none.
+    pub job_workers: usize,
+    /// How often an idle worker looks for due jobs, in milliseconds.
+    pub job_poll_ms: u64,
+    /// How long a claimed job stays with its worker before another may take it, in seconds.
+    pub job_lease_secs: u64,
+    /// The first retry's delay in seconds; each later one doubles.
+    pub job_backoff_secs: u64,
+    /// The longest retry delay, in seconds.
+    pub job_backoff_cap_secs: u64,
+    /// How long a webhook receiver has to answer, in seconds.
+    pub webhook_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The keys, for the environment provider and the docs test.
+pub const KEYS: &[&str] = &[
+    "database_url",
+    "addr",
+    "log",
+    "log_format",
+    "instance",
+    "job_workers",
+    "job_poll_ms",
+    "job_lease_secs",
+    "job_backoff_secs",
+    "job_backoff_cap_secs",
+    "webhook_timeout_secs",
+];
+
+impl Default for Config {
+    fn default() -> Self {
+        let jobs = JobSettings::default();
+        Config {
+            database_url: vouch_store::DatabaseLocation::DEFAULT_URL.to_owned(),
+            addr: "127.0.0.1:8080".to_owned(),
+            log: None,
+            log_format: LogFormat::Text,
+            instance: None,
+            job_workers: jobs.workers,
+            job_poll_ms: jobs.poll.as_millis() as u64,
+            job_lease_secs: jobs.lease.as_secs(),
+            job_backoff_secs: jobs.backoff_base.as_secs(),
+            job_backoff_cap_secs: jobs.backoff_cap.as_secs(),
+            webhook_timeout_secs: jobs.webhook_timeout.as_secs(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the settings: `file` if given (it must exist), else `vouch.toml`
+    /// in the working directory if there is one; then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                anyhow::ensure!(path.is_file(), "no configuration file {}", path.display());
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None if Path::new("vouch.toml").is_file() => {
+                figment = figment.merge(Toml::file_exact("vouch.toml"))
+            }
+            None => {}
+        }
+        figment = figment.merge(Env::prefixed("VOUCH_").only(KEYS));
+        // figment's message names the key and the file or variable it came from.
+        figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))
+    }
+
+    pub fn jobs(&self) -> JobSettings {
+        JobSettings {
+            workers: self.job_workers,
+            poll: Duration::from_millis(self.job_poll_ms.max(10)),
+            lease: Duration::from_secs(self.job_lease_secs.max(1)),
+            backoff_base: Duration::from_secs(self.job_backoff_secs),
+            backoff_cap: Duration::from_secs(self.job_backoff_cap_secs),
+            webhook_timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+        }
+    }
+
+    /// Starts the log: to standard error, as text or JSON lines.
+    pub fn init_logging(&self, default_filter: &str) {
+        let filter =
+            tracing_subscriber::EnvFilter::try_new(self.log.as_deref().unwrap_or(default_filter))
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        let _ = match self.log_format {
+            LogFormat::Text => builder.try_init(),
+            LogFormat::Json => builder.json().try_init(),
+        };
+    }
+
+    pub fn instance(&self) -> String {
+        self.instance.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname")
+                .map(|h| h.trim().to_owned())
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "vouch".to_owned());
+            format!("{host}-{}", std::process::id())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_is_documented_with_its_default() {
+        let docs = include_str!("../../../docs/CONFIG.md");
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let keys: Vec<&String> = defaults.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), KEYS.len());
+        for key in KEYS {
+            assert!(
+                docs.contains(&format!("`{key}`")),
+                "{key} is not in docs/CONFIG.md"
+            );
+            let env = format!("`VOUCH_{}`", key.to_uppercase());
+            assert!(docs.contains(&env), "{env} is not in docs/CONFIG.md");
+            let default = &defaults[*key];
+            let shown = match default {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "unset".to_owned(),
+                other => other.to_string(),
+            };
+            let row = docs
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{key}`")))
+                .unwrap();
+            assert!(row.contains(&shown), "{key}: default {shown} not in {row}");
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! `/api/v1/customers`: list, get, create, update; export and erase (GDPR).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use vouch_domain::{CustomerId, CustomerProfile, Email, Locale};
+use vouch_store::CustomerFilter;
+
+use super::{ApiError, ApiResult, Body, Params, next_cursor, page_size, time};
+use crate::AppState;
+use crate::auth::{Api, need};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// The `next` cursor of the previous page.
+    after: Option<i64>,
+    /// Customers per page, 1–500 (default 50).
+    limit: Option<u32>,
+    email: Option<String>,
+    /// The customer's id in your CRM.
+    external_id: Option<String>,
+    /// An attribute that must match, `NAME=VALUE` (e.g. `plan=pro`).
+    #[serde(rename = "where")]
+    #[param(rename = "where")]
+    attribute: Option<String>,
+    /// Created at or after (date or RFC 3339).
+    created_from: Option<String>,
+    /// Created before.
+    created_to: Option<String>,
+}
+
+/// Customers by id, `limit` at a time.
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListQuery),
+    responses((status = 200, description = "`{customers: [...], next}`", body = Value),
+              (status = 422, description = "A bad filter", body = super::ErrorBody)))]
+pub async fn list(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Params(q): Params<ListQuery>,
+) -> ApiResult {
+    let limit = page_size(q.limit);
+    let filter = CustomerFilter {
+        email: q
+            .email
+            .as_deref()
+            .map(|e| Email::parse(e).map(|e| e.as_str().to_owned()))
+            .transpose()
+            .map_err(|e| ApiError::invalid("email", e.to_string()))?,
+        external_id: q.external_id,
+        attributes: q
+            .attribute
+            .as_deref()
+            .map(vouch_app::params::parse_attribute)
+            .transpose()
+            .map_err(|e| ApiError::invalid("where", e))?
+            .into_iter()
+            .collect(),
+        created_from: time("created_from", q.created_from.as_deref())?,
+        created_to: time("created_to", q.created_to.as_deref())?,
+    };
+    let customers = state
+        .store
+        .customers(&filter, q.after.map(CustomerId), limit)
+        .await?;
+    let next = next_cursor(&customers, limit, |c| c.id.0);
+    Ok(Json(json!({ "customers": customers, "next": next })))
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
+    params(("id" = i64, Path, description = "Vouch's id of the customer")),
+    responses((status = 200, description = "The customer", body = Value),
+              (status = 404, description = "No such customer", body = super::ErrorBody)))]
+pub async fn get(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    let customer = state
+        .store
+        .customer(CustomerId(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer", id))?;
+    Ok(Json(json!(customer)))
+}
+
+/// A customer's fields as the API takes them. On update, only the fields
+/// sent change; `attributes` and `handles` are merged, a `null` value
+/// removing the entry.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerInput {
+    external_id: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+    /// `en`, `ro`, `en-GB`… (default `en`).
+    locale: Option<String>,
+    attributes: Option<BTreeMap<String, Option<String>>>,
+    /// Handles on review and social platforms: `{"twitter": "ana_p"}`.
+    handles: Option<BTreeMap<String, Option<String>>>,
+    /// When they became a customer (default: now).
+    created_at: Option<String>,
+    /// When they left, if they did.
+    churned_at: Option<String>,
+}
+
+impl CustomerInput {
+    /// Applies the fields sent to `profile`.
+    fn apply(self, profile: &mut CustomerProfile) -> Result<(), ApiError> {
+        let text = |v: String| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        if let Some(id) = self.external_id {
+            profile.external_id = text(id);
+        }
+        if let Some(email) = self.email {
+            profile.email = text(email)
+                .map(|e| Email::parse(&e))
+                .transpose()
+                .map_err(|e| ApiError::invalid("email", e.to_string()))?;
+        }
+        if let Some(name) = self.name {
+            profile.name = text(name);
+        }
+        if let Some(locale) = self.locale {
+            profile.locale =
+                Locale::parse(&locale).map_err(|e| ApiError::invalid("locale", e.to_string()))?;
+        }
+        for (map, changes) in [
+            (&mut profile.attributes, self.attributes),
+            (&mut profile.handles, self.handles),
+        ] {
+            for (key, value) in changes.unwrap_or_default() {
+                match value {
+                    Some(value) => map.insert(key, value),
+                    None => map.remove(&key),
+                };
+            }
+        }
+        if let Some(at) = time("created_at", self.created_at.as_deref())? {
+            profile.created_at = at;
+        }
+        if self.churned_at.is_some() {
+            profile.churned_at = time("churned_at", self.churned_at.as_deref())?;
+        }
+        Ok(())
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerInput,
+    responses((status = 201, description = "The new customer", body = Value),
+              (status = 409, description = "The email or external id is taken", body = super::ErrorBody),
+              (status = 422, description = "A bad field", body = super::ErrorBody)))]
+pub async fn create(
+    _: Api<need::WriteCustomers>,
+    State(state): State<AppState>,
+    Body(input): Body<CustomerInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let mut profile = CustomerProfile::new(Locale::english(), chrono::Utc::now());
+    input.apply(&mut profile)?;
+    let id = state.store.insert_customers(&[profile]).await?[0];
+    let customer = state.store.customer(id).await?;
+    Ok((StatusCode::CREATED, Json(json!(customer))))
+}
+
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", request_body = CustomerInput,
+    params(("id" = i64, Path, description = "Vouch's id of the customer")),
+    responses((status = 200, description = "The customer as updated", body = Value),
+              (status = 404, description = "No such customer", body = super::ErrorBody),
+              (status = 409, description = "The email or external id is taken", body = super::ErrorBody),
+              (status = 422, description = "A bad field", body = super::ErrorBody)))]
+pub async fn update(
+    _: Api<need::WriteCustomers>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(input): Body<CustomerInput>,
+) -> ApiResult {
+    let mut customer = state
+        .store
+        .customer(CustomerId(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer", id))?;
+    input.apply(&mut customer.profile)?;
+    state
+        .store
+        .update_customer(customer.id, &customer.profile)
+        .await?;
+    Ok(Json(json!(state.store.customer(customer.id).await?)))
+}
+
+/// Everything Vouch holds about the person: profile, answers, feedback (GDPR access).
+#[utoipa::path(get, path = "/api/v1/customers/{id}/export", tag = "customers",
+    params(("id" = i64, Path, description = "Vouch's id of the customer")),
+    responses((status = 200, description = "`{customer, responses, feedback, exported_at}`", body = Value),
+              (status = 404, description = "No such customer", body = super::ErrorBody)))]
+pub async fn export(
+    caller: Api<need::EraseCustomers>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    let export = vouch_app::records::export_customer(&state.store, CustomerId(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer", id))?;
+    tracing::info!(customer = id, by = %caller.0.name, "customer data exported");
+    Ok(Json(json!(export)))
+}
+
+/// Erases the person (GDPR): profile, attributes and handles are deleted;
+/// their answers and feedback stay in the aggregates, unlinked and without
+/// author names or answer metadata.
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers",
+    params(("id" = i64, Path, description = "Vouch's id of the customer")),
+    responses((status = 204, description = "Erased"),
+              (status = 404, description = "No such customer", body = super::ErrorBody)))]
+pub async fn erase(
+    caller: Api<need::EraseCustomers>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    if !state.store.erase_customer(CustomerId(id)).await? {
+        return Err(ApiError::not_found("customer", id));
+    }
+    tracing::info!(customer = id, by = %caller.0.name, "customer erased");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,171 @@
+//! `/api/v1/metrics`: the analytics functions, unchanged, as JSON.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
+use vouch_app::params;
+use vouch_domain::DEFAULT_LOOKBACK_DAYS;
+use vouch_store::ResponseFilter;
+
+use super::{ApiError, ApiResult, Params, time};
+use crate::AppState;
+use crate::auth::{Api, need};
+
+/// The options of `vouch nps`. Repeat a list parameter or separate values by commas.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NpsQuery {
+    /// Answers from (date or RFC 3339, inclusive).
+    from: Option<String>,
+    /// Answers before (exclusive).
+    to: Option<String>,
+    /// `day`, `week`, `month`, `quarter`, `survey`, `channel`, `lang` or `attr:NAME`.
+    by: Option<String>,
+    /// Time zone of periods (default UTC), e.g. `Europe/Bucharest`.
+    tz: Option<String>,
+    /// With a period `by`: each period is the window of this length ending with it (`90d`, `12w`).
+    rolling: Option<String>,
+    /// Survey names, comma-separated.
+    survey: Option<String>,
+    /// Channels, comma-separated.
+    channel: Option<String>,
+    /// Languages, comma-separated.
+    lang: Option<String>,
+    /// A customer attribute, `NAME=VALUE`.
+    #[serde(rename = "where")]
+    #[param(rename = "where")]
+    attribute: Option<String>,
+    /// Confidence level of the intervals (default 0.95).
+    level: Option<String>,
+}
+
+fn values(raw: &Option<String>) -> Vec<String> {
+    raw.as_deref()
+        .map(|r| {
+            r.split(',')
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The NPS with its interval, as `vouch nps --json` prints it: one object,
+/// or `{periods: [...]}` / `{segments: [...]}` with `by`.
+#[utoipa::path(get, path = "/api/v1/metrics/nps", tag = "metrics", params(NpsQuery),
+    responses((status = 200, description = "As `vouch nps --json`", body = Value),
+              (status = 422, description = "A bad option", body = super::ErrorBody)))]
+pub async fn nps(
+    _: Api<need::ReadMetrics>,
+    State(state): State<AppState>,
+    Params(q): Params<NpsQuery>,
+) -> ApiResult {
+    let invalid = |field: &'static str| move |e: String| ApiError::invalid(field, e);
+    let level = match q.level.as_deref() {
+        None => 0.95,
+        Some(raw) => params::parse_level(raw).map_err(invalid("level"))?,
+    };
+    let filter = ResponseFilter {
+        from: time("from", q.from.as_deref())?,
+        to: time("to", q.to.as_deref())?,
+        surveys: values(&q.survey),
+        channels: values(&q.channel)
+            .iter()
+            .map(|c| c.parse())
+            .collect::<Result<_, vouch_domain::DomainError>>()
+            .map_err(|e| ApiError::invalid("channel", e.to_string()))?,
+        languages: values(&q.lang).iter().map(|l| l.to_lowercase()).collect(),
+        attributes: q
+            .attribute
+            .as_deref()
+            .map(params::parse_attribute)
+            .transpose()
+            .map_err(invalid("where"))?
+            .into_iter()
+            .collect(),
+        skip_rollup: false,
+    };
+    let by =
+        q.by.as_deref()
+            .map(params::parse_breakdown)
+            .transpose()
+            .map_err(invalid("by"))?;
+    let tz = match q.tz.as_deref() {
+        None => chrono_tz::Tz::UTC,
+        Some(raw) => params::parse_tz(raw).map_err(invalid("tz"))?,
+    };
+    let rolling = q
+        .rolling
+        .as_deref()
+        .map(params::parse_window)
+        .transpose()
+        .map_err(invalid("rolling"))?;
+    let answer =
+        vouch_app::reports::nps_by(&state.store, &filter, by.as_ref(), tz, rolling, level).await?;
+    Ok(Json(json!(answer)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// Start (date or RFC 3339); default 90 days before `to`.
+    from: Option<String>,
+    /// End; default now.
+    to: Option<String>,
+}
+
+impl PeriodQuery {
+    fn bounds(&self) -> Result<(chrono::DateTime<Utc>, chrono::DateTime<Utc>), ApiError> {
+        let to = time("to", self.to.as_deref())?.unwrap_or_else(Utc::now);
+        let from = time("from", self.from.as_deref())?.unwrap_or(to - Duration::days(90));
+        if from >= to {
+            return Err(ApiError::invalid("from", "from must be before to"));
+        }
+        Ok((from, to))
+    }
+}
+
+/// The loyalty KPIs of a period (default: the last 90 days), as `vouch kpis --json`.
+#[utoipa::path(get, path = "/api/v1/metrics/kpis", tag = "metrics", params(PeriodQuery),
+    responses((status = 200, description = "As `vouch kpis --json`", body = Value),
+              (status = 422, description = "A bad period", body = super::ErrorBody)))]
+pub async fn kpis(
+    _: Api<need::ReadMetrics>,
+    State(state): State<AppState>,
+    Params(q): Params<PeriodQuery>,
+) -> ApiResult {
+    let (from, to) = q.bounds()?;
+    let report = vouch_app::reports::kpis(
+        &state.store,
+        from,
+        to,
+        0.95,
+        Duration::days(DEFAULT_LOOKBACK_DAYS),
+    )
+    .await?;
+    Ok(Json(json!(report)))
+}
+
+/// Who moved between promoter, passive and detractor from `from` to `to`
+/// (default: the last 90 days), as `vouch transitions --json`.
+#[utoipa::path(get, path = "/api/v1/metrics/transitions", tag = "metrics", params(PeriodQuery),
+    responses((status = 200, description = "As `vouch transitions --json`", body = Value),
+              (status = 422, description = "A bad period", body = super::ErrorBody)))]
+pub async fn transitions(
+    _: Api<need::ReadMetrics>,
+    State(state): State<AppState>,
+    Params(q): Params<PeriodQuery>,
+) -> ApiResult {
+    let (from, to) = q.bounds()?;
+    let report = vouch_app::reports::transitions(
+        &state.store,
+        from,
+        to,
+        Duration::days(DEFAULT_LOOKBACK_DAYS),
+    )
+    .await?;
+    Ok(Json(json!(report)))
+}

@@ -1,0 +1,249 @@
+//! The REST API, `/api/v1`: JSON in and out, errors as
+//! `{"error": {"code", "message", "field"?}}`. Every handler is described
+//! with `#[utoipa::path]` and registered through `OpenApiRouter`, so a route
+//! cannot be served without being in `/api/v1/openapi.json`.
+
+mod customers;
+mod metrics;
+mod records;
+mod webhooks;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vouch_store::StoreError;
+
+use crate::AppState;
+
+/// An API error with its status.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// 422: a value the caller sent is not acceptable.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid",
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    pub fn not_found(what: &str, key: impl std::fmt::Display) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: format!("no {what} {key}"),
+            field: None,
+        }
+    }
+}
+
+/// The error body, for the OpenAPI document.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ErrorDetail {
+    /// `invalid`, `not_found`, `unauthorized`, `forbidden`, `csrf`, `conflict`, `bad_request`, `internal`.
+    code: String,
+    message: String,
+    /// The request field at fault, when there is one.
+    field: Option<String>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(field) = self.field {
+            error["field"] = json!(field);
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::NotFound { what, key } => ApiError::not_found(what, key),
+            e if e.is_unique_violation() => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "conflict",
+                message: "another record already has this email or external id".to_owned(),
+                field: None,
+            },
+            other => {
+                // The details go to the log, not to the caller.
+                tracing::error!(error = %other, "store error");
+                ApiError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "internal",
+                    message: "the database could not answer; see the server log".to_owned(),
+                    field: None,
+                }
+            }
+        }
+    }
+}
+
+impl From<vouch_app::AppError> for ApiError {
+    fn from(e: vouch_app::AppError) -> ApiError {
+        match e {
+            vouch_app::AppError::Store(e) => e.into(),
+            vouch_app::AppError::Refused(message) => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "refused",
+                message,
+                field: None,
+            },
+        }
+    }
+}
+
+/// A JSON request body whose errors are API errors.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(bad_request(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
+/// Query parameters whose errors are API errors.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Params(value)),
+            Err(rejection) => Err(query_error(rejection)),
+        }
+    }
+}
+
+fn bad_request(status: StatusCode, message: String) -> ApiError {
+    ApiError {
+        status,
+        code: "bad_request",
+        message,
+        field: None,
+    }
+}
+
+fn query_error(rejection: QueryRejection) -> ApiError {
+    bad_request(StatusCode::BAD_REQUEST, rejection.body_text())
+}
+
+pub type ApiResult = Result<Json<Value>, ApiError>;
+
+/// An optional time parameter.
+pub fn time(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    raw.map(|raw| vouch_app::parse_time(raw).map_err(|e| ApiError::invalid(field, e)))
+        .transpose()
+}
+
+/// How many items a page holds: `limit`, 50 by default, at most 500.
+pub fn page_size(limit: Option<u32>) -> u32 {
+    limit.unwrap_or(50).clamp(1, 500)
+}
+
+/// `next`: the cursor for the following page, null on the last.
+pub fn next_cursor<T>(items: &[T], limit: u32, id: impl Fn(&T) -> i64) -> Option<i64> {
+    (items.len() == limit as usize)
+        .then(|| items.last().map(id))
+        .flatten()
+}
+
+/// Ready when the database answers and its schema is the one this binary expects.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    match state.store.schema_version().await {
+        Ok(v) if v == state.store.binary_schema_version() => {
+            (StatusCode::OK, "ready").into_response()
+        }
+        Ok(v) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "schema version {v}, expected {}",
+                state.store.binary_schema_version()
+            ),
+        )
+            .into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Vouch API",
+        description = "Customers, feedback, survey answers, loyalty metrics and webhooks. \
+            Authenticate with `Authorization: Bearer TOKEN` (`vouch token create`). \
+            Lists are paged with `limit` and the `next` cursor passed back as `after`."
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Every API route, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(customers::list, customers::create))
+        .routes(routes!(customers::get, customers::update, customers::erase))
+        .routes(routes!(customers::export))
+        .routes(routes!(records::list_feedback, records::push_feedback))
+        .routes(routes!(records::list_responses, records::create_response))
+        .routes(routes!(metrics::nps))
+        .routes(routes!(metrics::kpis))
+        .routes(routes!(metrics::transitions))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
+}
+
+/// The OpenAPI 3.1 document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// The document itself, public like any API description.
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi())
+}

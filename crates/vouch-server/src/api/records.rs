@@ -1,0 +1,291 @@
+//! `/api/v1/feedback` and `/api/v1/responses`: what customers said, listed
+//! with filters, and pushed in as it happens.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use vouch_domain::{Answer, Channel, CustomerId, FeedbackId, Locale, ResponseId, Score, Source};
+use vouch_store::{FeedbackFilter, ResponseFilter, SentimentLabel};
+
+use super::{ApiError, ApiResult, Body, Params, next_cursor, page_size, time};
+use crate::AppState;
+use crate::auth::{Api, need};
+
+/// A comma-separated list parameter, each value parsed.
+fn list<T: std::str::FromStr>(field: &str, raw: Option<&str>) -> Result<Vec<T>, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.map(|raw| {
+        raw.split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse()
+                    .map_err(|e: T::Err| ApiError::invalid(field, e.to_string()))
+            })
+            .collect()
+    })
+    .unwrap_or_else(|| Ok(Vec::new()))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedbackQuery {
+    /// The `next` cursor of the previous page.
+    after: Option<i64>,
+    /// Items per page, 1–500 (default 50).
+    limit: Option<u32>,
+    /// Sources, comma-separated: `trustpilot,google,twitter`…
+    source: Option<String>,
+    /// Languages, comma-separated: `en,ro`.
+    language: Option<String>,
+    /// `positive`, `neutral` or `negative`.
+    sentiment: Option<String>,
+    /// A topic of the taxonomy.
+    topic: Option<String>,
+    /// `promoter`, `passive` or `detractor`: what the item itself signals
+    /// (its NPS answer, or its star rating).
+    category: Option<String>,
+    customer: Option<i64>,
+    /// Posted at or after (date or RFC 3339).
+    from: Option<String>,
+    /// Posted before.
+    to: Option<String>,
+}
+
+/// Feedback, newest first.
+#[utoipa::path(get, path = "/api/v1/feedback", tag = "feedback", params(FeedbackQuery),
+    responses((status = 200, description = "`{feedback: [...], next}`", body = Value),
+              (status = 422, description = "A bad filter", body = super::ErrorBody)))]
+pub async fn list_feedback(
+    _: Api<need::ReadFeedback>,
+    State(state): State<AppState>,
+    Params(q): Params<FeedbackQuery>,
+) -> ApiResult {
+    let limit = page_size(q.limit);
+    let sentiment = match q.sentiment.as_deref() {
+        None => None,
+        Some("positive") => Some(SentimentLabel::Positive),
+        Some("neutral") => Some(SentimentLabel::Neutral),
+        Some("negative") => Some(SentimentLabel::Negative),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "sentiment",
+                format!("{other:?} is not positive, neutral or negative"),
+            ));
+        }
+    };
+    let filter =
+        FeedbackFilter {
+            sources: list("source", q.source.as_deref())?,
+            languages: list::<String>("language", q.language.as_deref())?
+                .into_iter()
+                .map(|l| l.to_lowercase())
+                .collect(),
+            sentiment,
+            topic: q.topic,
+            category: q.category.as_deref().map(str::parse).transpose().map_err(
+                |e: vouch_domain::DomainError| ApiError::invalid("category", e.to_string()),
+            )?,
+            customer: q.customer.map(CustomerId),
+            from: time("from", q.from.as_deref())?,
+            to: time("to", q.to.as_deref())?,
+        };
+    let items = state
+        .store
+        .feedback(&filter, q.after.map(FeedbackId), limit)
+        .await?;
+    let next = next_cursor(&items, limit, |i| i.id.0);
+    Ok(Json(json!({ "feedback": items, "next": next })))
+}
+
+/// Feedback pushed as it happens: the fields of `vouch import --format jsonl`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackPush {
+    /// Where the items come from: `trustpilot`, `twitter`, `support`… (default `other`).
+    source: Option<String>,
+    /// Items with `text` (required), `id`, `title`, `rating` (stars 1–5),
+    /// `date`, `author`, `handle`, `email`, `customer` (external id), `url`, `language`.
+    /// An item without `id` is identified by its content, so a repeat adds nothing.
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<Value>,
+}
+
+/// Stores feedback items with the same checks and tagging as `vouch import`.
+/// Nothing is stored if any item is bad; a repeat of an item updates it.
+#[utoipa::path(post, path = "/api/v1/feedback", tag = "feedback", request_body = FeedbackPush,
+    responses((status = 201, description = "`{imported, updated, unchanged, items: [...]}`", body = Value),
+              (status = 422, description = "A bad item; `field` names it, as `items[2]`", body = super::ErrorBody)))]
+pub async fn push_feedback(
+    _: Api<need::WriteFeedback>,
+    State(state): State<AppState>,
+    Body(push): Body<FeedbackPush>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    const MAX_ITEMS: usize = 1_000;
+    if push.items.len() > MAX_ITEMS {
+        return Err(ApiError::invalid(
+            "items",
+            format!("at most {MAX_ITEMS} items a request; use `vouch import` for files"),
+        ));
+    }
+    let source: Source = match push.source.as_deref() {
+        None => Source::Other,
+        Some(s) => s
+            .parse()
+            .map_err(|e: vouch_domain::DomainError| ApiError::invalid("source", e.to_string()))?,
+    };
+    match vouch_app::records::push_feedback(&state.store, source, &push.items).await? {
+        Ok(report) => Ok((StatusCode::CREATED, Json(json!(report)))),
+        Err(vouch_app::records::PushRejected(rejected)) => {
+            let (index, reason) = &rejected[0];
+            let mut error = ApiError::invalid(format!("items[{index}]"), reason.clone());
+            if rejected.len() > 1 {
+                error.message = format!("{reason} (and {} more bad items)", rejected.len() - 1);
+            }
+            Err(error)
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResponsesQuery {
+    /// The `next` cursor of the previous page.
+    after: Option<i64>,
+    /// Answers per page, 1–500 (default 50).
+    limit: Option<u32>,
+    /// Survey names, comma-separated.
+    survey: Option<String>,
+    /// Channels, comma-separated: `email,link,widget,in_app,api,import`.
+    channel: Option<String>,
+    /// Languages, comma-separated.
+    lang: Option<String>,
+    /// A customer attribute that must match, `NAME=VALUE`.
+    #[serde(rename = "where")]
+    #[param(rename = "where")]
+    attribute: Option<String>,
+    /// Answered at or after (date or RFC 3339).
+    from: Option<String>,
+    /// Answered before.
+    to: Option<String>,
+}
+
+/// Survey answers, newest first.
+#[utoipa::path(get, path = "/api/v1/responses", tag = "responses", params(ResponsesQuery),
+    responses((status = 200, description = "`{responses: [...], next}`", body = Value),
+              (status = 422, description = "A bad filter", body = super::ErrorBody)))]
+pub async fn list_responses(
+    _: Api<need::ReadResponses>,
+    State(state): State<AppState>,
+    Params(q): Params<ResponsesQuery>,
+) -> ApiResult {
+    let limit = page_size(q.limit);
+    let filter = ResponseFilter {
+        from: time("from", q.from.as_deref())?,
+        to: time("to", q.to.as_deref())?,
+        surveys: list("survey", q.survey.as_deref())?,
+        channels: list("channel", q.channel.as_deref())?,
+        languages: list::<String>("lang", q.lang.as_deref())?
+            .into_iter()
+            .map(|l| l.to_lowercase())
+            .collect(),
+        attributes: q
+            .attribute
+            .as_deref()
+            .map(vouch_app::params::parse_attribute)
+            .transpose()
+            .map_err(|e| ApiError::invalid("where", e))?
+            .into_iter()
+            .collect(),
+        skip_rollup: false,
+    };
+    let responses = state
+        .store
+        .responses(&filter, q.after.map(ResponseId), limit)
+        .await?;
+    let next = next_cursor(&responses, limit, |r| r.id.0);
+    Ok(Json(json!({ "responses": responses, "next": next })))
+}
+
+/// An answer collected elsewhere.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseInput {
+    /// The survey's name; it must exist.
+    survey: String,
+    /// Who answered: Vouch id, email or external id. Omit for anonymous answers.
+    customer: Option<String>,
+    /// 0–10 for NPS, 1–5 for CSAT, 1–7 for CES.
+    score: i64,
+    comment: Option<String>,
+    /// `email`, `link`, `widget`, `in_app`, `api` (default) or `import`.
+    channel: Option<String>,
+    locale: Option<String>,
+    /// When it was answered (default: now).
+    answered_at: Option<String>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+}
+
+/// Records an answer; its comment becomes tagged feedback.
+#[utoipa::path(post, path = "/api/v1/responses", tag = "responses", request_body = ResponseInput,
+    responses((status = 201, description = "The stored answer", body = Value),
+              (status = 422, description = "A bad field", body = super::ErrorBody)))]
+pub async fn create_response(
+    _: Api<need::WriteResponses>,
+    State(state): State<AppState>,
+    Body(input): Body<ResponseInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let survey = state
+        .store
+        .surveys()
+        .await?
+        .into_iter()
+        .find(|s| s.name == input.survey)
+        .ok_or_else(|| ApiError::invalid("survey", format!("no survey {:?}", input.survey)))?;
+    let customer_id = match input.customer.as_deref() {
+        None => None,
+        Some(key) => match state.store.find_customer(key).await {
+            Ok(customer) => Some(customer.id),
+            Err(vouch_store::StoreError::NotFound { .. }) => {
+                return Err(ApiError::invalid(
+                    "customer",
+                    format!("no customer {key:?}"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let answer = Answer {
+        survey_id: survey.id,
+        customer_id,
+        score: Score::new(survey.kind, input.score)
+            .map_err(|e| ApiError::invalid("score", e.to_string()))?,
+        comment: input.comment.filter(|c| !c.trim().is_empty()),
+        channel: match input.channel.as_deref() {
+            None => Channel::Api,
+            Some(c) => c.parse().map_err(|e: vouch_domain::DomainError| {
+                ApiError::invalid("channel", e.to_string())
+            })?,
+        },
+        locale: input
+            .locale
+            .as_deref()
+            .map(Locale::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid("locale", e.to_string()))?,
+        answered_at: time("answered_at", input.answered_at.as_deref())?
+            .unwrap_or_else(chrono::Utc::now),
+        metadata: input.metadata,
+    };
+    let ids = vouch_app::records::record_answers(&state.store, &[answer]).await?;
+    let stored = state.store.response(ids[0]).await?;
+    Ok((StatusCode::CREATED, Json(json!(stored))))
+}

@@ -1,0 +1,276 @@
+//! The durable job queue and webhook subscriptions.
+//!
+//! A job is claimed by one worker at a time with a lease: on PostgreSQL
+//! through `FOR UPDATE SKIP LOCKED`, so several server processes share the
+//! queue without taking a job twice; on SQLite through the database's single
+//! writer (and only one server process may use a SQLite file). A worker that
+//! dies leaves its job `running` until the lease ends; then it is claimed again.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value as Json;
+use sqlx::types::Json as SqlJson;
+use vouch_domain::{EventKind, JobState};
+
+use crate::store::on_backend;
+use crate::{Backend, Result, Store, StoreError};
+
+/// A job as a worker or `vouch jobs list` sees it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub payload: Json,
+    pub state: JobState,
+    /// Attempts started so far, the current one included.
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub locked_by: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: i64,
+    kind: String,
+    payload: SqlJson<Json>,
+    state: String,
+    attempts: i32,
+    max_attempts: i32,
+    run_at: DateTime<Utc>,
+    locked_by: Option<String>,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, max_attempts, run_at, locked_by, last_error, created_at, finished_at";
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+    fn try_from(row: JobRow) -> Result<Job> {
+        Ok(Job {
+            state: row
+                .state
+                .parse()
+                .map_err(|e| StoreError::corrupt("job", format!("id {}: {e}", row.id)))?,
+            id: row.id,
+            kind: row.kind,
+            payload: row.payload.0,
+            attempts: row.attempts,
+            max_attempts: row.max_attempts,
+            run_at: row.run_at,
+            locked_by: row.locked_by,
+            last_error: row.last_error,
+            created_at: row.created_at,
+            finished_at: row.finished_at,
+        })
+    }
+}
+
+/// A job to add to the queue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub payload: Json,
+    pub run_at: DateTime<Utc>,
+    pub max_attempts: i32,
+}
+
+/// A webhook subscription.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Webhook {
+    pub id: i64,
+    pub url: String,
+    /// The HMAC-SHA256 key that signs each delivery.
+    #[serde(skip)]
+    pub secret: String,
+    pub events: Vec<EventKind>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One attempt to deliver an event to a webhook.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct Delivery {
+    pub webhook_id: i64,
+    pub job_id: i64,
+    pub event: String,
+    pub attempt: i32,
+    /// The receiver's HTTP status; none when it could not be reached.
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub delivered_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Adds jobs to the queue in one transaction.
+    pub async fn enqueue_jobs(&self, jobs: &[NewJob], now: DateTime<Utc>) -> Result<()> {
+        const SQL: &str = "INSERT INTO jobs (kind, payload, state, max_attempts, run_at, created_at) VALUES ($1, $2, 'queued', $3, $4, $5)";
+        on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for job in jobs {
+                sqlx::query(SQL)
+                    .bind(job.kind.as_str())
+                    .bind(SqlJson(&job.payload))
+                    .bind(job.max_attempts)
+                    .bind(job.run_at)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    /// Claims the job due first, for `worker`, until `now + lease`: a queued
+    /// job whose time has come, or a running one whose worker's lease ended.
+    /// Counts the attempt. `None` when nothing is due.
+    pub async fn claim_job(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<Job>> {
+        let lock = match self.backend() {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            // One writer at a time: the UPDATE claims atomically.
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2 \
+             WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3) \
+             ORDER BY run_at, id LIMIT 1 {lock}) RETURNING {JOB_COLUMNS}"
+        );
+        let row: Option<JobRow> = on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(worker).bind(now + lease).bind(now).fetch_optional(pool).await)?;
+        row.map(Job::try_from).transpose()
+    }
+
+    /// Marks a claimed job done. False when `worker` no longer holds it
+    /// (its lease ended and another worker took it).
+    pub async fn finish_job(&self, id: i64, worker: &str, now: DateTime<Utc>) -> Result<bool> {
+        const SQL: &str = "UPDATE jobs SET state = 'done', finished_at = $1, locked_until = NULL, last_error = NULL \
+            WHERE id = $2 AND locked_by = $3 AND state = 'running'";
+        let n = on_backend!(self, pool => sqlx::query(SQL).bind(now).bind(id).bind(worker).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Records a failed attempt: the job runs again at `retry_at`, or, with
+    /// `None` (no attempts left), goes to the dead-letter state.
+    pub async fn fail_job(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        const RETRY: &str = "UPDATE jobs SET state = 'queued', run_at = $1, locked_until = NULL, last_error = $2 \
+            WHERE id = $3 AND locked_by = $4 AND state = 'running'";
+        const DEAD: &str = "UPDATE jobs SET state = 'dead', finished_at = $1, locked_until = NULL, last_error = $2 \
+            WHERE id = $3 AND locked_by = $4 AND state = 'running'";
+        let (sql, at) = match retry_at {
+            Some(at) => (RETRY, at),
+            None => (DEAD, now),
+        };
+        let n = on_backend!(self, pool => sqlx::query(sql).bind(at).bind(error).bind(id).bind(worker).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Jobs, newest first, optionally in one state.
+    pub async fn jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
+        let rows: Vec<JobRow> = match state {
+            Some(state) => {
+                let sql = format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs WHERE state = $1 ORDER BY id DESC LIMIT $2"
+                );
+                on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(state.as_str()).bind(i64::from(limit)).fetch_all(pool).await)?
+            }
+            None => {
+                let sql = format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY id DESC LIMIT $1");
+                on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(i64::from(limit)).fetch_all(pool).await)?
+            }
+        };
+        rows.into_iter().map(Job::try_from).collect()
+    }
+
+    /// How many jobs are in each state.
+    pub async fn job_counts(&self) -> Result<Vec<(JobState, u64)>> {
+        const SQL: &str = "SELECT state, COUNT(*) FROM jobs GROUP BY state";
+        let rows: Vec<(String, i64)> =
+            on_backend!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+        rows.into_iter()
+            .map(|(state, n)| {
+                let state = state.parse().map_err(|e| StoreError::corrupt("job", e))?;
+                Ok((state, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    /// Subscribes `url` to `events`; deliveries are signed with `secret`.
+    pub async fn add_webhook(
+        &self,
+        url: &str,
+        secret: &str,
+        events: &[EventKind],
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        const SQL: &str = "INSERT INTO webhooks (url, secret, events, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
+        let events: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
+        let id: i64 = on_backend!(self, pool => sqlx::query_scalar(SQL)
+            .bind(url).bind(secret).bind(SqlJson(&events)).bind(now).fetch_one(pool).await)?;
+        Ok(id)
+    }
+
+    /// Every subscription, oldest first.
+    pub async fn webhooks(&self) -> Result<Vec<Webhook>> {
+        const SQL: &str = "SELECT id, url, secret, events, created_at FROM webhooks ORDER BY id";
+        type Row = (i64, String, String, SqlJson<Vec<String>>, DateTime<Utc>);
+        let rows: Vec<Row> = on_backend!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+        rows.into_iter()
+            .map(|(id, url, secret, events, created_at)| {
+                let events = events
+                    .0
+                    .iter()
+                    .map(|e| e.parse())
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|e| StoreError::corrupt("webhook", format!("id {id}: {e}")))?;
+                Ok(Webhook {
+                    id,
+                    url,
+                    secret,
+                    events,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes a subscription and its delivery log. False when there was none.
+    pub async fn delete_webhook(&self, id: i64) -> Result<bool> {
+        let n = on_backend!(self, pool => sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    pub async fn record_delivery(&self, d: &Delivery) -> Result<()> {
+        const SQL: &str = "INSERT INTO webhook_deliveries (webhook_id, job_id, event, attempt, status_code, error, duration_ms, delivered_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        on_backend!(self, pool => sqlx::query(SQL)
+            .bind(d.webhook_id).bind(d.job_id).bind(d.event.as_str()).bind(d.attempt).bind(d.status_code)
+            .bind(d.error.as_deref()).bind(d.duration_ms).bind(d.delivered_at)
+            .execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// A webhook's delivery log, newest first.
+    pub async fn deliveries(&self, webhook_id: i64, limit: u32) -> Result<Vec<Delivery>> {
+        const SQL: &str = "SELECT webhook_id, job_id, event, attempt, status_code, error, duration_ms, delivered_at \
+            FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2";
+        let rows: Vec<Delivery> = on_backend!(self, pool => sqlx::query_as(SQL).bind(webhook_id).bind(i64::from(limit)).fetch_all(pool).await)?;
+        Ok(rows)
+    }
+}
