@@ -35,6 +35,7 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
             println!("Demo admin: admin@vouch.demo, password {password}");
         }
     }
+    let shutdown = shutdown_signal()?;
     let addr = args.addr.as_deref().unwrap_or(&config.addr);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -51,7 +52,7 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
         vouch_server::AppState::new(store.clone()),
         config.jobs(),
         &instance,
-        shutdown_signal(),
+        shutdown,
     )
     .await?;
     tracing::info!("stopped: requests and jobs in flight finished");
@@ -59,19 +60,26 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM (what service managers and `kill` send).
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM (what service managers and `kill` send). The handlers
+/// are installed here, before the server says it is ready, so a signal
+/// that comes right after is not missed.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler installs");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 #[derive(Subcommand)]
