@@ -834,6 +834,23 @@ async fn the_openapi_document_describes_every_api_route(store: Store) {
         })
         .collect();
     assert_eq!(served, described, "the route table and the document agree");
+    let mut operations: Vec<&str> = paths
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    assert_eq!(
+        operations.len(),
+        described.len(),
+        "every operation has an id"
+    );
+    operations.sort_unstable();
+    operations.dedup();
+    assert_eq!(
+        operations.len(),
+        described.len(),
+        "operation ids are unique"
+    );
     // Every reference resolves.
     let text = doc.to_string();
     for reference in text.split("\"$ref\":\"").skip(1) {
@@ -842,6 +859,127 @@ async fn the_openapi_document_describes_every_api_route(store: Store) {
         assert!(doc.pointer(pointer).is_some(), "{target} does not resolve");
     }
     assert!(doc.pointer("/components/securitySchemes/bearer").is_some());
+}
+
+/// A free loopback port for a helper process.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Headless Chromium, driven through ChromeDriver (WebDriver): sign in as a
+/// person would and find the chart. Runs when `VOUCH_TEST_CHROMEDRIVER`
+/// names the driver (`.ci/run` installs Debian's chromium and chromium-driver).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_signs_in_and_finds_the_chart_on_the_dashboard() {
+    let Ok(driver) = std::env::var("VOUCH_TEST_CHROMEDRIVER") else {
+        vouch_testing::say_skipping(
+            "the browser test, because VOUCH_TEST_CHROMEDRIVER (path to chromedriver) is not set",
+        );
+        return;
+    };
+    let chromium =
+        std::env::var("VOUCH_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
+        .await
+        .unwrap();
+    seed(&store).await;
+    let hash = vouch_server::hash_password("browser password 1");
+    store
+        .add_user(
+            "viewer@example.com",
+            Role::Viewer,
+            &hash,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let server = start(store).await;
+
+    let port = free_port();
+    let mut chromedriver = std::process::Command::new(&driver)
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {driver}: {e}"));
+    let webdriver = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while reqwest::get(format!("{webdriver}/status")).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "chromedriver did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let profile = dir.path().join("chromium-profile");
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        serde_json::json!({
+            "binary": chromium,
+            // Headless, as root in a container, and quiet: no calls out of this machine.
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run", format!("--user-data-dir={}", profile.display())]
+        }),
+    );
+    // Plain HTTP: the driver is on loopback.
+    let browser =
+        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&webdriver)
+            .await
+            .expect("a Chromium session");
+    let outcome = async {
+        use fantoccini::Locator;
+        browser.goto(&format!("{}/", server.base)).await?;
+        assert!(
+            browser.current_url().await?.path().ends_with("/login"),
+            "sent to sign in"
+        );
+        browser
+            .find(Locator::Id("email"))
+            .await?
+            .send_keys("viewer@example.com")
+            .await?;
+        browser
+            .find(Locator::Id("password"))
+            .await?
+            .send_keys("browser password 1")
+            .await?;
+        browser
+            .find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        let chart = browser
+            .wait()
+            .at_most(std::time::Duration::from_secs(20))
+            .for_element(Locator::Css("svg#nps-trend"))
+            .await?;
+        assert!(chart.is_displayed().await?, "the chart is visible");
+        let band = chart.find(Locator::Css("polygon.interval")).await?;
+        assert!(
+            band.attr("points").await?.is_some_and(|p| !p.is_empty()),
+            "with its band"
+        );
+        let tile = browser.find(Locator::Id("tile-nps")).await?.text().await?;
+        assert!(tile.starts_with("NPS"), "{tile}");
+        if let Ok(path) = std::env::var("VOUCH_TEST_SCREENSHOT") {
+            std::fs::write(path, browser.screenshot().await?).unwrap();
+        }
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = browser.close().await;
+    let _ = chromedriver.kill();
+    let _ = chromedriver.wait();
+    outcome.expect("the browser steps");
 }
 
 macro_rules! on_both_backends {

@@ -36,7 +36,7 @@ pub struct ListQuery {
 }
 
 /// Customers by id, `limit` at a time.
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/customers", operation_id = "list_customers", tag = "customers", params(ListQuery),
     responses((status = 200, description = "`{customers: [...], next}`", body = Value),
               (status = 422, description = "A bad filter", body = super::ErrorBody)))]
 pub async fn list(
@@ -72,7 +72,7 @@ pub async fn list(
     Ok(Json(json!({ "customers": customers, "next": next })))
 }
 
-#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
+#[utoipa::path(get, path = "/api/v1/customers/{id}", operation_id = "get_customer", tag = "customers",
     params(("id" = i64, Path, description = "Vouch's id of the customer")),
     responses((status = 200, description = "The customer", body = Value),
               (status = 404, description = "No such customer", body = super::ErrorBody)))]
@@ -150,7 +150,7 @@ impl CustomerInput {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerInput,
+#[utoipa::path(post, path = "/api/v1/customers", operation_id = "create_customer", tag = "customers", request_body = CustomerInput,
     responses((status = 201, description = "The new customer", body = Value),
               (status = 409, description = "The email or external id is taken", body = super::ErrorBody),
               (status = 422, description = "A bad field", body = super::ErrorBody)))]
@@ -166,7 +166,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(json!(customer))))
 }
 
-#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", request_body = CustomerInput,
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", operation_id = "update_customer", tag = "customers", request_body = CustomerInput,
     params(("id" = i64, Path, description = "Vouch's id of the customer")),
     responses((status = 200, description = "The customer as updated", body = Value),
               (status = 404, description = "No such customer", body = super::ErrorBody),
@@ -192,7 +192,7 @@ pub async fn update(
 }
 
 /// Everything Vouch holds about the person: profile, answers, feedback (GDPR access).
-#[utoipa::path(get, path = "/api/v1/customers/{id}/export", tag = "customers",
+#[utoipa::path(get, path = "/api/v1/customers/{id}/export", operation_id = "export_customer", tag = "customers",
     params(("id" = i64, Path, description = "Vouch's id of the customer")),
     responses((status = 200, description = "`{customer, responses, feedback, exported_at}`", body = Value),
               (status = 404, description = "No such customer", body = super::ErrorBody)))]
@@ -211,7 +211,7 @@ pub async fn export(
 /// Erases the person (GDPR): profile, attributes and handles are deleted;
 /// their answers and feedback stay in the aggregates, unlinked and without
 /// author names or answer metadata.
-#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers",
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", operation_id = "erase_customer", tag = "customers",
     params(("id" = i64, Path, description = "Vouch's id of the customer")),
     responses((status = 204, description = "Erased"),
               (status = 404, description = "No such customer", body = super::ErrorBody)))]

@@ -55,7 +55,7 @@ fn values(raw: &Option<String>) -> Vec<String> {
 
 /// The NPS with its interval, as `vouch nps --json` prints it: one object,
 /// or `{periods: [...]}` / `{segments: [...]}` with `by`.
-#[utoipa::path(get, path = "/api/v1/metrics/nps", tag = "metrics", params(NpsQuery),
+#[utoipa::path(get, path = "/api/v1/metrics/nps", operation_id = "nps", tag = "metrics", params(NpsQuery),
     responses((status = 200, description = "As `vouch nps --json`", body = Value),
               (status = 422, description = "A bad option", body = super::ErrorBody)))]
 pub async fn nps(
@@ -129,7 +129,7 @@ impl PeriodQuery {
 }
 
 /// The loyalty KPIs of a period (default: the last 90 days), as `vouch kpis --json`.
-#[utoipa::path(get, path = "/api/v1/metrics/kpis", tag = "metrics", params(PeriodQuery),
+#[utoipa::path(get, path = "/api/v1/metrics/kpis", operation_id = "kpis", tag = "metrics", params(PeriodQuery),
     responses((status = 200, description = "As `vouch kpis --json`", body = Value),
               (status = 422, description = "A bad period", body = super::ErrorBody)))]
 pub async fn kpis(
@@ -151,7 +151,7 @@ pub async fn kpis(
 
 /// Who moved between promoter, passive and detractor from `from` to `to`
 /// (default: the last 90 days), as `vouch transitions --json`.
-#[utoipa::path(get, path = "/api/v1/metrics/transitions", tag = "metrics", params(PeriodQuery),
+#[utoipa::path(get, path = "/api/v1/metrics/transitions", operation_id = "transitions", tag = "metrics", params(PeriodQuery),
     responses((status = 200, description = "As `vouch transitions --json`", body = Value),
               (status = 422, description = "A bad period", body = super::ErrorBody)))]
 pub async fn transitions(

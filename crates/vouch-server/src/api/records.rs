@@ -60,7 +60,7 @@ pub struct FeedbackQuery {
 }
 
 /// Feedback, newest first.
-#[utoipa::path(get, path = "/api/v1/feedback", tag = "feedback", params(FeedbackQuery),
+#[utoipa::path(get, path = "/api/v1/feedback", operation_id = "list_feedback", tag = "feedback", params(FeedbackQuery),
     responses((status = 200, description = "`{feedback: [...], next}`", body = Value),
               (status = 422, description = "A bad filter", body = super::ErrorBody)))]
 pub async fn list_feedback(
@@ -120,7 +120,7 @@ pub struct FeedbackPush {
 
 /// Stores feedback items with the same checks and tagging as `vouch import`.
 /// Nothing is stored if any item is bad; a repeat of an item updates it.
-#[utoipa::path(post, path = "/api/v1/feedback", tag = "feedback", request_body = FeedbackPush,
+#[utoipa::path(post, path = "/api/v1/feedback", operation_id = "push_feedback", tag = "feedback", request_body = FeedbackPush,
     responses((status = 201, description = "`{imported, updated, unchanged, items: [...]}`", body = Value),
               (status = 422, description = "A bad item; `field` names it, as `items[2]`", body = super::ErrorBody)))]
 pub async fn push_feedback(
@@ -178,7 +178,7 @@ pub struct ResponsesQuery {
 }
 
 /// Survey answers, newest first.
-#[utoipa::path(get, path = "/api/v1/responses", tag = "responses", params(ResponsesQuery),
+#[utoipa::path(get, path = "/api/v1/responses", operation_id = "list_responses", tag = "responses", params(ResponsesQuery),
     responses((status = 200, description = "`{responses: [...], next}`", body = Value),
               (status = 422, description = "A bad filter", body = super::ErrorBody)))]
 pub async fn list_responses(
@@ -235,7 +235,7 @@ pub struct ResponseInput {
 }
 
 /// Records an answer; its comment becomes tagged feedback.
-#[utoipa::path(post, path = "/api/v1/responses", tag = "responses", request_body = ResponseInput,
+#[utoipa::path(post, path = "/api/v1/responses", operation_id = "create_response", tag = "responses", request_body = ResponseInput,
     responses((status = 201, description = "The stored answer", body = Value),
               (status = 422, description = "A bad field", body = super::ErrorBody)))]
 pub async fn create_response(

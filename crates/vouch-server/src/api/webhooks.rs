@@ -12,7 +12,7 @@ use super::{ApiError, ApiResult, Body};
 use crate::AppState;
 use crate::auth::{Api, need, new_secret};
 
-#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
+#[utoipa::path(get, path = "/api/v1/webhooks", operation_id = "list_webhooks", tag = "webhooks",
     responses((status = 200, description = "`{webhooks: [...]}` (secrets are not shown)", body = Value)))]
 pub async fn list(_: Api<need::ManageSettings>, State(state): State<AppState>) -> ApiResult {
     Ok(Json(json!({ "webhooks": state.store.webhooks().await? })))
@@ -30,7 +30,7 @@ pub struct WebhookInput {
 /// Subscribes a URL to events. The answer holds the signing secret, shown
 /// this once: each delivery carries `Vouch-Signature: t=UNIX,v1=HEX`, the
 /// HMAC-SHA256 of `UNIX.BODY` under the secret.
-#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", request_body = WebhookInput,
+#[utoipa::path(post, path = "/api/v1/webhooks", operation_id = "create_webhook", tag = "webhooks", request_body = WebhookInput,
     responses((status = 201, description = "`{id, url, events, secret}`", body = Value),
               (status = 422, description = "A bad URL or event", body = super::ErrorBody)))]
 pub async fn create(
@@ -66,7 +66,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", operation_id = "delete_webhook", tag = "webhooks",
     params(("id" = i64, Path, description = "The webhook's id")),
     responses((status = 204, description = "Removed, with its delivery log"),
               (status = 404, description = "No such webhook", body = super::ErrorBody)))]
@@ -82,7 +82,7 @@ pub async fn delete(
 }
 
 /// The delivery log, newest first: each attempt with its status or error.
-#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", operation_id = "webhook_deliveries", tag = "webhooks",
     params(("id" = i64, Path, description = "The webhook's id")),
     responses((status = 200, description = "`{deliveries: [...]}`", body = Value)))]
 pub async fn deliveries(
