@@ -326,13 +326,24 @@ pub struct KpiReport {
     pub categories: CategoryCounts,
 }
 
-pub async fn kpis(
+/// The survey scores of `[from, to)`: the dashboard's tiles, and the first
+/// part of the KPIs. Whole-day bounds let the NPS come from the rollup.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreReport {
+    pub nps: NpsReport,
+    /// The NPS of the period of equal length just before.
+    pub previous_nps: NpsReport,
+    pub nps_change: Option<ChangeReport>,
+    pub csat: Option<CsatEstimate>,
+    pub ces: Option<CesEstimate>,
+}
+
+pub async fn scores(
     store: &Store,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     level: f64,
-    lookback: Duration,
-) -> Result<KpiReport> {
+) -> Result<ScoreReport> {
     let period = ResponseFilter {
         from: Some(from),
         to: Some(to),
@@ -347,7 +358,6 @@ pub async fn kpis(
         store.nps_tally(&period).await?,
         store.nps_tally(&before).await?,
     );
-    let flow = store.customer_flow(from, to).await?;
     let round_csat = |c: CsatEstimate| CsatEstimate {
         csat: round1(c.csat),
         ci_low: round1(c.ci_low),
@@ -361,18 +371,7 @@ pub async fn kpis(
         ci_high: c.ci_high.map(round4),
         ..c
     };
-    let mut categories = CategoryCounts::default();
-    for at_end in categories_on(store, &[to], lookback, flow.present_at_end).await? {
-        match at_end[0] {
-            Some(LoyaltyCategory::Promoter) => categories.promoters += 1,
-            Some(LoyaltyCategory::Passive) => categories.passives += 1,
-            Some(LoyaltyCategory::Detractor) => categories.detractors += 1,
-            None => categories.none += 1,
-        }
-    }
-    Ok(KpiReport {
-        from,
-        to,
+    Ok(ScoreReport {
         nps: NpsReport::from_tally(now, level),
         previous_nps: NpsReport::from_tally(earlier, level),
         nps_change: ChangeReport::between(&earlier, &now, level),
@@ -386,6 +385,35 @@ pub async fn kpis(
             .await?
             .ces(level)
             .map(round_ces),
+    })
+}
+
+pub async fn kpis(
+    store: &Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    level: f64,
+    lookback: Duration,
+) -> Result<KpiReport> {
+    let scores = scores(store, from, to, level).await?;
+    let flow = store.customer_flow(from, to).await?;
+    let mut categories = CategoryCounts::default();
+    for at_end in categories_on(store, &[to], lookback, flow.present_at_end).await? {
+        match at_end[0] {
+            Some(LoyaltyCategory::Promoter) => categories.promoters += 1,
+            Some(LoyaltyCategory::Passive) => categories.passives += 1,
+            Some(LoyaltyCategory::Detractor) => categories.detractors += 1,
+            None => categories.none += 1,
+        }
+    }
+    Ok(KpiReport {
+        from,
+        to,
+        nps: scores.nps,
+        previous_nps: scores.previous_nps,
+        nps_change: scores.nps_change,
+        csat: scores.csat,
+        ces: scores.ces,
         response_rate: None,
         retention: Rate::of(flow.retained, flow.present_at_start),
         referral: Rate::of(flow.new_referred, flow.new),

@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
 use serde::Deserialize;
+use vouch_domain::Permission;
 use vouch_domain::analytics::{Granularity, TrendSpec};
-use vouch_domain::{DEFAULT_LOOKBACK_DAYS, Permission};
 use vouch_store::ResponseFilter;
 
 use crate::AppState;
@@ -388,16 +388,14 @@ async fn dashboard_page(
     lang: &'static str,
     t: &'static Texts,
 ) -> Result<DashboardPage, ApiError> {
-    let to = Utc::now();
+    // Whole UTC days (the last 90, today included), so the NPS comes from the daily rollup.
+    let to = (Utc::now() + Duration::days(1))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc();
     let from = to - Duration::days(90);
-    let kpis = vouch_app::reports::kpis(
-        &state.store,
-        from,
-        to,
-        0.95,
-        Duration::days(DEFAULT_LOOKBACK_DAYS),
-    )
-    .await?;
+    let kpis = vouch_app::reports::scores(&state.store, from, to, 0.95).await?;
     let filter = ResponseFilter {
         from: Some(to - Duration::days(365)),
         to: Some(to),

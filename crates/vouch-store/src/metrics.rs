@@ -281,10 +281,24 @@ impl Store {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
     ) -> Result<ScoreCounts> {
-        const SQL: &str = "SELECT r.score, COUNT(*) FROM responses r JOIN surveys s ON s.id = r.survey_id \
-            WHERE s.kind = $1 AND ($2 IS NULL OR r.answered_at >= $2) AND ($3 IS NULL OR r.answered_at < $3) GROUP BY r.score";
+        // Only the bounds given, so both engines range-scan the (survey, time) index.
+        let mut sql = Sql::default();
+        let mut conditions = vec![format!(
+            "r.survey_id IN (SELECT id FROM surveys WHERE kind = {})",
+            sql.bind(kind.as_str())
+        )];
+        if let Some(from) = from {
+            conditions.push(format!("r.answered_at >= {}", sql.bind(from)));
+        }
+        if let Some(to) = to {
+            conditions.push(format!("r.answered_at < {}", sql.bind(to)));
+        }
+        sql.text = format!(
+            "SELECT r.score, COUNT(*) FROM responses r WHERE {} GROUP BY r.score",
+            conditions.join(" AND ")
+        );
         let rows: Vec<(i64, i64)> = on_backend!(self, pool =>
-            sqlx::query_as(SQL).bind(kind.as_str()).bind(from).bind(to).fetch_all(pool).await)?;
+            bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
         let mut counts = ScoreCounts::default();
         for (score, n) in rows {
             counts.record(
