@@ -8,6 +8,8 @@ pub mod import;
 pub mod params;
 pub mod records;
 pub mod reports;
+pub mod secrets;
+pub mod surveys;
 pub mod text;
 
 /// What a use case can fail with.

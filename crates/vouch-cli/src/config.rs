@@ -8,7 +8,8 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
-use vouch_server::JobSettings;
+use vouch_domain::ContactPolicy;
+use vouch_server::{JobSettings, MailSettings};
 
 /// Every setting, with its default. Keys are the same in `vouch.toml` and,
 /// upper-cased after `VOUCH_`, in the environment.
@@ -38,6 +39,16 @@ pub struct Config {
     pub job_backoff_cap_secs: u64,
     /// How long a webhook receiver has to answer, in seconds.
     pub webhook_timeout_secs: u64,
+    /// The SMTP server for survey emails: smtp://HOST:PORT, smtp://HOST:PORT?tls=required, smtps://USER:PASSWORD@HOST:465.
+    pub smtp_url: Option<String>,
+    /// The From address of survey emails.
+    pub mail_from: String,
+    /// How customers reach this server, for links in emails; default http://ADDR.
+    pub public_url: Option<String>,
+    /// No new invitation to a customer within this many days of their last one.
+    pub invite_throttle_days: u32,
+    /// One reminder this many days after an unanswered invitation.
+    pub reminder_days: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +71,11 @@ pub const KEYS: &[&str] = &[
     "job_backoff_secs",
     "job_backoff_cap_secs",
     "webhook_timeout_secs",
+    "smtp_url",
+    "mail_from",
+    "public_url",
+    "invite_throttle_days",
+    "reminder_days",
 ];
 
 impl Default for Config {
@@ -77,6 +93,11 @@ impl Default for Config {
             job_backoff_secs: jobs.backoff_base.as_secs(),
             job_backoff_cap_secs: jobs.backoff_cap.as_secs(),
             webhook_timeout_secs: jobs.webhook_timeout.as_secs(),
+            smtp_url: None,
+            mail_from: "Vouch <surveys@localhost>".to_owned(),
+            public_url: None,
+            invite_throttle_days: jobs.policy.throttle.num_days() as u32,
+            reminder_days: jobs.policy.remind_after.num_days() as u32,
         }
     }
 }
@@ -103,8 +124,26 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("configuration: {e}"))
     }
 
-    pub fn jobs(&self) -> JobSettings {
+    pub fn policy(&self) -> ContactPolicy {
+        ContactPolicy {
+            throttle: chrono::Duration::days(i64::from(self.invite_throttle_days)),
+            remind_after: chrono::Duration::days(i64::from(self.reminder_days)),
+            ..ContactPolicy::default()
+        }
+    }
+
+    /// The workers' settings; `listening` is the address the server got.
+    pub fn jobs(&self, listening: std::net::SocketAddr) -> JobSettings {
         JobSettings {
+            mail: MailSettings {
+                smtp_url: self.smtp_url.clone(),
+                from: self.mail_from.clone(),
+                public_url: self
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{listening}")),
+            },
+            policy: self.policy(),
             workers: self.job_workers,
             poll: Duration::from_millis(self.job_poll_ms.max(10)),
             lease: Duration::from_secs(self.job_lease_secs.max(1)),

@@ -47,10 +47,11 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
     );
     let instance = config.instance();
     tracing::info!(%instance, workers = config.job_workers, "started");
+    let jobs = config.jobs(listener.local_addr()?);
     vouch_server::serve(
         listener,
-        vouch_server::AppState::new(store.clone()),
-        config.jobs(),
+        vouch_server::AppState::new(store.clone()).with_policy(config.policy()),
+        jobs,
         &instance,
         shutdown,
     )

@@ -9,6 +9,7 @@ mod customer;
 mod error;
 mod events;
 mod feedback;
+mod invitations;
 mod loyalty;
 mod names;
 mod survey;
@@ -23,6 +24,7 @@ pub use feedback::{
     Author, Engagement, Feedback, FeedbackId, FeedbackItem, Rating, Source, TopicMention,
     stable_hash,
 };
+pub use invitations::{ContactPolicy, InvitationState, SurveyDesign, SurveyStatus, SurveyTexts};
 pub use loyalty::{
     CategoryAssignment, CategoryChange, CategorySignal, DEFAULT_LOOKBACK_DAYS, LoyaltyCategory,
     SignalKind, category_at, category_history,

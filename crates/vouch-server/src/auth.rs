@@ -12,7 +12,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use vouch_domain::{Permission, Role};
 
 use crate::AppState;
@@ -45,20 +44,7 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// 256 random bits as hex: session cookies, CSRF tokens, API tokens.
-pub fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What the store keeps of a secret.
-pub fn secret_hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use vouch_app::secrets::{new_secret, secret_hash};
 
 /// A new API token (shown once) and the hash to store.
 pub fn new_api_token() -> (String, String) {
@@ -187,6 +173,7 @@ pub mod need {
         ReadResponses,
         WriteResponses,
         ReadMetrics,
+        ManageSurveys,
         ManageSettings
     );
 }
@@ -266,6 +253,39 @@ impl LoginLimiter {
     pub fn succeeded(&self, account: &str) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         failures.remove(account);
+    }
+}
+
+/// At most `limit` actions per address in a window (anonymous survey answers).
+pub struct AddressLimiter {
+    limit: u32,
+    window: Duration,
+    seen: Mutex<HashMap<std::net::IpAddr, (u32, Instant)>>,
+}
+
+impl AddressLimiter {
+    pub fn new(limit: u32, window: Duration) -> AddressLimiter {
+        AddressLimiter {
+            limit,
+            window,
+            seen: Mutex::default(),
+        }
+    }
+
+    /// Counts one action from `address`; false once it is over the limit.
+    pub fn allow(&self, address: std::net::IpAddr) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() > 100_000 {
+            // Forget finished windows rather than grow without bound.
+            let window = self.window;
+            seen.retain(|_, (_, since)| since.elapsed() <= window);
+        }
+        let entry = seen.entry(address).or_insert((0, Instant::now()));
+        if entry.1.elapsed() > self.window {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+        entry.0 <= self.limit
     }
 }
 

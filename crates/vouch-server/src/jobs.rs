@@ -13,7 +13,10 @@ use tokio::task::JoinHandle;
 use vouch_app::events::{DeliveryPayload, WEBHOOK_DELIVERY};
 use vouch_store::{Delivery, Job, Store};
 
+use crate::mailer::{MailSettings, Mailer, SendError};
 use crate::metrics::Metrics;
+use vouch_app::surveys::{EmailJob, SURVEY_EMAIL};
+use vouch_domain::ContactPolicy;
 
 /// How workers behave; see docs/CONFIG.md.
 #[derive(Debug, Clone)]
@@ -29,6 +32,10 @@ pub struct JobSettings {
     pub backoff_cap: Duration,
     /// How long a webhook receiver has to answer.
     pub webhook_timeout: Duration,
+    /// SMTP server and sender of survey emails.
+    pub mail: MailSettings,
+    /// Reminders are sent only when this policy says they are due.
+    pub policy: ContactPolicy,
 }
 
 impl Default for JobSettings {
@@ -40,6 +47,8 @@ impl Default for JobSettings {
             backoff_base: Duration::from_secs(10),
             backoff_cap: Duration::from_secs(3600),
             webhook_timeout: Duration::from_secs(10),
+            mail: MailSettings::default(),
+            policy: ContactPolicy::default(),
         }
     }
 }
@@ -76,9 +85,11 @@ impl Workers {
             .user_agent(concat!("Vouch-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("an HTTP client with a timeout builds");
+        let mailer = Arc::new(Mailer::new(&settings.mail));
         let handles = (0..settings.workers)
             .map(|n| {
                 let worker = Worker {
+                    mailer: mailer.clone(),
                     name: format!("{instance}/{n}"),
                     store: store.clone(),
                     settings: settings.clone(),
@@ -101,6 +112,7 @@ impl Workers {
 }
 
 struct Worker {
+    mailer: Arc<Mailer>,
     name: String,
     store: Store,
     settings: JobSettings,
@@ -132,6 +144,7 @@ impl Worker {
     async fn handle(&self, job: Job) {
         let outcome = match job.kind.as_str() {
             WEBHOOK_DELIVERY => self.deliver(&job).await,
+            SURVEY_EMAIL => self.email(&job).await,
             other => Err(format!("unknown job kind {other:?}")),
         };
         let now = Utc::now();
@@ -155,6 +168,25 @@ impl Worker {
                 tracing::warn!(job = job.id, worker = %self.name, "lease ended before the job did")
             }
             Err(e) => tracing::warn!(job = job.id, error = %e, "cannot record the job's outcome"),
+        }
+    }
+
+    /// Mails a survey invitation or reminder. A refused address is
+    /// suppressed and the job ends: retrying would not help.
+    async fn email(&self, job: &Job) -> Result<(), String> {
+        let email: EmailJob =
+            serde_json::from_value(job.payload.clone()).map_err(|e| format!("bad payload: {e}"))?;
+        match self
+            .mailer
+            .send_survey(&self.store, &email, &self.settings.policy)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(SendError::Transient(e)) => Err(e),
+            Err(SendError::Permanent(e)) => {
+                tracing::warn!(job = job.id, error = %e, "address refused; no more mail to it");
+                Ok(())
+            }
         }
     }
 

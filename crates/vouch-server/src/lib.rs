@@ -7,23 +7,30 @@ mod api;
 mod auth;
 mod jobs;
 mod locale;
+mod mailer;
 mod metrics;
 mod pages;
+mod survey_pages;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use vouch_domain::ContactPolicy;
 use vouch_store::{DatabaseLocation, Store};
 
 pub use auth::{hash_password, new_api_token, new_secret};
 pub use jobs::{JobSettings, Workers, sign};
+pub use mailer::MailSettings;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// The contact budget, reminders and the answer-editing window.
+    pub policy: ContactPolicy,
     limiter: Arc<auth::LoginLimiter>,
+    link_limiter: Arc<auth::AddressLimiter>,
     metrics: Arc<metrics::Metrics>,
 }
 
@@ -31,11 +38,23 @@ impl AppState {
     pub fn new(store: Store) -> AppState {
         AppState {
             store,
+            policy: ContactPolicy::default(),
             limiter: Arc::default(),
+            link_limiter: Arc::new(auth::AddressLimiter::new(
+                LINK_ANSWERS_PER_ADDRESS,
+                std::time::Duration::from_secs(600),
+            )),
             metrics: Arc::default(),
         }
     }
+
+    pub fn with_policy(self, policy: ContactPolicy) -> AppState {
+        AppState { policy, ..self }
+    }
 }
+
+/// Anonymous answers one address may give through public links in ten minutes.
+pub const LINK_ANSWERS_PER_ADDRESS: u32 = 20;
 
 /// The claim of a server process on an SQLite file, held while it runs.
 pub struct InstanceLock(#[allow(dead_code)] Option<std::fs::File>);
@@ -82,6 +101,19 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(pages::logout))
         .route("/", get(pages::dashboard))
         .route("/feedback", get(pages::feedback))
+        .route(
+            "/s/{token}",
+            get(survey_pages::invitation_page).post(survey_pages::answer_invitation),
+        )
+        .route(
+            "/l/{slug}",
+            get(survey_pages::link_page).post(survey_pages::answer_link),
+        )
+        .route(
+            "/u/{token}",
+            get(survey_pages::unsubscribe_page).post(survey_pages::unsubscribe),
+        )
+        .route("/widget.js", get(survey_pages::widget))
         .route("/api/v1/openapi.json", get(api::openapi_json))
         .route("/metrics", get(metrics::exposition))
         .merge(api)
@@ -105,6 +137,10 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/login", None),
         ("GET", "/api/v1/openapi.json", None),
         ("GET", "/metrics", None),
+        ("GET", "/s/unknown-token", None),
+        ("GET", "/l/unknown-slug", None),
+        ("GET", "/u/unknown-token", None),
+        ("GET", "/widget.js", None),
         ("GET", "/", Some(ViewDashboards)),
         ("GET", "/feedback", Some(ReadFeedback)),
         ("GET", "/api/v1/customers", Some(ReadCustomers)),
@@ -124,6 +160,13 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("POST", "/api/v1/webhooks", Some(ManageSettings)),
         ("DELETE", "/api/v1/webhooks/1", Some(ManageSettings)),
         ("GET", "/api/v1/webhooks/1/deliveries", Some(ManageSettings)),
+        ("GET", "/api/v1/surveys", Some(ReadResponses)),
+        ("POST", "/api/v1/surveys", Some(ManageSurveys)),
+        ("GET", "/api/v1/surveys/1", Some(ReadResponses)),
+        ("PATCH", "/api/v1/surveys/1", Some(ManageSurveys)),
+        ("POST", "/api/v1/surveys/1/invitations", Some(ManageSurveys)),
+        ("GET", "/api/v1/settings/branding", Some(ManageSettings)),
+        ("PUT", "/api/v1/settings/branding", Some(ManageSettings)),
     ]
 };
 

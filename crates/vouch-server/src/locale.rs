@@ -43,6 +43,13 @@ pub fn texts(headers: &HeaderMap) -> (&'static str, &'static Texts) {
     ("en", &all()["en"])
 }
 
+/// The texts for `language` if we have it.
+pub fn texts_for(language: &str) -> Option<(&'static str, &'static Texts)> {
+    all()
+        .get_key_value(language.to_ascii_lowercase().as_str())
+        .map(|(code, texts)| (*code, texts))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -24,7 +24,7 @@ use crate::auth::{
 use crate::locale::{Texts, texts};
 
 /// Interface text for templates: `ui.t("key")`.
-pub struct Ui(&'static Texts);
+pub struct Ui(pub &'static Texts);
 
 impl Ui {
     pub fn t(&self, key: &str) -> &'static str {

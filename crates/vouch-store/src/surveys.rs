@@ -44,6 +44,8 @@ impl Store {
         const SELECT: &str = "SELECT id, kind, name, created_at FROM surveys WHERE name = $1";
         let row: SurveyRow = on_backend!(self, pool => {
             sqlx::query(INSERT).bind(kind.as_str()).bind(name).bind(created_at).execute(pool).await?;
+            // Every survey has a public link; these get a plain one.
+            sqlx::query("UPDATE surveys SET slug = 's' || id WHERE slug IS NULL").execute(pool).await?;
             sqlx::query_as(SELECT).bind(name).fetch_one(pool).await
         })?;
         let survey = Survey::try_from(row)?;

@@ -6,6 +6,7 @@
 mod customers;
 mod metrics;
 mod records;
+mod surveys;
 mod webhooks;
 
 use axum::Json;
@@ -236,6 +237,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::list, webhooks::create))
         .routes(routes!(webhooks::delete))
         .routes(routes!(webhooks::deliveries))
+        .routes(routes!(surveys::list, surveys::create))
+        .routes(routes!(surveys::get, surveys::update))
+        .routes(routes!(surveys::invite))
+        .routes(routes!(surveys::branding, surveys::set_branding))
 }
 
 /// The OpenAPI 3.1 document of the API.

@@ -1,0 +1,213 @@
+//! `/api/v1/surveys`: design surveys and invite customers; `/api/v1/settings/branding`.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use vouch_app::surveys::{Audience, Branding};
+use vouch_domain::{SurveyDesign, SurveyId, SurveyKind, SurveyStatus, SurveyTexts};
+
+use super::{ApiError, ApiResult, Body};
+use crate::AppState;
+use crate::auth::{Api, need};
+
+async fn design(state: &AppState, id: i64) -> Result<SurveyDesign, ApiError> {
+    state
+        .store
+        .survey_design(SurveyId(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("survey", id))
+}
+
+#[utoipa::path(get, path = "/api/v1/surveys", operation_id = "list_surveys", tag = "surveys",
+    responses((status = 200, description = "`{surveys: [...]}` with status, public slug and wording", body = Value)))]
+pub async fn list(_: Api<need::ReadResponses>, State(state): State<AppState>) -> ApiResult {
+    Ok(Json(
+        json!({ "surveys": state.store.survey_designs().await? }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/surveys/{id}", operation_id = "get_survey", tag = "surveys",
+    params(("id" = i64, Path, description = "The survey's id")),
+    responses((status = 200, description = "The survey", body = Value),
+              (status = 404, description = "No such survey", body = super::ErrorBody)))]
+pub async fn get(
+    _: Api<need::ReadResponses>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    Ok(Json(json!(design(&state, id).await?)))
+}
+
+/// A survey to create. Wording not given gets the defaults (English, Romanian).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyInput {
+    /// `nps` (0–10), `csat` (1–5) or `ces` (1–7).
+    kind: String,
+    name: String,
+    /// The question per language: `{"en": "…", "ro": "…"}`; `{company}` is replaced.
+    #[serde(default)]
+    question: BTreeMap<String, String>,
+    /// The question over the comment box, per language.
+    #[serde(default)]
+    follow_up: BTreeMap<String, String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/surveys", operation_id = "create_survey", tag = "surveys", request_body = SurveyInput,
+    responses((status = 201, description = "The new survey with its `id` and public `slug`", body = Value),
+              (status = 422, description = "A bad field", body = super::ErrorBody)))]
+pub async fn create(
+    _: Api<need::ManageSurveys>,
+    State(state): State<AppState>,
+    Body(input): Body<SurveyInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let kind: SurveyKind = input
+        .kind
+        .parse()
+        .map_err(|e: vouch_domain::DomainError| ApiError::invalid("kind", e.to_string()))?;
+    let texts = SurveyTexts {
+        question: input.question,
+        follow_up: input.follow_up,
+    };
+    let design = vouch_app::surveys::create_survey(&state.store, kind, &input.name, texts).await?;
+    Ok((StatusCode::CREATED, Json(json!(design))))
+}
+
+/// Changes to a survey: fields not sent stay.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyChange {
+    name: Option<String>,
+    /// `active`, `paused` or `archived`.
+    status: Option<String>,
+    question: Option<BTreeMap<String, String>>,
+    follow_up: Option<BTreeMap<String, String>>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/surveys/{id}", operation_id = "update_survey", tag = "surveys", request_body = SurveyChange,
+    params(("id" = i64, Path, description = "The survey's id")),
+    responses((status = 200, description = "The survey as changed", body = Value),
+              (status = 404, description = "No such survey", body = super::ErrorBody),
+              (status = 422, description = "A bad field", body = super::ErrorBody)))]
+pub async fn update(
+    _: Api<need::ManageSurveys>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(change): Body<SurveyChange>,
+) -> ApiResult {
+    let current = design(&state, id).await?;
+    let status: Option<SurveyStatus> = change
+        .status
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: vouch_domain::DomainError| ApiError::invalid("status", e.to_string()))?;
+    let texts = (change.question.is_some() || change.follow_up.is_some()).then(|| SurveyTexts {
+        question: change
+            .question
+            .unwrap_or_else(|| current.texts.question.clone()),
+        follow_up: change
+            .follow_up
+            .unwrap_or_else(|| current.texts.follow_up.clone()),
+    });
+    let design =
+        vouch_app::surveys::update_survey(&state.store, current, change.name, status, texts)
+            .await?;
+    Ok(Json(json!(design)))
+}
+
+/// Who to invite: customers by id, email or external id, or all customers
+/// whose attributes match.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationInput {
+    customers: Option<Vec<Value>>,
+    #[serde(rename = "where")]
+    #[schema(rename = "where")]
+    attributes: Option<BTreeMap<String, String>>,
+}
+
+/// Invites customers by email. Each is invited at most once per contact
+/// window (any survey); those without an address, unsubscribed or bouncing
+/// are suppressed. Emails and one reminder are sent by the job workers.
+#[utoipa::path(post, path = "/api/v1/surveys/{id}/invitations", operation_id = "invite", tag = "surveys", request_body = InvitationInput,
+    params(("id" = i64, Path, description = "The survey's id")),
+    responses((status = 202, description = "`{queued, throttled, suppressed, unknown}`", body = Value),
+              (status = 404, description = "No such survey", body = super::ErrorBody),
+              (status = 422, description = "No audience, or the survey is not active", body = super::ErrorBody)))]
+pub async fn invite(
+    _: Api<need::ManageSurveys>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(input): Body<InvitationInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let survey = design(&state, id).await?;
+    let audience = match (input.customers, input.attributes) {
+        (Some(keys), None) => Audience::Customers(
+            keys.iter()
+                .map(|k| match k {
+                    Value::String(s) => Ok(s.clone()),
+                    Value::Number(n) => Ok(n.to_string()),
+                    other => Err(ApiError::invalid(
+                        "customers",
+                        format!("{other} is not an id or an email"),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        (None, Some(attributes)) if !attributes.is_empty() => {
+            Audience::Where(attributes.into_iter().collect())
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "customers",
+                "send either `customers` (a list) or `where` (attributes)",
+            ));
+        }
+    };
+    let report =
+        vouch_app::surveys::invite(&state.store, &survey, &audience, &state.policy).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!(report))))
+}
+
+#[utoipa::path(get, path = "/api/v1/settings/branding", operation_id = "get_branding", tag = "settings",
+    responses((status = 200, description = "`{company_name, colour, logo_url}`", body = Value)))]
+pub async fn branding(_: Api<need::ManageSettings>, State(state): State<AppState>) -> ApiResult {
+    Ok(Json(json!(
+        vouch_app::surveys::branding(&state.store).await?
+    )))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrandingInput {
+    company_name: String,
+    /// `#RRGGBB`.
+    colour: String,
+    logo_url: Option<String>,
+}
+
+/// The company's name, colour and logo on survey pages and emails.
+#[utoipa::path(put, path = "/api/v1/settings/branding", operation_id = "set_branding", tag = "settings", request_body = BrandingInput,
+    responses((status = 200, description = "The branding as saved", body = Value),
+              (status = 422, description = "A bad field", body = super::ErrorBody)))]
+pub async fn set_branding(
+    _: Api<need::ManageSettings>,
+    State(state): State<AppState>,
+    Body(input): Body<BrandingInput>,
+) -> ApiResult {
+    let branding = Branding {
+        company_name: input.company_name,
+        colour: input.colour,
+        logo_url: input.logo_url.filter(|u| !u.trim().is_empty()),
+    };
+    branding.save(&state.store).await?;
+    Ok(Json(json!(
+        vouch_app::surveys::branding(&state.store).await?
+    )))
+}

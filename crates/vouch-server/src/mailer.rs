@@ -1,0 +1,261 @@
+//! Survey emails: written in the customer's language from the locale files,
+//! with the score scale as one-click links, a plain-text part and an
+//! unsubscribe link; sent over SMTP by the job workers.
+
+use askama::Template;
+use chrono::Utc;
+use lettre::message::{Mailbox, MultiPart, SinglePart, header};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use vouch_app::surveys::EmailJob;
+use vouch_store::Store;
+
+use crate::locale::texts_for;
+use crate::pages::Ui;
+
+/// Where and as whom survey emails go out; see docs/CONFIG.md.
+#[derive(Debug, Clone, Default)]
+pub struct MailSettings {
+    /// `smtp://HOST:PORT` (plain), `smtp://HOST:PORT?tls=required` (STARTTLS),
+    /// `smtps://USER:PASSWORD@HOST:465` (TLS). None: emails wait and retry.
+    pub smtp_url: Option<String>,
+    /// The From address, e.g. `Acme <surveys@acme.example>`.
+    pub from: String,
+    /// The server's address as customers reach it, for links: `https://vouch.acme.example`.
+    pub public_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "email.txt")]
+struct EmailText<'a> {
+    question: &'a str,
+    pick: &'a str,
+    links: &'a [(u8, String)],
+    comment_hint: &'a str,
+    unsubscribe_text: &'a str,
+    unsubscribe: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email.html")]
+struct EmailHtml<'a> {
+    lang: &'a str,
+    question: &'a str,
+    pick: &'a str,
+    links: &'a [(u8, String)],
+    colour: &'a str,
+    low: &'a str,
+    high: &'a str,
+    comment_hint: &'a str,
+    unsubscribe_text: &'a str,
+    unsubscribe: &'a str,
+}
+
+/// Why a send did not happen.
+pub enum SendError {
+    /// Worth retrying: the server was away, or answered 4xx.
+    Transient(String),
+    /// The address was refused for good (5xx): stop mailing it.
+    Permanent(String),
+}
+
+pub struct Mailer {
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    from: Option<Mailbox>,
+    public_url: String,
+}
+
+impl Mailer {
+    pub fn new(settings: &MailSettings) -> Mailer {
+        let transport = settings.smtp_url.as_deref().and_then(|url| {
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                .map(|b| b.build())
+                .map_err(|e| tracing::error!(error = %e, "the SMTP URL is not usable"))
+                .ok()
+        });
+        let from = settings
+            .from
+            .parse()
+            .map_err(|e| tracing::error!(error = %e, "mail_from is not an address"))
+            .ok();
+        Mailer {
+            transport,
+            from,
+            public_url: settings.public_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// Sends an invitation or its reminder, unless there is no longer
+    /// reason to (answered, unsubscribed, suppressed, reminded, survey not active).
+    pub async fn send_survey(
+        &self,
+        store: &Store,
+        job: &EmailJob,
+        policy: &vouch_domain::ContactPolicy,
+    ) -> Result<(), SendError> {
+        let transient = |e: vouch_store::StoreError| SendError::Transient(e.to_string());
+        let Some(invitation) = store
+            .invitation(job.invitation_id)
+            .await
+            .map_err(transient)?
+        else {
+            return Ok(());
+        };
+        let now = Utc::now();
+        let wanted = if job.reminder {
+            policy.reminder_due(invitation.state, now)
+        } else {
+            invitation.state.sent_at.is_none()
+        };
+        let design = store
+            .survey_design(invitation.survey_id)
+            .await
+            .map_err(transient)?;
+        let Some(design) = design.filter(|d| d.status == vouch_domain::SurveyStatus::Active) else {
+            return Ok(());
+        };
+        let customer = store
+            .customer(invitation.customer_id)
+            .await
+            .map_err(transient)?;
+        let Some(email) = customer.and_then(|c| c.profile.email) else {
+            return Ok(());
+        };
+        let suppressed = store
+            .suppressed_emails(&[email.match_key()])
+            .await
+            .map_err(transient)?;
+        if !wanted || !suppressed.is_empty() {
+            return Ok(());
+        }
+        let (Some(transport), Some(from)) = (&self.transport, &self.from) else {
+            return Err(SendError::Transient(
+                "no SMTP server is configured (smtp_url)".to_owned(),
+            ));
+        };
+        let brand = vouch_app::surveys::branding(store)
+            .await
+            .map_err(|e| SendError::Transient(e.to_string()))?;
+        let (lang, t) = texts_for(invitation.locale.language())
+            .or_else(|| texts_for("en"))
+            .expect("English texts exist");
+        let ui = Ui(t);
+        let company = brand.company_name.as_str();
+        let question = design.texts.question_in(lang, company);
+        let (min, max) = design.survey.kind.scale();
+        let links: Vec<(u8, String)> = (min..=max)
+            .map(|n| (n, format!("{}/s/{}?score={n}", self.public_url, job.token)))
+            .collect();
+        let unsubscribe = format!("{}/u/{}", self.public_url, job.token);
+        let (low, high) = match design.survey.kind {
+            vouch_domain::SurveyKind::Nps => ("scale_low_nps", "scale_high_nps"),
+            vouch_domain::SurveyKind::Csat => ("scale_low_csat", "scale_high_csat"),
+            vouch_domain::SurveyKind::Ces => ("scale_low_ces", "scale_high_ces"),
+        };
+        let text = EmailText {
+            question: &question,
+            pick: ui.t("email_pick"),
+            links: &links,
+            comment_hint: ui.t("email_comment"),
+            unsubscribe_text: ui.t("email_unsubscribe"),
+            unsubscribe: &unsubscribe,
+        }
+        .render()
+        .map_err(|e| SendError::Transient(e.to_string()))?;
+        let html = EmailHtml {
+            lang,
+            question: &question,
+            pick: ui.t("email_pick"),
+            links: &links,
+            colour: &brand.colour,
+            low: ui.t(low),
+            high: ui.t(high),
+            comment_hint: ui.t("email_comment"),
+            unsubscribe_text: ui.t("email_unsubscribe"),
+            unsubscribe: &unsubscribe,
+        }
+        .render()
+        .map_err(|e| SendError::Transient(e.to_string()))?;
+        let subject_key = if job.reminder {
+            "email_reminder_subject"
+        } else {
+            "email_subject"
+        };
+        let to: Mailbox = email
+            .as_str()
+            .parse()
+            .map_err(|e| SendError::Permanent(format!("{e}")))?;
+        let message = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(ui.t(subject_key).replace("{company}", company))
+            .header(ListUnsubscribe(format!("<{unsubscribe}>")))
+            .header(ListUnsubscribePost)
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(text))
+                    .singlepart(SinglePart::html(html)),
+            )
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
+        match transport.send(message).await {
+            Ok(_) => {
+                let sent = Utc::now();
+                store
+                    .mark_invitation_sent(invitation.id, job.reminder, sent)
+                    .await
+                    .map_err(transient)?;
+                if !job.reminder {
+                    // The one reminder, due `remind_after` from now; it checks again before sending.
+                    let reminder = EmailJob {
+                        reminder: true,
+                        ..job.clone()
+                    };
+                    store
+                        .enqueue_jobs(&[reminder.job(sent + policy.remind_after)], sent)
+                        .await
+                        .map_err(transient)?;
+                }
+                Ok(())
+            }
+            Err(e) if e.is_permanent() => {
+                store
+                    .suppress_email(&email.match_key(), "bounced", Utc::now())
+                    .await
+                    .map_err(transient)?;
+                Err(SendError::Permanent(e.to_string()))
+            }
+            Err(e) => Err(SendError::Transient(e.to_string())),
+        }
+    }
+}
+
+/// `List-Unsubscribe`, for mail clients' own unsubscribe button (RFC 2369).
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl header::Header for ListUnsubscribe {
+    fn name() -> header::HeaderName {
+        header::HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_owned()))
+    }
+    fn display(&self) -> header::HeaderValue {
+        header::HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl header::Header for ListUnsubscribePost {
+    fn name() -> header::HeaderName {
+        header::HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+    fn display(&self) -> header::HeaderValue {
+        header::HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}

@@ -1,0 +1,520 @@
+//! What the company's customers see: survey pages behind an invitation's
+//! token (`/s/{token}`, with one-click scores from the email), public links
+//! (`/l/{slug}`), unsubscribing (`/u/{token}`) and the embeddable widget.
+//!
+//! CSRF: an invitation page's forms post to its own unguessable token, so a
+//! foreign page cannot forge them; public links are anonymous by design and
+//! are rate-limited per address, with a honeypot field against bots.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use vouch_app::AppError;
+use vouch_app::surveys::{Branding, TokenAnswer};
+use vouch_domain::{Locale, SurveyDesign, SurveyKind, SurveyStatus};
+
+use crate::AppState;
+use crate::locale::{Texts, texts, texts_for};
+use crate::pages::Ui;
+
+#[derive(Template)]
+#[template(path = "survey.html")]
+struct SurveyPage {
+    lang: &'static str,
+    ui: Ui,
+    company: String,
+    colour: String,
+    logo: Option<String>,
+    action: String,
+    question: String,
+    follow_up: String,
+    scale: Vec<ScaleItem>,
+    low: &'static str,
+    high: &'static str,
+    comment: String,
+    show_comment: bool,
+    error: Option<String>,
+}
+
+/// One point of the score scale, and whether it is the chosen one.
+struct ScaleItem {
+    n: u8,
+    checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    lang: &'static str,
+    company: String,
+    colour: String,
+    logo: Option<String>,
+    title: &'static str,
+    body: &'static str,
+    action: Option<String>,
+    button: &'static str,
+}
+
+/// The language of a page: the invitation's customer's, else the browser's, else English.
+fn language(locale: Option<&Locale>, headers: &HeaderMap) -> (&'static str, &'static Texts) {
+    locale
+        .and_then(|l| texts_for(l.language()))
+        .unwrap_or_else(|| texts(headers))
+}
+
+fn html(status: StatusCode, page: impl Template) -> Response {
+    match page.render() {
+        // Survey pages may be framed (the widget); nothing here is secret.
+        Ok(body) => (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn brand(state: &AppState) -> Branding {
+    vouch_app::surveys::branding(&state.store)
+        .await
+        .unwrap_or_else(|_| Branding::from_settings(&Default::default()))
+}
+
+fn message(
+    status: StatusCode,
+    (lang, t): (&'static str, &'static Texts),
+    brand: Branding,
+    keys: (&str, &str),
+    form: Option<(String, &str)>,
+) -> Response {
+    let ui = Ui(t);
+    html(
+        status,
+        MessagePage {
+            lang,
+            company: brand.company_name,
+            colour: brand.colour,
+            logo: brand.logo_url,
+            title: ui.t(keys.0),
+            body: ui.t(keys.1),
+            button: form.as_ref().map_or("", |(_, key)| ui.t(key)),
+            action: form.map(|(action, _)| action),
+        },
+    )
+}
+
+struct Asked<'a> {
+    design: &'a SurveyDesign,
+    action: String,
+    chosen: Option<u8>,
+    comment: String,
+    show_comment: bool,
+    error: Option<&'static str>,
+}
+
+fn survey_page(
+    status: StatusCode,
+    (lang, t): (&'static str, &'static Texts),
+    brand: Branding,
+    asked: Asked<'_>,
+) -> Response {
+    let ui = Ui(t);
+    let kind = asked.design.survey.kind;
+    let (min, max) = kind.scale();
+    let (low, high) = match kind {
+        SurveyKind::Nps => ("scale_low_nps", "scale_high_nps"),
+        SurveyKind::Csat => ("scale_low_csat", "scale_high_csat"),
+        SurveyKind::Ces => ("scale_low_ces", "scale_high_ces"),
+    };
+    html(
+        status,
+        SurveyPage {
+            lang,
+            question: asked.design.texts.question_in(lang, &brand.company_name),
+            follow_up: asked.design.texts.follow_up_in(lang, &brand.company_name),
+            company: brand.company_name,
+            colour: brand.colour,
+            logo: brand.logo_url,
+            action: asked.action,
+            scale: (min..=max)
+                .map(|n| ScaleItem {
+                    n,
+                    checked: asked.chosen == Some(n),
+                })
+                .collect(),
+            low: ui.t(low),
+            high: ui.t(high),
+            comment: asked.comment,
+            show_comment: asked.show_comment,
+            error: asked.error.map(|key| ui.t(key).to_owned()),
+            ui,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ScoreQuery {
+    score: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    score: Option<String>,
+    #[serde(default)]
+    comment: String,
+    /// The honeypot: people never see it, bots fill it in.
+    #[serde(default)]
+    website: String,
+}
+
+/// `GET /s/{token}`: the question; with `?score=N` (the email's one-click
+/// link) the score is recorded and the follow-up question shown.
+pub async fn invitation_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<ScoreQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let brand = brand(&state).await;
+    let invitation = match state
+        .store
+        .invitation_by_token(&vouch_app::secrets::secret_hash(&token))
+        .await
+    {
+        Ok(Some(i)) => i,
+        Ok(None) => return unknown(&headers, brand),
+        Err(e) => return crate::api::ApiError::from(e).into_response(),
+    };
+    let words = language(Some(&invitation.locale), &headers);
+    let Ok(Some(design)) = state.store.survey_design(invitation.survey_id).await else {
+        return unknown(&headers, brand);
+    };
+    let action = format!("/s/{token}");
+    match q.score.as_deref().map(str::parse::<i64>) {
+        None => survey_page(
+            StatusCode::OK,
+            words,
+            brand,
+            Asked {
+                design: &design,
+                action,
+                chosen: None,
+                comment: String::new(),
+                show_comment: true,
+                error: None,
+            },
+        ),
+        Some(Ok(score)) => {
+            match vouch_app::surveys::answer_invitation(
+                &state.store,
+                &token,
+                score,
+                None,
+                &state.policy,
+            )
+            .await
+            {
+                Ok(TokenAnswer::Saved { .. }) => survey_page(
+                    StatusCode::OK,
+                    words,
+                    brand,
+                    Asked {
+                        design: &design,
+                        action,
+                        chosen: u8::try_from(score).ok(),
+                        comment: String::new(),
+                        show_comment: true,
+                        error: None,
+                    },
+                ),
+                Ok(TokenAnswer::Unknown) => unknown(&headers, brand),
+                Ok(TokenAnswer::Closed) => closed(words, brand),
+                Err(AppError::Refused(_)) | Err(AppError::Store(_)) => survey_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    words,
+                    brand,
+                    Asked {
+                        design: &design,
+                        action,
+                        chosen: None,
+                        comment: String::new(),
+                        show_comment: true,
+                        error: Some("choose_score"),
+                    },
+                ),
+            }
+        }
+        Some(Err(_)) => survey_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            words,
+            brand,
+            Asked {
+                design: &design,
+                action,
+                chosen: None,
+                comment: String::new(),
+                show_comment: true,
+                error: Some("choose_score"),
+            },
+        ),
+    }
+}
+
+/// `POST /s/{token}`: records or changes the score and comment.
+pub async fn answer_invitation(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<AnswerForm>,
+) -> Response {
+    let brand = brand(&state).await;
+    let invitation = match state
+        .store
+        .invitation_by_token(&vouch_app::secrets::secret_hash(&token))
+        .await
+    {
+        Ok(Some(i)) => i,
+        Ok(None) => return unknown(&headers, brand),
+        Err(e) => return crate::api::ApiError::from(e).into_response(),
+    };
+    let words = language(Some(&invitation.locale), &headers);
+    let Ok(Some(design)) = state.store.survey_design(invitation.survey_id).await else {
+        return unknown(&headers, brand);
+    };
+    let score = form.score.as_deref().and_then(|s| s.parse::<i64>().ok());
+    let refused = |error: &'static str, brand: Branding| {
+        survey_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            words,
+            brand,
+            Asked {
+                design: &design,
+                action: format!("/s/{token}"),
+                chosen: score.and_then(|s| u8::try_from(s).ok()),
+                comment: form.comment.clone(),
+                show_comment: true,
+                error: Some(error),
+            },
+        )
+    };
+    let Some(score) = score else {
+        return refused("choose_score", brand);
+    };
+    match vouch_app::surveys::answer_invitation(
+        &state.store,
+        &token,
+        score,
+        Some(&form.comment),
+        &state.policy,
+    )
+    .await
+    {
+        Ok(TokenAnswer::Saved { .. }) => thanks(words, brand),
+        Ok(TokenAnswer::Unknown) => unknown(&headers, brand),
+        Ok(TokenAnswer::Closed) => closed(words, brand),
+        Err(AppError::Refused(_)) => refused("choose_score", brand),
+        Err(e) => crate::api::ApiError::from(e).into_response(),
+    }
+}
+
+fn thanks(words: (&'static str, &'static Texts), brand: Branding) -> Response {
+    message(
+        StatusCode::OK,
+        words,
+        brand,
+        ("thanks_title", "thanks_body"),
+        None,
+    )
+}
+
+fn closed(words: (&'static str, &'static Texts), brand: Branding) -> Response {
+    message(
+        StatusCode::GONE,
+        words,
+        brand,
+        ("closed_title", "closed_body"),
+        None,
+    )
+}
+
+fn unknown(headers: &HeaderMap, brand: Branding) -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        texts(headers),
+        brand,
+        ("unknown_title", "unknown_body"),
+        None,
+    )
+}
+
+/// `GET /l/{slug}`: a survey's public link, for anonymous answers.
+pub async fn link_page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let brand = brand(&state).await;
+    let words = language(None, &headers);
+    match state.store.survey_by_slug(&slug).await {
+        Ok(Some(design)) if design.status == SurveyStatus::Active => survey_page(
+            StatusCode::OK,
+            words,
+            brand,
+            Asked {
+                design: &design,
+                action: format!("/l/{slug}"),
+                chosen: None,
+                comment: String::new(),
+                show_comment: true,
+                error: None,
+            },
+        ),
+        Ok(Some(_)) => closed(words, brand),
+        _ => unknown(&headers, brand),
+    }
+}
+
+/// `POST /l/{slug}`: an anonymous answer.
+pub async fn answer_link(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<AnswerForm>,
+) -> Response {
+    let brand = brand(&state).await;
+    let words = language(None, &headers);
+    let design = match state.store.survey_by_slug(&slug).await {
+        Ok(Some(design)) if design.status == SurveyStatus::Active => design,
+        Ok(Some(_)) => return closed(words, brand),
+        _ => return unknown(&headers, brand),
+    };
+    if !form.website.is_empty() {
+        // A bot: thank it and keep nothing.
+        return thanks(words, brand);
+    }
+    if !state.link_limiter.allow(peer.ip()) {
+        return message(
+            StatusCode::TOO_MANY_REQUESTS,
+            words,
+            brand,
+            ("closed_title", "too_fast"),
+            None,
+        );
+    }
+    let score = form.score.as_deref().and_then(|s| s.parse::<i64>().ok());
+    let Some(score) = score else {
+        return survey_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            words,
+            brand,
+            Asked {
+                design: &design,
+                action: format!("/l/{slug}"),
+                chosen: None,
+                comment: form.comment,
+                show_comment: true,
+                error: Some("choose_score"),
+            },
+        );
+    };
+    let locale = Locale::parse(words.0).ok();
+    match vouch_app::surveys::answer_link(&state.store, &design, score, Some(&form.comment), locale)
+        .await
+    {
+        Ok(_) => thanks(words, brand),
+        Err(AppError::Refused(_)) => survey_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            words,
+            brand,
+            Asked {
+                design: &design,
+                action: format!("/l/{slug}"),
+                chosen: None,
+                comment: form.comment,
+                show_comment: true,
+                error: Some("choose_score"),
+            },
+        ),
+        Err(e) => crate::api::ApiError::from(e).into_response(),
+    }
+}
+
+/// `GET /u/{token}`: asks before unsubscribing (mail scanners follow links).
+pub async fn unsubscribe_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let brand = brand(&state).await;
+    match state
+        .store
+        .invitation_by_token(&vouch_app::secrets::secret_hash(&token))
+        .await
+    {
+        Ok(Some(invitation)) => message(
+            StatusCode::OK,
+            language(Some(&invitation.locale), &headers),
+            brand,
+            ("unsubscribe_title", "unsubscribe_body"),
+            Some((format!("/u/{token}"), "unsubscribe_button")),
+        ),
+        _ => unknown(&headers, brand),
+    }
+}
+
+/// `POST /u/{token}`: unsubscribes (also the one-click `List-Unsubscribe-Post`).
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let brand = brand(&state).await;
+    let invitation = state
+        .store
+        .invitation_by_token(&vouch_app::secrets::secret_hash(&token))
+        .await
+        .ok()
+        .flatten();
+    match vouch_app::surveys::unsubscribe(&state.store, &token).await {
+        Ok(true) => message(
+            StatusCode::OK,
+            language(invitation.as_ref().map(|i| &i.locale), &headers),
+            brand,
+            ("unsubscribe_title", "unsubscribed"),
+            None,
+        ),
+        Ok(false) => unknown(&headers, brand),
+        Err(e) => crate::api::ApiError::from(e).into_response(),
+    }
+}
+
+/// `GET /widget.js`: shows a survey in an iframe where the script tag is:
+/// `<script src="https://vouch.example.com/widget.js" data-survey="SLUG" async></script>`.
+pub async fn widget() -> Response {
+    const SCRIPT: &str = r#"(function () {
+  var script = document.currentScript;
+  if (!script) return;
+  var slug = script.getAttribute("data-survey");
+  if (!slug || !/^[A-Za-z0-9-]+$/.test(slug)) return;
+  var frame = document.createElement("iframe");
+  frame.src = new URL("/l/" + slug, script.src).href;
+  frame.title = script.getAttribute("data-title") || "Survey";
+  frame.loading = "lazy";
+  frame.style.cssText = "width:100%;max-width:40rem;height:32rem;border:0";
+  script.parentNode.insertBefore(frame, script.nextSibling);
+})();
+"#;
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SCRIPT,
+    )
+        .into_response()
+}

@@ -1,0 +1,582 @@
+//! Surveys end to end against a real SMTP server on loopback (Python's
+//! aiosmtpd, writing to a Maildir): invitations, one-click answers, the
+//! contact budget, unsubscribing, reminders; and the hosted pages' defences.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use serde_json::{Value, json};
+use vouch_domain::{ContactPolicy, Role};
+use vouch_store::Store;
+
+struct Running {
+    base: String,
+    client: reqwest::Client,
+    admin: String,
+}
+
+async fn start(store: Store, smtp_url: Option<String>, policy: ContactPolicy) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://{addr}");
+    let (admin, hash) = vouch_server::new_api_token();
+    store
+        .add_api_token("admin", Role::Admin, &hash, chrono::Utc::now())
+        .await
+        .unwrap();
+    let state = vouch_server::AppState::new(store).with_policy(policy);
+    let jobs = vouch_server::JobSettings {
+        poll: Duration::from_millis(20),
+        backoff_base: Duration::from_millis(100),
+        mail: vouch_server::MailSettings {
+            smtp_url,
+            from: "Acme <surveys@acme.example>".to_owned(),
+            public_url: base.clone(),
+        },
+        policy,
+        ..vouch_server::JobSettings::default()
+    };
+    tokio::spawn(async move {
+        vouch_server::serve(listener, state, jobs, "test", std::future::pending()).await
+    });
+    let client = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    Running {
+        base,
+        client,
+        admin,
+    }
+}
+
+impl Running {
+    async fn api(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// An SMTP server on loopback that files each message in a Maildir.
+struct SmtpSink {
+    child: std::process::Child,
+    maildir: PathBuf,
+    url: String,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn smtp_sink(dir: &Path) -> Option<SmtpSink> {
+    let Ok(python) = std::env::var("VOUCH_TEST_AIOSMTPD") else {
+        vouch_testing::say_skipping(
+            "the SMTP tests, because VOUCH_TEST_AIOSMTPD (a python3 with aiosmtpd) is not set",
+        );
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let maildir = dir.join("maildir");
+    let child = std::process::Command::new(python)
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(&maildir)
+        .spawn()
+        .expect("start aiosmtpd");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "aiosmtpd did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(SmtpSink {
+        child,
+        maildir,
+        url: format!("smtp://127.0.0.1:{port}"),
+    })
+}
+
+/// The messages received so far, decoded to text (headers and bodies).
+fn received(maildir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(maildir.join("new")) else {
+        return Vec::new();
+    };
+    let mut mails: Vec<(std::time::SystemTime, String)> = entries
+        .filter_map(Result::ok)
+        .map(|e| {
+            let raw = std::fs::read_to_string(e.path()).unwrap();
+            (e.metadata().unwrap().modified().unwrap(), decode(&raw))
+        })
+        .collect();
+    mails.sort();
+    mails.into_iter().map(|(_, m)| m).collect()
+}
+
+async fn wait_for_mails(maildir: &Path, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = received(maildir);
+        if got.len() >= n {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} emails arrived",
+            got.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Undoes quoted-printable and base64 body parts, enough to read links and words.
+fn decode(raw: &str) -> String {
+    let raw = raw.replace("\r\n", "\n");
+    let mut out = String::new();
+    let mut encoding = "";
+    let mut in_body = false;
+    let mut body = String::new();
+    let flush = |out: &mut String, body: &mut String, encoding: &str| {
+        match encoding {
+            "quoted-printable" => out.push_str(&quoted_printable(body)),
+            "base64" => out.push_str(&base64(body)),
+            _ => out.push_str(body),
+        }
+        body.clear();
+    };
+    for line in raw.lines() {
+        let lower = line.to_ascii_lowercase();
+        if line.starts_with("--") {
+            flush(&mut out, &mut body, encoding);
+            in_body = false;
+            encoding = "";
+            out.push_str(line);
+            out.push('\n');
+        } else if !in_body && lower.starts_with("content-transfer-encoding:") {
+            encoding = if lower.contains("quoted-printable") {
+                "quoted-printable"
+            } else if lower.contains("base64") {
+                "base64"
+            } else {
+                ""
+            };
+            out.push_str(line);
+            out.push('\n');
+        } else if !in_body && line.is_empty() {
+            in_body = true;
+            out.push('\n');
+        } else if in_body {
+            body.push_str(line);
+            body.push('\n');
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    flush(&mut out, &mut body, encoding);
+    out
+}
+
+fn quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && let Ok(b) = u8::from_str_radix(joined.get(i + 1..i + 3).unwrap_or(""), 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn base64(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in text.bytes() {
+        let Some(v) = ALPHABET.iter().position(|a| *a == c) else {
+            continue;
+        };
+        bits = (bits << 6) | v as u32;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The mail sent to `to`, if any.
+fn mail_to<'a>(mails: &'a [String], to: &str) -> Vec<&'a String> {
+    mails
+        .iter()
+        .filter(|m| m.lines().any(|l| l.starts_with("To:") && l.contains(to)))
+        .collect()
+}
+
+/// The one-click link for `score` in a mail.
+fn link(mail: &str, score: u8) -> String {
+    mail.split_whitespace()
+        .map(|w| w.trim_matches(|c| c == '"' || c == '<' || c == '>'))
+        .find(|w| w.starts_with("http") && w.ends_with(&format!("?score={score}")))
+        .unwrap_or_else(|| panic!("no link for {score} in {mail}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitations_go_out_by_email_and_one_click_answers_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sink) = smtp_sink(dir.path()) else {
+        return;
+    };
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
+        .await
+        .unwrap();
+    let policy = ContactPolicy {
+        remind_after: chrono::Duration::seconds(3),
+        ..ContactPolicy::default()
+    };
+    let server = start(store.clone(), Some(sink.url.clone()), policy).await;
+    use reqwest::Method;
+    let (status, branding) = server
+        .api(
+            Method::PUT,
+            "/settings/branding",
+            json!({"company_name": "Acme", "colour": "#0f766e", "logo_url": null}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{branding}");
+    let (status, survey) = server
+        .api(
+            Method::POST,
+            "/surveys",
+            json!({"kind": "nps", "name": "Relationship 2026", "question": {"en": "Would you recommend {company}?"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{survey}");
+    let survey_id = survey["id"].as_i64().unwrap();
+    assert!(
+        survey["texts"]["question"]["ro"]
+            .as_str()
+            .unwrap()
+            .starts_with("Cât de probabil")
+    );
+    for (email, locale) in [
+        ("ana@example.com", "en"),
+        ("bogdan@example.ro", "ro"),
+        ("carol@example.com", "en"),
+    ] {
+        let (status, _) = server
+            .api(
+                Method::POST,
+                "/customers",
+                json!({"email": email, "locale": locale}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, report) = server
+        .api(
+            Method::POST,
+            &format!("/surveys/{survey_id}/invitations"),
+            json!({"customers": ["ana@example.com", "bogdan@example.ro", "carol@example.com", "nobody@example.com"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{report}");
+    assert_eq!(report["queued"], 3, "{report}");
+    assert_eq!(report["unknown"], json!(["nobody@example.com"]));
+
+    let mails = wait_for_mails(&sink.maildir, 3).await;
+    let ana = mail_to(&mails, "ana@example.com")[0].clone();
+    assert!(ana.contains("Would you recommend Acme?"), "{ana}");
+    assert!(ana.contains("Content-Type: text/plain") && ana.contains("Content-Type: text/html"));
+    assert!(ana.contains("List-Unsubscribe:"));
+    let bogdan = mail_to(&mails, "bogdan@example.ro")[0].clone();
+    assert!(bogdan.contains("Apasă pe numărul"), "in Romanian: {bogdan}");
+
+    // One click on 9 records the score and asks the follow-up; the comment comes next.
+    let page = server.client.get(link(&ana, 9)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("most important reason") && html.contains("value=\"9\" checked"));
+    let (_, nps) = server.api(Method::GET, "/metrics/nps", json!({})).await;
+    assert_eq!(
+        (nps["responses"].as_u64(), nps["promoters"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let token = link(&ana, 9)
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let thanks = server
+        .client
+        .post(format!("{}/s/{token}", server.base))
+        .form(&[
+            ("score", "10"),
+            ("comment", "Fast, friendly support <b>really</b>"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thanks.status(), StatusCode::OK);
+    assert!(thanks.text().await.unwrap().contains("Thank you"));
+    let (_, responses) = server.api(Method::GET, "/responses", json!({})).await;
+    let answers = responses["responses"].as_array().unwrap();
+    assert_eq!(
+        answers.len(),
+        1,
+        "the comment changed the one answer: {responses}"
+    );
+    assert_eq!(answers[0]["score"]["value"], 10);
+    assert_eq!(
+        answers[0]["comment"],
+        "Fast, friendly support <b>really</b>"
+    );
+    let ana_id = store.find_customer("ana@example.com").await.unwrap().id;
+    let signals = store.category_signals(ana_id).await.unwrap();
+    let category =
+        vouch_domain::category_at(&signals, chrono::Utc::now(), chrono::Duration::days(365))
+            .map(|a| a.category);
+    assert_eq!(category, Some(vouch_domain::LoyaltyCategory::Promoter));
+    let (_, feedback) = server
+        .api(Method::GET, "/feedback?source=survey", json!({}))
+        .await;
+    assert!(
+        feedback["feedback"][0]["sentiment"].is_number(),
+        "the comment is tagged"
+    );
+
+    // The contact budget: ana was just invited.
+    let (_, again) = server
+        .api(
+            Method::POST,
+            &format!("/surveys/{survey_id}/invitations"),
+            json!({"customers": ["ana@example.com"]}),
+        )
+        .await;
+    assert_eq!(
+        (again["queued"].as_u64(), again["throttled"].as_u64()),
+        (Some(0), Some(1))
+    );
+
+    // Bogdan unsubscribes; only Carol (no answer, still subscribed) gets the reminder.
+    let unsubscribe = bogdan
+        .split_whitespace()
+        .find(|w| w.contains("/u/"))
+        .unwrap()
+        .trim_matches(|c| c == '"' || c == '<' || c == '>')
+        .to_owned();
+    let confirm = server.client.get(&unsubscribe).send().await.unwrap();
+    assert!(confirm.text().await.unwrap().contains("Dezabonează-mă"));
+    let done = server.client.post(&unsubscribe).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    let mails = wait_for_mails(&sink.maildir, 4).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mails_after = received(&sink.maildir);
+    assert_eq!(mails_after.len(), 4, "one reminder only");
+    let reminder = mails.last().unwrap();
+    assert!(
+        reminder.contains("carol@example.com") && reminder.contains("Reminder"),
+        "{reminder}"
+    );
+    let (_, later) = server
+        .api(
+            Method::POST,
+            &format!("/surveys/{survey_id}/invitations"),
+            json!({"customers": ["bogdan@example.ro"]}),
+        )
+        .await;
+    assert_eq!(later["suppressed"], 1, "unsubscribed: {later}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survey_pages_refuse_guessed_tokens_bad_scores_and_oversized_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
+        .await
+        .unwrap();
+    let server = start(store.clone(), None, ContactPolicy::default()).await;
+    use reqwest::Method;
+    let (_, survey) = server
+        .api(
+            Method::POST,
+            "/surveys",
+            json!({"kind": "csat", "name": "Support"}),
+        )
+        .await;
+    let survey_id = survey["id"].as_i64().unwrap();
+    let slug = survey["slug"].as_str().unwrap().to_owned();
+    server
+        .api(
+            Method::POST,
+            "/customers",
+            json!({"email": "dan@example.com", "locale": "ro"}),
+        )
+        .await;
+    // The token is only in the (unsent) email job: take it from the queue.
+    server
+        .api(
+            Method::POST,
+            &format!("/surveys/{survey_id}/invitations"),
+            json!({"customers": ["dan@example.com"]}),
+        )
+        .await;
+    let jobs = store.jobs(None, 10).await.unwrap();
+    let token = jobs
+        .iter()
+        .find_map(|j| j.payload["token"].as_str())
+        .unwrap()
+        .to_owned();
+    assert!(token.len() >= 32, "at least 128 bits");
+
+    let guessed = server
+        .client
+        .get(format!("{}/s/{}", server.base, "0".repeat(64)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(guessed.status(), StatusCode::NOT_FOUND);
+    let page = guessed.text().await.unwrap();
+    assert!(page.contains("This link does not work") && !page.contains("error:"));
+    for score in ["0", "6", "x", "-1", "99999999999999999999"] {
+        let bad = server
+            .client
+            .get(format!("{}/s/{token}?score={score}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            bad.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "score {score}"
+        );
+    }
+    let long = "a".repeat(5_001);
+    let refused = server
+        .client
+        .post(format!("{}/s/{token}", server.base))
+        .form(&[("score", "4"), ("comment", long.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let hostile = "<script>alert(1)</script>\"'";
+    let saved = server
+        .client
+        .post(format!("{}/s/{token}", server.base))
+        .form(&[("score", "4"), ("comment", hostile)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+    assert!(
+        saved.text().await.unwrap().contains("Mulțumim"),
+        "in Romanian for dan"
+    );
+    // The same token again changes the one answer (and the page never echoes markup).
+    let page = server
+        .client
+        .get(format!("{}/s/{token}?score=5", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("<script>"));
+    let (_, responses) = server.api(Method::GET, "/responses", json!({})).await;
+    assert_eq!(responses["responses"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        responses["responses"][0]["comment"], hostile,
+        "stored intact"
+    );
+
+    // Public link: a honeypot answer is thanked and dropped; a person's is kept.
+    let bot = server
+        .client
+        .post(format!("{}/l/{slug}", server.base))
+        .form(&[("score", "5"), ("website", "http://spam.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bot.status(), StatusCode::OK);
+    let person = server
+        .client
+        .post(format!("{}/l/{slug}", server.base))
+        .form(&[("score", "5"), ("comment", "ok")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(person.status(), StatusCode::OK);
+    let (_, responses) = server.api(Method::GET, "/responses", json!({})).await;
+    assert_eq!(responses["responses"].as_array().unwrap().len(), 2);
+    let mut limited = false;
+    for _ in 0..vouch_server::LINK_ANSWERS_PER_ADDRESS {
+        let r = server
+            .client
+            .post(format!("{}/l/{slug}", server.base))
+            .form(&[("score", "3")])
+            .send()
+            .await
+            .unwrap();
+        limited |= r.status() == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(limited, "answers from one address are rate-limited");
+    // An archived survey takes no more answers.
+    server
+        .api(
+            Method::PATCH,
+            &format!("/surveys/{survey_id}"),
+            json!({"status": "archived"}),
+        )
+        .await;
+    let closed = server
+        .client
+        .post(format!("{}/s/{token}", server.base))
+        .form(&[("score", "4")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), StatusCode::GONE);
+    let widget = server
+        .client
+        .get(format!("{}/widget.js", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        widget.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+}
