@@ -5,6 +5,7 @@
 
 mod api;
 mod auth;
+mod cache;
 mod jobs;
 mod locale;
 mod mailer;
@@ -13,6 +14,7 @@ mod pages;
 mod survey_pages;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -32,11 +34,19 @@ pub struct AppState {
     limiter: Arc<auth::LoginLimiter>,
     link_limiter: Arc<auth::AddressLimiter>,
     metrics: Arc<metrics::Metrics>,
+    /// Moves on every local write; the caches below watch it.
+    writes: Arc<AtomicU64>,
+    nps_cache: Arc<cache::ReportCache<Arc<String>>>,
+    dashboard_cache: Arc<cache::ReportCache<pages::DashboardNumbers>>,
 }
 
 impl AppState {
     pub fn new(store: Store) -> AppState {
+        let writes = Arc::new(AtomicU64::new(0));
         AppState {
+            nps_cache: Arc::new(cache::ReportCache::new(writes.clone())),
+            dashboard_cache: Arc::new(cache::ReportCache::new(writes.clone())),
+            writes,
             store,
             policy: ContactPolicy::default(),
             limiter: Arc::default(),

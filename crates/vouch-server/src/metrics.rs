@@ -120,6 +120,9 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
+    if !matches!(method.as_str(), "GET" | "HEAD") && response.status().is_success() {
+        crate::cache::wrote(&state.writes);
+    }
     state.metrics.request(&method, &route, status, seconds);
     tracing::info!(
         target: "vouch::http",

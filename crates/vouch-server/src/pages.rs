@@ -3,6 +3,7 @@
 //! here from numbers only.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Form;
@@ -382,6 +383,33 @@ pub async fn dashboard(
     }
 }
 
+/// What the dashboard shows, the same for every viewer: the survey scores
+/// of the last 90 days up to `to` and the NPS by month over a year.
+pub type DashboardNumbers = Arc<(
+    vouch_app::reports::ScoreReport,
+    Vec<vouch_app::reports::PeriodReport>,
+)>;
+
+async fn dashboard_numbers(
+    state: &AppState,
+    to: chrono::DateTime<Utc>,
+) -> Result<DashboardNumbers, ApiError> {
+    let scores =
+        vouch_app::reports::scores(&state.store, to - Duration::days(90), to, 0.95).await?;
+    let filter = ResponseFilter {
+        from: Some(to - Duration::days(365)),
+        to: Some(to),
+        ..ResponseFilter::default()
+    };
+    let spec = TrendSpec {
+        granularity: Granularity::Month,
+        tz: chrono_tz::Tz::UTC,
+        rolling: None,
+    };
+    let trend = vouch_app::reports::nps_trend(&state.store, &filter, spec, 0.95).await?;
+    Ok(Arc::new((scores, trend)))
+}
+
 async fn dashboard_page(
     state: &AppState,
     caller: crate::auth::Caller,
@@ -394,19 +422,11 @@ async fn dashboard_page(
         .and_hms_opt(0, 0, 0)
         .expect("midnight exists")
         .and_utc();
-    let from = to - Duration::days(90);
-    let kpis = vouch_app::reports::scores(&state.store, from, to, 0.95).await?;
-    let filter = ResponseFilter {
-        from: Some(to - Duration::days(365)),
-        to: Some(to),
-        ..ResponseFilter::default()
-    };
-    let spec = TrendSpec {
-        granularity: Granularity::Month,
-        tz: chrono_tz::Tz::UTC,
-        rolling: None,
-    };
-    let trend = vouch_app::reports::nps_trend(&state.store, &filter, spec, 0.95).await?;
+    let numbers = state
+        .dashboard_cache
+        .get_or_compute(&to.to_rfc3339(), || dashboard_numbers(state, to))
+        .await?;
+    let (kpis, trend) = (&numbers.0, &numbers.1);
     let ui = Ui(t);
     let n = &kpis.nps;
     Ok(DashboardPage {
@@ -441,7 +461,7 @@ async fn dashboard_page(
         promoters: n.promoters,
         passives: n.passives,
         detractors: n.detractors,
-        chart: chart(&trend),
+        chart: chart(trend),
         ui,
     })
 }

@@ -218,19 +218,23 @@ pub async fn invitation_page(
             )
             .await
             {
-                Ok(TokenAnswer::Saved { .. }) => survey_page(
-                    StatusCode::OK,
-                    words,
-                    brand,
-                    Asked {
-                        design: &design,
-                        action,
-                        chosen: u8::try_from(score).ok(),
-                        comment: String::new(),
-                        show_comment: true,
-                        error: None,
-                    },
-                ),
+                Ok(TokenAnswer::Saved { .. }) => {
+                    // A write through a GET (the email's one-click link).
+                    crate::cache::wrote(&state.writes);
+                    survey_page(
+                        StatusCode::OK,
+                        words,
+                        brand,
+                        Asked {
+                            design: &design,
+                            action,
+                            chosen: u8::try_from(score).ok(),
+                            comment: String::new(),
+                            show_comment: true,
+                            error: None,
+                        },
+                    )
+                }
                 Ok(TokenAnswer::Unknown) => unknown(&headers, brand),
                 Ok(TokenAnswer::Closed) => closed(words, brand),
                 Err(AppError::Refused(_)) | Err(AppError::Store(_)) => survey_page(

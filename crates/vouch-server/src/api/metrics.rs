@@ -61,8 +61,22 @@ fn values(raw: &Option<String>) -> Vec<String> {
 pub async fn nps(
     _: Api<need::ReadMetrics>,
     State(state): State<AppState>,
+    uri: axum::http::Uri,
     Params(q): Params<NpsQuery>,
-) -> ApiResult {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let body = state
+        .nps_cache
+        .get_or_compute(uri.query().unwrap_or(""), || nps_json(&state, q))
+        .await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.as_str().to_owned(),
+    )
+        .into_response())
+}
+
+async fn nps_json(state: &AppState, q: NpsQuery) -> Result<std::sync::Arc<String>, ApiError> {
     let invalid = |field: &'static str| move |e: String| ApiError::invalid(field, e);
     let level = match q.level.as_deref() {
         None => 0.95,
@@ -105,7 +119,7 @@ pub async fn nps(
         .map_err(invalid("rolling"))?;
     let answer =
         vouch_app::reports::nps_by(&state.store, &filter, by.as_ref(), tz, rolling, level).await?;
-    Ok(Json(json!(answer)))
+    Ok(std::sync::Arc::new(json!(answer).to_string()))
 }
 
 #[derive(Deserialize, IntoParams)]
