@@ -21,6 +21,21 @@ pub enum BenchCommand {
     ///
     /// Example: vouch --db /tmp/bench.db bench nps --responses 10000000
     Nps(NpsBenchArgs),
+    /// Prepares the survey-answer load test (bench/answer_speed.sh): a
+    /// survey, COUNT customers each with an invitation, and their tokens,
+    /// one per line, in --tokens. Use a database of its own.
+    ///
+    /// Example: vouch --db /tmp/answers.db bench invitations --count 200000 --tokens /tmp/tokens.txt
+    Invitations(InvitationBenchArgs),
+}
+
+#[derive(Args)]
+pub struct InvitationBenchArgs {
+    #[arg(long, default_value_t = 200_000)]
+    count: u64,
+    /// Where to write the tokens.
+    #[arg(long)]
+    tokens: std::path::PathBuf,
 }
 
 #[derive(Args)]
@@ -39,7 +54,70 @@ pub struct NpsBenchArgs {
 pub async fn run(store: &Store, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Nps(args) => nps(store, args).await,
+        BenchCommand::Invitations(args) => invitations(store, args).await,
     }
+}
+
+async fn invitations(store: &Store, args: InvitationBenchArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let survey = vouch_app::surveys::create_survey(
+        store,
+        SurveyKind::Nps,
+        &format!(
+            "Answer load test {}",
+            vouch_app::secrets::new_secret()[..8].to_owned()
+        ),
+        Default::default(),
+    )
+    .await?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&args.tokens)?);
+    let now = chrono::Utc::now();
+    let bar = crate::progress::bar(args.count, "Inviting");
+    let mut next = 0;
+    while next < args.count {
+        let last = (next + 5_000).min(args.count);
+        let customers: Vec<vouch_domain::CustomerProfile> = (next..last)
+            .map(|i| {
+                let mut c = vouch_domain::CustomerProfile::new(Locale::english(), now);
+                c.email = vouch_domain::Email::parse(&format!(
+                    "load-{}-{i}@example.com",
+                    survey.survey.id.0
+                ))
+                .ok();
+                c
+            })
+            .collect();
+        let ids = store.insert_customers(&customers).await?;
+        let tokens: Vec<String> = ids
+            .iter()
+            .map(|_| vouch_app::secrets::new_secret())
+            .collect();
+        let invitations: Vec<vouch_store::NewInvitation> = ids
+            .iter()
+            .zip(&tokens)
+            .map(|(id, token)| vouch_store::NewInvitation {
+                survey_id: survey.survey.id,
+                customer_id: *id,
+                token_hash: vouch_app::secrets::secret_hash(token),
+                locale: Locale::english(),
+            })
+            .collect();
+        store.add_invitations(&invitations, now).await?;
+        for token in tokens {
+            writeln!(out, "{token}")?;
+        }
+        bar.inc(last - next);
+        next = last;
+    }
+    bar.finish_and_clear();
+    println!(
+        "{} invitations to survey {} ({}); tokens in {}",
+        thousands(args.count),
+        survey.survey.id.0,
+        survey.survey.name,
+        args.tokens.display()
+    );
+    Ok(())
 }
 
 async fn nps(store: &Store, args: NpsBenchArgs) -> anyhow::Result<()> {

@@ -879,19 +879,80 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Headless Chromium, driven through ChromeDriver (WebDriver): sign in as a
-/// person would and find the chart. Runs when `VOUCH_TEST_CHROMEDRIVER`
-/// names the driver (`.ci/run` installs Debian's chromium and chromium-driver).
+/// Headless Chromium driven through ChromeDriver (WebDriver), when
+/// `VOUCH_TEST_CHROMEDRIVER` names the driver (`.ci/run` installs Debian's
+/// chromium and chromium-driver). `close` ends the session and the driver.
+struct Browser {
+    driver: std::process::Child,
+    client: fantoccini::Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Option<Browser> {
+        let Ok(driver) = std::env::var("VOUCH_TEST_CHROMEDRIVER") else {
+            vouch_testing::say_skipping(
+                "the browser tests, because VOUCH_TEST_CHROMEDRIVER (path to chromedriver) is not set",
+            );
+            return None;
+        };
+        let chromium =
+            std::env::var("VOUCH_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+        let port = free_port();
+        let child = std::process::Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {driver}: {e}"));
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while reqwest::get(format!("{webdriver}/status")).await.is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "chromedriver did not start"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".to_owned(),
+            serde_json::json!({
+                "binary": chromium,
+                // Headless, as root in a container, and quiet: no calls out of this machine.
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--no-first-run", format!("--user-data-dir={}", profile.path().display())]
+            }),
+        );
+        // Plain HTTP: the driver is on loopback.
+        let client = fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(capabilities)
+        .connect(&webdriver)
+        .await
+        .expect("a Chromium session");
+        Some(Browser {
+            driver: child,
+            client,
+            _profile: profile,
+        })
+    }
+
+    async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_signs_in_and_finds_the_chart_on_the_dashboard() {
-    let Ok(driver) = std::env::var("VOUCH_TEST_CHROMEDRIVER") else {
-        vouch_testing::say_skipping(
-            "the browser test, because VOUCH_TEST_CHROMEDRIVER (path to chromedriver) is not set",
-        );
+    let Some(browser) = Browser::start().await else {
         return;
     };
-    let chromium =
-        std::env::var("VOUCH_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
         .await
@@ -908,65 +969,27 @@ async fn a_browser_signs_in_and_finds_the_chart_on_the_dashboard() {
         .await
         .unwrap();
     let server = start(store).await;
-
-    let port = free_port();
-    let mut chromedriver = std::process::Command::new(&driver)
-        .arg(format!("--port={port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {driver}: {e}"));
-    let webdriver = format!("http://127.0.0.1:{port}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while reqwest::get(format!("{webdriver}/status")).await.is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "chromedriver did not start"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let profile = dir.path().join("chromium-profile");
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".to_owned(),
-        serde_json::json!({
-            "binary": chromium,
-            // Headless, as root in a container, and quiet: no calls out of this machine.
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", format!("--user-data-dir={}", profile.display())]
-        }),
-    );
-    // Plain HTTP: the driver is on loopback.
-    let browser =
-        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&webdriver)
-            .await
-            .expect("a Chromium session");
+    let page = &browser.client;
     let outcome = async {
         use fantoccini::Locator;
-        browser.goto(&format!("{}/", server.base)).await?;
+        page.goto(&format!("{}/", server.base)).await?;
         assert!(
-            browser.current_url().await?.path().ends_with("/login"),
+            page.current_url().await?.path().ends_with("/login"),
             "sent to sign in"
         );
-        browser
-            .find(Locator::Id("email"))
+        page.find(Locator::Id("email"))
             .await?
             .send_keys("viewer@example.com")
             .await?;
-        browser
-            .find(Locator::Id("password"))
+        page.find(Locator::Id("password"))
             .await?
             .send_keys("browser password 1")
             .await?;
-        browser
-            .find(Locator::Css("button[type=submit]"))
+        page.find(Locator::Css("button[type=submit]"))
             .await?
             .click()
             .await?;
-        let chart = browser
+        let chart = page
             .wait()
             .at_most(std::time::Duration::from_secs(20))
             .for_element(Locator::Css("svg#nps-trend"))
@@ -977,18 +1000,93 @@ async fn a_browser_signs_in_and_finds_the_chart_on_the_dashboard() {
             band.attr("points").await?.is_some_and(|p| !p.is_empty()),
             "with its band"
         );
-        let tile = browser.find(Locator::Id("tile-nps")).await?.text().await?;
+        let tile = page.find(Locator::Id("tile-nps")).await?.text().await?;
         assert!(tile.starts_with("NPS"), "{tile}");
         if let Ok(path) = std::env::var("VOUCH_TEST_SCREENSHOT") {
-            std::fs::write(path, browser.screenshot().await?).unwrap();
+            std::fs::write(path, page.screenshot().await?).unwrap();
         }
         Ok::<_, fantoccini::error::CmdError>(())
     }
     .await;
-    let _ = browser.close().await;
-    let _ = chromedriver.kill();
-    let _ = chromedriver.wait();
+    browser.close().await;
     outcome.expect("the browser steps");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_answers_a_survey_in_the_browser_in_romanian() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
+        .await
+        .unwrap();
+    let survey = vouch_app::surveys::create_survey(
+        &store,
+        vouch_domain::SurveyKind::Nps,
+        "Relationship",
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let mut profile = vouch_domain::CustomerProfile::new(
+        vouch_domain::Locale::parse("ro").unwrap(),
+        chrono::Utc::now(),
+    );
+    profile.email = vouch_domain::Email::parse("ioana@example.ro").ok();
+    let customer = store.insert_customers(&[profile]).await.unwrap()[0];
+    let token = vouch_app::secrets::new_secret();
+    store
+        .add_invitations(
+            &[vouch_store::NewInvitation {
+                survey_id: survey.survey.id,
+                customer_id: customer,
+                token_hash: vouch_app::secrets::secret_hash(&token),
+                locale: vouch_domain::Locale::parse("ro").unwrap(),
+            }],
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let server = start(store.clone()).await;
+    let page = &browser.client;
+    let outcome = async {
+        use fantoccini::Locator;
+        page.goto(&format!("{}/s/{token}", server.base)).await?;
+        let question = page.find(Locator::Id("question")).await?.text().await?;
+        assert!(question.starts_with("Cât de probabil"), "{question}");
+        page.find(Locator::XPath("//label[span='9']"))
+            .await?
+            .click()
+            .await?;
+        page.find(Locator::Id("comment"))
+            .await?
+            .send_keys("Suport rapid și prietenos")
+            .await?;
+        page.find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        let thanks = page
+            .wait()
+            .at_most(std::time::Duration::from_secs(20))
+            .for_element(Locator::Id("message"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(thanks, "Mulțumim!");
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    browser.close().await;
+    outcome.expect("the browser steps");
+    let answers = store.responses_of(customer).await.unwrap();
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0].answer.score.value(), 9);
+    assert_eq!(
+        answers[0].answer.comment.as_deref(),
+        Some("Suport rapid și prietenos")
+    );
 }
 
 macro_rules! on_both_backends {
