@@ -11,6 +11,7 @@ mod locale;
 mod mailer;
 mod metrics;
 mod pages;
+mod survey_admin;
 mod survey_pages;
 
 use std::sync::Arc;
@@ -112,6 +113,14 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::dashboard))
         .route("/feedback", get(pages::feedback))
         .route(
+            "/surveys",
+            get(survey_admin::list).post(survey_admin::create),
+        )
+        .route(
+            "/surveys/{id}",
+            get(survey_admin::edit).post(survey_admin::save),
+        )
+        .route(
             "/s/{token}",
             get(survey_pages::invitation_page).post(survey_pages::answer_invitation),
         )
@@ -153,6 +162,8 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/widget.js", None),
         ("GET", "/", Some(ViewDashboards)),
         ("GET", "/feedback", Some(ReadFeedback)),
+        ("GET", "/surveys", Some(ReadResponses)),
+        ("GET", "/surveys/1", Some(ManageSurveys)),
         ("GET", "/api/v1/customers", Some(ReadCustomers)),
         ("POST", "/api/v1/customers", Some(WriteCustomers)),
         ("GET", "/api/v1/customers/1", Some(ReadCustomers)),

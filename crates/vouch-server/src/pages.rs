@@ -34,7 +34,7 @@ impl Ui {
     }
 }
 
-fn render(page: impl Template) -> Response {
+pub fn render(page: impl Template) -> Response {
     match page.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {

@@ -870,6 +870,105 @@ async fn the_openapi_document_describes_every_api_route(store: Store) {
     assert!(doc.pointer("/components/securitySchemes/bearer").is_some());
 }
 
+async fn managers_create_edit_pause_and_archive_surveys_in_the_web_app(store: Store) {
+    let server = start(store.clone()).await;
+    let hash = vouch_server::hash_password("manager password 1");
+    store
+        .add_user("mara@example.com", Role::Manager, &hash, chrono::Utc::now())
+        .await
+        .unwrap();
+    let session = sign_in(&server, "mara@example.com", "manager password 1").await;
+    let page = |path: String| {
+        let client = server.client.clone();
+        let session = session.clone();
+        async move {
+            client
+                .get(path)
+                .header("cookie", session)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let html = page(format!("{}/surveys", server.base)).await;
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let forged = server
+        .client
+        .post(format!("{}/surveys", server.base))
+        .header("cookie", &session)
+        .form(&[("csrf", "forged"), ("kind", "nps"), ("name", "Forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let created = server
+        .client
+        .post(format!("{}/surveys", server.base))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "csat"),
+            ("name", "Support <desk>"),
+            ("question_en", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let designs = store.survey_designs().await.unwrap();
+    let design = designs
+        .iter()
+        .find(|d| d.survey.name == "Support <desk>")
+        .unwrap();
+    assert!(
+        design.texts.question["en"].starts_with("How satisfied"),
+        "default wording"
+    );
+    let list = page(format!("{}/surveys", server.base)).await;
+    assert!(list.contains("Support &#60;desk&#62;") || list.contains("Support &lt;desk&gt;"));
+    let id = design.survey.id.0;
+    let edit = page(format!("{}/surveys/{id}", server.base)).await;
+    assert!(edit.contains("How satisfied"));
+    let saved = server
+        .client
+        .post(format!("{}/surveys/{id}", server.base))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Support desk"),
+            ("status", "paused"),
+            ("question_en", "How did {company} do?"),
+            ("question_ro", ""),
+            ("follow_up_en", ""),
+            ("follow_up_ro", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let design = store
+        .survey_design(vouch_domain::SurveyId(id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(design.status, vouch_domain::SurveyStatus::Paused);
+    assert_eq!(design.texts.question["en"], "How did {company} do?");
+    assert!(
+        design.texts.question["ro"].starts_with("Cât de mulțumit"),
+        "other languages keep theirs"
+    );
+}
+
 /// A free loopback port for a helper process.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -1117,4 +1216,5 @@ on_both_backends!(
     the_api_keeps_customers_feedback_and_answers_and_erases_a_person,
     webhooks_are_signed_retried_and_logged,
     the_openapi_document_describes_every_api_route,
+    managers_create_edit_pause_and_archive_surveys_in_the_web_app,
 );

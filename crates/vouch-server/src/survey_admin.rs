@@ -1,0 +1,290 @@
+//! The managers' survey pages: list, create, edit, pause and archive.
+//! Same use cases as `/api/v1/surveys`; forms carry the session's CSRF token.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use vouch_domain::{Permission, SurveyId, SurveyKind, SurveyStatus, SurveyTexts};
+
+use crate::AppState;
+use crate::api::ApiError;
+use crate::auth::{Caller, PageCaller};
+use crate::locale::texts;
+use crate::pages::{Ui, render};
+
+struct SurveyRow {
+    id: i64,
+    name: String,
+    kind: String,
+    status: String,
+    slug: String,
+}
+
+#[derive(Template)]
+#[template(path = "surveys.html")]
+struct SurveysPage {
+    lang: &'static str,
+    ui: Ui,
+    who: String,
+    csrf: String,
+    surveys: Vec<SurveyRow>,
+    can_manage: bool,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "survey_edit.html")]
+struct SurveyEditPage {
+    lang: &'static str,
+    ui: Ui,
+    who: String,
+    csrf: String,
+    id: i64,
+    name: String,
+    statuses: Vec<(&'static str, bool)>,
+    question_en: String,
+    question_ro: String,
+    follow_up_en: String,
+    follow_up_ro: String,
+    error: Option<String>,
+}
+
+fn forbidden(headers: &HeaderMap) -> Response {
+    let (_, t) = texts(headers);
+    (
+        StatusCode::FORBIDDEN,
+        Html(format!("<p>{}</p>", Ui(t).t("forbidden"))),
+    )
+        .into_response()
+}
+
+async fn list_page(
+    state: &AppState,
+    caller: Caller,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let (lang, t) = texts(headers);
+    let surveys = match state.store.survey_designs().await {
+        Ok(s) => s,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let mut response = render(SurveysPage {
+        lang,
+        ui: Ui(t),
+        can_manage: caller.may(Permission::ManageSurveys),
+        who: caller.name,
+        csrf: caller.csrf.unwrap_or_default(),
+        surveys: surveys
+            .into_iter()
+            .map(|d| SurveyRow {
+                id: d.survey.id.0,
+                name: d.survey.name,
+                kind: d.survey.kind.to_string(),
+                status: d.status.to_string(),
+                slug: d.slug,
+            })
+            .collect(),
+        error,
+    });
+    *response.status_mut() = status;
+    response
+}
+
+/// `GET /surveys`.
+pub async fn list(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    headers: HeaderMap,
+) -> Response {
+    if !caller.may(Permission::ReadResponses) {
+        return forbidden(&headers);
+    }
+    list_page(&state, caller, &headers, StatusCode::OK, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    csrf: String,
+    kind: String,
+    name: String,
+    #[serde(default)]
+    question_en: String,
+    #[serde(default)]
+    question_ro: String,
+}
+
+/// Non-empty entries only: an empty field keeps the default wording.
+fn wording(pairs: [(&str, &str); 2]) -> BTreeMap<String, String> {
+    pairs
+        .into_iter()
+        .filter(|(_, text)| !text.trim().is_empty())
+        .map(|(language, text)| (language.to_owned(), text.trim().to_owned()))
+        .collect()
+}
+
+/// `POST /surveys`: creates a survey.
+pub async fn create(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    headers: HeaderMap,
+    Form(form): Form<CreateForm>,
+) -> Response {
+    if !caller.may(Permission::ManageSurveys) {
+        return forbidden(&headers);
+    }
+    if caller.csrf.as_deref() != Some(form.csrf.as_str()) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    }
+    let kind: SurveyKind = match form.kind.parse() {
+        Ok(kind) => kind,
+        Err(e) => {
+            let message = format!("{e}");
+            return list_page(
+                &state,
+                caller,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message),
+            )
+            .await;
+        }
+    };
+    let texts = SurveyTexts {
+        question: wording([("en", &form.question_en), ("ro", &form.question_ro)]),
+        follow_up: BTreeMap::new(),
+    };
+    match vouch_app::surveys::create_survey(&state.store, kind, &form.name, texts).await {
+        Ok(_) => Redirect::to("/surveys").into_response(),
+        Err(e) => {
+            list_page(
+                &state,
+                caller,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(e.to_string()),
+            )
+            .await
+        }
+    }
+}
+
+/// `GET /surveys/{id}`: the edit form.
+pub async fn edit(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    if !caller.may(Permission::ManageSurveys) {
+        return forbidden(&headers);
+    }
+    edit_page(&state, caller, &headers, id, StatusCode::OK, None).await
+}
+
+async fn edit_page(
+    state: &AppState,
+    caller: Caller,
+    headers: &HeaderMap,
+    id: i64,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let (lang, t) = texts(headers);
+    let design = match state.store.survey_design(SurveyId(id)).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return ApiError::not_found("survey", id).into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let text = |map: &BTreeMap<String, String>, language: &str| {
+        map.get(language).cloned().unwrap_or_default()
+    };
+    let mut response = render(SurveyEditPage {
+        lang,
+        ui: Ui(t),
+        who: caller.name,
+        csrf: caller.csrf.unwrap_or_default(),
+        id,
+        statuses: SurveyStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), *s == design.status))
+            .collect(),
+        question_en: text(&design.texts.question, "en"),
+        question_ro: text(&design.texts.question, "ro"),
+        follow_up_en: text(&design.texts.follow_up, "en"),
+        follow_up_ro: text(&design.texts.follow_up, "ro"),
+        name: design.survey.name,
+        error,
+    });
+    *response.status_mut() = status;
+    response
+}
+
+#[derive(Deserialize)]
+pub struct EditForm {
+    csrf: String,
+    name: String,
+    status: String,
+    #[serde(default)]
+    question_en: String,
+    #[serde(default)]
+    question_ro: String,
+    #[serde(default)]
+    follow_up_en: String,
+    #[serde(default)]
+    follow_up_ro: String,
+}
+
+/// `POST /surveys/{id}`: saves the name, status and wording.
+pub async fn save(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<EditForm>,
+) -> Response {
+    if !caller.may(Permission::ManageSurveys) {
+        return forbidden(&headers);
+    }
+    if caller.csrf.as_deref() != Some(form.csrf.as_str()) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    }
+    let design = match state.store.survey_design(SurveyId(id)).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return ApiError::not_found("survey", id).into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let status: Option<SurveyStatus> = form.status.parse().ok();
+    let texts = SurveyTexts {
+        question: wording([("en", &form.question_en), ("ro", &form.question_ro)]),
+        follow_up: wording([("en", &form.follow_up_en), ("ro", &form.follow_up_ro)]),
+    };
+    match vouch_app::surveys::update_survey(
+        &state.store,
+        design,
+        Some(form.name),
+        status,
+        Some(texts),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to("/surveys").into_response(),
+        Err(e) => {
+            edit_page(
+                &state,
+                caller,
+                &headers,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(e.to_string()),
+            )
+            .await
+        }
+    }
+}
