@@ -16,7 +16,7 @@ VOUCH_LOG=warn VOUCH_JOB_WORKERS=0 "$V" --db "$DB" serve --addr "$ADDR" > /dev/n
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 until curl -sf "http://$ADDR/readyz" > /dev/null; do sleep 0.2; done
-wrk -t2 -c50 -d30s --latency -s bench/answer.lua "http://$ADDR" | tee /tmp/answer_wrk.txt
+THREADS=2 wrk -t2 -c50 -d30s --latency -s bench/answer.lua "http://$ADDR" | tee /tmp/answer_wrk.txt
 kill $SERVER; wait $SERVER 2>/dev/null || true
 sent=$(awk '/requests in/ { print $1 }' /tmp/answer_wrk.txt)
 failed=$(awk '/Non-2xx/ { print $5 }' /tmp/answer_wrk.txt); failed=${failed:-0}

@@ -34,12 +34,26 @@ pub struct DeliveryPayload {
     pub body: String,
 }
 
+/// The webhooks there are now: read once per write, so a use case can skip
+/// working out events that nobody subscribes to.
+pub struct Subscriptions(Vec<vouch_store::Webhook>);
+
+impl Subscriptions {
+    pub async fn load(store: &Store) -> Result<Subscriptions> {
+        Ok(Subscriptions(store.webhooks().await?))
+    }
+
+    pub fn wants(&self, kind: EventKind) -> bool {
+        self.0.iter().any(|h| h.events.contains(&kind))
+    }
+}
+
 /// Queues a delivery of each event to each webhook subscribed to it.
-pub async fn publish(store: &Store, events: &[Event]) -> Result<()> {
+pub async fn publish(store: &Store, subscriptions: &Subscriptions, events: &[Event]) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let webhooks = store.webhooks().await?;
+    let webhooks = &subscriptions.0;
     let now = Utc::now();
     let mut jobs = Vec::new();
     for event in events {

@@ -13,32 +13,40 @@ use vouch_domain::{
 use vouch_ingest::{FileSource, Format, ReadOptions, Rejection};
 use vouch_store::{Store, UpsertSummary};
 
-use crate::events::{Event, categories_now, category_changes, publish};
+use crate::events::{Event, Subscriptions, categories_now, category_changes, publish};
 use crate::{AppError, Result};
 
 /// Records answers, tags their comments, and publishes `response.created`
 /// and any `customer.category_changed`.
 pub async fn record_answers(store: &Store, answers: &[Answer]) -> Result<Vec<ResponseId>> {
-    let customers: BTreeSet<CustomerId> = answers.iter().filter_map(|a| a.customer_id).collect();
+    let subscriptions = Subscriptions::load(store).await?;
+    // Categories are worked out only when someone listens for their changes.
+    let customers: BTreeSet<CustomerId> = if subscriptions.wants(EventKind::CustomerCategoryChanged)
+    {
+        answers.iter().filter_map(|a| a.customer_id).collect()
+    } else {
+        BTreeSet::new()
+    };
     let before = categories_now(store, &customers).await?;
     let ids = store.insert_answers(answers).await?;
-    crate::text::tag_untagged(store, &crate::text::analyzer(store).await?).await?;
+    if answers.iter().any(|a| a.comment.is_some()) {
+        crate::text::tag_untagged(store, &crate::text::analyzer(store).await?).await?;
+    }
     let after = categories_now(store, &customers).await?;
     let now = Utc::now();
-    let mut events: Vec<Event> = ids
-        .iter()
-        .zip(answers)
-        .map(|(id, answer)| Event {
+    let mut events: Vec<Event> = Vec::new();
+    if subscriptions.wants(EventKind::ResponseCreated) {
+        events.extend(ids.iter().zip(answers).map(|(id, answer)| Event {
             kind: EventKind::ResponseCreated,
             at: now,
             data: json!(Response {
                 id: *id,
                 answer: answer.clone()
             }),
-        })
-        .collect();
+        }));
+    }
     events.extend(category_changes(&before, &after));
-    publish(store, &events).await?;
+    publish(store, &subscriptions, &events).await?;
     Ok(ids)
 }
 
@@ -100,7 +108,13 @@ pub async fn push_feedback(
         .into_iter()
         .map(|id| id.0)
         .collect();
-    let customers: BTreeSet<CustomerId> = parsed.iter().filter_map(|f| f.customer_id).collect();
+    let subscriptions = Subscriptions::load(store).await?;
+    let customers: BTreeSet<CustomerId> = if subscriptions.wants(EventKind::CustomerCategoryChanged)
+    {
+        parsed.iter().filter_map(|f| f.customer_id).collect()
+    } else {
+        BTreeSet::new()
+    };
     let before = categories_now(store, &customers).await?;
     let summary = store.upsert_feedback(&parsed).await?;
     let after = categories_now(store, &customers).await?;
@@ -119,7 +133,7 @@ pub async fn push_feedback(
         })
         .collect();
     events.extend(category_changes(&before, &after));
-    publish(store, &events).await?;
+    publish(store, &subscriptions, &events).await?;
     Ok(Ok(PushReport {
         summary,
         items: stored,
