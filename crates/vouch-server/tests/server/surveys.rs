@@ -67,7 +67,8 @@ impl Running {
     }
 }
 
-/// An SMTP server on loopback that files each message in a Maildir.
+/// An SMTP server on loopback that files each message in a Maildir and
+/// refuses addresses starting with "bounce" (tests/server/smtp_bounce.py).
 struct SmtpSink {
     child: std::process::Child,
     maildir: PathBuf,
@@ -95,8 +96,12 @@ fn smtp_sink(dir: &Path) -> Option<SmtpSink> {
         .port();
     let maildir = dir.join("maildir");
     let child = std::process::Command::new(python)
+        .env(
+            "PYTHONPATH",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/server"),
+        )
         .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .args(["-c", "smtp_bounce.Bouncing"])
         .arg(&maildir)
         .spawn()
         .expect("start aiosmtpd");
@@ -290,6 +295,7 @@ async fn invitations_go_out_by_email_and_one_click_answers_count() {
         ("ana@example.com", "en"),
         ("bogdan@example.ro", "ro"),
         ("carol@example.com", "en"),
+        ("bounce@example.com", "en"),
     ] {
         let (status, _) = server
             .api(
@@ -304,11 +310,11 @@ async fn invitations_go_out_by_email_and_one_click_answers_count() {
         .api(
             Method::POST,
             &format!("/surveys/{survey_id}/invitations"),
-            json!({"customers": ["ana@example.com", "bogdan@example.ro", "carol@example.com", "nobody@example.com"]}),
+            json!({"customers": ["ana@example.com", "bogdan@example.ro", "carol@example.com", "bounce@example.com", "nobody@example.com"]}),
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{report}");
-    assert_eq!(report["queued"], 3, "{report}");
+    assert_eq!(report["queued"], 4, "{report}");
     assert_eq!(report["unknown"], json!(["nobody@example.com"]));
 
     let mails = wait_for_mails(&sink.maildir, 3).await;
@@ -416,6 +422,25 @@ async fn invitations_go_out_by_email_and_one_click_answers_count() {
         )
         .await;
     assert_eq!(later["suppressed"], 1, "unsubscribed: {later}");
+    // The refused address was marked bouncing: never mailed again, no retries.
+    let bounced = store
+        .suppressed_emails(&["bounce@example.com".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        bounced.get("bounce@example.com").map(String::as_str),
+        Some("bounced")
+    );
+    assert!(mail_to(&received(&sink.maildir), "bounce@example.com").is_empty());
+    assert!(
+        store
+            .jobs(Some(vouch_domain::JobState::Queued), 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|j| j.payload["invitation_id"] != 4),
+        "no retry of a refused address"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

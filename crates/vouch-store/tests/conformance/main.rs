@@ -33,6 +33,7 @@ on_both_backends!(
     text_models_taxonomy_and_feedback_analyses_round_trip,
     feedback_upserts_are_idempotent_and_update_what_changed,
     imported_answers_upsert_by_key_and_customers_are_looked_up,
+    jobs_are_claimed_once_retried_and_end_done_or_dead,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -986,4 +987,99 @@ async fn imported_answers_upsert_by_key_and_customers_are_looked_up(db: &TestDb)
         .await
         .unwrap();
     assert_eq!(tally.detractors, 2, "the rollup follows the update");
+}
+
+async fn jobs_are_claimed_once_retried_and_end_done_or_dead(db: &TestDb) {
+    let store = &db.store;
+    let now = at(0);
+    let job = |n: i64, attempts: i32| vouch_store::NewJob {
+        kind: "test".to_owned(),
+        payload: serde_json::json!({ "n": n }),
+        run_at: now,
+        max_attempts: attempts,
+    };
+    store
+        .enqueue_jobs(&[job(1, 2), job(2, 1)], now)
+        .await
+        .unwrap();
+    let lease = Duration::minutes(5);
+    let first = store.claim_job("a", now, lease).await.unwrap().unwrap();
+    let second = store.claim_job("b", now, lease).await.unwrap().unwrap();
+    assert_ne!(first.id, second.id, "one job, one worker");
+    assert!(store.claim_job("c", now, lease).await.unwrap().is_none());
+    assert_eq!((first.attempts, first.payload["n"].as_i64()), (1, Some(1)));
+
+    // Job 1 fails and is retried later; job 2 fails on its only attempt: dead.
+    assert!(
+        store
+            .fail_job(
+                first.id,
+                "a",
+                "HTTP 500",
+                Some(now + Duration::seconds(10)),
+                now
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .fail_job(second.id, "b", "HTTP 500", None, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store.claim_job("a", now, lease).await.unwrap().is_none(),
+        "not due yet"
+    );
+    let retry = store
+        .claim_job("a", now + Duration::seconds(10), lease)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((retry.id, retry.attempts), (first.id, 2));
+    assert!(
+        !store
+            .finish_job(retry.id, "someone else", now)
+            .await
+            .unwrap(),
+        "only its worker"
+    );
+    assert!(store.finish_job(retry.id, "a", now).await.unwrap());
+    let counts: BTreeMap<String, u64> = store
+        .job_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(s, n)| (s.to_string(), n))
+        .collect();
+    assert_eq!(
+        counts,
+        BTreeMap::from([("dead".into(), 1), ("done".into(), 1)])
+    );
+    let dead = store
+        .jobs(Some(vouch_domain::JobState::Dead), 10)
+        .await
+        .unwrap();
+    assert_eq!(dead[0].last_error.as_deref(), Some("HTTP 500"));
+
+    // A worker that dies leaves its job running until the lease ends; then another takes it.
+    store.enqueue_jobs(&[job(3, 3)], now).await.unwrap();
+    let taken = store.claim_job("dies", now, lease).await.unwrap().unwrap();
+    assert!(
+        store
+            .claim_job("x", now + Duration::minutes(4), lease)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let again = store
+        .claim_job("x", now + Duration::minutes(6), lease)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (again.id, again.attempts, again.locked_by.as_deref()),
+        (taken.id, 2, Some("x"))
+    );
 }
