@@ -87,7 +87,7 @@ pub async fn import<R: BufRead>(
     }
     let mut source = source()?;
     let parser = Arc::new(source.parser().clone());
-    let analyzer = Arc::new(crate::text::analyzer(store).await?);
+    let analyzer = crate::text::analyzer(store).await?;
     let mut summary = ImportSummary::default();
     let mut handled = 0u64;
     let mut writing: Option<tokio::task::JoinHandle<Result<UpsertSummary>>> = None;

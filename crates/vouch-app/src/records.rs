@@ -19,6 +19,16 @@ use crate::{AppError, Result};
 /// Records answers, tags their comments, and publishes `response.created`
 /// and any `customer.category_changed`.
 pub async fn record_answers(store: &Store, answers: &[Answer]) -> Result<Vec<ResponseId>> {
+    record(store, answers, None).await
+}
+
+/// `record_answers`, for one answer to `invitation` when given: then
+/// nothing is recorded (and an empty list returned) if it was answered already.
+pub(crate) async fn record(
+    store: &Store,
+    answers: &[Answer],
+    invitation: Option<i64>,
+) -> Result<Vec<ResponseId>> {
     let subscriptions = Subscriptions::load(store).await?;
     // Categories are worked out only when someone listens for their changes.
     let customers: BTreeSet<CustomerId> = if subscriptions.wants(EventKind::CustomerCategoryChanged)
@@ -28,9 +38,19 @@ pub async fn record_answers(store: &Store, answers: &[Answer]) -> Result<Vec<Res
         BTreeSet::new()
     };
     let before = categories_now(store, &customers).await?;
-    let ids = store.insert_answers(answers).await?;
+    let ids = match (invitation, answers) {
+        (Some(invitation), [answer]) => store
+            .answer_invitation_once(invitation, answer)
+            .await?
+            .into_iter()
+            .collect(),
+        _ => store.insert_answers(answers).await?,
+    };
+    if ids.is_empty() {
+        return Ok(ids);
+    }
     if answers.iter().any(|a| a.comment.is_some()) {
-        crate::text::tag_untagged(store, &crate::text::analyzer(store).await?).await?;
+        crate::text::tag_untagged(store, &*crate::text::analyzer(store).await?).await?;
     }
     let after = categories_now(store, &customers).await?;
     let now = Utc::now();

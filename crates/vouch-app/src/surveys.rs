@@ -353,37 +353,37 @@ pub async fn answer_invitation(
     let given_comment = comment;
     let (score, comment) = checked(design.survey.kind, score, comment)?;
     let now = Utc::now();
-    let first = invitation.state.answered_at.is_none()
-        && store.claim_invitation_answer(invitation.id, now).await?;
-    let response = if first {
-        let answer = Answer {
-            survey_id: design.survey.id,
-            customer_id: Some(invitation.customer_id),
-            score,
-            comment,
-            channel: Channel::Email,
-            locale: Some(invitation.locale.clone()),
-            answered_at: now,
-            metadata: BTreeMap::new(),
-        };
-        let id = crate::records::record_answers(store, &[answer]).await?[0];
-        store.link_invitation_answer(invitation.id, id).await?;
+    let first = match invitation.state.answered_at {
+        None => {
+            let answer = Answer {
+                survey_id: design.survey.id,
+                customer_id: Some(invitation.customer_id),
+                score,
+                comment: comment.clone(),
+                channel: Channel::Email,
+                locale: Some(invitation.locale.clone()),
+                answered_at: now,
+                metadata: BTreeMap::new(),
+            };
+            crate::records::record(store, &[answer], Some(invitation.id))
+                .await?
+                .first()
+                .copied()
+        }
+        Some(_) => None,
+    };
+    let response = if let Some(id) = first {
         id
     } else {
         // Answered before, or a moment ago by another request: change that answer.
-        let mut current = invitation.clone();
-        for _ in 0..100 {
-            if current.response_id.is_some() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            current = store.invitation(invitation.id).await?.unwrap_or(current);
-        }
+        // The first answer and its link commit together, so they are there.
+        let current = store
+            .invitation(invitation.id)
+            .await?
+            .unwrap_or(invitation.clone());
         let (Some(response), Some(answered_at)) = (current.response_id, current.state.answered_at)
         else {
-            return Err(AppError::Refused(
-                "the first answer is still being saved; try again".to_owned(),
-            ));
+            return Ok(TokenAnswer::Unknown);
         };
         if !policy.may_edit(answered_at, now) {
             return Ok(TokenAnswer::Closed);
@@ -399,7 +399,7 @@ pub async fn answer_invitation(
         store
             .update_answer(response, score, comment.as_deref())
             .await?;
-        crate::text::tag_untagged(store, &crate::text::analyzer(store).await?).await?;
+        crate::text::tag_untagged(store, &*crate::text::analyzer(store).await?).await?;
         response
     };
     Ok(TokenAnswer::Saved {

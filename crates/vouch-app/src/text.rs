@@ -3,6 +3,7 @@
 //! and suggesting new topics.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -134,8 +135,24 @@ pub(crate) fn topic_mentions(topics: Vec<vouch_text::TopicSentiment>) -> Vec<Top
         .collect()
 }
 
-/// The analyzer with the company's taxonomy (or the default) and every stored model.
-pub async fn analyzer(store: &Store) -> Result<TextAnalyzer> {
+/// The analyzer with the company's taxonomy (or the default) and every
+/// stored model. Built once and shared until the taxonomy or a model
+/// changes (one small query checks): building it parses the taxonomy and
+/// the models, too slow to do for every survey answer.
+pub async fn analyzer(store: &Store) -> Result<Arc<TextAnalyzer>> {
+    static BUILT: Mutex<Option<(String, Arc<TextAnalyzer>)>> = Mutex::new(None);
+    let version = format!("{}|{}", store.describe(), store.text_version().await?);
+    if let Some((built_for, analyzer)) = &*BUILT.lock().unwrap_or_else(|e| e.into_inner())
+        && *built_for == version
+    {
+        return Ok(analyzer.clone());
+    }
+    let analyzer = Arc::new(build_analyzer(store).await?);
+    *BUILT.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, analyzer.clone()));
+    Ok(analyzer)
+}
+
+async fn build_analyzer(store: &Store) -> Result<TextAnalyzer> {
     let taxonomy = taxonomy_in_use(store).await?;
     let mut analyzer = TextAnalyzer::new(taxonomy);
     for (language, json) in store.sentiment_models().await? {

@@ -224,21 +224,6 @@ impl Store {
         Ok(())
     }
 
-    /// Claims the first answer to an invitation: true for exactly one caller.
-    pub async fn claim_invitation_answer(&self, id: i64, at: DateTime<Utc>) -> Result<bool> {
-        const SQL: &str =
-            "UPDATE invitations SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL";
-        let n = on_backend!(self, pool => sqlx::query(SQL).bind(at).bind(id).execute(pool).await.map(|r| r.rows_affected()))?;
-        Ok(n == 1)
-    }
-
-    /// Links a claimed invitation to the answer it produced.
-    pub async fn link_invitation_answer(&self, id: i64, response: ResponseId) -> Result<()> {
-        const SQL: &str = "UPDATE invitations SET response_id = $1 WHERE id = $2";
-        on_backend!(self, pool => sqlx::query(SQL).bind(response.0).bind(id).execute(pool).await.map(|_| ()))?;
-        Ok(())
-    }
-
     pub async fn mark_invitation_unsubscribed(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
         const SQL: &str =
             "UPDATE invitations SET unsubscribed_at = $1 WHERE id = $2 AND unsubscribed_at IS NULL";

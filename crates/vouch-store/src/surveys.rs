@@ -69,16 +69,35 @@ impl Store {
     /// Every answer with a comment also becomes a feedback item (source
     /// `survey`, source id `response:ID`), so all feedback lives in one model.
     pub async fn insert_answers(&self, answers: &[Answer]) -> Result<Vec<ResponseId>> {
-        self.insert_keyed_answers(answers, &vec![None; answers.len()])
+        self.insert_keyed_answers(answers, &vec![None; answers.len()], None)
             .await
     }
 
-    /// `insert_answers` with an import key per answer (`None` for answers given in Vouch).
+    /// The first answer to an invitation, in one transaction with the
+    /// invitation's claim and link, so a crash or a dropped request never
+    /// leaves one without the other. `None` when it was answered already.
+    pub async fn answer_invitation_once(
+        &self,
+        invitation: i64,
+        answer: &Answer,
+    ) -> Result<Option<ResponseId>> {
+        let ids = self
+            .insert_keyed_answers(std::slice::from_ref(answer), &[None], Some(invitation))
+            .await?;
+        Ok(ids.first().copied())
+    }
+
+    /// `insert_answers` with an import key per answer (`None` for answers
+    /// given in Vouch) and, for one answer, the invitation it answers.
     async fn insert_keyed_answers(
         &self,
         answers: &[Answer],
         keys: &[Option<String>],
+        invitation: Option<i64>,
     ) -> Result<Vec<ResponseId>> {
+        const CLAIM: &str =
+            "UPDATE invitations SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL";
+        const LINK: &str = "UPDATE invitations SET response_id = $1 WHERE id = $2";
         let rows: Vec<Vec<Value>> = answers
             .iter()
             .zip(keys)
@@ -99,7 +118,17 @@ impl Store {
             .collect();
         on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
+            if let (Some(invitation), Some(first)) = (invitation, answers.first()) {
+                let claimed = sqlx::query(CLAIM).bind(first.answered_at).bind(invitation).execute(&mut *tx).await?.rows_affected();
+                if claimed == 0 {
+                    tx.rollback().await?;
+                    return Ok(Vec::new());
+                }
+            }
             let ids = insert_rows!(self.backend(), tx, "responses", RESPONSE_INSERT_COLUMNS, &rows).await?;
+            if let (Some(invitation), Some(id)) = (invitation, ids.first()) {
+                sqlx::query(LINK).bind(*id).bind(invitation).execute(&mut *tx).await?;
+            }
             let comments: Vec<Vec<Value>> = answers
                 .iter()
                 .zip(&ids)
@@ -243,7 +272,7 @@ impl Store {
                 Some(_) => summary.unchanged += 1,
             }
         }
-        self.insert_keyed_answers(&new, &new_keys).await?;
+        self.insert_keyed_answers(&new, &new_keys, None).await?;
         Ok(summary)
     }
 

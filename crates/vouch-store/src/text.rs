@@ -147,6 +147,20 @@ impl Store {
         })
     }
 
+    /// Changes whenever the taxonomy or a sentiment model is saved: what a
+    /// cached text analyzer is checked against.
+    pub async fn text_version(&self) -> Result<String> {
+        const SQL: &str = "SELECT CAST((SELECT updated_at FROM taxonomy) AS TEXT), \
+            CAST((SELECT MAX(trained_at) FROM sentiment_models) AS TEXT), (SELECT COUNT(*) FROM sentiment_models)";
+        let (taxonomy, models, count): (Option<String>, Option<String>, i64) =
+            on_backend!(self, pool => sqlx::query_as(SQL).fetch_one(pool).await)?;
+        Ok(format!(
+            "{}|{}|{count}",
+            taxonomy.unwrap_or_default(),
+            models.unwrap_or_default()
+        ))
+    }
+
     pub async fn count_feedback(&self) -> Result<u64> {
         let n: i64 = on_backend!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM feedback_items").fetch_one(pool).await)?;
         Ok(u64::try_from(n).unwrap_or(0))
