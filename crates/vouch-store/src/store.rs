@@ -1,5 +1,4 @@
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::{MigrateError, Migrator};
@@ -95,10 +94,6 @@ pub(crate) use execute_inserts;
 pub struct Store {
     pub(crate) pool: Pool,
     location: DatabaseLocation,
-    /// SQLite has one writer at a time; a second waits in SQLite's busy
-    /// handler, which sleeps in growing steps (up to 100 ms). Hot write
-    /// paths queue here instead, in order and without sleeping.
-    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -126,20 +121,7 @@ impl Store {
                     })?,
             ),
         };
-        Ok(Store {
-            pool,
-            location,
-            writer: Arc::default(),
-        })
-    }
-
-    /// Holds SQLite's one write slot for this process while the guard
-    /// lives (nothing on PostgreSQL, whose writers do not block each other).
-    pub(crate) async fn write_slot(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.pool {
-            Pool::Sqlite(_) => Some(self.writer.lock().await),
-            Pool::Postgres(_) => None,
-        }
+        Ok(Store { pool, location })
     }
 
     pub fn backend(&self) -> Backend {

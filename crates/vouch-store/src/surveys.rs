@@ -116,7 +116,6 @@ impl Store {
                 ]
             })
             .collect();
-        let _slot = self.write_slot().await;
         on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
             if let (Some(invitation), Some(first)) = (invitation, answers.first()) {

@@ -136,7 +136,6 @@ impl Store {
     pub async fn save_feedback_analyses(&self, analyses: &[FeedbackAnalysis]) -> Result<()> {
         const SQL: &str =
             "UPDATE feedback_items SET language = $1, sentiment = $2, topics = $3 WHERE id = $4";
-        let _slot = self.write_slot().await;
         on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
             for a in analyses {
