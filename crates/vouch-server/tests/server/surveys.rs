@@ -475,10 +475,45 @@ async fn survey_pages_refuse_guessed_tokens_bad_scores_and_oversized_comments() 
             json!({"customers": ["dan@example.com"]}),
         )
         .await;
+    // An audience by attributes.
+    for (email, plan) in [
+        ("p1@example.com", "pro"),
+        ("p2@example.com", "pro"),
+        ("f1@example.com", "free"),
+    ] {
+        server
+            .api(
+                Method::POST,
+                "/customers",
+                json!({"email": email, "attributes": {"plan": plan}}),
+            )
+            .await;
+    }
+    let (status, by_plan) = server
+        .api(
+            Method::POST,
+            &format!("/surveys/{survey_id}/invitations"),
+            json!({"where": {"plan": "pro"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(by_plan["queued"], 2, "{by_plan}");
+    let (status, neither) = server
+        .api(
+            Method::POST,
+            &format!("/surveys/{survey_id}/invitations"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, neither["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("customers"))
+    );
     let jobs = store.jobs(None, 10).await.unwrap();
     let token = jobs
         .iter()
-        .find_map(|j| j.payload["token"].as_str())
+        .find(|j| j.payload["invitation_id"] == 1)
+        .and_then(|j| j.payload["token"].as_str())
         .unwrap()
         .to_owned();
     assert!(token.len() >= 32, "at least 128 bits");
