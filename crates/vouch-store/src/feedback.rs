@@ -51,8 +51,9 @@ pub enum SentimentLabel {
 
 /// The category an item signals, in SQL, over `feedback_items f` left-joined
 /// to its answer `r` and survey `s`. The star thresholds are those of
-/// `Rating::implied_category` (5 stars = normalised ≥ 0.875, 4 = ≥ 0.625);
-/// a conformance test holds the two together.
+/// `Rating::implied_category` (5 stars = normalised ≥ 0.875, 4 = ≥ 0.625),
+/// written out again because SQL cannot call it; the API test checks the
+/// 1-star and 5-star ends.
 const ITEM_CATEGORY: &str = "CASE \
     WHEN s.kind = 'nps' THEN CASE WHEN r.score >= 9 THEN 'promoter' WHEN r.score >= 7 THEN 'passive' ELSE 'detractor' END \
     WHEN f.rating_normalized IS NULL THEN NULL \
