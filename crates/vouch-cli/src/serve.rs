@@ -40,6 +40,9 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let jobs = config.jobs(listener.local_addr()?);
+    // A mail setting that could never work stops the start, not every email.
+    jobs.mail.check().map_err(anyhow::Error::msg)?;
     println!(
         "Vouch is serving {} at http://{}/",
         store.describe(),
@@ -47,7 +50,6 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
     );
     let instance = config.instance();
     tracing::info!(%instance, workers = config.job_workers, "started");
-    let jobs = config.jobs(listener.local_addr()?);
     vouch_server::serve(
         listener,
         vouch_server::AppState::new(store.clone()).with_policy(config.policy()),

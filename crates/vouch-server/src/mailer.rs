@@ -58,6 +58,21 @@ pub enum SendError {
     Permanent(String),
 }
 
+impl MailSettings {
+    /// Refuses settings that could never send: a malformed `smtp_url` or
+    /// `from`, so `vouch serve` stops at start instead of retrying forever.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(url) = &self.smtp_url {
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                .map_err(|e| format!("smtp_url is not usable: {e}"))?;
+        }
+        self.from
+            .parse::<Mailbox>()
+            .map_err(|e| format!("mail_from {:?} is not an address: {e}", self.from))?;
+        Ok(())
+    }
+}
+
 pub struct Mailer {
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Option<Mailbox>,

@@ -255,6 +255,15 @@ fn settings_come_from_vouch_toml_then_the_environment_then_options() {
         "the option overrides both: {migrated}"
     );
 
+    let bad_smtp = run(
+        &[
+            ("VOUCH_SMTP_URL", "gopher://mail.example"),
+            ("VOUCH_ADDR", "127.0.0.1:0"),
+        ],
+        &["serve"],
+    );
+    super::assert_fails_cleanly(&bad_smtp, "smtp_url is not usable");
+
     std::fs::write(dir.path().join("vouch.toml"), "job_wokers = 3\n").unwrap();
     super::assert_fails_cleanly(&run(&[], &["migrate"]), "job_wokers");
     let bad = run(
