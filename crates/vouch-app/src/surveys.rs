@@ -10,7 +10,7 @@ use vouch_domain::{
     Answer, Channel, ContactPolicy, Customer, CustomerId, Locale, ResponseId, Score, SurveyDesign,
     SurveyKind, SurveyStatus, SurveyTexts,
 };
-use vouch_store::{CustomerFilter, NewInvitation, NewJob, Store, StoreError};
+use vouch_store::{CustomerFilter, Invitation, NewInvitation, NewJob, Store, StoreError};
 
 use crate::secrets::{new_secret, secret_hash};
 use crate::{AppError, Result};
@@ -305,18 +305,33 @@ pub async fn invite(
     Ok(report)
 }
 
+/// An invitation found by its token, with its survey: what the hosted
+/// pages show and what an answer needs, read once per request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invited {
+    pub invitation: Invitation,
+    pub design: SurveyDesign,
+}
+
+/// The invitation behind `token`, if any.
+pub async fn invited(store: &Store, token: &str) -> Result<Option<Invited>> {
+    let Some(invitation) = store.invitation_by_token(&secret_hash(token)).await? else {
+        return Ok(None);
+    };
+    Ok(store
+        .survey_design(invitation.survey_id)
+        .await?
+        .map(|design| Invited { invitation, design }))
+}
+
 /// What became of an answer given with an invitation's token.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TokenAnswer {
-    /// No invitation has this token.
+    /// The invitation's answer vanished (its survey answer was deleted).
     Unknown,
     /// The survey is archived, or the answer can no longer change.
     Closed,
-    Saved {
-        response: ResponseId,
-        design: Box<SurveyDesign>,
-        locale: Locale,
-    },
+    Saved(ResponseId),
 }
 
 /// An answer's score and comment, checked against the survey's scale.
@@ -336,17 +351,12 @@ fn checked(kind: SurveyKind, score: i64, comment: Option<&str>) -> Result<(Score
 /// `comment: None` (a one-click score) leaves the comment as it was.
 pub async fn answer_invitation(
     store: &Store,
-    token: &str,
+    invited: &Invited,
     score: i64,
     comment: Option<&str>,
     policy: &ContactPolicy,
 ) -> Result<TokenAnswer> {
-    let Some(invitation) = store.invitation_by_token(&secret_hash(token)).await? else {
-        return Ok(TokenAnswer::Unknown);
-    };
-    let Some(design) = store.survey_design(invitation.survey_id).await? else {
-        return Ok(TokenAnswer::Unknown);
-    };
+    let Invited { invitation, design } = invited;
     if design.status == SurveyStatus::Archived {
         return Ok(TokenAnswer::Closed);
     }
@@ -402,11 +412,7 @@ pub async fn answer_invitation(
         crate::text::tag_untagged(store, &*crate::text::analyzer(store).await?).await?;
         response
     };
-    Ok(TokenAnswer::Saved {
-        response,
-        design: Box::new(design),
-        locale: invitation.locale,
-    })
+    Ok(TokenAnswer::Saved(response))
 }
 
 /// An anonymous answer through a survey's public link.
@@ -437,11 +443,8 @@ pub async fn answer_link(
     Ok(crate::records::record_answers(store, &[answer]).await?[0])
 }
 
-/// Stops all mail to the invited customer's address. False for an unknown token.
-pub async fn unsubscribe(store: &Store, token: &str) -> Result<bool> {
-    let Some(invitation) = store.invitation_by_token(&secret_hash(token)).await? else {
-        return Ok(false);
-    };
+/// Stops all mail to the invited customer's address.
+pub async fn unsubscribe(store: &Store, invitation: &Invitation) -> Result<()> {
     let now = Utc::now();
     if let Some(customer) = store.customer(invitation.customer_id).await?
         && let Some(email) = &customer.profile.email
@@ -453,5 +456,5 @@ pub async fn unsubscribe(store: &Store, token: &str) -> Result<bool> {
     store
         .mark_invitation_unsubscribed(invitation.id, now)
         .await?;
-    Ok(true)
+    Ok(())
 }

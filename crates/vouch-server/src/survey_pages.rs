@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use vouch_app::AppError;
-use vouch_app::surveys::{Branding, TokenAnswer};
+use vouch_app::surveys::{Branding, Invited, TokenAnswer};
 use vouch_domain::{Locale, SurveyDesign, SurveyKind, SurveyStatus};
 
 use crate::AppState;
@@ -37,7 +37,6 @@ struct SurveyPage {
     low: &'static str,
     high: &'static str,
     comment: String,
-    show_comment: bool,
     error: Option<String>,
 }
 
@@ -61,7 +60,7 @@ struct MessagePage {
 }
 
 /// The language of a page: the invitation's customer's, else the browser's, else English.
-fn language(locale: Option<&Locale>, headers: &HeaderMap) -> (&'static str, &'static Texts) {
+fn language(locale: Option<&Locale>, headers: &HeaderMap) -> Words {
     locale
         .and_then(|l| texts_for(l.language()))
         .unwrap_or_else(|| texts(headers))
@@ -112,8 +111,20 @@ struct Asked<'a> {
     action: String,
     chosen: Option<u8>,
     comment: String,
-    show_comment: bool,
     error: Option<&'static str>,
+}
+
+impl<'a> Asked<'a> {
+    /// The question, nothing chosen yet, posting to `action`.
+    fn new(design: &'a SurveyDesign, action: String) -> Asked<'a> {
+        Asked {
+            design,
+            action,
+            chosen: None,
+            comment: String::new(),
+            error: None,
+        }
+    }
 }
 
 fn survey_page(
@@ -149,7 +160,6 @@ fn survey_page(
             low: ui.t(low),
             high: ui.t(high),
             comment: asked.comment,
-            show_comment: asked.show_comment,
             error: asked.error.map(|key| ui.t(key).to_owned()),
             ui,
         },
@@ -171,6 +181,26 @@ pub struct AnswerForm {
     website: String,
 }
 
+type Words = (&'static str, &'static Texts);
+
+/// The invitation behind `token` and the language of its pages, or the
+/// page to answer with instead (unknown token, database error).
+async fn invited(
+    state: &AppState,
+    token: &str,
+    headers: &HeaderMap,
+    brand: &Branding,
+) -> Result<(Invited, Words), Response> {
+    match vouch_app::surveys::invited(&state.store, token).await {
+        Ok(Some(invited)) => {
+            let words = language(Some(&invited.invitation.locale), headers);
+            Ok((invited, words))
+        }
+        Ok(None) => Err(unknown(headers, brand.clone())),
+        Err(e) => Err(crate::api::ApiError::from(e).into_response()),
+    }
+}
+
 /// `GET /s/{token}`: the question; with `?score=N` (the email's one-click
 /// link) the score is recorded and the follow-up question shown.
 pub async fn invitation_page(
@@ -180,91 +210,41 @@ pub async fn invitation_page(
     headers: HeaderMap,
 ) -> Response {
     let brand = brand(&state).await;
-    let invitation = match state
-        .store
-        .invitation_by_token(&vouch_app::secrets::secret_hash(&token))
-        .await
-    {
-        Ok(Some(i)) => i,
-        Ok(None) => return unknown(&headers, brand),
-        Err(e) => return crate::api::ApiError::from(e).into_response(),
+    let (invited, words) = match invited(&state, &token, &headers, &brand).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let words = language(Some(&invitation.locale), &headers);
-    let Ok(Some(design)) = state.store.survey_design(invitation.survey_id).await else {
-        return unknown(&headers, brand);
+    let asked = Asked::new(&invited.design, format!("/s/{token}"));
+    let Some(raw) = q.score.as_deref() else {
+        return survey_page(StatusCode::OK, words, brand, asked);
     };
-    let action = format!("/s/{token}");
-    match q.score.as_deref().map(str::parse::<i64>) {
-        None => survey_page(
-            StatusCode::OK,
-            words,
-            brand,
-            Asked {
-                design: &design,
-                action,
-                chosen: None,
-                comment: String::new(),
-                show_comment: true,
-                error: None,
-            },
-        ),
-        Some(Ok(score)) => {
-            match vouch_app::surveys::answer_invitation(
-                &state.store,
-                &token,
-                score,
-                None,
-                &state.policy,
-            )
-            .await
-            {
-                Ok(TokenAnswer::Saved { .. }) => {
-                    // A write through a GET (the email's one-click link).
-                    crate::cache::wrote(&state.writes);
-                    survey_page(
-                        StatusCode::OK,
-                        words,
-                        brand,
-                        Asked {
-                            design: &design,
-                            action,
-                            chosen: u8::try_from(score).ok(),
-                            comment: String::new(),
-                            show_comment: true,
-                            error: None,
-                        },
-                    )
-                }
-                Ok(TokenAnswer::Unknown) => unknown(&headers, brand),
-                Ok(TokenAnswer::Closed) => closed(words, brand),
-                Err(AppError::Refused(_)) | Err(AppError::Store(_)) => survey_page(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    words,
-                    brand,
-                    Asked {
-                        design: &design,
-                        action,
-                        chosen: None,
-                        comment: String::new(),
-                        show_comment: true,
-                        error: Some("choose_score"),
-                    },
-                ),
-            }
-        }
-        Some(Err(_)) => survey_page(
+    let refused = |brand, asked| {
+        survey_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             words,
             brand,
             Asked {
-                design: &design,
-                action,
-                chosen: None,
-                comment: String::new(),
-                show_comment: true,
                 error: Some("choose_score"),
+                ..asked
             },
-        ),
+        )
+    };
+    let Ok(score) = raw.parse::<i64>() else {
+        return refused(brand, asked);
+    };
+    match vouch_app::surveys::answer_invitation(&state.store, &invited, score, None, &state.policy)
+        .await
+    {
+        Ok(TokenAnswer::Saved(_)) => {
+            // A write through a GET (the email's one-click link).
+            crate::cache::wrote(&state.writes);
+            let chosen = u8::try_from(score).ok();
+            survey_page(StatusCode::OK, words, brand, Asked { chosen, ..asked })
+        }
+        Ok(TokenAnswer::Unknown) => unknown(&headers, brand),
+        Ok(TokenAnswer::Closed) => closed(words, brand),
+        Err(AppError::Refused(_)) => refused(brand, asked),
+        Err(e) => crate::api::ApiError::from(e).into_response(),
     }
 }
 
@@ -276,51 +256,40 @@ pub async fn answer_invitation(
     Form(form): Form<AnswerForm>,
 ) -> Response {
     let brand = brand(&state).await;
-    let invitation = match state
-        .store
-        .invitation_by_token(&vouch_app::secrets::secret_hash(&token))
-        .await
-    {
-        Ok(Some(i)) => i,
-        Ok(None) => return unknown(&headers, brand),
-        Err(e) => return crate::api::ApiError::from(e).into_response(),
-    };
-    let words = language(Some(&invitation.locale), &headers);
-    let Ok(Some(design)) = state.store.survey_design(invitation.survey_id).await else {
-        return unknown(&headers, brand);
+    let (invited, words) = match invited(&state, &token, &headers, &brand).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let score = form.score.as_deref().and_then(|s| s.parse::<i64>().ok());
-    let refused = |error: &'static str, brand: Branding| {
+    let refused = |brand| {
         survey_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             words,
             brand,
             Asked {
-                design: &design,
-                action: format!("/s/{token}"),
                 chosen: score.and_then(|s| u8::try_from(s).ok()),
                 comment: form.comment.clone(),
-                show_comment: true,
-                error: Some(error),
+                error: Some("choose_score"),
+                ..Asked::new(&invited.design, format!("/s/{token}"))
             },
         )
     };
     let Some(score) = score else {
-        return refused("choose_score", brand);
+        return refused(brand);
     };
     match vouch_app::surveys::answer_invitation(
         &state.store,
-        &token,
+        &invited,
         score,
         Some(&form.comment),
         &state.policy,
     )
     .await
     {
-        Ok(TokenAnswer::Saved { .. }) => thanks(words, brand),
+        Ok(TokenAnswer::Saved(_)) => thanks(words, brand),
         Ok(TokenAnswer::Unknown) => unknown(&headers, brand),
         Ok(TokenAnswer::Closed) => closed(words, brand),
-        Err(AppError::Refused(_)) => refused("choose_score", brand),
+        Err(AppError::Refused(_)) => refused(brand),
         Err(e) => crate::api::ApiError::from(e).into_response(),
     }
 }
@@ -368,14 +337,7 @@ pub async fn link_page(
             StatusCode::OK,
             words,
             brand,
-            Asked {
-                design: &design,
-                action: format!("/l/{slug}"),
-                chosen: None,
-                comment: String::new(),
-                show_comment: true,
-                error: None,
-            },
+            Asked::new(&design, format!("/l/{slug}")),
         ),
         Ok(Some(_)) => closed(words, brand),
         _ => unknown(&headers, brand),
@@ -410,40 +372,27 @@ pub async fn answer_link(
             None,
         );
     }
-    let score = form.score.as_deref().and_then(|s| s.parse::<i64>().ok());
-    let Some(score) = score else {
-        return survey_page(
+    let refused = |brand, comment| {
+        survey_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             words,
             brand,
             Asked {
-                design: &design,
-                action: format!("/l/{slug}"),
-                chosen: None,
-                comment: form.comment,
-                show_comment: true,
+                comment,
                 error: Some("choose_score"),
+                ..Asked::new(&design, format!("/l/{slug}"))
             },
-        );
+        )
+    };
+    let Some(score) = form.score.as_deref().and_then(|s| s.parse::<i64>().ok()) else {
+        return refused(brand, form.comment);
     };
     let locale = Locale::parse(words.0).ok();
     match vouch_app::surveys::answer_link(&state.store, &design, score, Some(&form.comment), locale)
         .await
     {
         Ok(_) => thanks(words, brand),
-        Err(AppError::Refused(_)) => survey_page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            words,
-            brand,
-            Asked {
-                design: &design,
-                action: format!("/l/{slug}"),
-                chosen: None,
-                comment: form.comment,
-                show_comment: true,
-                error: Some("choose_score"),
-            },
-        ),
+        Err(AppError::Refused(_)) => refused(brand, form.comment),
         Err(e) => crate::api::ApiError::from(e).into_response(),
     }
 }
@@ -455,19 +404,15 @@ pub async fn unsubscribe_page(
     headers: HeaderMap,
 ) -> Response {
     let brand = brand(&state).await;
-    match state
-        .store
-        .invitation_by_token(&vouch_app::secrets::secret_hash(&token))
-        .await
-    {
-        Ok(Some(invitation)) => message(
+    match invited(&state, &token, &headers, &brand).await {
+        Ok((_, words)) => message(
             StatusCode::OK,
-            language(Some(&invitation.locale), &headers),
+            words,
             brand,
             ("unsubscribe_title", "unsubscribe_body"),
             Some((format!("/u/{token}"), "unsubscribe_button")),
         ),
-        _ => unknown(&headers, brand),
+        Err(page) => page,
     }
 }
 
@@ -478,21 +423,18 @@ pub async fn unsubscribe(
     headers: HeaderMap,
 ) -> Response {
     let brand = brand(&state).await;
-    let invitation = state
-        .store
-        .invitation_by_token(&vouch_app::secrets::secret_hash(&token))
-        .await
-        .ok()
-        .flatten();
-    match vouch_app::surveys::unsubscribe(&state.store, &token).await {
-        Ok(true) => message(
+    let (invited, words) = match invited(&state, &token, &headers, &brand).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    match vouch_app::surveys::unsubscribe(&state.store, &invited.invitation).await {
+        Ok(()) => message(
             StatusCode::OK,
-            language(invitation.as_ref().map(|i| &i.locale), &headers),
+            words,
             brand,
             ("unsubscribe_title", "unsubscribed"),
             None,
         ),
-        Ok(false) => unknown(&headers, brand),
         Err(e) => crate::api::ApiError::from(e).into_response(),
     }
 }
