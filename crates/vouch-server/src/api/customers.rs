@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use vouch_domain::{CustomerId, CustomerProfile, Email, Locale};
 use vouch_store::CustomerFilter;
 
-use super::{ApiError, ApiResult, Body, Params, next_cursor, page_size, time};
+use super::{ApiError, ApiResult, Body, Params, attributes, next_cursor, page_size, time};
 use crate::AppState;
 use crate::auth::{Api, need};
 
@@ -53,14 +53,7 @@ pub async fn list(
             .transpose()
             .map_err(|e| ApiError::invalid("email", e.to_string()))?,
         external_id: q.external_id,
-        attributes: q
-            .attribute
-            .as_deref()
-            .map(vouch_app::params::parse_attribute)
-            .transpose()
-            .map_err(|e| ApiError::invalid("where", e))?
-            .into_iter()
-            .collect(),
+        attributes: attributes(q.attribute.as_deref())?,
         created_from: time("created_from", q.created_from.as_deref())?,
         created_to: time("created_to", q.created_to.as_deref())?,
     };

@@ -8,54 +8,28 @@ use serde_json::json;
 use utoipa::IntoParams;
 use vouch_app::params;
 use vouch_domain::DEFAULT_LOOKBACK_DAYS;
-use vouch_store::ResponseFilter;
 
-use super::{ApiError, ApiResult, Params, time};
+use super::{AnswerFilter, ApiError, ApiResult, Params, time};
 use crate::AppState;
 use crate::auth::{Api, need};
 
-/// The options of `vouch nps`. Repeat a list parameter or separate values by commas.
+/// The options of `vouch nps` besides its filter ([`AnswerFilter`]).
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NpsQuery {
-    /// Answers from (date or RFC 3339, inclusive).
-    from: Option<String>,
-    /// Answers before (exclusive).
-    to: Option<String>,
     /// `day`, `week`, `month`, `quarter`, `survey`, `channel`, `lang` or `attr:NAME`.
     by: Option<String>,
     /// Time zone of periods (default UTC), e.g. `Europe/Bucharest`.
     tz: Option<String>,
     /// With a period `by`: each period is the window of this length ending with it (`90d`, `12w`).
     rolling: Option<String>,
-    /// Survey names, comma-separated.
-    survey: Option<String>,
-    /// Channels, comma-separated.
-    channel: Option<String>,
-    /// Languages, comma-separated.
-    lang: Option<String>,
-    /// A customer attribute, `NAME=VALUE`.
-    #[serde(rename = "where")]
-    #[param(rename = "where")]
-    attribute: Option<String>,
     /// Confidence level of the intervals (default 0.95).
     level: Option<String>,
 }
 
-fn values(raw: &Option<String>) -> Vec<String> {
-    raw.as_deref()
-        .map(|r| {
-            r.split(',')
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The NPS with its interval, as `vouch nps --json` prints it: one object,
 /// or `{periods: [...]}` / `{segments: [...]}` with `by`.
-#[utoipa::path(get, path = "/api/v1/metrics/nps", operation_id = "nps", tag = "metrics", params(NpsQuery),
+#[utoipa::path(get, path = "/api/v1/metrics/nps", operation_id = "nps", tag = "metrics", params(NpsQuery, AnswerFilter),
     responses((status = 200, description = "As `vouch nps --json`", body = Value),
               (status = 422, description = "A bad option", body = super::ErrorBody)))]
 pub async fn nps(
@@ -63,11 +37,12 @@ pub async fn nps(
     State(state): State<AppState>,
     uri: axum::http::Uri,
     Params(q): Params<NpsQuery>,
+    Params(filter): Params<AnswerFilter>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let body = state
         .nps_cache
-        .get_or_compute(uri.query().unwrap_or(""), || nps_json(&state, q))
+        .get_or_compute(uri.query().unwrap_or(""), || nps_json(&state, q, filter))
         .await?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -76,32 +51,17 @@ pub async fn nps(
         .into_response())
 }
 
-async fn nps_json(state: &AppState, q: NpsQuery) -> Result<std::sync::Arc<String>, ApiError> {
+async fn nps_json(
+    state: &AppState,
+    q: NpsQuery,
+    filter: AnswerFilter,
+) -> Result<std::sync::Arc<String>, ApiError> {
     let invalid = |field: &'static str| move |e: String| ApiError::invalid(field, e);
     let level = match q.level.as_deref() {
         None => 0.95,
         Some(raw) => params::parse_level(raw).map_err(invalid("level"))?,
     };
-    let filter = ResponseFilter {
-        from: time("from", q.from.as_deref())?,
-        to: time("to", q.to.as_deref())?,
-        surveys: values(&q.survey),
-        channels: values(&q.channel)
-            .iter()
-            .map(|c| c.parse())
-            .collect::<Result<_, vouch_domain::DomainError>>()
-            .map_err(|e| ApiError::invalid("channel", e.to_string()))?,
-        languages: values(&q.lang).iter().map(|l| l.to_lowercase()).collect(),
-        attributes: q
-            .attribute
-            .as_deref()
-            .map(params::parse_attribute)
-            .transpose()
-            .map_err(invalid("where"))?
-            .into_iter()
-            .collect(),
-        skip_rollup: false,
-    };
+    let filter = filter.filter()?;
     let by =
         q.by.as_deref()
             .map(params::parse_breakdown)

@@ -16,14 +16,14 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouch_store::StoreError;
+use vouch_store::{ResponseFilter, StoreError};
 
 use crate::AppState;
 
@@ -165,6 +165,68 @@ pub type ApiResult = Result<Json<Value>, ApiError>;
 pub fn time(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
     raw.map(|raw| vouch_app::parse_time(raw).map_err(|e| ApiError::invalid(field, e)))
         .transpose()
+}
+
+/// A comma-separated list parameter, each value parsed.
+pub fn comma_list<T: std::str::FromStr>(field: &str, raw: Option<&str>) -> Result<Vec<T>, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse()
+                .map_err(|e: T::Err| ApiError::invalid(field, e.to_string()))
+        })
+        .collect()
+}
+
+/// The `where=NAME=VALUE` parameter: attributes a customer must have.
+pub fn attributes(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    raw.map(vouch_app::params::parse_attribute)
+        .transpose()
+        .map_err(|e| ApiError::invalid("where", e))
+        .map(|a| a.into_iter().collect())
+}
+
+/// Which survey answers a list or report covers: the filter options of
+/// `vouch nps`, read by the answers list and the NPS report alike.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AnswerFilter {
+    /// Answered at or after (date or RFC 3339).
+    from: Option<String>,
+    /// Answered before.
+    to: Option<String>,
+    /// Survey names, comma-separated.
+    survey: Option<String>,
+    /// Channels, comma-separated: `email,link,widget,in_app,api,import`.
+    channel: Option<String>,
+    /// Languages, comma-separated.
+    lang: Option<String>,
+    /// A customer attribute that must match, `NAME=VALUE`.
+    #[serde(rename = "where")]
+    #[param(rename = "where")]
+    attribute: Option<String>,
+}
+
+impl AnswerFilter {
+    pub fn filter(self) -> Result<ResponseFilter, ApiError> {
+        Ok(ResponseFilter {
+            from: time("from", self.from.as_deref())?,
+            to: time("to", self.to.as_deref())?,
+            surveys: comma_list("survey", self.survey.as_deref())?,
+            channels: comma_list("channel", self.channel.as_deref())?,
+            languages: comma_list::<String>("lang", self.lang.as_deref())?
+                .into_iter()
+                .map(|l| l.to_lowercase())
+                .collect(),
+            attributes: attributes(self.attribute.as_deref())?,
+            skip_rollup: false,
+        })
+    }
 }
 
 /// How many items a page holds: `limit`, 50 by default, at most 500.

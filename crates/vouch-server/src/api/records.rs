@@ -10,29 +10,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use vouch_domain::{Answer, Channel, CustomerId, FeedbackId, Locale, ResponseId, Score, Source};
-use vouch_store::{FeedbackFilter, ResponseFilter, SentimentLabel};
+use vouch_store::{FeedbackFilter, SentimentLabel};
 
-use super::{ApiError, ApiResult, Body, Params, next_cursor, page_size, time};
+use super::{
+    AnswerFilter, ApiError, ApiResult, Body, Params, comma_list, next_cursor, page_size, time,
+};
 use crate::AppState;
 use crate::auth::{Api, need};
-
-/// A comma-separated list parameter, each value parsed.
-fn list<T: std::str::FromStr>(field: &str, raw: Option<&str>) -> Result<Vec<T>, ApiError>
-where
-    T::Err: std::fmt::Display,
-{
-    raw.map(|raw| {
-        raw.split(',')
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(|v| {
-                v.parse()
-                    .map_err(|e: T::Err| ApiError::invalid(field, e.to_string()))
-            })
-            .collect()
-    })
-    .unwrap_or_else(|| Ok(Vec::new()))
-}
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -83,8 +67,8 @@ pub async fn list_feedback(
     };
     let filter =
         FeedbackFilter {
-            sources: list("source", q.source.as_deref())?,
-            languages: list::<String>("language", q.language.as_deref())?
+            sources: comma_list("source", q.source.as_deref())?,
+            languages: comma_list::<String>("language", q.language.as_deref())?
                 .into_iter()
                 .map(|l| l.to_lowercase())
                 .collect(),
@@ -156,59 +140,27 @@ pub async fn push_feedback(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ResponsesQuery {
+pub struct ResponsesPage {
     /// The `next` cursor of the previous page.
     after: Option<i64>,
     /// Answers per page, 1–500 (default 50).
     limit: Option<u32>,
-    /// Survey names, comma-separated.
-    survey: Option<String>,
-    /// Channels, comma-separated: `email,link,widget,in_app,api,import`.
-    channel: Option<String>,
-    /// Languages, comma-separated.
-    lang: Option<String>,
-    /// A customer attribute that must match, `NAME=VALUE`.
-    #[serde(rename = "where")]
-    #[param(rename = "where")]
-    attribute: Option<String>,
-    /// Answered at or after (date or RFC 3339).
-    from: Option<String>,
-    /// Answered before.
-    to: Option<String>,
 }
 
 /// Survey answers, newest first.
-#[utoipa::path(get, path = "/api/v1/responses", operation_id = "list_responses", tag = "responses", params(ResponsesQuery),
+#[utoipa::path(get, path = "/api/v1/responses", operation_id = "list_responses", tag = "responses", params(ResponsesPage, AnswerFilter),
     responses((status = 200, description = "`{responses: [...], next}`", body = Value),
               (status = 422, description = "A bad filter", body = super::ErrorBody)))]
 pub async fn list_responses(
     _: Api<need::ReadResponses>,
     State(state): State<AppState>,
-    Params(q): Params<ResponsesQuery>,
+    Params(page): Params<ResponsesPage>,
+    Params(filter): Params<AnswerFilter>,
 ) -> ApiResult {
-    let limit = page_size(q.limit);
-    let filter = ResponseFilter {
-        from: time("from", q.from.as_deref())?,
-        to: time("to", q.to.as_deref())?,
-        surveys: list("survey", q.survey.as_deref())?,
-        channels: list("channel", q.channel.as_deref())?,
-        languages: list::<String>("lang", q.lang.as_deref())?
-            .into_iter()
-            .map(|l| l.to_lowercase())
-            .collect(),
-        attributes: q
-            .attribute
-            .as_deref()
-            .map(vouch_app::params::parse_attribute)
-            .transpose()
-            .map_err(|e| ApiError::invalid("where", e))?
-            .into_iter()
-            .collect(),
-        skip_rollup: false,
-    };
+    let limit = page_size(page.limit);
     let responses = state
         .store
-        .responses(&filter, q.after.map(ResponseId), limit)
+        .responses(&filter.filter()?, page.after.map(ResponseId), limit)
         .await?;
     let next = next_cursor(&responses, limit, |r| r.id.0);
     Ok(Json(json!({ "responses": responses, "next": next })))
