@@ -15,12 +15,28 @@ struct Running {
 }
 
 async fn start(store: Store) -> Running {
+    start_with(store, vouch_domain::ContactPolicy::default(), None).await
+}
+
+/// The server on a free port, its workers polling often and retrying soon;
+/// survey emails go to `smtp_url`, with links back to this server.
+async fn start_with(
+    store: Store,
+    policy: vouch_domain::ContactPolicy,
+    smtp_url: Option<String>,
+) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = vouch_server::AppState::new(store);
+    let state = vouch_server::AppState::new(store).with_policy(policy);
     let jobs = vouch_server::JobSettings {
         poll: std::time::Duration::from_millis(20),
         backoff_base: std::time::Duration::from_millis(50),
+        mail: vouch_server::MailSettings {
+            smtp_url,
+            from: "Acme <surveys@acme.example>".to_owned(),
+            public_url: base.clone(),
+        },
+        policy,
         ..vouch_server::JobSettings::default()
     };
     tokio::spawn(async move {
@@ -147,28 +163,7 @@ async fn sign_in_read_the_dashboard_and_call_the_api(store: Store) {
         .await
         .unwrap();
     let server = start(store.clone()).await;
-    let form = server
-        .client
-        .get(format!("{}/login", server.base))
-        .send()
-        .await
-        .unwrap();
-    let csrf_cookie = form.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let html = form.text().await.unwrap();
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (csrf_cookie, csrf) = login_form(&server.base, &server.client).await;
 
     let forged = server
         .client
@@ -594,28 +589,7 @@ fn unescape(html: &str) -> String {
 
 /// Signs in through the form; returns the session cookie.
 async fn sign_in(server: &Running, email: &str, password: &str) -> String {
-    let form = server
-        .client
-        .get(format!("{}/login", server.base))
-        .send()
-        .await
-        .unwrap();
-    let csrf_cookie = form.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let html = form.text().await.unwrap();
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (csrf_cookie, csrf) = login_form(&server.base, &server.client).await;
     let signed_in = server
         .client
         .post(format!("{}/login", server.base))
@@ -625,10 +599,33 @@ async fn sign_in(server: &Running, email: &str, password: &str) -> String {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
-    signed_in.headers()["set-cookie"]
+    cookie_pair(&signed_in)
+}
+
+/// The login form's CSRF cookie (`name=value`) and the token in its field.
+async fn login_form(base: &str, client: &reqwest::Client) -> (String, String) {
+    let form = client.get(format!("{base}/login")).send().await.unwrap();
+    let cookie = cookie_pair(&form);
+    (cookie, csrf_field(&form.text().await.unwrap()))
+}
+
+/// The `name=value` of the cookie a response sets.
+fn cookie_pair(response: &reqwest::Response) -> String {
+    response.headers()["set-cookie"]
         .to_str()
         .unwrap()
         .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The value of a page's hidden `csrf` field.
+fn csrf_field(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
         .next()
         .unwrap()
         .to_owned()
@@ -893,15 +890,7 @@ async fn managers_create_edit_pause_and_archive_surveys_in_the_web_app(store: St
                 .unwrap()
         }
     };
-    let html = page(format!("{}/surveys", server.base)).await;
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let csrf = csrf_field(&page(format!("{}/surveys", server.base)).await);
     let forged = server
         .client
         .post(format!("{}/surveys", server.base))

@@ -6,48 +6,27 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 use vouch_domain::{ContactPolicy, Role};
 use vouch_store::Store;
 
+/// The server of `server.rs`, with an admin token for the API.
 struct Running {
-    base: String,
-    client: reqwest::Client,
+    server: super::Running,
     admin: String,
 }
 
+impl std::ops::Deref for Running {
+    type Target = super::Running;
+    fn deref(&self) -> &super::Running {
+        &self.server
+    }
+}
+
 async fn start(store: Store, smtp_url: Option<String>, policy: ContactPolicy) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let base = format!("http://{addr}");
-    let (admin, hash) = vouch_server::new_api_token();
-    store
-        .add_api_token("admin", Role::Admin, &hash, chrono::Utc::now())
-        .await
-        .unwrap();
-    let state = vouch_server::AppState::new(store).with_policy(policy);
-    let jobs = vouch_server::JobSettings {
-        poll: Duration::from_millis(20),
-        backoff_base: Duration::from_millis(100),
-        mail: vouch_server::MailSettings {
-            smtp_url,
-            from: "Acme <surveys@acme.example>".to_owned(),
-            public_url: base.clone(),
-        },
-        policy,
-        ..vouch_server::JobSettings::default()
-    };
-    tokio::spawn(async move {
-        vouch_server::serve(listener, state, jobs, "test", std::future::pending()).await
-    });
-    let client = reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
+    let admin = super::token(&store, Role::Admin).await;
     Running {
-        base,
-        client,
+        server: super::start_with(store, policy, smtp_url).await,
         admin,
     }
 }
