@@ -167,6 +167,26 @@ pub fn time(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, Api
         .transpose()
 }
 
+/// A value of `field` as its type reads it; the type's message otherwise.
+pub fn parse_field<T: std::str::FromStr>(field: &str, raw: &str) -> Result<T, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.parse()
+        .map_err(|e: T::Err| ApiError::invalid(field, e.to_string()))
+}
+
+/// An optional value of `field`.
+pub fn parse_optional<T: std::str::FromStr>(
+    field: &str,
+    raw: Option<&str>,
+) -> Result<Option<T>, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.map(|raw| parse_field(field, raw)).transpose()
+}
+
 /// A comma-separated list parameter, each value parsed.
 pub fn comma_list<T: std::str::FromStr>(field: &str, raw: Option<&str>) -> Result<Vec<T>, ApiError>
 where
@@ -176,10 +196,7 @@ where
         .split(',')
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        .map(|v| {
-            v.parse()
-                .map_err(|e: T::Err| ApiError::invalid(field, e.to_string()))
-        })
+        .map(|v| parse_field(field, v))
         .collect()
 }
 

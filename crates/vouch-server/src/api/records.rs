@@ -13,7 +13,8 @@ use vouch_domain::{Answer, Channel, CustomerId, FeedbackId, Locale, ResponseId, 
 use vouch_store::{FeedbackFilter, SentimentLabel};
 
 use super::{
-    AnswerFilter, ApiError, ApiResult, Body, Params, comma_list, next_cursor, page_size, time,
+    AnswerFilter, ApiError, ApiResult, Body, Params, comma_list, next_cursor, page_size,
+    parse_optional, time,
 };
 use crate::AppState;
 use crate::auth::{Api, need};
@@ -65,22 +66,19 @@ pub async fn list_feedback(
             ));
         }
     };
-    let filter =
-        FeedbackFilter {
-            sources: comma_list("source", q.source.as_deref())?,
-            languages: comma_list::<String>("language", q.language.as_deref())?
-                .into_iter()
-                .map(|l| l.to_lowercase())
-                .collect(),
-            sentiment,
-            topic: q.topic,
-            category: q.category.as_deref().map(str::parse).transpose().map_err(
-                |e: vouch_domain::DomainError| ApiError::invalid("category", e.to_string()),
-            )?,
-            customer: q.customer.map(CustomerId),
-            from: time("from", q.from.as_deref())?,
-            to: time("to", q.to.as_deref())?,
-        };
+    let filter = FeedbackFilter {
+        sources: comma_list("source", q.source.as_deref())?,
+        languages: comma_list::<String>("language", q.language.as_deref())?
+            .into_iter()
+            .map(|l| l.to_lowercase())
+            .collect(),
+        sentiment,
+        topic: q.topic,
+        category: parse_optional("category", q.category.as_deref())?,
+        customer: q.customer.map(CustomerId),
+        from: time("from", q.from.as_deref())?,
+        to: time("to", q.to.as_deref())?,
+    };
     let items = state
         .store
         .feedback(&filter, q.after.map(FeedbackId), limit)
@@ -119,12 +117,7 @@ pub async fn push_feedback(
             format!("at most {MAX_ITEMS} items a request; use `vouch import` for files"),
         ));
     }
-    let source: Source = match push.source.as_deref() {
-        None => Source::Other,
-        Some(s) => s
-            .parse()
-            .map_err(|e: vouch_domain::DomainError| ApiError::invalid("source", e.to_string()))?,
-    };
+    let source: Source = parse_optional("source", push.source.as_deref())?.unwrap_or(Source::Other);
     match vouch_app::records::push_feedback(&state.store, source, &push.items).await? {
         Ok(report) => Ok((StatusCode::CREATED, Json(json!(report)))),
         Err(vouch_app::records::PushRejected(rejected)) => {
@@ -221,12 +214,7 @@ pub async fn create_response(
         score: Score::new(survey.kind, input.score)
             .map_err(|e| ApiError::invalid("score", e.to_string()))?,
         comment: input.comment.filter(|c| !c.trim().is_empty()),
-        channel: match input.channel.as_deref() {
-            None => Channel::Api,
-            Some(c) => c.parse().map_err(|e: vouch_domain::DomainError| {
-                ApiError::invalid("channel", e.to_string())
-            })?,
-        },
+        channel: parse_optional("channel", input.channel.as_deref())?.unwrap_or(Channel::Api),
         locale: input
             .locale
             .as_deref()

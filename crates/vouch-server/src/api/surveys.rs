@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use vouch_app::surveys::{Audience, Branding};
 use vouch_domain::{SurveyDesign, SurveyId, SurveyKind, SurveyStatus, SurveyTexts};
 
-use super::{ApiError, ApiResult, Body};
+use super::{ApiError, ApiResult, Body, parse_field, parse_optional};
 use crate::AppState;
 use crate::auth::{Api, need};
 
@@ -66,10 +66,7 @@ pub async fn create(
     State(state): State<AppState>,
     Body(input): Body<SurveyInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let kind: SurveyKind = input
-        .kind
-        .parse()
-        .map_err(|e: vouch_domain::DomainError| ApiError::invalid("kind", e.to_string()))?;
+    let kind: SurveyKind = parse_field("kind", &input.kind)?;
     let texts = SurveyTexts {
         question: input.question,
         follow_up: input.follow_up,
@@ -101,12 +98,7 @@ pub async fn update(
     Body(change): Body<SurveyChange>,
 ) -> ApiResult {
     let current = design(&state, id).await?;
-    let status: Option<SurveyStatus> = change
-        .status
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(|e: vouch_domain::DomainError| ApiError::invalid("status", e.to_string()))?;
+    let status: Option<SurveyStatus> = parse_optional("status", change.status.as_deref())?;
     let texts = (change.question.is_some() || change.follow_up.is_some()).then(|| SurveyTexts {
         question: change
             .question

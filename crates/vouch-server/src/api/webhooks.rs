@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use vouch_domain::EventKind;
 
-use super::{ApiError, ApiResult, Body};
+use super::{ApiError, ApiResult, Body, parse_field};
 use crate::AppState;
 use crate::auth::{Api, need, new_secret};
 
@@ -52,9 +52,8 @@ pub async fn create(
     let events: Vec<EventKind> = input
         .events
         .iter()
-        .map(|e| e.parse())
-        .collect::<Result<_, vouch_domain::DomainError>>()
-        .map_err(|e| ApiError::invalid("events", e.to_string()))?;
+        .map(|e| parse_field("events", e))
+        .collect::<Result<_, _>>()?;
     let secret = format!("whsec_{}", new_secret());
     let id = state
         .store
