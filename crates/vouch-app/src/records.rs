@@ -118,16 +118,11 @@ pub async fn push_feedback(
         crate::import::tag(&analyzer, item);
     }
     crate::import::match_customers(store, &mut parsed).await?;
-    let keys: Vec<(Source, String)> = parsed
+    let keys: Vec<(Source, &str)> = parsed
         .iter()
-        .map(|f| (f.source, f.source_id.clone()))
+        .map(|f| (f.source, f.source_id.as_str()))
         .collect();
-    let known: BTreeSet<i64> = store
-        .feedback_ids(&keys)
-        .await?
-        .into_iter()
-        .map(|id| id.0)
-        .collect();
+    let known = store.feedback_by_keys(&keys).await?;
     let subscriptions = Subscriptions::load(store).await?;
     let customers: BTreeSet<CustomerId> = if subscriptions.wants(EventKind::CustomerCategoryChanged)
     {
@@ -138,14 +133,17 @@ pub async fn push_feedback(
     let before = categories_now(store, &customers).await?;
     let summary = store.upsert_feedback(&parsed).await?;
     let after = categories_now(store, &customers).await?;
-    let mut stored = Vec::with_capacity(keys.len());
-    for id in store.feedback_ids(&keys).await? {
-        stored.extend(store.feedback_item(id).await?);
-    }
+    let mut now_stored = store.feedback_by_keys(&keys).await?;
+    let stored: Vec<FeedbackItem> = keys
+        .iter()
+        .filter_map(|(source, id)| now_stored.remove(&(*source, (*id).to_owned())))
+        .collect();
     let now = Utc::now();
     let mut events: Vec<Event> = stored
         .iter()
-        .filter(|item| !known.contains(&item.id.0))
+        .filter(|item| {
+            !known.contains_key(&(item.feedback.source, item.feedback.source_id.clone()))
+        })
         .map(|item| Event {
             kind: EventKind::FeedbackCreated,
             at: now,

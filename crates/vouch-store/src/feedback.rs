@@ -109,6 +109,31 @@ fn feedback_row(f: &Feedback) -> Vec<Value> {
     ]
 }
 
+/// The statements that find stored items by (source, source id): one per
+/// source and chunk of ids, each with its values.
+fn key_lookups(backend: Backend, keys: &[(Source, &str)]) -> Vec<(String, Vec<Value>)> {
+    let mut by_source: HashMap<Source, Vec<&str>> = HashMap::new();
+    for (source, id) in keys {
+        by_source.entry(*source).or_default().push(id);
+    }
+    by_source
+        .iter()
+        .flat_map(|(source, ids)| {
+            ids.chunks(LOOKUP_CHUNK).map(move |chunk| {
+                let sql = format!(
+                    "SELECT {FEEDBACK_COLUMNS} FROM feedback_items WHERE source = {} AND source_id IN ({})",
+                    placeholders(backend, 1, 1),
+                    placeholders(backend, 2, chunk.len())
+                );
+                let values = std::iter::once(Value::from(source.as_str()))
+                    .chain(chunk.iter().map(|id| Value::from(*id)))
+                    .collect();
+                (sql, values)
+            })
+        })
+        .collect()
+}
+
 impl Store {
     /// Adds new feedback items in one transaction; ids in the order given.
     /// A (source, source id) that already exists is a unique-key error.
@@ -135,27 +160,15 @@ impl Store {
                 order.push(key);
             }
         }
-        let mut by_source: HashMap<Source, Vec<&str>> = HashMap::new();
-        for (source, id) in &order {
-            by_source.entry(*source).or_default().push(id);
-        }
         let backend = self.backend();
         on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut known: HashMap<(Source, String), FeedbackItem> = HashMap::new();
-            for (source, ids) in &by_source {
-                for chunk in ids.chunks(LOOKUP_CHUNK) {
-                    let sql = format!(
-                        "SELECT {FEEDBACK_COLUMNS} FROM feedback_items WHERE source = {} AND source_id IN ({})",
-                        placeholders(backend, 1, 1),
-                        placeholders(backend, 2, chunk.len())
-                    );
-                    let values: Vec<Value> = std::iter::once(Value::from(source.as_str())).chain(chunk.iter().map(|id| Value::from(*id))).collect();
-                    let query = bind_values!(sqlx::query_as::<_, FeedbackRow>(sqlx::AssertSqlSafe(sql)).persistent(false), values.iter());
-                    for row in query.fetch_all(&mut *tx).await? {
-                        let item = FeedbackItem::try_from(row)?;
-                        known.insert((item.feedback.source, item.feedback.source_id.clone()), item);
-                    }
+            for (sql, values) in key_lookups(backend, &order) {
+                let query = bind_values!(sqlx::query_as::<_, FeedbackRow>(sqlx::AssertSqlSafe(sql)).persistent(false), values.iter());
+                for row in query.fetch_all(&mut *tx).await? {
+                    let item = FeedbackItem::try_from(row)?;
+                    known.insert((item.feedback.source, item.feedback.source_id.clone()), item);
                 }
             }
             let mut summary = UpsertSummary::default();
@@ -278,22 +291,28 @@ impl Store {
         rows.into_iter().map(FeedbackItem::try_from).collect()
     }
 
-    /// One feedback item by id.
-    pub async fn feedback_item(&self, id: FeedbackId) -> Result<Option<FeedbackItem>> {
-        let sql = format!("SELECT {FEEDBACK_COLUMNS} FROM feedback_items WHERE id = $1");
-        let row: Option<FeedbackRow> = on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id.0).fetch_optional(pool).await)?;
-        row.map(FeedbackItem::try_from).transpose()
-    }
-
-    /// Ids of stored items by (source, source id), for items just upserted.
-    pub async fn feedback_ids(&self, keys: &[(Source, String)]) -> Result<Vec<FeedbackId>> {
-        let mut ids = Vec::with_capacity(keys.len());
-        for (source, source_id) in keys {
-            const SQL: &str = "SELECT id FROM feedback_items WHERE source = $1 AND source_id = $2";
-            let id: Option<i64> = on_backend!(self, pool => sqlx::query_scalar(SQL).bind(source.as_str()).bind(source_id.as_str()).fetch_optional(pool).await)?;
-            ids.extend(id.map(FeedbackId));
+    /// Stored items by (source, source id); keys not stored are absent.
+    pub async fn feedback_by_keys(
+        &self,
+        keys: &[(Source, &str)],
+    ) -> Result<HashMap<(Source, String), FeedbackItem>> {
+        let mut found = HashMap::new();
+        for (sql, values) in key_lookups(self.backend(), keys) {
+            let rows: Vec<FeedbackRow> = on_backend!(self, pool => bind_values!(
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false),
+                values.iter()
+            )
+            .fetch_all(pool)
+            .await)?;
+            for row in rows {
+                let item = FeedbackItem::try_from(row)?;
+                found.insert(
+                    (item.feedback.source, item.feedback.source_id.clone()),
+                    item,
+                );
+            }
         }
-        Ok(ids)
+        Ok(found)
     }
 
     /// Everything a customer said, oldest first.
