@@ -80,6 +80,30 @@ impl Caller {
     pub fn may(&self, permission: Permission) -> bool {
         self.role.can(permission)
     }
+
+    /// For pages: the 403 page, in the browser's language, when the role
+    /// lacks `permission`; `None` when it may.
+    pub fn page_refusal(&self, permission: Permission, headers: &HeaderMap) -> Option<Response> {
+        if self.may(permission) {
+            return None;
+        }
+        let (_, t) = crate::locale::texts(headers);
+        let message = crate::pages::Ui(t).t("forbidden");
+        Some(
+            (
+                StatusCode::FORBIDDEN,
+                axum::response::Html(format!("<p>{message}</p>")),
+            )
+                .into_response(),
+        )
+    }
+
+    /// For forms a signed-in user posts: the refusal when the form does not
+    /// carry the session's CSRF token; `None` when it does.
+    pub fn form_refusal(&self, csrf: &str) -> Option<Response> {
+        (self.csrf.as_deref() != Some(csrf))
+            .then(|| (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response())
+    }
 }
 
 async fn caller(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {

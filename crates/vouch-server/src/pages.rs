@@ -179,8 +179,8 @@ pub async fn logout(
     PageCaller(caller): PageCaller,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if caller.csrf.as_deref() != Some(form.csrf.as_str()) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    if let Some(refused) = caller.form_refusal(&form.csrf) {
+        return refused;
     }
     if let Some(session) = &caller.session
         && let Err(e) = state.store.end_session(session).await
@@ -316,14 +316,10 @@ pub async fn feedback(
     PageCaller(caller): PageCaller,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, t) = texts(&headers);
-    if !caller.may(Permission::ReadFeedback) {
-        return (
-            StatusCode::FORBIDDEN,
-            Html(format!("<p>{}</p>", Ui(t).t("forbidden"))),
-        )
-            .into_response();
+    if let Some(page) = caller.page_refusal(Permission::ReadFeedback, &headers) {
+        return page;
     }
+    let (lang, t) = texts(&headers);
     let items = match state
         .store
         .feedback(&vouch_store::FeedbackFilter::default(), None, 100)
@@ -369,14 +365,10 @@ pub async fn dashboard(
     PageCaller(caller): PageCaller,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, t) = texts(&headers);
-    if !caller.may(Permission::ViewDashboards) {
-        return (
-            StatusCode::FORBIDDEN,
-            Html(format!("<p>{}</p>", Ui(t).t("forbidden"))),
-        )
-            .into_response();
+    if let Some(page) = caller.page_refusal(Permission::ViewDashboards, &headers) {
+        return page;
     }
+    let (lang, t) = texts(&headers);
     match dashboard_page(&state, caller, lang, t).await {
         Ok(page) => render(page),
         Err(e) => e.into_response(),

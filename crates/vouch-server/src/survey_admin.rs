@@ -7,7 +7,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use vouch_domain::{Permission, SurveyId, SurveyKind, SurveyStatus, SurveyTexts};
 
@@ -54,15 +54,6 @@ struct SurveyEditPage {
     error: Option<String>,
 }
 
-fn forbidden(headers: &HeaderMap) -> Response {
-    let (_, t) = texts(headers);
-    (
-        StatusCode::FORBIDDEN,
-        Html(format!("<p>{}</p>", Ui(t).t("forbidden"))),
-    )
-        .into_response()
-}
-
 async fn list_page(
     state: &AppState,
     caller: Caller,
@@ -103,8 +94,8 @@ pub async fn list(
     PageCaller(caller): PageCaller,
     headers: HeaderMap,
 ) -> Response {
-    if !caller.may(Permission::ReadResponses) {
-        return forbidden(&headers);
+    if let Some(page) = caller.page_refusal(Permission::ReadResponses, &headers) {
+        return page;
     }
     list_page(&state, caller, &headers, StatusCode::OK, None).await
 }
@@ -136,11 +127,11 @@ pub async fn create(
     headers: HeaderMap,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    if !caller.may(Permission::ManageSurveys) {
-        return forbidden(&headers);
+    if let Some(page) = caller.page_refusal(Permission::ManageSurveys, &headers) {
+        return page;
     }
-    if caller.csrf.as_deref() != Some(form.csrf.as_str()) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    if let Some(refused) = caller.form_refusal(&form.csrf) {
+        return refused;
     }
     let kind: SurveyKind = match form.kind.parse() {
         Ok(kind) => kind,
@@ -182,8 +173,8 @@ pub async fn edit(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if !caller.may(Permission::ManageSurveys) {
-        return forbidden(&headers);
+    if let Some(page) = caller.page_refusal(Permission::ManageSurveys, &headers) {
+        return page;
     }
     edit_page(&state, caller, &headers, id, StatusCode::OK, None).await
 }
@@ -249,11 +240,11 @@ pub async fn save(
     Path(id): Path<i64>,
     Form(form): Form<EditForm>,
 ) -> Response {
-    if !caller.may(Permission::ManageSurveys) {
-        return forbidden(&headers);
+    if let Some(page) = caller.page_refusal(Permission::ManageSurveys, &headers) {
+        return page;
     }
-    if caller.csrf.as_deref() != Some(form.csrf.as_str()) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    if let Some(refused) = caller.form_refusal(&form.csrf) {
+        return refused;
     }
     let design = match state.store.survey_design(SurveyId(id)).await {
         Ok(Some(d)) => d,
