@@ -46,6 +46,20 @@ impl Subscriptions {
     pub fn wants(&self, kind: EventKind) -> bool {
         self.0.iter().any(|h| h.events.contains(&kind))
     }
+
+    /// The customers whose categories to compare around a write: all of
+    /// `customers` when a webhook listens for category changes, else none
+    /// (working categories out costs reads per customer).
+    pub fn category_watch(
+        &self,
+        customers: impl Iterator<Item = CustomerId>,
+    ) -> BTreeSet<CustomerId> {
+        if self.wants(EventKind::CustomerCategoryChanged) {
+            customers.collect()
+        } else {
+            BTreeSet::new()
+        }
+    }
 }
 
 /// Queues a delivery of each event to each webhook subscribed to it.

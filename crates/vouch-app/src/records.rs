@@ -2,8 +2,6 @@
 //! people they belong to: the same checks, tagging and matching as
 //! `vouch import`, and events for webhooks.
 
-use std::collections::BTreeSet;
-
 use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
@@ -30,13 +28,7 @@ pub(crate) async fn record(
     invitation: Option<i64>,
 ) -> Result<Vec<ResponseId>> {
     let subscriptions = Subscriptions::load(store).await?;
-    // Categories are worked out only when someone listens for their changes.
-    let customers: BTreeSet<CustomerId> = if subscriptions.wants(EventKind::CustomerCategoryChanged)
-    {
-        answers.iter().filter_map(|a| a.customer_id).collect()
-    } else {
-        BTreeSet::new()
-    };
+    let customers = subscriptions.category_watch(answers.iter().filter_map(|a| a.customer_id));
     let before = categories_now(store, &customers).await?;
     let ids = match (invitation, answers) {
         (Some(invitation), [answer]) => store
@@ -124,12 +116,7 @@ pub async fn push_feedback(
         .collect();
     let known = store.feedback_by_keys(&keys).await?;
     let subscriptions = Subscriptions::load(store).await?;
-    let customers: BTreeSet<CustomerId> = if subscriptions.wants(EventKind::CustomerCategoryChanged)
-    {
-        parsed.iter().filter_map(|f| f.customer_id).collect()
-    } else {
-        BTreeSet::new()
-    };
+    let customers = subscriptions.category_watch(parsed.iter().filter_map(|f| f.customer_id));
     let before = categories_now(store, &customers).await?;
     let summary = store.upsert_feedback(&parsed).await?;
     let after = categories_now(store, &customers).await?;
