@@ -64,33 +64,37 @@ impl Subscriptions {
 
 /// Queues a delivery of each event to each webhook subscribed to it.
 pub async fn publish(store: &Store, subscriptions: &Subscriptions, events: &[Event]) -> Result<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let webhooks = &subscriptions.0;
-    let now = Utc::now();
-    let mut jobs = Vec::new();
-    for event in events {
-        let body =
-            json!({ "event": event.kind.as_str(), "at": event.at, "data": event.data }).to_string();
-        for hook in webhooks.iter().filter(|h| h.events.contains(&event.kind)) {
-            let payload = DeliveryPayload {
-                webhook_id: hook.id,
-                event: event.kind.as_str().to_owned(),
-                body: body.clone(),
-            };
-            jobs.push(NewJob {
-                kind: WEBHOOK_DELIVERY.to_owned(),
-                payload: serde_json::to_value(payload).unwrap_or_default(),
-                run_at: now,
-                max_attempts: WEBHOOK_ATTEMPTS,
-            });
-        }
-    }
+    let jobs = subscriptions.deliveries(events);
     if !jobs.is_empty() {
-        store.enqueue_jobs(&jobs, now).await?;
+        store.enqueue_jobs(&jobs, Utc::now()).await?;
     }
     Ok(())
+}
+
+impl Subscriptions {
+    /// The delivery jobs for `events`: one per event and subscribed webhook.
+    pub fn deliveries(&self, events: &[Event]) -> Vec<NewJob> {
+        let now = Utc::now();
+        let mut jobs = Vec::new();
+        for event in events {
+            let body = json!({ "event": event.kind.as_str(), "at": event.at, "data": event.data })
+                .to_string();
+            for hook in self.0.iter().filter(|h| h.events.contains(&event.kind)) {
+                let payload = DeliveryPayload {
+                    webhook_id: hook.id,
+                    event: event.kind.as_str().to_owned(),
+                    body: body.clone(),
+                };
+                jobs.push(NewJob {
+                    kind: WEBHOOK_DELIVERY.to_owned(),
+                    payload: serde_json::to_value(payload).unwrap_or_default(),
+                    run_at: now,
+                    max_attempts: WEBHOOK_ATTEMPTS,
+                });
+            }
+        }
+        jobs
+    }
 }
 
 /// Customers' categories now, to compare before and after new signals.

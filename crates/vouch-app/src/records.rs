@@ -2,6 +2,8 @@
 //! people they belong to: the same checks, tagging and matching as
 //! `vouch import`, and events for webhooks.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
@@ -9,7 +11,7 @@ use vouch_domain::{
     Answer, Customer, CustomerId, EventKind, Feedback, FeedbackItem, Response, ResponseId, Source,
 };
 use vouch_ingest::{FileSource, Format, ReadOptions, Rejection};
-use vouch_store::{Store, UpsertSummary};
+use vouch_store::{FirstAnswer, FollowUp, Store, UpsertSummary};
 
 use crate::events::{Event, Subscriptions, categories_now, category_changes, publish};
 use crate::{AppError, Result};
@@ -17,27 +19,10 @@ use crate::{AppError, Result};
 /// Records answers, tags their comments, and publishes `response.created`
 /// and any `customer.category_changed`.
 pub async fn record_answers(store: &Store, answers: &[Answer]) -> Result<Vec<ResponseId>> {
-    record(store, answers, None).await
-}
-
-/// `record_answers`, for one answer to `invitation` when given: then
-/// nothing is recorded (and an empty list returned) if it was answered already.
-pub(crate) async fn record(
-    store: &Store,
-    answers: &[Answer],
-    invitation: Option<i64>,
-) -> Result<Vec<ResponseId>> {
     let subscriptions = Subscriptions::load(store).await?;
     let customers = subscriptions.category_watch(answers.iter().filter_map(|a| a.customer_id));
     let before = categories_now(store, &customers).await?;
-    let ids = match (invitation, answers) {
-        (Some(invitation), [answer]) => store
-            .answer_invitation_once(invitation, answer)
-            .await?
-            .into_iter()
-            .collect(),
-        _ => store.insert_answers(answers).await?,
-    };
+    let ids = store.insert_answers(answers).await?;
     if ids.is_empty() {
         return Ok(ids);
     }
@@ -45,21 +30,73 @@ pub(crate) async fn record(
         crate::text::tag_untagged(store, &*crate::text::analyzer(store).await?).await?;
     }
     let after = categories_now(store, &customers).await?;
-    let now = Utc::now();
     let mut events: Vec<Event> = Vec::new();
     if subscriptions.wants(EventKind::ResponseCreated) {
-        events.extend(ids.iter().zip(answers).map(|(id, answer)| Event {
-            kind: EventKind::ResponseCreated,
-            at: now,
-            data: json!(Response {
-                id: *id,
-                answer: answer.clone()
-            }),
-        }));
+        events.extend(
+            ids.iter()
+                .zip(answers)
+                .map(|(id, a)| response_created(*id, a)),
+        );
     }
     events.extend(category_changes(&before, &after));
     publish(store, &subscriptions, &events).await?;
     Ok(ids)
+}
+
+/// The first answer to `invitation`, tagged before it is stored and
+/// stored (through the store's group commit) with its `response.created`
+/// deliveries; then any `customer.category_changed`. `None` when the
+/// invitation was answered already.
+pub(crate) async fn record_first_answer(
+    store: &Store,
+    invitation: i64,
+    answer: Answer,
+) -> Result<Option<ResponseId>> {
+    let subscriptions = Arc::new(Subscriptions::load(store).await?);
+    let customers = subscriptions.category_watch(answer.customer_id.into_iter());
+    let before = categories_now(store, &customers).await?;
+    let comment_tags = match &answer.comment {
+        Some(comment) => {
+            let language = answer.locale.as_ref().map(|l| l.language());
+            Some(crate::text::tags(
+                &*crate::text::analyzer(store).await?,
+                comment,
+                language,
+            ))
+        }
+        None => None,
+    };
+    let follow_up: FollowUp = if subscriptions.wants(EventKind::ResponseCreated) {
+        let (subscriptions, answer) = (subscriptions.clone(), answer.clone());
+        Box::new(move |id| subscriptions.deliveries(&[response_created(id, &answer)]))
+    } else {
+        Box::new(|_| Vec::new())
+    };
+    let first = FirstAnswer {
+        invitation,
+        answer,
+        comment_tags,
+        follow_up,
+    };
+    let Some(id) = store.answer_invitation_once(first).await? else {
+        return Ok(None);
+    };
+    if !customers.is_empty() {
+        let after = categories_now(store, &customers).await?;
+        publish(store, &subscriptions, &category_changes(&before, &after)).await?;
+    }
+    Ok(Some(id))
+}
+
+fn response_created(id: ResponseId, answer: &Answer) -> Event {
+    Event {
+        kind: EventKind::ResponseCreated,
+        at: Utc::now(),
+        data: json!(Response {
+            id,
+            answer: answer.clone()
+        }),
+    }
 }
 
 /// What pushing feedback did.

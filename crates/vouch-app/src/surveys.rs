@@ -375,10 +375,7 @@ pub async fn answer_invitation(
                 answered_at: now,
                 metadata: BTreeMap::new(),
             };
-            crate::records::record(store, &[answer], Some(invitation.id))
-                .await?
-                .first()
-                .copied()
+            crate::records::record_first_answer(store, invitation.id, answer).await?
         }
         Some(_) => None,
     };

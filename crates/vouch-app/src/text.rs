@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use vouch_domain::{FeedbackId, TopicMention};
-use vouch_store::{FeedbackAnalysis, FeedbackText, Store};
+use vouch_store::{FeedbackAnalysis, FeedbackText, Store, TextTags};
 use vouch_text::{
     KeyphraseSuggestion, LanguageIdentifier, SentimentModel, Taxonomy, TextAnalyzer, Training,
     suggest_keyphrases,
@@ -210,19 +210,24 @@ pub async fn tag_untagged(store: &Store, analyzer: &TextAnalyzer) -> Result<u64>
 }
 
 fn analyze_page(analyzer: &TextAnalyzer, page: &[FeedbackText]) -> Vec<FeedbackAnalysis> {
-    vouch_text::map_on_all_cores(page, |item| {
-        // The item's own language wins: imports often know it.
-        let a = analyzer.analyze(&full_text(item), item.language.as_deref());
-        FeedbackAnalysis {
-            id: item.id,
-            language: a
-                .language
-                .map(str::to_owned)
-                .or_else(|| item.language.clone()),
-            sentiment: a.compound,
-            topics: topic_mentions(a.topics),
-        }
+    vouch_text::map_on_all_cores(page, |item| FeedbackAnalysis {
+        id: item.id,
+        tags: tags(analyzer, &full_text(item), item.language.as_deref()),
     })
+}
+
+/// The tags of `text`, whose language, when known, is `language`.
+pub fn tags(analyzer: &TextAnalyzer, text: &str, language: Option<&str>) -> TextTags {
+    // The item's own language wins: imports often know it.
+    let a = analyzer.analyze(text, language);
+    TextTags {
+        language: a
+            .language
+            .map(str::to_owned)
+            .or(language.map(str::to_owned)),
+        sentiment: a.compound,
+        topics: topic_mentions(a.topics),
+    }
 }
 
 /// Phrases frequent in feedback since `since` that no topic covers.

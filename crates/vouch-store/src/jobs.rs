@@ -11,7 +11,8 @@ use serde_json::Value as Json;
 use sqlx::types::Json as SqlJson;
 use vouch_domain::{EventKind, JobState};
 
-use crate::store::on_backend;
+use crate::batch::Value;
+use crate::store::{execute_inserts, on_backend};
 use crate::{Backend, Result, Store, StoreError};
 
 /// A job as a worker or `vouch jobs list` sees it.
@@ -70,6 +71,27 @@ impl TryFrom<JobRow> for Job {
     }
 }
 
+pub(crate) const JOB_INSERT_COLUMNS: &[&str] = &[
+    "kind",
+    "payload",
+    "state",
+    "max_attempts",
+    "run_at",
+    "created_at",
+];
+
+/// A new job's row, queued at `now`.
+pub(crate) fn job_row(job: &NewJob, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        job.kind.as_str().into(),
+        Value::Json(job.payload.clone()),
+        "queued".into(),
+        i64::from(job.max_attempts).into(),
+        job.run_at.into(),
+        now.into(),
+    ]
+}
+
 /// A job to add to the queue.
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -108,19 +130,10 @@ pub struct Delivery {
 impl Store {
     /// Adds jobs to the queue in one transaction.
     pub async fn enqueue_jobs(&self, jobs: &[NewJob], now: DateTime<Utc>) -> Result<()> {
-        const SQL: &str = "INSERT INTO jobs (kind, payload, state, max_attempts, run_at, created_at) VALUES ($1, $2, 'queued', $3, $4, $5)";
+        let rows: Vec<Vec<Value>> = jobs.iter().map(|job| job_row(job, now)).collect();
         on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
-            for job in jobs {
-                sqlx::query(SQL)
-                    .bind(job.kind.as_str())
-                    .bind(SqlJson(&job.payload))
-                    .bind(job.max_attempts)
-                    .bind(job.run_at)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            execute_inserts!(self.backend(), tx, "jobs", JOB_INSERT_COLUMNS, "", &rows).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })

@@ -7,6 +7,7 @@
 //! backends cannot drift apart. Queries are checked at run time, so no
 //! database is needed to compile.
 
+mod answer_queue;
 mod batch;
 mod customers;
 mod error;
@@ -22,6 +23,7 @@ mod store;
 mod surveys;
 mod text;
 
+pub use answer_queue::{FirstAnswer, FollowUp};
 pub use customers::{CustomerFilter, CustomerKey};
 pub use error::StoreError;
 pub use feedback::{FeedbackFilter, SentimentLabel, UpsertSummary};
@@ -32,7 +34,7 @@ pub use location::DatabaseLocation;
 pub use metrics::{ResponseFilter, Segment};
 pub use staff::StaffUser;
 pub use store::{Backend, Store};
-pub use text::{FeedbackAnalysis, FeedbackText};
+pub use text::{FeedbackAnalysis, FeedbackText, TextTags};
 
 /// The crate-wide result type.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -7,6 +7,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::answer_queue::AnswerQueue;
 use crate::location::redact;
 use crate::{DatabaseLocation, Result, StoreError};
 
@@ -93,7 +94,8 @@ pub(crate) use execute_inserts;
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
-    location: DatabaseLocation,
+    pub(crate) location: DatabaseLocation,
+    pub(crate) answer_queue: AnswerQueue,
 }
 
 impl Store {
@@ -121,7 +123,11 @@ impl Store {
                     })?,
             ),
         };
-        Ok(Store { pool, location })
+        Ok(Store {
+            pool,
+            location,
+            answer_queue: AnswerQueue::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -3,10 +3,12 @@ use vouch_domain::{Answer, CustomerId, Response, ResponseId, Source, Survey, Sur
 
 use std::collections::HashMap;
 
+use crate::answer_queue::FirstAnswer;
 use crate::batch::{Sql, Value, bind_values, placeholders};
+use crate::jobs::{JOB_INSERT_COLUMNS, job_row};
 use crate::rows::{RESPONSE_COLUMNS, ResponseRow, SurveyRow};
 use crate::store::{execute_inserts, insert_rows, on_backend};
-use crate::{ResponseFilter, Result, Store, StoreError};
+use crate::{ResponseFilter, Result, Store, StoreError, TextTags};
 
 const RESPONSE_INSERT_COLUMNS: &[&str] = &[
     "survey_id",
@@ -29,7 +31,48 @@ const COMMENT_FEEDBACK_COLUMNS: &[&str] = &[
     "body",
     "language",
     "posted_at",
+    "sentiment",
+    "topics",
 ];
+
+fn response_row(a: &Answer, import_key: Option<String>) -> Vec<Value> {
+    vec![
+        a.survey_id.0.into(),
+        a.customer_id.map(|c| c.0).into(),
+        i64::from(a.score.value()).into(),
+        a.comment.clone().into(),
+        a.channel.as_str().into(),
+        a.locale.as_ref().map(|l| l.as_str().to_owned()).into(),
+        a.locale.as_ref().map(|l| l.language().to_owned()).into(),
+        a.answered_at.into(),
+        Value::Json(serde_json::to_value(&a.metadata).unwrap_or_default()),
+        import_key.into(),
+    ]
+}
+
+/// The feedback item made from an answer's comment, if it has one, with
+/// its tags when known (untagged items are tagged later).
+fn comment_row(a: &Answer, response: i64, tags: Option<&TextTags>) -> Option<Vec<Value>> {
+    let comment = a
+        .comment
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())?;
+    let language = a.locale.as_ref().map(|l| l.language().to_owned());
+    Some(vec![
+        Source::Survey.as_str().into(),
+        format!("response:{response}").into(),
+        a.customer_id.map(|c| c.0).into(),
+        Value::from(response),
+        comment.into(),
+        tags.and_then(|t| t.language.clone()).or(language).into(),
+        a.answered_at.into(),
+        tags.map(|t| t.sentiment).into(),
+        Value::Json(tags.map_or(serde_json::json!([]), |t| {
+            serde_json::to_value(&t.topics).unwrap_or_default()
+        })),
+    ])
+}
 
 impl Store {
     /// The survey called `name`, created with `kind` if it does not exist.
@@ -69,85 +112,73 @@ impl Store {
     /// Every answer with a comment also becomes a feedback item (source
     /// `survey`, source id `response:ID`), so all feedback lives in one model.
     pub async fn insert_answers(&self, answers: &[Answer]) -> Result<Vec<ResponseId>> {
-        self.insert_keyed_answers(answers, &vec![None; answers.len()], None)
+        self.insert_keyed_answers(answers, &vec![None; answers.len()])
             .await
     }
 
-    /// The first answer to an invitation, in one transaction with the
-    /// invitation's claim and link, so a crash or a dropped request never
-    /// leaves one without the other. `None` when it was answered already.
-    pub async fn answer_invitation_once(
-        &self,
-        invitation: i64,
-        answer: &Answer,
-    ) -> Result<Option<ResponseId>> {
-        let ids = self
-            .insert_keyed_answers(std::slice::from_ref(answer), &[None], Some(invitation))
-            .await?;
-        Ok(ids.first().copied())
-    }
-
     /// `insert_answers` with an import key per answer (`None` for answers
-    /// given in Vouch) and, for one answer, the invitation it answers.
+    /// given in Vouch).
     async fn insert_keyed_answers(
         &self,
         answers: &[Answer],
         keys: &[Option<String>],
-        invitation: Option<i64>,
     ) -> Result<Vec<ResponseId>> {
-        const CLAIM: &str =
-            "UPDATE invitations SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL";
-        const LINK: &str = "UPDATE invitations SET response_id = $1 WHERE id = $2";
         let rows: Vec<Vec<Value>> = answers
             .iter()
             .zip(keys)
-            .map(|(a, key)| {
-                vec![
-                    a.survey_id.0.into(),
-                    a.customer_id.map(|c| c.0).into(),
-                    i64::from(a.score.value()).into(),
-                    a.comment.clone().into(),
-                    a.channel.as_str().into(),
-                    a.locale.as_ref().map(|l| l.as_str().to_owned()).into(),
-                    a.locale.as_ref().map(|l| l.language().to_owned()).into(),
-                    a.answered_at.into(),
-                    Value::Json(serde_json::to_value(&a.metadata).unwrap_or_default()),
-                    key.clone().into(),
-                ]
-            })
+            .map(|(a, key)| response_row(a, key.clone()))
             .collect();
         on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
-            if let (Some(invitation), Some(first)) = (invitation, answers.first()) {
-                let claimed = sqlx::query(CLAIM).bind(first.answered_at).bind(invitation).execute(&mut *tx).await?.rows_affected();
-                if claimed == 0 {
-                    tx.rollback().await?;
-                    return Ok(Vec::new());
-                }
-            }
             let ids = insert_rows!(self.backend(), tx, "responses", RESPONSE_INSERT_COLUMNS, &rows).await?;
-            if let (Some(invitation), Some(id)) = (invitation, ids.first()) {
-                sqlx::query(LINK).bind(*id).bind(invitation).execute(&mut *tx).await?;
-            }
             let comments: Vec<Vec<Value>> = answers
                 .iter()
                 .zip(&ids)
-                .filter_map(|(a, id)| {
-                    let comment = a.comment.as_deref().map(str::trim).filter(|c| !c.is_empty())?;
-                    Some(vec![
-                        Source::Survey.as_str().into(),
-                        format!("response:{id}").into(),
-                        a.customer_id.map(|c| c.0).into(),
-                        Value::from(*id),
-                        comment.into(),
-                        a.locale.as_ref().map(|l| l.language().to_owned()).into(),
-                        a.answered_at.into(),
-                    ])
-                })
+                .filter_map(|(a, id)| comment_row(a, *id, None))
                 .collect();
             execute_inserts!(self.backend(), tx, "feedback_items", COMMENT_FEEDBACK_COLUMNS, "", &comments).await?;
             tx.commit().await?;
             Ok(ids.into_iter().map(ResponseId).collect())
+        })
+    }
+
+    /// First answers to invitations, in one transaction: each invitation is
+    /// claimed, answered and linked together with its comment's feedback
+    /// item and its follow-up jobs, so a crash or a dropped request never
+    /// leaves one without the others. `None` for an invitation answered
+    /// already. (Callers go through `answer_invitation_once`, which groups
+    /// concurrent answers into these batches.)
+    pub(crate) async fn store_first_answers(
+        &self,
+        batch: &[&FirstAnswer],
+    ) -> Result<Vec<Option<ResponseId>>> {
+        const CLAIM: &str =
+            "UPDATE invitations SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL";
+        const LINK: &str = "UPDATE invitations SET response_id = $1 WHERE id = $2";
+        on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut claimed = Vec::with_capacity(batch.len());
+            for first in batch {
+                let rows = sqlx::query(CLAIM).bind(first.answer.answered_at).bind(first.invitation).execute(&mut *tx).await?.rows_affected();
+                claimed.push(rows == 1);
+            }
+            let new: Vec<&FirstAnswer> = batch.iter().zip(&claimed).filter(|(_, c)| **c).map(|(f, _)| *f).collect();
+            let rows: Vec<Vec<Value>> = new.iter().map(|f| response_row(&f.answer, None)).collect();
+            let ids = insert_rows!(self.backend(), tx, "responses", RESPONSE_INSERT_COLUMNS, &rows).await?;
+            let mut comments = Vec::new();
+            let mut jobs = Vec::new();
+            for (first, id) in new.iter().zip(&ids) {
+                sqlx::query(LINK).bind(*id).bind(first.invitation).execute(&mut *tx).await?;
+                comments.extend(comment_row(&first.answer, *id, first.comment_tags.as_ref()));
+                jobs.extend((first.follow_up)(ResponseId(*id)));
+            }
+            execute_inserts!(self.backend(), tx, "feedback_items", COMMENT_FEEDBACK_COLUMNS, "", &comments).await?;
+            let now = Utc::now();
+            let jobs: Vec<Vec<Value>> = jobs.iter().map(|job| job_row(job, now)).collect();
+            execute_inserts!(self.backend(), tx, "jobs", JOB_INSERT_COLUMNS, "", &jobs).await?;
+            tx.commit().await?;
+            let mut ids = ids.into_iter().map(ResponseId);
+            Ok(claimed.iter().map(|c| if *c { ids.next() } else { None }).collect())
         })
     }
 
@@ -272,7 +303,7 @@ impl Store {
                 Some(_) => summary.unchanged += 1,
             }
         }
-        self.insert_keyed_answers(&new, &new_keys, None).await?;
+        self.insert_keyed_answers(&new, &new_keys).await?;
         Ok(summary)
     }
 

@@ -19,13 +19,19 @@ pub struct FeedbackText {
     pub posted_at: DateTime<Utc>,
 }
 
-/// What text analytics found in one item.
+/// What text analytics found in a text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FeedbackAnalysis {
-    pub id: FeedbackId,
+pub struct TextTags {
     pub language: Option<String>,
     pub sentiment: f64,
     pub topics: Vec<TopicMention>,
+}
+
+/// The tags found in one stored item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedbackAnalysis {
+    pub id: FeedbackId,
+    pub tags: TextTags,
 }
 
 type FeedbackTextRow = (
@@ -139,8 +145,8 @@ impl Store {
         on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
             for a in analyses {
-                let topics = sqlx::types::Json(serde_json::to_value(&a.topics).unwrap_or_default());
-                sqlx::query(SQL).bind(a.language.as_deref()).bind(a.sentiment).bind(topics).bind(a.id.0).execute(&mut *tx).await?;
+                let topics = sqlx::types::Json(serde_json::to_value(&a.tags.topics).unwrap_or_default());
+                sqlx::query(SQL).bind(a.tags.language.as_deref()).bind(a.tags.sentiment).bind(topics).bind(a.id.0).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok::<_, StoreError>(())

@@ -529,6 +529,16 @@ async fn survey_pages_refuse_guessed_tokens_bad_scores_and_oversized_comments() 
         .unwrap();
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let hostile = "<script>alert(1)</script>\"'";
+    // A subscriber (never reachable here): the answer queues its delivery.
+    store
+        .add_webhook(
+            "http://127.0.0.1:9/hook",
+            "secret",
+            &[vouch_domain::EventKind::ResponseCreated],
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
     let saved = server
         .client
         .post(format!("{}/s/{token}", server.base))
@@ -541,6 +551,22 @@ async fn survey_pages_refuse_guessed_tokens_bad_scores_and_oversized_comments() 
         saved.text().await.unwrap().contains("Mulțumim"),
         "in Romanian for dan"
     );
+    let delivery = store
+        .jobs(None, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.kind == "webhook.deliver")
+        .expect("response.created queued with the answer");
+    let body: serde_json::Value =
+        serde_json::from_str(delivery.payload["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (body["event"].as_str(), body["data"]["comment"].as_str()),
+        (Some("response.created"), Some(hostile))
+    );
+    let dan = store.find_customer("dan@example.com").await.unwrap().id;
+    let comment = &store.feedback_of(dan).await.unwrap()[0].feedback;
+    assert!(comment.sentiment.is_some(), "the comment is stored tagged");
     // The same token again changes the one answer (and the page never echoes markup).
     let page = server
         .client

@@ -34,6 +34,7 @@ on_both_backends!(
     feedback_upserts_are_idempotent_and_update_what_changed,
     imported_answers_upsert_by_key_and_customers_are_looked_up,
     jobs_are_claimed_once_retried_and_end_done_or_dead,
+    first_answers_are_stored_once_with_their_tags_and_jobs,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -856,9 +857,11 @@ async fn text_models_taxonomy_and_feedback_analyses_round_trip(db: &TestDb) {
     store
         .save_feedback_analyses(&[vouch_store::FeedbackAnalysis {
             id: ids[2],
-            language: Some("en".into()),
-            sentiment: 0.25,
-            topics: topics.clone(),
+            tags: vouch_store::TextTags {
+                language: Some("en".into()),
+                sentiment: 0.25,
+                topics: topics.clone(),
+            },
         }])
         .await
         .unwrap();
@@ -1082,4 +1085,85 @@ async fn jobs_are_claimed_once_retried_and_end_done_or_dead(db: &TestDb) {
         (again.id, again.attempts, again.locked_by.as_deref()),
         (taken.id, 2, Some("x"))
     );
+}
+
+async fn first_answers_are_stored_once_with_their_tags_and_jobs(db: &TestDb) {
+    use vouch_store::{FirstAnswer, NewInvitation, NewJob, TextTags};
+    let store = &db.store;
+    let survey = survey(store, SurveyKind::Nps, "Relationship").await;
+    let customers = store
+        .insert_customers(&[profile(0), profile(1), profile(2)])
+        .await
+        .unwrap();
+    let invitations = store
+        .add_invitations(
+            &customers
+                .iter()
+                .map(|c| NewInvitation {
+                    survey_id: survey,
+                    customer_id: *c,
+                    token_hash: format!("hash-{}", c.0),
+                    locale: Locale::parse("ro").unwrap(),
+                })
+                .collect::<Vec<_>>(),
+            at(0),
+        )
+        .await
+        .unwrap();
+    let first = |n: usize, survey_id| FirstAnswer {
+        invitation: invitations[n % 3],
+        answer: Answer {
+            survey_id,
+            ..answer(survey, Some(customers[n % 3]), 9, 1, Some("Livrare rapidă"))
+        },
+        comment_tags: Some(TextTags {
+            language: Some("ro".into()),
+            sentiment: 0.5,
+            topics: Vec::new(),
+        }),
+        follow_up: Box::new(|id| {
+            vec![NewJob {
+                kind: "test.answered".into(),
+                payload: serde_json::json!({ "response": id.0 }),
+                run_at: at(1),
+                max_attempts: 1,
+            }]
+        }),
+    };
+    // Each invitation answered twice at once, and one answer that cannot be
+    // stored (no such survey): whether or not they share a transaction, the
+    // bad one fails alone and every invitation keeps exactly one answer.
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..6 {
+        let (store, first) = (store.clone(), first(n, survey));
+        tasks.spawn(async move { store.answer_invitation_once(first).await });
+    }
+    let bad = {
+        let store = store.clone();
+        let first = first(0, vouch_domain::SurveyId(999_999));
+        tokio::spawn(async move { store.answer_invitation_once(first).await })
+    };
+    let outcomes: Vec<_> = tasks.join_all().await;
+    let bad = bad.await.unwrap();
+    let stored: Vec<_> = outcomes
+        .into_iter()
+        .map(|o| o.unwrap())
+        .chain(bad.iter().copied())
+        .flatten()
+        .collect();
+    assert_eq!(stored.len(), 3, "one answer per invitation");
+    for (invitation, customer) in invitations.iter().zip(&customers) {
+        let linked = store.invitation(*invitation).await.unwrap().unwrap();
+        let response = linked.response_id.expect("linked to its answer");
+        assert!(stored.contains(&response));
+        let feedback = store.feedback_of(*customer).await.unwrap();
+        assert_eq!(feedback.len(), 1);
+        assert_eq!(feedback[0].feedback.sentiment, Some(0.5), "stored tagged");
+    }
+    assert_eq!(store.count_responses().await.unwrap(), 3);
+    let jobs = store.jobs(None, 10).await.unwrap();
+    assert_eq!(jobs.len(), 3, "one follow-up job per stored answer");
+    for job in jobs {
+        assert!(stored.iter().any(|id| job.payload["response"] == id.0));
+    }
 }
