@@ -20,7 +20,9 @@ use clap::{Parser, Subcommand};
 use vouch_store::Store;
 
 // Tagging allocates many short strings on every core; mimalloc's per-thread
-// heaps made imports about a tenth faster than the system allocator.
+// heaps made imports about a tenth faster than the system allocator. Built
+// without transparent huge pages (`no_thp`): with them a 2 GB import held
+// 2 MB pages that were mostly empty, about 50 MB more resident memory.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

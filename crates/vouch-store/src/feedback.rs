@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use crate::batch::{Sql, Value, bind_values, placeholders};
 use crate::rows::{FEEDBACK_COLUMNS, FeedbackRow};
-use crate::store::{insert_rows, on_backend};
+use crate::store::{execute_inserts, insert_rows, on_backend};
 use crate::{Backend, Result, Store, StoreError};
 
 /// What an idempotent write of feedback did.
@@ -208,7 +208,7 @@ impl Store {
                     Some(_) => summary.unchanged += 1,
                 }
             }
-            insert_rows!(backend, tx, "feedback_items", FEEDBACK_INSERT_COLUMNS, &new_rows).await?;
+            execute_inserts!(backend, tx, "feedback_items", FEEDBACK_INSERT_COLUMNS, "", &new_rows).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(summary)
         })

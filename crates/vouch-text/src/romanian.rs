@@ -42,6 +42,9 @@ const CONTRASTS: &[&str] = &["dar", "insa", "totusi", "doar", "numai"];
 
 /// Folds Romanian diacritics (both comma and cedilla forms) and lower-cases.
 pub fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     text.chars()
         .flat_map(char::to_lowercase)
         .map(|c| match c {

@@ -3,6 +3,9 @@
 //! clauses that mention it ("delivery was slow but support was great" →
 //! delivery negative, support positive).
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
@@ -47,35 +50,44 @@ pub struct Taxonomy {
     keywords: HashMap<String, KeywordIndex>,
 }
 
+/// A word's stem, shared by every occurrence the thread has stemmed.
+pub type Stem = Rc<str>;
+
 /// The stems of a text's words in `language`, folded and lower-cased.
-pub fn stems(text: &str, language: &str) -> Vec<String> {
+pub fn stems(text: &str, language: &str) -> Vec<Stem> {
     let folded = fold(text);
     let words = folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty());
     let Some(stemmer) = stemmer(language) else {
-        return words.map(str::to_owned).collect();
+        return words.map(Stem::from).collect();
     };
     // Stemming is the costliest step of topic finding and customers reuse
-    // few words: each thread remembers the stems it has made.
+    // few words: each thread remembers the stems it has made, per language,
+    // and hands out shared copies (no allocation per word).
     thread_local! {
-        static STEMS: std::cell::RefCell<HashMap<(String, String), String>> = Default::default();
+        static STEMS: RefCell<Vec<(String, HashMap<Box<str>, Stem>)>> = Default::default();
     }
     const REMEMBERED: usize = 200_000;
-    STEMS.with_borrow_mut(|cache| {
-        let mut key = (language.to_owned(), String::new());
+    STEMS.with_borrow_mut(|languages| {
+        let slot = match languages.iter().position(|(l, _)| l == language) {
+            Some(slot) => slot,
+            None => {
+                languages.push((language.to_owned(), HashMap::default()));
+                languages.len() - 1
+            }
+        };
+        let cache = &mut languages[slot].1;
         words
             .map(|w| {
-                key.1.clear();
-                key.1.push_str(w);
-                if let Some(stem) = cache.get(&key) {
+                if let Some(stem) = cache.get(w) {
                     return stem.clone();
                 }
-                let stem = stemmer.stem(w).into_owned();
+                let stem = Stem::from(stemmer.stem(w).as_ref());
                 if cache.len() >= REMEMBERED {
                     cache.clear();
                 }
-                cache.insert(key.clone(), stem.clone());
+                cache.insert(w.into(), stem.clone());
                 stem
             })
             .collect()
@@ -112,7 +124,7 @@ impl Taxonomy {
             }
             for (language, words) in &entry.keywords {
                 for keyword in words {
-                    let mut stemmed = stems(keyword, language).into_iter();
+                    let mut stemmed = stems(keyword, language).into_iter().map(|s| s.to_string());
                     if let Some(first) = stemmed.next() {
                         keywords
                             .entry(language.clone())
@@ -135,14 +147,17 @@ impl Taxonomy {
     }
 
     /// The topics (by index) mentioned in already-stemmed words of `language`.
-    pub fn find(&self, stemmed: &[String], language: &str) -> Vec<usize> {
+    pub fn find(&self, stemmed: &[Stem], language: &str) -> Vec<usize> {
         let Some(keywords) = self.keywords.get(language) else {
             return Vec::new();
         };
         let mut found = Vec::new();
         for (i, word) in stemmed.iter().enumerate() {
-            for (rest, topic) in keywords.get(word).into_iter().flatten() {
-                if !found.contains(topic) && stemmed[i + 1..].starts_with(rest) {
+            for (rest, topic) in keywords.get(&**word).into_iter().flatten() {
+                let after = &stemmed[i + 1..];
+                let follows = after.len() >= rest.len()
+                    && rest.iter().zip(after).all(|(a, b)| a.as_str() == &**b);
+                if !found.contains(topic) && follows {
                     found.push(*topic);
                 }
             }
@@ -272,10 +287,13 @@ pub fn clauses(text: &str) -> Vec<&str> {
         for word in sentence.split_inclusive(char::is_whitespace) {
             let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
             // No contrast is longer than 8 bytes: most words need no lower-casing.
-            if position > start
-                && bare.len() <= 8
-                && CONTRASTS.contains(&bare.to_lowercase().as_str())
-            {
+            let contrast = bare.len() <= 8
+                && if bare.is_ascii() {
+                    CONTRASTS.iter().any(|c| c.eq_ignore_ascii_case(bare))
+                } else {
+                    CONTRASTS.contains(&bare.to_lowercase().as_str())
+                };
+            if position > start && contrast {
                 out.push(&sentence[start..position]);
                 start = position;
             }
