@@ -53,6 +53,9 @@ pub struct Taxonomy {
 /// A word's stem, shared by every occurrence the thread has stemmed.
 pub type Stem = Rc<str>;
 
+/// Word → stem, for one language.
+type StemCache = HashMap<Box<str>, Stem>;
+
 /// The stems of a text's words in `language`, folded and lower-cased.
 pub fn stems(text: &str, language: &str) -> Vec<Stem> {
     let folded = fold(text);
@@ -66,7 +69,7 @@ pub fn stems(text: &str, language: &str) -> Vec<Stem> {
     // few words: each thread remembers the stems it has made, per language,
     // and hands out shared copies (no allocation per word).
     thread_local! {
-        static STEMS: RefCell<Vec<(String, HashMap<Box<str>, Stem>)>> = Default::default();
+        static STEMS: RefCell<Vec<(String, StemCache)>> = Default::default();
     }
     const REMEMBERED: usize = 200_000;
     STEMS.with_borrow_mut(|languages| {
