@@ -289,8 +289,8 @@ pub fn clauses(text: &str) -> Vec<&str> {
         let mut position = 0;
         for word in sentence.split_inclusive(char::is_whitespace) {
             let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
-            // No contrast is longer than 8 bytes: most words need no lower-casing.
-            let contrast = bare.len() <= 8
+            // Contrasts have 3 to 8 bytes: most words need no comparing.
+            let contrast = (3..=8).contains(&bare.len())
                 && if bare.is_ascii() {
                     CONTRASTS.iter().any(|c| c.eq_ignore_ascii_case(bare))
                 } else {
