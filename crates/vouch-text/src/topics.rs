@@ -73,6 +73,16 @@ pub fn stems(text: &str, language: &str) -> Vec<Stem> {
     }
     const REMEMBERED: usize = 200_000;
     STEMS.with_borrow_mut(|languages| {
+        // One bound for all languages together (checked per text, so it may
+        // be passed by one text's words).
+        if languages
+            .iter()
+            .map(|(_, cache)| cache.len())
+            .sum::<usize>()
+            >= REMEMBERED
+        {
+            languages.clear();
+        }
         let slot = match languages.iter().position(|(l, _)| l == language) {
             Some(slot) => slot,
             None => {
@@ -87,9 +97,6 @@ pub fn stems(text: &str, language: &str) -> Vec<Stem> {
                     return stem.clone();
                 }
                 let stem = Stem::from(stemmer.stem(w).as_ref());
-                if cache.len() >= REMEMBERED {
-                    cache.clear();
-                }
                 cache.insert(w.into(), stem.clone());
                 stem
             })
