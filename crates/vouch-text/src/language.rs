@@ -68,6 +68,9 @@ const FUNCTION_WORDS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The byte length of the longest function word (ASCII texts skip longer words).
+const LONGEST_FUNCTION_WORD: usize = 8;
+
 fn to_lingua(code: &str) -> Option<LinguaLanguage> {
     Some(match code {
         "en" => LinguaLanguage::English,
@@ -91,10 +94,19 @@ fn from_lingua(language: LinguaLanguage) -> &'static str {
     }
 }
 
+/// An ASCII word of at most 8 bytes, lower-cased, as one number (a cheaper key than a string).
+fn packed_lowercase(word: &[u8]) -> u64 {
+    word.iter()
+        .rev()
+        .fold(0, |key, b| key << 8 | u64::from(b.to_ascii_lowercase()))
+}
+
 /// Identifies languages among a configured set.
 pub struct LanguageIdentifier {
     languages: Vec<&'static str>,
     function_words: HashMap<&'static str, Vec<usize>>,
+    /// The ASCII function words, packed, with a bit per language (by index in `languages`).
+    ascii_function_words: HashMap<u64, u8>,
     detector: LanguageDetector,
 }
 
@@ -117,6 +129,14 @@ impl LanguageIdentifier {
                 }
             }
         }
+        let ascii_function_words = function_words
+            .iter()
+            .filter(|(word, _)| word.is_ascii())
+            .map(|(word, languages)| {
+                let bits = languages.iter().fold(0u8, |bits, l| bits | 1 << l);
+                (packed_lowercase(word.as_bytes()), bits)
+            })
+            .collect();
         let lingua: Vec<LinguaLanguage> = languages.iter().filter_map(|c| to_lingua(c)).collect();
         let detector = if lingua.len() >= 2 {
             LanguageDetectorBuilder::from_languages(&lingua).build()
@@ -130,6 +150,7 @@ impl LanguageIdentifier {
         LanguageIdentifier {
             languages,
             function_words,
+            ascii_function_words,
             detector,
         }
     }
@@ -153,6 +174,24 @@ impl LanguageIdentifier {
     /// clearly outnumber every other's (at least 2, and 3 times the next).
     pub fn by_function_words(&self, text: &str) -> Option<&'static str> {
         let mut hits = [0u32; 8];
+        if text.is_ascii() {
+            self.count_ascii_function_words(text, &mut hits);
+        } else {
+            self.count_function_words(text, &mut hits);
+        }
+        let mut ranked: Vec<(usize, u32)> = hits
+            .iter()
+            .copied()
+            .enumerate()
+            .take(self.languages.len())
+            .collect();
+        ranked.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        let (best, best_hits) = ranked[0];
+        let runner_up = ranked.get(1).map_or(0, |r| r.1);
+        (best_hits >= 2 && best_hits >= 3 * runner_up).then(|| self.languages[best])
+    }
+
+    fn count_function_words(&self, text: &str, hits: &mut [u32; 8]) {
         for word in text
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
@@ -170,16 +209,23 @@ impl LanguageIdentifier {
                 }
             }
         }
-        let mut ranked: Vec<(usize, u32)> = hits
-            .iter()
-            .copied()
-            .enumerate()
-            .take(self.languages.len())
-            .collect();
-        ranked.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-        let (best, best_hits) = ranked[0];
-        let runner_up = ranked.get(1).map_or(0, |r| r.1);
-        (best_hits >= 2 && best_hits >= 3 * runner_up).then(|| self.languages[best])
+    }
+
+    /// `count_function_words` on the bytes of an ASCII text: no `char`
+    /// decoding, no allocation, and no look-up for words longer than any
+    /// function word (a tenth of tagging time went here).
+    fn count_ascii_function_words(&self, text: &str, hits: &mut [u32; 8]) {
+        for word in text
+            .as_bytes()
+            .split(|b| !b.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty() && w.len() <= LONGEST_FUNCTION_WORD)
+        {
+            if let Some(languages) = self.ascii_function_words.get(&packed_lowercase(word)) {
+                for (l, hit) in hits.iter_mut().enumerate() {
+                    *hit += u32::from(languages >> l & 1);
+                }
+            }
+        }
     }
 
     /// The slow stage: lingua's models.
@@ -228,6 +274,28 @@ mod tests {
         );
         assert_eq!(id.identify(""), None);
         assert_eq!(id.identify("12345 !!!"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_ascii_fast_path_counts_as_the_general_one(
+            text in "([a-zA-Z]{1,10}|[ .,'-]|the|The|si|le|der|el|di|produsul|PRODUSUL){0,40}"
+        ) {
+            let id = LanguageIdentifier::shared();
+            let (mut fast, mut general) = ([0u32; 8], [0u32; 8]);
+            id.count_ascii_function_words(&text, &mut fast);
+            id.count_function_words(&text, &mut general);
+            proptest::prop_assert_eq!(fast, general);
+        }
+    }
+
+    #[test]
+    fn no_ascii_function_word_is_longer_than_the_fast_path_looks() {
+        for (_, words) in FUNCTION_WORDS {
+            for word in words.iter().filter(|w| w.is_ascii()) {
+                assert!(word.len() <= LONGEST_FUNCTION_WORD, "{word}");
+            }
+        }
     }
 
     #[test]

@@ -284,9 +284,14 @@ pub fn suggest_keyphrases(
 /// Splits a text into clauses: at sentence ends, and before contrastive
 /// conjunctions, so each side of a "but" is scored on its own.
 pub fn clauses(text: &str) -> Vec<&str> {
-    const CONTRASTS: &[&str] = &[
-        "but", "however", "although", "though", "dar", "insa", "însă", "totusi", "totuși",
-    ];
+    if text.is_ascii() {
+        ascii_clauses(text)
+    } else {
+        any_clauses(text)
+    }
+}
+
+fn any_clauses(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     for sentence in text
         .split(['.', '!', '?', ';', '\n'])
@@ -315,6 +320,57 @@ pub fn clauses(text: &str) -> Vec<&str> {
         .map(str::trim)
         .filter(|c| !c.is_empty())
         .collect()
+}
+
+const CONTRASTS: &[&str] = &[
+    "but", "however", "although", "though", "dar", "insa", "însă", "totusi", "totuși",
+];
+
+/// `clauses` on the bytes of an ASCII text (most reviews), with the same
+/// result: splitting by `char` was a tenth of all tagging time.
+fn ascii_clauses(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut clause_start = 0;
+    let mut word_start = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if matches!(b, b'.' | b'!' | b'?' | b';' | b'\n') {
+            split_before_contrast(text, &mut clause_start, word_start, i, &mut out);
+            push_clause(&mut out, &text[clause_start..i]);
+            clause_start = i + 1;
+            word_start = i + 1;
+        } else if b.is_ascii_whitespace() || b == 0x0b {
+            split_before_contrast(text, &mut clause_start, word_start, i, &mut out);
+            word_start = i + 1;
+        }
+    }
+    split_before_contrast(text, &mut clause_start, word_start, text.len(), &mut out);
+    push_clause(&mut out, &text[clause_start..]);
+    out
+}
+
+fn push_clause<'t>(out: &mut Vec<&'t str>, clause: &'t str) {
+    let clause = clause.trim();
+    if !clause.is_empty() {
+        out.push(clause);
+    }
+}
+
+/// Ends the clause before the word `text[word..end]` if it is a contrast.
+fn split_before_contrast<'t>(
+    text: &'t str,
+    clause_start: &mut usize,
+    word: usize,
+    end: usize,
+    out: &mut Vec<&'t str>,
+) {
+    if word <= *clause_start || end < word + 3 {
+        return;
+    }
+    let bare = text[word..end].trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    if (3..=8).contains(&bare.len()) && CONTRASTS.iter().any(|c| c.eq_ignore_ascii_case(bare)) {
+        push_clause(out, &text[*clause_start..word]);
+        *clause_start = word;
+    }
 }
 
 #[cfg(test)]
@@ -374,6 +430,15 @@ mod tests {
         );
         assert_eq!(find("Very easy to use", "en"), ["usability"]);
         assert!(find("nothing relevant here", "en").is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_ascii_fast_path_splits_as_the_general_one(
+            text in "([a-zA-Z]{1,9}|[ .,!?;:'\t\n\x0b\x0c\r-]|but|BUT|However|though){0,40}"
+        ) {
+            proptest::prop_assert_eq!(ascii_clauses(&text), any_clauses(&text));
+        }
     }
 
     #[test]

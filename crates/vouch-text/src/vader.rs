@@ -203,7 +203,7 @@ pub struct Polarity {
 impl Polarity {
     /// Rounded as the reference rounds: compound to 4 decimals, the shares to 3.
     pub fn rounded(self) -> Polarity {
-        let round = |x: f64, places: usize| format!("{x:.places$}").parse().unwrap_or(x);
+        let round = round_to;
         Polarity {
             compound: round(self.compound, 4),
             positive: round(self.positive, 3),
@@ -221,6 +221,21 @@ impl Polarity {
         } else {
             "neutral"
         }
+    }
+}
+
+/// `x` rounded to `places` decimals as Python's `round` does: to the
+/// nearest decimal, ties by the exact binary value.
+fn round_to(x: f64, places: usize) -> f64 {
+    let scale = 10f64.powi(places as i32);
+    let scaled = x * scale;
+    // Far from a tie, rounding the scaled value and dividing back gives the
+    // same double as parsing the rounded decimal (the division is correctly
+    // rounded); near one, only the exact decimal expansion can tell.
+    if scaled.abs() < 1e6 && ((scaled - scaled.trunc()).abs() - 0.5).abs() > 1e-6 {
+        scaled.round() / scale
+    } else {
+        format!("{x:.places$}").parse().unwrap_or(x)
     }
 }
 
@@ -740,6 +755,14 @@ pub(crate) fn score_valence(sentiments: &[f64], text: &str) -> Polarity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn fast_rounding_agrees_with_the_decimal_expansion(x in -1.0f64..1.0, places in 1usize..5) {
+            let decimal: f64 = format!("{x:.places$}").parse().unwrap();
+            proptest::prop_assert_eq!(round_to(x, places).to_bits(), decimal.to_bits());
+        }
+    }
 
     fn compound(text: &str) -> f64 {
         Vader::english().polarity(text).rounded().compound
