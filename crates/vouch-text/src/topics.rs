@@ -59,9 +59,39 @@ type StemCache = HashMap<Box<str>, Stem>;
 /// The stems of a text's words in `language`, folded and lower-cased.
 pub fn stems(text: &str, language: &str) -> Vec<Stem> {
     let folded = fold(text);
+    if folded.is_ascii() {
+        // Split on bytes: the words of ASCII text are its runs of ASCII
+        // letters and digits (splitting by `char` cost a fifth of stemming).
+        return stems_of(ascii_words(&folded).into_iter(), language);
+    }
     let words = folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty());
+    stems_of(words, language)
+}
+
+/// The runs of ASCII letters and digits of an ASCII text.
+fn ascii_words(text: &str) -> Vec<&str> {
+    let mut words = Vec::with_capacity(text.len() / 4);
+    let mut start = None;
+    for (i, b) in text.bytes().enumerate() {
+        match (b.is_ascii_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(from)) => {
+                words.push(&text[from..i]);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(from) = start {
+        words.push(&text[from..]);
+    }
+    words
+}
+
+/// Stems folded `words` through the thread's cache.
+fn stems_of<'w>(words: impl Iterator<Item = &'w str>, language: &str) -> Vec<Stem> {
     let Some(stemmer) = stemmer(language) else {
         return words.map(Stem::from).collect();
     };
@@ -366,7 +396,15 @@ fn split_before_contrast<'t>(
     if word <= *clause_start || end < word + 3 {
         return;
     }
-    let bare = text[word..end].trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let bytes = text.as_bytes();
+    let (mut from, mut to) = (word, end);
+    while from < to && !bytes[from].is_ascii_alphanumeric() {
+        from += 1;
+    }
+    while to > from && !bytes[to - 1].is_ascii_alphanumeric() {
+        to -= 1;
+    }
+    let bare = &text[from..to];
     if (3..=8).contains(&bare.len()) && CONTRASTS.iter().any(|c| c.eq_ignore_ascii_case(bare)) {
         push_clause(out, &text[*clause_start..word]);
         *clause_start = word;
@@ -438,6 +476,15 @@ mod tests {
             text in "([a-zA-Z]{1,9}|[ .,!?;:'\t\n\x0b\x0c\r-]|but|BUT|However|though){0,40}"
         ) {
             proptest::prop_assert_eq!(ascii_clauses(&text), any_clauses(&text));
+        }
+
+        #[test]
+        fn ascii_words_are_the_alphanumeric_runs(text in "[ -~\t\n]{0,60}") {
+            let by_char: Vec<&str> = text
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            proptest::prop_assert_eq!(ascii_words(&text), by_char);
         }
     }
 

@@ -251,12 +251,14 @@ struct WordEntry {
 /// The English scorer: lexicons loaded once, shared by every thread.
 pub struct Vader {
     /// Lexicon words and boosters (single-word ones; "kind of" and the like
-    /// are looked up in `boosters` as n-grams).
+    /// are in `phrase_boosters`).
     words: HashMap<String, WordEntry>,
     emojis: HashMap<char, String>,
-    boosters: HashMap<&'static str, f64>,
+    /// The special cases, as words, with their valence.
+    phrases: Vec<(Vec<&'static str>, f64)>,
+    /// The boosters of more than one word, as words, with their scalar.
+    phrase_boosters: Vec<(Vec<&'static str>, f64)>,
     negations: HashSet<&'static str>,
-    special_cases: HashMap<&'static str, f64>,
     /// Words that occur in a special case or a multi-word booster.
     phrase_words: HashSet<&'static str>,
 }
@@ -319,9 +321,16 @@ impl Vader {
         Vader {
             words,
             emojis,
-            boosters,
+            phrases: SPECIAL_CASES
+                .iter()
+                .map(|(phrase, v)| (phrase.split(' ').collect(), *v))
+                .collect(),
+            phrase_boosters: boosters
+                .into_iter()
+                .filter(|(b, _)| b.contains(' '))
+                .map(|(b, scalar)| (b.split(' ').collect(), scalar))
+                .collect(),
             negations: NEGATE.iter().copied().collect(),
-            special_cases: SPECIAL_CASES.iter().copied().collect(),
             phrase_words: SPECIAL_CASES
                 .iter()
                 .map(|(phrase, _)| *phrase)
@@ -488,38 +497,44 @@ impl Vader {
         if !window.iter().any(|w| self.phrase_words.contains(*w)) {
             return valence;
         }
-        let join = |from: usize, to: usize| lower[from..=to].join(" ");
-        let (one_zero, two_one_zero, two_one, three_two_one, three_two) = (
-            join(i - 1, i),
-            join(i - 2, i),
-            join(i - 2, i - 1),
-            join(i - 3, i - 1),
-            join(i - 3, i - 2),
-        );
-        for sequence in [
-            &one_zero,
-            &two_one_zero,
-            &two_one,
-            &three_two_one,
-            &three_two,
+        // Tokens hold no spaces, so a run of tokens is a phrase exactly when
+        // they are its words: compared word by word, nothing is joined.
+        let phrase_valence = |from: usize, to: usize| {
+            let words = &lower[from..=to];
+            self.phrases
+                .iter()
+                .find(|(phrase, _)| phrase.as_slice() == words)
+                .map(|(_, v)| *v)
+        };
+        for (from, to) in [
+            (i - 1, i),
+            (i - 2, i),
+            (i - 2, i - 1),
+            (i - 3, i - 1),
+            (i - 3, i - 2),
         ] {
-            if let Some(v) = self.special_cases.get(sequence.as_str()) {
-                valence = *v;
+            if let Some(v) = phrase_valence(from, to) {
+                valence = v;
                 break;
             }
         }
         if lower.len() - 1 > i
-            && let Some(v) = self.special_cases.get(join(i, i + 1).as_str())
+            && let Some(v) = phrase_valence(i, i + 1)
         {
-            valence = *v;
+            valence = v;
         }
         if lower.len() - 1 > i + 1
-            && let Some(v) = self.special_cases.get(join(i, i + 2).as_str())
+            && let Some(v) = phrase_valence(i, i + 2)
         {
-            valence = *v;
+            valence = v;
         }
-        for n_gram in [&three_two_one, &three_two, &two_one] {
-            if let Some(b) = self.boosters.get(n_gram.as_str()) {
+        for (from, to) in [(i - 3, i - 1), (i - 3, i - 2), (i - 2, i - 1)] {
+            let words = &lower[from..=to];
+            if let Some((_, b)) = self
+                .phrase_boosters
+                .iter()
+                .find(|(booster, _)| booster.as_slice() == words)
+            {
                 valence += b;
             }
         }
@@ -653,8 +668,9 @@ fn is_python_space(c: char) -> bool {
 fn is_upper(token: &str) -> bool {
     if token.is_ascii() {
         let bytes = token.as_bytes();
-        return bytes.iter().any(u8::is_ascii_uppercase)
-            && !bytes.iter().any(u8::is_ascii_lowercase);
+        // Most words have a lower-case letter early: look for that first.
+        return !bytes.iter().any(u8::is_ascii_lowercase)
+            && bytes.iter().any(u8::is_ascii_uppercase);
     }
     token.chars().any(char::is_uppercase) && !token.chars().any(char::is_lowercase)
 }
@@ -711,8 +727,12 @@ pub(crate) fn score_valence(sentiments: &[f64], text: &str) -> Polarity {
             negative: 0.0,
         };
     }
-    let exclamations = text.matches('!').count().min(4) as f64 * 0.292;
-    let questions = match text.matches('?').count() {
+    // One pass over the bytes ('!' and '?' are never part of a longer UTF-8 character).
+    let (exclamations, questions) = text.bytes().fold((0usize, 0usize), |(e, q), b| {
+        (e + usize::from(b == b'!'), q + usize::from(b == b'?'))
+    });
+    let exclamations = exclamations.min(4) as f64 * 0.292;
+    let questions = match questions {
         0 | 1 => 0.0,
         n @ 2..=3 => n as f64 * 0.18,
         _ => 0.96,
