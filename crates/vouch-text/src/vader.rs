@@ -727,12 +727,10 @@ pub(crate) fn score_valence(sentiments: &[f64], text: &str) -> Polarity {
             negative: 0.0,
         };
     }
-    // One pass over the bytes ('!' and '?' are never part of a longer UTF-8 character).
-    let (exclamations, questions) = text.bytes().fold((0usize, 0usize), |(e, q), b| {
-        (e + usize::from(b == b'!'), q + usize::from(b == b'?'))
-    });
-    let exclamations = exclamations.min(4) as f64 * 0.292;
-    let questions = match questions {
+    // Counted in bytes: '!' and '?' are never part of a longer UTF-8 character.
+    let count = |mark: u8| text.bytes().filter(|b| *b == mark).count();
+    let exclamations = count(b'!').min(4) as f64 * 0.292;
+    let questions = match count(b'?') {
         0 | 1 => 0.0,
         n @ 2..=3 => n as f64 * 0.18,
         _ => 0.96,
