@@ -215,30 +215,16 @@ impl LanguageIdentifier {
     /// decoding, no allocation, and no look-up for words longer than any
     /// function word (a tenth of tagging time went here).
     fn count_ascii_function_words(&self, text: &str, hits: &mut [u32; 8]) {
-        let mut count = |key: u64| {
-            if let Some(languages) = self.ascii_function_words.get(&key) {
+        for word in text
+            .as_bytes()
+            .split(|b| !b.is_ascii_alphanumeric())
+            .filter(|w| (1..=LONGEST_FUNCTION_WORD).contains(&w.len()))
+        {
+            if let Some(languages) = self.ascii_function_words.get(&packed_lowercase(word)) {
                 for (l, hit) in hits.iter_mut().enumerate() {
                     *hit += u32::from(languages >> l & 1);
                 }
             }
-        };
-        // Each word is packed as it is read; longer words are not looked up.
-        let (mut key, mut length) = (0u64, 0usize);
-        for b in text.bytes() {
-            if b.is_ascii_alphanumeric() {
-                if length < LONGEST_FUNCTION_WORD {
-                    key |= u64::from(b.to_ascii_lowercase()) << (8 * length);
-                }
-                length += 1;
-            } else {
-                if (1..=LONGEST_FUNCTION_WORD).contains(&length) {
-                    count(key);
-                }
-                (key, length) = (0, 0);
-            }
-        }
-        if (1..=LONGEST_FUNCTION_WORD).contains(&length) {
-            count(key);
         }
     }
 

@@ -203,12 +203,11 @@ pub struct Polarity {
 impl Polarity {
     /// Rounded as the reference rounds: compound to 4 decimals, the shares to 3.
     pub fn rounded(self) -> Polarity {
-        let round = round_to;
         Polarity {
-            compound: round(self.compound, 4),
-            positive: round(self.positive, 3),
-            neutral: round(self.neutral, 3),
-            negative: round(self.negative, 3),
+            compound: round_to(self.compound, 4),
+            positive: round_to(self.positive, 3),
+            neutral: round_to(self.neutral, 3),
+            negative: round_to(self.negative, 3),
         }
     }
 
@@ -318,31 +317,27 @@ impl Vader {
         for (word, booster) in &boosters {
             words.entry((*word).to_owned()).or_default().booster = Some(*booster);
         }
+        let phrases: Vec<(Vec<&'static str>, f64)> = SPECIAL_CASES
+            .iter()
+            .map(|(phrase, v)| (phrase.split(' ').collect(), *v))
+            .collect();
+        let phrase_boosters: Vec<(Vec<&'static str>, f64)> = boosters
+            .into_iter()
+            .filter(|(b, _)| b.contains(' '))
+            .map(|(b, scalar)| (b.split(' ').collect(), scalar))
+            .collect();
+        let phrase_words = phrases
+            .iter()
+            .chain(&phrase_boosters)
+            .flat_map(|(words, _)| words.iter().copied())
+            .collect();
         Vader {
             words,
             emojis,
-            phrases: SPECIAL_CASES
-                .iter()
-                .map(|(phrase, v)| (phrase.split(' ').collect(), *v))
-                .collect(),
-            phrase_boosters: boosters
-                .into_iter()
-                .filter(|(b, _)| b.contains(' '))
-                .map(|(b, scalar)| (b.split(' ').collect(), scalar))
-                .collect(),
+            phrases,
+            phrase_boosters,
             negations: NEGATE.iter().copied().collect(),
-            phrase_words: SPECIAL_CASES
-                .iter()
-                .map(|(phrase, _)| *phrase)
-                .chain(
-                    BOOSTERS_UP
-                        .iter()
-                        .chain(BOOSTERS_DOWN)
-                        .copied()
-                        .filter(|b| b.contains(' ')),
-                )
-                .flat_map(|phrase| phrase.split(' '))
-                .collect(),
+            phrase_words,
         }
     }
 
