@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use indicatif::ProgressBar;
 use vouch_app::import::{ImportOptions, ImportSummary, SurveyTarget};
 use vouch_domain::{Source, SurveyKind};
 use vouch_ingest::{FORMAT_NAMES, FieldMap, Format, ReadOptions};
@@ -59,11 +60,15 @@ pub struct ImportArgs {
     json: bool,
 }
 
-fn open(path: &PathBuf) -> std::io::Result<Box<dyn BufRead>> {
+/// Opens `path` for reading from its start; `bar`, when the file's size is
+/// known, counts the bytes read (compressed bytes for .gz files).
+fn open(path: &PathBuf, bar: &ProgressBar) -> std::io::Result<Box<dyn BufRead>> {
     let raw: Box<dyn std::io::Read> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
-        let file = File::open(path)?;
+        // --strict reads the file twice: each reading starts the bar again.
+        bar.reset();
+        let file = bar.wrap_read(File::open(path)?);
         if path.extension().is_some_and(|e| e == "gz") {
             Box::new(flate2::read::MultiGzDecoder::new(file))
         } else {
@@ -133,7 +138,16 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
         )),
         None => None,
     };
-    let bar = crate::progress::counter("Importing");
+    // A file's size gives the bar an end, so an ETA; standard input has none.
+    let size = (name != "-")
+        .then(|| std::fs::metadata(&args.file).ok())
+        .flatten()
+        .map(|m| m.len());
+    let bar = match size {
+        Some(len) => crate::progress::file(len),
+        None => crate::progress::counter(),
+    };
+    bar.set_message(crate::progress::importing(0, bar.elapsed()));
     let mut write_error = None;
     let reject = |r: &vouch_ingest::Rejection| {
         if let Some(out) = rejects.as_mut() {
@@ -143,7 +157,7 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let progress = |done| bar.set_position(done);
+    let progress = |done| bar.set_message(crate::progress::importing(done, bar.elapsed()));
     let summary = match &args.survey {
         Some(survey) => {
             let target = SurveyTarget {
@@ -155,7 +169,7 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
             };
             vouch_app::import::import_responses(
                 store,
-                || open(&args.file),
+                || open(&args.file, &bar),
                 &target,
                 options,
                 reject,
@@ -164,7 +178,8 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
             .await
         }
         None => {
-            vouch_app::import::import(store, || open(&args.file), options, reject, progress).await
+            vouch_app::import::import(store, || open(&args.file, &bar), options, reject, progress)
+                .await
         }
     }
     .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;

@@ -814,6 +814,45 @@ const YELP_FIXTURE: &str = concat!(
     "\n",
 );
 
+/// On a terminal an import draws a bar with its records, rate and ETA;
+/// piped, it prints nothing but the summary. util-linux's `script` gives the
+/// import a pseudo-terminal: `VOUCH_TEST_SCRIPT` names it (`.ci/run` sets it).
+#[test]
+fn import_shows_its_rate_and_eta_on_a_terminal_only() {
+    let Ok(script) = std::env::var("VOUCH_TEST_SCRIPT") else {
+        vouch_testing::say_skipping(
+            "the terminal progress test, because VOUCH_TEST_SCRIPT (path to util-linux's script) is not set",
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let file = dir.path().join("reviews.jsonl");
+    std::fs::write(&file, YELP_FIXTURE).unwrap();
+    let command = format!(
+        "'{}' --db '{db}' import '{}'",
+        env!("CARGO_BIN_EXE_vouch"),
+        file.display()
+    );
+    let on_terminal = Command::new(script)
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("VOUCH_DATABASE_URL")
+        .output()
+        .expect("run script");
+    let transcript = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(
+        transcript.contains("Importing 0 records, 0/s") && transcript.contains("%, ETA "),
+        "no progress bar on the terminal: {transcript:?}"
+    );
+    assert!(transcript.contains("imported"), "{transcript:?}");
+    let piped = vouch(&db, &["import", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(
+        !stderr.contains("ETA"),
+        "a bar drawn into a pipe: {stderr:?}"
+    );
+}
+
 #[test]
 fn import_keeps_good_rows_reports_bad_ones_and_adds_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
