@@ -90,7 +90,7 @@ pub async fn import<R: BufRead>(
     let analyzer = crate::text::analyzer(store).await?;
     let mut summary = ImportSummary::default();
     let mut handled = 0u64;
-    let mut writing: Option<tokio::task::JoinHandle<Result<UpsertSummary>>> = None;
+    let writer = (!options.dry_run).then(|| write_in_order(store.clone()));
     loop {
         let mut records: Vec<Record> = Vec::with_capacity(BATCH);
         for record in source.records().by_ref().take(BATCH) {
@@ -121,23 +121,24 @@ pub async fn import<R: BufRead>(
                 }
             }
         }
-        if let Some(write) = writing.take() {
-            summary.add(join(write).await?);
-        }
-        if options.dry_run {
+        match &writer {
+            // A closed queue means the writer stopped on an error, reported below.
+            Some((queue, _)) => {
+                if queue.send(batch).await.is_err() {
+                    break;
+                }
+            }
             // Nothing is written: every readable item counts as what would be imported.
-            summary.imported += batch.len() as u64;
-        } else {
-            match_customers(store, &mut batch).await?;
-            let store = store.clone();
-            writing = Some(tokio::spawn(async move {
-                Ok(store.upsert_feedback(&batch).await?)
-            }));
+            None => summary.imported += batch.len() as u64,
         }
         progress(handled);
     }
-    if let Some(write) = writing.take() {
-        summary.add(join(write).await?);
+    if let Some((queue, task)) = writer {
+        drop(queue);
+        let written = task
+            .await
+            .map_err(|e| AppError::Refused(format!("writing failed: {e}")))??;
+        summary.add(written);
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
@@ -160,10 +161,31 @@ fn check_every_record<T>(
     }
 }
 
-async fn join(write: tokio::task::JoinHandle<Result<UpsertSummary>>) -> Result<UpsertSummary> {
-    write
-        .await
-        .map_err(|e| AppError::Refused(format!("writing failed: {e}")))?
+/// Tagged batches wait here for the writer, so tagging goes on while a
+/// batch is written (a write lasts about as long as tagging one, and either
+/// may run late; with no queue, cores sat idle an eighth of the time).
+const QUEUED: usize = 1;
+
+type Writer = (
+    tokio::sync::mpsc::Sender<Vec<Feedback>>,
+    tokio::task::JoinHandle<Result<UpsertSummary>>,
+);
+
+/// One task that matches customers and writes each batch it is sent, one
+/// transaction each, in the order sent (a later duplicate must win). It
+/// stops at the first error and returns it; otherwise, once the queue is
+/// closed, what it wrote.
+fn write_in_order(store: Store) -> Writer {
+    let (queue, mut batches) = tokio::sync::mpsc::channel::<Vec<Feedback>>(QUEUED);
+    let task = tokio::spawn(async move {
+        let mut written = UpsertSummary::default();
+        while let Some(mut batch) = batches.recv().await {
+            match_customers(&store, &mut batch).await?;
+            written += store.upsert_feedback(&batch).await?;
+        }
+        Ok(written)
+    });
+    (queue, task)
 }
 
 fn parse_and_tag(

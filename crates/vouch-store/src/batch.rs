@@ -15,7 +15,16 @@ pub(crate) enum Value {
     Real(Option<f64>),
     Text(Option<String>),
     Time(Option<DateTime<Utc>>),
-    Json(serde_json::Value),
+    Json(Box<serde_json::value::RawValue>),
+}
+
+impl Value {
+    /// JSON, serialised once here: binding then copies text, not a tree.
+    pub(crate) fn json(value: &impl serde::Serialize) -> Value {
+        Value::Json(serde_json::value::to_raw_value(value).unwrap_or_else(|_| {
+            serde_json::value::RawValue::from_string("null".to_owned()).expect("null is JSON")
+        }))
+    }
 }
 
 impl From<i64> for Value {
@@ -63,6 +72,11 @@ impl From<Option<DateTime<Utc>>> for Value {
 const MAX_PARAMETERS: usize = 30_000;
 const MAX_ROWS: usize = 1_000;
 
+/// How many rows of `columns` one multi-row insert holds.
+pub(crate) fn rows_per_statement(columns: &[&str]) -> usize {
+    (MAX_PARAMETERS / columns.len().max(1)).clamp(1, MAX_ROWS)
+}
+
 /// `INSERT INTO table (columns) VALUES ($1, …), (…) <suffix>` for each chunk
 /// of rows that fits the parameter limit. Returns (SQL, rows) pairs.
 ///
@@ -76,8 +90,7 @@ pub(crate) fn insert_statements<'a>(
     suffix: &str,
     rows: &'a [Vec<Value>],
 ) -> Vec<(String, &'a [Vec<Value>])> {
-    let per_chunk = (MAX_PARAMETERS / columns.len().max(1)).clamp(1, MAX_ROWS);
-    rows.chunks(per_chunk)
+    rows.chunks(rows_per_statement(columns))
         .map(|chunk| {
             let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
             let mut n = 0;

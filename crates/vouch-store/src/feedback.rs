@@ -22,6 +22,14 @@ pub struct UpsertSummary {
     pub unchanged: u64,
 }
 
+impl std::ops::AddAssign for UpsertSummary {
+    fn add_assign(&mut self, other: UpsertSummary) {
+        self.imported += other.imported;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+    }
+}
+
 /// Which feedback items a listing returns. Empty fields filter nothing.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FeedbackFilter {
@@ -105,7 +113,7 @@ fn feedback_row(f: &Feedback) -> Vec<Value> {
         count(f.engagement.shares),
         count(f.engagement.comments),
         f.sentiment.into(),
-        Value::Json(serde_json::to_value(&f.topics).unwrap_or_default()),
+        Value::json(&f.topics),
     ]
 }
 

@@ -84,7 +84,7 @@ pub(crate) const JOB_INSERT_COLUMNS: &[&str] = &[
 pub(crate) fn job_row(job: &NewJob, now: DateTime<Utc>) -> Vec<Value> {
     vec![
         job.kind.as_str().into(),
-        Value::Json(job.payload.clone()),
+        Value::json(&job.payload),
         "queued".into(),
         i64::from(job.max_attempts).into(),
         job.run_at.into(),

@@ -45,7 +45,7 @@ fn response_row(a: &Answer, import_key: Option<String>) -> Vec<Value> {
         a.locale.as_ref().map(|l| l.as_str().to_owned()).into(),
         a.locale.as_ref().map(|l| l.language().to_owned()).into(),
         a.answered_at.into(),
-        Value::Json(serde_json::to_value(&a.metadata).unwrap_or_default()),
+        Value::json(&a.metadata),
         import_key.into(),
     ]
 }
@@ -68,9 +68,7 @@ fn comment_row(a: &Answer, response: i64, tags: Option<&TextTags>) -> Option<Vec
         tags.and_then(|t| t.language.clone()).or(language).into(),
         a.answered_at.into(),
         tags.map(|t| t.sentiment).into(),
-        Value::Json(tags.map_or(serde_json::json!([]), |t| {
-            serde_json::to_value(&t.topics).unwrap_or_default()
-        })),
+        Value::json(&tags.map_or(&[][..], |t| t.topics.as_slice())),
     ])
 }
 
