@@ -150,9 +150,12 @@ impl Parser {
                 Some(fields) => self.format.parse_csv(headers, &fields, &self.options),
                 None => Err("not a CSV record".to_owned()),
             },
-            None => match serde_json::from_str::<serde_json::Value>(&record.text) {
-                Ok(value) => self.format.parse_json(&value, &self.options),
-                Err(e) => Err(format!("invalid JSON: {e}")),
+            None => match self.format.parse_json_line(&record.text) {
+                Some(item) => Ok(item),
+                None => match serde_json::from_str::<serde_json::Value>(&record.text) {
+                    Ok(value) => self.format.parse_json(&value, &self.options),
+                    Err(e) => Err(format!("invalid JSON: {e}")),
+                },
             },
         };
         parsed.map_err(|reason| Rejection {

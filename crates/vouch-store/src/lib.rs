@@ -26,7 +26,7 @@ mod text;
 pub use answer_queue::{FirstAnswer, FollowUp};
 pub use customers::{CustomerFilter, CustomerKey};
 pub use error::StoreError;
-pub use feedback::{FeedbackFilter, SentimentLabel, UpsertSummary};
+pub use feedback::{FeedbackFilter, FeedbackWriter, SentimentLabel, UpsertSummary};
 pub use flows::{CustomerFlow, ReviewStats, SocialStats};
 pub use invitations::{Invitation, NewInvitation};
 pub use jobs::{Delivery, Job, NewJob, Webhook};
