@@ -390,7 +390,11 @@ impl Vader {
             .iter()
             .zip(&tokens)
             .map(|(w, t)| WordEntry {
-                upper: is_upper(t),
+                upper: if ascii {
+                    is_ascii_upper(t)
+                } else {
+                    is_upper(t)
+                },
                 ..self.words.get(*w).copied().unwrap_or_default()
             })
             .collect();
@@ -662,12 +666,16 @@ fn is_python_space(c: char) -> bool {
 /// Python's `str.isupper`: some cased character, and none lower-case.
 fn is_upper(token: &str) -> bool {
     if token.is_ascii() {
-        let bytes = token.as_bytes();
-        // Most words have a lower-case letter early: look for that first.
-        return !bytes.iter().any(u8::is_ascii_lowercase)
-            && bytes.iter().any(u8::is_ascii_uppercase);
+        return is_ascii_upper(token);
     }
     token.chars().any(char::is_uppercase) && !token.chars().any(char::is_lowercase)
+}
+
+/// `is_upper` for a token known to be ASCII.
+fn is_ascii_upper(token: &str) -> bool {
+    let bytes = token.as_bytes();
+    // Most words have a lower-case letter early: look for that first.
+    !bytes.iter().any(u8::is_ascii_lowercase) && bytes.iter().any(u8::is_ascii_uppercase)
 }
 
 /// Strips ASCII punctuation from both ends, unless that leaves two
@@ -722,10 +730,11 @@ pub(crate) fn score_valence(sentiments: &[f64], text: &str) -> Polarity {
             negative: 0.0,
         };
     }
-    // Counted in bytes: '!' and '?' are never part of a longer UTF-8 character.
-    let count = |mark: u8| text.bytes().filter(|b| *b == mark).count();
-    let exclamations = count(b'!').min(4) as f64 * 0.292;
-    let questions = match count(b'?') {
+    // `matches` finds a character with `memchr`, which skips the many
+    // bytes between marks faster than a byte-by-byte count.
+    let count = |mark: char| text.matches(mark).count();
+    let exclamations = count('!').min(4) as f64 * 0.292;
+    let questions = match count('?') {
         0 | 1 => 0.0,
         n @ 2..=3 => n as f64 * 0.18,
         _ => 0.96,
