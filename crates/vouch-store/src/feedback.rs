@@ -185,55 +185,55 @@ impl FeedbackWriter {
         }
         let backend = self.backend;
         on_connection!(&mut self.connection, connection => {
-                let mut tx = connection.begin().await?;
-                let mut known: HashMap<(Source, String), FeedbackItem> = HashMap::new();
-                for (sql, values) in key_lookups(backend, &order) {
-                    let query = bind_values!(sqlx::query_as::<_, FeedbackRow>(sqlx::AssertSqlSafe(sql)).persistent(false), values.iter());
-                    for row in query.fetch_all(&mut *tx).await? {
-                        let item = FeedbackItem::try_from(row)?;
-                        known.insert((item.feedback.source, item.feedback.source_id.clone()), item);
-                    }
+            let mut tx = connection.begin().await?;
+            let mut known: HashMap<(Source, String), FeedbackItem> = HashMap::new();
+            for (sql, values) in key_lookups(backend, &order) {
+                let query = bind_values!(sqlx::query_as::<_, FeedbackRow>(sqlx::AssertSqlSafe(sql)).persistent(false), values.iter());
+                for row in query.fetch_all(&mut *tx).await? {
+                    let item = FeedbackItem::try_from(row)?;
+                    known.insert((item.feedback.source, item.feedback.source_id.clone()), item);
                 }
-                let mut summary = UpsertSummary::default();
-                let mut new_rows: Vec<Vec<Value>> = Vec::new();
-                for key in &order {
-                    let item = latest[key];
-                    match known.get(&(key.0, key.1.to_owned())) {
-                        None => {
-                            new_rows.push(feedback_row(item));
-                            summary.imported += 1;
-                        }
-                        Some(stored) if stored.feedback.differs_from(item) => {
-                            const UPDATE: &str = "UPDATE feedback_items SET customer_id = $1, author_name = $2, author_handle = $3, \
-                                rating_value = $4, rating_min = $5, rating_max = $6, rating_normalized = $7, title = $8, body = $9, \
-                                language = $10, url = $11, posted_at = $12, sentiment = $13, topics = $14 WHERE id = $15";
-                            let topics = sqlx::types::Json(serde_json::to_value(&item.topics).unwrap_or_default());
-                            sqlx::query(UPDATE)
-                                .bind(item.customer_id.map(|c| c.0))
-                                .bind(item.author.name.as_deref())
-                                .bind(item.author.handle.as_deref())
-                                .bind(item.rating.map(Rating::value))
-                                .bind(item.rating.map(Rating::min))
-                                .bind(item.rating.map(Rating::max))
-                                .bind(item.rating.map(Rating::normalized))
-                                .bind(item.title.as_deref())
-                                .bind(item.body.as_str())
-                                .bind(item.language.as_deref())
-                                .bind(item.url.as_deref())
-                                .bind(item.posted_at)
-                                .bind(item.sentiment)
-                                .bind(topics)
-                                .bind(stored.id.0)
-                                .execute(&mut *tx)
-                                .await?;
-                            summary.updated += 1;
-                        }
-                        Some(_) => summary.unchanged += 1,
+            }
+            let mut summary = UpsertSummary::default();
+            let mut new_rows: Vec<Vec<Value>> = Vec::new();
+            for key in &order {
+                let item = latest[key];
+                match known.get(&(key.0, key.1.to_owned())) {
+                    None => {
+                        new_rows.push(feedback_row(item));
+                        summary.imported += 1;
                     }
+                    Some(stored) if stored.feedback.differs_from(item) => {
+                        const UPDATE: &str = "UPDATE feedback_items SET customer_id = $1, author_name = $2, author_handle = $3, \
+                            rating_value = $4, rating_min = $5, rating_max = $6, rating_normalized = $7, title = $8, body = $9, \
+                            language = $10, url = $11, posted_at = $12, sentiment = $13, topics = $14 WHERE id = $15";
+                        let topics = sqlx::types::Json(&item.topics);
+                        sqlx::query(UPDATE)
+                            .bind(item.customer_id.map(|c| c.0))
+                            .bind(item.author.name.as_deref())
+                            .bind(item.author.handle.as_deref())
+                            .bind(item.rating.map(Rating::value))
+                            .bind(item.rating.map(Rating::min))
+                            .bind(item.rating.map(Rating::max))
+                            .bind(item.rating.map(Rating::normalized))
+                            .bind(item.title.as_deref())
+                            .bind(item.body.as_str())
+                            .bind(item.language.as_deref())
+                            .bind(item.url.as_deref())
+                            .bind(item.posted_at)
+                            .bind(item.sentiment)
+                            .bind(topics)
+                            .bind(stored.id.0)
+                            .execute(&mut *tx)
+                            .await?;
+                        summary.updated += 1;
+                    }
+                    Some(_) => summary.unchanged += 1,
                 }
-                execute_inserts!(backend, tx, "feedback_items", FEEDBACK_INSERT_COLUMNS, "", &new_rows).await?;
-                tx.commit().await?;
-                Ok(summary)
+            }
+            execute_inserts!(backend, tx, "feedback_items", FEEDBACK_INSERT_COLUMNS, "", &new_rows).await?;
+            tx.commit().await?;
+            Ok(summary)
         })
     }
 }
