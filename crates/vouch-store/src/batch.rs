@@ -21,9 +21,10 @@ pub(crate) enum Value {
 impl Value {
     /// JSON, serialised once here: binding then copies text, not a tree.
     pub(crate) fn json(value: &impl serde::Serialize) -> Value {
-        Value::Json(serde_json::value::to_raw_value(value).unwrap_or_else(|_| {
-            serde_json::value::RawValue::from_string("null".to_owned()).expect("null is JSON")
-        }))
+        Value::Json(
+            serde_json::value::to_raw_value(value)
+                .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()),
+        )
     }
 }
 
@@ -72,13 +73,19 @@ impl From<Option<DateTime<Utc>>> for Value {
 const MAX_PARAMETERS: usize = 30_000;
 const MAX_ROWS: usize = 1_000;
 
-/// How many rows of `columns` one multi-row insert holds.
-pub(crate) fn rows_per_statement(columns: &[&str]) -> usize {
-    (MAX_PARAMETERS / columns.len().max(1)).clamp(1, MAX_ROWS)
+/// One multi-row insert: its SQL and the rows whose values it binds.
+pub(crate) struct InsertStatement<'a> {
+    pub sql: String,
+    pub rows: &'a [Vec<Value>],
+    /// A full chunk's SQL is the same text every time, so it is worth
+    /// keeping prepared: parsing its thousands of placeholders again was a
+    /// sixth of a bulk import's writing. Tail chunks of every size would
+    /// only pile up large cached programs.
+    pub reusable: bool,
 }
 
 /// `INSERT INTO table (columns) VALUES ($1, …), (…) <suffix>` for each chunk
-/// of rows that fits the parameter limit. Returns (SQL, rows) pairs.
+/// of rows that fits the parameter limit.
 ///
 /// SQLite gets anonymous `?` placeholders: it treats `$N` as named
 /// parameters and resolves each name by a linear search, which makes a
@@ -89,8 +96,9 @@ pub(crate) fn insert_statements<'a>(
     columns: &[&str],
     suffix: &str,
     rows: &'a [Vec<Value>],
-) -> Vec<(String, &'a [Vec<Value>])> {
-    rows.chunks(rows_per_statement(columns))
+) -> Vec<InsertStatement<'a>> {
+    let per_chunk = (MAX_PARAMETERS / columns.len().max(1)).clamp(1, MAX_ROWS);
+    rows.chunks(per_chunk)
         .map(|chunk| {
             let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
             let mut n = 0;
@@ -116,7 +124,11 @@ pub(crate) fn insert_statements<'a>(
             }
             sql.push(' ');
             sql.push_str(suffix);
-            (sql, chunk)
+            InsertStatement {
+                sql,
+                rows: chunk,
+                reusable: chunk.len() == per_chunk,
+            }
         })
         .collect()
 }
@@ -187,12 +199,13 @@ mod tests {
         assert_eq!(statements.len(), 3);
         assert!(
             statements[0]
-                .0
+                .sql
                 .starts_with("INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)")
         );
-        assert!(statements[2].0.ends_with("($999, $1000) RETURNING id"));
-        assert_eq!(statements[2].1.len(), 500);
+        assert!(statements[2].sql.ends_with("($999, $1000) RETURNING id"));
+        assert_eq!(statements[2].rows.len(), 500);
+        assert!(statements[0].reusable && !statements[2].reusable);
         let sqlite = insert_statements(Backend::Sqlite, "t", &["a", "b"], "", &rows[..2]);
-        assert_eq!(sqlite[0].0, "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ");
+        assert_eq!(sqlite[0].sql, "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ");
     }
 }

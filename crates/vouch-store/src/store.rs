@@ -47,15 +47,12 @@ macro_rules! insert_rows {
     ($backend:expr, $tx:expr, $table:expr, $columns:expr, $rows:expr) => {
         async {
             let mut ids: Vec<i64> = Vec::with_capacity($rows.len());
-            for (sql, chunk) in
+            for statement in
                 $crate::batch::insert_statements($backend, $table, $columns, "RETURNING id", $rows)
             {
-                // Only a full chunk's statement is kept prepared: it is the
-                // same text every time, while cached tail chunks of every size
-                // would pile up large programs.
-                let full = chunk.len() == $crate::batch::rows_per_statement($columns);
-                let query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).persistent(full);
-                let query = $crate::batch::bind_values!(query, chunk.iter().flatten());
+                let query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(statement.sql))
+                    .persistent(statement.reusable);
+                let query = $crate::batch::bind_values!(query, statement.rows.iter().flatten());
                 let mut chunk_ids = query.fetch_all(&mut *$tx).await?;
                 // Both engines hand out ids in increasing order along one
                 // VALUES list, but neither promises RETURNING's row order.
@@ -75,15 +72,12 @@ macro_rules! execute_inserts {
     ($backend:expr, $tx:expr, $table:expr, $columns:expr, $suffix:expr, $rows:expr) => {
         async {
             let mut written = 0u64;
-            for (sql, chunk) in
+            for statement in
                 $crate::batch::insert_statements($backend, $table, $columns, $suffix, $rows)
             {
-                // As in `insert_rows`: parsing a full chunk's thousands of
-                // placeholders again was a sixth of a bulk import's writing.
-                let full = chunk.len() == $crate::batch::rows_per_statement($columns);
                 let query = $crate::batch::bind_values!(
-                    sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(full),
-                    chunk.iter().flatten()
+                    sqlx::query(sqlx::AssertSqlSafe(statement.sql)).persistent(statement.reusable),
+                    statement.rows.iter().flatten()
                 );
                 written += query.execute(&mut *$tx).await?.rows_affected();
             }
