@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use crate::model::blend;
-use crate::topics::{Taxonomy, clauses, stems};
+use crate::topics::{StemmedClauses, Taxonomy};
 use crate::{LanguageIdentifier, Polarity, Romanian, SentimentModel, Vader};
 
 /// A topic found in a text, with the mean compound of the clauses naming it.
@@ -87,10 +87,8 @@ impl TextAnalyzer {
         let polarity = self.sentiment(text, language).rounded();
         let mut per_topic: Vec<(usize, f64, u32)> = Vec::new();
         let topic_language = language.unwrap_or("en");
-        for clause in clauses(text) {
-            let found = self
-                .taxonomy
-                .find(&stems(clause, topic_language), topic_language);
+        for (clause, stems) in StemmedClauses::new(text, topic_language).iter() {
+            let found = self.taxonomy.find(stems, topic_language);
             if found.is_empty() {
                 continue;
             }

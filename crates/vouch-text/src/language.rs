@@ -11,6 +11,8 @@ use std::sync::OnceLock;
 use lingua::{Language as LinguaLanguage, LanguageDetector, LanguageDetectorBuilder};
 use rustc_hash::FxHashMap as HashMap;
 
+use crate::ascii::{self, ALPHANUMERIC, packed_lowercase};
+
 /// The languages Vouch identifies, by ISO 639-1 code. Adding one means a
 /// lingua feature in Cargo.toml and its function words below.
 pub const LANGUAGES: &[&str] = &["en", "ro", "fr", "de", "es", "it"];
@@ -92,13 +94,6 @@ fn from_lingua(language: LinguaLanguage) -> &'static str {
         LinguaLanguage::Spanish => "es",
         _ => "it",
     }
-}
-
-/// An ASCII word of at most 8 bytes, lower-cased, as one number (a cheaper key than a string).
-fn packed_lowercase(word: &[u8]) -> u64 {
-    word.iter()
-        .rev()
-        .fold(0, |key, b| key << 8 | u64::from(b.to_ascii_lowercase()))
 }
 
 /// Identifies languages among a configured set.
@@ -217,7 +212,7 @@ impl LanguageIdentifier {
     fn count_ascii_function_words(&self, text: &str, hits: &mut [u32; 8]) {
         for word in text
             .as_bytes()
-            .split(|b| !b.is_ascii_alphanumeric())
+            .split(|b| !ascii::is(*b, ALPHANUMERIC))
             .filter(|w| (1..=LONGEST_FUNCTION_WORD).contains(&w.len()))
         {
             if let Some(languages) = self.ascii_function_words.get(&packed_lowercase(word)) {

@@ -11,6 +11,7 @@
 //! - `eval`: the measurements on ../shared/data behind docs/TEXT.md.
 
 pub mod analyzer;
+mod ascii;
 pub mod eval;
 pub mod language;
 pub mod model;

@@ -11,8 +11,10 @@ use std::sync::OnceLock;
 
 // The Fx hash: the keys are our own fixed lexicons, so HashDoS resistance
 // buys nothing, and SipHash made lookups the largest cost.
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
+
+use crate::ascii::{self, PUNCTUATION, PYTHON_SPACE};
 
 const VADER_LEXICON: &str = include_str!("../lexicons/vader_lexicon.txt");
 const EMOJI_LEXICON: &str = include_str!("../lexicons/emoji_utf8_lexicon.txt");
@@ -243,23 +245,24 @@ fn round_to(x: f64, places: usize) -> f64 {
 struct WordEntry {
     valence: Option<f64>,
     booster: Option<f64>,
+    /// A negation ("not", "never"…).
+    negation: bool,
+    /// Part of a special case or a multi-word booster ("kind of").
+    in_phrase: bool,
     /// Whether this token is in capitals (set per token, not in the table).
     upper: bool,
 }
 
 /// The English scorer: lexicons loaded once, shared by every thread.
 pub struct Vader {
-    /// Lexicon words and boosters (single-word ones; "kind of" and the like
-    /// are in `phrase_boosters`).
+    /// Lexicon words, boosters (single-word ones; "kind of" and the like
+    /// are in `phrase_boosters`), negations and the words of phrases.
     words: HashMap<String, WordEntry>,
     emojis: HashMap<char, String>,
     /// The special cases, as words, with their valence.
     phrases: Vec<(Vec<&'static str>, f64)>,
     /// The boosters of more than one word, as words, with their scalar.
     phrase_boosters: Vec<(Vec<&'static str>, f64)>,
-    negations: HashSet<&'static str>,
-    /// Words that occur in a special case or a multi-word booster.
-    phrase_words: HashSet<&'static str>,
 }
 
 impl Vader {
@@ -326,18 +329,21 @@ impl Vader {
             .filter(|(b, _)| b.contains(' '))
             .map(|(b, scalar)| (b.split(' ').collect(), scalar))
             .collect();
-        let phrase_words = phrases
-            .iter()
-            .chain(&phrase_boosters)
-            .flat_map(|(words, _)| words.iter().copied())
-            .collect();
+        // Negations and phrase words are marked in the same table, so the
+        // rules that look for them cost no look-up of their own.
+        for word in NEGATE {
+            words.entry((*word).to_owned()).or_default().negation = true;
+        }
+        for (phrase, _) in phrases.iter().chain(&phrase_boosters) {
+            for word in phrase {
+                words.entry((*word).to_owned()).or_default().in_phrase = true;
+            }
+        }
         Vader {
             words,
             emojis,
             phrases,
             phrase_boosters,
-            negations: NEGATE.iter().copied().collect(),
-            phrase_words,
         }
     }
 
@@ -457,43 +463,22 @@ impl Vader {
                     scalar *= 0.9;
                 }
                 valence += scalar;
-                valence = self.negation_check(valence, lower, start, i);
+                valence = negation_check(valence, s, start, i);
                 if start == 2 {
-                    valence = self.special_idioms_check(valence, lower, i);
+                    valence = self.special_idioms_check(valence, s, i);
                 }
             }
         }
         least_check(valence, lower, s.entries, i)
     }
 
-    fn negated(&self, word: &str) -> bool {
-        self.negations.contains(word) || word.contains("n't")
-    }
-
-    fn negation_check(&self, valence: f64, lower: &[&str], start: usize, i: usize) -> f64 {
-        let w = |back: usize| lower[i - back];
-        match start {
-            0 if self.negated(w(1)) => valence * N_SCALAR,
-            1 if w(2) == "never" && (w(1) == "so" || w(1) == "this") => valence * 1.25,
-            1 if w(2) == "without" && w(1) == "doubt" => valence,
-            1 if self.negated(w(2)) => valence * N_SCALAR,
-            // The reference's operator precedence makes a "so"/"this" right
-            // before the word boost it on its own: (A and B) or C.
-            2 if (w(3) == "never" && (w(2) == "so" || w(2) == "this"))
-                || (w(1) == "so" || w(1) == "this") =>
-            {
-                valence * 1.25
-            }
-            2 if w(3) == "without" && (w(2) == "doubt" || w(1) == "doubt") => valence,
-            2 if self.negated(w(3)) => valence * N_SCALAR,
-            _ => valence,
-        }
-    }
-
-    fn special_idioms_check(&self, mut valence: f64, lower: &[&str], i: usize) -> f64 {
-        // Every phrase below is made of these words; most windows hold none.
-        let window = &lower[i - 3..lower.len().min(i + 3)];
-        if !window.iter().any(|w| self.phrase_words.contains(*w)) {
+    fn special_idioms_check(&self, mut valence: f64, s: &Sentence, i: usize) -> f64 {
+        let lower = s.lower;
+        // Every phrase below is made of marked words; most windows hold none.
+        if !s.entries[i - 3..lower.len().min(i + 3)]
+            .iter()
+            .any(|e| e.in_phrase)
+        {
             return valence;
         }
         // Tokens hold no spaces, so a run of tokens is a phrase exactly when
@@ -572,6 +557,27 @@ impl Vader {
     }
 }
 
+fn negation_check(valence: f64, s: &Sentence, start: usize, i: usize) -> f64 {
+    let w = |back: usize| s.lower[i - back];
+    let negated = |back: usize| s.entries[i - back].negation || w(back).contains("n't");
+    match start {
+        0 if negated(1) => valence * N_SCALAR,
+        1 if w(2) == "never" && (w(1) == "so" || w(1) == "this") => valence * 1.25,
+        1 if w(2) == "without" && w(1) == "doubt" => valence,
+        1 if negated(2) => valence * N_SCALAR,
+        // The reference's operator precedence makes a "so"/"this" right
+        // before the word boost it on its own: (A and B) or C.
+        2 if (w(3) == "never" && (w(2) == "so" || w(2) == "this"))
+            || (w(1) == "so" || w(1) == "this") =>
+        {
+            valence * 1.25
+        }
+        2 if w(3) == "without" && (w(2) == "doubt" || w(1) == "doubt") => valence,
+        2 if negated(3) => valence * N_SCALAR,
+        _ => valence,
+    }
+}
+
 /// How much a preceding booster or dampener shifts `valence`.
 fn scalar_inc_dec(booster: Option<f64>, upper: bool, valence: f64, cap_differential: bool) -> f64 {
     let Some(mut scalar) = booster else {
@@ -615,10 +621,10 @@ fn split_ascii_tokens(text: &str) -> Vec<&str> {
         }
         if end > start {
             let (mut a, mut b) = (start, end);
-            while a < b && bytes[a].is_ascii_punctuation() {
+            while a < b && ascii::is(bytes[a], PUNCTUATION) {
                 a += 1;
             }
-            while b > a && bytes[b - 1].is_ascii_punctuation() {
+            while b > a && ascii::is(bytes[b - 1], PUNCTUATION) {
                 b -= 1;
             }
             // Two characters or fewer left: probably an emoticon, keep it whole.
@@ -634,7 +640,7 @@ fn split_ascii_tokens(text: &str) -> Vec<&str> {
 }
 
 fn is_python_ascii_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f)
+    ascii::is(b, PYTHON_SPACE)
 }
 
 /// `word<TAB>valence…` lines; `#` starts a comment.
