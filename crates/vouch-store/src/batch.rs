@@ -4,6 +4,8 @@
 //! constants in this crate; every value travels as a bound parameter. That is
 //! what makes the `AssertSqlSafe` wrappers in this crate true.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use crate::Backend;
@@ -13,7 +15,9 @@ use crate::Backend;
 pub(crate) enum Value {
     Int(Option<i64>),
     Real(Option<f64>),
-    Text(Option<String>),
+    /// Shared, so binding it copies no text (review bodies are most of the
+    /// bytes a bulk import binds).
+    Text(Option<Arc<str>>),
     Time(Option<DateTime<Utc>>),
     Json(Box<serde_json::value::RawValue>),
 }
@@ -45,17 +49,22 @@ impl From<Option<f64>> for Value {
 }
 impl From<String> for Value {
     fn from(v: String) -> Self {
-        Value::Text(Some(v))
+        Value::Text(Some(v.into()))
     }
 }
 impl From<&str> for Value {
     fn from(v: &str) -> Self {
-        Value::Text(Some(v.to_owned()))
+        Value::Text(Some(v.into()))
     }
 }
 impl From<Option<String>> for Value {
     fn from(v: Option<String>) -> Self {
-        Value::Text(v)
+        Value::Text(v.map(Arc::from))
+    }
+}
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Self {
+        Value::Text(v.map(Arc::from))
     }
 }
 impl From<DateTime<Utc>> for Value {

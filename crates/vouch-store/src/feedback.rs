@@ -99,18 +99,18 @@ fn feedback_row(f: &Feedback) -> Vec<Value> {
     let count = |n: u64| Value::from(i64::try_from(n).unwrap_or(i64::MAX));
     vec![
         f.source.as_str().into(),
-        f.source_id.clone().into(),
+        f.source_id.as_str().into(),
         f.customer_id.map(|c| c.0).into(),
-        f.author.name.clone().into(),
-        f.author.handle.clone().into(),
+        f.author.name.as_deref().into(),
+        f.author.handle.as_deref().into(),
         f.rating.map(Rating::value).into(),
         f.rating.map(Rating::min).into(),
         f.rating.map(Rating::max).into(),
         f.rating.map(Rating::normalized).into(),
-        f.title.clone().into(),
-        f.body.clone().into(),
-        f.language.clone().into(),
-        f.url.clone().into(),
+        f.title.as_deref().into(),
+        f.body.as_str().into(),
+        f.language.as_deref().into(),
+        f.url.as_deref().into(),
         f.posted_at.into(),
         count(f.engagement.likes),
         count(f.engagement.shares),
@@ -186,19 +186,23 @@ impl FeedbackWriter {
         let backend = self.backend;
         on_connection!(&mut self.connection, connection => {
             let mut tx = connection.begin().await?;
-            let mut known: HashMap<(Source, String), FeedbackItem> = HashMap::new();
+            // By source, then id: found by borrowed keys, no String per item.
+            let mut known: HashMap<Source, HashMap<String, FeedbackItem>> = HashMap::new();
             for (sql, values) in key_lookups(backend, &order) {
                 let query = bind_values!(sqlx::query_as::<_, FeedbackRow>(sqlx::AssertSqlSafe(sql)).persistent(false), values.iter());
                 for row in query.fetch_all(&mut *tx).await? {
                     let item = FeedbackItem::try_from(row)?;
-                    known.insert((item.feedback.source, item.feedback.source_id.clone()), item);
+                    known
+                        .entry(item.feedback.source)
+                        .or_default()
+                        .insert(item.feedback.source_id.clone(), item);
                 }
             }
             let mut summary = UpsertSummary::default();
             let mut new_rows: Vec<Vec<Value>> = Vec::new();
             for key in &order {
                 let item = latest[key];
-                match known.get(&(key.0, key.1.to_owned())) {
+                match known.get(&key.0).and_then(|ids| ids.get(key.1)) {
                     None => {
                         new_rows.push(feedback_row(item));
                         summary.imported += 1;

@@ -854,6 +854,34 @@ fn import_shows_its_rate_and_eta_on_a_terminal_only() {
 }
 
 #[test]
+fn more_unreadable_lines_than_a_batch_holds_do_not_end_the_import() {
+    // Imports read 4,000 lines a batch; a batch with no readable line once
+    // ended the import there, silently dropping the good rows after it.
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let file = dir.path().join("reviews.jsonl");
+    let review = |id: &str| {
+        format!(
+            r#"{{"review_id":"{id}","user_id":"u1","business_id":"b1","stars":5,"text":"Great food","date":"2026-01-05 10:00:00"}}"#
+        )
+    };
+    let mut bytes = format!("{}\n", review("first")).into_bytes();
+    for _ in 0..8_000 {
+        bytes.extend_from_slice(b"\xff not UTF-8 \xfe\n");
+    }
+    bytes.extend_from_slice(format!("{}\n", review("last")).as_bytes());
+    std::fs::write(&file, bytes).unwrap();
+    let out = vouch(&db, &["import", file.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "some rows were rejected");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (summary["imported"].as_u64(), summary["rejected"].as_u64()),
+        (Some(2), Some(8_000)),
+        "{summary}"
+    );
+}
+
+#[test]
 fn import_keeps_good_rows_reports_bad_ones_and_adds_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_url(dir.path());
