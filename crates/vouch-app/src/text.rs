@@ -2,6 +2,7 @@
 //! ratings, re-tagging every item after the taxonomy or a model changes,
 //! and suggesting new topics.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -27,16 +28,17 @@ fn label(rating: f64) -> Option<bool> {
     }
 }
 
-/// What text analytics reads of an item: its title, if any, then its body.
-pub(crate) fn analysis_text(title: Option<&str>, body: &str) -> String {
+/// What text analytics reads of an item: its title, if any, then its body
+/// (borrowed when there is no title, as with most reviews).
+pub(crate) fn analysis_text<'a>(title: Option<&str>, body: &'a str) -> Cow<'a, str> {
     match title {
-        Some(title) if !title.trim().is_empty() => format!("{title}. {body}"),
-        _ => body.to_owned(),
+        Some(title) if !title.trim().is_empty() => Cow::Owned(format!("{title}. {body}")),
+        _ => Cow::Borrowed(body),
     }
 }
 
 fn full_text(item: &FeedbackText) -> String {
-    analysis_text(item.title.as_deref(), &item.body)
+    analysis_text(item.title.as_deref(), &item.body).into_owned()
 }
 
 /// What training produced for one language.

@@ -786,6 +786,16 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn the_ascii_tokenizer_splits_as_the_general_one(
+            text in "([a-zA-Z]{1,12}|[ .,!?;:'()\t\n\x0b\x0c\r\x1c\x1f-]|:\\)|n't){0,90}"
+        ) {
+            let general: Vec<&str> = split_python_whitespace(&text)
+                .map(strip_punctuation_if_word)
+                .collect();
+            proptest::prop_assert_eq!(split_ascii_tokens(&text), general);
+        }
+
+        #[test]
         fn fast_rounding_agrees_with_the_decimal_expansion(x in -1.0f64..1.0, places in 1usize..5) {
             let decimal: f64 = format!("{x:.places$}").parse().unwrap();
             proptest::prop_assert_eq!(round_to(x, places).to_bits(), decimal.to_bits());
