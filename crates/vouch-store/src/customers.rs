@@ -111,6 +111,9 @@ impl Store {
         platform: &str,
         handles: &[&str],
     ) -> Result<HashMap<String, CustomerId>> {
+        if handles.is_empty() {
+            return Ok(HashMap::new());
+        }
         // Most platforms have no handle on record (reviews are anonymous):
         // one look-up spares the chunked queries an import batch would make.
         let any_sql = format!(
@@ -120,7 +123,7 @@ impl Store {
         let any: Option<i32> = on_backend!(self, pool => {
             sqlx::query_scalar(sqlx::AssertSqlSafe(any_sql)).bind(platform).fetch_optional(pool).await
         })?;
-        if handles.is_empty() || any.is_none() {
+        if any.is_none() {
             return Ok(HashMap::new());
         }
         let sql = format!(

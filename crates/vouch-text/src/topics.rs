@@ -492,12 +492,10 @@ fn split_before_contrast<'t>(
 ) {
     let bytes = text.as_bytes();
     // Most words begin with a letter no contrast begins with.
-    if word >= end
+    if word <= *clause_start
+        || end < word + 3
         || (ascii::is(bytes[word], ALPHANUMERIC) && !CONTRAST_INITIALS[bytes[word] as usize])
     {
-        return;
-    }
-    if word <= *clause_start || end < word + 3 {
         return;
     }
     let (mut from, mut to) = (word, end);
