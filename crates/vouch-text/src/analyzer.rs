@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use crate::model::blend;
-use crate::topics::{StemmedClauses, Taxonomy};
+use crate::topics::{LoweredAscii, Taxonomy};
 use crate::{LanguageIdentifier, Polarity, Romanian, SentimentModel, Vader};
 
 /// A topic found in a text, with the mean compound of the clauses naming it.
@@ -64,9 +64,14 @@ impl TextAnalyzer {
     /// English, the Romanian scorer for Romanian; other languages fall back
     /// to VADER, which knows little of them.
     pub fn sentiment(&self, text: &str, language: Option<&str>) -> Polarity {
+        self.sentiment_of(text, None, language)
+    }
+
+    /// `sentiment`, given `text` lower-cased when it is ASCII.
+    fn sentiment_of(&self, text: &str, lowered: Option<&str>, language: Option<&str>) -> Polarity {
         let mut polarity = match language {
             Some("ro") => Romanian::shared().polarity(text),
-            _ => Vader::feedback().polarity(text),
+            _ => Vader::feedback().polarity_of(text, lowered),
         };
         if let Some(model) = language.and_then(|l| self.models.get(l)) {
             polarity.compound = blend(polarity.compound, model.compound(text));
@@ -76,23 +81,34 @@ impl TextAnalyzer {
 
     /// Analyses `text`; `language` skips identification when the caller knows it.
     pub fn analyze(&self, text: &str, language: Option<&str>) -> Analysis {
+        // ASCII text (most feedback) is lower-cased and split into words
+        // once, for identification, sentiment and topics alike.
+        let lowered_text = text.is_ascii().then(|| text.to_ascii_lowercase());
+        let lowered = lowered_text.as_deref().map(LoweredAscii::new);
         let language: Option<&'static str> = match language {
             Some(code) => crate::known_language(code),
-            None => self
-                .languages
-                .as_ref()
-                .unwrap_or_else(|| LanguageIdentifier::shared())
-                .identify(text),
+            None => {
+                let identifier = self
+                    .languages
+                    .as_ref()
+                    .unwrap_or_else(|| LanguageIdentifier::shared());
+                match &lowered {
+                    Some(lowered) => identifier.identify_lowered(text, &lowered.words),
+                    None => identifier.identify(text),
+                }
+            }
         };
-        let polarity = self.sentiment(text, language).rounded();
+        let polarity = self
+            .sentiment_of(text, lowered.as_ref().map(|l| l.text), language)
+            .rounded();
         let mut per_topic: Vec<(usize, f64, u32)> = Vec::new();
         let topic_language = language.unwrap_or("en");
-        for (clause, stems) in StemmedClauses::new(text, topic_language).iter() {
-            let found = self.taxonomy.find(stems, topic_language);
-            if found.is_empty() {
-                continue;
-            }
-            let compound = self.sentiment(clause, language).compound;
+        for (clause, found) in
+            self.taxonomy
+                .topics_by_clause(text, lowered.as_ref(), topic_language)
+        {
+            let lowered_clause = lowered.as_ref().map(|l| l.of(text, clause));
+            let compound = self.sentiment_of(clause, lowered_clause, language).compound;
             for topic in found {
                 match per_topic.iter_mut().find(|(t, _, _)| *t == topic) {
                     Some((_, sum, n)) => {

@@ -165,15 +165,34 @@ impl LanguageIdentifier {
         self.by_function_words(text).or_else(|| self.by_model(text))
     }
 
+    /// `identify` for an ASCII text whose lower-cased words the caller has already split.
+    pub(crate) fn identify_lowered(&self, text: &str, words: &[&str]) -> Option<&'static str> {
+        if self.languages.len() == 1 {
+            return self.languages.first().copied();
+        }
+        let mut hits = [0u32; 8];
+        self.count_ascii_function_words(words.iter().map(|w| w.as_bytes()), &mut hits);
+        self.leader(&hits).or_else(|| self.by_model(text))
+    }
+
     /// The fast stage: `Some` only when one language's function words
     /// clearly outnumber every other's (at least 2, and 3 times the next).
     pub fn by_function_words(&self, text: &str) -> Option<&'static str> {
         let mut hits = [0u32; 8];
         if text.is_ascii() {
-            self.count_ascii_function_words(text, &mut hits);
+            let words = text
+                .as_bytes()
+                .split(|b| !ascii::is(*b, ALPHANUMERIC))
+                .filter(|w| !w.is_empty());
+            self.count_ascii_function_words(words, &mut hits);
         } else {
             self.count_function_words(text, &mut hits);
         }
+        self.leader(&hits)
+    }
+
+    /// The language whose function words clearly lead in `hits`, if one does.
+    fn leader(&self, hits: &[u32; 8]) -> Option<&'static str> {
         let mut ranked: Vec<(usize, u32)> = hits
             .iter()
             .copied()
@@ -206,15 +225,16 @@ impl LanguageIdentifier {
         }
     }
 
-    /// `count_function_words` on the bytes of an ASCII text: no `char`
-    /// decoding, no allocation, and no look-up for words longer than any
-    /// function word (a tenth of tagging time went here).
-    fn count_ascii_function_words(&self, text: &str, hits: &mut [u32; 8]) {
-        for word in text
-            .as_bytes()
-            .split(|b| !ascii::is(*b, ALPHANUMERIC))
-            .filter(|w| (1..=LONGEST_FUNCTION_WORD).contains(&w.len()))
-        {
+    /// `count_function_words` on the words of an ASCII text (runs of
+    /// letters and digits): no `char` decoding, no allocation, and no
+    /// look-up for words longer than any function word (a tenth of tagging
+    /// time went here).
+    fn count_ascii_function_words<'w>(
+        &self,
+        words: impl Iterator<Item = &'w [u8]>,
+        hits: &mut [u32; 8],
+    ) {
+        for word in words.filter(|w| w.len() <= LONGEST_FUNCTION_WORD) {
             if let Some(languages) = self.ascii_function_words.get(&packed_lowercase(word)) {
                 for (l, hit) in hits.iter_mut().enumerate() {
                     *hit += u32::from(languages >> l & 1);
@@ -277,10 +297,14 @@ mod tests {
             text in "([a-zA-Z]{1,10}|[ .,'-]|the|The|si|le|der|el|di|produsul|PRODUSUL){0,40}"
         ) {
             let id = LanguageIdentifier::shared();
+            // The analyzer's way: the words of the text lower-cased.
+            let lowered = text.to_ascii_lowercase();
+            let words = crate::topics::LoweredAscii::new(&lowered).words;
             let (mut fast, mut general) = ([0u32; 8], [0u32; 8]);
-            id.count_ascii_function_words(&text, &mut fast);
+            id.count_ascii_function_words(words.iter().map(|w| w.as_bytes()), &mut fast);
             id.count_function_words(&text, &mut general);
             proptest::prop_assert_eq!(fast, general);
+            proptest::prop_assert_eq!(id.identify_lowered(&text, &words), id.identify(&text));
         }
     }
 

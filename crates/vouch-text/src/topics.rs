@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap as HashMap;
@@ -40,15 +41,57 @@ pub struct TopicEntry {
     pub keywords: HashMap<String, Vec<String>>,
 }
 
-/// First stem → (the stems after it, topic index).
-type KeywordIndex = HashMap<String, Vec<(Vec<String>, usize)>>;
-
 /// A compiled taxonomy: stemmed keyword sequences per language.
 pub struct Taxonomy {
     entries: Vec<TopicEntry>,
-    /// language → first stem → (the stems after it, topic index): finding
-    /// topics is one look-up per word, however large the taxonomy.
+    /// language → its keywords.
     keywords: HashMap<String, KeywordIndex>,
+    /// Tells this taxonomy's per-thread word caches from another's.
+    id: u64,
+}
+
+/// One language's keywords, with every stem in them numbered: finding the
+/// topics of a text is one cached look-up per word (word → number), then
+/// comparisons of numbers.
+#[derive(Default)]
+struct KeywordIndex {
+    numbers: HashMap<String, u32>,
+    /// By the number of a keyword's first stem: (the numbers of the stems
+    /// after it, topic index).
+    starting_with: Vec<Vec<(Vec<u32>, usize)>>,
+}
+
+/// The number of a word whose stem is in no keyword.
+const NO_KEYWORD: u32 = u32::MAX;
+
+impl KeywordIndex {
+    fn number(&mut self, stem: String) -> u32 {
+        let next = u32::try_from(self.numbers.len()).expect("fewer than 4 billion keyword stems");
+        let number = *self.numbers.entry(stem).or_insert(next);
+        if self.starting_with.len() <= number as usize {
+            self.starting_with
+                .resize_with(number as usize + 1, Vec::new);
+        }
+        number
+    }
+
+    fn number_of(&self, stem: &str) -> u32 {
+        self.numbers.get(stem).copied().unwrap_or(NO_KEYWORD)
+    }
+
+    /// Adds to `found` the topics whose keywords occur in `words` (numbered stems).
+    fn find(&self, words: &[u32], found: &mut Vec<usize>) {
+        for (i, &word) in words.iter().enumerate() {
+            let Some(keywords) = self.starting_with.get(word as usize) else {
+                continue;
+            };
+            for (rest, topic) in keywords {
+                if !found.contains(topic) && words[i + 1..].starts_with(rest) {
+                    found.push(*topic);
+                }
+            }
+        }
+    }
 }
 
 /// A word's stem, shared by every occurrence the thread has stemmed.
@@ -59,71 +102,50 @@ type StemCache = HashMap<Box<str>, Stem>;
 
 /// The stems of a text's words in `language`, folded and lower-cased.
 pub fn stems(text: &str, language: &str) -> Vec<Stem> {
-    let folded = fold(text);
+    stems_of(folded_words(&fold(text)), language)
+}
+
+/// The words of a folded text: its runs of letters and digits.
+fn folded_words(folded: &str) -> Box<dyn Iterator<Item = &str> + '_> {
     if folded.is_ascii() {
         // Split on bytes: the words of ASCII text are its runs of ASCII
         // letters and digits (splitting by `char` cost a fifth of stemming).
-        return stems_of(ascii_words(&folded).into_iter(), language);
+        return Box::new(ascii_words(folded).into_iter());
     }
-    let words = folded
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty());
-    stems_of(words, language)
+    Box::new(
+        folded
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty()),
+    )
 }
 
-/// A text's clauses, each with the stems of its words (`clauses`, then
-/// `stems` of each clause).
-pub struct StemmedClauses<'t> {
-    stems: Vec<Stem>,
-    /// Each clause with the range of its words in `stems`.
-    clauses: Vec<(&'t str, std::ops::Range<usize>)>,
+/// An ASCII text lower-cased once, and its words (runs of letters and
+/// digits): language identification, topic finding and VADER each used to
+/// lower-case and split the same text for themselves.
+pub(crate) struct LoweredAscii<'l> {
+    /// The text, lower-cased (same length, same offsets).
+    pub(crate) text: &'l str,
+    pub(crate) words: Vec<&'l str>,
 }
 
-impl<'t> StemmedClauses<'t> {
-    pub fn new(text: &'t str, language: &str) -> StemmedClauses<'t> {
-        let clauses = clauses(text);
-        if !text.is_ascii() {
-            let mut stemmed = StemmedClauses {
-                stems: Vec::new(),
-                clauses: Vec::with_capacity(clauses.len()),
-            };
-            for clause in clauses {
-                let from = stemmed.stems.len();
-                stemmed.stems.extend(stems(clause, language));
-                stemmed.clauses.push((clause, from..stemmed.stems.len()));
-            }
-            return stemmed;
+impl<'l> LoweredAscii<'l> {
+    /// `lowered` must be an ASCII text lower-cased.
+    pub(crate) fn new(lowered: &'l str) -> LoweredAscii<'l> {
+        debug_assert!(
+            lowered
+                .bytes()
+                .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+        );
+        LoweredAscii {
+            text: lowered,
+            words: ascii_words(lowered),
         }
-        // ASCII text is lower-cased and stemmed once, whole, and each clause
-        // takes its words from it: a clause starts and ends beside a space,
-        // a sentence mark or the text's edge, so no word straddles two
-        // (a property test checks it), and the per-clause folding and cache
-        // look-ups cost a fifth of topic finding.
-        let lowered = text.to_ascii_lowercase();
-        let words = ascii_words(&lowered);
-        let starts: Vec<usize> = words
-            .iter()
-            .map(|w| w.as_ptr() as usize - lowered.as_ptr() as usize)
-            .collect();
-        let stems = stems_of(words.into_iter(), language);
-        let clauses = clauses
-            .into_iter()
-            .map(|clause| {
-                let start = clause.as_ptr() as usize - text.as_ptr() as usize;
-                let end = start + clause.len();
-                let from = starts.partition_point(|w| *w < start);
-                let to = starts.partition_point(|w| *w < end);
-                (clause, from..to)
-            })
-            .collect();
-        StemmedClauses { stems, clauses }
     }
 
-    /// The clauses in text order, each with its stems.
-    pub fn iter(&self) -> impl Iterator<Item = (&'t str, &[Stem])> {
-        self.clauses
-            .iter()
-            .map(|(clause, words)| (*clause, &self.stems[words.clone()]))
+    /// The lower-cased counterpart of `part`, a slice of the text this was made from.
+    pub(crate) fn of<'p>(&self, original: &str, part: &'p str) -> &'l str {
+        let start = part.as_ptr() as usize - original.as_ptr() as usize;
+        &self.text[start..start + part.len()]
     }
 }
 
@@ -191,6 +213,54 @@ fn stems_of<'w>(words: impl Iterator<Item = &'w str>, language: &str) -> Vec<Ste
     })
 }
 
+/// The keyword-stem numbers of folded `words` (`NO_KEYWORD` for most),
+/// through a per-thread cache for this taxonomy and language: a word is
+/// stemmed once per thread, and afterwards costs one look-up.
+fn word_numbers<'w>(
+    words: impl Iterator<Item = &'w str>,
+    language: &str,
+    taxonomy: u64,
+    index: &KeywordIndex,
+) -> Vec<u32> {
+    type Numbers = HashMap<Box<str>, u32>;
+    thread_local! {
+        static NUMBERS: RefCell<Vec<((u64, String), Numbers)>> = Default::default();
+    }
+    const REMEMBERED: usize = 200_000;
+    NUMBERS.with_borrow_mut(|caches| {
+        // One bound for all caches together (checked per text, so it may be
+        // passed by one text's words).
+        if caches.iter().map(|(_, cache)| cache.len()).sum::<usize>() >= REMEMBERED {
+            caches.clear();
+        }
+        let slot = match caches
+            .iter()
+            .position(|((t, l), _)| *t == taxonomy && l == language)
+        {
+            Some(slot) => slot,
+            None => {
+                caches.push(((taxonomy, language.to_owned()), HashMap::default()));
+                caches.len() - 1
+            }
+        };
+        let cache = &mut caches[slot].1;
+        let mut stemmer = None;
+        words
+            .map(|w| {
+                if let Some(number) = cache.get(w) {
+                    return *number;
+                }
+                let number = match stemmer.get_or_insert_with(|| self::stemmer(language)) {
+                    Some(stemmer) => index.number_of(&stemmer.stem(w)),
+                    None => index.number_of(w),
+                };
+                cache.insert(w.into(), number);
+                number
+            })
+            .collect()
+    })
+}
+
 fn stemmer(language: &str) -> Option<Stemmer> {
     Some(Stemmer::create(match language {
         "en" => Algorithm::English,
@@ -211,6 +281,7 @@ impl Taxonomy {
 
     pub fn parse(toml_text: &str) -> Result<Taxonomy, TaxonomyError> {
         let file: TaxonomyFile = toml::from_str(toml_text)?;
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let mut keywords: HashMap<String, KeywordIndex> = HashMap::default();
         for (index, entry) in file.topic.iter().enumerate() {
             if file.topic[..index].iter().any(|e| e.name == entry.name) {
@@ -221,14 +292,15 @@ impl Taxonomy {
             }
             for (language, words) in &entry.keywords {
                 for keyword in words {
-                    let mut stemmed = stems(keyword, language).into_iter().map(|s| s.to_string());
-                    if let Some(first) = stemmed.next() {
-                        keywords
-                            .entry(language.clone())
-                            .or_default()
-                            .entry(first)
-                            .or_default()
-                            .push((stemmed.collect(), index));
+                    let index_of_language = keywords.entry(language.clone()).or_default();
+                    let mut numbered = stems(keyword, language)
+                        .iter()
+                        .map(|stem| index_of_language.number(stem.to_string()))
+                        .collect::<Vec<u32>>()
+                        .into_iter();
+                    if let Some(first) = numbered.next() {
+                        index_of_language.starting_with[first as usize]
+                            .push((numbered.collect(), index));
                     }
                 }
             }
@@ -236,6 +308,7 @@ impl Taxonomy {
         Ok(Taxonomy {
             entries: file.topic,
             keywords,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -245,22 +318,65 @@ impl Taxonomy {
 
     /// The topics (by index) mentioned in already-stemmed words of `language`.
     pub fn find(&self, stemmed: &[Stem], language: &str) -> Vec<usize> {
-        let Some(keywords) = self.keywords.get(language) else {
+        let Some(index) = self.keywords.get(language) else {
             return Vec::new();
         };
+        let numbers: Vec<u32> = stemmed.iter().map(|s| index.number_of(s)).collect();
         let mut found = Vec::new();
-        for (i, word) in stemmed.iter().enumerate() {
-            for (rest, topic) in keywords.get(&**word).into_iter().flatten() {
-                let after = &stemmed[i + 1..];
-                let follows = after.len() >= rest.len()
-                    && rest.iter().zip(after).all(|(a, b)| a.as_str() == &**b);
-                if !found.contains(topic) && follows {
-                    found.push(*topic);
+        index.find(&numbers, &mut found);
+        found.sort_unstable();
+        found
+    }
+
+    /// The clauses of `text` (see `clauses`) that mention a topic, in text
+    /// order, each with its topics (by index, sorted). `lowered` is the
+    /// text lower-cased with its words, when the text is ASCII.
+    pub(crate) fn topics_by_clause<'t>(
+        &self,
+        text: &'t str,
+        lowered: Option<&LoweredAscii>,
+        language: &str,
+    ) -> Vec<(&'t str, Vec<usize>)> {
+        let Some(index) = self.keywords.get(language) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut keep = |clause: &'t str, numbers: &[u32]| {
+            let mut found = Vec::new();
+            index.find(numbers, &mut found);
+            if !found.is_empty() {
+                found.sort_unstable();
+                out.push((clause, found));
+            }
+        };
+        match lowered {
+            // ASCII text is stemmed once, whole, and each clause takes its
+            // words from it: a clause starts and ends beside a space, a
+            // sentence mark or the text's edge, so no word straddles two
+            // (a property test checks it).
+            Some(lowered) => {
+                let numbers = word_numbers(lowered.words.iter().copied(), language, self.id, index);
+                let starts: Vec<usize> = lowered
+                    .words
+                    .iter()
+                    .map(|w| w.as_ptr() as usize - lowered.text.as_ptr() as usize)
+                    .collect();
+                for clause in clauses(text) {
+                    let start = clause.as_ptr() as usize - text.as_ptr() as usize;
+                    let from = starts.partition_point(|w| *w < start);
+                    let to = starts.partition_point(|w| *w < start + clause.len());
+                    keep(clause, &numbers[from..to]);
+                }
+            }
+            None => {
+                for clause in clauses(text) {
+                    let folded = fold(clause);
+                    let numbers = word_numbers(folded_words(&folded), language, self.id, index);
+                    keep(clause, &numbers);
                 }
             }
         }
-        found.sort_unstable();
-        found
+        out
     }
 
     pub fn name(&self, topic: usize) -> &str {
@@ -580,19 +696,27 @@ mod tests {
         }
 
         #[test]
-        fn stemmed_clauses_are_the_clauses_stemmed_one_by_one(
-            text in "([a-zA-Z0-9]{1,9}|[ .,!?;:'()\t\n\x0b\x0c\r-]|but|BUT|However|though|Delivery|shipping|ă){0,40}",
+        fn topics_by_clause_are_each_clauses_topics(
+            text in "([a-zA-Z0-9]{1,9}|[ .,!?;:'()\t\n\x0b\x0c\r-]|but|BUT|However|though|Delivery|shipping|ă|support|Prices|easy to use|factura){0,40}",
             language in proptest::sample::select(vec!["en", "ro", "xx"]),
         ) {
-            let whole: Vec<(&str, Vec<Stem>)> = StemmedClauses::new(&text, language)
-                .iter()
-                .map(|(clause, stems)| (clause, stems.to_vec()))
-                .collect();
-            let one_by_one: Vec<(&str, Vec<Stem>)> = clauses(&text)
+            static TAXONOMY: std::sync::LazyLock<Taxonomy> =
+                std::sync::LazyLock::new(Taxonomy::default_taxonomy);
+            let t = &*TAXONOMY;
+            let one_by_one: Vec<(&str, Vec<usize>)> = clauses(&text)
                 .into_iter()
-                .map(|clause| (clause, stems(clause, language)))
+                .map(|clause| (clause, t.find(&stems(clause, language), language)))
+                .filter(|(_, found)| !found.is_empty())
                 .collect();
-            proptest::prop_assert_eq!(whole, one_by_one);
+            proptest::prop_assert_eq!(&t.topics_by_clause(&text, None, language), &one_by_one);
+            if text.is_ascii() {
+                let lowered = text.to_ascii_lowercase();
+                let lowered = LoweredAscii::new(&lowered);
+                proptest::prop_assert_eq!(
+                    &t.topics_by_clause(&text, Some(&lowered), language),
+                    &one_by_one
+                );
+            }
         }
 
         #[test]

@@ -359,6 +359,12 @@ impl Vader {
 
     /// Scores one text, as `SentimentIntensityAnalyzer().polarity_scores`.
     pub fn polarity(&self, text: &str) -> Polarity {
+        self.polarity_of(text, None)
+    }
+
+    /// `polarity`, given `text` lower-cased when the caller has it (ASCII text only).
+    pub(crate) fn polarity_of(&self, text: &str, lowered: Option<&str>) -> Polarity {
+        let untrimmed = text;
         let text = self.describe_emojis(text);
         let text = text.trim_matches(is_python_space);
         // ASCII text is split on bytes, lower-cased once and sliced; other text token by token.
@@ -370,10 +376,15 @@ impl Vader {
                 .map(strip_punctuation_if_word)
                 .collect()
         };
-        let lowered_text = if ascii {
-            text.to_ascii_lowercase()
-        } else {
-            String::new()
+        // Emojis are outside ASCII, so an ASCII text was not rewritten and
+        // is a slice of the caller's.
+        let lowered_text: Cow<str> = match lowered {
+            Some(lowered) if ascii => {
+                let start = text.as_ptr() as usize - untrimmed.as_ptr() as usize;
+                Cow::Borrowed(&lowered[start..start + text.len()])
+            }
+            _ if ascii => Cow::Owned(text.to_ascii_lowercase()),
+            _ => Cow::Borrowed(""),
         };
         let lowered_tokens: Vec<String> = if ascii {
             Vec::new()
