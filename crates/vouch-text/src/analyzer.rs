@@ -93,7 +93,7 @@ impl TextAnalyzer {
                     .as_ref()
                     .unwrap_or_else(|| LanguageIdentifier::shared());
                 match &lowered {
-                    Some(lowered) => identifier.identify_lowered(text, &lowered.words),
+                    Some(lowered) => identifier.identify_lowered(text, lowered),
                     None => identifier.identify(text),
                 }
             }

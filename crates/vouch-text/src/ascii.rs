@@ -61,9 +61,39 @@ pub(crate) const fn packed_lowercase(word: &[u8]) -> u64 {
     key
 }
 
+/// `packed_lowercase(&bytes[start..start + len])` for bytes already in
+/// lower case, read as one number when 8 bytes are there to read (len is
+/// 1 to 8).
+#[inline]
+pub(crate) fn packed_at(bytes: &[u8], start: usize, len: usize) -> u64 {
+    debug_assert!((1..=8).contains(&len));
+    match bytes.get(start..start + 8) {
+        Some(eight) => {
+            let eight: [u8; 8] = eight.try_into().expect("eight bytes");
+            u64::from_le_bytes(eight) & (u64::MAX >> (64 - 8 * len))
+        }
+        None => packed_lowercase(&bytes[start..start + len]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn packed_at_packs_as_packed_lowercase(
+            text in "[a-z0-9' ]{1,20}",
+            start in 0usize..20,
+            len in 1usize..=8,
+        ) {
+            proptest::prop_assume!(start + len <= text.len());
+            proptest::prop_assert_eq!(
+                packed_at(text.as_bytes(), start, len),
+                packed_lowercase(&text.as_bytes()[start..start + len])
+            );
+        }
+    }
 
     #[test]
     fn the_table_agrees_with_the_standard_predicates() {
