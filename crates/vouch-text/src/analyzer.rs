@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::model::blend;
 use crate::topics::{LoweredAscii, Taxonomy};
+use crate::vader::AsciiTokens;
 use crate::{LanguageIdentifier, Polarity, Romanian, SentimentModel, Vader};
 
 /// A topic found in a text, with the mean compound of the clauses naming it.
@@ -64,17 +65,25 @@ impl TextAnalyzer {
     /// English, the Romanian scorer for Romanian; other languages fall back
     /// to VADER, which knows little of them.
     pub fn sentiment(&self, text: &str, language: Option<&str>) -> Polarity {
-        self.sentiment_of(text, None, language)
+        self.sentiment_of_part(text, text, None, language)
     }
 
-    /// `sentiment`, given `text` lower-cased when it is ASCII.
-    fn sentiment_of(&self, text: &str, lowered: Option<&str>, language: Option<&str>) -> Polarity {
-        let mut polarity = match language {
-            Some("ro") => Romanian::shared().polarity(text),
-            _ => Vader::feedback().polarity_of(text, lowered),
+    /// `sentiment(part)` for `part`, a slice of `text`; `tokens` are the
+    /// text's VADER tokens when the text is ASCII and not Romanian.
+    fn sentiment_of_part(
+        &self,
+        text: &str,
+        part: &str,
+        tokens: Option<&AsciiTokens>,
+        language: Option<&str>,
+    ) -> Polarity {
+        let mut polarity = match (language, tokens) {
+            (Some("ro"), _) => Romanian::shared().polarity(part),
+            (_, Some(tokens)) => Vader::feedback().polarity_of_part(tokens, text, part),
+            _ => Vader::feedback().polarity(part),
         };
         if let Some(model) = language.and_then(|l| self.models.get(l)) {
-            polarity.compound = blend(polarity.compound, model.compound(text));
+            polarity.compound = blend(polarity.compound, model.compound(part));
         }
         polarity
     }
@@ -98,8 +107,15 @@ impl TextAnalyzer {
                 }
             }
         };
+        // VADER tokenises the text once; its clauses reuse the tokens.
+        let tokens = match (&lowered, language) {
+            (Some(lowered), language) if language != Some("ro") => {
+                Some(Vader::feedback().ascii_tokens(text, lowered.text))
+            }
+            _ => None,
+        };
         let polarity = self
-            .sentiment_of(text, lowered.as_ref().map(|l| l.text), language)
+            .sentiment_of_part(text, text, tokens.as_ref(), language)
             .rounded();
         let mut per_topic: Vec<(usize, f64, u32)> = Vec::new();
         let topic_language = language.unwrap_or("en");
@@ -107,8 +123,9 @@ impl TextAnalyzer {
             self.taxonomy
                 .topics_by_clause(text, lowered.as_ref(), topic_language)
         {
-            let lowered_clause = lowered.as_ref().map(|l| l.of(text, clause));
-            let compound = self.sentiment_of(clause, lowered_clause, language).compound;
+            let compound = self
+                .sentiment_of_part(text, clause, tokens.as_ref(), language)
+                .compound;
             for topic in found {
                 match per_topic.iter_mut().find(|(t, _, _)| *t == topic) {
                     Some((_, sum, n)) => {

@@ -149,12 +149,6 @@ impl<'l> LoweredAscii<'l> {
         let start = word.as_ptr() as usize - self.text.as_ptr() as usize;
         ascii::packed_at(self.text.as_bytes(), start, word.len())
     }
-
-    /// The lower-cased counterpart of `part`, a slice of the text this was made from.
-    pub(crate) fn of<'p>(&self, original: &str, part: &'p str) -> &'l str {
-        let start = part.as_ptr() as usize - original.as_ptr() as usize;
-        &self.text[start..start + part.len()]
-    }
 }
 
 /// The runs of ASCII letters and digits of an ASCII text.

@@ -359,72 +359,123 @@ impl Vader {
 
     /// Scores one text, as `SentimentIntensityAnalyzer().polarity_scores`.
     pub fn polarity(&self, text: &str) -> Polarity {
-        self.polarity_of(text, None)
+        self.polarity_of(text)
     }
 
-    /// `polarity`, given `text` lower-cased when the caller has it (ASCII text only).
-    pub(crate) fn polarity_of(&self, text: &str, lowered: Option<&str>) -> Polarity {
-        let untrimmed = text;
+    fn polarity_of(&self, text: &str) -> Polarity {
+        if text.is_ascii() {
+            // No emoji in ASCII text: nothing to describe.
+            let lowered = text.to_ascii_lowercase();
+            let tokens = self.ascii_tokens(text, &lowered);
+            return self.polarity_of_part(&tokens, text, text);
+        }
         let text = self.describe_emojis(text);
         let text = text.trim_matches(is_python_space);
-        // ASCII text is split on bytes, lower-cased once and sliced; other text token by token.
-        let ascii = text.is_ascii();
-        let tokens: Vec<&str> = if ascii {
-            split_ascii_tokens(text)
-        } else {
-            split_python_whitespace(text)
-                .map(strip_punctuation_if_word)
-                .collect()
-        };
-        // Emojis are outside ASCII, so an ASCII text was not rewritten and
-        // is a slice of the caller's.
-        let lowered_text: Cow<str> = match lowered {
-            Some(lowered) if ascii => {
-                let start = text.as_ptr() as usize - untrimmed.as_ptr() as usize;
-                Cow::Borrowed(&lowered[start..start + text.len()])
-            }
-            _ if ascii => Cow::Owned(text.to_ascii_lowercase()),
-            _ => Cow::Borrowed(""),
-        };
-        let lowered_tokens: Vec<String> = if ascii {
-            Vec::new()
-        } else {
-            tokens.iter().map(|t| t.to_lowercase()).collect()
-        };
-        let lower: Vec<&str> = if ascii {
-            let base = text.as_ptr() as usize;
-            tokens
-                .iter()
-                .map(|t| {
-                    let start = t.as_ptr() as usize - base;
-                    &lowered_text[start..start + t.len()]
-                })
-                .collect()
-        } else {
-            lowered_tokens.iter().map(String::as_str).collect()
-        };
+        let tokens: Vec<&str> = split_python_whitespace(text)
+            .map(strip_punctuation_if_word)
+            .collect();
+        let lowered: Vec<String> = tokens.iter().map(|t| t.to_lowercase()).collect();
+        let lower: Vec<&str> = lowered.iter().map(String::as_str).collect();
         let entries: Vec<WordEntry> = lower
             .iter()
             .zip(&tokens)
             .map(|(w, t)| WordEntry {
-                upper: if ascii {
-                    is_ascii_upper(t)
-                } else {
-                    is_upper(t)
-                },
+                upper: is_upper(t),
                 ..self.words.get(*w).copied().unwrap_or_default()
             })
             .collect();
-        let all_caps = entries.iter().filter(|e| e.upper).count();
-        let cap_differential = all_caps > 0 && all_caps < tokens.len();
+        self.score(&lower, &entries, text)
+    }
 
+    /// An ASCII text tokenised and looked up, for `polarity_of_part`;
+    /// `lowered` is the text lower-cased.
+    pub(crate) fn ascii_tokens<'l>(&self, text: &str, lowered: &'l str) -> AsciiTokens<'l> {
+        let runs = python_space_runs(text);
+        let (lower, entries) = runs
+            .iter()
+            .map(|&(from, to)| self.ascii_token(text, lowered, from, to))
+            .unzip();
+        AsciiTokens {
+            lowered,
+            runs,
+            lower,
+            entries,
+        }
+    }
+
+    /// One token of an ASCII text from its run `text[from..to]`: edge
+    /// punctuation stripped unless two characters or fewer would be left
+    /// (then it was probably an emoticon like ":)"), lower-cased, looked up.
+    fn ascii_token<'l>(
+        &self,
+        text: &str,
+        lowered: &'l str,
+        from: usize,
+        to: usize,
+    ) -> (&'l str, WordEntry) {
+        let bytes = text.as_bytes();
+        let (mut a, mut b) = (from, to);
+        while a < b && ascii::is(bytes[a], PUNCTUATION) {
+            a += 1;
+        }
+        while b > a && ascii::is(bytes[b - 1], PUNCTUATION) {
+            b -= 1;
+        }
+        if b - a <= 2 {
+            (a, b) = (from, to);
+        }
+        let lower = &lowered[a..b];
+        let entry = WordEntry {
+            upper: is_ascii_upper(&text[a..b]),
+            ..self.words.get(lower).copied().unwrap_or_default()
+        };
+        (lower, entry)
+    }
+
+    /// `polarity(part)` for `part`, a slice of the ASCII `text` that
+    /// `tokens` were made from: a text's clauses reuse its tokens and
+    /// look-ups instead of making their own (a tenth of tagging). A
+    /// clause's tokens are the text's runs within it, cut where the clause
+    /// cuts them (a clause can end at a "." inside a run).
+    pub(crate) fn polarity_of_part(
+        &self,
+        tokens: &AsciiTokens,
+        text: &str,
+        part: &str,
+    ) -> Polarity {
+        let part = part.trim_matches(is_python_space);
+        let start = part.as_ptr() as usize - text.as_ptr() as usize;
+        let end = start + part.len();
+        let from = tokens.runs.partition_point(|run| run.1 <= start);
+        let to = tokens.runs.partition_point(|run| run.0 < end);
+        if part.is_empty() || from >= to {
+            return self.score(&[], &[], part);
+        }
+        let mut lower = Cow::Borrowed(&tokens.lower[from..to]);
+        let mut entries = Cow::Borrowed(&tokens.entries[from..to]);
+        for i in [from, to - 1] {
+            let (a, b) = tokens.runs[i];
+            let (cut_a, cut_b) = (a.max(start), b.min(end));
+            if (cut_a, cut_b) != (a, b) {
+                let (word, entry) = self.ascii_token(text, tokens.lowered, cut_a, cut_b);
+                lower.to_mut()[i - from] = word;
+                entries.to_mut()[i - from] = entry;
+            }
+        }
+        self.score(&lower, &entries, part)
+    }
+
+    /// VADER's rules over a text's tokens (lower-cased, looked up).
+    fn score(&self, lower: &[&str], entries: &[WordEntry], text: &str) -> Polarity {
+        let all_caps = entries.iter().filter(|e| e.upper).count();
+        let cap_differential = all_caps > 0 && all_caps < entries.len();
         let sentence = Sentence {
-            lower: &lower,
-            entries: &entries,
+            lower,
+            entries,
             cap_differential,
         };
-        let mut sentiments: Vec<f64> = Vec::with_capacity(tokens.len());
-        for i in 0..tokens.len() {
+        let mut sentiments: Vec<f64> = Vec::with_capacity(entries.len());
+        for i in 0..entries.len() {
             let modifier = entries[i].booster.is_some()
                 || (lower[i] == "kind" && lower.get(i + 1).is_some_and(|w| *w == "of"));
             sentiments.push(if modifier {
@@ -433,7 +484,7 @@ impl Vader {
                 self.sentiment_valence(&sentence, i)
             });
         }
-        but_check(&lower, &mut sentiments);
+        but_check(lower, &mut sentiments);
         score_valence(&sentiments, text)
     }
 
@@ -616,11 +667,11 @@ fn split_python_whitespace(text: &str) -> impl Iterator<Item = &str> {
     .filter(|t| !t.is_empty())
 }
 
-/// `split_python_whitespace` then `strip_punctuation_if_word`, on the bytes
-/// of an ASCII text (where a byte is a character).
-fn split_ascii_tokens(text: &str) -> Vec<&str> {
+/// The runs of an ASCII text between Python spaces (what
+/// `split_python_whitespace` yields), as byte ranges.
+fn python_space_runs(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
-    let mut tokens = Vec::with_capacity(bytes.len() / 5 + 1);
+    let mut runs = Vec::with_capacity(bytes.len() / 5 + 1);
     let mut start = 0;
     while start < bytes.len() {
         while start < bytes.len() && is_python_ascii_space(bytes[start]) {
@@ -631,23 +682,11 @@ fn split_ascii_tokens(text: &str) -> Vec<&str> {
             end += 1;
         }
         if end > start {
-            let (mut a, mut b) = (start, end);
-            while a < b && ascii::is(bytes[a], PUNCTUATION) {
-                a += 1;
-            }
-            while b > a && ascii::is(bytes[b - 1], PUNCTUATION) {
-                b -= 1;
-            }
-            // Two characters or fewer left: probably an emoticon, keep it whole.
-            tokens.push(if b - a <= 2 {
-                &text[start..end]
-            } else {
-                &text[a..b]
-            });
+            runs.push((start, end));
         }
         start = end;
     }
-    tokens
+    runs
 }
 
 fn is_python_ascii_space(b: u8) -> bool {
@@ -665,6 +704,17 @@ fn parse_lexicon(text: &str) -> Vec<(String, f64)> {
             Some((word.to_owned(), measure))
         })
         .collect()
+}
+
+/// An ASCII text tokenised as VADER tokenises it, each token lower-cased
+/// and looked up (see `Vader::ascii_tokens`).
+pub(crate) struct AsciiTokens<'l> {
+    /// The text lower-cased (the tokens are slices of it).
+    lowered: &'l str,
+    /// Each token's run in the text (byte offsets), before stripping.
+    runs: Vec<(usize, usize)>,
+    lower: Vec<&'l str>,
+    entries: Vec<WordEntry>,
 }
 
 /// One text, tokenised, with what every rule needs to look at.
@@ -725,9 +775,22 @@ pub(crate) fn but_check(lower: &[&str], sentiments: &mut [f64]) {
     let Some(but) = lower.iter().position(|w| *w == "but") else {
         return;
     };
+    // Scaling keeps zeros zero and the rest non-zero, so where the first
+    // zero is, and which values are non-zero, never change in the loop:
+    // the search for a value's first position (the reference's
+    // `list.index`) looks only where that value can be.
+    let first_zero = sentiments.iter().position(|s| *s == 0.0);
+    let non_zero: Vec<usize> = (0..sentiments.len())
+        .filter(|&i| sentiments[i] != 0.0)
+        .collect();
     for k in 0..sentiments.len() {
         let value = sentiments[k];
-        let first = sentiments.iter().position(|s| *s == value).unwrap_or(k);
+        let first = if value == 0.0 {
+            first_zero
+        } else {
+            non_zero.iter().copied().find(|&i| sentiments[i] == value)
+        }
+        .unwrap_or(k);
         if first < but {
             sentiments[first] = value * 0.5;
         } else if first > but {
@@ -800,10 +863,58 @@ mod tests {
         fn the_ascii_tokenizer_splits_as_the_general_one(
             text in "([a-zA-Z]{1,12}|[ .,!?;:'()\t\n\x0b\x0c\r\x1c\x1f-]|:\\)|n't){0,90}"
         ) {
-            let general: Vec<&str> = split_python_whitespace(&text)
-                .map(strip_punctuation_if_word)
+            let general: Vec<String> = split_python_whitespace(&text)
+                .map(|t| strip_punctuation_if_word(t).to_lowercase())
                 .collect();
-            proptest::prop_assert_eq!(split_ascii_tokens(&text), general);
+            let lowered = text.to_ascii_lowercase();
+            let vader = Vader::english();
+            let tokens = vader.ascii_tokens(&text, &lowered);
+            proptest::prop_assert_eq!(&tokens.lower, &general);
+        }
+
+        #[test]
+        fn a_part_scores_as_the_part_alone(
+            text in "([a-zA-Z]{1,12}|good|BAD|not|but|very|kind of|[ .,!?;:'()\t\n\x1c-]|:\\)|n't){0,60}",
+            from in 0usize..400,
+            length in 0usize..400,
+        ) {
+            let from = from.min(text.len());
+            let to = (from + length).min(text.len());
+            let part = &text[from..to];
+            let lowered = text.to_ascii_lowercase();
+            let vader = Vader::english();
+            let tokens = vader.ascii_tokens(&text, &lowered);
+            let shared = vader.polarity_of_part(&tokens, &text, part);
+            let alone = vader.polarity(part);
+            let bits = |p: Polarity| [p.compound, p.positive, p.neutral, p.negative].map(f64::to_bits);
+            proptest::prop_assert_eq!(bits(shared), bits(alone));
+        }
+
+        #[test]
+        fn but_check_scales_as_the_reference_does(
+            values in proptest::collection::vec(
+                proptest::sample::select(vec![0.0, -0.0, 1.9, -1.9, 0.95, 2.85, -0.74, 3.1]),
+                0..30,
+            ),
+            but in 0usize..30,
+        ) {
+            let words: Vec<&str> = (0..values.len()).map(|i| if i == but { "but" } else { "w" }).collect();
+            let mut fast = values.clone();
+            but_check(&words, &mut fast);
+            let mut reference = values.clone();
+            if let Some(but) = words.iter().position(|w| *w == "but") {
+                for k in 0..reference.len() {
+                    let value = reference[k];
+                    let first = reference.iter().position(|s| *s == value).unwrap_or(k);
+                    if first < but {
+                        reference[first] = value * 0.5;
+                    } else if first > but {
+                        reference[first] = value * 1.5;
+                    }
+                }
+            }
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+            proptest::prop_assert_eq!(bits(&fast), bits(&reference));
         }
 
         #[test]
