@@ -621,7 +621,11 @@ impl Vader {
 
 fn negation_check(valence: f64, s: &Sentence, start: usize, i: usize) -> f64 {
     let w = |back: usize| s.lower[i - back];
-    let negated = |back: usize| s.entries[i - back].negation || w(back).contains("n't");
+    // A byte window, not `str::contains`, whose searcher costs more to set
+    // up than these short words cost to scan.
+    let negated = |back: usize| {
+        s.entries[i - back].negation || w(back).as_bytes().windows(3).any(|x| x == b"n't")
+    };
     match start {
         0 if negated(1) => valence * N_SCALAR,
         1 if w(2) == "never" && (w(1) == "so" || w(1) == "this") => valence * 1.25,
