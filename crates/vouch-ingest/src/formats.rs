@@ -321,9 +321,9 @@ impl Format {
         match self {
             Format::Yelp => {
                 let date = text(v, &["date"])?;
-                let posted_at = NaiveDateTime::parse_from_str(&date, "%Y-%m-%d %H:%M:%S")
+                let posted_at = yelp_time(&date)
                     .map(|t| t.and_utc())
-                    .map_err(|_| format!("field `date`: {date:?} is not YYYY-MM-DD HH:MM:SS"))?;
+                    .ok_or_else(|| format!("field `date`: {date:?} is not YYYY-MM-DD HH:MM:SS"))?;
                 let mut f = Feedback::new(
                     Source::Yelp,
                     text(v, &["review_id"])?,
@@ -525,6 +525,20 @@ fn column(row: &Row, name: &str) -> Result<String, String> {
         .ok_or_else(|| format!("field `{name}`: missing"))
 }
 
+/// Yelp's `YYYY-MM-DD HH:MM:SS`, as `NaiveDateTime::parse_from_str` reads
+/// it, with the format read once instead of once a review.
+fn yelp_time(date: &str) -> Option<NaiveDateTime> {
+    use chrono::format::{Item, Parsed, StrftimeItems};
+    static FORMAT: std::sync::LazyLock<Vec<Item<'static>>> = std::sync::LazyLock::new(|| {
+        StrftimeItems::new("%Y-%m-%d %H:%M:%S")
+            .parse_to_owned()
+            .expect("a valid format")
+    });
+    let mut parsed = Parsed::new();
+    chrono::format::parse(&mut parsed, date, FORMAT.iter()).ok()?;
+    parsed.to_naive_datetime_with_offset(0).ok()
+}
+
 /// A Yelp review line of the usual shape, read as `parse_json` reads it
 /// (`typed_yelp_lines_read_as_the_general_parser_reads_them` checks that).
 fn yelp_line(line: &str) -> Option<Feedback> {
@@ -548,7 +562,7 @@ fn yelp_line(line: &str) -> Option<Feedback> {
     }
     let review: Review = serde_json::from_str(line).ok()?;
     let present = |s: &str| Some(s.trim()).filter(|t| !t.is_empty()).map(str::to_owned);
-    let posted_at = NaiveDateTime::parse_from_str(review.date.trim(), "%Y-%m-%d %H:%M:%S").ok()?;
+    let posted_at = yelp_time(review.date.trim())?;
     let mut f = Feedback::new(
         Source::Yelp,
         present(&review.review_id)?,
@@ -753,6 +767,16 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+        #[test]
+        fn yelp_times_read_as_parse_from_str_reads_them(
+            date in "([0-9]{1,5}-[0-9]{1,2}-[0-9]{1,3}[ T][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}[ Z]?|[ -~]{0,20})"
+        ) {
+            proptest::prop_assert_eq!(
+                yelp_time(&date),
+                NaiveDateTime::parse_from_str(&date, "%Y-%m-%d %H:%M:%S").ok()
+            );
+        }
+
         #[test]
         fn typed_yelp_lines_read_as_the_general_parser_reads_them(
             fields in (
