@@ -359,10 +359,6 @@ impl Vader {
 
     /// Scores one text, as `SentimentIntensityAnalyzer().polarity_scores`.
     pub fn polarity(&self, text: &str) -> Polarity {
-        self.polarity_of(text)
-    }
-
-    fn polarity_of(&self, text: &str) -> Polarity {
         if text.is_ascii() {
             // No emoji in ASCII text: nothing to describe.
             let lowered = text.to_ascii_lowercase();
