@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use lingua::{Language as LinguaLanguage, LanguageDetector, LanguageDetectorBuilder};
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::ascii::{self, ALPHANUMERIC, packed_lowercase};
+use crate::ascii::packed_lowercase;
 use crate::topics::LoweredAscii;
 
 /// The languages Vouch identifies, by ISO 639-1 code. Adding one means a
@@ -160,10 +160,7 @@ impl LanguageIdentifier {
     /// The language of `text` as an ISO 639-1 code, or `None` when nothing in
     /// it tells (empty, digits, emoji only).
     pub fn identify(&self, text: &str) -> Option<&'static str> {
-        if self.languages.len() == 1 {
-            return self.languages.first().copied();
-        }
-        self.by_function_words(text).or_else(|| self.by_model(text))
+        self.identify_with(text, || self.by_function_words(text))
     }
 
     /// `identify` for an ASCII text the caller has already lower-cased and split.
@@ -172,33 +169,53 @@ impl LanguageIdentifier {
         text: &str,
         lowered: &LoweredAscii,
     ) -> Option<&'static str> {
+        self.identify_with(text, || self.leader(&self.lowered_hits(lowered)))
+    }
+
+    /// The one language, or what `fast` finds, or else the model's answer.
+    fn identify_with(
+        &self,
+        text: &str,
+        fast: impl FnOnce() -> Option<&'static str>,
+    ) -> Option<&'static str> {
         if self.languages.len() == 1 {
             return self.languages.first().copied();
         }
+        fast().or_else(|| self.by_model(text))
+    }
+
+    /// `count_function_words` for an ASCII text, from its lower-cased words:
+    /// no `char` decoding, no allocation, and one integer look-up for each
+    /// word short enough to be a function word (a tenth of tagging time
+    /// went here).
+    fn lowered_hits(&self, lowered: &LoweredAscii) -> [u32; 8] {
         let mut hits = [0u32; 8];
-        let keys = lowered
+        for word in lowered
             .words
             .iter()
             .filter(|w| w.len() <= LONGEST_FUNCTION_WORD)
-            .map(|w| lowered.packed(w));
-        self.count_ascii_function_words(keys, &mut hits);
-        self.leader(&hits).or_else(|| self.by_model(text))
+        {
+            if let Some(&languages) = self.ascii_function_words.get(&lowered.packed(word)) {
+                // Most function words belong to one language: visit the set bits only.
+                let mut bits = languages;
+                while bits != 0 {
+                    hits[bits.trailing_zeros() as usize] += 1;
+                    bits &= bits - 1;
+                }
+            }
+        }
+        hits
     }
 
     /// The fast stage: `Some` only when one language's function words
     /// clearly outnumber every other's (at least 2, and 3 times the next).
     pub fn by_function_words(&self, text: &str) -> Option<&'static str> {
-        let mut hits = [0u32; 8];
         if text.is_ascii() {
-            let keys = text
-                .as_bytes()
-                .split(|b| !ascii::is(*b, ALPHANUMERIC))
-                .filter(|w| (1..=LONGEST_FUNCTION_WORD).contains(&w.len()))
-                .map(packed_lowercase);
-            self.count_ascii_function_words(keys, &mut hits);
-        } else {
-            self.count_function_words(text, &mut hits);
+            let lowered = text.to_ascii_lowercase();
+            return self.leader(&self.lowered_hits(&LoweredAscii::new(&lowered)));
         }
+        let mut hits = [0u32; 8];
+        self.count_function_words(text, &mut hits);
         self.leader(&hits)
     }
 
@@ -231,23 +248,6 @@ impl LanguageIdentifier {
             if let Some(languages) = self.function_words.get(word) {
                 for l in languages {
                     hits[*l] += 1;
-                }
-            }
-        }
-    }
-
-    /// `count_function_words` on the words of an ASCII text (runs of
-    /// letters and digits), packed by `packed_lowercase`, only those short
-    /// enough to be function words: no `char` decoding, no allocation (a
-    /// tenth of tagging time went here).
-    fn count_ascii_function_words(&self, keys: impl Iterator<Item = u64>, hits: &mut [u32; 8]) {
-        for key in keys {
-            if let Some(&languages) = self.ascii_function_words.get(&key) {
-                // Most function words belong to one language: visit the set bits only.
-                let mut bits = languages;
-                while bits != 0 {
-                    hits[bits.trailing_zeros() as usize] += 1;
-                    bits &= bits - 1;
                 }
             }
         }
@@ -310,15 +310,9 @@ mod tests {
             // The analyzer's way: the words of the text lower-cased.
             let lowered = text.to_ascii_lowercase();
             let lowered = LoweredAscii::new(&lowered);
-            let keys = lowered
-                .words
-                .iter()
-                .filter(|w| w.len() <= LONGEST_FUNCTION_WORD)
-                .map(|w| lowered.packed(w));
-            let (mut fast, mut general) = ([0u32; 8], [0u32; 8]);
-            id.count_ascii_function_words(keys, &mut fast);
+            let mut general = [0u32; 8];
             id.count_function_words(&text, &mut general);
-            proptest::prop_assert_eq!(fast, general);
+            proptest::prop_assert_eq!(id.lowered_hits(&lowered), general);
             proptest::prop_assert_eq!(id.identify_lowered(&text, &lowered), id.identify(&text));
         }
     }
