@@ -1,5 +1,6 @@
 use std::collections::{BTreeMap, HashMap};
 
+use crate::store::BeginWrite;
 use vouch_domain::{Customer, CustomerId, CustomerProfile};
 
 use crate::batch::{Sql, Value, bind_values, placeholders};
@@ -74,7 +75,7 @@ impl Store {
             })
             .collect();
         on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let ids = insert_rows!(self.backend(), tx, "customers", CUSTOMER_INSERT_COLUMNS, &rows).await?;
             let attributes = keyed_rows(customers, &ids, |c| &c.attributes);
             let handles = keyed_rows(customers, &ids, |c| &c.handles);
@@ -174,7 +175,7 @@ impl Store {
             })
             .collect();
         on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             execute_inserts!(self.backend(), tx, "customer_attributes", &["customer_id", "name", "value"],
                 "ON CONFLICT (customer_id, name) DO UPDATE SET value = excluded.value", &rows).await?;
             tx.commit().await?;
@@ -280,7 +281,7 @@ impl Store {
         let details = keyed_rows(std::slice::from_ref(profile), &[id.0], |c| &c.attributes);
         let handles = keyed_rows(std::slice::from_ref(profile), &[id.0], |c| &c.handles);
         on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let updated = sqlx::query(SQL)
                 .bind(profile.external_id.as_deref())
                 .bind(profile.email.as_ref().map(|e| e.as_str()))
@@ -317,7 +318,7 @@ impl Store {
             "UPDATE customers SET referred_by = NULL WHERE referred_by = $1";
         const DELETE: &str = "DELETE FROM customers WHERE id = $1";
         on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for sql in [UNLINK_FEEDBACK, UNLINK_ANSWERS, UNLINK_REFERRALS] {
                 sqlx::query(sql).bind(id.0).execute(&mut *tx).await?;
             }

@@ -1,3 +1,4 @@
+use crate::store::BeginWrite;
 use chrono::{DateTime, Utc};
 use vouch_domain::{
     CategorySignal, CustomerId, Feedback, FeedbackId, FeedbackItem, LoyaltyCategory, Rating,
@@ -6,7 +7,6 @@ use vouch_domain::{
 
 use std::collections::HashMap;
 
-use sqlx::Connection as _;
 use sqlx::pool::PoolConnection;
 
 use crate::batch::{Sql, Value, bind_values, placeholders};
@@ -185,7 +185,7 @@ impl FeedbackWriter {
         }
         let backend = self.backend;
         on_connection!(&mut self.connection, connection => {
-            let mut tx = connection.begin().await?;
+            let mut tx = connection.begin_write().await?;
             // By source, then id: found by borrowed keys, no String per item.
             let mut known: HashMap<Source, HashMap<String, FeedbackItem>> = HashMap::new();
             for (sql, values) in key_lookups(backend, &order) {
@@ -248,7 +248,7 @@ impl Store {
     pub async fn insert_feedback(&self, items: &[Feedback]) -> Result<Vec<FeedbackId>> {
         let rows: Vec<Vec<Value>> = items.iter().map(feedback_row).collect();
         on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let ids = insert_rows!(self.backend(), tx, "feedback_items", FEEDBACK_INSERT_COLUMNS, &rows).await?;
             tx.commit().await?;
             Ok(ids.into_iter().map(FeedbackId).collect())

@@ -1,5 +1,6 @@
 //! Survey designs, invitations, email suppressions and settings.
 
+use crate::store::BeginWrite;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -166,7 +167,7 @@ impl Store {
     ) -> Result<Vec<i64>> {
         const SQL: &str = "INSERT INTO invitations (survey_id, customer_id, token_hash, locale, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id";
         on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut ids = Vec::with_capacity(invitations.len());
             for i in invitations {
                 let id: i64 = sqlx::query_scalar(SQL)

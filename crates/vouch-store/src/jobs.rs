@@ -6,6 +6,7 @@
 //! writer (and only one server process may use a SQLite file). A worker that
 //! dies leaves its job `running` until the lease ends; then it is claimed again.
 
+use crate::store::BeginWrite;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value as Json;
 use sqlx::types::Json as SqlJson;
@@ -132,7 +133,7 @@ impl Store {
     pub async fn enqueue_jobs(&self, jobs: &[NewJob], now: DateTime<Utc>) -> Result<()> {
         let rows: Vec<Vec<Value>> = jobs.iter().map(|job| job_row(job, now)).collect();
         on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             execute_inserts!(self.backend(), tx, "jobs", JOB_INSERT_COLUMNS, "", &rows).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())

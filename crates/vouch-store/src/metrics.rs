@@ -4,6 +4,7 @@
 //! and the responses themselves otherwise (or with an attribute filter). All
 //! paths return exactly the same numbers.
 
+use crate::store::BeginWrite;
 use chrono::{DateTime, TimeZone, Utc};
 use vouch_domain::analytics::{NpsTally, ScoreCounts};
 use vouch_domain::{Channel, SurveyKind};
@@ -330,7 +331,7 @@ impl Store {
             })
             .collect();
         on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for statement in &statements {
                 sqlx::query(sqlx::AssertSqlSafe(statement.as_str())).execute(&mut *tx).await?;
             }

@@ -2,10 +2,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Connection, Postgres, Sqlite, Transaction};
 
 use crate::answer_queue::AnswerQueue;
 use crate::location::redact;
@@ -25,6 +27,46 @@ pub enum Backend {
 pub(crate) enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock
+/// at `BEGIN IMMEDIATE`: a deferred transaction that reads first and then
+/// writes fails at once with `SQLITE_BUSY` (no busy timeout applies) when
+/// another connection wrote in between, which a server with background
+/// workers meets in ordinary use. PostgreSQL's plain `BEGIN` has no such case.
+pub(crate) trait BeginWrite<'c> {
+    type Transaction;
+    fn begin_write(self) -> impl Future<Output = sqlx::Result<Self::Transaction>> + Send + 'c;
+}
+
+const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
+
+impl<'c> BeginWrite<'c> for &'c SqlitePool {
+    type Transaction = Transaction<'static, Sqlite>;
+    fn begin_write(self) -> impl Future<Output = sqlx::Result<Self::Transaction>> + Send + 'c {
+        self.begin_with(BEGIN_IMMEDIATE)
+    }
+}
+
+impl<'c> BeginWrite<'c> for &'c PgPool {
+    type Transaction = Transaction<'static, Postgres>;
+    fn begin_write(self) -> impl Future<Output = sqlx::Result<Self::Transaction>> + Send + 'c {
+        self.begin()
+    }
+}
+
+impl<'c> BeginWrite<'c> for &'c mut PoolConnection<Sqlite> {
+    type Transaction = Transaction<'c, Sqlite>;
+    fn begin_write(self) -> impl Future<Output = sqlx::Result<Self::Transaction>> + Send + 'c {
+        Connection::begin_with(&mut **self, BEGIN_IMMEDIATE)
+    }
+}
+
+impl<'c> BeginWrite<'c> for &'c mut PoolConnection<Postgres> {
+    type Transaction = Transaction<'c, Postgres>;
+    fn begin_write(self) -> impl Future<Output = sqlx::Result<Self::Transaction>> + Send + 'c {
+        Connection::begin(&mut **self)
+    }
 }
 
 /// Runs `$body` with `$pool` bound to the open pool, whichever backend it is.

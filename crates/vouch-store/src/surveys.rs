@@ -1,3 +1,4 @@
+use crate::store::BeginWrite;
 use chrono::{DateTime, Utc};
 use vouch_domain::{Answer, CustomerId, Response, ResponseId, Source, Survey, SurveyKind};
 
@@ -127,7 +128,7 @@ impl Store {
             .map(|(a, key)| response_row(a, key.clone()))
             .collect();
         on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let ids = insert_rows!(self.backend(), tx, "responses", RESPONSE_INSERT_COLUMNS, &rows).await?;
             let comments: Vec<Vec<Value>> = answers
                 .iter()
@@ -154,7 +155,7 @@ impl Store {
             "UPDATE invitations SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL";
         const LINK: &str = "UPDATE invitations SET response_id = $1 WHERE id = $2";
         on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut claimed = Vec::with_capacity(batch.len());
             for first in batch {
                 let rows = sqlx::query(CLAIM).bind(first.answer.answered_at).bind(first.invitation).execute(&mut *tx).await?.rows_affected();
@@ -232,7 +233,7 @@ impl Store {
             SELECT $1, $2, customer_id, id, $3, language, answered_at FROM responses WHERE id = $4";
         let comment = comment.map(str::trim).filter(|c| !c.is_empty());
         let updated = on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let updated = sqlx::query(SQL).bind(i64::from(score.value())).bind(comment).bind(id.0).execute(&mut *tx).await?.rows_affected();
             sqlx::query(DROP_COMMENT).bind(id.0).execute(&mut *tx).await?;
             if let Some(comment) = comment {

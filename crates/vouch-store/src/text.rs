@@ -1,6 +1,7 @@
 //! Storage for text analytics: learnt models, the taxonomy, and the
 //! analysis slots of feedback items.
 
+use crate::store::BeginWrite;
 use chrono::{DateTime, Utc};
 use vouch_domain::{FeedbackId, TopicMention};
 
@@ -143,7 +144,7 @@ impl Store {
         const SQL: &str =
             "UPDATE feedback_items SET language = $1, sentiment = $2, topics = $3 WHERE id = $4";
         on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for a in analyses {
                 let topics = sqlx::types::Json(serde_json::to_value(&a.tags.topics).unwrap_or_default());
                 sqlx::query(SQL).bind(a.tags.language.as_deref()).bind(a.tags.sentiment).bind(topics).bind(a.id.0).execute(&mut *tx).await?;

@@ -35,6 +35,7 @@ on_both_backends!(
     imported_answers_upsert_by_key_and_customers_are_looked_up,
     jobs_are_claimed_once_retried_and_end_done_or_dead,
     first_answers_are_stored_once_with_their_tags_and_jobs,
+    concurrent_read_then_write_transactions_wait_for_each_other,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -1166,4 +1167,36 @@ async fn first_answers_are_stored_once_with_their_tags_and_jobs(db: &TestDb) {
     for job in jobs {
         assert!(stored.iter().any(|id| job.payload["response"] == id.0));
     }
+}
+
+/// Each upsert reads what is stored and then writes, in one transaction. On
+/// SQLite a deferred transaction doing that fails with SQLITE_BUSY, without
+/// waiting, when another connection wrote in between (a server pushing
+/// feedback while its job workers write met it); write transactions must
+/// queue for the lock instead.
+async fn concurrent_read_then_write_transactions_wait_for_each_other(db: &TestDb) {
+    const WRITERS: usize = 8;
+    const ROUNDS: usize = 12;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                for round in 0..ROUNDS {
+                    let id = format!("w{writer}-r{round}");
+                    let mut item = Feedback::new(Source::Yelp, id, "first text", at(1)).unwrap();
+                    store.upsert_feedback(std::slice::from_ref(&item)).await?;
+                    item.body = "second text".into();
+                    store.upsert_feedback(&[item]).await?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap().expect("every writer waits its turn");
+    }
+    assert_eq!(
+        db.store.count_feedback().await.unwrap(),
+        (WRITERS * ROUNDS) as u64
+    );
 }
