@@ -193,17 +193,18 @@ type Writer = (
 
 /// One task that matches customers and writes each batch it is sent, one
 /// transaction each, in the order sent (a later duplicate must win), over
-/// one connection (see `FeedbackWriter`). It stops at the first error and
+/// one connection (see `Store::bulk_feedback_writer`). It stops at the first error and
 /// returns it; otherwise, once the queue is closed, what it wrote.
 fn write_in_order(store: Store) -> Writer {
     let (queue, mut batches) = tokio::sync::mpsc::channel::<Vec<Feedback>>(QUEUED);
     let task = tokio::spawn(async move {
         let mut written = UpsertSummary::default();
-        let mut writer = store.feedback_writer().await?;
+        let mut writer = store.bulk_feedback_writer().await?;
         while let Some(mut batch) = batches.recv().await {
             match_customers(&store, &mut batch).await?;
             written += writer.upsert(&batch).await?;
         }
+        writer.finish().await?;
         Ok(written)
     });
     (queue, task)

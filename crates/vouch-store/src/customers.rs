@@ -1,11 +1,10 @@
 use std::collections::{BTreeMap, HashMap};
 
-use crate::store::BeginWrite;
 use vouch_domain::{Customer, CustomerId, CustomerProfile};
 
 use crate::batch::{Sql, Value, bind_values, placeholders};
 use crate::rows::{CUSTOMER_COLUMNS, CustomerRow};
-use crate::store::{execute_inserts, insert_rows, on_backend};
+use crate::store::{BeginWrite, execute_inserts, insert_rows, on_backend};
 use crate::{Result, Store, StoreError};
 
 const CUSTOMER_INSERT_COLUMNS: &[&str] = &[

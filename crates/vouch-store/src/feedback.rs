@@ -1,4 +1,3 @@
-use crate::store::BeginWrite;
 use chrono::{DateTime, Utc};
 use vouch_domain::{
     CategorySignal, CustomerId, Feedback, FeedbackId, FeedbackItem, LoyaltyCategory, Rating,
@@ -8,11 +7,14 @@ use vouch_domain::{
 use std::collections::HashMap;
 
 use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 
 use crate::batch::{Sql, Value, bind_values, placeholders};
 use crate::rows::{FEEDBACK_COLUMNS, FeedbackRow};
-use crate::store::{Pool, execute_inserts, insert_rows, on_backend};
-use crate::{Backend, Result, Store};
+use crate::store::{
+    BeginWrite, Pool, cannot_open, execute_inserts, insert_rows, on_backend, sqlite_options,
+};
+use crate::{Backend, DatabaseLocation, Result, Store};
 
 /// What an idempotent write of feedback did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -170,9 +172,46 @@ enum Connection {
 pub struct FeedbackWriter {
     connection: Connection,
     backend: Backend,
+    /// The bulk writer's own one-connection pool (SQLite), closed by `finish`.
+    own_pool: Option<SqlitePool>,
 }
 
+/// A bulk writer's SQLite connection holds 32 MiB of pages instead of 16
+/// and lets the WAL grow to 64,000 pages (250 MiB) instead of 8,000 before
+/// it checkpoints. Items with random ids (most real exports: Yelp's and
+/// Google's ids, content hashes) land all over the unique and posting-time
+/// indexes, so every 4,000-item batch dirties thousands of index pages;
+/// each checkpoint copied them all back to the database, and the smaller
+/// cache spilled them mid-batch. A million such reviews imported in 26-27 s
+/// instead of 34-36 s; the cost is a longer last checkpoint, which made a
+/// million reviews with sequential ids take 18.4 s instead of 17.2 s.
+/// `finish` checkpoints and truncates the WAL, so the import leaves no
+/// 250 MiB file behind. Peak memory stayed under 190 MB.
+const BULK_CACHE_KIB: &str = "-32768";
+const BULK_WAL_PAGES: &str = "64000";
+
 impl FeedbackWriter {
+    /// Ends a bulk writer: the WAL is checkpointed into the database and
+    /// emptied, and its connection closed. A pooled writer just returns its
+    /// connection.
+    pub async fn finish(self) -> Result<()> {
+        let FeedbackWriter {
+            mut connection,
+            own_pool,
+            ..
+        } = self;
+        if let (Connection::Sqlite(connection), Some(_)) = (&mut connection, &own_pool) {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut **connection)
+                .await?;
+        }
+        drop(connection);
+        if let Some(pool) = own_pool {
+            pool.close().await;
+        }
+        Ok(())
+    }
+
     /// What `Store::upsert_feedback` does, on this writer's connection.
     pub async fn upsert(&mut self, items: &[Feedback]) -> Result<UpsertSummary> {
         let mut latest: HashMap<(Source, &str), &Feedback> = HashMap::new();
@@ -185,7 +224,7 @@ impl FeedbackWriter {
         }
         let backend = self.backend;
         on_connection!(&mut self.connection, connection => {
-            let mut tx = connection.begin_write().await?;
+            let mut tx = (&mut **connection).begin_write().await?;
             // By source, then id: found by borrowed keys, no String per item.
             let mut known: HashMap<Source, HashMap<String, FeedbackItem>> = HashMap::new();
             for (sql, values) in key_lookups(backend, &order) {
@@ -273,6 +312,30 @@ impl Store {
         Ok(FeedbackWriter {
             connection,
             backend: self.backend(),
+            own_pool: None,
+        })
+    }
+
+    /// A writer for a whole import. On SQLite it has a connection of its
+    /// own, set up for many large batches (see `BULK_CACHE_KIB`); end it
+    /// with `FeedbackWriter::finish`. On PostgreSQL it is `feedback_writer`.
+    pub async fn bulk_feedback_writer(&self) -> Result<FeedbackWriter> {
+        let (Pool::Sqlite(_), DatabaseLocation::Sqlite(path)) = (&self.pool, &self.location) else {
+            return self.feedback_writer().await;
+        };
+        let options = sqlite_options(path)
+            .create_if_missing(false)
+            .pragma("cache_size", BULK_CACHE_KIB)
+            .pragma("wal_autocheckpoint", BULK_WAL_PAGES);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| cannot_open(path, e))?;
+        Ok(FeedbackWriter {
+            connection: Connection::Sqlite(pool.acquire().await?),
+            backend: Backend::Sqlite,
+            own_pool: Some(pool),
         })
     }
 

@@ -1,6 +1,5 @@
 //! Survey designs, invitations, email suppressions and settings.
 
-use crate::store::BeginWrite;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -10,7 +9,7 @@ use vouch_domain::{
     SurveyStatus, SurveyTexts,
 };
 
-use crate::store::on_backend;
+use crate::store::{BeginWrite, on_backend};
 use crate::{Result, Store, StoreError};
 
 /// An invitation as the pages and the mailer need it.

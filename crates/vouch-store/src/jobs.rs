@@ -6,14 +6,13 @@
 //! writer (and only one server process may use a SQLite file). A worker that
 //! dies leaves its job `running` until the lease ends; then it is claimed again.
 
-use crate::store::BeginWrite;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value as Json;
 use sqlx::types::Json as SqlJson;
 use vouch_domain::{EventKind, JobState};
 
 use crate::batch::Value;
-use crate::store::{execute_inserts, on_backend};
+use crate::store::{BeginWrite, execute_inserts, on_backend};
 use crate::{Backend, Result, Store, StoreError};
 
 /// A job as a worker or `vouch jobs list` sees it.

@@ -4,13 +4,12 @@
 //! and the responses themselves otherwise (or with an attribute filter). All
 //! paths return exactly the same numbers.
 
-use crate::store::BeginWrite;
 use chrono::{DateTime, TimeZone, Utc};
 use vouch_domain::analytics::{NpsTally, ScoreCounts};
 use vouch_domain::{Channel, SurveyKind};
 
 use crate::batch::{Sql, bind_values};
-use crate::store::on_backend;
+use crate::store::{BeginWrite, on_backend};
 use crate::{Backend, Result, Store, StoreError};
 
 /// Which responses a metric counts. Empty lists filter nothing.

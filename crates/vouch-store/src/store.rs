@@ -2,10 +2,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{Connection, Postgres, Sqlite, Transaction};
 
@@ -55,17 +55,17 @@ impl<'c> BeginWrite<'c> for &'c PgPool {
     }
 }
 
-impl<'c> BeginWrite<'c> for &'c mut PoolConnection<Sqlite> {
+impl<'c> BeginWrite<'c> for &'c mut SqliteConnection {
     type Transaction = Transaction<'c, Sqlite>;
     fn begin_write(self) -> impl Future<Output = sqlx::Result<Self::Transaction>> + Send + 'c {
-        Connection::begin_with(&mut **self, BEGIN_IMMEDIATE)
+        Connection::begin_with(self, BEGIN_IMMEDIATE)
     }
 }
 
-impl<'c> BeginWrite<'c> for &'c mut PoolConnection<Postgres> {
+impl<'c> BeginWrite<'c> for &'c mut PgConnection {
     type Transaction = Transaction<'c, Postgres>;
     fn begin_write(self) -> impl Future<Output = sqlx::Result<Self::Transaction>> + Send + 'c {
-        Connection::begin(&mut **self)
+        Connection::begin(self)
     }
 }
 
@@ -240,8 +240,8 @@ fn is_not_a_database(message: &str) -> bool {
     message.contains("file is not a database")
 }
 
-async fn open_sqlite(path: &Path) -> Result<SqlitePool> {
-    let options = SqliteConnectOptions::new()
+pub(crate) fn sqlite_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
         // WAL lets dashboards read while an import writes; NORMAL is durable in WAL mode.
@@ -261,28 +261,33 @@ async fn open_sqlite(path: &Path) -> Result<SqlitePool> {
         // A multi-row insert keeps a statement journal (to undo itself on a
         // constraint error); past 64 KiB SQLite spills it to a temporary
         // file, and those writes were a third of an import's kernel time.
-        .pragma("temp_store", "memory");
+        .pragma("temp_store", "memory")
+}
+
+async fn open_sqlite(path: &Path) -> Result<SqlitePool> {
     SqlitePoolOptions::new()
         .max_connections(8)
-        .connect_with(options)
+        .connect_with(sqlite_options(path))
         .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if is_not_a_database(db.message()) => {
-                StoreError::NotADatabase {
-                    path: path.to_owned(),
-                }
-            }
-            sqlx::Error::Database(db) => StoreError::CannotOpen {
-                path: path.to_owned(),
-                reason: db.message().to_owned(),
-            },
-            sqlx::Error::Io(io) => StoreError::CannotOpen {
-                path: path.to_owned(),
-                reason: io.to_string(),
-            },
-            _ => StoreError::CannotOpen {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            },
-        })
+        .map_err(|e| cannot_open(path, e))
+}
+
+pub(crate) fn cannot_open(path: &Path, e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if is_not_a_database(db.message()) => StoreError::NotADatabase {
+            path: path.to_owned(),
+        },
+        sqlx::Error::Database(db) => StoreError::CannotOpen {
+            path: path.to_owned(),
+            reason: db.message().to_owned(),
+        },
+        sqlx::Error::Io(io) => StoreError::CannotOpen {
+            path: path.to_owned(),
+            reason: io.to_string(),
+        },
+        _ => StoreError::CannotOpen {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        },
+    }
 }

@@ -1,4 +1,3 @@
-use crate::store::BeginWrite;
 use chrono::{DateTime, Utc};
 use vouch_domain::{Answer, CustomerId, Response, ResponseId, Source, Survey, SurveyKind};
 
@@ -8,7 +7,7 @@ use crate::answer_queue::FirstAnswer;
 use crate::batch::{Sql, Value, bind_values, placeholders};
 use crate::jobs::{JOB_INSERT_COLUMNS, job_row};
 use crate::rows::{RESPONSE_COLUMNS, ResponseRow, SurveyRow};
-use crate::store::{execute_inserts, insert_rows, on_backend};
+use crate::store::{BeginWrite, execute_inserts, insert_rows, on_backend};
 use crate::{ResponseFilter, Result, Store, StoreError, TextTags};
 
 const RESPONSE_INSERT_COLUMNS: &[&str] = &[

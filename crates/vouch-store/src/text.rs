@@ -1,11 +1,10 @@
 //! Storage for text analytics: learnt models, the taxonomy, and the
 //! analysis slots of feedback items.
 
-use crate::store::BeginWrite;
 use chrono::{DateTime, Utc};
 use vouch_domain::{FeedbackId, TopicMention};
 
-use crate::store::on_backend;
+use crate::store::{BeginWrite, on_backend};
 use crate::{Result, Store, StoreError};
 
 /// A feedback item's text, as re-tagging reads it.

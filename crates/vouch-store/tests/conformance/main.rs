@@ -36,6 +36,7 @@ on_both_backends!(
     jobs_are_claimed_once_retried_and_end_done_or_dead,
     first_answers_are_stored_once_with_their_tags_and_jobs,
     concurrent_read_then_write_transactions_wait_for_each_other,
+    a_bulk_writer_writes_batch_after_batch_and_leaves_an_empty_wal,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -1199,4 +1200,27 @@ async fn concurrent_read_then_write_transactions_wait_for_each_other(db: &TestDb
         db.store.count_feedback().await.unwrap(),
         (WRITERS * ROUNDS) as u64
     );
+}
+
+/// The import's writer: its own SQLite connection, set up for big batches;
+/// `finish` checkpoints so no large WAL file is left behind.
+async fn a_bulk_writer_writes_batch_after_batch_and_leaves_an_empty_wal(db: &TestDb) {
+    let mut writer = db.store.bulk_feedback_writer().await.unwrap();
+    for batch in 0..3 {
+        let items: Vec<Feedback> = (0..500)
+            .map(|i| {
+                let id = format!("b{batch}-{i}");
+                Feedback::new(Source::Yelp, id, "a review", at(i)).unwrap()
+            })
+            .collect();
+        let written = writer.upsert(&items).await.unwrap();
+        assert_eq!(written.imported, 500);
+    }
+    writer.finish().await.unwrap();
+    assert_eq!(db.store.count_feedback().await.unwrap(), 1_500);
+    if let Some(path) = db.url.strip_prefix("sqlite://") {
+        let wal = std::path::PathBuf::from(format!("{path}-wal"));
+        let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        assert_eq!(size, 0, "{} holds {size} bytes", wal.display());
+    }
 }
