@@ -37,6 +37,7 @@ on_both_backends!(
     first_answers_are_stored_once_with_their_tags_and_jobs,
     concurrent_read_then_write_transactions_wait_for_each_other,
     a_bulk_writer_writes_batch_after_batch_and_leaves_an_empty_wal,
+    concurrent_upserts_of_the_same_new_items_store_each_once,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -1223,4 +1224,37 @@ async fn a_bulk_writer_writes_batch_after_batch_and_leaves_an_empty_wal(db: &Tes
         let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
         assert_eq!(size, 0, "{} holds {size} bytes", wal.display());
     }
+}
+
+/// Two API pushes of the same new review at once: each upsert looks the
+/// keys up and then inserts what is missing, so without a lock both would
+/// insert and one would fail on the unique key.
+async fn concurrent_upserts_of_the_same_new_items_store_each_once(db: &TestDb) {
+    const WRITERS: usize = 6;
+    const ROUNDS: i64 = 10;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                let mut imported = 0;
+                for round in 0..ROUNDS {
+                    let items: Vec<Feedback> = (0..20)
+                        .map(|i| {
+                            let id = format!("same-{round}-{i}");
+                            Feedback::new(Source::Trustpilot, id, "the same review", at(round))
+                                .unwrap()
+                        })
+                        .collect();
+                    imported += store.upsert_feedback(&items).await?.imported;
+                }
+                Ok::<_, StoreError>(imported)
+            })
+        })
+        .collect();
+    let mut imported = 0;
+    for writer in writers {
+        imported += writer.await.unwrap().expect("no upsert fails");
+    }
+    assert_eq!(imported, 200, "each new item counted once");
+    assert_eq!(db.store.count_feedback().await.unwrap(), 200);
 }
