@@ -1179,24 +1179,17 @@ async fn first_answers_are_stored_once_with_their_tags_and_jobs(db: &TestDb) {
 async fn concurrent_read_then_write_transactions_wait_for_each_other(db: &TestDb) {
     const WRITERS: usize = 8;
     const ROUNDS: usize = 12;
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|writer| {
-            let store = db.store.clone();
-            tokio::spawn(async move {
-                for round in 0..ROUNDS {
-                    let id = format!("w{writer}-r{round}");
-                    let mut item = Feedback::new(Source::Yelp, id, "first text", at(1)).unwrap();
-                    store.upsert_feedback(std::slice::from_ref(&item)).await?;
-                    item.body = "second text".into();
-                    store.upsert_feedback(&[item]).await?;
-                }
-                Ok::<_, StoreError>(())
-            })
-        })
-        .collect();
-    for writer in writers {
-        writer.await.unwrap().expect("every writer waits its turn");
-    }
+    on_concurrent_tasks(db, WRITERS, |store, writer| async move {
+        for round in 0..ROUNDS {
+            let id = format!("w{writer}-r{round}");
+            let mut item = Feedback::new(Source::Yelp, id, "first text", at(1)).unwrap();
+            store.upsert_feedback(std::slice::from_ref(&item)).await?;
+            item.body = "second text".into();
+            store.upsert_feedback(&[item]).await?;
+        }
+        Ok(())
+    })
+    .await;
     assert_eq!(
         db.store.count_feedback().await.unwrap(),
         (WRITERS * ROUNDS) as u64
@@ -1230,31 +1223,43 @@ async fn a_bulk_writer_writes_batch_after_batch_and_leaves_an_empty_wal(db: &Tes
 /// keys up and then inserts what is missing, so without a lock both would
 /// insert and one would fail on the unique key.
 async fn concurrent_upserts_of_the_same_new_items_store_each_once(db: &TestDb) {
-    const WRITERS: usize = 6;
     const ROUNDS: i64 = 10;
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|_| {
-            let store = db.store.clone();
-            tokio::spawn(async move {
-                let mut imported = 0;
-                for round in 0..ROUNDS {
-                    let items: Vec<Feedback> = (0..20)
-                        .map(|i| {
-                            let id = format!("same-{round}-{i}");
-                            Feedback::new(Source::Trustpilot, id, "the same review", at(round))
-                                .unwrap()
-                        })
-                        .collect();
-                    imported += store.upsert_feedback(&items).await?.imported;
-                }
-                Ok::<_, StoreError>(imported)
-            })
-        })
-        .collect();
-    let mut imported = 0;
-    for writer in writers {
-        imported += writer.await.unwrap().expect("no upsert fails");
-    }
-    assert_eq!(imported, 200, "each new item counted once");
+    let imported: Vec<u64> = on_concurrent_tasks(db, 6, |store, _| async move {
+        let mut imported = 0;
+        for round in 0..ROUNDS {
+            let items: Vec<Feedback> = (0..20)
+                .map(|i| {
+                    let id = format!("same-{round}-{i}");
+                    Feedback::new(Source::Trustpilot, id, "the same review", at(round)).unwrap()
+                })
+                .collect();
+            imported += store.upsert_feedback(&items).await?.imported;
+        }
+        Ok(imported)
+    })
+    .await;
+    assert_eq!(
+        imported.iter().sum::<u64>(),
+        200,
+        "each new item counted once"
+    );
     assert_eq!(db.store.count_feedback().await.unwrap(), 200);
+}
+
+/// Runs `work` on `tasks` tasks at once, each with its own handle to the
+/// store and its number; every one must succeed.
+async fn on_concurrent_tasks<T, F, Fut>(db: &TestDb, tasks: usize, work: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(vouch_store::Store, usize) -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+{
+    let handles: Vec<_> = (0..tasks)
+        .map(|task| tokio::spawn(work(db.store.clone(), task)))
+        .collect();
+    let mut results = Vec::with_capacity(tasks);
+    for handle in handles {
+        results.push(handle.await.unwrap().expect("no task fails"));
+    }
+    results
 }
