@@ -193,8 +193,9 @@ type Writer = (
 
 /// One task that matches customers and writes each batch it is sent, one
 /// transaction each, in the order sent (a later duplicate must win), over
-/// one connection (see `Store::bulk_feedback_writer`). It stops at the first error and
-/// returns it; otherwise, once the queue is closed, what it wrote.
+/// one connection (see `Store::bulk_feedback_writer`). It stops at the
+/// first error and returns it; otherwise, once the queue is closed, what
+/// it wrote.
 fn write_in_order(store: Store) -> Writer {
     let (queue, mut batches) = tokio::sync::mpsc::channel::<Vec<Feedback>>(QUEUED);
     let task = tokio::spawn(async move {

@@ -176,6 +176,10 @@ pub struct FeedbackWriter {
     own_pool: Option<SqlitePool>,
 }
 
+/// Held by each feedback upsert on PostgreSQL until it commits, across
+/// every instance sharing the database (the key is arbitrary but fixed).
+const FEEDBACK_UPSERT_LOCK: &str = "SELECT pg_advisory_xact_lock(7003001)";
+
 /// A bulk writer's SQLite connection holds 32 MiB of pages instead of 16
 /// and lets the WAL grow to 64,000 pages (250 MiB) instead of 8,000 before
 /// it checkpoints. Items with random ids (most real exports: Yelp's and
@@ -187,10 +191,6 @@ pub struct FeedbackWriter {
 /// million reviews with sequential ids take 18.4 s instead of 17.2 s.
 /// `finish` checkpoints and truncates the WAL, so the import leaves no
 /// 250 MiB file behind. Peak memory stayed under 190 MB.
-/// Held by each feedback upsert on PostgreSQL until it commits, across
-/// every instance sharing the database (the key is arbitrary but fixed).
-const FEEDBACK_UPSERT_LOCK: &str = "SELECT pg_advisory_xact_lock(7003001)";
-
 const BULK_CACHE_KIB: &str = "-32768";
 const BULK_WAL_PAGES: &str = "64000";
 
@@ -199,20 +199,18 @@ impl FeedbackWriter {
     /// emptied, and its connection closed. A pooled writer just returns its
     /// connection.
     pub async fn finish(self) -> Result<()> {
-        let FeedbackWriter {
-            mut connection,
-            own_pool,
-            ..
-        } = self;
-        if let (Connection::Sqlite(connection), Some(_)) = (&mut connection, &own_pool) {
+        let Some(pool) = self.own_pool else {
+            return Ok(());
+        };
+        let mut connection = self.connection;
+        if let Connection::Sqlite(sqlite) = &mut connection {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&mut **connection)
+                .execute(&mut **sqlite)
                 .await?;
         }
+        // The pool closes once its one connection is back.
         drop(connection);
-        if let Some(pool) = own_pool {
-            pool.close().await;
-        }
+        pool.close().await;
         Ok(())
     }
 

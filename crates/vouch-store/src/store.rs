@@ -33,7 +33,8 @@ pub(crate) enum Pool {
 /// at `BEGIN IMMEDIATE`: a deferred transaction that reads first and then
 /// writes fails at once with `SQLITE_BUSY` (no busy timeout applies) when
 /// another connection wrote in between, which a server with background
-/// workers meets in ordinary use. PostgreSQL's plain `BEGIN` has no such case.
+/// workers meets in ordinary use. PostgreSQL's plain `BEGIN` does not fail
+/// that way (its read-then-insert race is `FeedbackWriter::upsert`'s lock).
 pub(crate) trait BeginWrite<'c> {
     type Transaction;
     fn begin_write(self) -> impl Future<Output = sqlx::Result<Self::Transaction>> + Send + 'c;
