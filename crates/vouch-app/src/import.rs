@@ -83,7 +83,9 @@ pub async fn import<R: BufRead>(
         FileSource::with_options(reader, options.format, options.read.clone()).map_err(refused)
     };
     if options.strict {
-        check_every_record(source()?, &mut reject)?;
+        let mut first_pass = source()?;
+        check_every_record(&mut first_pass, &mut reject)?;
+        stop_if_broken(first_pass.records().broken(), &ImportSummary::default())?;
     }
     let mut source = source()?;
     let parser = Arc::new(source.parser().clone());
@@ -146,8 +148,26 @@ pub async fn import<R: BufRead>(
             .map_err(|e| AppError::Refused(format!("writing failed: {e}")))??;
         summary.add(written);
     }
+    stop_if_broken(source.records().broken(), &summary)?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// A stream that broke (a truncated .gz) ends the import with an error,
+/// once; the whole records before the break have been written.
+fn stop_if_broken(broken: Option<&Rejection>, summary: &ImportSummary) -> Result<()> {
+    match broken {
+        Some(broken) => Err(AppError::Refused(format!(
+            "line {}: {}; the records before it were kept ({} imported, {} updated, {} unchanged, {} rejected)",
+            broken.line,
+            broken.reason,
+            summary.imported,
+            summary.updated,
+            summary.unchanged,
+            summary.rejected
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Up to `BATCH` records of `source`, and the ones among them that could
@@ -315,7 +335,9 @@ pub async fn import_responses<R: BufRead>(
         ResponseSource::new(reader, survey.kind, options.read.clone()).map_err(refused)
     };
     if options.strict {
-        check_every_record(source()?, &mut reject)?;
+        let mut first_pass = source()?;
+        check_every_record(&mut first_pass, &mut reject)?;
+        stop_if_broken(first_pass.broken(), &ImportSummary::default())?;
     }
     let mut rows = source()?;
     let mut summary = ImportSummary::default();
@@ -381,6 +403,7 @@ pub async fn import_responses<R: BufRead>(
         let analyzer = crate::text::analyzer(store).await?;
         crate::text::tag_untagged(store, &analyzer).await?;
     }
+    stop_if_broken(rows.broken(), &summary)?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }

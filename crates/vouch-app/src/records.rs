@@ -27,7 +27,7 @@ pub async fn record_answers(store: &Store, answers: &[Answer]) -> Result<Vec<Res
         return Ok(ids);
     }
     if answers.iter().any(|a| a.comment.is_some()) {
-        crate::text::tag_untagged(store, &*crate::text::analyzer(store).await?).await?;
+        crate::text::tag_untagged(store, &crate::text::analyzer(store).await?).await?;
     }
     let after = categories_now(store, &customers).await?;
     let mut events: Vec<Event> = Vec::new();
@@ -57,12 +57,15 @@ pub(crate) async fn record_first_answer(
     let before = categories_now(store, &customers).await?;
     let comment_tags = match &answer.comment {
         Some(comment) => {
-            let language = answer.locale.as_ref().map(|l| l.language());
-            Some(crate::text::tags(
-                &*crate::text::analyzer(store).await?,
-                comment,
-                language,
-            ))
+            let language = answer.locale.as_ref().map(|l| l.language().to_owned());
+            let comment = comment.clone();
+            let analyzer = crate::text::analyzer(store).await?;
+            Some(
+                crate::text::off_the_runtime(&analyzer, move |analyzer| {
+                    crate::text::tags(analyzer, &comment, language.as_deref())
+                })
+                .await?,
+            )
         }
         None => None,
     };
@@ -143,9 +146,13 @@ pub async fn push_feedback(
         return Ok(Err(PushRejected(rejected)));
     }
     let analyzer = crate::text::analyzer(store).await?;
-    for item in &mut parsed {
-        crate::import::tag(&analyzer, item);
-    }
+    let mut parsed = crate::text::off_the_runtime(&analyzer, move |analyzer| {
+        for item in &mut parsed {
+            crate::import::tag(analyzer, item);
+        }
+        parsed
+    })
+    .await?;
     crate::import::match_customers(store, &mut parsed).await?;
     let keys: Vec<(Source, &str)> = parsed
         .iter()

@@ -337,7 +337,8 @@ pub enum TokenAnswer {
 /// An answer's score and comment, checked against the survey's scale.
 fn checked(kind: SurveyKind, score: i64, comment: Option<&str>) -> Result<(Score, Option<String>)> {
     let score = Score::new(kind, score).map_err(|e| AppError::Refused(e.to_string()))?;
-    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+    let comment = comment.map(vouch_domain::text::without_controls);
+    let comment = comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
     if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
         return Err(AppError::Refused(format!(
             "comments are limited to {MAX_COMMENT_CHARS} characters"
@@ -406,7 +407,7 @@ pub async fn answer_invitation(
         store
             .update_answer(response, score, comment.as_deref())
             .await?;
-        crate::text::tag_untagged(store, &*crate::text::analyzer(store).await?).await?;
+        crate::text::tag_untagged(store, &crate::text::analyzer(store).await?).await?;
         response
     };
     Ok(TokenAnswer::Saved(response))

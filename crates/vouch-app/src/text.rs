@@ -185,9 +185,11 @@ pub async fn retag(store: &Store, mut progress: impl FnMut(u64, u64)) -> Result<
         let page = store.feedback_texts(after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
-        let analyses = analyze_page(&analyzer, &page);
+        let count = page.len() as u64;
+        let analyses =
+            off_the_runtime(&analyzer, move |analyzer| analyze_page(analyzer, &page)).await?;
         store.save_feedback_analyses(&analyses).await?;
-        done += page.len() as u64;
+        done += count;
         progress(done, total);
     }
     Ok(done)
@@ -195,7 +197,7 @@ pub async fn retag(store: &Store, mut progress: impl FnMut(u64, u64)) -> Result<
 
 /// Analyses the items that have not been (survey comments as they arrive,
 /// items written before text analytics existed); returns how many.
-pub async fn tag_untagged(store: &Store, analyzer: &TextAnalyzer) -> Result<u64> {
+pub async fn tag_untagged(store: &Store, analyzer: &Arc<TextAnalyzer>) -> Result<u64> {
     const PAGE: u32 = 5_000;
     let mut after: Option<FeedbackId> = None;
     let mut done = 0;
@@ -203,12 +205,25 @@ pub async fn tag_untagged(store: &Store, analyzer: &TextAnalyzer) -> Result<u64>
         let page = store.untagged_feedback_texts(after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
-        store
-            .save_feedback_analyses(&analyze_page(analyzer, &page))
-            .await?;
         done += page.len() as u64;
+        let analyses =
+            off_the_runtime(analyzer, move |analyzer| analyze_page(analyzer, &page)).await?;
+        store.save_feedback_analyses(&analyses).await?;
     }
     Ok(done)
+}
+
+/// Runs `tag` with `analyzer` on a blocking thread: tagging is CPU work
+/// that must neither hold a runtime thread (other requests, a transaction
+/// in flight and `/healthz` wait behind it) nor run inside a transaction.
+pub(crate) async fn off_the_runtime<T: Send + 'static>(
+    analyzer: &Arc<TextAnalyzer>,
+    tag: impl FnOnce(&TextAnalyzer) -> T + Send + 'static,
+) -> Result<T> {
+    let analyzer = analyzer.clone();
+    tokio::task::spawn_blocking(move || tag(&analyzer))
+        .await
+        .map_err(|e| AppError::Refused(format!("tagging failed: {e}")))
 }
 
 fn analyze_page(analyzer: &TextAnalyzer, page: &[FeedbackText]) -> Vec<FeedbackAnalysis> {

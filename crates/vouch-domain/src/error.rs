@@ -25,4 +25,10 @@ pub enum DomainError {
     RatingOutOfScale { value: f64, min: f64, max: f64 },
     #[error("{field} must not be empty")]
     Empty { field: &'static str },
+    #[error("{field} is {chars} characters long; the limit is {limit}")]
+    TooLong {
+        field: &'static str,
+        chars: usize,
+        limit: usize,
+    },
 }

@@ -200,6 +200,34 @@ impl Feedback {
 }
 
 impl Feedback {
+    /// The item as Vouch keeps it: control characters stripped from every
+    /// text field, and refused when its body or a short field is longer
+    /// than the limits of [`crate::text`]. Every way in (imports, the API)
+    /// passes through here.
+    pub fn admit(mut self) -> Result<Feedback> {
+        use crate::text::{MAX_FIELD_CHARS, MAX_TEXT_CHARS, check_length, strip_controls};
+        strip_controls(&mut self.body);
+        check_length("body", &self.body, MAX_TEXT_CHARS)?;
+        strip_controls(&mut self.source_id);
+        check_length("id", &self.source_id, MAX_FIELD_CHARS)?;
+        let author = &mut self.author;
+        for (field, value) in [
+            ("title", &mut self.title),
+            ("url", &mut self.url),
+            ("language", &mut self.language),
+            ("author name", &mut author.name),
+            ("author handle", &mut author.handle),
+            ("author email", &mut author.email),
+            ("author external id", &mut author.external_id),
+        ] {
+            if let Some(value) = value {
+                strip_controls(value);
+                check_length(field, value, MAX_FIELD_CHARS)?;
+            }
+        }
+        Ok(self)
+    }
+
     /// A stable id for sources that give none: a hex FNV-1a hash of the
     /// source, author, time and text. The same item imported twice gets the
     /// same id, on any machine and in any version (FNV-1a is fixed by

@@ -13,6 +13,7 @@ mod invitations;
 mod loyalty;
 mod names;
 mod survey;
+pub mod text;
 
 pub mod analytics;
 

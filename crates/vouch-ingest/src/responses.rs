@@ -167,6 +167,11 @@ pub struct ResponseSource<R: BufRead> {
 }
 
 impl<R: BufRead> ResponseSource<R> {
+    /// Why reading stopped before the end of the file, if it did.
+    pub fn broken(&self) -> Option<&Rejection> {
+        self.records.broken()
+    }
+
     /// Reads the header and decides which column holds which field.
     pub fn new(reader: R, kind: SurveyKind, options: ReadOptions) -> Result<Self, Rejection> {
         let mut records = RecordReader::open_csv(reader)?;
@@ -201,7 +206,9 @@ impl<R: BufRead> ResponseSource<R> {
     }
 
     fn parse(&self, line: u64, text: &str) -> Result<ImportedAnswer, String> {
-        let fields = csv_record(text).ok_or("not a CSV record")?;
+        // Control characters never reach the store (PostgreSQL refuses NUL).
+        let text = vouch_domain::text::without_controls(text);
+        let fields = csv_record(&text).ok_or("not a CSV record")?;
         let row = Row::Csv {
             headers: &self.headers,
             fields: &fields,
@@ -235,6 +242,15 @@ impl<R: BufRead> ResponseSource<R> {
             .map(|e| Email::parse(&e).map_err(|err| format!("field `{}`: {err}", named("email"))))
             .transpose()?;
         let locale = get("locale").and_then(|l| Locale::parse(&l).ok());
+        let comment = get("comment");
+        if let Some(comment) = &comment {
+            vouch_domain::text::check_length(
+                "comment",
+                comment,
+                vouch_domain::text::MAX_TEXT_CHARS,
+            )
+            .map_err(|e| format!("field `{}`: {e}", named("comment")))?;
+        }
         let other = row
             .columns()
             .into_iter()
@@ -243,7 +259,7 @@ impl<R: BufRead> ResponseSource<R> {
         Ok(ImportedAnswer {
             line,
             score,
-            comment: get("comment"),
+            comment,
             answered_at,
             email,
             external_id: get("customer"),

@@ -51,6 +51,9 @@ pub struct RecordReader<R: BufRead> {
     csv: bool,
     line: u64,
     pending: Option<String>,
+    /// Set when the stream itself broke (a truncated .gz, a failing disk):
+    /// no record can follow, so reading stops there.
+    broken: Option<Rejection>,
 }
 
 impl<R: BufRead> RecordReader<R> {
@@ -73,6 +76,7 @@ impl<R: BufRead> RecordReader<R> {
             csv: false,
             line: 1,
             pending: Some(first.clone()),
+            broken: None,
         };
         Ok((reader, first))
     }
@@ -88,6 +92,44 @@ impl<R: BufRead> RecordReader<R> {
     pub fn line(&self) -> u64 {
         self.line
     }
+
+    /// Why reading stopped before the end of the file, if it did: the
+    /// stream broke, so the records stop at the last whole one.
+    pub fn broken(&self) -> Option<&Rejection> {
+        self.broken.as_ref()
+    }
+
+    /// The next line. A line that is not UTF-8 is a bad record (the
+    /// reader has consumed it; reading goes on); any other error breaks
+    /// the stream, which ends the records, since a decoder that failed
+    /// once fails for ever.
+    fn next_line(&mut self) -> Option<Result<String, Rejection>> {
+        if self.broken.is_some() {
+            return None;
+        }
+        match self.lines.next()? {
+            Ok(line) => Some(Ok(line)),
+            Err(e) if is_bad_text(&e) => Some(Err(Rejection {
+                line: self.line + 1,
+                reason: e.to_string(),
+                raw: String::new(),
+            })),
+            Err(e) => {
+                self.broken = Some(Rejection {
+                    line: self.line + 1,
+                    reason: format!("the file cannot be read past line {}: {e}", self.line),
+                    raw: String::new(),
+                });
+                None
+            }
+        }
+    }
+}
+
+/// `BufRead::lines`' error for a line that is not UTF-8.
+fn is_bad_text(e: &std::io::Error) -> bool {
+    // std gives it no payload, only this kind and a message naming UTF-8.
+    e.kind() == std::io::ErrorKind::InvalidData && e.to_string().contains("UTF-8")
 }
 
 impl<R: BufRead> Iterator for RecordReader<R> {
@@ -100,24 +142,18 @@ impl<R: BufRead> Iterator for RecordReader<R> {
             let (start, mut text) = match self.pending.take() {
                 Some(first) => (1, first),
                 None => {
-                    let line = self.lines.next()?;
+                    let line = self.next_line()?;
                     self.line += 1;
                     match line {
                         Ok(line) => (self.line, line),
-                        Err(e) => {
-                            return Some(Err(Rejection {
-                                line: self.line,
-                                reason: e.to_string(),
-                                raw: String::new(),
-                            }));
-                        }
+                        Err(rejection) => return Some(Err(rejection)),
                     }
                 }
             };
             if self.csv {
                 // An odd number of quotes means a quoted field runs on.
                 while text.matches('"').count() % 2 == 1 {
-                    match self.lines.next() {
+                    match self.next_line() {
                         Some(Ok(more)) => {
                             self.line += 1;
                             text.push('\n');
@@ -158,11 +194,13 @@ impl Parser {
                 },
             },
         };
-        parsed.map_err(|reason| Rejection {
-            line: record.line,
-            reason,
-            raw: record.text.clone(),
-        })
+        parsed
+            .and_then(|item| item.admit().map_err(|e| e.to_string()))
+            .map_err(|reason| Rejection {
+                line: record.line,
+                reason,
+                raw: record.text.clone(),
+            })
     }
 
     /// The CSV header, for formats that have one.

@@ -38,6 +38,30 @@ impl StoreError {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
 
+    /// The database cannot take writes now (disk full, a read-only file
+    /// or database, PostgreSQL out of space), but may later without a
+    /// restart: a 503 to the caller, not a bug.
+    pub fn is_unavailable_for_writes(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(e)) = self else {
+            return false;
+        };
+        let code = e.code();
+        match code.as_deref() {
+            // SQLite's primary codes (extended codes keep them in the low byte):
+            // 13 SQLITE_FULL, 8 SQLITE_READONLY, 10 SQLITE_IOERR.
+            Some(c)
+                if c.parse::<i64>()
+                    .is_ok_and(|n| matches!(n & 0xff, 8 | 10 | 13)) =>
+            {
+                true
+            }
+            // PostgreSQL: class 53 (insufficient resources: disk full, out of
+            // memory, too many connections) and 25006 (read-only transaction).
+            Some(c) => c.starts_with("53") || c == "25006",
+            None => false,
+        }
+    }
+
     pub(crate) fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> Self {
         StoreError::Corrupt {
             what,

@@ -155,6 +155,9 @@ impl Store {
             DatabaseLocation::Postgres(url) => Pool::Postgres(
                 PgPoolOptions::new()
                     .max_connections(16)
+                    .after_release(|connection, _| {
+                        Box::pin(async move { Ok(is_clean(connection)) })
+                    })
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
                     .await
@@ -237,6 +240,18 @@ impl Store {
     }
 }
 
+/// Whether a connection handed back to the pool may serve again. One whose
+/// transaction could not be rolled back (SQLite ends a transaction itself
+/// on SQLITE_FULL, so sqlx's ROLLBACK fails and it still counts one open)
+/// would refuse every later BEGIN: the pool closes it and opens a new one.
+fn is_clean(connection: &impl Connection) -> bool {
+    let clean = !connection.is_in_transaction();
+    if !clean {
+        tracing::warn!("a connection left inside a failed transaction was closed");
+    }
+    clean
+}
+
 fn is_not_a_database(message: &str) -> bool {
     message.contains("file is not a database")
 }
@@ -268,6 +283,7 @@ pub(crate) fn sqlite_options(path: &Path) -> SqliteConnectOptions {
 async fn open_sqlite(path: &Path) -> Result<SqlitePool> {
     SqlitePoolOptions::new()
         .max_connections(8)
+        .after_release(|connection, _| Box::pin(async move { Ok(is_clean(connection)) }))
         .connect_with(sqlite_options(path))
         .await
         .map_err(|e| cannot_open(path, e))

@@ -209,6 +209,28 @@ mod tests {
     }
 
     #[test]
+    fn hostile_texts_of_a_million_characters_are_analysed() {
+        // One 320,000-letter word once took 37 s (lingua's n-grams) and a
+        // long text of clauses grew with its square (VADER's "but"); at a
+        // million characters either would keep this test for hours. Their
+        // growth is measured by examples/pathological_speed.
+        let analyzer = analyzer();
+        for (shape, text) in crate::eval::hostile_texts(1_000_000) {
+            let a = analyzer.analyze(&text, None);
+            assert!((-1.0..=1.0).contains(&a.compound), "{shape}: {a:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        #[test]
+        fn any_repeated_piece_is_analysed(piece in "\\PC{1,6}", times in 1usize..40_000) {
+            let a = analyzer().analyze(&piece.repeat(times), None);
+            proptest::prop_assert!((-1.0..=1.0).contains(&a.compound));
+        }
+    }
+
+    #[test]
     fn the_json_follows_the_contract() {
         let a = analyzer().analyze("I love it", Some("en"));
         let v = serde_json::to_value(&a).unwrap();

@@ -263,6 +263,45 @@ pub fn vader_parity(dir: &Path) -> Result<ParityReport, String> {
     Ok(report)
 }
 
+/// Texts of `chars` characters in the shapes an attacker or a broken
+/// export sends (one endless word, a million marks, emoji and joiner
+/// sequences, endless clauses and contrasts), each named: tagging must
+/// take time in proportion to their length (`examples/pathological_speed`).
+pub fn hostile_texts(chars: usize) -> Vec<(&'static str, String)> {
+    let n = chars;
+    vec![
+        ("word", "a".repeat(n)),
+        ("word-ro", "ă".repeat(n / 2)),
+        ("e-acute", "é".repeat(n / 2)),
+        ("marks", "!".repeat(n)),
+        ("mixed-marks", "!?.,".repeat(n / 4)),
+        ("emoji", "👍🏽".repeat(n / 8)),
+        ("emoji-only", "😀".repeat(n / 4)),
+        ("emoji-marks", "😀!".repeat(n / 5)),
+        (
+            "joined-emoji",
+            "👨\u{200d}👩\u{200d}👧\u{200d}👦".repeat(n / 25),
+        ),
+        ("words", "good ".repeat(n / 5)),
+        ("caps", "GREAT ".repeat(n / 6)),
+        ("negations", "isn't ".repeat(n / 6)),
+        ("nots", "not ".repeat(n / 4)),
+        ("buts", "but ".repeat(n / 4)),
+        ("kind-of", "kind of ".repeat(n / 8)),
+        (
+            "clauses",
+            "Delivery was slow but support was great. ".repeat(n / 42),
+        ),
+        (
+            "ro-clauses",
+            "Livrarea a fost rapidă, dar factura greșită. ".repeat(n / 46),
+        ),
+        ("spaces", " ".repeat(n)),
+        ("newlines", "\n".repeat(n)),
+        ("alnum", "Ab1!".repeat(n / 4)),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

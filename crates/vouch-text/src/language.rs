@@ -255,15 +255,60 @@ impl LanguageIdentifier {
 
     /// The slow stage: lingua's models.
     pub fn by_model(&self, text: &str) -> Option<&'static str> {
-        let language = self.detector.detect_language_of(text)?;
+        let language = self
+            .detector
+            .detect_language_of(&*words_cut_at(text, LONGEST_WORD))?;
         let code = from_lingua(language);
         self.languages.contains(&code).then_some(code)
     }
 }
 
+/// The longest run of letters handed to lingua as one word. lingua finds
+/// each n-gram of a word by counting characters from the word's start, so
+/// its time grows with the square of a word's length (a 320,000-letter
+/// "word" took 37 s); natural words are far shorter than this.
+const LONGEST_WORD: usize = 64;
+
+/// `text` with a space after every `limit` letters in a row.
+fn words_cut_at(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
+    let mut run = 0;
+    let too_long = text.chars().any(|c| {
+        run = if c.is_alphabetic() { run + 1 } else { 0 };
+        run > limit
+    });
+    if !too_long {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut cut = String::with_capacity(text.len() + text.len() / limit);
+    run = 0;
+    for c in text.chars() {
+        if c.is_alphabetic() {
+            if run == limit {
+                cut.push(' ');
+                run = 0;
+            }
+            run += 1;
+        } else {
+            run = 0;
+        }
+        cut.push(c);
+    }
+    std::borrow::Cow::Owned(cut)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_words_are_cut_for_the_model_and_short_ones_kept() {
+        assert!(matches!(
+            words_cut_at("an ordinary sentence", 64),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(words_cut_at("abcdefg hi", 3), "abc def g hi");
+        assert_eq!(words_cut_at("ăîșțâ", 2), "ăî șț â");
+    }
 
     #[test]
     fn identifies_the_languages_with_and_without_diacritics() {

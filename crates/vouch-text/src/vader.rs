@@ -7,6 +7,7 @@
 //! it here would break parity.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 // The Fx hash: the keys are our own fixed lexicons, so HashDoS resistance
@@ -776,26 +777,39 @@ pub(crate) fn but_check(lower: &[&str], sentiments: &mut [f64]) {
         return;
     };
     // Scaling keeps zeros zero and the rest non-zero, so where the first
-    // zero is, and which values are non-zero, never change in the loop:
-    // the search for a value's first position (the reference's
-    // `list.index`) looks only where that value can be.
+    // zero is never changes in the loop. The non-zero values are indexed
+    // by value (their bits: no non-zero value has two), each with its
+    // positions in order, so the reference's `list.index` is a look-up,
+    // not a scan: a long text of many clauses stays linear.
     let first_zero = sentiments.iter().position(|s| *s == 0.0);
-    let non_zero: Vec<usize> = (0..sentiments.len())
-        .filter(|&i| sentiments[i] != 0.0)
-        .collect();
+    let mut positions: HashMap<u64, BTreeSet<usize>> = HashMap::default();
+    for (i, s) in sentiments.iter().enumerate() {
+        if *s != 0.0 {
+            positions.entry(s.to_bits()).or_default().insert(i);
+        }
+    }
     for k in 0..sentiments.len() {
         let value = sentiments[k];
         let first = if value == 0.0 {
             first_zero
         } else {
-            non_zero.iter().copied().find(|&i| sentiments[i] == value)
+            positions
+                .get(&value.to_bits())
+                .and_then(|at| at.first().copied())
         }
         .unwrap_or(k);
-        if first < but {
-            sentiments[first] = value * 0.5;
-        } else if first > but {
-            sentiments[first] = value * 1.5;
+        let scaled = match first.cmp(&but) {
+            std::cmp::Ordering::Less => value * 0.5,
+            std::cmp::Ordering::Greater => value * 1.5,
+            std::cmp::Ordering::Equal => continue,
+        };
+        if value != 0.0 {
+            if let Some(at) = positions.get_mut(&value.to_bits()) {
+                at.remove(&first);
+            }
+            positions.entry(scaled.to_bits()).or_default().insert(first);
         }
+        sentiments[first] = scaled;
     }
 }
 

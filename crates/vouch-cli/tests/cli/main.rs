@@ -875,6 +875,59 @@ fn more_unreadable_lines_than_a_batch_holds_do_not_end_the_import() {
     assert_some_rejected(&out, 2, 8_000);
 }
 
+#[test]
+fn a_truncated_gz_ends_the_import_once_and_keeps_the_batches_before_it() {
+    // A truncated .gz once reported the same "incomplete deflate stream"
+    // reject for ever, writing the rejects file until the disk was full.
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for i in 0..20_000 {
+        writeln!(
+            gz,
+            r#"{{"review_id":"r{i}","user_id":"u{i}","business_id":"b1","stars":4,"text":"Review number {i} of a long file, with words {}","date":"2026-01-05 10:00:00"}}"#,
+            i * 7919 % 10_007
+        )
+        .unwrap();
+    }
+    let bytes = gz.finish().unwrap();
+    let file = dir.path().join("reviews.jsonl.gz");
+    std::fs::write(&file, &bytes[..bytes.len() * 3 / 5]).unwrap();
+    let rejects = dir.path().join("rejects.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vouch"))
+        .args(["--db", &db, "import", file.to_str().unwrap(), "--rejects"])
+        .arg(&rejects)
+        .env_remove("VOUCH_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A guard against the old endless loop, not a timing assertion.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the import of a truncated .gz did not end");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_fails_cleanly(&out, "cannot be read past line");
+    assert!(
+        std::fs::metadata(&rejects).unwrap().len() < 10_000,
+        "no flood of rejects"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let imported: u64 = stderr
+        .split("records before it were kept (")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {stderr}"));
+    assert!(imported >= 4_000 && imported < 20_000, "{stderr}");
+}
+
 /// An import that exited 1 (some rows rejected) with these `--json` counts.
 fn assert_some_rejected(out: &Output, imported: u64, rejected: u64) {
     assert_eq!(out.status.code(), Some(1), "some rows were rejected");

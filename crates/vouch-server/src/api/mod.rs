@@ -10,7 +10,6 @@ mod surveys;
 mod webhooks;
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -120,29 +119,101 @@ impl From<vouch_app::AppError> for ApiError {
     }
 }
 
-/// A JSON request body whose errors are API errors.
+/// A JSON request body whose errors are API errors. No string in it may
+/// hold a control character (PostgreSQL refuses NUL; none has a use in
+/// Vouch's data) or be longer than `MAX_TEXT_CHARS`: both are refused
+/// with the field's path, the same on both backends.
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(bad_request(rejection.status(), rejection.body_text())),
-        }
+        let value = match Json::<Value>::from_request(req, state).await {
+            Ok(Json(value)) => value,
+            Err(rejection) => return Err(bad_request(rejection.status(), rejection.body_text())),
+        };
+        check_strings(&value, &mut String::new())?;
+        serde_json::from_value(value)
+            .map(Body)
+            .map_err(|e| ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid",
+                message: format!("the body does not fit this route: {e}"),
+                field: None,
+            })
     }
 }
 
-/// Query parameters whose errors are API errors.
+/// Refuses strings (keys and values) with control characters or over
+/// the length limit; `path` is where `value` stands, as `items[0].text`.
+fn check_strings(value: &Value, path: &mut String) -> Result<(), ApiError> {
+    use vouch_domain::text::{MAX_TEXT_CHARS, check_length, is_forbidden_control};
+    let check = |text: &str, path: &str| -> Result<(), ApiError> {
+        let field = if path.is_empty() { "body" } else { path };
+        if text.chars().any(is_forbidden_control) {
+            return Err(ApiError::invalid(
+                field,
+                "control characters (such as NUL) are not accepted in text",
+            ));
+        }
+        check_length("the text", text, MAX_TEXT_CHARS)
+            .map_err(|e| ApiError::invalid(field, e.to_string()))
+    };
+    match value {
+        Value::String(text) => check(text, path),
+        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let checked = check_strings(item, path);
+            path.truncate(len);
+            checked
+        }),
+        Value::Object(fields) => fields.iter().try_for_each(|(key, item)| {
+            check(key, path)?;
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(key);
+            let checked = check_strings(item, path);
+            path.truncate(len);
+            checked
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Query parameters whose errors are API errors. A parameter given empty
+/// (`?after=`) counts as absent, as generated clients and forms send them.
 pub struct Params<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(Params(value)),
-            Err(rejection) => Err(query_error(rejection)),
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|e| bad_request(StatusCode::BAD_REQUEST, format!("bad query: {e}")))?;
+        let mut given = Vec::with_capacity(pairs.len());
+        for (key, value) in pairs {
+            if value.is_empty() {
+                continue;
+            }
+            if value.chars().any(vouch_domain::text::is_forbidden_control) {
+                return Err(ApiError::invalid(
+                    key,
+                    "control characters (such as NUL) are not accepted",
+                ));
+            }
+            given.push((key, value));
         }
+        let query = serde_urlencoded::to_string(&given)
+            .map_err(|e| bad_request(StatusCode::BAD_REQUEST, format!("bad query: {e}")))?;
+        serde_urlencoded::from_str(&query).map(Params).map_err(|e| {
+            bad_request(
+                StatusCode::BAD_REQUEST,
+                format!("Failed to deserialize query string: {e}"),
+            )
+        })
     }
 }
 
@@ -153,10 +224,6 @@ fn bad_request(status: StatusCode, message: String) -> ApiError {
         message,
         field: None,
     }
-}
-
-fn query_error(rejection: QueryRejection) -> ApiError {
-    bad_request(StatusCode::BAD_REQUEST, rejection.body_text())
 }
 
 pub type ApiResult = Result<Json<Value>, ApiError>;
