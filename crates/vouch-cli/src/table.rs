@@ -62,14 +62,16 @@ impl Table {
 
 /// Customer text is hostile input: control characters (escape sequences
 /// that could rewrite the terminal, line breaks that would break a table)
-/// are shown escaped instead of being sent to the terminal.
+/// are shown escaped instead of being sent to the terminal, and so are
+/// bidi overrides, which would reorder what follows them.
 pub fn terminal_safe(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
+    use vouch_domain::text::is_bidi_control;
+    if !text.chars().any(|c| c.is_control() || is_bidi_control(c)) {
         return text.to_owned();
     }
     text.chars()
         .map(|c| {
-            if c.is_control() {
+            if c.is_control() || is_bidi_control(c) {
                 c.escape_default().to_string()
             } else {
                 c.to_string()
@@ -106,5 +108,10 @@ mod tests {
         table.row(vec!["\u{1b}]0;title\u{7}".to_owned()]);
         assert!(!table.render().contains('\u{1b}'));
         assert_eq!(thousands(1234567), "1,234,567");
+        // "Trojan source": an override would show "gnp.exe" reversed.
+        assert_eq!(
+            terminal_safe("invoice\u{202e}gnp.exe\u{2069}"),
+            "invoice\\u{202e}gnp.exe\\u{2069}"
+        );
     }
 }

@@ -6,6 +6,7 @@
 mod api;
 mod auth;
 mod cache;
+mod edge;
 mod jobs;
 mod locale;
 mod mailer;
@@ -136,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(api::openapi_json))
         .route("/metrics", get(metrics::exposition))
         .merge(api)
+        .layer(axum::middleware::from_fn(edge::refuse_controls_in_url))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::edge::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -335,7 +335,7 @@ pub async fn feedback(
             FeedbackRow {
                 posted: f.posted_at.format("%Y-%m-%d").to_string(),
                 source: f.source.to_string(),
-                author: f.author.name.or(f.author.handle).unwrap_or_default(),
+                author: shown(&f.author.name.or(f.author.handle).unwrap_or_default()),
                 rating: f
                     .rating
                     .map_or(String::new(), |r| format!("{}★", r.as_stars())),
@@ -346,8 +346,8 @@ pub async fn feedback(
                     .map(|m| m.topic.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-                title: f.title.unwrap_or_default(),
-                body: f.body,
+                title: shown(&f.title.unwrap_or_default()),
+                body: shown(&f.body),
             }
         })
         .collect();
@@ -456,4 +456,10 @@ async fn dashboard_page(
         chart: chart(trend),
         ui,
     })
+}
+
+/// Customer text as a page shows it (askama escapes it as well): bidi
+/// overrides shown by their code, so none can reorder the page's text.
+pub(crate) fn shown(text: &str) -> String {
+    vouch_domain::text::neutralise_bidi(text).into_owned()
 }

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::edge::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};

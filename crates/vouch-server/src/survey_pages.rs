@@ -8,8 +8,8 @@
 
 use std::net::SocketAddr;
 
+use crate::edge::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};

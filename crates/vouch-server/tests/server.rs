@@ -4,6 +4,10 @@
 #[path = "server/surveys.rs"]
 mod surveys;
 
+#[path = "server/hardening.rs"]
+mod hardening;
+use hardening::control_characters_and_oversized_texts_stop_at_the_edge;
+
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use vouch_domain::{Role, Survey};
@@ -1206,4 +1210,5 @@ on_both_backends!(
     webhooks_are_signed_retried_and_logged,
     the_openapi_document_describes_every_api_route,
     managers_create_edit_pause_and_archive_surveys_in_the_web_app,
+    control_characters_and_oversized_texts_stop_at_the_edge,
 );

@@ -227,6 +227,45 @@ impl Store {
         Ok(on_backend!(self, pool => sqlx::query_scalar::<_, i64>(SQL).fetch_one(pool).await)?)
     }
 
+    /// Why the database cannot take writes now, if it cannot: a read-only
+    /// file or database, a standby, or (SQLite) less than
+    /// `MIN_FREE_BYTES` left on its disk. `/readyz` asks this.
+    pub async fn write_refusal(&self) -> Result<Option<String>> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                // A schema change rolled back writes nothing, but a
+                // read-only file or directory refuses it.
+                let mut tx = pool.begin_write().await?;
+                let probe = sqlx::query("CREATE TABLE IF NOT EXISTS write_probe (x INTEGER)")
+                    .execute(&mut *tx)
+                    .await;
+                tx.rollback().await?;
+                if let Err(e) = probe {
+                    let e = StoreError::from(e);
+                    if e.is_unavailable_for_writes() {
+                        return Ok(Some(format!("the database cannot be written: {e}")));
+                    }
+                    return Err(e);
+                }
+                let DatabaseLocation::Sqlite(path) = &self.location else {
+                    return Ok(None);
+                };
+                Ok(match free_bytes(path) {
+                    Some(free) if free < MIN_FREE_BYTES => Some(format!(
+                        "the disk holding the database has {free} bytes free"
+                    )),
+                    _ => None,
+                })
+            }
+            Pool::Postgres(pool) => {
+                const SQL: &str =
+                    "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'";
+                let read_only: bool = sqlx::query_scalar(SQL).fetch_one(pool).await?;
+                Ok(read_only.then(|| "the database is read-only (a standby?)".to_owned()))
+            }
+        }
+    }
+
     fn not_a_database(&self) -> StoreError {
         match &self.location {
             DatabaseLocation::Sqlite(path) => StoreError::NotADatabase { path: path.clone() },
@@ -238,6 +277,26 @@ impl Store {
     pub async fn close(&self) {
         on_backend!(self, pool => pool.close().await)
     }
+}
+
+/// Below this much free space on an SQLite database's disk, `/readyz`
+/// says not ready: writes are about to fail with SQLITE_FULL.
+pub const MIN_FREE_BYTES: u64 = 1 << 20;
+
+/// Bytes free for unprivileged writers on the filesystem holding `path`.
+fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a statvfs the call fills.
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut stats) } != 0 {
+        return None;
+    }
+    Some(stats.f_bavail as u64 * stats.f_frsize as u64)
 }
 
 /// Whether a connection handed back to the pool may serve again. One whose

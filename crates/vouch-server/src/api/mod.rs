@@ -77,7 +77,17 @@ impl IntoResponse for ApiError {
         if let Some(field) = self.field {
             error["field"] = json!(field);
         }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if matches!(
+            self.status,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
+        ) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("10"),
+            );
+        }
+        response
     }
 }
 
@@ -91,6 +101,17 @@ impl From<StoreError> for ApiError {
                 message: "another record already has this email or external id".to_owned(),
                 field: None,
             },
+            e if e.is_unavailable_for_writes() => {
+                tracing::warn!(error = %e, "the database refused a write");
+                ApiError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    code: "unavailable",
+                    message: "the database cannot take writes now (disk full, read-only or busy); \
+                              nothing was stored: try again later"
+                        .to_owned(),
+                    field: None,
+                }
+            }
             other => {
                 // The details go to the log, not to the caller.
                 tracing::error!(error = %other, "store error");
@@ -329,7 +350,15 @@ pub fn next_cursor<T>(items: &[T], limit: u32, id: impl Fn(&T) -> i64) -> Option
 pub async fn ready(State(state): State<AppState>) -> Response {
     match state.store.schema_version().await {
         Ok(v) if v == state.store.binary_schema_version() => {
-            (StatusCode::OK, "ready").into_response()
+            match state.store.write_refusal().await {
+                Ok(None) => (StatusCode::OK, "ready").into_response(),
+                Ok(Some(why)) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
+                Err(_) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database cannot be written",
+                )
+                    .into_response(),
+            }
         }
         Ok(v) => (
             StatusCode::SERVICE_UNAVAILABLE,

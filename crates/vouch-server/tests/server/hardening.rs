@@ -1,0 +1,298 @@
+//! Inputs and faults that once stalled, wedged or crashed the server:
+//! control characters, oversized texts, a full or read-only disk.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use vouch_domain::Role;
+use vouch_store::Store;
+
+use super::{json_of, start, token};
+
+/// A survey with a public link, created through the API; its slug.
+async fn link_survey(server: &super::Running, admin: &str) -> String {
+    let (status, survey) = json_of(
+        server
+            .client
+            .post(format!("{}/api/v1/surveys", server.base))
+            .bearer_auth(admin)
+            .json(&json!({"kind": "nps", "name": "Edge cases"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{survey}");
+    survey["slug"].as_str().unwrap().to_owned()
+}
+
+pub async fn control_characters_and_oversized_texts_stop_at_the_edge(store: Store) {
+    let server = start(store.clone()).await;
+    let admin = token(&store, Role::Admin).await;
+    let api = |method: Method, path: &str| {
+        server
+            .client
+            .request(method, format!("{}/api/v1{path}", server.base))
+            .bearer_auth(&admin)
+    };
+    // NUL in a JSON string: 422 naming the field, on both backends (it was
+    // a 500 on PostgreSQL).
+    let (status, body) = json_of(
+        api(Method::POST, "/feedback")
+            .json(&json!({"source": "trustpilot", "items": [
+                {"id": "n-1", "text": "fine\u{0}then", "date": "2026-11-01"}]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "items[0].text", "{body}");
+    let (status, body) = json_of(
+        api(Method::POST, "/customers")
+            .json(&json!({"email": "nul@example.com", "name": "Ana\u{0}"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "name", "{body}");
+    // In a URL: 400, JSON under /api/, a page elsewhere.
+    let (status, body) = json_of(api(Method::GET, "/feedback?q=a%00b").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "bad_request");
+    let page = server
+        .client
+        .get(format!("{}/l/a%00b", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    // A customer's comment on the public page keeps its words, not the NUL.
+    let slug = link_survey(&server, &admin).await;
+    let answer = server
+        .client
+        .post(format!("{}/l/{slug}", server.base))
+        .form(&[("score", "9"), ("comment", "quick\u{0} and kind\u{7}")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let (_, responses) = json_of(api(Method::GET, "/responses").send().await.unwrap()).await;
+    assert_eq!(responses["responses"][0]["comment"], "quick and kind");
+    // Over the length limit: refused with the limit named; nothing stored.
+    let long = "a".repeat(vouch_domain::text::MAX_TEXT_CHARS + 1);
+    let (status, body) = json_of(
+        api(Method::POST, "/feedback")
+            .json(&json!({"source": "trustpilot", "items": [
+                {"id": "l-1", "text": long, "date": "2026-11-01"}]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("20000"),
+        "{body}"
+    );
+    let (_, feedback) = json_of(api(Method::GET, "/feedback").send().await.unwrap()).await;
+    assert!(
+        !feedback.to_string().contains("\"l-1\""),
+        "nothing of the refused push is stored: {feedback}"
+    );
+    // A text at the limit is taken, one long word included.
+    let at_limit = "a".repeat(vouch_domain::text::MAX_TEXT_CHARS);
+    let (status, body) = json_of(
+        api(Method::POST, "/feedback")
+            .json(&json!({"source": "trustpilot", "items": [
+                {"id": "l-2", "text": at_limit, "date": "2026-11-01"}]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(status.is_success(), "{status} {body}");
+    // Empty optional query parameters count as absent.
+    let (status, body) = json_of(
+        api(Method::GET, "/customers?after=&limit=")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// A small tmpfs for a database, or `None` (printed) where this process
+/// may not mount one.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status();
+        if !status.is_ok_and(|s| s.success()) {
+            if std::env::var_os("VOUCH_TEST_REQUIRE_TMPFS").is_some() {
+                panic!("VOUCH_TEST_REQUIRE_TMPFS is set but a tmpfs cannot be mounted");
+            }
+            eprintln!("skipped: mounting a tmpfs needs root (the full-disk test)");
+            return None;
+        }
+        Some(SmallDisk { dir })
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Fills what is left with a file; returns its path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let filler = self.dir.path().join("filler");
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while file.write_all(&block).is_ok() {}
+        let _ = file.sync_all();
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_writes_with_503_and_they_work_again_without_a_restart() {
+    let Some(disk) = SmallDisk::mount(24) else {
+        return;
+    };
+    let url = format!("sqlite://{}", disk.path().join("v.db").display());
+    let store = Store::open(&url).await.unwrap();
+    let server = start(store.clone()).await;
+    let admin = token(&store, Role::Admin).await;
+    let push = |i: usize| {
+        let items: Vec<_> = (0..200)
+            .map(|k| json!({"id": format!("d-{i}-{k}"), "text": format!("Review {i} {k} {}", "words ".repeat(40)), "date": "2026-11-01"}))
+            .collect();
+        server
+            .client
+            .post(format!("{}/api/v1/feedback", server.base))
+            .bearer_auth(&admin)
+            .json(&json!({"source": "trustpilot", "items": items}))
+            .send()
+    };
+    let ready = || async {
+        server
+            .client
+            .get(format!("{}/readyz", server.base))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert!(push(0).await.unwrap().status().is_success());
+    assert_eq!(ready().await, StatusCode::OK);
+
+    let filler = disk.fill();
+    let mut refused = 0;
+    for i in 1..=5 {
+        let response = push(i).await.unwrap();
+        let status = response.status();
+        let (_, body) = json_of(response).await;
+        assert!(
+            status.is_success() || status == StatusCode::SERVICE_UNAVAILABLE,
+            "a full disk is a 503, not a {status}: {body}"
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(body["error"]["code"], "unavailable", "{body}");
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "the disk filled up");
+    assert_eq!(
+        ready().await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not ready on a full disk"
+    );
+
+    // Space returns: writes succeed again with the same process and pool.
+    std::fs::remove_file(filler).unwrap();
+    for i in 10..14 {
+        let (status, body) = json_of(push(i).await.unwrap()).await;
+        assert!(status.is_success(), "after space returned: {status} {body}");
+    }
+    assert_eq!(ready().await, StatusCode::OK);
+
+    let (_, stored) = json_of(
+        server
+            .client
+            .get(format!("{}/api/v1/feedback?limit=1", server.base))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        stored["feedback"].as_array().is_some_and(|i| i.len() == 1),
+        "{stored}"
+    );
+    drop(server);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_database_is_not_ready_and_refuses_writes_with_503() {
+    let Some(schema) = vouch_testing::PostgresSchema::create().await else {
+        return;
+    };
+    Store::open(&schema.url).await.unwrap().close().await;
+    // The same database, every transaction read-only (as on a standby).
+    let read_only = format!("{}%20-c%20default_transaction_read_only%3Don", schema.url);
+    let store = Store::connect(&read_only).await.unwrap();
+    let server = start(store.clone()).await;
+    let ready = server
+        .client
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.text().await.unwrap().contains("read-only"));
+    let writable = Store::open(&schema.url).await.unwrap();
+    let admin = token(&writable, Role::Admin).await;
+    let (status, body) = json_of(
+        server
+            .client
+            .post(format!("{}/api/v1/feedback", server.base))
+            .bearer_auth(&admin)
+            .json(&json!({"source": "trustpilot", "items": [{"id": "r-1", "text": "ok", "date": "2026-11-01"}]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable");
+    store.close().await;
+    writable.close().await;
+    schema.drop_schema().await;
+}
