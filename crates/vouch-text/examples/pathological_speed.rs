@@ -12,7 +12,7 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .expect("usage: pathological_speed N (characters per text)");
-    let cases: Vec<(&str, String)> = vouch_text::hostile_texts(n);
+    let cases: Vec<(&str, String)> = vouch_text::eval::hostile_texts(n);
     for (name, text) in &cases {
         let t = Instant::now();
         let _ = a.analyze(text, None);
