@@ -5,6 +5,7 @@
 pub mod demo;
 pub mod events;
 pub mod import;
+pub mod limits;
 pub mod params;
 pub mod records;
 pub mod reports;

@@ -49,6 +49,10 @@ pub struct Config {
     pub invite_throttle_days: u32,
     /// One reminder this many days after an unanswered invitation.
     pub reminder_days: u32,
+    /// The TLS-terminating proxies in front of `vouch serve`, as comma-separated
+    /// addresses or ranges (`10.0.0.0/8, ::1`); only their `Forwarded` and
+    /// `X-Forwarded-For` headers are believed.
+    pub trusted_proxies: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +80,7 @@ pub const KEYS: &[&str] = &[
     "public_url",
     "invite_throttle_days",
     "reminder_days",
+    "trusted_proxies",
 ];
 
 impl Default for Config {
@@ -98,6 +103,7 @@ impl Default for Config {
             public_url: None,
             invite_throttle_days: jobs.policy.throttle.num_days() as u32,
             reminder_days: jobs.policy.remind_after.num_days() as u32,
+            trusted_proxies: None,
         }
     }
 }
@@ -130,6 +136,21 @@ impl Config {
             remind_after: chrono::Duration::days(i64::from(self.reminder_days)),
             ..ContactPolicy::default()
         }
+    }
+
+    /// `trusted_proxies`, parsed; a bad entry is an error that names it.
+    pub fn trusted_proxies(&self) -> anyhow::Result<Vec<vouch_server::AddressRange>> {
+        self.trusted_proxies
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse()
+                    .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))
+            })
+            .collect()
     }
 
     /// The workers' settings; `listening` is the address the server got.

@@ -52,7 +52,9 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
     tracing::info!(%instance, workers = config.job_workers, "started");
     vouch_server::serve(
         listener,
-        vouch_server::AppState::new(store.clone()).with_policy(config.policy()),
+        vouch_server::AppState::new(store.clone())
+            .with_policy(config.policy())
+            .with_trusted_proxies(config.trusted_proxies()?),
         jobs,
         &instance,
         shutdown,

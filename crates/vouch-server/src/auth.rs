@@ -1,10 +1,6 @@
 //! Who is calling: a staff session (cookie) or an API token (bearer), and
 //! what their role lets them do. Secrets are kept only as hashes.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
@@ -244,75 +240,6 @@ impl FromRequestParts<AppState> for PageCaller {
     }
 }
 
-/// Failed logins per account and per address: after `LIMIT` failures in
-/// `WINDOW`, further attempts are refused until the window passes.
-#[derive(Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl LoginLimiter {
-    const LIMIT: u32 = 5;
-    const WINDOW: Duration = Duration::from_secs(15 * 60);
-
-    pub fn allows(&self, keys: &[String]) -> bool {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        keys.iter().all(|k| match failures.get(k) {
-            Some((n, since)) => *n < Self::LIMIT || since.elapsed() > Self::WINDOW,
-            None => true,
-        })
-    }
-
-    pub fn failed(&self, keys: &[String]) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for key in keys {
-            let entry = failures.entry(key.clone()).or_insert((0, Instant::now()));
-            if entry.1.elapsed() > Self::WINDOW {
-                *entry = (0, Instant::now());
-            }
-            entry.0 += 1;
-        }
-    }
-
-    pub fn succeeded(&self, account: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(account);
-    }
-}
-
-/// At most `limit` actions per address in a window (anonymous survey answers).
-pub struct AddressLimiter {
-    limit: u32,
-    window: Duration,
-    seen: Mutex<HashMap<std::net::IpAddr, (u32, Instant)>>,
-}
-
-impl AddressLimiter {
-    pub fn new(limit: u32, window: Duration) -> AddressLimiter {
-        AddressLimiter {
-            limit,
-            window,
-            seen: Mutex::default(),
-        }
-    }
-
-    /// Counts one action from `address`; false once it is over the limit.
-    pub fn allow(&self, address: std::net::IpAddr) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() > 100_000 {
-            // Forget finished windows rather than grow without bound.
-            let window = self.window;
-            seen.retain(|_, (_, since)| since.elapsed() <= window);
-        }
-        let entry = seen.entry(address).or_insert((0, Instant::now()));
-        if entry.1.elapsed() > self.window {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-        entry.0 <= self.limit
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,20 +254,5 @@ mod tests {
         assert_eq!(token.len(), 4 + 64);
         assert_eq!(stored, secret_hash(&token));
         assert_ne!(new_secret(), new_secret());
-    }
-
-    #[test]
-    fn the_limiter_refuses_after_five_failures() {
-        let limiter = LoginLimiter::default();
-        let keys = ["a@x.com".to_owned(), "127.0.0.1".to_owned()];
-        for _ in 0..5 {
-            assert!(limiter.allows(&keys));
-            limiter.failed(&keys);
-        }
-        assert!(!limiter.allows(&keys));
-        assert!(
-            !limiter.allows(&["127.0.0.1".to_owned()]),
-            "per address too"
-        );
     }
 }

@@ -1,10 +1,11 @@
 //! What every request passes before a handler sees it: control
 //! characters never get past the edge (PostgreSQL refuses NUL, so one
 //! `%00` was a 500 on PostgreSQL and stored text on SQLite), the same on
-//! both backends. JSON bodies are checked by `api::Body`.
+//! both backends (JSON bodies are checked by `api::Body`), and no form
+//! comes from another site.
 
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -75,9 +76,86 @@ pub async fn refuse_controls_in_url(request: Request, next: Next) -> Response {
         .into_response()
 }
 
+/// Whether a browser says this request comes from another site: its
+/// `Sec-Fetch-Site` is neither `same-origin` nor `none` (typed or
+/// bookmarked), or, from browsers that do not send that, its `Origin` is
+/// not this server's own. Requests without either header (mail clients'
+/// one-click unsubscribe, scripts) are no browser's cross-site form.
+pub fn is_cross_site(headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (header("origin"), header("host")) {
+        (None, _) => false,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_none_or(|(_, authority)| !authority.eq_ignore_ascii_case(host)),
+        (Some(_), None) => true,
+    }
+}
+
+/// Refuses a form posted from another site (login CSRF among them: a
+/// foreign page could otherwise sign a victim in to the attacker's
+/// account with a cookie and field pair of its choosing). The API has its
+/// own defence, the `x-csrf-token` header a foreign page cannot set.
+pub async fn refuse_cross_site_forms(request: Request, next: Next) -> Response {
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !unsafe_method
+        || request.uri().path().starts_with("/api/")
+        || !is_cross_site(request.headers())
+    {
+        return next.run(request).await;
+    }
+    let (_, t) = crate::locale::texts(request.headers());
+    let message = crate::pages::Ui(t).t("cross_site");
+    (
+        StatusCode::FORBIDDEN,
+        axum::response::Html(format!("<!doctype html><title>403</title><p>{message}</p>")),
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cross_site_posts_are_told_from_our_own() {
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, v.parse().unwrap());
+            }
+            h
+        };
+        let host = ("host", "vouch.example.com");
+        assert!(!is_cross_site(&headers(&[host])), "no browser headers");
+        assert!(!is_cross_site(&headers(&[
+            host,
+            ("sec-fetch-site", "same-origin")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            host,
+            ("sec-fetch-site", "cross-site")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            host,
+            ("sec-fetch-site", "same-site")
+        ])));
+        assert!(!is_cross_site(&headers(&[
+            host,
+            ("origin", "https://vouch.example.com")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            host,
+            ("origin", "https://evil.example")
+        ])));
+        assert!(is_cross_site(&headers(&[host, ("origin", "null")])));
+    }
 
     #[test]
     fn encoded_controls_are_found_and_ordinary_escapes_pass() {

@@ -6,6 +6,7 @@
 mod api;
 mod auth;
 mod cache;
+mod client;
 mod edge;
 mod jobs;
 mod locale;
@@ -33,8 +34,8 @@ pub struct AppState {
     pub store: Store,
     /// The contact budget, reminders and the answer-editing window.
     pub policy: ContactPolicy,
-    limiter: Arc<auth::LoginLimiter>,
-    link_limiter: Arc<auth::AddressLimiter>,
+    /// Proxies whose forwarding headers name the client (`trusted_proxies`).
+    trusted_proxies: Arc<[AddressRange]>,
     metrics: Arc<metrics::Metrics>,
     /// Moves on every local write; the caches below watch it.
     writes: Arc<AtomicU64>,
@@ -51,11 +52,7 @@ impl AppState {
             writes,
             store,
             policy: ContactPolicy::default(),
-            limiter: Arc::default(),
-            link_limiter: Arc::new(auth::AddressLimiter::new(
-                LINK_ANSWERS_PER_ADDRESS,
-                std::time::Duration::from_secs(600),
-            )),
+            trusted_proxies: Arc::new([]),
             metrics: Arc::default(),
         }
     }
@@ -63,10 +60,18 @@ impl AppState {
     pub fn with_policy(self, policy: ContactPolicy) -> AppState {
         AppState { policy, ..self }
     }
+
+    /// Believes the forwarding headers of these proxies (and only these).
+    pub fn with_trusted_proxies(self, proxies: Vec<AddressRange>) -> AppState {
+        AppState {
+            trusted_proxies: proxies.into(),
+            ..self
+        }
+    }
 }
 
-/// Anonymous answers one address may give through public links in ten minutes.
-pub const LINK_ANSWERS_PER_ADDRESS: u32 = 20;
+pub use client::AddressRange;
+pub use vouch_app::limits::LINK_ANSWERS_PER_ADDRESS;
 
 /// The claim of a server process on an SQLite file, held while it runs.
 pub struct InstanceLock(#[allow(dead_code)] Option<std::fs::File>);
@@ -137,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(api::openapi_json))
         .route("/metrics", get(metrics::exposition))
         .merge(api)
+        .layer(axum::middleware::from_fn(edge::refuse_cross_site_forms))
         .layer(axum::middleware::from_fn(edge::refuse_controls_in_url))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -2,12 +2,12 @@
 //! server with askama (HTML-escaped by default); the chart is SVG built
 //! here from numbers only.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::client::ClientAddress;
 use crate::edge::Form;
 use askama::Template;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
@@ -98,7 +98,7 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -110,17 +110,18 @@ pub async fn login(
             .into_response();
     }
     let email = form.email.trim().to_owned();
-    let keys = [
-        format!("account:{}", email.to_lowercase()),
-        format!("address:{}", peer.ip()),
-    ];
-    if !state.limiter.allows(&keys) {
-        return login_page(
-            &headers,
-            email,
-            Some("too_many"),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
+    let now = Utc::now();
+    match vouch_app::limits::sign_in_allowed(&state.store, &email, address, now).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return login_page(
+                &headers,
+                email,
+                Some("too_many"),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        Err(e) => return ApiError::from(e).into_response(),
     }
     let user = match state.store.user_by_email(&email).await {
         Ok(user) => user,
@@ -138,13 +139,17 @@ pub async fn login(
         }
     };
     let Some(user) = user.filter(|_| valid) else {
-        state.limiter.failed(&keys);
-        tracing::info!(address = %peer.ip(), "failed sign-in");
+        if let Err(e) = vouch_app::limits::sign_in_failed(&state.store, &email, address, now).await
+        {
+            return ApiError::from(e).into_response();
+        }
+        tracing::info!(%address, "failed sign-in");
         return login_page(&headers, email, Some("bad_login"), StatusCode::UNAUTHORIZED);
     };
-    state.limiter.succeeded(&keys[0]);
+    if let Err(e) = vouch_app::limits::signed_in(&state.store, &email, address).await {
+        return ApiError::from(e).into_response();
+    }
     let session = new_secret();
-    let now = Utc::now();
     if let Err(e) = state
         .store
         .create_session(

@@ -6,11 +6,10 @@
 //! foreign page cannot forge them; public links are anonymous by design and
 //! are rate-limited per address, with a honeypot field against bots.
 
-use std::net::SocketAddr;
-
+use crate::client::ClientAddress;
 use crate::edge::Form;
 use askama::Template;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -348,7 +347,7 @@ pub async fn link_page(
 pub async fn answer_link(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<AnswerForm>,
 ) -> Response {
@@ -363,7 +362,9 @@ pub async fn answer_link(
         // A bot: thank it and keep nothing.
         return thanks(words, brand);
     }
-    if !state.link_limiter.allow(peer.ip()) {
+    let allowed =
+        vouch_app::limits::link_answer_allowed(&state.store, address, chrono::Utc::now()).await;
+    if !allowed.unwrap_or(false) {
         return message(
             StatusCode::TOO_MANY_REQUESTS,
             words,

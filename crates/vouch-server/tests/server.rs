@@ -6,7 +6,10 @@ mod surveys;
 
 #[path = "server/hardening.rs"]
 mod hardening;
-use hardening::control_characters_and_oversized_texts_stop_at_the_edge;
+use hardening::{
+    control_characters_and_oversized_texts_stop_at_the_edge, login_csrf_needs_our_own_page,
+    sign_in_limits_count_per_client_and_account_across_instances,
+};
 
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
@@ -29,9 +32,22 @@ async fn start_with(
     policy: vouch_domain::ContactPolicy,
     smtp_url: Option<String>,
 ) -> Running {
+    start_state(
+        vouch_server::AppState::new(store).with_policy(policy),
+        policy,
+        smtp_url,
+    )
+    .await
+}
+
+/// `start_with` for a state of the test's making.
+async fn start_state(
+    state: vouch_server::AppState,
+    policy: vouch_domain::ContactPolicy,
+    smtp_url: Option<String>,
+) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = vouch_server::AppState::new(store).with_policy(policy);
     let jobs = vouch_server::JobSettings {
         poll: std::time::Duration::from_millis(20),
         backoff_base: std::time::Duration::from_millis(50),
@@ -1211,4 +1227,6 @@ on_both_backends!(
     the_openapi_document_describes_every_api_route,
     managers_create_edit_pause_and_archive_surveys_in_the_web_app,
     control_characters_and_oversized_texts_stop_at_the_edge,
+    sign_in_limits_count_per_client_and_account_across_instances,
+    login_csrf_needs_our_own_page,
 );

@@ -8,6 +8,7 @@
 //! database is needed to compile.
 
 mod answer_queue;
+mod attempts;
 mod batch;
 mod customers;
 mod error;

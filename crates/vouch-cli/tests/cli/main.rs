@@ -925,7 +925,7 @@ fn a_truncated_gz_ends_the_import_once_and_keeps_the_batches_before_it() {
         .and_then(|rest| rest.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no count in {stderr}"));
-    assert!(imported >= 4_000 && imported < 20_000, "{stderr}");
+    assert!((4_000..20_000).contains(&imported), "{stderr}");
 }
 
 /// An import that exited 1 (some rows rejected) with these `--json` counts.

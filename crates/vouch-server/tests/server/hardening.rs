@@ -6,7 +6,7 @@ use serde_json::json;
 use vouch_domain::Role;
 use vouch_store::Store;
 
-use super::{json_of, start, token};
+use super::{json_of, login_form, start, start_state, token};
 
 /// A survey with a public link, created through the API; its slug.
 async fn link_survey(server: &super::Running, admin: &str) -> String {
@@ -295,4 +295,157 @@ async fn a_read_only_database_is_not_ready_and_refuses_writes_with_503() {
     store.close().await;
     writable.close().await;
     schema.drop_schema().await;
+}
+
+/// A server that believes forwarding headers from loopback, as one behind
+/// a TLS proxy on the same host would.
+async fn behind_a_proxy(store: &Store) -> super::Running {
+    let state = vouch_server::AppState::new(store.clone())
+        .with_trusted_proxies(vec!["127.0.0.1".parse().unwrap()]);
+    start_state(state, vouch_domain::ContactPolicy::default(), None).await
+}
+
+/// Posts the sign-in form as the client at `address` (forwarded by the
+/// proxy); the status.
+async fn try_sign_in(
+    server: &super::Running,
+    address: &str,
+    email: &str,
+    password: &str,
+) -> StatusCode {
+    let (cookie, csrf) = login_form(&server.base, &server.client).await;
+    server
+        .client
+        .post(format!("{}/login", server.base))
+        .header("cookie", cookie)
+        .header("x-forwarded-for", address)
+        .form(&[("email", email), ("password", password), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+pub async fn sign_in_limits_count_per_client_and_account_across_instances(store: Store) {
+    let hash = vouch_server::hash_password("correct horse battery");
+    store
+        .add_user("ana@acme.example", Role::Admin, &hash, chrono::Utc::now())
+        .await
+        .unwrap();
+    // Two instances on one database: their limits are one, not two.
+    let (one, two) = (behind_a_proxy(&store).await, behind_a_proxy(&store).await);
+    let attacker = "198.51.100.7";
+    for server in [&one, &two, &one, &two, &one] {
+        assert_eq!(
+            try_sign_in(server, attacker, "ana@acme.example", "wrong").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    for server in [&one, &two] {
+        assert_eq!(
+            try_sign_in(
+                server,
+                attacker,
+                "ana@acme.example",
+                "correct horse battery"
+            )
+            .await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "five failures from one client lock that client out, on every instance"
+        );
+    }
+    // The owner, from another address behind the same proxy, gets in.
+    assert_eq!(
+        try_sign_in(
+            &two,
+            "203.0.113.9",
+            "ana@acme.example",
+            "correct horse battery"
+        )
+        .await,
+        StatusCode::SEE_OTHER
+    );
+    // Under attack from many addresses, each new one still has its first try.
+    for i in 0..vouch_app::limits::SIGN_IN_ACCOUNT_ALARM {
+        let address = format!("192.0.2.{}", i + 1);
+        try_sign_in(&one, &address, "ana@acme.example", "wrong").await;
+    }
+    assert_eq!(
+        try_sign_in(&one, "192.0.2.1", "ana@acme.example", "wrong").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "an address that failed gets no second guess while the account is under attack"
+    );
+    assert_eq!(
+        try_sign_in(
+            &two,
+            "203.0.113.200",
+            "ana@acme.example",
+            "correct horse battery"
+        )
+        .await,
+        StatusCode::SEE_OTHER,
+        "the correct password from a new address still opens the account"
+    );
+    // Without trusted proxies, a forged header changes nothing: every try
+    // counts against the peer's own address.
+    let direct = start(store.clone()).await;
+    for i in 0..5 {
+        let forged = format!("10.9.9.{i}");
+        try_sign_in(&direct, &forged, "bo@acme.example", "wrong").await;
+    }
+    assert_eq!(
+        try_sign_in(&direct, "10.9.9.77", "bo@acme.example", "wrong").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+pub async fn login_csrf_needs_our_own_page(store: Store) {
+    let hash = vouch_server::hash_password("correct horse battery");
+    store
+        .add_user("ana@acme.example", Role::Admin, &hash, chrono::Utc::now())
+        .await
+        .unwrap();
+    let server = start(store.clone()).await;
+    // A cookie and field pair of the attacker's choosing, posted from their site.
+    let post = |site: Option<(&'static str, &'static str)>| {
+        let mut request = server
+            .client
+            .post(format!("{}/login", server.base))
+            .header("cookie", "vouch_login_csrf=chosen")
+            .form(&[
+                ("email", "ana@acme.example"),
+                ("password", "correct horse battery"),
+                ("csrf", "chosen"),
+            ]);
+        if let Some((name, value)) = site {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    for site in [
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+        ("origin", "https://attacker.example"),
+    ] {
+        let refused = post(Some(site)).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{site:?}");
+        assert!(refused.headers().get("set-cookie").is_none());
+        assert!(refused.text().await.unwrap().contains("another site"));
+    }
+    // The form's own token, from our own page, works.
+    let (cookie, csrf) = login_form(&server.base, &server.client).await;
+    let signed_in = server
+        .client
+        .post(format!("{}/login", server.base))
+        .header("cookie", cookie)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("email", "ana@acme.example"),
+            ("password", "correct horse battery"),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
 }
