@@ -53,6 +53,9 @@ pub struct Config {
     /// addresses or ranges (`10.0.0.0/8, ::1`); only their `Forwarded` and
     /// `X-Forwarded-For` headers are believed.
     pub trusted_proxies: Option<String>,
+    /// Sites that may show the public survey pages in a frame (the widget),
+    /// comma-separated origins such as `https://www.acme.example`.
+    pub embed_origins: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +84,7 @@ pub const KEYS: &[&str] = &[
     "invite_throttle_days",
     "reminder_days",
     "trusted_proxies",
+    "embed_origins",
 ];
 
 impl Default for Config {
@@ -104,6 +108,7 @@ impl Default for Config {
             invite_throttle_days: jobs.policy.throttle.num_days() as u32,
             reminder_days: jobs.policy.remind_after.num_days() as u32,
             trusted_proxies: None,
+            embed_origins: None,
         }
     }
 }
@@ -151,6 +156,40 @@ impl Config {
                     .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))
             })
             .collect()
+    }
+
+    /// How pages are served: https when `public_url` is (a TLS-terminating
+    /// proxy in front counts), and the origins that may frame `/l/` pages.
+    pub fn web(&self) -> anyhow::Result<vouch_server::WebSettings> {
+        let embed_origins = self
+            .embed_origins
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|origin| {
+                let valid = origin.split_once("://").is_some_and(|(scheme, rest)| {
+                    matches!(scheme, "http" | "https")
+                        && !rest.is_empty()
+                        && rest.chars().all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*')
+                        })
+                });
+                anyhow::ensure!(
+                    valid,
+                    "embed_origins: {origin:?} is not an origin such as https://www.acme.example"
+                );
+                Ok(origin.to_owned())
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(vouch_server::WebSettings {
+            https: self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+            embed_origins,
+        })
     }
 
     /// The workers' settings; `listening` is the address the server got.

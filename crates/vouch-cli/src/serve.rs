@@ -54,7 +54,8 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
         listener,
         vouch_server::AppState::new(store.clone())
             .with_policy(config.policy())
-            .with_trusted_proxies(config.trusted_proxies()?),
+            .with_trusted_proxies(config.trusted_proxies()?)
+            .with_web(config.web()?),
         jobs,
         &instance,
         shutdown,
@@ -154,6 +155,9 @@ pub async fn run_jobs(store: &Store, command: JobsCommand) -> anyhow::Result<()>
 pub enum UserCommand {
     /// Add a staff user. Roles: admin, manager, analyst, agent, viewer.
     ///
+    /// Passwords need 12 characters or more and must not be among the
+    /// 100,000 most common breached passwords; no other rules.
+    ///
     /// Example: echo "$PASSWORD" | vouch user add ana@example.com --role analyst --password-stdin
     Add {
         email: String,
@@ -163,9 +167,47 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// List the staff accounts with their role, state and open sessions.
+    List,
+    /// Change a user's role; their sessions end.
+    ///
+    /// Example: vouch user role ana@example.com manager
+    Role { email: String, role: String },
+    /// Set a new password (read from standard input); their sessions end.
+    Password { email: String },
+    /// Disable an account: it cannot sign in and its sessions end.
+    Disable { email: String },
+    /// Enable a disabled account again.
+    Enable { email: String },
+    /// Delete an account and its sessions.
+    Delete { email: String },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text)?;
+    let password = text.trim_end_matches(['\r', '\n']).to_owned();
+    vouch_domain::password::check_password(&password)?;
+    Ok(password)
+}
+
+async fn user_id(store: &Store, email: &str) -> anyhow::Result<i64> {
+    store
+        .users()
+        .await?
+        .into_iter()
+        .find(|u| u.email.eq_ignore_ascii_case(email.trim()))
+        .map(|u| u.id)
+        .ok_or_else(|| anyhow::anyhow!("no staff account {email}"))
 }
 
 pub async fn run_user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
+    let change = |change: vouch_store::UserChange, email: String, done: &'static str| async move {
+        let id = user_id(store, &email).await?;
+        store.change_user(id, &change).await?;
+        println!("{email}: {done}; every session of theirs has ended.");
+        anyhow::Ok(())
+    };
     match command {
         UserCommand::Add {
             email,
@@ -175,24 +217,72 @@ pub async fn run_user(store: &Store, command: UserCommand) -> anyhow::Result<()>
             let role: Role = role.parse()?;
             let email = vouch_domain::Email::parse(&email)?;
             let password = if password_stdin {
-                let mut text = String::new();
-                std::io::stdin().read_to_string(&mut text)?;
-                text.trim_end_matches(['\r', '\n']).to_owned()
+                read_password()?
             } else {
                 let generated = vouch_server::new_secret()[..20].to_owned();
                 println!("Password: {generated}");
                 generated
             };
-            anyhow::ensure!(
-                password.chars().count() >= 10,
-                "the password needs at least 10 characters"
-            );
             let hash = vouch_server::hash_password(&password);
             store
                 .add_user(email.as_str(), role, &hash, chrono::Utc::now())
                 .await
                 .map_err(|e| anyhow::anyhow!("{email}: {e}"))?;
             println!("Added {email} as {role}.");
+            Ok(())
+        }
+        UserCommand::List => {
+            let mut table =
+                crate::table::Table::new(&["email", "role", "state", "sessions", "since"]);
+            for user in store.users().await? {
+                table.row(vec![
+                    user.email,
+                    user.role.to_string(),
+                    match user.disabled_at {
+                        Some(at) => format!("disabled {}", at.format("%Y-%m-%d")),
+                        None => "active".to_owned(),
+                    },
+                    user.sessions.to_string(),
+                    user.created_at.format("%Y-%m-%d").to_string(),
+                ]);
+            }
+            print!("{}", table.render());
+            Ok(())
+        }
+        UserCommand::Role { email, role } => {
+            let role: Role = role.parse()?;
+            let update = vouch_store::UserChange {
+                role: Some(role),
+                ..Default::default()
+            };
+            change(update, email, "role changed").await
+        }
+        UserCommand::Password { email } => {
+            let hash = vouch_server::hash_password(&read_password()?);
+            let update = vouch_store::UserChange {
+                password_hash: Some(hash),
+                ..Default::default()
+            };
+            change(update, email, "password changed").await
+        }
+        UserCommand::Disable { email } => {
+            let update = vouch_store::UserChange {
+                disabled_at: Some(Some(chrono::Utc::now())),
+                ..Default::default()
+            };
+            change(update, email, "disabled").await
+        }
+        UserCommand::Enable { email } => {
+            let update = vouch_store::UserChange {
+                disabled_at: Some(None),
+                ..Default::default()
+            };
+            change(update, email, "enabled").await
+        }
+        UserCommand::Delete { email } => {
+            let id = user_id(store, &email).await?;
+            store.delete_user(id).await?;
+            println!("{email}: deleted.");
             Ok(())
         }
     }
@@ -202,27 +292,76 @@ pub async fn run_user(store: &Store, command: UserCommand) -> anyhow::Result<()>
 pub enum TokenCommand {
     /// Create an API token; it is printed once and only its hash is kept.
     ///
-    /// Example: vouch token create --name crm-sync --role analyst
+    /// Example: vouch token create --name crm-sync --role analyst --expires-days 90
     Create {
         #[arg(long)]
         name: String,
         #[arg(long)]
         role: String,
+        /// It stops working after this many days (default: never).
+        #[arg(long)]
+        expires_days: Option<u32>,
     },
+    /// List the tokens: name, role, created, expires, last used, revoked.
+    List,
+    /// Revoke a token by its id (from `vouch token list`); it stops working at once.
+    Revoke { id: i64 },
 }
 
 pub async fn run_token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { name, role } => {
+        TokenCommand::Create {
+            name,
+            role,
+            expires_days,
+        } => {
             let role: Role = role.parse()?;
             let (token, hash) = vouch_server::new_api_token();
+            let now = chrono::Utc::now();
+            let expires = expires_days.map(|d| now + chrono::Duration::days(i64::from(d)));
             store
-                .add_api_token(&name, role, &hash, chrono::Utc::now())
+                .add_expiring_api_token(&name, role, &hash, now, expires)
                 .await?;
             println!("{token}");
             eprintln!(
                 "Keep it now: Vouch stores only its hash. Send it as Authorization: Bearer TOKEN."
             );
+            Ok(())
+        }
+        TokenCommand::List => {
+            let day = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "-".to_owned())
+            };
+            let mut table = crate::table::Table::new(&[
+                "id",
+                "name",
+                "role",
+                "created",
+                "expires",
+                "last used",
+                "revoked",
+            ]);
+            for token in store.api_tokens().await? {
+                table.row(vec![
+                    token.id.to_string(),
+                    token.name,
+                    token.role.to_string(),
+                    day(Some(token.created_at)),
+                    day(token.expires_at),
+                    day(token.last_used_at),
+                    day(token.revoked_at),
+                ]);
+            }
+            print!("{}", table.render());
+            Ok(())
+        }
+        TokenCommand::Revoke { id } => {
+            anyhow::ensure!(
+                store.revoke_api_token(id, chrono::Utc::now()).await?,
+                "no token {id} that is not revoked already (see vouch token list)"
+            );
+            println!("Token {id} revoked.");
             Ok(())
         }
     }

@@ -12,6 +12,7 @@ mod feedback;
 mod invitations;
 mod loyalty;
 mod names;
+pub mod password;
 mod survey;
 pub mod text;
 

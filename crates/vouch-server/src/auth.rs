@@ -13,9 +13,10 @@ use vouch_domain::{Permission, Role};
 use crate::AppState;
 use crate::api::ApiError;
 
-pub const SESSION_COOKIE: &str = "vouch_session";
-pub const LOGIN_CSRF_COOKIE: &str = "vouch_login_csrf";
+/// A session ends this long after sign-in however it is used (ASVS 7.3.2)…
 pub const SESSION_HOURS: i64 = 12;
+/// …and after this long without a request (ASVS 7.3.1).
+pub const SESSION_IDLE_MINUTES: i64 = 30;
 /// The header that carries the session's CSRF token on API writes from a browser.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -103,31 +104,26 @@ impl Caller {
 }
 
 async fn caller(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
+    let now = chrono::Utc::now();
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .unwrap_or("");
-        return Ok(state
-            .store
-            .api_token(&secret_hash(token))
-            .await?
-            .map(|(name, role)| Caller {
-                name,
+        let token = value.to_str().ok().and_then(bearer).unwrap_or("");
+        return Ok(state.store.api_token(&secret_hash(token), now).await?.map(
+            |(id, name, role)| Caller {
+                name: format!("{name} (token {id})"),
                 role,
                 csrf: None,
                 session: None,
-            }));
+            },
+        ));
     }
-    let Some(session) = cookie(&parts.headers, SESSION_COOKIE) else {
+    let Some(session) = cookie(&parts.headers, state.web.session_cookie()) else {
         return Ok(None);
     };
     let hash = secret_hash(&session);
+    let idle_since = now - chrono::Duration::minutes(SESSION_IDLE_MINUTES);
     Ok(state
         .store
-        .session(&hash, chrono::Utc::now())
+        .session(&hash, now, idle_since)
         .await?
         .map(|(user, csrf)| Caller {
             name: user.email,
@@ -135,6 +131,13 @@ async fn caller(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiEr
             csrf: Some(csrf),
             session: Some(hash),
         }))
+}
+
+/// The token of an `Authorization` value: the scheme `Bearer` is matched
+/// without regard to case (RFC 9110 11.1).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// An API caller: without valid credentials, 401 with a JSON error.
@@ -250,6 +253,9 @@ mod tests {
         assert!(hash.starts_with("$argon2id$"));
         assert!(verify_password(&hash, "correct horse"));
         assert!(!verify_password(&hash, "wrong"));
+        assert_eq!(bearer("bearer abc"), Some("abc"));
+        assert_eq!(bearer("BEARER  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
         let (token, stored) = new_api_token();
         assert_eq!(token.len(), 4 + 64);
         assert_eq!(stored, secret_hash(&token));

@@ -8,6 +8,7 @@ mod auth;
 mod cache;
 mod client;
 mod edge;
+mod headers;
 mod jobs;
 mod locale;
 mod mailer;
@@ -24,7 +25,7 @@ use axum::routing::{get, post};
 use vouch_domain::ContactPolicy;
 use vouch_store::{DatabaseLocation, Store};
 
-pub use auth::{hash_password, new_api_token, new_secret};
+pub use auth::{SESSION_IDLE_MINUTES, hash_password, new_api_token, new_secret};
 pub use jobs::{JobSettings, Workers, sign};
 pub use mailer::MailSettings;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     pub policy: ContactPolicy,
     /// Proxies whose forwarding headers name the client (`trusted_proxies`).
     trusted_proxies: Arc<[AddressRange]>,
+    /// How pages are served: over https or not, and who may frame `/l/`.
+    web: Arc<WebSettings>,
     metrics: Arc<metrics::Metrics>,
     /// Moves on every local write; the caches below watch it.
     writes: Arc<AtomicU64>,
@@ -53,6 +56,7 @@ impl AppState {
             store,
             policy: ContactPolicy::default(),
             trusted_proxies: Arc::new([]),
+            web: Arc::default(),
             metrics: Arc::default(),
         }
     }
@@ -65,6 +69,60 @@ impl AppState {
     pub fn with_trusted_proxies(self, proxies: Vec<AddressRange>) -> AppState {
         AppState {
             trusted_proxies: proxies.into(),
+            ..self
+        }
+    }
+}
+
+/// How the pages reach people: behind https (set from `public_url`), and
+/// which sites may show the public survey pages in a frame (the widget).
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    /// Served over https (directly or through a TLS-terminating proxy):
+    /// cookies are `Secure` with the `__Host-` prefix, and HSTS is sent.
+    pub https: bool,
+    /// Origins such as `https://www.acme.example` that may frame `/l/` pages.
+    pub embed_origins: Vec<String>,
+}
+
+impl WebSettings {
+    /// The session cookie's name: `__Host-` over https, so that no other
+    /// host or path can set or shadow it.
+    pub fn session_cookie(&self) -> &'static str {
+        if self.https {
+            "__Host-vouch_session"
+        } else {
+            "vouch_session"
+        }
+    }
+
+    /// The sign-in form's CSRF cookie's name.
+    pub fn login_csrf_cookie(&self) -> &'static str {
+        if self.https {
+            "__Host-vouch_login_csrf"
+        } else {
+            "vouch_login_csrf"
+        }
+    }
+
+    /// A `Set-Cookie` value for `name`, for the whole site, out of reach of
+    /// scripts, `Secure` over https; `max_age` in seconds (`Some(0)` deletes it).
+    pub fn cookie(&self, name: &str, value: &str, same_site: &str, max_age: Option<i64>) -> String {
+        let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
+        if self.https {
+            cookie.push_str("; Secure");
+        }
+        if let Some(age) = max_age {
+            cookie.push_str(&format!("; Max-Age={age}"));
+        }
+        cookie
+    }
+}
+
+impl AppState {
+    pub fn with_web(self, web: WebSettings) -> AppState {
+        AppState {
+            web: Arc::new(web),
             ..self
         }
     }
@@ -139,10 +197,16 @@ pub fn router(state: AppState) -> Router {
             get(survey_pages::unsubscribe_page).post(survey_pages::unsubscribe),
         )
         .route("/widget.js", get(survey_pages::widget))
+        .route("/assets/public.css", get(survey_pages::public_css))
+        .route("/assets/{name}", get(pages::stylesheet))
         .route("/api/v1/openapi.json", get(api::openapi_json))
         .route("/metrics", get(metrics::exposition))
         .merge(api)
         .layer(axum::middleware::from_fn(edge::refuse_cross_site_forms))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
         .layer(axum::middleware::from_fn(edge::refuse_controls_in_url))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -168,6 +232,8 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/l/unknown-slug", None),
         ("GET", "/u/unknown-token", None),
         ("GET", "/widget.js", None),
+        ("GET", "/assets/staff.css", None),
+        ("GET", "/assets/public.css", None),
         ("GET", "/", Some(ViewDashboards)),
         ("GET", "/feedback", Some(ReadFeedback)),
         ("GET", "/surveys", Some(ReadResponses)),

@@ -18,10 +18,7 @@ use vouch_store::ResponseFilter;
 
 use crate::AppState;
 use crate::api::ApiError;
-use crate::auth::{
-    LOGIN_CSRF_COOKIE, PageCaller, SESSION_COOKIE, SESSION_HOURS, cookie, new_secret, secret_hash,
-    verify_password,
-};
+use crate::auth::{PageCaller, SESSION_HOURS, cookie, new_secret, secret_hash, verify_password};
 use crate::locale::{Texts, texts};
 
 /// Interface text for templates: `ui.t("key")`.
@@ -55,14 +52,17 @@ struct LoginPage {
 }
 
 fn login_page(
+    web: &crate::WebSettings,
     headers: &HeaderMap,
     email: String,
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
     let (lang, t) = texts(headers);
-    // Before a session exists, CSRF is a double-submit: the same random
-    // value in a SameSite cookie and in the form.
+    // Before a session exists, CSRF is a double-submit (the same random
+    // value in a SameSite cookie and in the form) behind the edge's check
+    // that the form was posted from our own page (`edge::is_cross_site`),
+    // so a cookie planted by a sibling site is of no use.
     let csrf = new_secret();
     let mut response = render(LoginPage {
         lang,
@@ -74,7 +74,7 @@ fn login_page(
     *response.status_mut() = status;
     set_cookie(
         &mut response,
-        &format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict"),
+        &web.cookie(web.login_csrf_cookie(), &csrf, "Strict", None),
     );
     response
 }
@@ -85,8 +85,8 @@ fn set_cookie(response: &mut Response, value: &str) {
     }
 }
 
-pub async fn login_form(headers: HeaderMap) -> Response {
-    login_page(&headers, String::new(), None, StatusCode::OK)
+pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    login_page(&state.web, &headers, String::new(), None, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -102,7 +102,7 @@ pub async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if cookie(&headers, LOGIN_CSRF_COOKIE).as_deref() != Some(form.csrf.as_str()) {
+    if cookie(&headers, state.web.login_csrf_cookie()).as_deref() != Some(form.csrf.as_str()) {
         return (
             StatusCode::FORBIDDEN,
             "The form expired; reload the sign-in page.",
@@ -115,6 +115,7 @@ pub async fn login(
         Ok(true) => {}
         Ok(false) => {
             return login_page(
+                &state.web,
                 &headers,
                 email,
                 Some("too_many"),
@@ -144,7 +145,13 @@ pub async fn login(
             return ApiError::from(e).into_response();
         }
         tracing::info!(%address, "failed sign-in");
-        return login_page(&headers, email, Some("bad_login"), StatusCode::UNAUTHORIZED);
+        return login_page(
+            &state.web,
+            &headers,
+            email,
+            Some("bad_login"),
+            StatusCode::UNAUTHORIZED,
+        );
     };
     if let Err(e) = vouch_app::limits::signed_in(&state.store, &email, address).await {
         return ApiError::from(e).into_response();
@@ -166,9 +173,11 @@ pub async fn login(
     let mut response = Redirect::to("/").into_response();
     set_cookie(
         &mut response,
-        &format!(
-            "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-            SESSION_HOURS * 3600
+        &state.web.cookie(
+            state.web.session_cookie(),
+            &session,
+            "Lax",
+            Some(SESSION_HOURS * 3600),
         ),
     );
     response
@@ -195,7 +204,9 @@ pub async fn logout(
     let mut response = Redirect::to("/login").into_response();
     set_cookie(
         &mut response,
-        &format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        &state
+            .web
+            .cookie(state.web.session_cookie(), "", "Lax", Some(0)),
     );
     response
 }
@@ -467,4 +478,22 @@ async fn dashboard_page(
 /// overrides shown by their code, so none can reorder the page's text.
 pub(crate) fn shown(text: &str) -> String {
     vouch_domain::text::neutralise_bidi(text).into_owned()
+}
+
+/// `GET /assets/staff.css` and `/assets/login.css`: the staff pages' style
+/// (a file of our own, so the pages' policy can forbid inline styles).
+pub async fn stylesheet(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    let css = match name.as_str() {
+        "staff.css" => include_str!("../assets/staff.css"),
+        "login.css" => include_str!("../assets/login.css"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        css,
+    )
+        .into_response()
 }

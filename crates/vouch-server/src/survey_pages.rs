@@ -27,7 +27,6 @@ struct SurveyPage {
     lang: &'static str,
     ui: Ui,
     company: String,
-    colour: String,
     logo: Option<String>,
     action: String,
     question: String,
@@ -50,7 +49,6 @@ struct ScaleItem {
 struct MessagePage {
     lang: &'static str,
     company: String,
-    colour: String,
     logo: Option<String>,
     title: &'static str,
     body: &'static str,
@@ -95,7 +93,6 @@ fn message(
         MessagePage {
             lang,
             company: brand.company_name,
-            colour: brand.colour,
             logo: brand.logo_url,
             title: ui.t(keys.0),
             body: ui.t(keys.1),
@@ -147,7 +144,6 @@ fn survey_page(
             question: asked.design.texts.question_in(lang, &brand.company_name),
             follow_up: asked.design.texts.follow_up_in(lang, &brand.company_name),
             company: brand.company_name,
-            colour: brand.colour,
             logo: brand.logo_url,
             action: asked.action,
             scale: (min..=max)
@@ -438,6 +434,31 @@ pub async fn unsubscribe(
         ),
         Err(e) => crate::api::ApiError::from(e).into_response(),
     }
+}
+
+/// `GET /assets/public.css`: the survey pages' style in the company's colour.
+pub async fn public_css(State(state): State<AppState>) -> Response {
+    let colour = brand(&state).await.colour;
+    // Only #RRGGBB reaches the stylesheet, whatever the settings hold.
+    let colour = if colour.len() == 7
+        && colour.starts_with('#')
+        && colour[1..].chars().all(|c| c.is_ascii_hexdigit())
+    {
+        colour
+    } else {
+        "#1d4ed8".to_owned()
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        format!(
+            ":root{{--brand:{colour}}}\n{}",
+            include_str!("../assets/public.css")
+        ),
+    )
+        .into_response()
 }
 
 /// `GET /widget.js`: shows a survey in an iframe where the script tag is:

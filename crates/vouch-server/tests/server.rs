@@ -7,7 +7,9 @@ mod surveys;
 #[path = "server/hardening.rs"]
 mod hardening;
 use hardening::{
-    control_characters_and_oversized_texts_stop_at_the_edge, login_csrf_needs_our_own_page,
+    control_characters_and_oversized_texts_stop_at_the_edge,
+    every_response_carries_the_security_headers, login_csrf_needs_our_own_page,
+    sessions_idle_out_and_end_when_an_account_changes,
     sign_in_limits_count_per_client_and_account_across_instances,
 };
 
@@ -1229,4 +1231,6 @@ on_both_backends!(
     control_characters_and_oversized_texts_stop_at_the_edge,
     sign_in_limits_count_per_client_and_account_across_instances,
     login_csrf_needs_our_own_page,
+    every_response_carries_the_security_headers,
+    sessions_idle_out_and_end_when_an_account_changes,
 );

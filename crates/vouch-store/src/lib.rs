@@ -33,7 +33,7 @@ pub use invitations::{Invitation, NewInvitation};
 pub use jobs::{Delivery, Job, NewJob, Webhook};
 pub use location::DatabaseLocation;
 pub use metrics::{ResponseFilter, Segment};
-pub use staff::StaffUser;
+pub use staff::{ApiTokenInfo, StaffAccount, StaffUser, UserChange};
 pub use store::{Backend, Store};
 pub use text::{FeedbackAnalysis, FeedbackText, TextTags};
 

@@ -449,3 +449,264 @@ pub async fn login_csrf_needs_our_own_page(store: Store) {
         .unwrap();
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
 }
+
+pub async fn every_response_carries_the_security_headers(store: Store) {
+    let server = start(store.clone()).await;
+    for (method, path, _) in vouch_server::ROUTES {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let response = server
+            .client
+            .request(method.clone(), format!("{}{path}", server.base))
+            .header("content-type", "application/json")
+            .body(if method == Method::GET { "" } else { "{}" })
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        let csp = header("content-security-policy");
+        for directive in [
+            "default-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{method} {path}: {csp:?}");
+        }
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        let customer_page = ["/s/", "/l/", "/u/"].iter().any(|p| path.starts_with(p));
+        assert_eq!(
+            header("referrer-policy"),
+            if customer_page {
+                "no-referrer"
+            } else {
+                "strict-origin-when-cross-origin"
+            },
+            "{path}"
+        );
+        let public_asset = path.starts_with("/assets/") || *path == "/widget.js";
+        if !public_asset {
+            assert_eq!(header("cache-control"), "no-store", "{path}");
+        }
+        assert!(
+            header("strict-transport-security").is_empty(),
+            "no HSTS over http"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_cookies_are_host_prefixed_and_secure_and_hsts_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
+        .await
+        .unwrap();
+    let web = vouch_server::WebSettings {
+        https: true,
+        embed_origins: vec!["https://www.acme.example".to_owned()],
+    };
+    let state = vouch_server::AppState::new(store.clone()).with_web(web);
+    let server = start_state(state, vouch_domain::ContactPolicy::default(), None).await;
+    let form = server
+        .client
+        .get(format!("{}/login", server.base))
+        .send()
+        .await
+        .unwrap();
+    let cookie = form.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-vouch_login_csrf="), "{cookie}");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("; Path=/;"),
+        "{cookie}"
+    );
+    assert!(
+        form.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
+    let link = server
+        .client
+        .get(format!("{}/l/some-survey", server.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = link.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors https://www.acme.example"),
+        "{csp}"
+    );
+}
+
+pub async fn sessions_idle_out_and_end_when_an_account_changes(store: Store) {
+    use chrono::{Duration, Utc};
+    let hash = vouch_server::hash_password("correct horse battery");
+    let user = store
+        .add_user("ana@acme.example", Role::Manager, &hash, Utc::now())
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let idle_limit = Duration::minutes(vouch_server::SESSION_IDLE_MINUTES);
+    // Idle for longer than the limit: over, though not yet expired.
+    store
+        .create_session(
+            "idle",
+            user,
+            "c",
+            now - Duration::hours(1),
+            now + Duration::hours(11),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .session("idle", now, now - idle_limit)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // In use: alive, and each use moves its idle deadline.
+    store
+        .create_session(
+            "used",
+            user,
+            "c",
+            now - Duration::minutes(20),
+            now + Duration::hours(11),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .session("used", now, now - idle_limit)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let later = now + Duration::minutes(25);
+    assert!(
+        store
+            .session("used", later, later - idle_limit)
+            .await
+            .unwrap()
+            .is_some(),
+        "used 25 minutes ago, so not idle"
+    );
+    // Past its absolute lifetime: over however it is used.
+    store
+        .create_session(
+            "old",
+            user,
+            "c",
+            now - Duration::hours(13),
+            now - Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .session("old", now, now - idle_limit)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Through the server: a role change, a new password and disabling
+    // each end the sessions; a disabled account cannot sign in.
+    let server = start(store.clone()).await;
+    let dashboard = |cookie: String| {
+        let request = server
+            .client
+            .get(format!("{}/", server.base))
+            .header("cookie", cookie);
+        async move { request.send().await.unwrap().status() }
+    };
+    for change in [
+        vouch_store::UserChange {
+            role: Some(Role::Viewer),
+            ..Default::default()
+        },
+        vouch_store::UserChange {
+            password_hash: Some(hash.clone()),
+            ..Default::default()
+        },
+        vouch_store::UserChange {
+            disabled_at: Some(Some(Utc::now())),
+            ..Default::default()
+        },
+    ] {
+        store
+            .change_user(
+                user,
+                &vouch_store::UserChange {
+                    disabled_at: Some(None),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let cookie = super::sign_in(&server, "ana@acme.example", "correct horse battery").await;
+        assert_eq!(dashboard(cookie.clone()).await, StatusCode::OK);
+        assert!(store.change_user(user, &change).await.unwrap());
+        assert_eq!(
+            dashboard(cookie).await,
+            StatusCode::SEE_OTHER,
+            "{change:?} ends the session"
+        );
+    }
+    assert_eq!(
+        try_sign_in(
+            &server,
+            "127.0.0.1",
+            "ana@acme.example",
+            "correct horse battery"
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "a disabled account cannot sign in"
+    );
+
+    // Tokens: an expired one is refused; a used one says when; a revoked one stops.
+    let (expired, expired_hash) = vouch_server::new_api_token();
+    store
+        .add_expiring_api_token(
+            "old",
+            Role::Admin,
+            &expired_hash,
+            now,
+            Some(now - Duration::seconds(1)),
+        )
+        .await
+        .unwrap();
+    let (fresh, fresh_hash) = vouch_server::new_api_token();
+    let id = store
+        .add_expiring_api_token(
+            "crm",
+            Role::Admin,
+            &fresh_hash,
+            now,
+            Some(now + Duration::days(30)),
+        )
+        .await
+        .unwrap();
+    let call = |token: String| {
+        let request = server
+            .client
+            .get(format!("{}/api/v1/customers", server.base))
+            // The scheme is case-insensitive.
+            .header("authorization", format!("bearer {token}"));
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(call(expired).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(call(fresh.clone()).await, StatusCode::OK);
+    let listed = store.api_tokens().await.unwrap();
+    let crm = listed.iter().find(|t| t.id == id).unwrap();
+    assert!(crm.last_used_at.is_some() && crm.expires_at.is_some());
+    assert!(store.revoke_api_token(id, Utc::now()).await.unwrap());
+    assert_eq!(call(fresh).await, StatusCode::UNAUTHORIZED);
+}
