@@ -119,6 +119,49 @@ pub async fn refuse_cross_site_forms(request: Request, next: Next) -> Response {
         .into_response()
 }
 
+/// 404 for a path no route serves: the API's JSON error under `/api/`, a
+/// page in the visitor's language elsewhere.
+pub async fn not_found(request: Request) -> Response {
+    refusal(
+        &request,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such page or resource",
+    )
+}
+
+/// 405 for a method a route does not take.
+pub async fn method_not_allowed(request: Request) -> Response {
+    refusal(
+        &request,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this method is not allowed here",
+    )
+}
+
+fn refusal(request: &Request, status: StatusCode, key: &'static str, message: &str) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        return crate::api::ApiError {
+            status,
+            code: key,
+            message: message.to_owned(),
+            field: None,
+        }
+        .into_response();
+    }
+    let (_, t) = crate::locale::texts(request.headers());
+    let text = crate::pages::Ui(t).t(key);
+    (
+        status,
+        axum::response::Html(format!(
+            "<!doctype html><title>{}</title><p>{text}</p>",
+            status.as_u16()
+        )),
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -202,6 +202,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(api::openapi_json))
         .route("/metrics", get(metrics::exposition))
         .merge(api)
+        .fallback(edge::not_found)
+        .method_not_allowed_fallback(edge::method_not_allowed)
         .layer(axum::middleware::from_fn(edge::refuse_cross_site_forms))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -8,8 +8,8 @@ mod surveys;
 mod hardening;
 use hardening::{
     control_characters_and_oversized_texts_stop_at_the_edge,
-    every_response_carries_the_security_headers, login_csrf_needs_our_own_page,
-    sessions_idle_out_and_end_when_an_account_changes,
+    every_error_has_the_documented_shape_and_status, every_response_carries_the_security_headers,
+    login_csrf_needs_our_own_page, sessions_idle_out_and_end_when_an_account_changes,
     sign_in_limits_count_per_client_and_account_across_instances,
 };
 
@@ -1233,4 +1233,5 @@ on_both_backends!(
     login_csrf_needs_our_own_page,
     every_response_carries_the_security_headers,
     sessions_idle_out_and_end_when_an_account_changes,
+    every_error_has_the_documented_shape_and_status,
 );

@@ -238,6 +238,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
     }
 }
 
+/// Path parameters whose errors are API errors (`/customers/abc` is a 400
+/// with the JSON error shape, not axum's plain text).
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => Err(ApiError {
+                status: StatusCode::BAD_REQUEST,
+                code: "bad_request",
+                message: format!("a path parameter is not valid: {}", rejection.body_text()),
+                field: Some("id".to_owned()),
+            }),
+        }
+    }
+}
+
 fn bad_request(status: StatusCode, message: String) -> ApiError {
     ApiError {
         status,
@@ -420,7 +439,84 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI 3.1 document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().into_openapi()
+    let mut document = routes().into_openapi();
+    describe_error_statuses(&mut document);
+    document
+}
+
+/// Every status the shared layers can answer, added to each operation that
+/// may meet it (a handler documents its own besides), all with the error
+/// body: so the document lists every status a route gives, and generated
+/// clients know the shape of each.
+fn describe_error_statuses(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in document.paths.paths.iter_mut() {
+        let has_id = path.contains('{');
+        let operations = [
+            (&mut item.get, false),
+            (&mut item.put, true),
+            (&mut item.post, true),
+            (&mut item.delete, false),
+            (&mut item.patch, true),
+        ];
+        for (operation, writes) in operations {
+            let Some(operation) = operation else { continue };
+            let mut statuses = vec![
+                ("400", "A malformed request, query or path parameter"),
+                ("401", "No valid credentials"),
+                (
+                    "403",
+                    "The role lacks the permission, or a browser write without its CSRF header",
+                ),
+                (
+                    "429",
+                    "Too many requests; retry after the Retry-After header",
+                ),
+                (
+                    "500",
+                    "An unexpected failure; the server log has the details",
+                ),
+                (
+                    "503",
+                    "The database cannot take writes now (disk full, read-only or busy); retry later",
+                ),
+            ];
+            if has_id {
+                statuses.push(("404", "No such record"));
+            }
+            if writes {
+                statuses.extend([
+                    (
+                        "409",
+                        "Another record already holds this email or external id",
+                    ),
+                    ("413", "The body is larger than the limit"),
+                    ("415", "The body is not application/json"),
+                    ("422", "A field is not acceptable; `field` names it"),
+                ]);
+            } else {
+                statuses.push(("422", "A parameter is not acceptable; `field` names it"));
+            }
+            for (status, description) in statuses {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(description).into());
+            }
+        }
+    }
 }
 
 /// The document itself, public like any API description.

@@ -1,7 +1,9 @@
 //! `/api/v1/webhooks`: subscriptions to events, and their delivery logs.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use super::Path;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -710,3 +710,109 @@ pub async fn sessions_idle_out_and_end_when_an_account_changes(store: Store) {
     assert!(store.revoke_api_token(id, Utc::now()).await.unwrap());
     assert_eq!(call(fresh).await, StatusCode::UNAUTHORIZED);
 }
+
+pub async fn every_error_has_the_documented_shape_and_status(store: Store) {
+    let server = start(store.clone()).await;
+    let admin = token(&store, Role::Admin).await;
+    for (method, path, status) in [
+        (
+            Method::GET,
+            "/api/v1/customers/not-a-number",
+            StatusCode::BAD_REQUEST,
+        ),
+        (Method::GET, "/api/v1/no-such-thing", StatusCode::NOT_FOUND),
+        (
+            Method::PUT,
+            "/api/v1/customers",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::GET,
+            "/api/v1/customers?limit=lots",
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let response = server
+            .client
+            .request(method.clone(), format!("{}{path}", server.base))
+            .header("authorization", format!("BEARER {admin}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{method} {path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{method} {path}"
+        );
+        let (_, body) = json_of(response).await;
+        assert!(body["error"]["code"].is_string(), "{method} {path}: {body}");
+    }
+    // A wrong content type and a malformed body: JSON errors too.
+    for (content_type, body, status) in [
+        ("text/plain", "{}", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("application/json", "{not json", StatusCode::BAD_REQUEST),
+        (
+            "application/json",
+            "{\"email\": 5}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (got, error) = json_of(
+            server
+                .client
+                .post(format!("{}/api/v1/customers", server.base))
+                .bearer_auth(&admin)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(got, status, "{content_type} {body}: {error}");
+        assert!(error["error"]["message"].is_string(), "{error}");
+    }
+    // Pages: an HTML page in the visitor's language.
+    let page = server
+        .client
+        .get(format!("{}/no-such-page", server.base))
+        .header("accept-language", "ro")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Această pagină nu există")
+    );
+    // The document lists these statuses on every operation, each with a schema.
+    let document = vouch_server::openapi();
+    let json = serde_json::to_value(&document).unwrap();
+    for (path, item) in json["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            for status in ["400", "401", "403", "429", "503"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} lacks {status}"
+                );
+            }
+            if path.contains('{') {
+                assert!(responses.contains_key("404"), "{method} {path} lacks 404");
+            }
+            if matches!(method.as_str(), "post" | "put" | "patch") {
+                for status in ["413", "415", "422"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+        }
+    }
+}
