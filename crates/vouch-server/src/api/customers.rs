@@ -23,17 +23,24 @@ pub struct ListQuery {
     /// The `next` cursor of the previous page.
     after: Option<i64>,
     /// Customers per page, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     email: Option<String>,
     /// The customer's id in your CRM.
     external_id: Option<String>,
     /// An attribute that must match, `NAME=VALUE` (e.g. `plan=pro`).
     #[serde(rename = "where")]
-    #[param(rename = "where")]
+    #[param(rename = "where", pattern = "^$|^[A-Za-z0-9_]+=[A-Za-z0-9_ -]*$")]
     attribute: Option<String>,
     /// Created at or after (date or RFC 3339).
+    #[param(
+        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
+    )]
     created_from: Option<String>,
     /// Created before.
+    #[param(
+        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
+    )]
     created_to: Option<String>,
 }
 
@@ -46,7 +53,7 @@ pub async fn list(
     State(state): State<AppState>,
     Params(q): Params<ListQuery>,
 ) -> ApiResult {
-    let limit = page_size(q.limit);
+    let limit = page_size(q.limit)?;
     let filter = CustomerFilter {
         email: q
             .email
@@ -91,16 +98,24 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {
     external_id: Option<String>,
+    #[schema(pattern = "^$|^[a-z0-9._-]{1,30}@[a-z0-9-]{1,30}(\\.[a-z]{2,6}){1,2}$")]
     email: Option<String>,
     name: Option<String>,
     /// `en`, `ro`, `en-GB`… (default `en`).
+    #[schema(pattern = "^$|^[a-z]{2}(-[A-Z]{2})?$")]
     locale: Option<String>,
     attributes: Option<BTreeMap<String, Option<String>>>,
     /// Handles on review and social platforms: `{"twitter": "ana_p"}`.
     handles: Option<BTreeMap<String, Option<String>>>,
     /// When they became a customer (default: now).
+    #[schema(
+        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
+    )]
     created_at: Option<String>,
     /// When they left, if they did.
+    #[schema(
+        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
+    )]
     churned_at: Option<String>,
 }
 

@@ -86,8 +86,14 @@ async fn nps_json(
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// Start (date or RFC 3339); default 90 days before `to`.
+    #[param(
+        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
+    )]
     from: Option<String>,
     /// End; default now.
+    #[param(
+        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
+    )]
     to: Option<String>,
 }
 

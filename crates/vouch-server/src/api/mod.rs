@@ -225,6 +225,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
                     "control characters (such as NUL) are not accepted",
                 ));
             }
+            if let Err(e) = vouch_domain::text::check_length(
+                "the value",
+                &value,
+                vouch_domain::text::MAX_TEXT_CHARS,
+            ) {
+                return Err(ApiError::invalid(key, e.to_string()));
+            }
             given.push((key, value));
         }
         let query = serde_urlencoded::to_string(&given)
@@ -321,18 +328,27 @@ pub fn attributes(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> 
 #[into_params(parameter_in = Query)]
 pub struct AnswerFilter {
     /// Answered at or after (date or RFC 3339).
+    #[param(
+        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
+    )]
     from: Option<String>,
     /// Answered before.
+    #[param(
+        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
+    )]
     to: Option<String>,
     /// Survey names, comma-separated.
     survey: Option<String>,
     /// Channels, comma-separated: `email,link,widget,in_app,api,import`.
+    #[param(
+        pattern = "^((email|link|widget|in_app|api|import)(,(email|link|widget|in_app|api|import))*)?$"
+    )]
     channel: Option<String>,
     /// Languages, comma-separated.
     lang: Option<String>,
     /// A customer attribute that must match, `NAME=VALUE`.
     #[serde(rename = "where")]
-    #[param(rename = "where")]
+    #[param(rename = "where", pattern = "^$|^[A-Za-z0-9_]+=[A-Za-z0-9_ -]*$")]
     attribute: Option<String>,
 }
 
@@ -353,9 +369,17 @@ impl AnswerFilter {
     }
 }
 
-/// How many items a page holds: `limit`, 50 by default, at most 500.
-pub fn page_size(limit: Option<u32>) -> u32 {
-    limit.unwrap_or(50).clamp(1, 500)
+/// How many items a page holds: `limit`, 50 by default, 1 to 500.
+pub fn page_size(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit.unwrap_or(50) {
+        n @ 1..=500 => Ok(n),
+        n => Err(ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_request",
+            message: format!("limit {n}: a page holds 1 to 500 items"),
+            field: Some("limit".to_owned()),
+        }),
+    }
 }
 
 /// `next`: the cursor for the following page, null on the last.
@@ -438,10 +462,67 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The OpenAPI 3.1 document of the API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub fn openapi() -> Value {
     let mut document = routes().into_openapi();
     describe_error_statuses(&mut document);
-    document
+    describe_text_rules(document)
+}
+
+/// What the edge refuses in any text (`Body`, `Params`, the URL check):
+/// control characters, and more than `MAX_TEXT_CHARS`. Written into every
+/// string schema that says nothing narrower, so the document promises no
+/// more than the server takes.
+fn describe_text_rules(document: utoipa::openapi::OpenApi) -> Value {
+    fn walk(value: &mut Value, pattern: &str) {
+        match value {
+            Value::Object(fields) => {
+                let is_string = match fields.get("type") {
+                    Some(Value::String(t)) => t == "string",
+                    Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+                    _ => false,
+                };
+                let constrained = ["pattern", "format", "enum", "const"]
+                    .iter()
+                    .any(|k| fields.contains_key(*k));
+                if is_string && !constrained {
+                    fields.insert("pattern".to_owned(), json!(pattern));
+                    fields
+                        .entry("maxLength")
+                        .or_insert(json!(vouch_domain::text::MAX_TEXT_CHARS));
+                }
+                fields.values_mut().for_each(|v| walk(v, pattern));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, pattern)),
+            _ => {}
+        }
+    }
+    // The document is plain data: it always serialises.
+    let mut json = serde_json::to_value(&document).unwrap_or_default();
+    // A URL takes no control character at all; a body keeps tabs and line breaks.
+    if let Some(paths) = json.get_mut("paths").and_then(Value::as_object_mut) {
+        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+            for parameters in operation
+                .values_mut()
+                .filter_map(|o| o.get_mut("parameters"))
+            {
+                walk(parameters, "^[^\\u0000-\\u001F\\u007F]*$");
+            }
+        }
+    }
+    walk(
+        &mut json,
+        "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$",
+    );
+    // An invitation names its customers or a `where`, exactly one of them.
+    if let Some(invitation) = json.pointer_mut("/components/schemas/InvitationInput") {
+        invitation["minProperties"] = json!(1);
+        invitation["maxProperties"] = json!(1);
+        invitation["properties"]["customers"]["type"] = json!("array");
+        invitation["properties"]["customers"]["minItems"] = json!(1);
+        invitation["properties"]["where"]["type"] = json!("object");
+        invitation["properties"]["where"]["minProperties"] = json!(1);
+    }
+    json
 }
 
 /// Every status the shared layers can answer, added to each operation that
@@ -492,8 +573,11 @@ fn describe_error_statuses(document: &mut utoipa::openapi::OpenApi) {
                     "The database cannot take writes now (disk full, read-only or busy); retry later",
                 ),
             ];
-            if has_id {
-                statuses.push(("404", "No such record"));
+            if has_id || writes {
+                statuses.push((
+                    "404",
+                    "No such record, or a record the body names does not exist",
+                ));
             }
             if writes {
                 statuses.extend([
@@ -520,6 +604,6 @@ fn describe_error_statuses(document: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The document itself, public like any API description.
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+pub async fn openapi_json() -> Json<Value> {
     Json(openapi())
 }

@@ -25,22 +25,32 @@ pub struct FeedbackQuery {
     /// The `next` cursor of the previous page.
     after: Option<i64>,
     /// Items per page, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// Sources, comma-separated: `trustpilot,google,twitter`…
     source: Option<String>,
     /// Languages, comma-separated: `en,ro`.
+    #[param(pattern = "^$|^[a-z]{2}(,[a-z]{2})*$")]
     language: Option<String>,
     /// `positive`, `neutral` or `negative`.
+    #[param(pattern = "^$|^(positive|neutral|negative)$")]
     sentiment: Option<String>,
     /// A topic of the taxonomy.
     topic: Option<String>,
     /// `promoter`, `passive` or `detractor`: what the item itself signals
     /// (its NPS answer, or its star rating).
+    #[param(pattern = "^$|^(promoter|passive|detractor)$")]
     category: Option<String>,
     customer: Option<i64>,
     /// Posted at or after (date or RFC 3339).
+    #[param(
+        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
+    )]
     from: Option<String>,
     /// Posted before.
+    #[param(
+        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
+    )]
     to: Option<String>,
 }
 
@@ -53,7 +63,7 @@ pub async fn list_feedback(
     State(state): State<AppState>,
     Params(q): Params<FeedbackQuery>,
 ) -> ApiResult {
-    let limit = page_size(q.limit);
+    let limit = page_size(q.limit)?;
     let sentiment = match q.sentiment.as_deref() {
         None => None,
         Some("positive") => Some(SentimentLabel::Positive),
@@ -87,6 +97,38 @@ pub async fn list_feedback(
     Ok(Json(json!({ "feedback": items, "next": next })))
 }
 
+/// One pushed item, for the document (the handler reads it as an import
+/// line, with the same checks).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct FeedbackItemInput {
+    /// The text of the review, mention or ticket.
+    #[schema(
+        min_length = 1,
+        max_length = 20000,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9 .,!?'-]*$"
+    )]
+    text: String,
+    /// The source's own id; without one the content identifies the item.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    )]
+    id: Option<String>,
+    #[schema(max_length = 2000, pattern = "^[A-Za-z0-9 .,!?'-]*$")]
+    title: Option<String>,
+    /// Stars, 1 to 5.
+    #[schema(minimum = 1, maximum = 5)]
+    rating: Option<u8>,
+    #[schema(
+        pattern = "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z)?$"
+    )]
+    date: Option<String>,
+    #[schema(max_length = 200, pattern = "^[A-Za-z][A-Za-z .'-]*$")]
+    author: Option<String>,
+}
+
 /// Feedback pushed as it happens: the fields of `vouch import --format jsonl`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -96,7 +138,7 @@ pub struct FeedbackPush {
     /// Items with `text` (required), `id`, `title`, `rating` (stars 1–5),
     /// `date`, `author`, `handle`, `email`, `customer` (external id), `url`, `language`.
     /// An item without `id` is identified by its content, so a repeat adds nothing.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<FeedbackItemInput>, min_items = 1, max_items = 1000)]
     items: Vec<Value>,
 }
 
@@ -137,6 +179,7 @@ pub struct ResponsesPage {
     /// The `next` cursor of the previous page.
     after: Option<i64>,
     /// Answers per page, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
@@ -150,7 +193,7 @@ pub async fn list_responses(
     Params(page): Params<ResponsesPage>,
     Params(filter): Params<AnswerFilter>,
 ) -> ApiResult {
-    let limit = page_size(page.limit);
+    let limit = page_size(page.limit)?;
     let responses = state
         .store
         .responses(&filter.filter()?, page.after.map(ResponseId), limit)
@@ -194,16 +237,13 @@ pub async fn create_response(
         .await?
         .into_iter()
         .find(|s| s.name == input.survey)
-        .ok_or_else(|| ApiError::invalid("survey", format!("no survey {:?}", input.survey)))?;
+        .ok_or_else(|| ApiError::not_found("survey", format!("{:?}", input.survey)))?;
     let customer_id = match input.customer.as_deref() {
         None => None,
         Some(key) => match state.store.find_customer(key).await {
             Ok(customer) => Some(customer.id),
             Err(vouch_store::StoreError::NotFound { .. }) => {
-                return Err(ApiError::invalid(
-                    "customer",
-                    format!("no customer {key:?}"),
-                ));
+                return Err(ApiError::not_found("customer", format!("{key:?}")));
             }
             Err(e) => return Err(e.into()),
         },

@@ -50,7 +50,13 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct SurveyInput {
     /// `nps` (0–10), `csat` (1–5) or `ces` (1–7).
+    #[schema(pattern = "^(nps|csat|ces)$")]
     kind: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9 ._-]*$"
+    )]
     name: String,
     /// The question per language: `{"en": "…", "ro": "…"}`; `{company}` is replaced.
     #[serde(default)]
@@ -83,6 +89,7 @@ pub async fn create(
 pub struct SurveyChange {
     name: Option<String>,
     /// `active`, `paused` or `archived`.
+    #[schema(pattern = "^(active|paused|archived)$")]
     status: Option<String>,
     question: Option<BTreeMap<String, String>>,
     follow_up: Option<BTreeMap<String, String>>,
@@ -180,9 +187,16 @@ pub async fn branding(_: Api<need::ManageSettings>, State(state): State<AppState
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BrandingInput {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9 ._&-]*$"
+    )]
     company_name: String,
     /// `#RRGGBB`.
+    #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
     colour: String,
+    #[schema(pattern = "^$|^https://[a-z0-9.-]+(/[A-Za-z0-9._/-]*)?$")]
     logo_url: Option<String>,
 }
 

@@ -24,9 +24,24 @@ pub async fn list(_: Api<need::ManageSettings>, State(state): State<AppState>) -
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
     /// Where to POST events: an `http` or `https` URL.
+    #[schema(pattern = "^https?://[a-z0-9.-]+(:[0-9]{2,5})?(/[A-Za-z0-9._/-]*)?$")]
     url: String,
     /// `response.created`, `feedback.created`, `customer.category_changed`.
+    #[schema(min_items = 1, value_type = Vec<EventName>)]
     events: Vec<String>,
+}
+
+/// The events a webhook can subscribe to, for the document (the handler
+/// reads them as `EventKind`).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+enum EventName {
+    #[serde(rename = "response.created")]
+    ResponseCreated,
+    #[serde(rename = "feedback.created")]
+    FeedbackCreated,
+    #[serde(rename = "customer.category_changed")]
+    CustomerCategoryChanged,
 }
 
 /// Subscribes a URL to events. The answer holds the signing secret, shown
