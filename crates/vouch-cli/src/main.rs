@@ -68,6 +68,18 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(serve::TokenCommand),
+    /// The audit log, newest first: sign-ins, account and token changes,
+    /// exports, erasures, settings and every API write.
+    ///
+    /// Example: vouch audit --limit 20
+    Audit {
+        /// How many entries (default 50).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON object per entry instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Fill an empty database with realistic demo data.
     ///
     /// Customers on four plans in English and Romanian, monthly NPS waves in
@@ -294,6 +306,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Openapi => unreachable!("answered before the store opens"),
         Command::User(command) => serve::run_user(&store, command).await,
         Command::Token(command) => serve::run_token(&store, command).await,
+        Command::Audit { limit, json } => serve::run_audit(&store, limit, json).await,
         Command::Customers(command) => customers::run(&store, command).await,
         Command::Nps(args) => nps::run(&store, args).await,
         Command::Transitions(args) => kpis::run_transitions(&store, args).await,

@@ -205,6 +205,9 @@ pub async fn run_user(store: &Store, command: UserCommand) -> anyhow::Result<()>
     let change = |change: vouch_store::UserChange, email: String, done: &'static str| async move {
         let id = user_id(store, &email).await?;
         store.change_user(id, &change).await?;
+        store
+            .audit(chrono::Utc::now(), "cli", done, Some(&email), None)
+            .await?;
         println!("{email}: {done}; every session of theirs has ended.");
         anyhow::Ok(())
     };
@@ -228,6 +231,15 @@ pub async fn run_user(store: &Store, command: UserCommand) -> anyhow::Result<()>
                 .add_user(email.as_str(), role, &hash, chrono::Utc::now())
                 .await
                 .map_err(|e| anyhow::anyhow!("{email}: {e}"))?;
+            store
+                .audit(
+                    chrono::Utc::now(),
+                    "cli",
+                    &format!("added as {role}"),
+                    Some(email.as_str()),
+                    None,
+                )
+                .await?;
             println!("Added {email} as {role}.");
             Ok(())
         }
@@ -282,6 +294,9 @@ pub async fn run_user(store: &Store, command: UserCommand) -> anyhow::Result<()>
         UserCommand::Delete { email } => {
             let id = user_id(store, &email).await?;
             store.delete_user(id).await?;
+            store
+                .audit(chrono::Utc::now(), "cli", "deleted", Some(&email), None)
+                .await?;
             println!("{email}: deleted.");
             Ok(())
         }
@@ -319,8 +334,17 @@ pub async fn run_token(store: &Store, command: TokenCommand) -> anyhow::Result<(
             let (token, hash) = vouch_server::new_api_token();
             let now = chrono::Utc::now();
             let expires = expires_days.map(|d| now + chrono::Duration::days(i64::from(d)));
-            store
+            let id = store
                 .add_expiring_api_token(&name, role, &hash, now, expires)
+                .await?;
+            store
+                .audit(
+                    now,
+                    "cli",
+                    &format!("token created as {role}"),
+                    Some(&format!("token {id} ({name})")),
+                    None,
+                )
                 .await?;
             println!("{token}");
             eprintln!(
@@ -361,8 +385,41 @@ pub async fn run_token(store: &Store, command: TokenCommand) -> anyhow::Result<(
                 store.revoke_api_token(id, chrono::Utc::now()).await?,
                 "no token {id} that is not revoked already (see vouch token list)"
             );
+            store
+                .audit(
+                    chrono::Utc::now(),
+                    "cli",
+                    "token revoked",
+                    Some(&format!("token {id}")),
+                    None,
+                )
+                .await?;
             println!("Token {id} revoked.");
             Ok(())
         }
     }
+}
+
+/// `vouch audit`: the newest entries of the audit log.
+pub async fn run_audit(store: &Store, limit: u32, json: bool) -> anyhow::Result<()> {
+    let entries = store.audit_log(None, limit.max(1)).await?;
+    if json {
+        for entry in &entries {
+            println!("{}", serde_json::to_string(entry)?);
+        }
+        return Ok(());
+    }
+    let mut table = crate::table::Table::new(&["id", "at", "actor", "action", "target", "client"]);
+    for e in entries {
+        table.row(vec![
+            e.id.to_string(),
+            e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            e.actor,
+            e.action,
+            e.target.unwrap_or_default(),
+            e.client.unwrap_or_default(),
+        ]);
+    }
+    print!("{}", table.render());
+    Ok(())
 }

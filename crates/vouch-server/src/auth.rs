@@ -197,6 +197,7 @@ pub mod need {
         WriteResponses,
         ReadMetrics,
         ManageSurveys,
+        ManageUsers,
         ManageSettings
     );
 }
@@ -210,8 +211,38 @@ impl<N: Needs> FromRequestParts<AppState> for Api<N> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let caller = ApiCaller::from_request_parts(parts, state).await?;
         caller.require(N::PERMISSION)?;
+        audit_request(parts, state, &caller.0).await?;
         Ok(Api(caller.0, std::marker::PhantomData))
     }
+}
+
+/// Writes, exports and every page form go into the audit log, with who
+/// (the user, or the token by id) and from where; reads do not.
+pub(crate) async fn audit_request(
+    parts: &Parts,
+    state: &AppState,
+    caller: &Caller,
+) -> Result<(), ApiError> {
+    let path = parts.uri.path();
+    let reads = matches!(parts.method, Method::GET | Method::HEAD);
+    if reads && !path.ends_with("/export") {
+        return Ok(());
+    }
+    let client = crate::client::ClientAddress::from_request_parts(&mut parts.clone(), state)
+        .await
+        .map(|c| c.0.to_string())
+        .unwrap_or_default();
+    state
+        .store
+        .audit(
+            chrono::Utc::now(),
+            &caller.name,
+            &format!("{} {path}", parts.method),
+            None,
+            Some(&client),
+        )
+        .await?;
+    Ok(())
 }
 
 impl ApiCaller {
@@ -236,7 +267,12 @@ impl FromRequestParts<AppState> for PageCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         match caller(parts, state).await {
-            Ok(Some(caller)) if caller.session.is_some() => Ok(PageCaller(caller)),
+            Ok(Some(caller)) if caller.session.is_some() => {
+                audit_request(parts, state, &caller)
+                    .await
+                    .map_err(IntoResponse::into_response)?;
+                Ok(PageCaller(caller))
+            }
             Ok(_) => Err(Redirect::to("/login").into_response()),
             Err(e) => Err(e.into_response()),
         }

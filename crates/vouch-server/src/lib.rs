@@ -264,6 +264,7 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("POST", "/api/v1/surveys/1/invitations", Some(ManageSurveys)),
         ("GET", "/api/v1/settings/branding", Some(ManageSettings)),
         ("PUT", "/api/v1/settings/branding", Some(ManageSettings)),
+        ("GET", "/api/v1/audit", Some(ManageUsers)),
     ]
 };
 

@@ -145,6 +145,14 @@ pub async fn login(
             return ApiError::from(e).into_response();
         }
         tracing::info!(%address, "failed sign-in");
+        let client = address.to_string();
+        let audited = state
+            .store
+            .audit(now, &email, "sign_in_failed", None, Some(&client))
+            .await;
+        if let Err(e) = audited {
+            return ApiError::from(e).into_response();
+        }
         return login_page(
             &state.web,
             &headers,
@@ -154,6 +162,14 @@ pub async fn login(
         );
     };
     if let Err(e) = vouch_app::limits::signed_in(&state.store, &email, address).await {
+        return ApiError::from(e).into_response();
+    }
+    let client = address.to_string();
+    let audited = state
+        .store
+        .audit(now, &user.email, "sign_in", None, Some(&client))
+        .await;
+    if let Err(e) = audited {
         return ApiError::from(e).into_response();
     }
     let session = new_secret();

@@ -11,6 +11,7 @@ use hardening::{
     every_error_has_the_documented_shape_and_status, every_response_carries_the_security_headers,
     login_csrf_needs_our_own_page, sessions_idle_out_and_end_when_an_account_changes,
     sign_in_limits_count_per_client_and_account_across_instances,
+    staff_actions_land_in_the_audit_log_for_admins,
 };
 
 use reqwest::StatusCode;
@@ -1234,4 +1235,5 @@ on_both_backends!(
     every_response_carries_the_security_headers,
     sessions_idle_out_and_end_when_an_account_changes,
     every_error_has_the_documented_shape_and_status,
+    staff_actions_land_in_the_audit_log_for_admins,
 );

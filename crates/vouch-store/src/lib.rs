@@ -9,6 +9,7 @@
 
 mod answer_queue;
 mod attempts;
+mod audit;
 mod batch;
 mod customers;
 mod error;
@@ -25,6 +26,7 @@ mod surveys;
 mod text;
 
 pub use answer_queue::{FirstAnswer, FollowUp};
+pub use audit::AuditEntry;
 pub use customers::{CustomerFilter, CustomerKey};
 pub use error::StoreError;
 pub use feedback::{FeedbackFilter, FeedbackWriter, SentimentLabel, UpsertSummary};

@@ -3,6 +3,7 @@
 //! with `#[utoipa::path]` and registered through `OpenApiRouter`, so a route
 //! cannot be served without being in `/api/v1/openapi.json`.
 
+mod audit;
 mod customers;
 mod metrics;
 mod records;
@@ -459,6 +460,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(surveys::get, surveys::update))
         .routes(routes!(surveys::invite))
         .routes(routes!(surveys::branding, surveys::set_branding))
+        .routes(routes!(audit::list))
 }
 
 /// The OpenAPI 3.1 document of the API.

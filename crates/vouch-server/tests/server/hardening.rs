@@ -189,7 +189,9 @@ async fn a_full_disk_fails_writes_with_503_and_they_work_again_without_a_restart
     let server = start(store.clone()).await;
     let admin = token(&store, Role::Admin).await;
     let push = |i: usize| {
-        let items: Vec<_> = (0..200)
+        // Small enough to sit in the socket buffer: a refusal before the body
+        // is read (the audit log cannot be written) is still a 503, not a broken pipe.
+        let items: Vec<_> = (0..100)
             .map(|k| json!({"id": format!("d-{i}-{k}"), "text": format!("Review {i} {k} {}", "words ".repeat(40)), "date": "2026-11-01"}))
             .collect();
         server
@@ -815,4 +817,86 @@ pub async fn every_error_has_the_documented_shape_and_status(store: Store) {
             }
         }
     }
+}
+
+pub async fn staff_actions_land_in_the_audit_log_for_admins(store: Store) {
+    let hash = vouch_server::hash_password("correct horse battery");
+    store
+        .add_user("ana@acme.example", Role::Admin, &hash, chrono::Utc::now())
+        .await
+        .unwrap();
+    let server = start(store.clone()).await;
+    assert_eq!(
+        try_sign_in(&server, "127.0.0.1", "ana@acme.example", "wrong").await,
+        StatusCode::UNAUTHORIZED
+    );
+    super::sign_in(&server, "ana@acme.example", "correct horse battery").await;
+    let admin = token(&store, Role::Admin).await;
+    let (status, customer) = json_of(
+        server
+            .client
+            .post(format!("{}/api/v1/customers", server.base))
+            .bearer_auth(&admin)
+            .json(&json!({"email": "bo@example.com"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{customer}");
+    let id = customer["id"].as_i64().unwrap();
+    server
+        .client
+        .get(format!("{}/api/v1/customers/{id}/export", server.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let (status, log) = json_of(
+        server
+            .client
+            .get(format!("{}/api/v1/audit", server.base))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let actions: Vec<(String, String)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_owned(),
+                e["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (actor, action) in [
+        ("ana@acme.example", "sign_in_failed"),
+        ("ana@acme.example", "sign_in"),
+        ("admin (token ", "POST /api/v1/customers"),
+        (
+            "admin (token ",
+            &format!("GET /api/v1/customers/{id}/export"),
+        ),
+    ] {
+        assert!(
+            actions
+                .iter()
+                .any(|(a, b)| a.starts_with(actor) && b == action),
+            "{actor} {action} not in {actions:?}"
+        );
+    }
+    let manager = token(&store, Role::Manager).await;
+    let refused = server
+        .client
+        .get(format!("{}/api/v1/audit", server.base))
+        .bearer_auth(&manager)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "admins only");
 }

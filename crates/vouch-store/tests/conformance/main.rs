@@ -38,6 +38,7 @@ on_both_backends!(
     concurrent_read_then_write_transactions_wait_for_each_other,
     a_bulk_writer_writes_batch_after_batch_and_leaves_an_empty_wal,
     concurrent_upserts_of_the_same_new_items_store_each_once,
+    the_audit_log_is_append_only_and_attempts_count_in_their_window,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -1262,4 +1263,100 @@ where
         results.push(handle.await.unwrap().expect("no task fails"));
     }
     results
+}
+
+/// Runs `sql` on a connection of its own, outside the store.
+async fn execute_raw(db: &TestDb, sql: &str) -> Result<u64, sqlx::Error> {
+    if db.url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(&db.url).await?;
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&pool)
+            .await;
+        pool.close().await;
+        done.map(|r| r.rows_affected())
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await?;
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&pool)
+            .await;
+        pool.close().await;
+        done.map(|r| r.rows_affected())
+    }
+}
+
+async fn the_audit_log_is_append_only_and_attempts_count_in_their_window(db: &TestDb) {
+    let store = &db.store;
+    store
+        .audit(
+            at(0),
+            "ana@acme.example",
+            "sign_in",
+            None,
+            Some("192.0.2.1"),
+        )
+        .await
+        .unwrap();
+    store
+        .audit(
+            at(1),
+            "crm (token 3)",
+            "POST /api/v1/customers",
+            None,
+            Some("192.0.2.2"),
+        )
+        .await
+        .unwrap();
+    let entries = store.audit_log(None, 10).await.unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].actor, "crm (token 3)", "newest first");
+    assert_eq!(
+        store
+            .audit_log(Some(entries[0].id), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    for sql in [
+        "UPDATE audit_log SET actor = 'someone else'",
+        "DELETE FROM audit_log",
+    ] {
+        let refused = execute_raw(db, sql).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("append-only")),
+            "{sql}: {refused:?}"
+        );
+    }
+    assert_eq!(store.audit_log(None, 10).await.unwrap().len(), 2);
+
+    // Attempts: counted since a time, forgotten past their window, cleared.
+    for minute in 0..3 {
+        store
+            .add_attempts(
+                &["k1", "k2"],
+                at(0) + Duration::minutes(minute),
+                at(0) - Duration::hours(1),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .attempts_since("k1", at(0) - Duration::seconds(1))
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .attempts_since("k1", at(0) + Duration::seconds(30))
+            .await
+            .unwrap(),
+        2
+    );
+    store.clear_attempts("k1").await.unwrap();
+    assert_eq!(store.attempts_since("k1", at(-1)).await.unwrap(), 0);
+    assert_eq!(store.attempts_since("k2", at(-1)).await.unwrap(), 3);
 }
