@@ -258,6 +258,27 @@ pub(crate) fn tag(analyzer: &TextAnalyzer, item: &mut Feedback) {
 /// company's id for them, else their handle on the item's platform. Items
 /// that match no one stay anonymous with their author's name and handle.
 pub async fn match_customers(store: &Store, items: &mut [Feedback]) -> Result<()> {
+    // An erased person's old reviews come back anonymous: no name, handle
+    // or email to link or show.
+    let erased = crate::erasure::ErasedPeople::load(store).await?;
+    for item in items.iter_mut().filter(|_| !erased.is_empty()) {
+        let author = &item.author;
+        let handles: Vec<(&str, &str)> = author
+            .handle
+            .as_deref()
+            .map(|h| (item.source.as_str(), h))
+            .into_iter()
+            .collect();
+        let ids = crate::erasure::identifiers(
+            author.email.as_deref(),
+            author.external_id.as_deref(),
+            &handles,
+        );
+        if erased.any(&ids) {
+            item.author = Default::default();
+            item.customer_id = None;
+        }
+    }
     let emails: Vec<String> = items
         .iter()
         .filter(|i| i.customer_id.is_none())
@@ -370,6 +391,7 @@ pub async fn import_responses<R: BufRead>(
         match &target {
             None => summary.imported += batch.len() as u64,
             Some(target) => {
+                forget_erased_respondents(store, &mut batch).await?;
                 let customers = respondents(store, &batch).await?;
                 let answers: Vec<(String, Answer)> = batch
                     .into_iter()
@@ -406,6 +428,26 @@ pub async fn import_responses<R: BufRead>(
     stop_if_broken(rows.broken(), &summary)?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Rows of erased people are imported as anonymous answers: their email,
+/// id, name and other columns are dropped, so no customer is made again.
+async fn forget_erased_respondents(store: &Store, rows: &mut [ImportedAnswer]) -> Result<()> {
+    let erased = crate::erasure::ErasedPeople::load(store).await?;
+    for row in rows.iter_mut().filter(|_| !erased.is_empty()) {
+        let ids = crate::erasure::identifiers(
+            row.email.as_ref().map(|e| e.as_str()),
+            row.external_id.as_deref(),
+            &[],
+        );
+        if erased.any(&ids) {
+            row.email = None;
+            row.external_id = None;
+            row.name = None;
+            row.other.clear();
+        }
+    }
+    Ok(())
 }
 
 /// Respondents by email and by external id: found, or created from the row.

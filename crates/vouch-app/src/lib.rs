@@ -3,6 +3,7 @@
 //! call these, so they always show the same numbers.
 
 pub mod demo;
+pub mod erasure;
 pub mod events;
 pub mod import;
 pub mod limits;

@@ -8,6 +8,7 @@ mod surveys;
 mod hardening;
 use hardening::{
     control_characters_and_oversized_texts_stop_at_the_edge,
+    erasure_scrubs_quotes_drops_queued_payloads_and_stays_erased,
     every_error_has_the_documented_shape_and_status, every_response_carries_the_security_headers,
     login_csrf_needs_our_own_page, sessions_idle_out_and_end_when_an_account_changes,
     sign_in_limits_count_per_client_and_account_across_instances,
@@ -1236,4 +1237,5 @@ on_both_backends!(
     sessions_idle_out_and_end_when_an_account_changes,
     every_error_has_the_documented_shape_and_status,
     staff_actions_land_in_the_audit_log_for_admins,
+    erasure_scrubs_quotes_drops_queued_payloads_and_stays_erased,
 );

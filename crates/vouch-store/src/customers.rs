@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use vouch_domain::{Customer, CustomerId, CustomerProfile};
 
@@ -309,22 +309,58 @@ impl Store {
     /// their answers and feedback stay for the aggregates but lose every
     /// link to them (customer, author name and handle, answer metadata).
     /// Returns false when there was no such customer.
-    pub async fn erase_customer(&self, id: CustomerId) -> Result<bool> {
+    /// Erases a customer (GDPR art. 17) in one transaction: their profile,
+    /// attributes and handles are deleted; their answers and feedback stay
+    /// in the aggregates, unlinked and without author names or answer
+    /// metadata; `erasure.scrub` texts are replaced by `[erased]` in every
+    /// feedback text; queued jobs whose payload matches a LIKE pattern of
+    /// `erasure.jobs` are deleted (webhook payloads about them); the
+    /// identifier hashes are kept. False when there was no such customer.
+    pub async fn erase_customer(&self, id: CustomerId, erasure: &Erasure) -> Result<bool> {
         const UNLINK_FEEDBACK: &str = "UPDATE feedback_items SET customer_id = NULL, author_name = NULL, author_handle = NULL WHERE customer_id = $1";
         const UNLINK_ANSWERS: &str =
             "UPDATE responses SET customer_id = NULL, metadata = '{}' WHERE customer_id = $1";
         const UNLINK_REFERRALS: &str =
             "UPDATE customers SET referred_by = NULL WHERE referred_by = $1";
         const DELETE: &str = "DELETE FROM customers WHERE id = $1";
+        const SCRUB: &str = "UPDATE feedback_items SET body = REPLACE(body, $1, '[erased]'), \
+            title = REPLACE(title, $1, '[erased]') WHERE body LIKE $2 ESCAPE '!' OR title LIKE $2 ESCAPE '!'";
+        const SCRUB_ANSWERS: &str = "UPDATE responses SET comment = REPLACE(comment, $1, '[erased]') WHERE comment LIKE $2 ESCAPE '!'";
+        const DROP_JOBS: &str = "DELETE FROM jobs WHERE state IN ('queued', 'running') AND LOWER(CAST(payload AS TEXT)) LIKE $1 ESCAPE '!'";
+        const KEEP_HASH: &str = "INSERT INTO erased_identifiers (hash, erased_at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING";
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
             for sql in [UNLINK_FEEDBACK, UNLINK_ANSWERS, UNLINK_REFERRALS] {
                 sqlx::query(sql).bind(id.0).execute(&mut *tx).await?;
             }
             let deleted = sqlx::query(DELETE).bind(id.0).execute(&mut *tx).await?.rows_affected();
+            if deleted == 0 {
+                return Ok(false);
+            }
+            for text in &erasure.scrub {
+                let pattern = format!("%{}%", like_literal(text));
+                for sql in [SCRUB, SCRUB_ANSWERS] {
+                    sqlx::query(sql).bind(text).bind(&pattern).execute(&mut *tx).await?;
+                }
+            }
+            for pattern in &erasure.jobs {
+                sqlx::query(DROP_JOBS).bind(pattern).execute(&mut *tx).await?;
+            }
+            for hash in &erasure.identifier_hashes {
+                sqlx::query(KEEP_HASH).bind(hash).bind(erasure.at).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
-            Ok(deleted > 0)
+            Ok(true)
         })
+    }
+
+    /// Every kept hash of an erased person's identifier (a few per
+    /// erasure: small enough to hold, and one query however large the import).
+    pub async fn erased_identifier_hashes(&self) -> Result<HashSet<String>> {
+        const SQL: &str = "SELECT hash FROM erased_identifiers";
+        let hashes: Vec<String> =
+            on_backend!(self, pool => sqlx::query_scalar(SQL).fetch_all(pool).await)?;
+        Ok(hashes.into_iter().collect())
     }
 
     pub async fn count_customers(&self) -> Result<u64> {
@@ -364,4 +400,29 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// What erasing a customer removes besides their record (see `erase_customer`).
+#[derive(Debug, Clone, Default)]
+pub struct Erasure {
+    /// Texts (their name, email, handles) to replace in feedback and comments.
+    pub scrub: Vec<String>,
+    /// LIKE patterns, lower-case, matching the payloads of jobs about them.
+    pub jobs: Vec<String>,
+    /// Keyed hashes of their identifiers, kept so they are not re-imported.
+    pub identifier_hashes: Vec<String>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `text` taken literally in a `LIKE … ESCAPE '!'` pattern, the same on
+/// both backends (PostgreSQL's default escape is a backslash, SQLite has none).
+pub fn like_literal(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            escaped.push('!');
+        }
+        escaped.push(c);
+    }
+    escaped
 }

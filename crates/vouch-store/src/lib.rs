@@ -27,7 +27,7 @@ mod text;
 
 pub use answer_queue::{FirstAnswer, FollowUp};
 pub use audit::AuditEntry;
-pub use customers::{CustomerFilter, CustomerKey};
+pub use customers::{CustomerFilter, CustomerKey, Erasure, like_literal};
 pub use error::StoreError;
 pub use feedback::{FeedbackFilter, FeedbackWriter, SentimentLabel, UpsertSummary};
 pub use flows::{CustomerFlow, ReviewStats, SocialStats};

@@ -230,7 +230,7 @@ pub async fn erase(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    if !state.store.erase_customer(CustomerId(id)).await? {
+    if !vouch_app::erasure::erase_customer(&state.store, CustomerId(id)).await? {
         return Err(ApiError::not_found("customer", id));
     }
     tracing::info!(customer = id, by = %caller.0.name, "customer erased");

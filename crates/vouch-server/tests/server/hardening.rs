@@ -900,3 +900,113 @@ pub async fn staff_actions_land_in_the_audit_log_for_admins(store: Store) {
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN, "admins only");
 }
+
+pub async fn erasure_scrubs_quotes_drops_queued_payloads_and_stays_erased(store: Store) {
+    let server = start(store.clone()).await;
+    let admin = token(&store, Role::Admin).await;
+    let api = |method: Method, path: &str| {
+        server
+            .client
+            .request(method, format!("{}/api/v1{path}", server.base))
+            .bearer_auth(&admin)
+    };
+    let (_, ana) = json_of(
+        api(Method::POST, "/customers")
+            .json(
+                &json!({"email": "ana.popescu@example.com", "name": "Ana Popescu",
+                          "external_id": "CRM-77", "handles": {"twitter": "ana_p"}}),
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let id = ana["id"].as_i64().unwrap();
+    // A webhook whose receiver is down, so deliveries stay queued.
+    let (status, _) = json_of(
+        api(Method::POST, "/webhooks")
+            .json(&json!({"url": "http://127.0.0.1:9/down", "events": ["feedback.created"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let review = json!({"source": "trustpilot", "items": [
+        {"id": "own", "text": "Great shop, says Ana Popescu", "email": "ana.popescu@example.com", "author": "Ana Popescu", "date": "2026-11-01"},
+        {"id": "other", "text": "My friend @ana_p (ana.popescu@example.com) sent me here", "author": "Bo", "date": "2026-11-02"}
+    ]});
+    let (status, pushed) = json_of(
+        api(Method::POST, "/feedback")
+            .json(&review)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(status.is_success(), "{pushed}");
+    let queued_about_ana = |jobs: Vec<vouch_store::Job>| {
+        jobs.iter()
+            .filter(|j| {
+                j.payload
+                    .to_string()
+                    .contains(&format!("customer_id\\\":{id}"))
+            })
+            .count()
+    };
+    assert!(
+        queued_about_ana(store.jobs(None, 100).await.unwrap()) > 0,
+        "a delivery about her is queued"
+    );
+
+    let erased = api(Method::DELETE, &format!("/customers/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+    let (_, feedback) = json_of(api(Method::GET, "/feedback").send().await.unwrap()).await;
+    let text = feedback.to_string();
+    for gone in ["Ana Popescu", "ana.popescu@example.com", "ana_p"] {
+        assert!(!text.contains(gone), "{gone} still in {text}");
+    }
+    assert!(text.contains("Great shop, says [erased]"), "{text}");
+    assert_eq!(
+        queued_about_ana(store.jobs(None, 100).await.unwrap()),
+        0,
+        "queued payloads dropped"
+    );
+
+    // An old file pushed again: the reviews come back anonymous, and no
+    // customer is made or linked from her identifiers.
+    let (status, again) = json_of(
+        api(Method::POST, "/feedback")
+            .json(&review)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(status.is_success(), "{again}");
+    let own = again["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["source_id"] == "own")
+        .unwrap();
+    assert!(
+        own["author"]["name"].is_null() && own["customer_id"].is_null(),
+        "{own}"
+    );
+    let (_, customers) = json_of(
+        api(Method::GET, "/customers?email=ana.popescu@example.com")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        customers["customers"].as_array().map(Vec::len),
+        Some(0),
+        "{customers}"
+    );
+}
