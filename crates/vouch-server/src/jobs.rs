@@ -83,6 +83,9 @@ impl Workers {
         let client = reqwest::Client::builder()
             .timeout(settings.webhook_timeout)
             .user_agent(concat!("Vouch-Webhooks/", env!("CARGO_PKG_VERSION")))
+            // A receiver's redirect is a failed delivery, not an order to
+            // post signed customer data somewhere else (ASVS 15.3.2).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("an HTTP client with a timeout builds");
         let mailer = Arc::new(Mailer::new(&settings.mail));
