@@ -8,6 +8,8 @@
 //! more implementation.
 
 mod formats;
+#[cfg(test)]
+mod fuzz;
 mod mapping;
 mod responses;
 mod source;

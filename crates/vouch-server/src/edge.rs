@@ -200,6 +200,25 @@ mod tests {
         assert!(is_cross_site(&headers(&[host, ("origin", "null")])));
     }
 
+    proptest::proptest! {
+        /// The public pages' forms: any body either fails to parse or
+        /// comes out with no control character left, and any URL a
+        /// control character could hide in is caught.
+        #[test]
+        fn no_control_character_passes_a_form_or_a_url(body in "[a-z=&%0-9A-F+\\x00-\\x1f]{0,80}") {
+            if let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(&body) {
+                for (key, value) in pairs {
+                    let clean = vouch_domain::text::without_controls(&value);
+                    proptest::prop_assert!(!clean.chars().any(vouch_domain::text::is_forbidden_control));
+                    let decoded_has_control = key.chars().chain(value.chars()).any(|c| c.is_ascii_control());
+                    if decoded_has_control {
+                        proptest::prop_assert!(has_encoded_control(&body));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn encoded_controls_are_found_and_ordinary_escapes_pass() {
         for bad in ["/l/%00", "q=a%0a", "q=%1F", "q=%7f", "/x\u{1}"] {

@@ -651,6 +651,29 @@ const CONTRAST_KEYS: [u64; CONTRASTS.len()] = {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// A company's taxonomy file is theirs to get wrong: any text, or the
+        /// shipped file with a stretch replaced, parses or names its error.
+        #[test]
+        fn any_taxonomy_file_parses_or_is_refused(
+            at in 0usize..4000,
+            len in 0usize..80,
+            insert in "[\\x00-\\x1f\"'\\[\\]=,.#a-z0-9 \\n\u{202e}]{0,60}",
+            junk in "\\PC{0,200}",
+        ) {
+            let _ = Taxonomy::parse(&junk);
+            let chars: Vec<char> = DEFAULT_TAXONOMY.chars().collect();
+            let at = at % (chars.len() + 1);
+            let end = (at + len).min(chars.len());
+            let text: String = chars[..at].iter().copied().chain(insert.chars()).chain(chars[end..].iter().copied()).collect();
+            if let Ok(taxonomy) = Taxonomy::parse(&text) {
+                let analyzer = crate::TextAnalyzer::new(taxonomy);
+                analyzer.analyze("Delivery was slow but support was great", None);
+            }
+        }
+    }
+
     #[test]
     fn the_default_taxonomy_has_the_ten_topics_in_both_languages() {
         let t = Taxonomy::default_taxonomy();
