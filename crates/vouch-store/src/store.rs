@@ -266,6 +266,29 @@ impl Store {
         }
     }
 
+    /// What a consistency check finds wrong, empty when sound: on SQLite
+    /// `PRAGMA integrity_check` and `foreign_key_check`; on PostgreSQL,
+    /// which checks its own pages and keys as it writes, nothing.
+    pub async fn integrity_problems(&self) -> Result<Vec<String>> {
+        let Pool::Sqlite(pool) = &self.pool else {
+            return Ok(Vec::new());
+        };
+        let mut problems: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(pool)
+            .await?;
+        problems.retain(|p| p != "ok");
+        let orphans: Vec<(String,)> =
+            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                .fetch_all(pool)
+                .await?;
+        problems.extend(
+            orphans
+                .into_iter()
+                .map(|(t,)| format!("a row of {t} points nowhere")),
+        );
+        Ok(problems)
+    }
+
     fn not_a_database(&self) -> StoreError {
         match &self.location {
             DatabaseLocation::Sqlite(path) => StoreError::NotADatabase { path: path.clone() },

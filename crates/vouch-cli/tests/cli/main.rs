@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use vouch_testing::PostgresSchema;
 
+mod faults;
 mod serve;
 
 /// Small demo settings so each test takes a moment; fixed `--until` makes the data reproducible.
