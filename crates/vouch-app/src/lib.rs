@@ -10,6 +10,7 @@ pub mod limits;
 pub mod params;
 pub mod records;
 pub mod reports;
+pub mod retention;
 pub mod secrets;
 pub mod surveys;
 pub mod text;

@@ -56,6 +56,14 @@ pub struct Config {
     /// Sites that may show the public survey pages in a frame (the widget),
     /// comma-separated origins such as `https://www.acme.example`.
     pub embed_origins: Option<String>,
+    /// Days reviews, mentions and tickets are kept (by posting time); unset keeps them.
+    pub retain_feedback_days: Option<u32>,
+    /// Days survey answers and their comments are kept; unset keeps them.
+    pub retain_answers_days: Option<u32>,
+    /// Days finished jobs (done or dead) are kept; unset keeps them.
+    pub retain_jobs_days: Option<u32>,
+    /// Days webhook delivery attempts (the event log) are kept; unset keeps them.
+    pub retain_events_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +93,10 @@ pub const KEYS: &[&str] = &[
     "reminder_days",
     "trusted_proxies",
     "embed_origins",
+    "retain_feedback_days",
+    "retain_answers_days",
+    "retain_jobs_days",
+    "retain_events_days",
 ];
 
 impl Default for Config {
@@ -109,6 +121,10 @@ impl Default for Config {
             reminder_days: jobs.policy.remind_after.num_days() as u32,
             trusted_proxies: None,
             embed_origins: None,
+            retain_feedback_days: None,
+            retain_answers_days: None,
+            retain_jobs_days: None,
+            retain_events_days: None,
         }
     }
 }
@@ -192,6 +208,16 @@ impl Config {
         })
     }
 
+    /// How long each kind of record is kept.
+    pub fn retention(&self) -> vouch_domain::RetentionPolicy {
+        vouch_domain::RetentionPolicy {
+            feedback_days: self.retain_feedback_days,
+            answers_days: self.retain_answers_days,
+            jobs_days: self.retain_jobs_days,
+            events_days: self.retain_events_days,
+        }
+    }
+
     /// The workers' settings; `listening` is the address the server got.
     pub fn jobs(&self, listening: std::net::SocketAddr) -> JobSettings {
         JobSettings {
@@ -210,6 +236,8 @@ impl Config {
             backoff_base: Duration::from_secs(self.job_backoff_secs),
             backoff_cap: Duration::from_secs(self.job_backoff_cap_secs),
             webhook_timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            retention: self.retention(),
+            retention_sweep: Duration::from_secs(3600),
         }
     }
 

@@ -72,6 +72,11 @@ enum Command {
     /// exports, erasures, settings and every API write.
     ///
     /// Example: vouch audit --limit 20
+    /// Delete what the retention settings no longer keep (`retain_*_days`
+    /// in docs/CONFIG.md); `vouch serve` also does it every hour.
+    ///
+    /// Example: VOUCH_RETAIN_JOBS_DAYS=30 vouch purge
+    Purge,
     Audit {
         /// How many entries (default 50).
         #[arg(long, default_value_t = 50)]
@@ -307,6 +312,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(command) => serve::run_user(&store, command).await,
         Command::Token(command) => serve::run_token(&store, command).await,
         Command::Audit { limit, json } => serve::run_audit(&store, limit, json).await,
+        Command::Purge => {
+            let purged = vouch_app::retention::purge(&store, &config.retention()).await?;
+            println!("{}", serde_json::to_string(&purged)?);
+            Ok(())
+        }
         Command::Customers(command) => customers::run(&store, command).await,
         Command::Nps(args) => nps::run(&store, args).await,
         Command::Transitions(args) => kpis::run_transitions(&store, args).await,

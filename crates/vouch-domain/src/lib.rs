@@ -13,6 +13,7 @@ mod invitations;
 mod loyalty;
 mod names;
 pub mod password;
+mod retention;
 mod survey;
 pub mod text;
 
@@ -31,6 +32,7 @@ pub use loyalty::{
     CategoryAssignment, CategoryChange, CategorySignal, DEFAULT_LOOKBACK_DAYS, LoyaltyCategory,
     SignalKind, category_at, category_history,
 };
+pub use retention::{RetentionCutoffs, RetentionPolicy};
 pub use survey::{Answer, Channel, Response, ResponseId, Score, Survey, SurveyId, SurveyKind};
 
 /// The crate-wide result type.

@@ -36,6 +36,9 @@ pub struct JobSettings {
     pub mail: MailSettings,
     /// Reminders are sent only when this policy says they are due.
     pub policy: ContactPolicy,
+    /// What is deleted when it is old enough, swept every `retention_sweep`.
+    pub retention: vouch_domain::RetentionPolicy,
+    pub retention_sweep: Duration,
 }
 
 impl Default for JobSettings {
@@ -49,6 +52,8 @@ impl Default for JobSettings {
             webhook_timeout: Duration::from_secs(10),
             mail: MailSettings::default(),
             policy: ContactPolicy::default(),
+            retention: vouch_domain::RetentionPolicy::default(),
+            retention_sweep: Duration::from_secs(3600),
         }
     }
 }
@@ -89,6 +94,14 @@ impl Workers {
             .build()
             .expect("an HTTP client with a timeout builds");
         let mailer = Arc::new(Mailer::new(&settings.mail));
+        let sweeper = (settings.workers > 0 && !settings.retention.keeps_everything()).then(|| {
+            tokio::spawn(sweep(
+                store.clone(),
+                settings.retention,
+                settings.retention_sweep,
+                stopped.clone(),
+            ))
+        });
         let handles = (0..settings.workers)
             .map(|n| {
                 let worker = Worker {
@@ -101,6 +114,7 @@ impl Workers {
                 };
                 tokio::spawn(worker.run(stopped.clone()))
             })
+            .chain(sweeper)
             .collect();
         Workers { stop, handles }
     }
@@ -110,6 +124,26 @@ impl Workers {
         let _ = self.stop.send(true);
         for handle in self.handles {
             let _ = handle.await;
+        }
+    }
+}
+
+/// Applies the retention policy now and every `every` until stopped (on
+/// PostgreSQL each instance sweeps; a second sweep finds nothing to delete).
+async fn sweep(
+    store: Store,
+    policy: vouch_domain::RetentionPolicy,
+    every: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    while !*stopped.borrow() {
+        match vouch_app::retention::purge(&store, &policy).await {
+            Ok(purged) => tracing::info!(?purged, "retention sweep"),
+            Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.changed() => {}
         }
     }
 }

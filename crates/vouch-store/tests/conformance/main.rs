@@ -39,6 +39,7 @@ on_both_backends!(
     a_bulk_writer_writes_batch_after_batch_and_leaves_an_empty_wal,
     concurrent_upserts_of_the_same_new_items_store_each_once,
     the_audit_log_is_append_only_and_attempts_count_in_their_window,
+    retention_deletes_only_what_is_older_than_its_period,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -1359,4 +1360,73 @@ async fn the_audit_log_is_append_only_and_attempts_count_in_their_window(db: &Te
     store.clear_attempts("k1").await.unwrap();
     assert_eq!(store.attempts_since("k1", at(-1)).await.unwrap(), 0);
     assert_eq!(store.attempts_since("k2", at(-1)).await.unwrap(), 3);
+}
+
+async fn retention_deletes_only_what_is_older_than_its_period(db: &TestDb) {
+    let store = &db.store;
+    let survey = survey(store, SurveyKind::Nps, "Relationship").await;
+    store
+        .insert_answers(&[
+            answer(survey, None, 9, 0, Some("old comment")),
+            answer(survey, None, 3, 100, Some("new comment")),
+        ])
+        .await
+        .unwrap();
+    let mut old = Feedback::new(Source::Trustpilot, "old", "old review", at(0)).unwrap();
+    old.rating = None;
+    let new = Feedback::new(Source::Trustpilot, "new", "new review", at(100)).unwrap();
+    store.upsert_feedback(&[old, new]).await.unwrap();
+    let job = |n: i64| vouch_store::NewJob {
+        kind: "test".to_owned(),
+        payload: serde_json::json!({ "n": n }),
+        run_at: at(0),
+        max_attempts: 1,
+    };
+    store.enqueue_jobs(&[job(1), job(2)], at(0)).await.unwrap();
+    let claimed = store
+        .claim_job("w", at(0), Duration::minutes(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.finish_job(claimed.id, "w", at(1)).await.unwrap());
+    let before = (
+        store.count_responses().await.unwrap(),
+        store.count_feedback().await.unwrap(),
+    );
+    assert_eq!(before, (2, 4), "two answers, two comments and two reviews");
+
+    let nothing = store
+        .purge(&vouch_domain::RetentionPolicy::default().cutoffs(at(101)))
+        .await
+        .unwrap();
+    assert_eq!(
+        nothing,
+        vouch_store::Purged::default(),
+        "no period keeps all"
+    );
+    let policy = vouch_domain::RetentionPolicy {
+        feedback_days: Some(50),
+        answers_days: Some(50),
+        jobs_days: Some(50),
+        events_days: Some(50),
+    };
+    let purged = store.purge(&policy.cutoffs(at(101))).await.unwrap();
+    assert_eq!((purged.feedback, purged.answers, purged.jobs), (1, 1, 1));
+    assert_eq!(store.count_responses().await.unwrap(), 1);
+    assert_eq!(
+        store.count_feedback().await.unwrap(),
+        2,
+        "the new review and the new comment"
+    );
+    let tally = store.nps_tally(&ResponseFilter::default()).await.unwrap();
+    assert_eq!(
+        tally,
+        NpsTally::new(0, 0, 1),
+        "the rollup follows the deletion"
+    );
+    let queued = store
+        .jobs(Some(vouch_domain::JobState::Queued), 10)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1, "queued jobs are never purged");
 }
