@@ -14,6 +14,7 @@ pub mod retention;
 pub mod secrets;
 pub mod surveys;
 pub mod text;
+pub mod totp;
 
 /// What a use case can fail with.
 #[derive(Debug, thiserror::Error)]

@@ -64,6 +64,8 @@ pub struct Config {
     pub retain_jobs_days: Option<u32>,
     /// Days webhook delivery attempts (the event log) are kept; unset keeps them.
     pub retain_events_days: Option<u32>,
+    /// Every staff account must sign in with a second factor (TOTP).
+    pub require_totp: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +99,7 @@ pub const KEYS: &[&str] = &[
     "retain_answers_days",
     "retain_jobs_days",
     "retain_events_days",
+    "require_totp",
 ];
 
 impl Default for Config {
@@ -125,6 +128,7 @@ impl Default for Config {
             retain_answers_days: None,
             retain_jobs_days: None,
             retain_events_days: None,
+            require_totp: false,
         }
     }
 }
@@ -205,6 +209,7 @@ impl Config {
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://")),
             embed_origins,
+            require_second_factor: self.require_totp,
         })
     }
 

@@ -181,6 +181,16 @@ pub enum UserCommand {
     Enable { email: String },
     /// Delete an account and its sessions.
     Delete { email: String },
+    /// Set up a second factor: prints the otpauth:// URI for an
+    /// authenticator app and ten single-use recovery codes, once. Setting
+    /// it up again replaces both; --remove takes it away.
+    ///
+    /// Example: vouch user totp ana@example.com
+    Totp {
+        email: String,
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -290,6 +300,41 @@ pub async fn run_user(store: &Store, command: UserCommand) -> anyhow::Result<()>
                 ..Default::default()
             };
             change(update, email, "enabled").await
+        }
+        UserCommand::Totp { email, remove } => {
+            let id = user_id(store, &email).await?;
+            if remove {
+                store.set_second_factor(id, None, &[]).await?;
+                store.end_sessions_of(id).await?;
+                store
+                    .audit(
+                        chrono::Utc::now(),
+                        "cli",
+                        "second factor removed",
+                        Some(&email),
+                        None,
+                    )
+                    .await?;
+                println!("{email}: second factor removed; every session of theirs has ended.");
+                return Ok(());
+            }
+            let (uri, codes) = vouch_app::totp::set_up(store, id, &email).await?;
+            store.end_sessions_of(id).await?;
+            store
+                .audit(
+                    chrono::Utc::now(),
+                    "cli",
+                    "second factor set up",
+                    Some(&email),
+                    None,
+                )
+                .await?;
+            println!("Add this to the authenticator app (or show it as a QR code):\n{uri}\n");
+            println!("Recovery codes, each usable once (keep them safe; they are shown only now):");
+            for code in codes {
+                println!("  {code}");
+            }
+            Ok(())
         }
         UserCommand::Delete { email } => {
             let id = user_id(store, &email).await?;

@@ -83,6 +83,8 @@ pub struct WebSettings {
     pub https: bool,
     /// Origins such as `https://www.acme.example` that may frame `/l/` pages.
     pub embed_origins: Vec<String>,
+    /// Staff without a second factor cannot sign in (`require_totp`).
+    pub require_second_factor: bool,
 }
 
 impl WebSettings {

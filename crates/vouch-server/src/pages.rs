@@ -94,6 +94,9 @@ pub struct LoginForm {
     email: String,
     password: String,
     csrf: String,
+    /// The second factor: six digits, or a recovery code.
+    #[serde(default)]
+    code: String,
 }
 
 pub async fn login(
@@ -161,6 +164,50 @@ pub async fn login(
             StatusCode::UNAUTHORIZED,
         );
     };
+    let second = vouch_app::totp::check(
+        &state.store,
+        user.id,
+        &form.code,
+        u64::try_from(now.timestamp()).unwrap_or(0),
+    )
+    .await;
+    let refusal = match second {
+        Ok(vouch_app::totp::SecondFactor::Accepted) => None,
+        Ok(vouch_app::totp::SecondFactor::NotSetUp) => state
+            .web
+            .require_second_factor
+            .then_some("second_factor_required"),
+        Ok(vouch_app::totp::SecondFactor::Refused) => Some("bad_code"),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if let Some(key) = refusal {
+        // A wrong code counts as a failed sign-in: the limits hold for it too.
+        if let Err(e) = vouch_app::limits::sign_in_failed(&state.store, &email, address, now).await
+        {
+            return ApiError::from(e).into_response();
+        }
+        let client = address.to_string();
+        if let Err(e) = state
+            .store
+            .audit(
+                now,
+                &email,
+                "sign_in_second_factor_failed",
+                None,
+                Some(&client),
+            )
+            .await
+        {
+            return ApiError::from(e).into_response();
+        }
+        return login_page(
+            &state.web,
+            &headers,
+            email,
+            Some(key),
+            StatusCode::UNAUTHORIZED,
+        );
+    }
     if let Err(e) = vouch_app::limits::signed_in(&state.store, &email, address).await {
         return ApiError::from(e).into_response();
     }

@@ -7,6 +7,7 @@ mod surveys;
 #[path = "server/hardening.rs"]
 mod hardening;
 use hardening::{
+    a_second_factor_is_asked_for_once_set_up_and_each_code_works_once,
     control_characters_and_oversized_texts_stop_at_the_edge,
     erasure_scrubs_quotes_drops_queued_payloads_and_stays_erased,
     every_error_has_the_documented_shape_and_status, every_response_carries_the_security_headers,
@@ -1238,4 +1239,5 @@ on_both_backends!(
     every_error_has_the_documented_shape_and_status,
     staff_actions_land_in_the_audit_log_for_admins,
     erasure_scrubs_quotes_drops_queued_payloads_and_stays_erased,
+    a_second_factor_is_asked_for_once_set_up_and_each_code_works_once,
 );

@@ -299,3 +299,56 @@ impl Store {
         Ok(n > 0)
     }
 }
+
+impl Store {
+    /// Sets (or with `None` removes) a user's TOTP secret, forgets the last
+    /// step used and replaces their recovery codes, in one transaction.
+    pub async fn set_second_factor(
+        &self,
+        user: i64,
+        secret_hex: Option<&str>,
+        recovery_code_hashes: &[String],
+    ) -> Result<()> {
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("UPDATE users SET totp_secret = $2, totp_last_step = NULL WHERE id = $1")
+                .bind(user).bind(secret_hex).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user).execute(&mut *tx).await?;
+            for hash in recovery_code_hashes {
+                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                    .bind(user).bind(hash).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// A user's TOTP secret (hex) and the last step used, when they have one.
+    pub async fn second_factor(&self, user: i64) -> Result<Option<(String, Option<i64>)>> {
+        const SQL: &str = "SELECT totp_secret, totp_last_step FROM users WHERE id = $1 AND totp_secret IS NOT NULL";
+        let row: Option<(String, Option<i64>)> =
+            on_backend!(self, pool => sqlx::query_as(SQL).bind(user).fetch_optional(pool).await)?;
+        Ok(row)
+    }
+
+    /// Records that `step` was used, unless it (or a later one) was already:
+    /// true when this call is the first to use it.
+    pub async fn use_totp_step(&self, user: i64, step: i64) -> Result<bool> {
+        const SQL: &str = "UPDATE users SET totp_last_step = $2 WHERE id = $1 \
+            AND (totp_last_step IS NULL OR totp_last_step < $2)";
+        let n = on_backend!(self, pool => sqlx::query(SQL).bind(user).bind(step).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Uses up a recovery code by its hash: true when it was there, unused.
+    pub async fn use_recovery_code(
+        &self,
+        user: i64,
+        code_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        const SQL: &str = "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL";
+        let n = on_backend!(self, pool => sqlx::query(SQL).bind(user).bind(code_hash).bind(at).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+}

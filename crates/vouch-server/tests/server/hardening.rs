@@ -511,6 +511,7 @@ async fn over_https_cookies_are_host_prefixed_and_secure_and_hsts_is_sent() {
     let web = vouch_server::WebSettings {
         https: true,
         embed_origins: vec!["https://www.acme.example".to_owned()],
+        ..Default::default()
     };
     let state = vouch_server::AppState::new(store.clone()).with_web(web);
     let server = start_state(state, vouch_domain::ContactPolicy::default(), None).await;
@@ -1009,4 +1010,91 @@ pub async fn erasure_scrubs_quotes_drops_queued_payloads_and_stays_erased(store:
         Some(0),
         "{customers}"
     );
+}
+
+/// Posts the sign-in form with a second-factor `code`; the status and page.
+async fn sign_in_with_code(
+    server: &super::Running,
+    email: &str,
+    password: &str,
+    code: &str,
+) -> (StatusCode, String) {
+    let (cookie, csrf) = login_form(&server.base, &server.client).await;
+    let response = server
+        .client
+        .post(format!("{}/login", server.base))
+        .header("cookie", cookie)
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf", &csrf),
+            ("code", code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+pub async fn a_second_factor_is_asked_for_once_set_up_and_each_code_works_once(store: Store) {
+    let hash = vouch_server::hash_password("correct horse battery");
+    let ana = store
+        .add_user("ana@acme.example", Role::Admin, &hash, chrono::Utc::now())
+        .await
+        .unwrap();
+    let bo = store
+        .add_user("bo@acme.example", Role::Viewer, &hash, chrono::Utc::now())
+        .await
+        .unwrap();
+    let (uri, recovery) = vouch_app::totp::set_up(&store, ana, "ana@acme.example")
+        .await
+        .unwrap();
+    assert!(
+        uri.starts_with("otpauth://totp/Vouch:ana@acme.example?secret="),
+        "{uri}"
+    );
+    assert_eq!(recovery.len(), 10);
+    let server = start(store.clone()).await;
+    let password = "correct horse battery";
+    let (status, page) = sign_in_with_code(&server, "ana@acme.example", password, "").await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the password alone is not enough"
+    );
+    assert!(page.contains("6-digit code"), "{page}");
+    let (secret, _) = store.second_factor(ana).await.unwrap().unwrap();
+    let now = chrono::Utc::now().timestamp() as u64;
+    let code = format!(
+        "{:06}",
+        vouch_app::totp::hotp(
+            &hex::decode(secret).unwrap(),
+            now / vouch_app::totp::STEP,
+            6
+        )
+    );
+    let (status, _) = sign_in_with_code(&server, "ana@acme.example", password, &code).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "a current code signs in");
+    let (status, _) = sign_in_with_code(&server, "ana@acme.example", password, &code).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the same code again is refused"
+    );
+    let (status, _) = sign_in_with_code(&server, "ana@acme.example", password, &recovery[0]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "a recovery code signs in");
+    let (status, _) = sign_in_with_code(&server, "ana@acme.example", password, &recovery[0]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "once");
+    // Without one set up: signs in, unless the company requires a second factor.
+    let (status, _) = sign_in_with_code(&server, "bo@acme.example", password, "").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let strict = vouch_server::AppState::new(store.clone()).with_web(vouch_server::WebSettings {
+        require_second_factor: true,
+        ..Default::default()
+    });
+    let strict = start_state(strict, vouch_domain::ContactPolicy::default(), None).await;
+    let (status, page) = sign_in_with_code(&strict, "bo@acme.example", password, "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(page.contains("requires a second factor"), "{page}");
+    let _ = bo;
 }
