@@ -223,6 +223,19 @@ impl Config {
         }
     }
 
+    /// Where mail goes and what its links point to, before a server listens
+    /// (`public_url`, else `http://` and `addr`).
+    pub fn mail_settings(&self) -> MailSettings {
+        MailSettings {
+            smtp_url: self.smtp_url.clone(),
+            from: self.mail_from.clone(),
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.addr)),
+        }
+    }
+
     /// The workers' settings; `listening` is the address the server got.
     pub fn jobs(&self, listening: std::net::SocketAddr) -> JobSettings {
         JobSettings {

@@ -309,7 +309,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Jobs(command) => serve::run_jobs(&store, command).await,
         Command::Openapi => unreachable!("answered before the store opens"),
-        Command::User(command) => serve::run_user(&store, command).await,
+        Command::User(command) => serve::run_user(&store, command, &config).await,
         Command::Token(command) => serve::run_token(&store, command).await,
         Command::Audit { limit, json } => serve::run_audit(&store, limit, json).await,
         Command::Purge => {

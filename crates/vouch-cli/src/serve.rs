@@ -167,6 +167,19 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Invite someone by email: they get a single-use link, valid for
+    /// --days, where they choose their password. Without smtp_url the link
+    /// is printed for you to pass on.
+    ///
+    /// Example: vouch user invite ana@example.com --role agent
+    Invite {
+        email: String,
+        #[arg(long)]
+        role: String,
+        /// How long the link works.
+        #[arg(long, default_value_t = 3)]
+        days: u32,
+    },
     /// List the staff accounts with their role, state and open sessions.
     List,
     /// Change a user's role; their sessions end.
@@ -211,7 +224,11 @@ async fn user_id(store: &Store, email: &str) -> anyhow::Result<i64> {
         .ok_or_else(|| anyhow::anyhow!("no staff account {email}"))
 }
 
-pub async fn run_user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
+pub async fn run_user(
+    store: &Store,
+    command: UserCommand,
+    config: &crate::config::Config,
+) -> anyhow::Result<()> {
     let change = |change: vouch_store::UserChange, email: String, done: &'static str| async move {
         let id = user_id(store, &email).await?;
         store.change_user(id, &change).await?;
@@ -251,6 +268,53 @@ pub async fn run_user(store: &Store, command: UserCommand) -> anyhow::Result<()>
                 )
                 .await?;
             println!("Added {email} as {role}.");
+            Ok(())
+        }
+        UserCommand::Invite { email, role, days } => {
+            let role: Role = role.parse()?;
+            let email = vouch_domain::Email::parse(&email)?;
+            anyhow::ensure!(
+                (1..=30).contains(&days),
+                "--days {days}: an invitation link works for 1 to 30 days"
+            );
+            let token = vouch_server::new_secret();
+            let now = chrono::Utc::now();
+            store
+                .add_staff_invitation(
+                    &vouch_app::secrets::secret_hash(&token),
+                    email.as_str(),
+                    role,
+                    now,
+                    now + chrono::Duration::days(i64::from(days)),
+                )
+                .await?;
+            store
+                .audit(
+                    now,
+                    "cli",
+                    &format!("invited as {role}"),
+                    Some(email.as_str()),
+                    None,
+                )
+                .await?;
+            let mail = config.mail_settings();
+            let mailer = vouch_server::Mailer::new(&mail);
+            if mailer.can_send() {
+                mailer
+                    .send_staff_invitation(email.as_str(), &token, days)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("the invitation was saved but not mailed: {e:?}")
+                    })?;
+                println!(
+                    "Invited {email} as {role}: the link is in their inbox, valid {days} days."
+                );
+            } else {
+                println!(
+                    "Invited {email} as {role}. No smtp_url is set, so pass them this link (it works once, for {days} days):\n{}/invite/{token}",
+                    mail.public_url
+                );
+            }
             Ok(())
         }
         UserCommand::List => {

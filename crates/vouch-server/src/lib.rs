@@ -27,7 +27,7 @@ use vouch_store::{DatabaseLocation, Store};
 
 pub use auth::{SESSION_IDLE_MINUTES, hash_password, new_api_token, new_secret};
 pub use jobs::{JobSettings, Workers, sign};
-pub use mailer::MailSettings;
+pub use mailer::{MailSettings, Mailer};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -176,6 +176,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(api::ready))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
+        .route(
+            "/invite/{token}",
+            get(pages::invitation_form).post(pages::accept_invitation),
+        )
         .route("/", get(pages::dashboard))
         .route("/feedback", get(pages::feedback))
         .route(
@@ -230,6 +234,7 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/healthz", None),
         ("GET", "/readyz", None),
         ("GET", "/login", None),
+        ("GET", "/invite/unknown-token", None),
         ("GET", "/api/v1/openapi.json", None),
         ("GET", "/metrics", None),
         ("GET", "/s/unknown-token", None),

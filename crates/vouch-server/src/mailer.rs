@@ -51,6 +51,7 @@ struct EmailHtml<'a> {
 }
 
 /// Why a send did not happen.
+#[derive(Debug)]
 pub enum SendError {
     /// Worth retrying: the server was away, or answered 4xx.
     Transient(String),
@@ -240,6 +241,47 @@ impl Mailer {
             }
             Err(e) => Err(SendError::Transient(e.to_string())),
         }
+    }
+}
+
+impl Mailer {
+    /// Whether an SMTP server is configured.
+    pub fn can_send(&self) -> bool {
+        self.transport.is_some() && self.from.is_some()
+    }
+
+    /// Mails a staff invitation: the single-use link that sets a password.
+    pub async fn send_staff_invitation(
+        &self,
+        to: &str,
+        token: &str,
+        days: u32,
+    ) -> Result<(), SendError> {
+        let (Some(transport), Some(from)) = (&self.transport, &self.from) else {
+            return Err(SendError::Transient(
+                "no SMTP server is configured (smtp_url)".to_owned(),
+            ));
+        };
+        let link = format!("{}/invite/{token}", self.public_url);
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| SendError::Permanent(format!("{e}")))?;
+        let body = format!(
+            "You are invited to Vouch, where your team follows what customers say.\n\n\
+             Choose your password here (the link works once, for {days} days):\n{link}\n\n\
+             If you did not expect this, ignore this email.\n"
+        );
+        let message = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject("Your invitation to Vouch")
+            .singlepart(SinglePart::plain(body))
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
+        transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| SendError::Transient(e.to_string()))
     }
 }
 

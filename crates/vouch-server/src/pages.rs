@@ -560,3 +560,109 @@ pub async fn stylesheet(axum::extract::Path(name): axum::extract::Path<String>) 
     )
         .into_response()
 }
+
+#[derive(Template)]
+#[template(path = "invite.html")]
+struct InvitePage {
+    lang: &'static str,
+    ui: Ui,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    password: String,
+}
+
+/// `GET /invite/{token}`: the page that sets an invited person's password;
+/// an unknown, used or expired link gets a page that says so (410).
+pub async fn invitation_form(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    invitation_page(&state, &token, &headers, None).await
+}
+
+async fn invitation_page(
+    state: &AppState,
+    token: &str,
+    headers: &HeaderMap,
+    error: Option<&str>,
+) -> Response {
+    let (lang, t) = texts(headers);
+    let invitation = state
+        .store
+        .staff_invitation(&secret_hash(token), Utc::now())
+        .await;
+    match invitation {
+        Ok(Some((email, _))) => {
+            let mut page = render(InvitePage {
+                lang,
+                ui: Ui(t),
+                email,
+                error: error.map(|e| e.to_owned()),
+            });
+            if error.is_some() {
+                *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            page
+        }
+        Ok(None) => (
+            StatusCode::GONE,
+            Html(format!(
+                "<!doctype html><html lang=\"{lang}\"><title>Vouch</title><p>{}</p><p><a href=\"/login\">{}</a></p></html>",
+                Ui(t).t("invite_gone"),
+                Ui(t).t("sign_in")
+            )),
+        )
+            .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// `POST /invite/{token}`: checks the chosen password, creates the account
+/// and uses up the link, then sends the person to sign in.
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<InviteForm>,
+) -> Response {
+    if let Err(weak) = vouch_domain::password::check_password(&form.password) {
+        let (_, t) = texts(&headers);
+        let key = match weak {
+            vouch_domain::password::WeakPassword::TooShort => "password_short",
+            vouch_domain::password::WeakPassword::TooLong => "password_long",
+            vouch_domain::password::WeakPassword::Common => "password_common",
+        };
+        return invitation_page(&state, &token, &headers, Some(Ui(t).t(key))).await;
+    }
+    let hash = crate::auth::hash_password(&form.password);
+    let now = Utc::now();
+    match state
+        .store
+        .accept_staff_invitation(&secret_hash(&token), &hash, now)
+        .await
+    {
+        Ok(Some(id)) => {
+            if let Err(e) = state
+                .store
+                .audit(
+                    now,
+                    &format!("user {id}"),
+                    "invitation accepted",
+                    None,
+                    None,
+                )
+                .await
+            {
+                return ApiError::from(e).into_response();
+            }
+            Redirect::to("/login").into_response()
+        }
+        Ok(None) => invitation_page(&state, &token, &headers, None).await,
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

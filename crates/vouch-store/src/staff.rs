@@ -352,3 +352,54 @@ impl Store {
         Ok(n == 1)
     }
 }
+
+impl Store {
+    /// Records an invitation to join as `role`, valid until `expires_at`.
+    pub async fn add_staff_invitation(
+        &self,
+        token_hash: &str,
+        email: &str,
+        role: Role,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        const SQL: &str = "INSERT INTO staff_invitations (token_hash, email, role, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+        on_backend!(self, pool => sqlx::query(SQL).bind(token_hash).bind(email).bind(role.as_str())
+            .bind(at).bind(expires_at).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The email and role of an invitation still open at `now`.
+    pub async fn staff_invitation(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(String, Role)>> {
+        const SQL: &str = "SELECT email, role FROM staff_invitations WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2";
+        let row: Option<(String, String)> = on_backend!(self, pool => sqlx::query_as(SQL).bind(token_hash).bind(now).fetch_optional(pool).await)?;
+        row.map(|(email, r)| Ok((email, role(&r)?))).transpose()
+    }
+
+    /// Uses an open invitation and creates its account with `password_hash`,
+    /// in one transaction; the new user's id, or `None` when the invitation
+    /// is unknown, used or expired.
+    pub async fn accept_staff_invitation(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        const CLAIM: &str = "UPDATE staff_invitations SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING email, role";
+        const ADD: &str = "INSERT INTO users (email, role, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let claimed: Option<(String, String)> = sqlx::query_as(CLAIM).bind(token_hash).bind(now).fetch_optional(&mut *tx).await?;
+            let Some((email, r)) = claimed else {
+                return Ok(None);
+            };
+            let id: i64 = sqlx::query_scalar(ADD).bind(&email).bind(&r).bind(password_hash).bind(now).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(id))
+        })
+    }
+}

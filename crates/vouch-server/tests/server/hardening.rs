@@ -1098,3 +1098,90 @@ pub async fn a_second_factor_is_asked_for_once_set_up_and_each_code_works_once(s
     assert!(page.contains("requires a second factor"), "{page}");
     let _ = bo;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_join_through_an_emailed_single_use_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sink) = super::surveys::smtp_sink(dir.path()) else {
+        return;
+    };
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
+        .await
+        .unwrap();
+    let server = start(store.clone()).await;
+    // What `vouch user invite` does: keep the token's hash, mail the link.
+    let token = vouch_server::new_secret();
+    let now = chrono::Utc::now();
+    store
+        .add_staff_invitation(
+            &vouch_app::secrets::secret_hash(&token),
+            "new.agent@acme.example",
+            Role::Agent,
+            now,
+            now + chrono::Duration::days(3),
+        )
+        .await
+        .unwrap();
+    let mailer = vouch_server::Mailer::new(&vouch_server::MailSettings {
+        smtp_url: Some(sink.url.clone()),
+        from: "Vouch <vouch@acme.example>".to_owned(),
+        public_url: server.base.clone(),
+    });
+    mailer
+        .send_staff_invitation("new.agent@acme.example", &token, 3)
+        .await
+        .unwrap_or_else(|_| panic!("the invitation was not mailed"));
+    let mail = super::surveys::wait_for_mails(&sink.maildir, 1)
+        .await
+        .remove(0);
+    let link = mail
+        .split_whitespace()
+        .find(|w| w.contains("/invite/"))
+        .unwrap_or_else(|| panic!("no link in {mail}"))
+        .to_owned();
+    assert!(link.ends_with(&token), "{link}");
+    let page = server.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("new.agent@acme.example")
+    );
+    let choose = |password: &'static str| {
+        let request = server.client.post(&link).form(&[("password", password)]);
+        async move { request.send().await.unwrap() }
+    };
+    let weak = choose("password1234").await;
+    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(weak.text().await.unwrap().contains("most common"));
+    assert_eq!(
+        choose("a long and rare passphrase").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let session = super::sign_in(
+        &server,
+        "new.agent@acme.example",
+        "a long and rare passphrase",
+    )
+    .await;
+    assert!(session.contains("vouch_session="));
+    // Used once: the link is gone.
+    assert_eq!(
+        choose("another long passphrase").await.status(),
+        StatusCode::GONE
+    );
+    assert_eq!(
+        server.client.get(&link).send().await.unwrap().status(),
+        StatusCode::GONE
+    );
+    let users = store.users().await.unwrap();
+    assert_eq!(
+        users
+            .iter()
+            .filter(|u| u.email == "new.agent@acme.example")
+            .count(),
+        1
+    );
+    assert_eq!(users[0].role, Role::Agent);
+}

@@ -48,10 +48,10 @@ impl Running {
 
 /// An SMTP server on loopback that files each message in a Maildir and
 /// refuses addresses starting with "bounce" (tests/server/smtp_bounce.py).
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     child: std::process::Child,
-    maildir: PathBuf,
-    url: String,
+    pub(crate) maildir: PathBuf,
+    pub(crate) url: String,
 }
 
 impl Drop for SmtpSink {
@@ -61,7 +61,7 @@ impl Drop for SmtpSink {
     }
 }
 
-fn smtp_sink(dir: &Path) -> Option<SmtpSink> {
+pub(crate) fn smtp_sink(dir: &Path) -> Option<SmtpSink> {
     let Ok(python) = std::env::var("VOUCH_TEST_AIOSMTPD") else {
         vouch_testing::say_skipping(
             "the SMTP tests, because VOUCH_TEST_AIOSMTPD (a python3 with aiosmtpd) is not set",
@@ -112,7 +112,7 @@ fn received(maildir: &Path) -> Vec<String> {
     mails.into_iter().map(|(_, m)| m).collect()
 }
 
-async fn wait_for_mails(maildir: &Path, n: usize) -> Vec<String> {
+pub(crate) async fn wait_for_mails(maildir: &Path, n: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let got = received(maildir);
