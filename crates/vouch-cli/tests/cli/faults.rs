@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vouch_domain::{JobState, Role};
@@ -78,51 +78,6 @@ fn post(addr: &str, path: &str, token: &str, body: &str) -> Option<u16> {
     response.split(' ').nth(1)?.parse().ok()
 }
 
-/// A webhook receiver that counts deliveries by their `vouch-delivery` id.
-fn receiver() -> (String, Arc<Mutex<HashMap<String, u32>>>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let seen: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
-    let counts = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let counts = counts.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let (mut length, mut delivery) = (0usize, String::new());
-                // A request cut off by the kill is no delivery.
-                let mut complete = false;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        break;
-                    }
-                    if line == "\r\n" {
-                        complete = true;
-                        break;
-                    }
-                    let lower = line.to_ascii_lowercase();
-                    if let Some(v) = lower.strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                    if let Some(v) = lower.strip_prefix("vouch-delivery:") {
-                        delivery = v.trim().to_owned();
-                    }
-                }
-                let mut body = vec![0; length];
-                if complete && reader.read_exact(&mut body).is_ok() {
-                    *counts.lock().unwrap().entry(delivery).or_default() += 1;
-                }
-                let _ = stream.write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                );
-            });
-        }
-    });
-    (url, seen)
-}
-
 /// `rounds` kills of a server taking answers and feedback and delivering
 /// their webhooks, then the checks.
 fn survive_kills(db: &str, rounds: u32, seed: u64) {
@@ -142,7 +97,7 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
             .await
             .unwrap();
     });
-    let (url, delivered) = receiver();
+    let (url, got_deliveries) = super::serve::receiver(Duration::ZERO);
     rt.block_on(store.add_webhook(
         &url,
         "whsec_faults",
@@ -251,7 +206,10 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
         std::thread::sleep(Duration::from_millis(100));
     };
     kill_9(&mut server);
-    let delivered = delivered.lock().unwrap().clone();
+    let mut delivered: HashMap<String, u32> = HashMap::new();
+    for id in got_deliveries.lock().unwrap().iter().cloned() {
+        *delivered.entry(id).or_default() += 1;
+    }
     let done: BTreeSet<String> = jobs.iter().map(|j| j.id.to_string()).collect();
     let got: BTreeSet<String> = delivered.keys().cloned().collect();
     assert_eq!(done, got, "every done job was delivered, and nothing else");

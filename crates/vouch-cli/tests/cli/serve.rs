@@ -59,8 +59,9 @@ impl Server {
 }
 
 /// A webhook receiver on loopback: records each delivery id and takes
-/// `delay` to answer 200.
-fn receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
+/// `delay` to answer 200. A request cut off before its body (its sender
+/// was killed) is no delivery.
+pub(super) fn receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let got: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -72,9 +73,14 @@ fn receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let (mut length, mut delivery) = (0usize, String::new());
+                let mut complete = false;
                 loop {
                     let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    if line == "\r\n" {
+                        complete = true;
                         break;
                     }
                     let lower = line.to_ascii_lowercase();
@@ -86,7 +92,9 @@ fn receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
                     }
                 }
                 let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
+                if !complete || reader.read_exact(&mut body).is_err() {
+                    return;
+                }
                 seen.lock().unwrap().push(delivery);
                 std::thread::sleep(delay);
                 let _ = stream.write_all(

@@ -555,69 +555,44 @@ pub async fn sessions_idle_out_and_end_when_an_account_changes(store: Store) {
         .unwrap();
     let now = Utc::now();
     let idle_limit = Duration::minutes(vouch_server::SESSION_IDLE_MINUTES);
+    let open =
+        |token: &'static str, created: chrono::DateTime<Utc>, expires: chrono::DateTime<Utc>| {
+            let store = store.clone();
+            async move {
+                store
+                    .create_session(token, user, "c", created, expires)
+                    .await
+                    .unwrap()
+            }
+        };
+    let alive = |token: &'static str, at: chrono::DateTime<Utc>| {
+        let store = store.clone();
+        async move {
+            store
+                .session(token, at, at - idle_limit)
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
     // Idle for longer than the limit: over, though not yet expired.
-    store
-        .create_session(
-            "idle",
-            user,
-            "c",
-            now - Duration::hours(1),
-            now + Duration::hours(11),
-        )
-        .await
-        .unwrap();
-    assert!(
-        store
-            .session("idle", now, now - idle_limit)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    open("idle", now - Duration::hours(1), now + Duration::hours(11)).await;
+    assert!(!alive("idle", now).await);
     // In use: alive, and each use moves its idle deadline.
-    store
-        .create_session(
-            "used",
-            user,
-            "c",
-            now - Duration::minutes(20),
-            now + Duration::hours(11),
-        )
-        .await
-        .unwrap();
+    open(
+        "used",
+        now - Duration::minutes(20),
+        now + Duration::hours(11),
+    )
+    .await;
+    assert!(alive("used", now).await);
     assert!(
-        store
-            .session("used", now, now - idle_limit)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    let later = now + Duration::minutes(25);
-    assert!(
-        store
-            .session("used", later, later - idle_limit)
-            .await
-            .unwrap()
-            .is_some(),
+        alive("used", now + Duration::minutes(25)).await,
         "used 25 minutes ago, so not idle"
     );
     // Past its absolute lifetime: over however it is used.
-    store
-        .create_session(
-            "old",
-            user,
-            "c",
-            now - Duration::hours(13),
-            now - Duration::hours(1),
-        )
-        .await
-        .unwrap();
-    assert!(
-        store
-            .session("old", now, now - idle_limit)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    open("old", now - Duration::hours(13), now - Duration::hours(1)).await;
+    assert!(!alive("old", now).await);
 
     // Through the server: a role change, a new password and disabling
     // each end the sessions; a disabled account cannot sign in.
