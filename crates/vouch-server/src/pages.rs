@@ -112,7 +112,8 @@ pub async fn login(
         )
             .into_response();
     }
-    let email = form.email.trim().to_owned();
+    // No address is longer (RFC 5321); the audit log and the limits keep no more.
+    let email: String = form.email.trim().chars().take(320).collect();
     let now = Utc::now();
     match vouch_app::limits::sign_in_allowed(&state.store, &email, address, now).await {
         Ok(true) => {}
