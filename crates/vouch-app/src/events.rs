@@ -1,13 +1,15 @@
-//! Events other systems subscribe to. Publishing one queues a signed
-//! delivery job per matching webhook; the server's workers send them.
+//! Consumers of the outbox. Every change is already an event in the
+//! `events` table, written by the store in the change's own transaction;
+//! here they are read in order and acted on. Webhooks are the first
+//! consumer: each event becomes one delivery job per subscribed webhook,
+//! queued in the transaction that moves the consumer's position, so a
+//! crash mid-batch re-reads the batch and queues nothing twice.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use vouch_domain::{CustomerId, DEFAULT_LOOKBACK_DAYS, EventKind, LoyaltyCategory, category_at};
-use vouch_store::{NewJob, Store};
+use vouch_domain::EventKind;
+use vouch_store::{NewJob, Store, StoredEvent};
 
 use crate::Result;
 
@@ -18,120 +20,82 @@ pub const WEBHOOK_DELIVERY: &str = "webhook.deliver";
 /// workers' backoff (10 s doubling, at most an hour) about 21 minutes.
 pub const WEBHOOK_ATTEMPTS: i32 = 8;
 
-/// Something that happened, with the data a subscriber receives.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Event {
-    pub kind: EventKind,
-    pub at: DateTime<Utc>,
-    pub data: Value,
-}
+/// The webhooks' position in the outbox.
+pub const WEBHOOK_CONSUMER: &str = "webhooks";
 
-/// What a delivery job carries: the webhook and the exact bytes to sign and send.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+/// Events read per step of a consumer.
+pub const CONSUMER_BATCH: u32 = 500;
+
+/// What a delivery job carries: which event, to which webhook. The body is
+/// read from the outbox when it is sent, so no copy of customer data waits
+/// in the queue (and erasure, which deletes a customer's events, reaches it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryPayload {
     pub webhook_id: i64,
-    pub event: String,
-    pub body: String,
+    pub event_id: String,
 }
 
-/// The webhooks there are now: read once per write, so a use case can skip
-/// working out events that nobody subscribes to.
-pub struct Subscriptions(Vec<vouch_store::Webhook>);
-
-impl Subscriptions {
-    pub async fn load(store: &Store) -> Result<Subscriptions> {
-        Ok(Subscriptions(store.webhooks().await?))
-    }
-
-    pub fn wants(&self, kind: EventKind) -> bool {
-        self.0.iter().any(|h| h.events.contains(&kind))
-    }
-
-    /// The customers whose categories to compare around a write: all of
-    /// `customers` when a webhook listens for category changes, else none
-    /// (working categories out costs reads per customer).
-    pub fn category_watch(
-        &self,
-        customers: impl Iterator<Item = CustomerId>,
-    ) -> BTreeSet<CustomerId> {
-        if self.wants(EventKind::CustomerCategoryChanged) {
-            customers.collect()
-        } else {
-            BTreeSet::new()
+/// One step of the webhook consumer: the next batch of events becomes
+/// delivery jobs. Returns how many events it passed (0: caught up).
+pub async fn relay_to_webhooks(store: &Store) -> Result<usize> {
+    let position = store.consumer_position(WEBHOOK_CONSUMER, 0).await?;
+    let events = store.events_after(position, &[], CONSUMER_BATCH).await?;
+    let Some(last) = events.last() else {
+        return Ok(0);
+    };
+    let hooks = store.webhooks().await?;
+    let now = Utc::now();
+    let mut jobs = Vec::new();
+    for event in &events {
+        // A webhook hears what happened after it was created.
+        for hook in hooks
+            .iter()
+            .filter(|h| h.events.contains(&event.kind) && h.created_at <= event.at)
+        {
+            let payload = DeliveryPayload {
+                webhook_id: hook.id,
+                event_id: event.id.clone(),
+            };
+            jobs.push(NewJob {
+                kind: WEBHOOK_DELIVERY.to_owned(),
+                payload: serde_json::to_value(payload).unwrap_or_default(),
+                run_at: now,
+                max_attempts: WEBHOOK_ATTEMPTS,
+                dedupe_key: Some(format!("webhook:{}:{}", hook.id, event.id)),
+            });
         }
     }
+    // Another instance that moved first has queued the same jobs.
+    store
+        .advance_consumer(WEBHOOK_CONSUMER, position, last.seq, &jobs)
+        .await?;
+    Ok(events.len())
 }
 
-/// Queues a delivery of each event to each webhook subscribed to it.
-pub async fn publish(store: &Store, subscriptions: &Subscriptions, events: &[Event]) -> Result<()> {
-    let jobs = subscriptions.deliveries(events);
-    if !jobs.is_empty() {
-        store.enqueue_jobs(&jobs, Utc::now()).await?;
-    }
-    Ok(())
+/// The JSON an event is delivered and listed as: the Standard Webhooks
+/// shape (`type`, `timestamp`, `data`) with the outbox's id, position and
+/// body version.
+pub fn envelope(event: &StoredEvent) -> Value {
+    json!({
+        "id": event.id,
+        "seq": event.seq,
+        "type": event.kind,
+        "version": event.version,
+        "timestamp": event.at,
+        "customer_id": event.customer_id,
+        "data": event.data,
+    })
 }
 
-impl Subscriptions {
-    /// The delivery jobs for `events`: one per event and subscribed webhook.
-    pub fn deliveries(&self, events: &[Event]) -> Vec<NewJob> {
-        let now = Utc::now();
-        let mut jobs = Vec::new();
-        for event in events {
-            let body = json!({ "event": event.kind.as_str(), "at": event.at, "data": event.data })
-                .to_string();
-            for hook in self.0.iter().filter(|h| h.events.contains(&event.kind)) {
-                let payload = DeliveryPayload {
-                    webhook_id: hook.id,
-                    event: event.kind.as_str().to_owned(),
-                    body: body.clone(),
-                };
-                jobs.push(NewJob {
-                    kind: WEBHOOK_DELIVERY.to_owned(),
-                    payload: serde_json::to_value(payload).unwrap_or_default(),
-                    run_at: now,
-                    max_attempts: WEBHOOK_ATTEMPTS,
-                });
-            }
-        }
-        jobs
-    }
-}
-
-/// Customers' categories now, to compare before and after new signals.
-pub async fn categories_now(
+/// A page of the outbox after `after`, for `GET /api/v1/events` and
+/// `vouch events tail`: the events, and the cursor to ask with next.
+pub async fn events_page(
     store: &Store,
-    customers: &BTreeSet<CustomerId>,
-) -> Result<BTreeMap<CustomerId, Option<LoyaltyCategory>>> {
-    let now = Utc::now();
-    let lookback = Duration::days(DEFAULT_LOOKBACK_DAYS);
-    let mut categories = BTreeMap::new();
-    for customer in customers {
-        let signals = store.category_signals(*customer).await?;
-        categories.insert(
-            *customer,
-            category_at(&signals, now, lookback).map(|a| a.category),
-        );
-    }
-    Ok(categories)
-}
-
-/// `customer.category_changed` events for customers whose category differs.
-pub fn category_changes(
-    before: &BTreeMap<CustomerId, Option<LoyaltyCategory>>,
-    after: &BTreeMap<CustomerId, Option<LoyaltyCategory>>,
-) -> Vec<Event> {
-    let now = Utc::now();
-    after
-        .iter()
-        .filter(|(customer, category)| before.get(customer) != Some(category))
-        .map(|(customer, category)| Event {
-            kind: EventKind::CustomerCategoryChanged,
-            at: now,
-            data: json!({
-                "customer_id": customer,
-                "from": before.get(customer).copied().flatten(),
-                "to": category,
-            }),
-        })
-        .collect()
+    after: i64,
+    kinds: &[EventKind],
+    limit: u32,
+) -> Result<(Vec<StoredEvent>, i64)> {
+    let events = store.events_after(after, kinds, limit).await?;
+    let next = events.last().map_or(after, |e| e.seq);
+    Ok((events, next))
 }

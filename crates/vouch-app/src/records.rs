@@ -2,26 +2,19 @@
 //! people they belong to: the same checks, tagging and matching as
 //! `vouch import`, and events for webhooks.
 
-use std::sync::Arc;
-
 use chrono::Utc;
 use serde::Serialize;
-use serde_json::json;
 use vouch_domain::{
-    Answer, Customer, CustomerId, EventKind, Feedback, FeedbackItem, Response, ResponseId, Source,
+    Answer, Customer, CustomerId, Feedback, FeedbackItem, Response, ResponseId, Source,
 };
 use vouch_ingest::{FileSource, Format, ReadOptions, Rejection};
-use vouch_store::{FirstAnswer, FollowUp, Store, UpsertSummary};
+use vouch_store::{FirstAnswer, Store, UpsertSummary};
 
-use crate::events::{Event, Subscriptions, categories_now, category_changes, publish};
 use crate::{AppError, Result};
 
-/// Records answers, tags their comments, and publishes `response.created`
-/// and any `customer.category_changed`.
+/// Records answers and tags their comments. The store writes their
+/// `response.created` and any `customer.category_changed` events with them.
 pub async fn record_answers(store: &Store, answers: &[Answer]) -> Result<Vec<ResponseId>> {
-    let subscriptions = Subscriptions::load(store).await?;
-    let customers = subscriptions.category_watch(answers.iter().filter_map(|a| a.customer_id));
-    let before = categories_now(store, &customers).await?;
     let ids = store.insert_answers(answers).await?;
     if ids.is_empty() {
         return Ok(ids);
@@ -29,32 +22,17 @@ pub async fn record_answers(store: &Store, answers: &[Answer]) -> Result<Vec<Res
     if answers.iter().any(|a| a.comment.is_some()) {
         crate::text::tag_untagged(store, &crate::text::analyzer(store).await?).await?;
     }
-    let after = categories_now(store, &customers).await?;
-    let mut events: Vec<Event> = Vec::new();
-    if subscriptions.wants(EventKind::ResponseCreated) {
-        events.extend(
-            ids.iter()
-                .zip(answers)
-                .map(|(id, a)| response_created(*id, a)),
-        );
-    }
-    events.extend(category_changes(&before, &after));
-    publish(store, &subscriptions, &events).await?;
     Ok(ids)
 }
 
 /// The first answer to `invitation`, tagged before it is stored and
-/// stored (through the store's group commit) with its `response.created`
-/// deliveries; then any `customer.category_changed`. `None` when the
-/// invitation was answered already.
+/// stored (through the store's group commit) with its events. `None` when
+/// the invitation was answered already.
 pub(crate) async fn record_first_answer(
     store: &Store,
     invitation: i64,
     answer: Answer,
 ) -> Result<Option<ResponseId>> {
-    let subscriptions = Arc::new(Subscriptions::load(store).await?);
-    let customers = subscriptions.category_watch(answer.customer_id.into_iter());
-    let before = categories_now(store, &customers).await?;
     let comment_tags = match &answer.comment {
         Some(comment) => {
             let language = answer.locale.as_ref().map(|l| l.language().to_owned());
@@ -69,37 +47,12 @@ pub(crate) async fn record_first_answer(
         }
         None => None,
     };
-    let follow_up: FollowUp = if subscriptions.wants(EventKind::ResponseCreated) {
-        let (subscriptions, answer) = (subscriptions.clone(), answer.clone());
-        Box::new(move |id| subscriptions.deliveries(&[response_created(id, &answer)]))
-    } else {
-        Box::new(|_| Vec::new())
-    };
     let first = FirstAnswer {
         invitation,
         answer,
         comment_tags,
-        follow_up,
     };
-    let Some(id) = store.answer_invitation_once(first).await? else {
-        return Ok(None);
-    };
-    if !customers.is_empty() {
-        let after = categories_now(store, &customers).await?;
-        publish(store, &subscriptions, &category_changes(&before, &after)).await?;
-    }
-    Ok(Some(id))
-}
-
-fn response_created(id: ResponseId, answer: &Answer) -> Event {
-    Event {
-        kind: EventKind::ResponseCreated,
-        at: Utc::now(),
-        data: json!(Response {
-            id,
-            answer: answer.clone()
-        }),
-    }
+    Ok(store.answer_invitation_once(first).await?)
 }
 
 /// What pushing feedback did.
@@ -117,7 +70,7 @@ pub struct PushRejected(pub Vec<(usize, String)>);
 
 /// Reads items as `vouch import --format jsonl --source SOURCE` reads lines
 /// (same fields, same checks), then tags, matches and stores them
-/// idempotently and publishes `feedback.created` for new ones. Nothing is
+/// idempotently (the store writes `feedback.created` for new ones). Nothing is
 /// stored when any item is bad.
 pub async fn push_feedback(
     store: &Store,
@@ -158,31 +111,12 @@ pub async fn push_feedback(
         .iter()
         .map(|f| (f.source, f.source_id.as_str()))
         .collect();
-    let known = store.feedback_by_keys(&keys).await?;
-    let subscriptions = Subscriptions::load(store).await?;
-    let customers = subscriptions.category_watch(parsed.iter().filter_map(|f| f.customer_id));
-    let before = categories_now(store, &customers).await?;
     let summary = store.upsert_feedback(&parsed).await?;
-    let after = categories_now(store, &customers).await?;
     let mut now_stored = store.feedback_by_keys(&keys).await?;
     let stored: Vec<FeedbackItem> = keys
         .iter()
         .filter_map(|(source, id)| now_stored.remove(&(*source, (*id).to_owned())))
         .collect();
-    let now = Utc::now();
-    let mut events: Vec<Event> = stored
-        .iter()
-        .filter(|item| {
-            !known.contains_key(&(item.feedback.source, item.feedback.source_id.clone()))
-        })
-        .map(|item| Event {
-            kind: EventKind::FeedbackCreated,
-            at: now,
-            data: json!(item),
-        })
-        .collect();
-    events.extend(category_changes(&before, &after));
-    publish(store, &subscriptions, &events).await?;
     Ok(Ok(PushReport {
         summary,
         items: stored,

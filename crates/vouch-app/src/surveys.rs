@@ -41,6 +41,15 @@ impl EmailJob {
             payload: serde_json::to_value(self).unwrap_or_default(),
             run_at,
             max_attempts: EMAIL_ATTEMPTS,
+            dedupe_key: Some(format!(
+                "survey.email:{}:{}",
+                self.invitation_id,
+                if self.reminder {
+                    "reminder"
+                } else {
+                    "invitation"
+                }
+            )),
         }
     }
 }
@@ -441,18 +450,16 @@ pub async fn answer_link(
     Ok(crate::records::record_answers(store, &[answer]).await?[0])
 }
 
-/// Stops all mail to the invited customer's address.
+/// Stops all mail to the invited customer's address, and records the
+/// withdrawn consent.
 pub async fn unsubscribe(store: &Store, invitation: &Invitation) -> Result<()> {
-    let now = Utc::now();
-    if let Some(customer) = store.customer(invitation.customer_id).await?
-        && let Some(email) = &customer.profile.email
-    {
-        store
-            .suppress_email(&email.match_key(), "unsubscribed", now)
-            .await?;
-    }
+    let email = store
+        .customer(invitation.customer_id)
+        .await?
+        .and_then(|c| c.profile.email)
+        .map(|e| e.match_key());
     store
-        .mark_invitation_unsubscribed(invitation.id, now)
+        .mark_invitation_unsubscribed(invitation.id, email.as_deref(), Utc::now())
         .await?;
     Ok(())
 }

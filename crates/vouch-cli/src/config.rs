@@ -39,6 +39,8 @@ pub struct Config {
     pub job_backoff_cap_secs: u64,
     /// How long a webhook receiver has to answer, in seconds.
     pub webhook_timeout_secs: u64,
+    /// Webhooks may post to loopback and private addresses.
+    pub webhook_allow_private: bool,
     /// The SMTP server for survey emails: smtp://HOST:PORT, smtp://HOST:PORT?tls=required, smtps://USER:PASSWORD@HOST:465.
     pub smtp_url: Option<String>,
     /// The From address of survey emails.
@@ -88,6 +90,7 @@ pub const KEYS: &[&str] = &[
     "job_backoff_secs",
     "job_backoff_cap_secs",
     "webhook_timeout_secs",
+    "webhook_allow_private",
     "smtp_url",
     "mail_from",
     "public_url",
@@ -117,6 +120,7 @@ impl Default for Config {
             job_backoff_secs: jobs.backoff_base.as_secs(),
             job_backoff_cap_secs: jobs.backoff_cap.as_secs(),
             webhook_timeout_secs: jobs.webhook_timeout.as_secs(),
+            webhook_allow_private: jobs.webhook_allow_private,
             smtp_url: None,
             mail_from: "Vouch <surveys@localhost>".to_owned(),
             public_url: None,
@@ -210,6 +214,7 @@ impl Config {
                 .is_some_and(|u| u.starts_with("https://")),
             embed_origins,
             require_second_factor: self.require_totp,
+            allow_private_webhooks: self.webhook_allow_private,
         })
     }
 
@@ -254,6 +259,7 @@ impl Config {
             backoff_base: Duration::from_secs(self.job_backoff_secs),
             backoff_cap: Duration::from_secs(self.job_backoff_cap_secs),
             webhook_timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            webhook_allow_private: self.webhook_allow_private,
             retention: self.retention(),
             retention_sweep: Duration::from_secs(3600),
         }

@@ -68,15 +68,19 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(serve::TokenCommand),
-    /// The audit log, newest first: sign-ins, account and token changes,
-    /// exports, erasures, settings and every API write.
-    ///
-    /// Example: vouch audit --limit 20
     /// Delete what the retention settings no longer keep (`retain_*_days`
     /// in docs/CONFIG.md); `vouch serve` also does it every hour.
     ///
     /// Example: VOUCH_RETAIN_JOBS_DAYS=30 vouch purge
     Purge,
+    /// The outbox: every change to customers, answers, feedback,
+    /// invitations and consent, as the events webhooks receive.
+    #[command(subcommand)]
+    Events(serve::EventsCommand),
+    /// The audit log, newest first: sign-ins, account and token changes,
+    /// exports, erasures, settings and every API write.
+    ///
+    /// Example: vouch audit --limit 20
     Audit {
         /// How many entries (default 50).
         #[arg(long, default_value_t = 50)]
@@ -312,6 +316,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(command) => serve::run_user(&store, command, &config).await,
         Command::Token(command) => serve::run_token(&store, command).await,
         Command::Audit { limit, json } => serve::run_audit(&store, limit, json).await,
+        Command::Events(command) => serve::run_events(&store, command).await,
         Command::Purge => {
             let purged = vouch_app::retention::purge(&store, &config.retention()).await?;
             println!("{}", serde_json::to_string(&purged)?);

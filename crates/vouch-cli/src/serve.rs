@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use clap::{Args, Subcommand};
-use vouch_domain::{JobState, Role};
+use vouch_domain::{EventKind, JobState, Role};
 
 use crate::config::Config;
 use crate::table::Table;
@@ -148,6 +148,97 @@ pub async fn run_jobs(store: &Store, command: JobsCommand) -> anyhow::Result<()>
             );
             Ok(())
         }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum EventsCommand {
+    /// The newest events, oldest first; with --follow, then each new one
+    /// as it is committed (Ctrl-C stops).
+    ///
+    /// Example: vouch events tail --type customer.category_changed --follow
+    ///
+    /// Example: vouch events tail --after 1200 --json   (resume from a cursor)
+    Tail {
+        /// Only these types (repeat, or separate with commas): response.created,
+        /// response.updated, feedback.created, feedback.updated,
+        /// customer.created, customer.updated, customer.erased,
+        /// customer.category_changed, invitation.sent, invitation.bounced,
+        /// consent.changed.
+        #[arg(long = "type", value_delimiter = ',')]
+        types: Vec<EventKind>,
+        /// How many of the newest to show first.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Start after this position (`seq`) instead of at the newest.
+        #[arg(long)]
+        after: Option<i64>,
+        /// Keep printing new events.
+        #[arg(long)]
+        follow: bool,
+        /// One JSON object per event (the webhook body) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run_events(store: &Store, command: EventsCommand) -> anyhow::Result<()> {
+    let EventsCommand::Tail {
+        types,
+        limit,
+        after,
+        follow,
+        json,
+    } = command;
+    let limit = limit.clamp(1, 10_000);
+    // Taken before the first page, so nothing committed meanwhile is missed.
+    let mut position = match after {
+        Some(after) => after,
+        None => store.last_event_seq().await?,
+    };
+    let mut events = match after {
+        Some(after) => store.events_after(after, &types, limit).await?,
+        None => store.last_events(&types, limit).await?,
+    };
+    let mut table_header = !json;
+    loop {
+        if table_header && (!events.is_empty() || !follow) {
+            println!(
+                "{:>8}  {:<20}  {:<26}  {:>8}  id",
+                "seq", "at (UTC)", "type", "customer"
+            );
+            table_header = false;
+        }
+        for event in &events {
+            if json {
+                println!("{}", vouch_app::events::envelope(event));
+            } else {
+                println!(
+                    "{:>8}  {:<20}  {:<26}  {:>8}  {}",
+                    event.seq,
+                    event.at.format("%Y-%m-%d %H:%M:%S"),
+                    event.kind.as_str(),
+                    event
+                        .customer_id
+                        .map(|c| c.0.to_string())
+                        .unwrap_or_default(),
+                    event.id
+                );
+            }
+            position = position.max(event.seq);
+        }
+        if !follow {
+            if events.is_empty() && !json {
+                println!("No events yet.");
+            }
+            return Ok(());
+        }
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        if events.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        events = store.events_after(position, &types, 500).await?;
     }
 }
 

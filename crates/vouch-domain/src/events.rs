@@ -1,18 +1,166 @@
-//! What happens in Vouch that other systems may subscribe to (webhooks), and
-//! the states of the background jobs that deliver it.
+//! What happens to customers, as events in one outbox: each is written in
+//! the transaction of the change that caused it, and consumers (webhooks,
+//! later playbooks and the program) read them in order with cursors of
+//! their own. Also the states of the background jobs that act on them.
+
+use serde::Serialize;
 
 use crate::names::named_enum;
+use crate::{
+    CategoryAssignment, Customer, CustomerId, FeedbackId, FeedbackItem, LoyaltyCategory, Response,
+    ResponseId, SurveyId,
+};
 
 named_enum! {
-    /// An event a webhook can subscribe to.
+    /// The kinds of event in the outbox; a webhook subscribes to some.
     pub enum EventKind as "event" {
-        /// A survey answer was recorded.
+        /// A survey answer was recorded (survey page, API, import, demo).
         ResponseCreated = "response.created",
-        /// A feedback item arrived (pushed through the API).
+        /// An answer's score or comment was changed.
+        ResponseUpdated = "response.updated",
+        /// A feedback item arrived: a review, mention, ticket or survey comment.
         FeedbackCreated = "feedback.created",
+        /// A feedback item's text, rating or author changed (a re-import).
+        FeedbackUpdated = "feedback.updated",
+        CustomerCreated = "customer.created",
+        CustomerUpdated = "customer.updated",
+        /// A customer was erased (GDPR); the event carries only the id.
+        CustomerErased = "customer.erased",
         /// A customer moved between promoter, passive and detractor.
         CustomerCategoryChanged = "customer.category_changed",
+        /// A survey invitation or reminder was handed to the mail server.
+        InvitationSent = "invitation.sent",
+        /// The mail server refused an invitation's address for good.
+        InvitationBounced = "invitation.bounced",
+        /// A customer gave or withdrew consent (an unsubscribe, say).
+        ConsentChanged = "consent.changed",
     }
+}
+
+/// The version of every event body below; a consumer reads `version` and
+/// may refuse one it does not know. Adding a field keeps the version;
+/// renaming or removing one bumps it.
+pub const EVENT_VERSION: i32 = 1;
+
+/// A change, with what a consumer needs to act on it. Serialised as the
+/// event's `data`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum DomainEvent {
+    ResponseCreated(Response),
+    ResponseUpdated(Response),
+    FeedbackCreated(FeedbackItem),
+    FeedbackUpdated(FeedbackItem),
+    CustomerCreated(Customer),
+    /// What changed, by name (`profile`, `attributes.plan`, `referred_by`);
+    /// the customer itself is one `GET /api/v1/customers/{id}` away.
+    CustomerUpdated {
+        customer_id: CustomerId,
+        changed: Vec<String>,
+    },
+    CustomerErased {
+        customer_id: CustomerId,
+    },
+    CustomerCategoryChanged(CategoryMove),
+    InvitationSent {
+        invitation_id: i64,
+        survey_id: SurveyId,
+        customer_id: CustomerId,
+        reminder: bool,
+    },
+    InvitationBounced {
+        invitation_id: i64,
+        customer_id: CustomerId,
+        reason: String,
+    },
+    ConsentChanged {
+        customer_id: CustomerId,
+        purpose: String,
+        granted: bool,
+        source: String,
+    },
+}
+
+impl DomainEvent {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            DomainEvent::ResponseCreated(_) => EventKind::ResponseCreated,
+            DomainEvent::ResponseUpdated(_) => EventKind::ResponseUpdated,
+            DomainEvent::FeedbackCreated(_) => EventKind::FeedbackCreated,
+            DomainEvent::FeedbackUpdated(_) => EventKind::FeedbackUpdated,
+            DomainEvent::CustomerCreated(_) => EventKind::CustomerCreated,
+            DomainEvent::CustomerUpdated { .. } => EventKind::CustomerUpdated,
+            DomainEvent::CustomerErased { .. } => EventKind::CustomerErased,
+            DomainEvent::CustomerCategoryChanged(_) => EventKind::CustomerCategoryChanged,
+            DomainEvent::InvitationSent { .. } => EventKind::InvitationSent,
+            DomainEvent::InvitationBounced { .. } => EventKind::InvitationBounced,
+            DomainEvent::ConsentChanged { .. } => EventKind::ConsentChanged,
+        }
+    }
+
+    /// The customer the event is about, when there is one (anonymous
+    /// feedback has none).
+    pub fn customer_id(&self) -> Option<CustomerId> {
+        match self {
+            DomainEvent::ResponseCreated(r) | DomainEvent::ResponseUpdated(r) => {
+                r.answer.customer_id
+            }
+            DomainEvent::FeedbackCreated(f) | DomainEvent::FeedbackUpdated(f) => {
+                f.feedback.customer_id
+            }
+            DomainEvent::CustomerCreated(c) => Some(c.id),
+            DomainEvent::CustomerErased { customer_id }
+            | DomainEvent::CustomerUpdated { customer_id, .. }
+            | DomainEvent::InvitationSent { customer_id, .. }
+            | DomainEvent::InvitationBounced { customer_id, .. }
+            | DomainEvent::ConsentChanged { customer_id, .. } => Some(*customer_id),
+            DomainEvent::CustomerCategoryChanged(c) => Some(c.customer_id),
+        }
+    }
+}
+
+/// A customer's category before and after a write, and the signal written
+/// that moved it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CategoryMove {
+    pub customer_id: CustomerId,
+    pub from: Option<LoyaltyCategory>,
+    pub to: Option<LoyaltyCategory>,
+    /// What the new category rests on (none when the customer has no
+    /// signal left in the window).
+    pub assignment: Option<CategoryAssignment>,
+    /// The answer or review whose writing caused the change.
+    pub signal: ChangeSignal,
+}
+
+/// The record whose write moved a customer's category.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum ChangeSignal {
+    Response(ResponseId),
+    Feedback(FeedbackId),
+}
+
+/// `customer.category_changed` for each customer whose category differs
+/// between `before` and `after` (both as of the write).
+pub fn category_changes(
+    before: &std::collections::BTreeMap<CustomerId, Option<CategoryAssignment>>,
+    after: &std::collections::BTreeMap<CustomerId, (Option<CategoryAssignment>, ChangeSignal)>,
+) -> Vec<DomainEvent> {
+    after
+        .iter()
+        .filter_map(|(customer, (assignment, signal))| {
+            let from = before.get(customer).copied().flatten().map(|a| a.category);
+            let to = assignment.map(|a| a.category);
+            (from != to).then_some(DomainEvent::CustomerCategoryChanged(CategoryMove {
+                customer_id: *customer,
+                from,
+                to,
+                assignment: *assignment,
+                signal: *signal,
+            }))
+        })
+        .collect()
 }
 
 named_enum! {

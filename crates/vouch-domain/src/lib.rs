@@ -22,7 +22,9 @@ pub mod analytics;
 pub use access::{Permission, Role};
 pub use customer::{Customer, CustomerId, CustomerProfile, Email, Locale};
 pub use error::DomainError;
-pub use events::{EventKind, JobState};
+pub use events::{
+    CategoryMove, ChangeSignal, DomainEvent, EVENT_VERSION, EventKind, JobState, category_changes,
+};
 pub use feedback::{
     Author, Engagement, Feedback, FeedbackId, FeedbackItem, Rating, Source, TopicMention,
     stable_hash,

@@ -13,7 +13,8 @@ pub struct RetentionPolicy {
     pub answers_days: Option<u32>,
     /// Finished jobs (done or dead), by finishing time.
     pub jobs_days: Option<u32>,
-    /// Webhook delivery attempts (the event log), by delivery time.
+    /// Events in the outbox (by time; never one a consumer has not read)
+    /// and webhook delivery attempts (by delivery time).
     pub events_days: Option<u32>,
 }
 

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use vouch_app::events::{DeliveryPayload, WEBHOOK_DELIVERY};
+use vouch_app::events::{DeliveryPayload, WEBHOOK_DELIVERY, envelope, relay_to_webhooks};
+use vouch_app::secrets::webhook_signature;
 use vouch_store::{Delivery, Job, Store};
 
 use crate::mailer::{MailSettings, Mailer, SendError};
@@ -32,6 +31,9 @@ pub struct JobSettings {
     pub backoff_cap: Duration,
     /// How long a webhook receiver has to answer.
     pub webhook_timeout: Duration,
+    /// Webhooks may post to loopback and private addresses
+    /// (`webhook_allow_private`; see `outbound`).
+    pub webhook_allow_private: bool,
     /// SMTP server and sender of survey emails.
     pub mail: MailSettings,
     /// Reminders are sent only when this policy says they are due.
@@ -50,6 +52,7 @@ impl Default for JobSettings {
             backoff_base: Duration::from_secs(10),
             backoff_cap: Duration::from_secs(3600),
             webhook_timeout: Duration::from_secs(10),
+            webhook_allow_private: false,
             mail: MailSettings::default(),
             policy: ContactPolicy::default(),
             retention: vouch_domain::RetentionPolicy::default(),
@@ -85,14 +88,6 @@ impl Workers {
         metrics: Arc<Metrics>,
     ) -> Workers {
         let (stop, stopped) = watch::channel(false);
-        let client = reqwest::Client::builder()
-            .timeout(settings.webhook_timeout)
-            .user_agent(concat!("Vouch-Webhooks/", env!("CARGO_PKG_VERSION")))
-            // A receiver's redirect is a failed delivery, not an order to
-            // post signed customer data somewhere else (ASVS 15.3.2).
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("an HTTP client with a timeout builds");
         let mailer = Arc::new(Mailer::new(&settings.mail));
         let sweeper = (settings.workers > 0 && !settings.retention.keeps_everything()).then(|| {
             tokio::spawn(sweep(
@@ -102,6 +97,8 @@ impl Workers {
                 stopped.clone(),
             ))
         });
+        let relay = (settings.workers > 0)
+            .then(|| tokio::spawn(relay(store.clone(), settings.poll, stopped.clone())));
         let handles = (0..settings.workers)
             .map(|n| {
                 let worker = Worker {
@@ -109,12 +106,12 @@ impl Workers {
                     name: format!("{instance}/{n}"),
                     store: store.clone(),
                     settings: settings.clone(),
-                    client: client.clone(),
                     metrics: metrics.clone(),
                 };
                 tokio::spawn(worker.run(stopped.clone()))
             })
             .chain(sweeper)
+            .chain(relay)
             .collect();
         Workers { stop, handles }
     }
@@ -148,12 +145,28 @@ async fn sweep(
     }
 }
 
+/// Turns new events into delivery jobs, batch after batch, then waits
+/// `poll` for more (each instance relays; the consumer's position makes
+/// sure one batch is relayed once).
+async fn relay(store: Store, poll: Duration, mut stopped: watch::Receiver<bool>) {
+    while !*stopped.borrow() {
+        match relay_to_webhooks(&store).await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot relay events to webhooks"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = stopped.changed() => {}
+        }
+    }
+}
+
 struct Worker {
     mailer: Arc<Mailer>,
     name: String,
     store: Store,
     settings: JobSettings,
-    client: reqwest::Client,
     metrics: Arc<Metrics>,
 }
 
@@ -227,7 +240,8 @@ impl Worker {
         }
     }
 
-    /// POSTs the event to the webhook, signed, and logs the attempt.
+    /// POSTs the event to the webhook, signed as Standard Webhooks says,
+    /// to an address checked by `outbound`, and logs the attempt.
     async fn deliver(&self, job: &Job) -> Result<(), String> {
         let payload: DeliveryPayload =
             serde_json::from_value(job.payload.clone()).map_err(|e| format!("bad payload: {e}"))?;
@@ -236,32 +250,50 @@ impl Worker {
             // Unsubscribed since: nothing to deliver.
             return Ok(());
         };
+        let Some(event) = self
+            .store
+            .event(&payload.event_id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            // Erased with its customer, or pruned: nothing to deliver.
+            return Ok(());
+        };
+        let body = envelope(&event).to_string();
         let timestamp = Utc::now().timestamp();
-        let signature = sign(&hook.secret, timestamp, &payload.body);
+        let signature = webhook_signature(&hook.secret, &event.id, timestamp, &body)
+            .ok_or("the webhook's secret is not whsec_ and base64")?;
         let started = Instant::now();
-        let sent = self
-            .client
-            .post(&hook.url)
-            .header("content-type", "application/json")
-            .header("vouch-event", payload.event.as_str())
-            .header("vouch-delivery", job.id.to_string())
-            .header("vouch-signature", format!("t={timestamp},v1={signature}"))
-            .body(payload.body.clone())
-            .send()
-            .await;
+        let sent =
+            match crate::outbound::check(&hook.url, self.settings.webhook_allow_private).await {
+                Ok(destination) => {
+                    self.client_to(&destination)?
+                        .post(&hook.url)
+                        .header("content-type", "application/json")
+                        .header("webhook-id", event.id.as_str())
+                        .header("webhook-timestamp", timestamp.to_string())
+                        .header("webhook-signature", signature)
+                        .header("vouch-event", event.kind.as_str())
+                        .body(body)
+                        .send()
+                        .await
+                        // reqwest's message names the URL, not the secret.
+                        .map_err(|e| e.to_string())
+                }
+                Err(refusal) => Err(refusal.to_string()),
+            };
         let (status_code, error) = match &sent {
             Ok(r) if r.status().is_success() => (Some(i32::from(r.status().as_u16())), None),
             Ok(r) => (
                 Some(i32::from(r.status().as_u16())),
                 Some(format!("the receiver answered {}", r.status())),
             ),
-            // reqwest's message names the URL, not the secret.
-            Err(e) => (None, Some(e.to_string())),
+            Err(e) => (None, Some(e.clone())),
         };
         let delivery = Delivery {
             webhook_id: hook.id,
             job_id: job.id,
-            event: payload.event,
+            event: event.kind.as_str().to_owned(),
             attempt: job.attempts,
             status_code,
             error: error.clone(),
@@ -273,17 +305,23 @@ impl Worker {
         }
         error.map_or(Ok(()), Err)
     }
-}
 
-/// Hex HMAC-SHA256 of `TIMESTAMP.BODY` under `secret`: what
-/// `Vouch-Signature: t=TIMESTAMP,v1=…` carries.
-pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    /// A client that connects to the checked addresses only, follows no
+    /// redirect (a receiver's redirect is a failed delivery, not an order
+    /// to post signed customer data elsewhere: ASVS 15.3.2), and gives up
+    /// after `webhook_timeout`.
+    fn client_to(
+        &self,
+        destination: &crate::outbound::Destination,
+    ) -> Result<reqwest::Client, String> {
+        reqwest::Client::builder()
+            .timeout(self.settings.webhook_timeout)
+            .user_agent(concat!("Vouch-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve_to_addrs(&destination.host, &destination.addresses)
+            .build()
+            .map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]
@@ -295,18 +333,5 @@ mod tests {
         let s = JobSettings::default();
         let delays: Vec<u64> = (1..=10).map(|n| s.backoff(n).as_secs()).collect();
         assert_eq!(delays, [10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600]);
-    }
-
-    #[test]
-    fn signatures_are_rfc_4231_hmacs() {
-        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
-        mac.update(b"what do ya want for nothing?");
-        assert_eq!(
-            hex::encode(mac.finalize().into_bytes()),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        assert_eq!(sign("k", 1, "{}"), sign("k", 1, "{}"));
-        assert_ne!(sign("k", 1, "{}"), sign("k", 2, "{}"));
     }
 }

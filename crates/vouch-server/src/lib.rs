@@ -13,6 +13,7 @@ mod jobs;
 mod locale;
 mod mailer;
 mod metrics;
+pub mod outbound;
 mod pages;
 mod survey_admin;
 mod survey_pages;
@@ -26,7 +27,7 @@ use vouch_domain::ContactPolicy;
 use vouch_store::{DatabaseLocation, Store};
 
 pub use auth::{SESSION_IDLE_MINUTES, hash_password, new_api_token, new_secret};
-pub use jobs::{JobSettings, Workers, sign};
+pub use jobs::{JobSettings, Workers};
 pub use mailer::{MailSettings, Mailer};
 
 /// What every handler shares.
@@ -85,6 +86,9 @@ pub struct WebSettings {
     pub embed_origins: Vec<String>,
     /// Staff without a second factor cannot sign in (`require_totp`).
     pub require_second_factor: bool,
+    /// Webhooks may point at loopback and private addresses
+    /// (`webhook_allow_private`; the workers check again at each delivery).
+    pub allow_private_webhooks: bool,
 }
 
 impl WebSettings {

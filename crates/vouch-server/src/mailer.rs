@@ -234,7 +234,12 @@ impl Mailer {
             }
             Err(e) if e.is_permanent() => {
                 store
-                    .suppress_email(&email.match_key(), "bounced", Utc::now())
+                    .mark_invitation_bounced(
+                        invitation.id,
+                        &email.match_key(),
+                        &e.to_string(),
+                        Utc::now(),
+                    )
                     .await
                     .map_err(transient)?;
                 Err(SendError::Permanent(e.to_string()))

@@ -37,8 +37,14 @@ async fn start_with(
     policy: vouch_domain::ContactPolicy,
     smtp_url: Option<String>,
 ) -> Running {
+    let web = vouch_server::WebSettings {
+        allow_private_webhooks: true,
+        ..Default::default()
+    };
     start_state(
-        vouch_server::AppState::new(store).with_policy(policy),
+        vouch_server::AppState::new(store)
+            .with_policy(policy)
+            .with_web(web),
         policy,
         smtp_url,
     )
@@ -62,6 +68,8 @@ async fn start_state(
             public_url: base.clone(),
         },
         policy,
+        // The tests' receivers listen on loopback.
+        webhook_allow_private: true,
         ..vouch_server::JobSettings::default()
     };
     tokio::spawn(async move {
@@ -656,6 +664,66 @@ fn csrf_field(html: &str) -> String {
         .to_owned()
 }
 
+/// Checks each delivery with the official `standardwebhooks` Python
+/// package (`VOUCH_TEST_STANDARDWEBHOOKS`: a python3 that has it), which
+/// raises on a bad signature or a stale timestamp.
+fn verify_with_standardwebhooks(secret: &str, got: &[(axum::http::HeaderMap, String)]) {
+    let Ok(python) = std::env::var("VOUCH_TEST_STANDARDWEBHOOKS") else {
+        vouch_testing::say_skipping(
+            "the standardwebhooks check, because VOUCH_TEST_STANDARDWEBHOOKS (a python3 with standardwebhooks) is not set",
+        );
+        return;
+    };
+    let deliveries: Vec<serde_json::Value> = got
+        .iter()
+        .map(|(headers, body)| {
+            let h = |n: &str| headers[n].to_str().unwrap().to_owned();
+            serde_json::json!({
+                "webhook-id": h("webhook-id"),
+                "webhook-timestamp": h("webhook-timestamp"),
+                "webhook-signature": h("webhook-signature"),
+                "body": body,
+            })
+        })
+        .collect();
+    const SCRIPT: &str = "import json, sys\n\
+from standardwebhooks.webhooks import Webhook\n\
+request = json.load(sys.stdin)\n\
+hook = Webhook(request['secret'])\n\
+for d in request['deliveries']:\n\
+    body = d.pop('body')\n\
+    hook.verify(body, d)\n\
+print(len(request['deliveries']), 'verified')\n";
+    let mut child = std::process::Command::new(python)
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            serde_json::json!({"secret": secret, "deliveries": deliveries})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "standardwebhooks refused a delivery: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{} verified", got.len())
+    );
+}
+
 /// A webhook receiver on loopback: records each request, answers 500 to the first.
 struct Receiver {
     url: String,
@@ -755,29 +823,38 @@ async fn webhooks_are_signed_retried_and_logged(store: Store) {
     let got = hook.got.lock().unwrap().clone();
     let mut events = Vec::new();
     for (headers, body) in &got {
-        let signature = headers["vouch-signature"].to_str().unwrap();
-        let (t, v1) = signature.split_once(',').unwrap();
-        let t: i64 = t.strip_prefix("t=").unwrap().parse().unwrap();
+        let header = |name: &str| headers[name].to_str().unwrap().to_owned();
+        let timestamp: i64 = header("webhook-timestamp").parse().unwrap();
         assert_eq!(
-            v1.strip_prefix("v1=").unwrap(),
-            vouch_server::sign(&secret, t, body),
+            Some(header("webhook-signature")),
+            vouch_app::secrets::webhook_signature(&secret, &header("webhook-id"), timestamp, body),
             "signed with the webhook's secret"
         );
         let body: serde_json::Value = serde_json::from_str(body).unwrap();
-        assert_eq!(body["event"], headers["vouch-event"].to_str().unwrap());
+        assert_eq!(body["type"], header("vouch-event"));
+        assert_eq!(
+            body["id"],
+            header("webhook-id"),
+            "webhook-id is the event id"
+        );
         events.push(body);
     }
+    // The retry of the refused delivery carries the same webhook-id.
+    assert_eq!(got[0].0["webhook-id"], got[1].0["webhook-id"]);
+    verify_with_standardwebhooks(&secret, &got);
     assert!(
         events
             .iter()
-            .any(|e| e["event"] == "response.created" && e["data"]["score"]["value"] == 10)
+            .any(|e| e["type"] == "response.created" && e["data"]["score"]["value"] == 10)
     );
     assert!(
         events
             .iter()
-            .any(|e| e["event"] == "customer.category_changed"
+            .any(|e| e["type"] == "customer.category_changed"
                 && e["data"]["customer_id"] == customer["id"]
-                && e["data"]["to"] == "promoter")
+                && e["data"]["to"] == "promoter"
+                && e["data"]["from"].is_null()
+                && e["data"]["signal"]["type"] == "response")
     );
     // Give the worker a moment to write the last log line.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;

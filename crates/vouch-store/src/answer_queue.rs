@@ -13,10 +13,7 @@ use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot};
 use vouch_domain::{Answer, ResponseId};
 
-use crate::{NewJob, Result, Store, StoreError, TextTags};
-
-/// Jobs made from a new answer's id, queued with it.
-pub type FollowUp = Box<dyn Fn(ResponseId) -> Vec<NewJob> + Send + Sync>;
+use crate::{Result, Store, StoreError, TextTags};
 
 /// A first answer to an invitation.
 pub struct FirstAnswer {
@@ -24,9 +21,6 @@ pub struct FirstAnswer {
     pub answer: Answer,
     /// The comment's tags, stored with it (`None`: tagged later).
     pub comment_tags: Option<TextTags>,
-    /// Jobs to queue in the same transaction (webhook deliveries), so they
-    /// exist exactly when the answer does.
-    pub follow_up: FollowUp,
 }
 
 /// The most answers written in one transaction.
@@ -46,7 +40,7 @@ pub(crate) struct AnswerQueue(Arc<OnceLock<mpsc::Sender<Queued>>>);
 
 impl Store {
     /// Stores the first answer to an invitation, with the invitation's
-    /// claim and link, the comment's feedback item and the follow-up jobs,
+    /// claim and link, the comment's feedback item and its events,
     /// all in one transaction. `None` when it was answered already.
     pub async fn answer_invitation_once(&self, first: FirstAnswer) -> Result<Option<ResponseId>> {
         let (reply, answered) = oneshot::channel();

@@ -1,8 +1,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use vouch_domain::{Customer, CustomerId, CustomerProfile};
+use vouch_domain::{Customer, CustomerId, CustomerProfile, DomainEvent};
 
 use crate::batch::{Sql, Value, bind_values, placeholders};
+use crate::events::append_events;
 use crate::rows::{CUSTOMER_COLUMNS, CustomerRow};
 use crate::store::{BeginWrite, execute_inserts, insert_rows, on_backend};
 use crate::{Result, Store, StoreError};
@@ -80,6 +81,12 @@ impl Store {
             let handles = keyed_rows(customers, &ids, |c| &c.handles);
             execute_inserts!(self.backend(), tx, "customer_attributes", &["customer_id", "name", "value"], "", &attributes).await?;
             execute_inserts!(self.backend(), tx, "customer_handles", &["customer_id", "platform", "handle"], "", &handles).await?;
+            let events: Vec<DomainEvent> = ids
+                .iter()
+                .zip(customers)
+                .map(|(id, profile)| DomainEvent::CustomerCreated(Customer { id: CustomerId(*id), profile: profile.clone() }))
+                .collect();
+            append_events!(self.backend(), tx, &events).await?;
             tx.commit().await?;
             Ok(ids.into_iter().map(CustomerId).collect())
         })
@@ -177,6 +184,15 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             execute_inserts!(self.backend(), tx, "customer_attributes", &["customer_id", "name", "value"],
                 "ON CONFLICT (customer_id, name) DO UPDATE SET value = excluded.value", &rows).await?;
+            let mut changed: BTreeMap<CustomerId, Vec<String>> = BTreeMap::new();
+            for (id, name, _) in attributes {
+                changed.entry(*id).or_default().push(format!("attributes.{name}"));
+            }
+            let events: Vec<DomainEvent> = changed
+                .into_iter()
+                .map(|(customer_id, changed)| DomainEvent::CustomerUpdated { customer_id, changed })
+                .collect();
+            append_events!(self.backend(), tx, &events).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })
@@ -185,8 +201,19 @@ impl Store {
     /// Records that `referrer`'s referral brought `customer` in.
     pub async fn set_referrer(&self, customer: CustomerId, referrer: CustomerId) -> Result<()> {
         const SQL: &str = "UPDATE customers SET referred_by = $1 WHERE id = $2";
-        on_backend!(self, pool => sqlx::query(SQL).bind(referrer.0).bind(customer.0).execute(pool).await.map(|_| ()))?;
-        Ok(())
+        let event = DomainEvent::CustomerUpdated {
+            customer_id: customer,
+            changed: vec!["referred_by".to_owned()],
+        };
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let updated = sqlx::query(SQL).bind(referrer.0).bind(customer.0).execute(&mut *tx).await?.rows_affected();
+            if updated == 1 {
+                append_events!(self.backend(), tx, std::slice::from_ref(&event)).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
     }
 
     /// One customer by id.
@@ -300,6 +327,8 @@ impl Store {
             sqlx::query("DELETE FROM customer_handles WHERE customer_id = $1").bind(id.0).execute(&mut *tx).await?;
             execute_inserts!(self.backend(), tx, "customer_attributes", &["customer_id", "name", "value"], "", &details).await?;
             execute_inserts!(self.backend(), tx, "customer_handles", &["customer_id", "platform", "handle"], "", &handles).await?;
+            let event = DomainEvent::CustomerUpdated { customer_id: id, changed: vec!["profile".to_owned()] };
+            append_events!(self.backend(), tx, std::slice::from_ref(&event)).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -328,6 +357,18 @@ impl Store {
         const SCRUB_ANSWERS: &str = "UPDATE responses SET comment = REPLACE(comment, $1, '[erased]') WHERE comment LIKE $2 ESCAPE '!'";
         const DROP_JOBS: &str = "DELETE FROM jobs WHERE state IN ('queued', 'running') AND LOWER(CAST(payload AS TEXT)) LIKE $1 ESCAPE '!'";
         const KEEP_HASH: &str = "INSERT INTO erased_identifiers (hash, erased_at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING";
+        // Their events carry their data: erasure outranks a consumer that
+        // has not read them yet.
+        const DROP_EVENTS: &str = "DELETE FROM events WHERE customer_id = $1";
+        let scrub_events = match self.backend() {
+            crate::Backend::Sqlite => {
+                "UPDATE events SET data = REPLACE(data, $1, '[erased]') WHERE data LIKE $2 ESCAPE '!'"
+            }
+            crate::Backend::Postgres => {
+                "UPDATE events SET data = CAST(REPLACE(CAST(data AS TEXT), $1, '[erased]') AS JSONB) WHERE CAST(data AS TEXT) LIKE $2 ESCAPE '!'"
+            }
+        };
+        let erased = DomainEvent::CustomerErased { customer_id: id };
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
             for sql in [UNLINK_FEEDBACK, UNLINK_ANSWERS, UNLINK_REFERRALS] {
@@ -337,9 +378,10 @@ impl Store {
             if deleted == 0 {
                 return Ok(false);
             }
+            sqlx::query(DROP_EVENTS).bind(id.0).execute(&mut *tx).await?;
             for text in &erasure.scrub {
                 let pattern = format!("%{}%", like_literal(text));
-                for sql in [SCRUB, SCRUB_ANSWERS] {
+                for sql in [SCRUB, SCRUB_ANSWERS, scrub_events] {
                     sqlx::query(sql).bind(text).bind(&pattern).execute(&mut *tx).await?;
                 }
             }
@@ -349,6 +391,7 @@ impl Store {
             for hash in &erasure.identifier_hashes {
                 sqlx::query(KEEP_HASH).bind(hash).bind(erasure.at).execute(&mut *tx).await?;
             }
+            append_events!(self.backend(), tx, std::slice::from_ref(&erased)).await?;
             tx.commit().await?;
             Ok(true)
         })

@@ -1,19 +1,18 @@
 use chrono::{DateTime, Utc};
 use vouch_domain::{
-    CategorySignal, CustomerId, Feedback, FeedbackId, FeedbackItem, LoyaltyCategory, Rating,
-    SignalKind, Source,
+    CategorySignal, ChangeSignal, CustomerId, DomainEvent, Feedback, FeedbackId, FeedbackItem,
+    LoyaltyCategory, Rating, SignalKind, Source, category_changes,
 };
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 
 use crate::batch::{Sql, Value, bind_values, placeholders};
+use crate::events::{append_events, categories_in};
 use crate::rows::{FEEDBACK_COLUMNS, FeedbackRow};
-use crate::store::{
-    BeginWrite, Pool, cannot_open, execute_inserts, insert_rows, on_backend, sqlite_options,
-};
+use crate::store::{BeginWrite, Pool, cannot_open, insert_rows, on_backend, sqlite_options};
 use crate::{Backend, DatabaseLocation, Result, Store};
 
 /// What an idempotent write of feedback did.
@@ -247,11 +246,23 @@ impl FeedbackWriter {
             }
             let mut summary = UpsertSummary::default();
             let mut new_rows: Vec<Vec<Value>> = Vec::new();
+            let mut new_items: Vec<&Feedback> = Vec::new();
+            let mut events: Vec<DomainEvent> = Vec::new();
+            // Rated reviews of known customers may move their category.
+            let watched: BTreeSet<CustomerId> = order
+                .iter()
+                .map(|key| latest[key])
+                .filter(|f| f.rating.is_some() && f.source.is_review_platform())
+                .filter_map(|f| f.customer_id)
+                .collect();
+            let before = categories_in!(backend, tx, &watched).await?;
+            let mut signals: BTreeMap<CustomerId, ChangeSignal> = BTreeMap::new();
             for key in &order {
                 let item = latest[key];
                 match known.get(&key.0).and_then(|ids| ids.get(key.1)) {
                     None => {
                         new_rows.push(feedback_row(item));
+                        new_items.push(item);
                         summary.imported += 1;
                     }
                     Some(stored) if stored.feedback.differs_from(item) => {
@@ -277,12 +288,32 @@ impl FeedbackWriter {
                             .bind(stored.id.0)
                             .execute(&mut *tx)
                             .await?;
+                        if let Some(customer) = item.customer_id.filter(|c| watched.contains(c)) {
+                            signals.insert(customer, ChangeSignal::Feedback(stored.id));
+                        }
+                        events.push(DomainEvent::FeedbackUpdated(FeedbackItem { id: stored.id, feedback: item.clone() }));
                         summary.updated += 1;
                     }
                     Some(_) => summary.unchanged += 1,
                 }
             }
-            execute_inserts!(backend, tx, "feedback_items", FEEDBACK_INSERT_COLUMNS, "", &new_rows).await?;
+            let ids = insert_rows!(backend, tx, "feedback_items", FEEDBACK_INSERT_COLUMNS, &new_rows).await?;
+            for (id, item) in ids.into_iter().zip(new_items) {
+                let id = FeedbackId(id);
+                if let Some(customer) = item.customer_id.filter(|c| watched.contains(c)) {
+                    signals.insert(customer, ChangeSignal::Feedback(id));
+                }
+                events.push(DomainEvent::FeedbackCreated(FeedbackItem { id, feedback: item.clone() }));
+            }
+            if !watched.is_empty() {
+                let after = categories_in!(backend, tx, &watched).await?;
+                let after = after
+                    .into_iter()
+                    .filter_map(|(customer, a)| Some((customer, (a, *signals.get(&customer)?))))
+                    .collect();
+                events.extend(category_changes(&before, &after));
+            }
+            append_events!(backend, tx, &events).await?;
             tx.commit().await?;
             Ok(summary)
         })
@@ -296,9 +327,16 @@ impl Store {
         let rows: Vec<Vec<Value>> = items.iter().map(feedback_row).collect();
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let ids = insert_rows!(self.backend(), tx, "feedback_items", FEEDBACK_INSERT_COLUMNS, &rows).await?;
+            let ids: Vec<FeedbackId> = insert_rows!(self.backend(), tx, "feedback_items", FEEDBACK_INSERT_COLUMNS, &rows).await?
+                .into_iter().map(FeedbackId).collect();
+            let events: Vec<DomainEvent> = ids
+                .iter()
+                .zip(items)
+                .map(|(id, f)| DomainEvent::FeedbackCreated(FeedbackItem { id: *id, feedback: f.clone() }))
+                .collect();
+            append_events!(self.backend(), tx, &events).await?;
             tx.commit().await?;
-            Ok(ids.into_iter().map(FeedbackId).collect())
+            Ok(ids)
         })
     }
 

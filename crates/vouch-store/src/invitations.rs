@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use vouch_domain::{
-    CustomerId, InvitationState, Locale, ResponseId, Survey, SurveyDesign, SurveyId, SurveyKind,
-    SurveyStatus, SurveyTexts,
+    CustomerId, DomainEvent, InvitationState, Locale, ResponseId, Survey, SurveyDesign, SurveyId,
+    SurveyKind, SurveyStatus, SurveyTexts,
 };
 
+use crate::events::append_events;
 use crate::store::{BeginWrite, on_backend};
 use crate::{Result, Store, StoreError};
 
@@ -208,7 +209,8 @@ impl Store {
         Ok(last)
     }
 
-    /// Records when the invitation (`reminder`: its reminder) went out.
+    /// Records when the invitation (`reminder`: its reminder) went out,
+    /// with its `invitation.sent` event.
     pub async fn mark_invitation_sent(
         &self,
         id: i64,
@@ -216,25 +218,87 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<()> {
         let sql = if reminder {
-            "UPDATE invitations SET reminded_at = $1 WHERE id = $2"
+            "UPDATE invitations SET reminded_at = $1 WHERE id = $2 RETURNING survey_id, customer_id"
         } else {
-            "UPDATE invitations SET sent_at = $1 WHERE id = $2"
+            "UPDATE invitations SET sent_at = $1 WHERE id = $2 RETURNING survey_id, customer_id"
         };
-        on_backend!(self, pool => sqlx::query(sql).bind(at).bind(id).execute(pool).await.map(|_| ()))?;
-        Ok(())
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let row: Option<(i64, i64)> = sqlx::query_as(sql).bind(at).bind(id).fetch_optional(&mut *tx).await?;
+            if let Some((survey, customer)) = row {
+                let event = DomainEvent::InvitationSent {
+                    invitation_id: id,
+                    survey_id: SurveyId(survey),
+                    customer_id: CustomerId(customer),
+                    reminder,
+                };
+                append_events!(self.backend(), tx, std::slice::from_ref(&event)).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
     }
 
-    pub async fn mark_invitation_unsubscribed(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
-        const SQL: &str =
-            "UPDATE invitations SET unsubscribed_at = $1 WHERE id = $2 AND unsubscribed_at IS NULL";
-        on_backend!(self, pool => sqlx::query(SQL).bind(at).bind(id).execute(pool).await.map(|_| ()))?;
-        Ok(())
+    /// Records an unsubscribe from the invitation's link: the address is
+    /// suppressed (`email`: `Email::match_key`) and `consent.changed`
+    /// (feedback, withdrawn) is written, together; a second click does nothing.
+    pub async fn mark_invitation_unsubscribed(
+        &self,
+        id: i64,
+        email: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        const SQL: &str = "UPDATE invitations SET unsubscribed_at = $1 WHERE id = $2 AND unsubscribed_at IS NULL RETURNING customer_id";
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let customer: Option<i64> = sqlx::query_scalar(SQL).bind(at).bind(id).fetch_optional(&mut *tx).await?;
+            if let Some(email) = email {
+                sqlx::query(SUPPRESS).bind(email).bind("unsubscribed").bind(at).execute(&mut *tx).await?;
+            }
+            if let Some(customer) = customer {
+                let event = DomainEvent::ConsentChanged {
+                    customer_id: CustomerId(customer),
+                    purpose: "feedback".to_owned(),
+                    granted: false,
+                    source: "unsubscribe link".to_owned(),
+                };
+                append_events!(self.backend(), tx, std::slice::from_ref(&event)).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    /// Records that the mail server refused the invitation's address for
+    /// good: the address is suppressed and `invitation.bounced` written.
+    pub async fn mark_invitation_bounced(
+        &self,
+        id: i64,
+        email: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        const CUSTOMER: &str = "SELECT customer_id FROM invitations WHERE id = $1";
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let customer: Option<i64> = sqlx::query_scalar(CUSTOMER).bind(id).fetch_optional(&mut *tx).await?;
+            sqlx::query(SUPPRESS).bind(email).bind("bounced").bind(at).execute(&mut *tx).await?;
+            if let Some(customer) = customer {
+                let event = DomainEvent::InvitationBounced {
+                    invitation_id: id,
+                    customer_id: CustomerId(customer),
+                    reason: reason.to_owned(),
+                };
+                append_events!(self.backend(), tx, std::slice::from_ref(&event)).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
     }
 
     /// Stops all mail to an address (`email`: `Email::match_key`).
     pub async fn suppress_email(&self, email: &str, reason: &str, at: DateTime<Utc>) -> Result<()> {
-        const SQL: &str = "INSERT INTO email_suppressions (email, reason, at) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING";
-        on_backend!(self, pool => sqlx::query(SQL).bind(email).bind(reason).bind(at).execute(pool).await.map(|_| ()))?;
+        on_backend!(self, pool => sqlx::query(SUPPRESS).bind(email).bind(reason).bind(at).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -264,3 +328,5 @@ impl Store {
         Ok(())
     }
 }
+
+const SUPPRESS: &str = "INSERT INTO email_suppressions (email, reason, at) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING";

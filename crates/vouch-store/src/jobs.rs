@@ -78,7 +78,12 @@ pub(crate) const JOB_INSERT_COLUMNS: &[&str] = &[
     "max_attempts",
     "run_at",
     "created_at",
+    "dedupe_key",
 ];
+
+/// The insert suffix that skips a job whose dedupe key is already pending
+/// (the partial unique index `jobs_pending_by_key`).
+pub(crate) const SKIP_PENDING_DUPLICATES: &str = "ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'running') DO NOTHING";
 
 /// A new job's row, queued at `now`.
 pub(crate) fn job_row(job: &NewJob, now: DateTime<Utc>) -> Vec<Value> {
@@ -89,6 +94,7 @@ pub(crate) fn job_row(job: &NewJob, now: DateTime<Utc>) -> Vec<Value> {
         i64::from(job.max_attempts).into(),
         job.run_at.into(),
         now.into(),
+        job.dedupe_key.as_deref().into(),
     ]
 }
 
@@ -99,6 +105,9 @@ pub struct NewJob {
     pub payload: Json,
     pub run_at: DateTime<Utc>,
     pub max_attempts: i32,
+    /// What the job is for (`webhook:3:evt_…`): while one job with a key is
+    /// queued or running, another with the same key is not added.
+    pub dedupe_key: Option<String>,
 }
 
 /// A webhook subscription.
@@ -133,10 +142,19 @@ impl Store {
         let rows: Vec<Vec<Value>> = jobs.iter().map(|job| job_row(job, now)).collect();
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            execute_inserts!(self.backend(), tx, "jobs", JOB_INSERT_COLUMNS, "", &rows).await?;
+            execute_inserts!(self.backend(), tx, "jobs", JOB_INSERT_COLUMNS, SKIP_PENDING_DUPLICATES, &rows).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })
+    }
+
+    /// Cancels the queued job with `dedupe_key` (a running one finishes).
+    /// False when none was queued.
+    pub async fn cancel_job(&self, dedupe_key: &str, now: DateTime<Utc>) -> Result<bool> {
+        const SQL: &str = "UPDATE jobs SET state = 'dead', finished_at = $1, last_error = 'cancelled' \
+            WHERE dedupe_key = $2 AND state = 'queued'";
+        let n = on_backend!(self, pool => sqlx::query(SQL).bind(now).bind(dedupe_key).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
     }
 
     /// Claims the job due first, for `worker`, until `now + lease`: a queued

@@ -25,7 +25,10 @@ impl Store {
         const ANSWER_COMMENTS: &str = "DELETE FROM feedback_items WHERE response_id IN (SELECT id FROM responses WHERE answered_at < $1)";
         const ANSWERS: &str = "DELETE FROM responses WHERE answered_at < $1";
         const JOBS: &str = "DELETE FROM jobs WHERE state IN ('done', 'dead') AND finished_at < $1";
-        const EVENTS: &str = "DELETE FROM webhook_deliveries WHERE delivered_at < $1";
+        const DELIVERIES: &str = "DELETE FROM webhook_deliveries WHERE delivered_at < $1";
+        // Never an event a consumer has not passed yet.
+        const EVENTS: &str = "DELETE FROM events WHERE occurred_at < $1 \
+            AND seq <= COALESCE((SELECT MIN(position) FROM event_consumers), seq)";
         let mut purged = Purged::default();
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -40,6 +43,7 @@ impl Store {
                 purged.jobs = sqlx::query(JOBS).bind(at).execute(&mut *tx).await?.rows_affected();
             }
             if let Some(at) = cutoffs.events {
+                sqlx::query(DELIVERIES).bind(at).execute(&mut *tx).await?;
                 purged.events = sqlx::query(EVENTS).bind(at).execute(&mut *tx).await?.rows_affected();
             }
             tx.commit().await?;

@@ -1,11 +1,14 @@
 use chrono::{DateTime, Utc};
-use vouch_domain::{Answer, CustomerId, Response, ResponseId, Source, Survey, SurveyKind};
+use vouch_domain::{
+    Answer, CategoryAssignment, ChangeSignal, CustomerId, DomainEvent, Response, ResponseId,
+    Source, Survey, SurveyKind, category_changes,
+};
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::answer_queue::FirstAnswer;
 use crate::batch::{Sql, Value, bind_values, placeholders};
-use crate::jobs::{JOB_INSERT_COLUMNS, job_row};
+use crate::events::{append_events, categories_in};
 use crate::rows::{RESPONSE_COLUMNS, ResponseRow, SurveyRow};
 use crate::store::{BeginWrite, execute_inserts, insert_rows, on_backend};
 use crate::{ResponseFilter, Result, Store, StoreError, TextTags};
@@ -126,8 +129,10 @@ impl Store {
             .zip(keys)
             .map(|(a, key)| response_row(a, key.clone()))
             .collect();
+        let watched = nps_customers(answers.iter());
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            let before = categories_in!(self.backend(), tx, &watched).await?;
             let ids = insert_rows!(self.backend(), tx, "responses", RESPONSE_INSERT_COLUMNS, &rows).await?;
             let comments: Vec<Vec<Value>> = answers
                 .iter()
@@ -135,14 +140,18 @@ impl Store {
                 .filter_map(|(a, id)| comment_row(a, *id, None))
                 .collect();
             execute_inserts!(self.backend(), tx, "feedback_items", COMMENT_FEEDBACK_COLUMNS, "", &comments).await?;
+            let after = categories_in!(self.backend(), tx, &watched).await?;
+            let ids: Vec<ResponseId> = ids.into_iter().map(ResponseId).collect();
+            let events = answer_events(ids.iter().copied().zip(answers), &before, after, DomainEvent::ResponseCreated);
+            append_events!(self.backend(), tx, &events).await?;
             tx.commit().await?;
-            Ok(ids.into_iter().map(ResponseId).collect())
+            Ok(ids)
         })
     }
 
     /// First answers to invitations, in one transaction: each invitation is
     /// claimed, answered and linked together with its comment's feedback
-    /// item and its follow-up jobs, so a crash or a dropped request never
+    /// item and its events, so a crash or a dropped request never
     /// leaves one without the others. `None` for an invitation answered
     /// already. (Callers go through `answer_invitation_once`, which groups
     /// concurrent answers into these batches.)
@@ -161,19 +170,20 @@ impl Store {
                 claimed.push(rows == 1);
             }
             let new: Vec<&FirstAnswer> = batch.iter().zip(&claimed).filter(|(_, c)| **c).map(|(f, _)| *f).collect();
+            let watched = nps_customers(new.iter().map(|f| &f.answer));
+            let before = categories_in!(self.backend(), tx, &watched).await?;
             let rows: Vec<Vec<Value>> = new.iter().map(|f| response_row(&f.answer, None)).collect();
             let ids = insert_rows!(self.backend(), tx, "responses", RESPONSE_INSERT_COLUMNS, &rows).await?;
             let mut comments = Vec::new();
-            let mut jobs = Vec::new();
             for (first, id) in new.iter().zip(&ids) {
                 sqlx::query(LINK).bind(*id).bind(first.invitation).execute(&mut *tx).await?;
                 comments.extend(comment_row(&first.answer, *id, first.comment_tags.as_ref()));
-                jobs.extend((first.follow_up)(ResponseId(*id)));
             }
             execute_inserts!(self.backend(), tx, "feedback_items", COMMENT_FEEDBACK_COLUMNS, "", &comments).await?;
-            let now = Utc::now();
-            let jobs: Vec<Vec<Value>> = jobs.iter().map(|job| job_row(job, now)).collect();
-            execute_inserts!(self.backend(), tx, "jobs", JOB_INSERT_COLUMNS, "", &jobs).await?;
+            let after = categories_in!(self.backend(), tx, &watched).await?;
+            let answered = ids.iter().map(|id| ResponseId(*id)).zip(new.iter().map(|f| &f.answer));
+            let events = answer_events(answered, &before, after, DomainEvent::ResponseCreated);
+            append_events!(self.backend(), tx, &events).await?;
             tx.commit().await?;
             let mut ids = ids.into_iter().map(ResponseId);
             Ok(claimed.iter().map(|c| if *c { ids.next() } else { None }).collect())
@@ -231,12 +241,26 @@ impl Store {
         const ADD_COMMENT: &str = "INSERT INTO feedback_items (source, source_id, customer_id, response_id, body, language, posted_at) \
             SELECT $1, $2, customer_id, id, $3, language, answered_at FROM responses WHERE id = $4";
         let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+        let read_back = format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses r JOIN surveys s ON s.id = r.survey_id WHERE r.id = $1"
+        );
+        const CUSTOMER: &str = "SELECT customer_id FROM responses WHERE id = $1";
         let updated = on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            let customer: Option<Option<i64>> = sqlx::query_scalar(CUSTOMER).bind(id.0).fetch_optional(&mut *tx).await?;
+            let watched: BTreeSet<CustomerId> = customer.flatten().map(CustomerId).into_iter().collect();
+            let before = categories_in!(self.backend(), tx, &watched).await?;
             let updated = sqlx::query(SQL).bind(i64::from(score.value())).bind(comment).bind(id.0).execute(&mut *tx).await?.rows_affected();
             sqlx::query(DROP_COMMENT).bind(id.0).execute(&mut *tx).await?;
             if let Some(comment) = comment {
                 sqlx::query(ADD_COMMENT).bind(Source::Survey.as_str()).bind(format!("response:{}", id.0)).bind(comment).bind(id.0).execute(&mut *tx).await?;
+            }
+            if updated == 1 {
+                let after = categories_in!(self.backend(), tx, &watched).await?;
+                let row: ResponseRow = sqlx::query_as(sqlx::AssertSqlSafe(read_back.as_str())).bind(id.0).fetch_one(&mut *tx).await?;
+                let response = Response::try_from(row)?;
+                let events = answer_events(std::iter::once((id, &response.answer)), &before, after, DomainEvent::ResponseUpdated);
+                append_events!(self.backend(), tx, &events).await?;
             }
             tx.commit().await?;
             Ok::<_, StoreError>(updated)
@@ -332,4 +356,43 @@ impl Store {
         let n: i64 = on_backend!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM responses").fetch_one(pool).await)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+}
+
+/// The customers whose category new or changed NPS answers may move.
+fn nps_customers<'a>(answers: impl Iterator<Item = &'a Answer>) -> BTreeSet<CustomerId> {
+    answers
+        .filter(|a| a.score.kind() == SurveyKind::Nps)
+        .filter_map(|a| a.customer_id)
+        .collect()
+}
+
+/// An event per answer (`make`: created or updated), then a
+/// `customer.category_changed` per customer whose category moved.
+fn answer_events<'a>(
+    answers: impl Iterator<Item = (ResponseId, &'a Answer)>,
+    before: &BTreeMap<CustomerId, Option<CategoryAssignment>>,
+    after: BTreeMap<CustomerId, Option<CategoryAssignment>>,
+    make: fn(Response) -> DomainEvent,
+) -> Vec<DomainEvent> {
+    let mut last: BTreeMap<CustomerId, ResponseId> = BTreeMap::new();
+    let mut events: Vec<DomainEvent> = answers
+        .map(|(id, answer)| {
+            if let Some(customer) = answer.customer_id {
+                last.insert(customer, id);
+            }
+            make(Response {
+                id,
+                answer: answer.clone(),
+            })
+        })
+        .collect();
+    let after = after
+        .into_iter()
+        .filter_map(|(customer, assignment)| {
+            let signal = ChangeSignal::Response(*last.get(&customer)?);
+            Some((customer, (assignment, signal)))
+        })
+        .collect();
+    events.extend(category_changes(before, &after));
+    events
 }

@@ -35,6 +35,7 @@ fn start(db: &str) -> (Child, String) {
         .env_remove("VOUCH_DATABASE_URL")
         .env("VOUCH_JOB_POLL_MS", "20")
         .env("VOUCH_JOB_LEASE_SECS", "1")
+        .env("VOUCH_WEBHOOK_ALLOW_PRIVATE", "true")
         .env("VOUCH_JOB_BACKOFF_SECS", "0")
         .env("VOUCH_LOG", "error")
         .stdout(Stdio::piped())
@@ -100,7 +101,7 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
     let (url, got_deliveries) = super::serve::receiver(Duration::ZERO);
     rt.block_on(store.add_webhook(
         &url,
-        "whsec_faults",
+        "whsec_ZmF1bHRz",
         &[
             vouch_domain::EventKind::ResponseCreated,
             vouch_domain::EventKind::FeedbackCreated,
@@ -192,17 +193,29 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
         !acked_answers.is_empty() && !acked_feedback.is_empty(),
         "writes were made"
     );
-    // A last, undisturbed run: every job ends done, and each was delivered
-    // (at least once; twice only if a kill fell between delivery and done,
-    // which the `vouch-delivery` id lets a receiver see).
+    // A last, undisturbed run: every event reaches the webhook, every job
+    // ends done. An event is delivered at least once; twice only if a kill
+    // fell between delivery and done, and then with the same `webhook-id`.
     let (mut server, _) = start(db);
+    let kinds = [
+        vouch_domain::EventKind::ResponseCreated,
+        vouch_domain::EventKind::FeedbackCreated,
+    ];
     let deadline = Instant::now() + Duration::from_secs(120);
-    let jobs = loop {
+    let (jobs, events) = loop {
         let jobs = rt.block_on(store.jobs(None, 100_000)).unwrap();
-        if jobs.iter().all(|j| j.state == JobState::Done) {
-            break jobs;
+        let events = rt.block_on(store.events_after(0, &kinds, 100_000)).unwrap();
+        let relayed = rt
+            .block_on(store.consumer_position(vouch_app::events::WEBHOOK_CONSUMER, 0))
+            .unwrap();
+        let caught_up = events.last().is_none_or(|e| relayed >= e.seq);
+        if caught_up && jobs.iter().all(|j| j.state == JobState::Done) {
+            break (jobs, events);
         }
-        assert!(Instant::now() < deadline, "jobs still open after the kills");
+        assert!(
+            Instant::now() < deadline,
+            "events or jobs still open after the kills"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     kill_9(&mut server);
@@ -210,14 +223,15 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
     for id in got_deliveries.lock().unwrap().iter().cloned() {
         *delivered.entry(id).or_default() += 1;
     }
-    let done: BTreeSet<String> = jobs.iter().map(|j| j.id.to_string()).collect();
+    let written: BTreeSet<String> = events.iter().map(|e| e.id.clone()).collect();
     let got: BTreeSet<String> = delivered.keys().cloned().collect();
-    assert_eq!(done, got, "every done job was delivered, and nothing else");
+    assert_eq!(written, got, "every event was delivered, and nothing else");
+    assert_eq!(jobs.len(), events.len(), "one delivery job per event");
     eprintln!(
-        "faults: {rounds} kills, {} answers and {} reviews acknowledged, {} jobs done, {} deliveries repeated",
+        "faults: {rounds} kills, {} answers and {} reviews acknowledged, {} events delivered, {} repeated with the same webhook-id",
         acked_answers.len(),
         acked_feedback.len(),
-        jobs.len(),
+        events.len(),
         delivered.values().filter(|n| **n > 1).count()
     );
     rt.block_on(store.close());

@@ -8,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use vouch_domain::JobState;
-use vouch_store::{NewJob, Store};
+use vouch_domain::{DomainEvent, JobState};
+use vouch_store::Store;
 use vouch_testing::PostgresSchema;
 
 /// A `vouch serve` process and the address it printed.
@@ -23,6 +23,7 @@ fn serve(db: &str, env: &[(&str, &str)]) -> Server {
         .args(["--db", db, "serve", "--addr", "127.0.0.1:0"])
         .env_remove("VOUCH_DATABASE_URL")
         .env("VOUCH_JOB_POLL_MS", "20")
+        .env("VOUCH_WEBHOOK_ALLOW_PRIVATE", "true")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -58,7 +59,7 @@ impl Server {
     }
 }
 
-/// A webhook receiver on loopback: records each delivery id and takes
+/// A webhook receiver on loopback: records each delivery's `webhook-id` and takes
 /// `delay` to answer 200. A request cut off before its body (its sender
 /// was killed) is no delivery.
 pub(super) fn receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
@@ -87,7 +88,7 @@ pub(super) fn receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
                     if let Some(v) = lower.strip_prefix("content-length:") {
                         length = v.trim().parse().unwrap_or(0);
                     }
-                    if let Some(v) = lower.strip_prefix("vouch-delivery:") {
+                    if let Some(v) = lower.strip_prefix("webhook-id:") {
                         delivery = v.trim().to_owned();
                     }
                 }
@@ -113,27 +114,25 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Queues `n` webhook deliveries to `url`.
+/// Subscribes `url` to `customer.updated` and writes `n` such events; the
+/// servers' relay turns them into deliveries.
 async fn queue_deliveries(store: &Store, url: &str, n: usize) {
-    let hook = store
+    store
         .add_webhook(
             url,
-            "whsec_test",
-            &[vouch_domain::EventKind::ResponseCreated],
+            "whsec_dGVzdA==",
+            &[vouch_domain::EventKind::CustomerUpdated],
             chrono::Utc::now(),
         )
         .await
         .unwrap();
-    let now = chrono::Utc::now();
-    let jobs: Vec<NewJob> = (0..n)
-        .map(|i| NewJob {
-            kind: vouch_app::events::WEBHOOK_DELIVERY.to_owned(),
-            payload: serde_json::json!({"webhook_id": hook, "event": "response.created", "body": format!("{{\"n\":{i}}}")}),
-            run_at: now,
-            max_attempts: 3,
+    let events: Vec<DomainEvent> = (0..n)
+        .map(|i| DomainEvent::CustomerUpdated {
+            customer_id: vouch_domain::CustomerId(i as i64 + 1),
+            changed: vec!["test".to_owned()],
         })
         .collect();
-    store.enqueue_jobs(&jobs, now).await.unwrap();
+    store.append_events(&events).await.unwrap();
 }
 
 async fn wait_until_done(store: &Store, n: usize) -> Vec<vouch_store::Job> {

@@ -5,6 +5,7 @@
 
 mod audit;
 mod customers;
+mod events;
 mod metrics;
 mod records;
 mod surveys;
@@ -461,6 +462,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(surveys::invite))
         .routes(routes!(surveys::branding, surveys::set_branding))
         .routes(routes!(audit::list))
+        .routes(routes!(events::list))
 }
 
 /// The OpenAPI 3.1 document of the API.

@@ -12,7 +12,7 @@ use vouch_domain::EventKind;
 
 use super::{ApiError, ApiResult, Body, parse_field};
 use crate::AppState;
-use crate::auth::{Api, need, new_secret};
+use crate::auth::{Api, need};
 
 #[utoipa::path(get, path = "/api/v1/webhooks", operation_id = "list_webhooks", tag = "webhooks",
     responses((status = 200, description = "`{webhooks: [...]}` (secrets are not shown)", body = Value)))]
@@ -26,27 +26,47 @@ pub struct WebhookInput {
     /// Where to POST events: an `http` or `https` URL.
     #[schema(pattern = "^https?://[a-z0-9.-]+(:[0-9]{2,5})?(/[A-Za-z0-9._/-]*)?$")]
     url: String,
-    /// `response.created`, `feedback.created`, `customer.category_changed`.
+    /// The event types to receive (see `Event` for each one's `data`).
     #[schema(min_items = 1, value_type = Vec<EventName>)]
     events: Vec<String>,
 }
 
-/// The events a webhook can subscribe to, for the document (the handler
-/// reads them as `EventKind`).
+/// The event types, for the document (handlers read them as `EventKind`).
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
-enum EventName {
+pub enum EventName {
     #[serde(rename = "response.created")]
     ResponseCreated,
+    #[serde(rename = "response.updated")]
+    ResponseUpdated,
     #[serde(rename = "feedback.created")]
     FeedbackCreated,
+    #[serde(rename = "feedback.updated")]
+    FeedbackUpdated,
+    #[serde(rename = "customer.created")]
+    CustomerCreated,
+    #[serde(rename = "customer.updated")]
+    CustomerUpdated,
+    #[serde(rename = "customer.erased")]
+    CustomerErased,
     #[serde(rename = "customer.category_changed")]
     CustomerCategoryChanged,
+    #[serde(rename = "invitation.sent")]
+    InvitationSent,
+    #[serde(rename = "invitation.bounced")]
+    InvitationBounced,
+    #[serde(rename = "consent.changed")]
+    ConsentChanged,
 }
 
-/// Subscribes a URL to events. The answer holds the signing secret, shown
-/// this once: each delivery carries `Vouch-Signature: t=UNIX,v1=HEX`, the
-/// HMAC-SHA256 of `UNIX.BODY` under the secret.
+/// Subscribes a URL to events. The answer holds the signing secret
+/// (`whsec_…`), shown this once. Deliveries follow the Standard Webhooks
+/// spec: `webhook-id` (the event's id, the same on every retry),
+/// `webhook-timestamp` and `webhook-signature: v1,BASE64`, the HMAC-SHA256
+/// of `ID.TIMESTAMP.BODY` keyed with the secret's base64-decoded bytes, so
+/// the official `standardwebhooks` libraries verify them unchanged. A URL
+/// whose host resolves to a loopback, private, link-local or metadata
+/// address is refused (422) unless `webhook_allow_private` is set.
 #[utoipa::path(post, path = "/api/v1/webhooks", operation_id = "create_webhook", tag = "webhooks", request_body = WebhookInput,
     responses((status = 201, description = "`{id, url, events, secret}`", body = Value),
               (status = 422, description = "A bad URL or event", body = super::ErrorBody)))]
@@ -71,7 +91,10 @@ pub async fn create(
         .iter()
         .map(|e| parse_field("events", e))
         .collect::<Result<_, _>>()?;
-    let secret = format!("whsec_{}", new_secret());
+    if let Err(refusal) = crate::outbound::check(url, state.web.allow_private_webhooks).await {
+        return Err(ApiError::invalid("url", refusal.to_string()));
+    }
+    let secret = vouch_app::secrets::new_webhook_secret();
     let id = state
         .store
         .add_webhook(url, &secret, &events, chrono::Utc::now())

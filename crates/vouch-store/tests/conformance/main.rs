@@ -40,6 +40,8 @@ on_both_backends!(
     concurrent_upserts_of_the_same_new_items_store_each_once,
     the_audit_log_is_append_only_and_attempts_count_in_their_window,
     retention_deletes_only_what_is_older_than_its_period,
+    every_write_appends_its_events_in_its_own_transaction,
+    consumers_resume_where_they_stopped_and_retention_waits_for_them,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -1005,6 +1007,7 @@ async fn jobs_are_claimed_once_retried_and_end_done_or_dead(db: &TestDb) {
         payload: serde_json::json!({ "n": n }),
         run_at: now,
         max_attempts: attempts,
+        dedupe_key: None,
     };
     store
         .enqueue_jobs(&[job(1, 2), job(2, 1)], now)
@@ -1093,7 +1096,7 @@ async fn jobs_are_claimed_once_retried_and_end_done_or_dead(db: &TestDb) {
 }
 
 async fn first_answers_are_stored_once_with_their_tags_and_jobs(db: &TestDb) {
-    use vouch_store::{FirstAnswer, NewInvitation, NewJob, TextTags};
+    use vouch_store::{FirstAnswer, NewInvitation, TextTags};
     let store = &db.store;
     let survey = survey(store, SurveyKind::Nps, "Relationship").await;
     let customers = store
@@ -1125,14 +1128,6 @@ async fn first_answers_are_stored_once_with_their_tags_and_jobs(db: &TestDb) {
             language: Some("ro".into()),
             sentiment: 0.5,
             topics: Vec::new(),
-        }),
-        follow_up: Box::new(|id| {
-            vec![NewJob {
-                kind: "test.answered".into(),
-                payload: serde_json::json!({ "response": id.0 }),
-                run_at: at(1),
-                max_attempts: 1,
-            }]
         }),
     };
     // Each invitation answered twice at once, and one answer that cannot be
@@ -1166,10 +1161,13 @@ async fn first_answers_are_stored_once_with_their_tags_and_jobs(db: &TestDb) {
         assert_eq!(feedback[0].feedback.sentiment, Some(0.5), "stored tagged");
     }
     assert_eq!(store.count_responses().await.unwrap(), 3);
-    let jobs = store.jobs(None, 10).await.unwrap();
-    assert_eq!(jobs.len(), 3, "one follow-up job per stored answer");
-    for job in jobs {
-        assert!(stored.iter().any(|id| job.payload["response"] == id.0));
+    let events = store
+        .events_after(0, &[vouch_domain::EventKind::ResponseCreated], 100)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 3, "one response.created per stored answer");
+    for event in events {
+        assert!(stored.iter().any(|id| event.data["id"] == id.0));
     }
 }
 
@@ -1381,6 +1379,7 @@ async fn retention_deletes_only_what_is_older_than_its_period(db: &TestDb) {
         payload: serde_json::json!({ "n": n }),
         run_at: at(0),
         max_attempts: 1,
+        dedupe_key: None,
     };
     store.enqueue_jobs(&[job(1), job(2)], at(0)).await.unwrap();
     let claimed = store
@@ -1429,4 +1428,318 @@ async fn retention_deletes_only_what_is_older_than_its_period(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(queued.len(), 1, "queued jobs are never purged");
+}
+
+/// The kinds of the events after `after`, in order.
+async fn event_kinds_after(store: &vouch_store::Store, after: i64) -> Vec<&'static str> {
+    store
+        .events_after(after, &[], 500)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.as_str())
+        .collect()
+}
+
+/// Every write path of the store appends its events in its own
+/// transaction: a write that fails leaves no event, and each event names
+/// its customer and carries a stable id.
+async fn every_write_appends_its_events_in_its_own_transaction(db: &TestDb) {
+    use vouch_domain::EventKind as K;
+    let store = &db.store;
+    let now = Utc::now();
+    let survey = survey(store, SurveyKind::Nps, "Relationship").await;
+    let customers = store
+        .insert_customers(&[profile(0), profile(1)])
+        .await
+        .unwrap();
+    let (ana, bo) = (customers[0], customers[1]);
+    assert_eq!(
+        event_kinds_after(store, 0).await,
+        ["customer.created", "customer.created"]
+    );
+    let mut seq = store.last_event_seq().await.unwrap();
+
+    // An answer: response.created, and the category it gives the customer.
+    let promoter = Answer {
+        answered_at: now - Duration::days(2),
+        ..answer(survey, Some(ana), 10, 0, Some("Great"))
+    };
+    let ids = store.insert_answers(&[promoter]).await.unwrap();
+    let events = store.events_after(seq, &[], 10).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [K::ResponseCreated, K::CustomerCategoryChanged]
+    );
+    assert!(events.iter().all(|e| e.customer_id == Some(ana)));
+    assert!(events[0].id.starts_with("evt_") && events[0].id != events[1].id);
+    assert_eq!(events[0].data["id"], ids[0].0);
+    assert_eq!(events[0].data["comment"], "Great");
+    let moved = &events[1].data;
+    assert_eq!(
+        (moved["from"].clone(), moved["to"].clone()),
+        (serde_json::Value::Null, serde_json::json!("promoter"))
+    );
+    assert_eq!(
+        moved["signal"],
+        serde_json::json!({"type": "response", "id": ids[0].0})
+    );
+    seq = events[1].seq;
+
+    // The answer edited to a 3: response.updated, promoter → detractor.
+    store
+        .update_answer(ids[0], Score::nps(3).unwrap(), Some("Not any more"))
+        .await
+        .unwrap();
+    let events = store.events_after(seq, &[], 10).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [K::ResponseUpdated, K::CustomerCategoryChanged]
+    );
+    assert_eq!(events[0].data["score"]["value"], 3);
+    assert_eq!(
+        (
+            events[1].data["from"].as_str(),
+            events[1].data["to"].as_str()
+        ),
+        (Some("promoter"), Some("detractor"))
+    );
+    seq = events[1].seq;
+
+    // A review of a customer with no answer: feedback.created, and the
+    // category its stars imply; a re-import that changes it: feedback.updated.
+    let mut review = Feedback::new(
+        Source::Trustpilot,
+        "tp-1",
+        "Lovely shop",
+        now - Duration::days(1),
+    )
+    .unwrap();
+    review.customer_id = Some(bo);
+    review.rating = Some(Rating::stars(5.0).unwrap());
+    store
+        .upsert_feedback(std::slice::from_ref(&review))
+        .await
+        .unwrap();
+    review.body = "Lovely shop, slow delivery".into();
+    review.rating = Some(Rating::stars(2.0).unwrap());
+    store
+        .upsert_feedback(std::slice::from_ref(&review))
+        .await
+        .unwrap();
+    store
+        .upsert_feedback(std::slice::from_ref(&review))
+        .await
+        .unwrap();
+    let events = store.events_after(seq, &[], 10).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [
+            K::FeedbackCreated,
+            K::CustomerCategoryChanged,
+            K::FeedbackUpdated,
+            K::CustomerCategoryChanged
+        ],
+        "an unchanged re-import writes nothing"
+    );
+    assert_eq!(events[0].data["body"], "Lovely shop");
+    assert_eq!(events[2].data["body"], "Lovely shop, slow delivery");
+    assert_eq!(events[3].data["signal"]["type"], "feedback");
+    assert_eq!(events[3].data["to"], "detractor");
+    seq = events[3].seq;
+
+    // Customer changes, invitations, consent, erasure.
+    store
+        .set_customer_attributes(&[(bo, "plan".into(), "pro".into())])
+        .await
+        .unwrap();
+    store.set_referrer(bo, ana).await.unwrap();
+    store.update_customer(ana, &profile(7)).await.unwrap();
+    let invitation = store
+        .add_invitations(
+            &[vouch_store::NewInvitation {
+                survey_id: survey,
+                customer_id: bo,
+                token_hash: "hash".into(),
+                locale: Locale::parse("en").unwrap(),
+            }],
+            now,
+        )
+        .await
+        .unwrap()[0];
+    store
+        .mark_invitation_sent(invitation, false, now)
+        .await
+        .unwrap();
+    store
+        .mark_invitation_bounced(invitation, "person1@example.com", "550 no such user", now)
+        .await
+        .unwrap();
+    store
+        .mark_invitation_unsubscribed(invitation, Some("person1@example.com"), now)
+        .await
+        .unwrap();
+    store
+        .mark_invitation_unsubscribed(invitation, Some("person1@example.com"), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        event_kinds_after(store, seq).await,
+        [
+            "customer.updated",
+            "customer.updated",
+            "customer.updated",
+            "invitation.sent",
+            "invitation.bounced",
+            "consent.changed"
+        ],
+        "a second unsubscribe changes nothing"
+    );
+    let events = store.events_after(seq, &[], 10).await.unwrap();
+    assert_eq!(
+        events[0].data["changed"],
+        serde_json::json!(["attributes.plan"])
+    );
+    assert_eq!(events[5].data["purpose"], "feedback");
+    assert_eq!(events[5].data["granted"], false);
+    seq = events[5].seq;
+
+    // Writes that fail leave no event behind.
+    assert!(
+        store.insert_feedback(&[review.clone()]).await.is_err(),
+        "a duplicate id"
+    );
+    let orphan = answer(vouch_domain::SurveyId(999_999), Some(ana), 9, 0, None);
+    assert!(
+        store.insert_answers(&[orphan]).await.is_err(),
+        "no such survey"
+    );
+    assert_eq!(event_kinds_after(store, seq).await, Vec::<&str>::new());
+
+    // Erasure removes the customer's events and says only that it happened.
+    let erasure = vouch_store::Erasure {
+        scrub: vec!["Person 1".into()],
+        jobs: Vec::new(),
+        identifier_hashes: Vec::new(),
+        at: now,
+    };
+    assert!(store.erase_customer(bo, &erasure).await.unwrap());
+    let left = store.events_after(0, &[], 500).await.unwrap();
+    assert!(
+        left.iter()
+            .all(|e| e.customer_id != Some(bo) || e.kind == K::CustomerErased)
+    );
+    assert_eq!(left.last().unwrap().kind, K::CustomerErased);
+    assert_eq!(
+        left.last().unwrap().data,
+        serde_json::json!({"customer_id": bo.0})
+    );
+    assert!(
+        !left.iter().any(|e| e.data.to_string().contains("Person 1")),
+        "no copy of their name is left in the outbox"
+    );
+    // Filtering by type, and one event by id.
+    let created = store
+        .events_after(0, &[K::CustomerCreated], 10)
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 1, "ana's; bo's went with bo");
+    assert_eq!(
+        store.event(&created[0].id).await.unwrap().unwrap(),
+        created[0]
+    );
+    assert_eq!(
+        store
+            .last_events(&[K::CustomerErased], 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// A consumer reads a batch, acts, and moves its position in the same
+/// transaction as what it queued. One that crashes before moving reads the
+/// same batch again (same ids); a second instance racing it moves nothing.
+/// Retention never prunes what a consumer has not passed.
+async fn consumers_resume_where_they_stopped_and_retention_waits_for_them(db: &TestDb) {
+    let store = &db.store;
+    let events: Vec<vouch_domain::DomainEvent> = (1..=5)
+        .map(|n| vouch_domain::DomainEvent::CustomerErased {
+            customer_id: CustomerId(n),
+        })
+        .collect();
+    store.append_events(&events).await.unwrap();
+    let start = store.consumer_position("test", 0).await.unwrap();
+    assert_eq!(start, 0);
+    let batch = store.events_after(start, &[], 3).await.unwrap();
+    // Crash: nothing moved, so the same batch comes again.
+    let again = store
+        .events_after(store.consumer_position("test", 0).await.unwrap(), &[], 3)
+        .await
+        .unwrap();
+    assert_eq!(batch, again);
+    let job = |event: &str| vouch_store::NewJob {
+        kind: "test.consume".into(),
+        payload: serde_json::json!({ "event": event }),
+        run_at: at(0),
+        max_attempts: 1,
+        dedupe_key: Some(format!("test:{event}")),
+    };
+    let jobs: Vec<_> = batch.iter().map(|e| job(&e.id)).collect();
+    let to = batch.last().unwrap().seq;
+    assert!(
+        store
+            .advance_consumer("test", start, to, &jobs)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .advance_consumer("test", start, to, &jobs)
+            .await
+            .unwrap(),
+        "a second instance with the same batch moves nothing"
+    );
+    assert_eq!(
+        store.jobs(None, 10).await.unwrap().len(),
+        3,
+        "and queues nothing twice"
+    );
+    // A pending job's key cannot be queued twice, and cancels by key.
+    store
+        .enqueue_jobs(&[job(&batch[0].id)], at(0))
+        .await
+        .unwrap();
+    assert_eq!(store.jobs(None, 10).await.unwrap().len(), 3);
+    assert!(
+        store
+            .cancel_job(&format!("test:{}", batch[0].id), at(0))
+            .await
+            .unwrap()
+    );
+    assert!(!store.cancel_job("test:none", at(0)).await.unwrap());
+    let rest = store.events_after(to, &[], 10).await.unwrap();
+    assert_eq!(rest.len(), 2);
+
+    // Everything is old enough to prune, but "test" has read only three.
+    let cutoffs = vouch_domain::RetentionCutoffs {
+        feedback: None,
+        answers: None,
+        jobs: None,
+        events: Some(Utc::now() + Duration::days(1)),
+    };
+    let purged = store.purge(&cutoffs).await.unwrap();
+    assert_eq!(purged.events, 3);
+    assert_eq!(store.events_after(0, &[], 10).await.unwrap(), rest);
+    // New events after a prune never reuse a position a consumer passed.
+    store
+        .advance_consumer("test", to, rest[1].seq, &[])
+        .await
+        .unwrap();
+    store.purge(&cutoffs).await.unwrap();
+    store.append_events(&events[..1]).await.unwrap();
+    let next = store.events_after(rest[1].seq, &[], 10).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert!(next[0].seq > rest[1].seq);
 }
