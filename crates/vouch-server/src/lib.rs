@@ -276,6 +276,7 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/api/v1/settings/branding", Some(ManageSettings)),
         ("PUT", "/api/v1/settings/branding", Some(ManageSettings)),
         ("GET", "/api/v1/audit", Some(ManageUsers)),
+        ("GET", "/api/v1/events", Some(ReadCustomers)),
     ]
 };
 

@@ -1415,3 +1415,95 @@ fn generic_files_gzip_stdin_and_utf16_exports_import() {
     );
     assert_fails_cleanly(&wrong, "not a source");
 }
+
+/// Imports and the demo write their events with their batches, and
+/// `vouch events tail` reads them.
+#[test]
+fn imports_and_the_demo_write_events_that_events_tail_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let file = dir.path().join("reviews.jsonl");
+    let review = |id: &str, text: &str| {
+        format!(
+            r#"{{"review_id":"{id}","user_id":"u1","business_id":"b1","stars":5,"text":"{text}","date":"2026-01-05 10:00:00"}}"#
+        )
+    };
+    let lines = [
+        review("a", "Great food"),
+        review("b", "Nice staff"),
+        review("c", "Slow"),
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    stdout(&vouch(&db, &["import", file.to_str().unwrap()]));
+    let created = stdout(&vouch(
+        &db,
+        &["events", "tail", "--type", "feedback.created", "--json"],
+    ));
+    let created: Vec<Value> = created
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(created.len(), 3, "{created:?}");
+    assert!(created.iter().all(|e| e["type"] == "feedback.created"
+        && e["id"].as_str().unwrap().starts_with("evt_")
+        && e["version"] == 1));
+    assert_eq!(created[0]["data"]["body"], "Great food");
+    // Re-importing with one text changed writes one feedback.updated.
+    let changed = [
+        review("a", "Great food"),
+        review("b", "Nice staff, now rude"),
+        review("c", "Slow"),
+    ];
+    std::fs::write(&file, changed.join("\n")).unwrap();
+    stdout(&vouch(&db, &["import", file.to_str().unwrap()]));
+    let table = stdout(&vouch(&db, &["events", "tail"]));
+    assert_eq!(table.lines().count(), 1 + 4, "{table}");
+    assert!(table.lines().next().unwrap().contains("type"), "{table}");
+    assert!(
+        table.lines().last().unwrap().contains("feedback.updated"),
+        "{table}"
+    );
+    // Resuming from a cursor.
+    let first = created[0]["seq"].as_i64().unwrap().to_string();
+    let rest = stdout(&vouch(
+        &db,
+        &["events", "tail", "--after", &first, "--json"],
+    ));
+    assert_eq!(rest.lines().count(), 3, "{rest}");
+    let unknown = vouch(&db, &["events", "tail", "--type", "feedback.deleted"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("feedback.created"));
+
+    let demo_dir = tempfile::tempdir().unwrap();
+    let demo = sqlite_url(demo_dir.path());
+    stdout(&vouch(&demo, DEMO));
+    let customers = stdout(&vouch(
+        &demo,
+        &[
+            "events",
+            "tail",
+            "--type",
+            "customer.created",
+            "--limit",
+            "10000",
+            "--json",
+        ],
+    ));
+    assert_eq!(
+        customers.lines().count(),
+        400,
+        "one customer.created per demo customer"
+    );
+    let answers = stdout(&vouch(
+        &demo,
+        &[
+            "events",
+            "tail",
+            "--type",
+            "response.created,customer.category_changed",
+            "--limit",
+            "5",
+        ],
+    ));
+    assert_eq!(answers.lines().count(), 6, "{answers}");
+}

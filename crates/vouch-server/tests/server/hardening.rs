@@ -921,18 +921,19 @@ pub async fn erasure_scrubs_quotes_drops_queued_payloads_and_stays_erased(store:
     )
     .await;
     assert!(status.is_success(), "{pushed}");
-    let queued_about_ana = |jobs: Vec<vouch_store::Job>| {
-        jobs.iter()
-            .filter(|j| {
-                j.payload
-                    .to_string()
-                    .contains(&format!("customer_id\\\":{id}"))
+    let events_about_ana = |events: Vec<vouch_store::StoredEvent>| {
+        events
+            .iter()
+            .filter(|e| {
+                (e.customer_id == Some(vouch_domain::CustomerId(id))
+                    && e.kind != vouch_domain::EventKind::CustomerErased)
+                    || e.data.to_string().contains("Ana Popescu")
             })
             .count()
     };
     assert!(
-        queued_about_ana(store.jobs(None, 100).await.unwrap()) > 0,
-        "a delivery about her is queued"
+        events_about_ana(store.events_after(0, &[], 500).await.unwrap()) > 0,
+        "events about her are in the outbox, for the webhook"
     );
 
     let erased = api(Method::DELETE, &format!("/customers/{id}"))
@@ -947,9 +948,18 @@ pub async fn erasure_scrubs_quotes_drops_queued_payloads_and_stays_erased(store:
     }
     assert!(text.contains("Great shop, says [erased]"), "{text}");
     assert_eq!(
-        queued_about_ana(store.jobs(None, 100).await.unwrap()),
+        events_about_ana(store.events_after(0, &[], 500).await.unwrap()),
         0,
-        "queued payloads dropped"
+        "her events are gone, and no other event quotes her name"
+    );
+    assert!(
+        store
+            .jobs(None, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|j| !j.payload.to_string().contains("Ana")),
+        "queued jobs hold ids, never her data"
     );
 
     // An old file pushed again: the reviews come back anonymous, and no
@@ -1159,4 +1169,43 @@ async fn staff_join_through_an_emailed_single_use_link() {
         1
     );
     assert_eq!(users[0].role, Role::Agent);
+}
+
+/// A webhook may not point at loopback, private or metadata addresses
+/// (SSRF): refused with 422 and the reason, unless the installation allows
+/// private receivers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_to_private_addresses_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
+        .await
+        .unwrap();
+    let admin = token(&store, Role::Admin).await;
+    let strict = vouch_server::AppState::new(store.clone());
+    let server = start_state(strict, vouch_domain::ContactPolicy::default(), None).await;
+    for url in [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/hook",
+        "http://[::1]/hook",
+    ] {
+        let (status, body) = json_of(
+            server
+                .client
+                .post(format!("{}/api/v1/webhooks", server.base))
+                .bearer_auth(&admin)
+                .json(&json!({"url": url, "events": ["response.created"]}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {body}");
+        assert_eq!(body["error"]["field"], "url");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("webhook_allow_private"), "{message}");
+    }
+    assert!(store.webhooks().await.unwrap().is_empty());
+    store.close().await;
 }
