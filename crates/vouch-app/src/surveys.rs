@@ -24,13 +24,26 @@ pub const EMAIL_ATTEMPTS: i32 = 6;
 /// Comments longer than this are refused (a page says so; nothing is cut).
 pub const MAX_COMMENT_CHARS: usize = 5_000;
 
-/// What a `survey.email` job carries. The token lives only here and in the
-/// email: the store keeps its hash.
+/// What a `survey.email` job carries: no token. The link's token is made
+/// when the email is sent (`issue_token`) and lives only in the email; the
+/// store keeps its hash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmailJob {
     pub invitation_id: i64,
-    pub token: String,
     pub reminder: bool,
+    /// Only in jobs queued by Vouch before tokens were made at send time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// A new token for one email about `invitation`: 256 random bits, of which
+/// the store keeps only the hash. Its link answers and unsubscribes.
+pub async fn issue_token(store: &Store, invitation: i64) -> Result<String> {
+    let token = new_secret();
+    store
+        .add_invitation_token(invitation, &secret_hash(&token), Utc::now())
+        .await?;
+    Ok(token)
 }
 
 impl EmailJob {
@@ -273,7 +286,6 @@ pub async fn invite(
     let ids: Vec<CustomerId> = customers.keys().copied().collect();
     let last = store.last_invited(&ids).await?;
     let mut invitations = Vec::new();
-    let mut tokens = Vec::new();
     for customer in customers.values() {
         let Some(email) = &customer.profile.email else {
             report.suppressed += 1;
@@ -287,24 +299,23 @@ pub async fn invite(
             report.throttled += 1;
             continue;
         }
-        let token = new_secret();
         invitations.push(NewInvitation {
             survey_id: survey.survey.id,
             customer_id: customer.id,
-            token_hash: secret_hash(&token),
+            // The column wants a unique hash; this one's secret is thrown
+            // away, so no link opens it (links get theirs when sent).
+            token_hash: secret_hash(&new_secret()),
             locale: customer.profile.locale.clone(),
         });
-        tokens.push(token);
     }
     let ids = store.add_invitations(&invitations, now).await?;
     let jobs: Vec<NewJob> = ids
         .iter()
-        .zip(tokens)
-        .map(|(id, token)| {
+        .map(|id| {
             EmailJob {
                 invitation_id: *id,
-                token,
                 reminder: false,
+                token: None,
             }
             .job(now)
         })

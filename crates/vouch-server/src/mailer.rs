@@ -158,10 +158,16 @@ impl Mailer {
         let company = brand.company_name.as_str();
         let question = design.texts.question_in(lang, company);
         let (min, max) = design.survey.kind.scale();
+        let token = match &job.token {
+            Some(token) => token.clone(),
+            None => vouch_app::surveys::issue_token(store, invitation.id)
+                .await
+                .map_err(|e| SendError::Transient(e.to_string()))?,
+        };
         let links: Vec<(u8, String)> = (min..=max)
-            .map(|n| (n, format!("{}/s/{}?score={n}", self.public_url, job.token)))
+            .map(|n| (n, format!("{}/s/{token}?score={n}", self.public_url)))
             .collect();
-        let unsubscribe = format!("{}/u/{}", self.public_url, job.token);
+        let unsubscribe = format!("{}/u/{token}", self.public_url);
         let (low, high) = match design.survey.kind {
             vouch_domain::SurveyKind::Nps => ("scale_low_nps", "scale_high_nps"),
             vouch_domain::SurveyKind::Csat => ("scale_low_csat", "scale_high_csat"),
@@ -223,6 +229,7 @@ impl Mailer {
                     // The one reminder, due `remind_after` from now; it checks again before sending.
                     let reminder = EmailJob {
                         reminder: true,
+                        token: None,
                         ..job.clone()
                     };
                     store

@@ -187,10 +187,26 @@ impl Store {
         row.map(Invitation::try_from).transpose()
     }
 
+    /// The invitation whose link carries the token with this hash.
     pub async fn invitation_by_token(&self, token_hash: &str) -> Result<Option<Invitation>> {
-        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1");
+        let sql = format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1 \
+             OR id = (SELECT invitation_id FROM invitation_tokens WHERE token_hash = $1)"
+        );
         let row: Option<InvitationRow> = on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(token_hash).fetch_optional(pool).await)?;
         row.map(Invitation::try_from).transpose()
+    }
+
+    /// Keeps the hash of a token made for one email about `invitation`.
+    pub async fn add_invitation_token(
+        &self,
+        invitation: i64,
+        token_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        const SQL: &str = "INSERT INTO invitation_tokens (token_hash, invitation_id, created_at) VALUES ($1, $2, $3)";
+        on_backend!(self, pool => sqlx::query(SQL).bind(token_hash).bind(invitation).bind(at).execute(pool).await.map(|_| ()))?;
+        Ok(())
     }
 
     /// Each customer's latest invitation time, to any survey.
