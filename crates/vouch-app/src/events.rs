@@ -9,12 +9,11 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vouch_domain::EventKind;
-use vouch_store::{NewJob, Store, StoredEvent};
+use vouch_store::{Store, StoredEvent};
+
+use crate::jobs::Task;
 
 use crate::Result;
-
-/// The job kind that delivers one event to one webhook.
-pub const WEBHOOK_DELIVERY: &str = "webhook.deliver";
 
 /// Attempts per delivery before it goes to the dead letters: with the
 /// workers' backoff (10 s doubling, at most an hour) about 21 minutes.
@@ -52,17 +51,11 @@ pub async fn relay_to_webhooks(store: &Store) -> Result<usize> {
             .iter()
             .filter(|h| h.events.contains(&event.kind) && h.created_at <= event.at)
         {
-            let payload = DeliveryPayload {
+            let task = Task::WebhookDelivery(DeliveryPayload {
                 webhook_id: hook.id,
                 event_id: event.id.clone(),
-            };
-            jobs.push(NewJob {
-                kind: WEBHOOK_DELIVERY.to_owned(),
-                payload: serde_json::to_value(payload).unwrap_or_default(),
-                run_at: now,
-                max_attempts: WEBHOOK_ATTEMPTS,
-                dedupe_key: Some(format!("webhook:{}:{}", hook.id, event.id)),
             });
+            jobs.push(task.job(now));
         }
     }
     // Another instance that moved first has queued the same jobs.

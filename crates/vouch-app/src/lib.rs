@@ -6,6 +6,7 @@ pub mod demo;
 pub mod erasure;
 pub mod events;
 pub mod import;
+pub mod jobs;
 pub mod limits;
 pub mod params;
 pub mod records;

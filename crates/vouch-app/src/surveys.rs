@@ -15,9 +15,6 @@ use vouch_store::{CustomerFilter, Invitation, NewInvitation, NewJob, Store, Stor
 use crate::secrets::{new_secret, secret_hash};
 use crate::{AppError, Result};
 
-/// The job kind that mails an invitation or its reminder.
-pub const SURVEY_EMAIL: &str = "survey.email";
-
 /// Attempts per email before it goes to the dead letters.
 pub const EMAIL_ATTEMPTS: i32 = 6;
 
@@ -44,27 +41,6 @@ pub async fn issue_token(store: &Store, invitation: i64) -> Result<String> {
         .add_invitation_token(invitation, &secret_hash(&token), Utc::now())
         .await?;
     Ok(token)
-}
-
-impl EmailJob {
-    /// The queue entry that sends this email at `run_at`.
-    pub fn job(&self, run_at: chrono::DateTime<Utc>) -> NewJob {
-        NewJob {
-            kind: SURVEY_EMAIL.to_owned(),
-            payload: serde_json::to_value(self).unwrap_or_default(),
-            run_at,
-            max_attempts: EMAIL_ATTEMPTS,
-            dedupe_key: Some(format!(
-                "survey.email:{}:{}",
-                self.invitation_id,
-                if self.reminder {
-                    "reminder"
-                } else {
-                    "invitation"
-                }
-            )),
-        }
-    }
 }
 
 /// The company's look on survey pages and emails.
@@ -312,11 +288,11 @@ pub async fn invite(
     let jobs: Vec<NewJob> = ids
         .iter()
         .map(|id| {
-            EmailJob {
+            crate::jobs::Task::SurveyEmail(EmailJob {
                 invitation_id: *id,
                 reminder: false,
                 token: None,
-            }
+            })
             .job(now)
         })
         .collect();

@@ -103,10 +103,48 @@ pub enum JobsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Cancel the queued job with this dedupe key (a running one finishes).
+    ///
+    /// Example: vouch jobs cancel survey.email:42:reminder
+    Cancel {
+        /// The job's dedupe key, as `vouch jobs list --json` shows it.
+        key: String,
+    },
+    /// Recurring work: each schedule's period and next slot.
+    Schedules,
 }
 
 pub async fn run_jobs(store: &Store, command: JobsCommand) -> anyhow::Result<()> {
     match command {
+        JobsCommand::Cancel { key } => {
+            anyhow::ensure!(
+                store.cancel_job(&key, chrono::Utc::now()).await?,
+                "no queued job has the key {key:?} (see vouch jobs list --json)"
+            );
+            println!("Cancelled the queued job {key}.");
+            Ok(())
+        }
+        JobsCommand::Schedules => {
+            let schedules = store.schedules().await?;
+            if schedules.is_empty() {
+                println!(
+                    "No schedules (vouch serve adds the retention sweep when retain_*_days is set)."
+                );
+            }
+            for s in schedules {
+                println!(
+                    "{}  {}  every {} s  next {}  last {}",
+                    s.name,
+                    s.kind,
+                    s.every.num_seconds(),
+                    s.next_at.format("%Y-%m-%d %H:%M:%S"),
+                    s.fired_at
+                        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_else(|| "never".to_owned())
+                );
+            }
+            Ok(())
+        }
         JobsCommand::List { state, limit, json } => {
             let jobs = store.jobs(state, limit).await?;
             if json {
@@ -127,7 +165,7 @@ pub async fn run_jobs(store: &Store, command: JobsCommand) -> anyhow::Result<()>
             for job in &jobs {
                 table.row(vec![
                     job.id.to_string(),
-                    job.kind.clone(),
+                    job.kind.to_string(),
                     job.state.to_string(),
                     format!("{}/{}", job.attempts, job.max_attempts),
                     job.run_at.format("%Y-%m-%d %H:%M:%S").to_string(),

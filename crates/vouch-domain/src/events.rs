@@ -164,6 +164,19 @@ pub fn category_changes(
 }
 
 named_enum! {
+    /// What a background job does; each kind has its own payload type
+    /// (`vouch_app::jobs::Task`).
+    pub enum JobKind as "job kind" {
+        /// Sends one event to one webhook.
+        WebhookDelivery = "webhook.deliver",
+        /// Mails a survey invitation or its reminder.
+        SurveyEmail = "survey.email",
+        /// Deletes what the retention policy no longer keeps (hourly).
+        RetentionSweep = "retention.sweep",
+    }
+}
+
+named_enum! {
     /// Where a background job is in its life.
     pub enum JobState as "job state" {
         /// Waiting for its run time and a free worker (also between retries).

@@ -23,7 +23,8 @@ pub use access::{Permission, Role};
 pub use customer::{Customer, CustomerId, CustomerProfile, Email, Locale};
 pub use error::DomainError;
 pub use events::{
-    CategoryMove, ChangeSignal, DomainEvent, EVENT_VERSION, EventKind, JobState, category_changes,
+    CategoryMove, ChangeSignal, DomainEvent, EVENT_VERSION, EventKind, JobKind, JobState,
+    category_changes,
 };
 pub use feedback::{
     Author, Engagement, Feedback, FeedbackId, FeedbackItem, Rating, Source, TopicMention,

@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use vouch_app::events::{DeliveryPayload, WEBHOOK_DELIVERY, envelope, relay_to_webhooks};
+use vouch_app::events::{DeliveryPayload, envelope, relay_to_webhooks};
+use vouch_app::jobs::{RETENTION_SCHEDULE, Task};
 use vouch_app::secrets::webhook_signature;
 use vouch_store::{Delivery, Job, Store};
 
 use crate::mailer::{MailSettings, Mailer, SendError};
 use crate::metrics::Metrics;
-use vouch_app::surveys::{EmailJob, SURVEY_EMAIL};
+use vouch_app::surveys::EmailJob;
 use vouch_domain::ContactPolicy;
 
 /// How workers behave; see docs/CONFIG.md.
@@ -89,16 +90,10 @@ impl Workers {
     ) -> Workers {
         let (stop, stopped) = watch::channel(false);
         let mailer = Arc::new(Mailer::new(&settings.mail));
-        let sweeper = (settings.workers > 0 && !settings.retention.keeps_everything()).then(|| {
-            tokio::spawn(sweep(
-                store.clone(),
-                settings.retention,
-                settings.retention_sweep,
-                stopped.clone(),
-            ))
-        });
         let relay = (settings.workers > 0)
             .then(|| tokio::spawn(relay(store.clone(), settings.poll, stopped.clone())));
+        let scheduler = (settings.workers > 0)
+            .then(|| tokio::spawn(schedule(store.clone(), settings.clone(), stopped.clone())));
         let handles = (0..settings.workers)
             .map(|n| {
                 let worker = Worker {
@@ -110,8 +105,8 @@ impl Workers {
                 };
                 tokio::spawn(worker.run(stopped.clone()))
             })
-            .chain(sweeper)
             .chain(relay)
+            .chain(scheduler)
             .collect();
         Workers { stop, handles }
     }
@@ -125,21 +120,38 @@ impl Workers {
     }
 }
 
-/// Applies the retention policy now and every `every` until stopped (on
-/// PostgreSQL each instance sweeps; a second sweep finds nothing to delete).
-async fn sweep(
-    store: Store,
-    policy: vouch_domain::RetentionPolicy,
-    every: Duration,
-    mut stopped: watch::Receiver<bool>,
-) {
+/// Keeps the recurring schedules this instance's settings ask for, and
+/// queues each one's job when its slot comes (once per slot across every
+/// instance: `Store::fire_due_schedules`).
+async fn schedule(store: Store, settings: JobSettings, mut stopped: watch::Receiver<bool>) {
+    let sweep = Task::RetentionSweep;
+    let registered = if settings.retention.keeps_everything() {
+        store.remove_schedule(RETENTION_SCHEDULE).await.map(|_| ())
+    } else {
+        let every = chrono::Duration::from_std(settings.retention_sweep)
+            .unwrap_or(chrono::Duration::hours(1));
+        store
+            .ensure_schedule(
+                RETENTION_SCHEDULE,
+                sweep.kind(),
+                &sweep.payload(),
+                every,
+                Utc::now(),
+            )
+            .await
+    };
+    if let Err(e) = registered {
+        tracing::warn!(error = %e, "cannot register the retention schedule");
+    }
+    let tick = settings.poll.max(Duration::from_secs(1));
     while !*stopped.borrow() {
-        match vouch_app::retention::purge(&store, &policy).await {
-            Ok(purged) => tracing::info!(?purged, "retention sweep"),
-            Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+        match store.fire_due_schedules(Utc::now()).await {
+            Ok(fired) if !fired.is_empty() => tracing::debug!(?fired, "schedules fired"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot fire schedules"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(tick) => {}
             _ = stopped.changed() => {}
         }
     }
@@ -192,10 +204,16 @@ impl Worker {
     }
 
     async fn handle(&self, job: Job) {
-        let outcome = match job.kind.as_str() {
-            WEBHOOK_DELIVERY => self.deliver(&job).await,
-            SURVEY_EMAIL => self.email(&job).await,
-            other => Err(format!("unknown job kind {other:?}")),
+        let outcome = match Task::of(&job) {
+            Ok(Task::WebhookDelivery(delivery)) => self.deliver(&job, delivery).await,
+            Ok(Task::SurveyEmail(email)) => self.email(&job, email).await,
+            Ok(Task::RetentionSweep) => {
+                vouch_app::retention::purge(&self.store, &self.settings.retention)
+                    .await
+                    .map(|purged| tracing::info!(?purged, "retention sweep"))
+                    .map_err(|e| e.to_string())
+            }
+            Err(bad) => Err(bad),
         };
         let now = Utc::now();
         let recorded = match &outcome {
@@ -211,7 +229,7 @@ impl Worker {
                     .await
             }
         };
-        self.metrics.job_ran(&job.kind, outcome.is_ok());
+        self.metrics.job_ran(job.kind.as_str(), outcome.is_ok());
         match recorded {
             Ok(true) => {}
             Ok(false) => {
@@ -223,9 +241,7 @@ impl Worker {
 
     /// Mails a survey invitation or reminder. A refused address is
     /// suppressed and the job ends: retrying would not help.
-    async fn email(&self, job: &Job) -> Result<(), String> {
-        let email: EmailJob =
-            serde_json::from_value(job.payload.clone()).map_err(|e| format!("bad payload: {e}"))?;
+    async fn email(&self, job: &Job, email: EmailJob) -> Result<(), String> {
         match self
             .mailer
             .send_survey(&self.store, &email, &self.settings.policy)
@@ -242,9 +258,7 @@ impl Worker {
 
     /// POSTs the event to the webhook, signed as Standard Webhooks says,
     /// to an address checked by `outbound`, and logs the attempt.
-    async fn deliver(&self, job: &Job) -> Result<(), String> {
-        let payload: DeliveryPayload =
-            serde_json::from_value(job.payload.clone()).map_err(|e| format!("bad payload: {e}"))?;
+    async fn deliver(&self, job: &Job, payload: DeliveryPayload) -> Result<(), String> {
         let hooks = self.store.webhooks().await.map_err(|e| e.to_string())?;
         let Some(hook) = hooks.into_iter().find(|h| h.id == payload.webhook_id) else {
             // Unsubscribed since: nothing to deliver.

@@ -227,11 +227,11 @@ impl Mailer {
                     .map_err(transient)?;
                 if !job.reminder {
                     // The one reminder, due `remind_after` from now; it checks again before sending.
-                    let reminder = EmailJob {
+                    let reminder = vouch_app::jobs::Task::SurveyEmail(EmailJob {
                         reminder: true,
                         token: None,
                         ..job.clone()
-                    };
+                    });
                     store
                         .enqueue_jobs(&[reminder.job(sent + policy.remind_after)], sent)
                         .await

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value as Json;
 use sqlx::types::Json as SqlJson;
-use vouch_domain::{EventKind, JobState};
+use vouch_domain::{EventKind, JobKind, JobState};
 
 use crate::batch::Value;
 use crate::store::{BeginWrite, execute_inserts, on_backend};
@@ -19,7 +19,7 @@ use crate::{Backend, Result, Store, StoreError};
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Job {
     pub id: i64,
-    pub kind: String,
+    pub kind: JobKind,
     pub payload: Json,
     pub state: JobState,
     /// Attempts started so far, the current one included.
@@ -30,6 +30,8 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// What the job is for; `vouch jobs cancel KEY` cancels it while queued.
+    pub dedupe_key: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -45,9 +47,10 @@ struct JobRow {
     last_error: Option<String>,
     created_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
+    dedupe_key: Option<String>,
 }
 
-const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, max_attempts, run_at, locked_by, last_error, created_at, finished_at";
+const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, max_attempts, run_at, locked_by, last_error, created_at, finished_at, dedupe_key";
 
 impl TryFrom<JobRow> for Job {
     type Error = StoreError;
@@ -57,8 +60,11 @@ impl TryFrom<JobRow> for Job {
                 .state
                 .parse()
                 .map_err(|e| StoreError::corrupt("job", format!("id {}: {e}", row.id)))?,
+            kind: row
+                .kind
+                .parse()
+                .map_err(|e| StoreError::corrupt("job", format!("id {}: {e}", row.id)))?,
             id: row.id,
-            kind: row.kind,
             payload: row.payload.0,
             attempts: row.attempts,
             max_attempts: row.max_attempts,
@@ -67,6 +73,7 @@ impl TryFrom<JobRow> for Job {
             last_error: row.last_error,
             created_at: row.created_at,
             finished_at: row.finished_at,
+            dedupe_key: row.dedupe_key,
         })
     }
 }
@@ -101,7 +108,7 @@ pub(crate) fn job_row(job: &NewJob, now: DateTime<Utc>) -> Vec<Value> {
 /// A job to add to the queue.
 #[derive(Debug, Clone)]
 pub struct NewJob {
-    pub kind: String,
+    pub kind: JobKind,
     pub payload: Json,
     pub run_at: DateTime<Utc>,
     pub max_attempts: i32,
@@ -303,5 +310,146 @@ impl Store {
             FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2";
         let rows: Vec<Delivery> = on_backend!(self, pool => sqlx::query_as(SQL).bind(webhook_id).bind(i64::from(limit)).fetch_all(pool).await)?;
         Ok(rows)
+    }
+}
+
+/// Recurring work: `kind` with `payload`, queued once every `every`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Schedule {
+    pub name: String,
+    pub kind: JobKind,
+    pub payload: Json,
+    pub every: Duration,
+    /// The start of the next slot: the job is queued once this has passed.
+    pub next_at: DateTime<Utc>,
+    pub fired_at: Option<DateTime<Utc>>,
+}
+
+type ScheduleRow = (
+    String,
+    String,
+    SqlJson<Json>,
+    i64,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
+fn schedule_of(row: ScheduleRow) -> Result<Schedule> {
+    let (name, kind, payload, every_secs, next_at, fired_at) = row;
+    Ok(Schedule {
+        kind: kind
+            .parse()
+            .map_err(|e| StoreError::corrupt("schedule", format!("{name}: {e}")))?,
+        name,
+        payload: payload.0,
+        every: Duration::seconds(every_secs),
+        next_at,
+        fired_at,
+    })
+}
+
+/// The first slot start after `now`, stepping from `next_at` by `every`
+/// (missed slots are skipped, not caught up).
+fn slot_after(next_at: DateTime<Utc>, every: Duration, now: DateTime<Utc>) -> DateTime<Utc> {
+    let step = every.num_seconds().max(1);
+    let behind = (now - next_at).num_seconds().max(0);
+    next_at + Duration::seconds((behind / step + 1) * step)
+}
+
+impl Store {
+    /// Adds the schedule `name`, or changes its job and period; a new one
+    /// is first due at `first_at`.
+    pub async fn ensure_schedule(
+        &self,
+        name: &str,
+        kind: JobKind,
+        payload: &Json,
+        every: Duration,
+        first_at: DateTime<Utc>,
+    ) -> Result<()> {
+        const SQL: &str = "INSERT INTO schedules (name, kind, payload, every_secs, next_at) VALUES ($1, $2, $3, $4, $5) \
+            ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, payload = excluded.payload, every_secs = excluded.every_secs";
+        let every = every.num_seconds().max(1);
+        on_backend!(self, pool => sqlx::query(SQL).bind(name).bind(kind.as_str()).bind(SqlJson(payload)).bind(every).bind(first_at)
+            .execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Removes a schedule; false when there was none.
+    pub async fn remove_schedule(&self, name: &str) -> Result<bool> {
+        let n = on_backend!(self, pool => sqlx::query("DELETE FROM schedules WHERE name = $1").bind(name).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    pub async fn schedules(&self) -> Result<Vec<Schedule>> {
+        const SQL: &str = "SELECT name, kind, payload, every_secs, next_at, fired_at FROM schedules ORDER BY name";
+        let rows: Vec<ScheduleRow> =
+            on_backend!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+        rows.into_iter().map(schedule_of).collect()
+    }
+
+    /// Queues the job of every schedule whose slot has come: the schedule
+    /// moves to its next slot and its job is queued in one transaction, and
+    /// only if no other instance moved it first, so each slot fires once
+    /// across all instances. Returns the names fired.
+    pub async fn fire_due_schedules(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+        const MOVE: &str =
+            "UPDATE schedules SET next_at = $1, fired_at = $2 WHERE name = $3 AND next_at = $4";
+        let due: Vec<Schedule> = self
+            .schedules()
+            .await?
+            .into_iter()
+            .filter(|s| s.next_at <= now)
+            .collect();
+        let mut fired = Vec::new();
+        for schedule in due {
+            let job = NewJob {
+                kind: schedule.kind,
+                payload: schedule.payload.clone(),
+                run_at: now,
+                max_attempts: 1,
+                dedupe_key: Some(format!(
+                    "schedule:{}:{}",
+                    schedule.name,
+                    schedule.next_at.timestamp()
+                )),
+            };
+            let rows = vec![job_row(&job, now)];
+            let next = slot_after(schedule.next_at, schedule.every, now);
+            let moved = on_backend!(self, pool => {
+                let mut tx = pool.begin_write().await?;
+                let moved = sqlx::query(MOVE).bind(next).bind(now).bind(schedule.name.as_str()).bind(schedule.next_at)
+                    .execute(&mut *tx).await?.rows_affected() == 1;
+                if moved {
+                    execute_inserts!(self.backend(), tx, "jobs", JOB_INSERT_COLUMNS, SKIP_PENDING_DUPLICATES, &rows).await?;
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                Ok::<_, StoreError>(moved)
+            })?;
+            if moved {
+                fired.push(schedule.name);
+            }
+        }
+        Ok(fired)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_slot_skips_missed_ones() {
+        let t0 = DateTime::<Utc>::from_timestamp(3600, 0).unwrap();
+        let hour = Duration::hours(1);
+        assert_eq!(slot_after(t0, hour, t0), t0 + hour);
+        assert_eq!(slot_after(t0, hour, t0 + Duration::minutes(59)), t0 + hour);
+        assert_eq!(
+            slot_after(t0, hour, t0 + Duration::hours(5)),
+            t0 + Duration::hours(6)
+        );
+        assert_eq!(slot_after(t0 + hour, hour, t0), t0 + Duration::hours(2));
     }
 }

@@ -42,6 +42,7 @@ on_both_backends!(
     retention_deletes_only_what_is_older_than_its_period,
     every_write_appends_its_events_in_its_own_transaction,
     consumers_resume_where_they_stopped_and_retention_waits_for_them,
+    schedules_fire_once_per_slot_across_instances,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -1003,7 +1004,7 @@ async fn jobs_are_claimed_once_retried_and_end_done_or_dead(db: &TestDb) {
     let store = &db.store;
     let now = at(0);
     let job = |n: i64, attempts: i32| vouch_store::NewJob {
-        kind: "test".to_owned(),
+        kind: vouch_domain::JobKind::WebhookDelivery,
         payload: serde_json::json!({ "n": n }),
         run_at: now,
         max_attempts: attempts,
@@ -1375,7 +1376,7 @@ async fn retention_deletes_only_what_is_older_than_its_period(db: &TestDb) {
     let new = Feedback::new(Source::Trustpilot, "new", "new review", at(100)).unwrap();
     store.upsert_feedback(&[old, new]).await.unwrap();
     let job = |n: i64| vouch_store::NewJob {
-        kind: "test".to_owned(),
+        kind: vouch_domain::JobKind::WebhookDelivery,
         payload: serde_json::json!({ "n": n }),
         run_at: at(0),
         max_attempts: 1,
@@ -1680,7 +1681,7 @@ async fn consumers_resume_where_they_stopped_and_retention_waits_for_them(db: &T
         .unwrap();
     assert_eq!(batch, again);
     let job = |event: &str| vouch_store::NewJob {
-        kind: "test.consume".into(),
+        kind: vouch_domain::JobKind::WebhookDelivery,
         payload: serde_json::json!({ "event": event }),
         run_at: at(0),
         max_attempts: 1,
@@ -1742,4 +1743,49 @@ async fn consumers_resume_where_they_stopped_and_retention_waits_for_them(db: &T
     let next = store.events_after(rest[1].seq, &[], 10).await.unwrap();
     assert_eq!(next.len(), 1);
     assert!(next[0].seq > rest[1].seq);
+}
+
+/// A schedule queues its job once per slot, however many instances ask at
+/// once, and again when the next slot comes.
+async fn schedules_fire_once_per_slot_across_instances(db: &TestDb) {
+    let store = &db.store;
+    // Whole seconds: PostgreSQL keeps microseconds.
+    let t0 = DateTime::from_timestamp(Utc::now().timestamp() - 60, 0).unwrap();
+    let kind = vouch_domain::JobKind::RetentionSweep;
+    store
+        .ensure_schedule(
+            "sweep",
+            kind,
+            &serde_json::json!({}),
+            Duration::hours(1),
+            t0,
+        )
+        .await
+        .unwrap();
+    // Four instances at the same moment.
+    let fired = on_concurrent_tasks(db, 4, |store, _| async move {
+        store.fire_due_schedules(Utc::now()).await.map(|f| f.len())
+    })
+    .await;
+    assert_eq!(fired.iter().sum::<usize>(), 1, "{fired:?}");
+    assert_eq!(store.jobs(None, 10).await.unwrap().len(), 1);
+    assert!(
+        store
+            .fire_due_schedules(Utc::now())
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before its next slot"
+    );
+    let next = store.schedules().await.unwrap()[0].next_at;
+    assert_eq!(next, t0 + Duration::hours(1));
+    // Two hours on: one more job, not one per missed slot.
+    let later = t0 + Duration::minutes(150);
+    assert_eq!(store.fire_due_schedules(later).await.unwrap(), ["sweep"]);
+    assert_eq!(store.jobs(None, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        store.schedules().await.unwrap()[0].next_at,
+        t0 + Duration::hours(3)
+    );
+    assert!(store.remove_schedule("sweep").await.unwrap());
 }

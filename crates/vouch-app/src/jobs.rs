@@ -1,0 +1,136 @@
+//! The background work Vouch queues, typed: each `JobKind` has one payload
+//! type, and a job is read back into a `Task` before a worker runs it, so
+//! no worker matches on strings or digs in untyped JSON.
+
+use chrono::{DateTime, Utc};
+use vouch_domain::JobKind;
+use vouch_store::{Job, NewJob};
+
+use crate::events::{DeliveryPayload, WEBHOOK_ATTEMPTS};
+use crate::surveys::{EMAIL_ATTEMPTS, EmailJob};
+
+/// A job's work, with its payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Task {
+    WebhookDelivery(DeliveryPayload),
+    SurveyEmail(EmailJob),
+    /// Applies the retention policy of the instance that runs it.
+    RetentionSweep,
+}
+
+/// The recurring sweep's schedule name.
+pub const RETENTION_SCHEDULE: &str = "retention.sweep";
+
+impl Task {
+    pub fn kind(&self) -> JobKind {
+        match self {
+            Task::WebhookDelivery(_) => JobKind::WebhookDelivery,
+            Task::SurveyEmail(_) => JobKind::SurveyEmail,
+            Task::RetentionSweep => JobKind::RetentionSweep,
+        }
+    }
+
+    /// What the job is for: no two jobs with the same key are pending.
+    pub fn dedupe_key(&self) -> String {
+        match self {
+            Task::WebhookDelivery(d) => format!("webhook:{}:{}", d.webhook_id, d.event_id),
+            Task::SurveyEmail(e) => format!(
+                "survey.email:{}:{}",
+                e.invitation_id,
+                if e.reminder { "reminder" } else { "invitation" }
+            ),
+            Task::RetentionSweep => "retention.sweep".to_owned(),
+        }
+    }
+
+    fn max_attempts(&self) -> i32 {
+        match self {
+            Task::WebhookDelivery(_) => WEBHOOK_ATTEMPTS,
+            Task::SurveyEmail(_) => EMAIL_ATTEMPTS,
+            Task::RetentionSweep => 1,
+        }
+    }
+
+    /// The queue entry that runs this task at `run_at`.
+    pub fn job(&self, run_at: DateTime<Utc>) -> NewJob {
+        NewJob {
+            kind: self.kind(),
+            payload: self.payload(),
+            run_at,
+            max_attempts: self.max_attempts(),
+            dedupe_key: Some(self.dedupe_key()),
+        }
+    }
+
+    /// The payload its job carries.
+    pub fn payload(&self) -> serde_json::Value {
+        let payload = match self {
+            Task::WebhookDelivery(d) => serde_json::to_value(d),
+            Task::SurveyEmail(e) => serde_json::to_value(e),
+            Task::RetentionSweep => Ok(serde_json::json!({})),
+        };
+        payload.unwrap_or_default()
+    }
+
+    /// The task a claimed job holds; an error names what is wrong.
+    pub fn of(job: &Job) -> Result<Task, String> {
+        let bad = |e: serde_json::Error| format!("a {} job with a bad payload: {e}", job.kind);
+        Ok(match job.kind {
+            JobKind::WebhookDelivery => {
+                Task::WebhookDelivery(serde_json::from_value(job.payload.clone()).map_err(bad)?)
+            }
+            JobKind::SurveyEmail => {
+                Task::SurveyEmail(serde_json::from_value(job.payload.clone()).map_err(bad)?)
+            }
+            JobKind::RetentionSweep => Task::RetentionSweep,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_round_trip_through_their_jobs() {
+        let now = Utc::now();
+        for task in [
+            Task::WebhookDelivery(DeliveryPayload {
+                webhook_id: 3,
+                event_id: "evt_1".into(),
+            }),
+            Task::SurveyEmail(EmailJob {
+                invitation_id: 7,
+                reminder: true,
+                token: None,
+            }),
+            Task::RetentionSweep,
+        ] {
+            let new = task.job(now);
+            let job = Job {
+                id: 1,
+                kind: new.kind,
+                payload: new.payload.clone(),
+                state: vouch_domain::JobState::Queued,
+                attempts: 0,
+                max_attempts: new.max_attempts,
+                run_at: now,
+                locked_by: None,
+                last_error: None,
+                created_at: now,
+                finished_at: None,
+                dedupe_key: new.dedupe_key.clone(),
+            };
+            assert_eq!(Task::of(&job).unwrap(), task);
+            assert!(new.payload.get("token").is_none(), "no secret in a payload");
+        }
+        assert_eq!(
+            Task::WebhookDelivery(DeliveryPayload {
+                webhook_id: 3,
+                event_id: "evt_1".into()
+            })
+            .dedupe_key(),
+            "webhook:3:evt_1"
+        );
+    }
+}
