@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use vouch_domain::{
-    Answer, Channel, CustomerId, CustomerProfile, Email, Feedback, Locale, SurveyKind,
+    Answer, Channel, CustomerId, CustomerProfile, Email, Feedback, Locale, Purpose, SurveyKind,
 };
 use vouch_ingest::{
     FileSource, Format, ImportedAnswer, Parser, ReadOptions, Record, Rejection, ResponseSource,
@@ -430,6 +430,49 @@ pub async fn import_responses<R: BufRead>(
     Ok(summary)
 }
 
+/// A `consent_PURPOSE` column's purpose and yes/no, if it is one.
+fn consent_column(name: &str, value: &str) -> Option<(Purpose, bool)> {
+    let purpose: Purpose = name.strip_prefix("consent_")?.parse().ok()?;
+    if purpose == Purpose::Service {
+        return None;
+    }
+    let granted = match value.trim().to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" | "1" | "granted" | "da" => true,
+        "no" | "n" | "false" | "0" | "withdrawn" | "nu" => false,
+        _ => return None,
+    };
+    Some((purpose, granted))
+}
+
+/// Writes imported consents that differ from what is on record (so a
+/// re-import changes nothing), each with its `consent.changed` event.
+async fn record_imported_consents(
+    store: &Store,
+    consents: BTreeMap<(i64, Purpose), bool>,
+) -> Result<()> {
+    let now = chrono::Utc::now();
+    for ((customer, purpose), granted) in consents {
+        let customer = CustomerId(customer);
+        let known = store.consents_of(customer).await?;
+        if known
+            .iter()
+            .any(|c| c.purpose == purpose && c.granted == granted)
+        {
+            continue;
+        }
+        let record = vouch_domain::ConsentRecord {
+            purpose,
+            granted,
+            basis: vouch_domain::ConsentBasis::Consent,
+            source: "import".to_owned(),
+            evidence: Some(format!("column consent_{purpose}")),
+            recorded_at: now,
+        };
+        store.set_consent(customer, &record).await?;
+    }
+    Ok(())
+}
+
 /// Rows of erased people are imported as anonymous answers: their email,
 /// id, name and other columns are dropped, so no customer is made again.
 async fn forget_erased_respondents(store: &Store, rows: &mut [ImportedAnswer]) -> Result<()> {
@@ -516,16 +559,27 @@ async fn respondents(store: &Store, rows: &[ImportedAnswer]) -> Result<Responden
             }
         }
     }
-    // The export's other columns describe the customer: plan, region…
+    // `consent_PURPOSE` columns (yes/no) are consent records; the other
+    // columns describe the customer: plan, region…
+    let mut consents: BTreeMap<(i64, Purpose), bool> = BTreeMap::new();
     let attributes: Vec<(CustomerId, String, String)> = rows
         .iter()
         .filter_map(|row| Some((respondent_of(row, &known)?, row)))
         .flat_map(|(id, row)| {
             row.other
                 .iter()
+                .filter(|(k, v)| match consent_column(k, v) {
+                    Some((purpose, granted)) => {
+                        consents.insert((id.0, purpose), granted);
+                        false
+                    }
+                    None => true,
+                })
                 .map(move |(k, v)| (id, k.clone(), v.clone()))
+                .collect::<Vec<_>>()
         })
         .collect();
+    record_imported_consents(store, consents).await?;
     // Within a batch, one (customer, name) pair: the latest row wins.
     let mut latest: BTreeMap<(i64, String), String> = BTreeMap::new();
     for (id, name, value) in attributes {

@@ -8,6 +8,7 @@ pub mod events;
 pub mod import;
 pub mod jobs;
 pub mod limits;
+pub mod outreach;
 pub mod params;
 pub mod records;
 pub mod reports;

@@ -129,6 +129,10 @@ pub struct CustomerExport {
     pub customer: Customer,
     pub responses: Vec<Response>,
     pub feedback: Vec<FeedbackItem>,
+    /// Consent per purpose, with basis, source and evidence.
+    pub consents: Vec<vouch_domain::ConsentRecord>,
+    /// Every message sent (or deferred, or skipped) to them, and why.
+    pub contacts: Vec<vouch_store::Contact>,
     pub exported_at: chrono::DateTime<Utc>,
 }
 
@@ -140,6 +144,8 @@ pub async fn export_customer(store: &Store, id: CustomerId) -> Result<Option<Cus
         customer,
         responses: store.responses_of(id).await?,
         feedback: store.feedback_of(id).await?,
+        consents: store.consents_of(id).await?,
+        contacts: store.contacts_of(id, u32::MAX).await?,
         exported_at: Utc::now(),
     }))
 }

@@ -258,7 +258,9 @@ pub async fn invite(
         .values()
         .filter_map(|c| c.profile.email.as_ref().map(|e| e.match_key()))
         .collect();
-    let suppressed = store.suppressed_emails(&keys).await?;
+    let suppressed = store
+        .suppressed_emails(&keys, vouch_domain::Purpose::Feedback)
+        .await?;
     let ids: Vec<CustomerId> = customers.keys().copied().collect();
     let last = store.last_invited(&ids).await?;
     let mut invitations = Vec::new();

@@ -51,6 +51,16 @@ pub struct Config {
     pub invite_throttle_days: u32,
     /// One reminder this many days after an unanswered invitation.
     pub reminder_days: u32,
+    /// The one contact budget of every customer, like `2 per 30d`; empty: no cap.
+    pub contact_budget: String,
+    /// Days at least between two messages to a customer; 0: no gap.
+    pub contact_min_gap_days: u32,
+    /// Caps of their own for some purposes: `marketing: 1 per 30d, referral: 1 per 90d`.
+    pub contact_caps: Option<String>,
+    /// Hours of the customer's day with no messages, `21-8`; empty: none.
+    pub quiet_hours: String,
+    /// The company's time zone, for customers without a `time_zone` attribute.
+    pub time_zone: String,
     /// The TLS-terminating proxies in front of `vouch serve`, as comma-separated
     /// addresses or ranges (`10.0.0.0/8, ::1`); only their `Forwarded` and
     /// `X-Forwarded-For` headers are believed.
@@ -103,6 +113,11 @@ pub const KEYS: &[&str] = &[
     "retain_jobs_days",
     "retain_events_days",
     "require_totp",
+    "contact_budget",
+    "contact_min_gap_days",
+    "contact_caps",
+    "quiet_hours",
+    "time_zone",
 ];
 
 impl Default for Config {
@@ -133,6 +148,11 @@ impl Default for Config {
             retain_jobs_days: None,
             retain_events_days: None,
             require_totp: false,
+            contact_budget: "2 per 30d".to_owned(),
+            contact_min_gap_days: 2,
+            contact_caps: None,
+            quiet_hours: "21-8".to_owned(),
+            time_zone: "UTC".to_owned(),
         }
     }
 }
@@ -159,12 +179,20 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("configuration: {e}"))
     }
 
-    pub fn policy(&self) -> ContactPolicy {
-        ContactPolicy {
+    pub fn policy(&self) -> anyhow::Result<ContactPolicy> {
+        let budget = vouch_domain::ContactBudget::from_settings(
+            &self.contact_budget,
+            self.contact_min_gap_days,
+            self.contact_caps.as_deref().unwrap_or(""),
+            &self.quiet_hours,
+            &self.time_zone,
+        )?;
+        Ok(ContactPolicy {
             throttle: chrono::Duration::days(i64::from(self.invite_throttle_days)),
             remind_after: chrono::Duration::days(i64::from(self.reminder_days)),
+            budget,
             ..ContactPolicy::default()
-        }
+        })
     }
 
     /// `trusted_proxies`, parsed; a bad entry is an error that names it.
@@ -242,8 +270,8 @@ impl Config {
     }
 
     /// The workers' settings; `listening` is the address the server got.
-    pub fn jobs(&self, listening: std::net::SocketAddr) -> JobSettings {
-        JobSettings {
+    pub fn jobs(&self, listening: std::net::SocketAddr) -> anyhow::Result<JobSettings> {
+        Ok(JobSettings {
             mail: MailSettings {
                 smtp_url: self.smtp_url.clone(),
                 from: self.mail_from.clone(),
@@ -252,7 +280,7 @@ impl Config {
                     .clone()
                     .unwrap_or_else(|| format!("http://{listening}")),
             },
-            policy: self.policy(),
+            policy: self.policy()?,
             workers: self.job_workers,
             poll: Duration::from_millis(self.job_poll_ms.max(10)),
             lease: Duration::from_secs(self.job_lease_secs.max(1)),
@@ -262,7 +290,7 @@ impl Config {
             webhook_allow_private: self.webhook_allow_private,
             retention: self.retention(),
             retention_sweep: Duration::from_secs(3600),
-        }
+        })
     }
 
     /// Starts the log: to standard error, as text or JSON lines.

@@ -27,12 +27,132 @@ pub enum CustomersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Record a customer's consent to, or withdrawal from, one purpose:
+    /// feedback, marketing, referral or advocacy. Every message checks it
+    /// when it is sent.
+    ///
+    /// Example: vouch customers consent ana@example.com marketing --grant --evidence "signup form v3"
+    ///
+    /// Example: vouch customers consent 42 feedback --withdraw --source "phone call"
+    Consent {
+        /// The customer's id, email address or external (CRM) id.
+        customer: String,
+        /// feedback, marketing, referral or advocacy.
+        purpose: vouch_domain::Purpose,
+        /// They agreed.
+        #[arg(
+            long,
+            conflicts_with = "withdraw",
+            required_unless_present = "withdraw"
+        )]
+        grant: bool,
+        /// They withdrew (or refused).
+        #[arg(long)]
+        withdraw: bool,
+        /// consent, soft_opt_in or legitimate_interest.
+        #[arg(long, default_value = "consent")]
+        basis: vouch_domain::ConsentBasis,
+        /// Where it was given.
+        #[arg(long, default_value = "cli")]
+        source: String,
+        /// What proves it: a form and its version, a ticket, the text agreed to.
+        #[arg(long)]
+        evidence: Option<String>,
+    },
+    /// Every message sent to a customer (or deferred, or skipped, and why)
+    /// and what is left of the contact budget.
+    ///
+    /// Example: vouch customers contacts ana@example.com
+    Contacts {
+        /// The customer's id, email address or external (CRM) id.
+        customer: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-pub async fn run(store: &Store, command: CustomersCommand) -> anyhow::Result<()> {
+pub async fn run(
+    store: &Store,
+    command: CustomersCommand,
+    policy: &vouch_domain::ContactPolicy,
+) -> anyhow::Result<()> {
     match command {
         CustomersCommand::List { limit, after, json } => list(store, limit, after, json).await,
         CustomersCommand::Show { customer, json } => show(store, &customer, json).await,
+        CustomersCommand::Consent {
+            customer,
+            purpose,
+            grant,
+            withdraw: _,
+            basis,
+            source,
+            evidence,
+        } => {
+            let id = store.find_customer(&customer).await?.id;
+            let record = vouch_domain::ConsentRecord {
+                purpose,
+                granted: grant,
+                basis,
+                source,
+                evidence,
+                recorded_at: chrono::Utc::now(),
+            };
+            let record = vouch_app::outreach::record_consent(store, id, record)
+                .await?
+                .map_err(anyhow::Error::msg)?;
+            println!(
+                "Customer {id}: {} {} ({}, from {}).",
+                if record.granted {
+                    "consents to"
+                } else {
+                    "withdrew from"
+                },
+                record.purpose,
+                record.basis,
+                record.source
+            );
+            Ok(())
+        }
+        CustomersCommand::Contacts { customer, json } => {
+            let id = store.find_customer(&customer).await?.id;
+            let report = vouch_app::outreach::contacts_report(store, id, policy)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no customer {customer}"))?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+                return Ok(());
+            }
+            if report.contacts.is_empty() {
+                println!("No messages to customer {id} yet.");
+            }
+            for c in &report.contacts {
+                println!(
+                    "{}  {:<9} {:<9} {}{}",
+                    c.at.format("%Y-%m-%d %H:%M"),
+                    c.purpose.as_str(),
+                    c.state,
+                    c.what,
+                    c.reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                );
+            }
+            let b = &report.budget;
+            println!(
+                "\nBudget: {}; {} used{}. Next feedback message possible {}{}.",
+                b.budget.as_deref().unwrap_or("uncapped"),
+                b.used,
+                b.left.map(|l| format!(", {l} left")).unwrap_or_default(),
+                b.next_possible_at.format("%Y-%m-%d %H:%M UTC"),
+                b.waiting_for
+                    .as_deref()
+                    .map(|w| format!(" ({w})"))
+                    .unwrap_or_default()
+            );
+            Ok(())
+        }
     }
 }
 

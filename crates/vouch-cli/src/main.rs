@@ -322,7 +322,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(&purged)?);
             Ok(())
         }
-        Command::Customers(command) => customers::run(&store, command).await,
+        Command::Customers(command) => customers::run(&store, command, &config.policy()?).await,
         Command::Nps(args) => nps::run(&store, args).await,
         Command::Transitions(args) => kpis::run_transitions(&store, args).await,
         Command::Kpis(args) => kpis::run_kpis(&store, args).await,

@@ -40,7 +40,7 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    let jobs = config.jobs(listener.local_addr()?);
+    let jobs = config.jobs(listener.local_addr()?)?;
     // A mail setting that could never work stops the start, not every email.
     jobs.mail.check().map_err(anyhow::Error::msg)?;
     println!(
@@ -53,7 +53,7 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
     vouch_server::serve(
         listener,
         vouch_server::AppState::new(store.clone())
-            .with_policy(config.policy())
+            .with_policy(jobs.policy)
             .with_trusted_proxies(config.trusted_proxies()?)
             .with_web(config.web()?),
         jobs,

@@ -23,6 +23,8 @@ pub enum DomainError {
     },
     #[error("rating {value} is outside its scale {min}..={max}")]
     RatingOutOfScale { value: f64, min: f64, max: f64 },
+    #[error("{what}: {reason}")]
+    Invalid { what: &'static str, reason: String },
     #[error("{field} must not be empty")]
     Empty { field: &'static str },
     #[error("{field} is {chars} characters long; the limit is {limit}")]

@@ -111,6 +111,8 @@ pub struct ContactPolicy {
     pub remind_after: Duration,
     /// An answer can be changed for this long after it is first given.
     pub editable_for: Duration,
+    /// The one budget every message spends from, checked when it is sent.
+    pub budget: crate::ContactBudget,
 }
 
 impl Default for ContactPolicy {
@@ -119,6 +121,7 @@ impl Default for ContactPolicy {
             throttle: Duration::days(90),
             remind_after: Duration::days(3),
             editable_for: Duration::hours(24),
+            budget: crate::ContactBudget::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ mod feedback;
 mod invitations;
 mod loyalty;
 mod names;
+mod outreach;
 pub mod password;
 mod retention;
 mod survey;
@@ -34,6 +35,10 @@ pub use invitations::{ContactPolicy, InvitationState, SurveyDesign, SurveyStatus
 pub use loyalty::{
     CategoryAssignment, CategoryChange, CategorySignal, DEFAULT_LOOKBACK_DAYS, LoyaltyCategory,
     SignalKind, category_at, category_history,
+};
+pub use outreach::{
+    BudgetDecision, ConsentBasis, ConsentRecord, ContactBudget, PastContact, Purpose, PurposeCaps,
+    QuietHours, Rate, consent_allows,
 };
 pub use retention::{RetentionCutoffs, RetentionPolicy};
 pub use survey::{Answer, Channel, Response, ResponseId, Score, Survey, SurveyId, SurveyKind};

@@ -206,7 +206,21 @@ impl Worker {
     async fn handle(&self, job: Job) {
         let outcome = match Task::of(&job) {
             Ok(Task::WebhookDelivery(delivery)) => self.deliver(&job, delivery).await,
-            Ok(Task::SurveyEmail(email)) => self.email(&job, email).await,
+            Ok(Task::SurveyEmail(email)) => match self.email(&job, email).await {
+                Ok(Some((until, reason))) => {
+                    tracing::info!(job = job.id, %until, %reason, "email deferred");
+                    if let Err(e) = self
+                        .store
+                        .defer_job(job.id, &self.name, until, &reason)
+                        .await
+                    {
+                        tracing::warn!(job = job.id, error = %e, "cannot defer the job");
+                    }
+                    return;
+                }
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            },
             Ok(Task::RetentionSweep) => {
                 vouch_app::retention::purge(&self.store, &self.settings.retention)
                     .await
@@ -239,19 +253,48 @@ impl Worker {
         }
     }
 
-    /// Mails a survey invitation or reminder. A refused address is
-    /// suppressed and the job ends: retrying would not help.
-    async fn email(&self, job: &Job, email: EmailJob) -> Result<(), String> {
-        match self
-            .mailer
-            .send_survey(&self.store, &email, &self.settings.policy)
-            .await
-        {
-            Ok(()) => Ok(()),
+    /// Mails a survey invitation or reminder through the mail layer:
+    /// `Some((until, reason))` when the contact budget defers it. A refused
+    /// address is suppressed and the job ends: retrying would not help.
+    async fn email(
+        &self,
+        job: &Job,
+        email: EmailJob,
+    ) -> Result<Option<(chrono::DateTime<Utc>, String)>, String> {
+        use vouch_app::outreach::{self, Prepared};
+        let policy = &self.settings.policy;
+        if !self.mailer.can_send() {
+            return Err("no SMTP server is configured (smtp_url)".to_owned());
+        }
+        let prepared = outreach::prepare_survey_email(
+            &self.store,
+            job.id,
+            &email,
+            policy,
+            &self.mailer.domain(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let email = match prepared {
+            Prepared::Send(email) => email,
+            Prepared::Skipped(why) => {
+                tracing::info!(job = job.id, %why, "survey email not sent");
+                return Ok(None);
+            }
+            Prepared::Deferred { until, reason } => return Ok(Some((until, reason))),
+        };
+        match self.mailer.send_survey(&email).await {
+            Ok(()) => outreach::survey_email_sent(&self.store, &email, policy)
+                .await
+                .map(|()| None)
+                .map_err(|e| e.to_string()),
             Err(SendError::Transient(e)) => Err(e),
             Err(SendError::Permanent(e)) => {
                 tracing::warn!(job = job.id, error = %e, "address refused; no more mail to it");
-                Ok(())
+                outreach::survey_email_refused(&self.store, &email, &e)
+                    .await
+                    .map(|()| None)
+                    .map_err(|e| e.to_string())
             }
         }
     }

@@ -277,6 +277,21 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("PUT", "/api/v1/settings/branding", Some(ManageSettings)),
         ("GET", "/api/v1/audit", Some(ManageUsers)),
         ("GET", "/api/v1/events", Some(ReadCustomers)),
+        (
+            "GET",
+            "/api/v1/customers/{id}/consents",
+            Some(ReadCustomers),
+        ),
+        (
+            "PUT",
+            "/api/v1/customers/{id}/consents/{purpose}",
+            Some(WriteCustomers),
+        ),
+        (
+            "GET",
+            "/api/v1/customers/{id}/contacts",
+            Some(ReadCustomers),
+        ),
     ]
 };
 

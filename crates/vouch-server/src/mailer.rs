@@ -3,11 +3,9 @@
 //! unsubscribe link; sent over SMTP by the job workers.
 
 use askama::Template;
-use chrono::Utc;
 use lettre::message::{Mailbox, MultiPart, SinglePart, header};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use vouch_app::surveys::EmailJob;
-use vouch_store::Store;
+use vouch_app::outreach::SurveyEmail;
 
 use crate::locale::texts_for;
 use crate::pages::Ui;
@@ -100,57 +98,27 @@ impl Mailer {
         }
     }
 
-    /// Sends an invitation or its reminder, unless there is no longer
-    /// reason to (answered, unsubscribed, suppressed, reminded, survey not active).
-    pub async fn send_survey(
-        &self,
-        store: &Store,
-        job: &EmailJob,
-        policy: &vouch_domain::ContactPolicy,
-    ) -> Result<(), SendError> {
-        let transient = |e: vouch_store::StoreError| SendError::Transient(e.to_string());
-        let Some(invitation) = store
-            .invitation(job.invitation_id)
-            .await
-            .map_err(transient)?
-        else {
-            return Ok(());
-        };
-        let now = Utc::now();
-        let wanted = if job.reminder {
-            policy.reminder_due(invitation.state, now)
-        } else {
-            invitation.state.sent_at.is_none()
-        };
-        let design = store
-            .survey_design(invitation.survey_id)
-            .await
-            .map_err(transient)?;
-        let Some(design) = design.filter(|d| d.status == vouch_domain::SurveyStatus::Active) else {
-            return Ok(());
-        };
-        let customer = store
-            .customer(invitation.customer_id)
-            .await
-            .map_err(transient)?;
-        let Some(email) = customer.and_then(|c| c.profile.email) else {
-            return Ok(());
-        };
-        let suppressed = store
-            .suppressed_emails(&[email.match_key()])
-            .await
-            .map_err(transient)?;
-        if !wanted || !suppressed.is_empty() {
-            return Ok(());
-        }
+    /// The domain of the From address, for Message-IDs.
+    pub fn domain(&self) -> String {
+        self.from
+            .as_ref()
+            .map(|f| f.email.domain().to_owned())
+            .unwrap_or_else(|| "vouch.invalid".to_owned())
+    }
+
+    /// Renders and sends a survey email that the mail layer has cleared
+    /// (`vouch_app::outreach::prepare_survey_email`), as its Message-ID.
+    pub async fn send_survey(&self, prepared: &SurveyEmail) -> Result<(), SendError> {
+        let invitation = &prepared.invitation;
+        let design = &prepared.design;
+        let email = &prepared.to;
+        let token = &prepared.token;
         let (Some(transport), Some(from)) = (&self.transport, &self.from) else {
             return Err(SendError::Transient(
                 "no SMTP server is configured (smtp_url)".to_owned(),
             ));
         };
-        let brand = vouch_app::surveys::branding(store)
-            .await
-            .map_err(|e| SendError::Transient(e.to_string()))?;
+        let brand = &prepared.branding;
         let (lang, t) = texts_for(invitation.locale.language())
             .or_else(|| texts_for("en"))
             .expect("English texts exist");
@@ -158,12 +126,6 @@ impl Mailer {
         let company = brand.company_name.as_str();
         let question = design.texts.question_in(lang, company);
         let (min, max) = design.survey.kind.scale();
-        let token = match &job.token {
-            Some(token) => token.clone(),
-            None => vouch_app::surveys::issue_token(store, invitation.id)
-                .await
-                .map_err(|e| SendError::Transient(e.to_string()))?,
-        };
         let links: Vec<(u8, String)> = (min..=max)
             .map(|n| (n, format!("{}/s/{token}?score={n}", self.public_url)))
             .collect();
@@ -197,7 +159,7 @@ impl Mailer {
         }
         .render()
         .map_err(|e| SendError::Transient(e.to_string()))?;
-        let subject_key = if job.reminder {
+        let subject_key = if prepared.reminder {
             "email_reminder_subject"
         } else {
             "email_subject"
@@ -209,6 +171,7 @@ impl Mailer {
         let message = Message::builder()
             .from(from.clone())
             .to(to)
+            .message_id(Some(prepared.message_id.clone()))
             .subject(ui.t(subject_key).replace("{company}", company))
             .header(ListUnsubscribe(format!("<{unsubscribe}>")))
             .header(ListUnsubscribePost)
@@ -219,38 +182,8 @@ impl Mailer {
             )
             .map_err(|e| SendError::Permanent(e.to_string()))?;
         match transport.send(message).await {
-            Ok(_) => {
-                let sent = Utc::now();
-                store
-                    .mark_invitation_sent(invitation.id, job.reminder, sent)
-                    .await
-                    .map_err(transient)?;
-                if !job.reminder {
-                    // The one reminder, due `remind_after` from now; it checks again before sending.
-                    let reminder = vouch_app::jobs::Task::SurveyEmail(EmailJob {
-                        reminder: true,
-                        token: None,
-                        ..job.clone()
-                    });
-                    store
-                        .enqueue_jobs(&[reminder.job(sent + policy.remind_after)], sent)
-                        .await
-                        .map_err(transient)?;
-                }
-                Ok(())
-            }
-            Err(e) if e.is_permanent() => {
-                store
-                    .mark_invitation_bounced(
-                        invitation.id,
-                        &email.match_key(),
-                        &e.to_string(),
-                        Utc::now(),
-                    )
-                    .await
-                    .map_err(transient)?;
-                Err(SendError::Permanent(e.to_string()))
-            }
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
             Err(e) => Err(SendError::Transient(e.to_string())),
         }
     }

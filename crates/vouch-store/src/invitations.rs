@@ -5,13 +5,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use vouch_domain::{
-    CustomerId, DomainEvent, InvitationState, Locale, ResponseId, Survey, SurveyDesign, SurveyId,
-    SurveyKind, SurveyStatus, SurveyTexts,
+    ConsentRecord, CustomerId, DomainEvent, InvitationState, Locale, Purpose, ResponseId, Survey,
+    SurveyDesign, SurveyId, SurveyKind, SurveyStatus, SurveyTexts,
 };
 
+use crate::batch::Value;
 use crate::events::append_events;
+use crate::jobs::{JOB_INSERT_COLUMNS, SKIP_PENDING_DUPLICATES, job_row};
+use crate::store::execute_inserts;
 use crate::store::{BeginWrite, on_backend};
-use crate::{Result, Store, StoreError};
+use crate::{NewJob, Result, Store, StoreError};
 
 /// An invitation as the pages and the mailer need it.
 #[derive(Debug, Clone, PartialEq)]
@@ -225,12 +228,17 @@ impl Store {
         Ok(last)
     }
 
-    /// Records when the invitation (`reminder`: its reminder) went out,
-    /// with its `invitation.sent` event.
+    /// Records that an invitation email (`reminder`: its reminder) went
+    /// out as `message_id`, in one transaction: the contact is counted as
+    /// sent, the invitation marked, `invitation.sent` written and
+    /// `follow_up` jobs (the reminder) queued. A crash before this commits
+    /// leaves the job to run again, with the same message id.
     pub async fn mark_invitation_sent(
         &self,
         id: i64,
         reminder: bool,
+        message_id: &str,
+        follow_up: &[NewJob],
         at: DateTime<Utc>,
     ) -> Result<()> {
         let sql = if reminder {
@@ -238,9 +246,12 @@ impl Store {
         } else {
             "UPDATE invitations SET sent_at = $1 WHERE id = $2 RETURNING survey_id, customer_id"
         };
+        let jobs: Vec<Vec<Value>> = follow_up.iter().map(|job| job_row(job, at)).collect();
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            sqlx::query(CONTACT_SENT).bind(at).bind(message_id).execute(&mut *tx).await?;
             let row: Option<(i64, i64)> = sqlx::query_as(sql).bind(at).bind(id).fetch_optional(&mut *tx).await?;
+            execute_inserts!(self.backend(), tx, "jobs", JOB_INSERT_COLUMNS, SKIP_PENDING_DUPLICATES, &jobs).await?;
             if let Some((survey, customer)) = row {
                 let event = DomainEvent::InvitationSent {
                     invitation_id: id,
@@ -255,9 +266,11 @@ impl Store {
         })
     }
 
-    /// Records an unsubscribe from the invitation's link: the address is
-    /// suppressed (`email`: `Email::match_key`) and `consent.changed`
-    /// (feedback, withdrawn) is written, together; a second click does nothing.
+    /// Records an unsubscribe from the invitation's link, in one
+    /// transaction: the address is suppressed for feedback messages
+    /// (`email`: `Email::match_key`), the customer's feedback consent is
+    /// recorded as withdrawn and `consent.changed` written; a second click
+    /// does nothing.
     pub async fn mark_invitation_unsubscribed(
         &self,
         id: i64,
@@ -269,16 +282,18 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let customer: Option<i64> = sqlx::query_scalar(SQL).bind(at).bind(id).fetch_optional(&mut *tx).await?;
             if let Some(email) = email {
-                sqlx::query(SUPPRESS).bind(email).bind("unsubscribed").bind(at).execute(&mut *tx).await?;
+                sqlx::query(SUPPRESS).bind(email).bind(Purpose::Feedback.as_str()).bind("unsubscribed").bind(at).execute(&mut *tx).await?;
             }
             if let Some(customer) = customer {
-                let event = DomainEvent::ConsentChanged {
-                    customer_id: CustomerId(customer),
-                    purpose: "feedback".to_owned(),
+                let record = ConsentRecord {
+                    purpose: Purpose::Feedback,
                     granted: false,
+                    basis: vouch_domain::ConsentBasis::LegitimateInterest,
                     source: "unsubscribe link".to_owned(),
+                    evidence: Some(format!("invitation {id}")),
+                    recorded_at: at,
                 };
-                append_events!(self.backend(), tx, std::slice::from_ref(&event)).await?;
+                crate::outreach::upsert_consent!(self.backend(), tx, CustomerId(customer), &record).await?;
             }
             tx.commit().await?;
             Ok::<_, StoreError>(())
@@ -286,11 +301,13 @@ impl Store {
     }
 
     /// Records that the mail server refused the invitation's address for
-    /// good: the address is suppressed and `invitation.bounced` written.
+    /// good: the address is suppressed for everything, the contact counted
+    /// as failed and `invitation.bounced` written.
     pub async fn mark_invitation_bounced(
         &self,
         id: i64,
         email: &str,
+        message_id: &str,
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
@@ -298,7 +315,8 @@ impl Store {
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let customer: Option<i64> = sqlx::query_scalar(CUSTOMER).bind(id).fetch_optional(&mut *tx).await?;
-            sqlx::query(SUPPRESS).bind(email).bind("bounced").bind(at).execute(&mut *tx).await?;
+            sqlx::query(SUPPRESS).bind(email).bind("all").bind("bounced").bind(at).execute(&mut *tx).await?;
+            sqlx::query(CONTACT_FAILED).bind(reason).bind(message_id).execute(&mut *tx).await?;
             if let Some(customer) = customer {
                 let event = DomainEvent::InvitationBounced {
                     invitation_id: id,
@@ -312,19 +330,32 @@ impl Store {
         })
     }
 
-    /// Stops all mail to an address (`email`: `Email::match_key`).
-    pub async fn suppress_email(&self, email: &str, reason: &str, at: DateTime<Utc>) -> Result<()> {
-        on_backend!(self, pool => sqlx::query(SUPPRESS).bind(email).bind(reason).bind(at).execute(pool).await.map(|_| ()))?;
+    /// Stops mail of `scope` (a purpose, or `None`: all mail) to an
+    /// address (`email`: `Email::match_key`).
+    pub async fn suppress_email(
+        &self,
+        email: &str,
+        scope: Option<Purpose>,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let scope = scope.map_or("all", Purpose::as_str);
+        on_backend!(self, pool => sqlx::query(SUPPRESS).bind(email).bind(scope).bind(reason).bind(at).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 
-    /// Which of `emails` (match keys) must not be mailed, with the reason.
-    pub async fn suppressed_emails(&self, emails: &[String]) -> Result<HashMap<String, String>> {
-        const SQL: &str = "SELECT reason FROM email_suppressions WHERE email = $1";
+    /// Which of `emails` (match keys) must not get a `purpose` message, with
+    /// the reason: suppressed for everything or for that purpose.
+    pub async fn suppressed_emails(
+        &self,
+        emails: &[String],
+        purpose: Purpose,
+    ) -> Result<HashMap<String, String>> {
+        const SQL: &str = "SELECT reason FROM suppressions WHERE email = $1 AND scope IN ('all', $2) ORDER BY scope LIMIT 1";
         let mut found = HashMap::new();
         let unique: HashSet<&String> = emails.iter().collect();
         for email in unique {
-            let reason: Option<String> = on_backend!(self, pool => sqlx::query_scalar(SQL).bind(email.as_str()).fetch_optional(pool).await)?;
+            let reason: Option<String> = on_backend!(self, pool => sqlx::query_scalar(SQL).bind(email.as_str()).bind(purpose.as_str()).fetch_optional(pool).await)?;
             if let Some(reason) = reason {
                 found.insert(email.clone(), reason);
             }
@@ -345,4 +376,8 @@ impl Store {
     }
 }
 
-const SUPPRESS: &str = "INSERT INTO email_suppressions (email, reason, at) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING";
+const SUPPRESS: &str = "INSERT INTO suppressions (email, scope, reason, at) VALUES ($1, $2, $3, $4) ON CONFLICT (email, scope) DO NOTHING";
+const CONTACT_SENT: &str =
+    "UPDATE contacts SET state = 'sent', reason = NULL, at = $1 WHERE message_id = $2";
+const CONTACT_FAILED: &str =
+    "UPDATE contacts SET state = 'failed', reason = $1 WHERE message_id = $2";

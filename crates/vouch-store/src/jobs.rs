@@ -436,6 +436,24 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Puts a claimed job back in the queue until `until` without counting
+    /// the attempt (the contact budget said "not now"); `reason` shows in
+    /// `vouch jobs list`. False when `worker` no longer holds it.
+    pub async fn defer_job(
+        &self,
+        id: i64,
+        worker: &str,
+        until: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<bool> {
+        const SQL: &str = "UPDATE jobs SET state = 'queued', run_at = $1, attempts = attempts - 1, locked_until = NULL, last_error = $2 \
+            WHERE id = $3 AND locked_by = $4 AND state = 'running'";
+        let n = on_backend!(self, pool => sqlx::query(SQL).bind(until).bind(reason).bind(id).bind(worker).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ mod audit;
 mod customers;
 mod events;
 mod metrics;
+mod outreach;
 mod records;
 mod surveys;
 mod webhooks;
@@ -449,6 +450,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customers::list, customers::create))
         .routes(routes!(customers::get, customers::update, customers::erase))
         .routes(routes!(customers::export))
+        .routes(routes!(outreach::consents))
+        .routes(routes!(outreach::set_consent))
+        .routes(routes!(outreach::contacts))
         .routes(routes!(records::list_feedback, records::push_feedback))
         .routes(routes!(records::list_responses, records::create_response))
         .routes(routes!(metrics::nps))

@@ -403,7 +403,10 @@ async fn invitations_go_out_by_email_and_one_click_answers_count() {
     assert_eq!(later["suppressed"], 1, "unsubscribed: {later}");
     // The refused address was marked bouncing: never mailed again, no retries.
     let bounced = store
-        .suppressed_emails(&["bounce@example.com".to_owned()])
+        .suppressed_emails(
+            &["bounce@example.com".to_owned()],
+            vouch_domain::Purpose::Feedback,
+        )
         .await
         .unwrap();
     assert_eq!(

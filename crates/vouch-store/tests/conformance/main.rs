@@ -43,6 +43,7 @@ on_both_backends!(
     every_write_appends_its_events_in_its_own_transaction,
     consumers_resume_where_they_stopped_and_retention_waits_for_them,
     schedules_fire_once_per_slot_across_instances,
+    consent_suppressions_and_the_contact_budget,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -1569,11 +1570,17 @@ async fn every_write_appends_its_events_in_its_own_transaction(db: &TestDb) {
         .await
         .unwrap()[0];
     store
-        .mark_invitation_sent(invitation, false, now)
+        .mark_invitation_sent(invitation, false, "<m1@acme.example>", &[], now)
         .await
         .unwrap();
     store
-        .mark_invitation_bounced(invitation, "person1@example.com", "550 no such user", now)
+        .mark_invitation_bounced(
+            invitation,
+            "person1@example.com",
+            "<m1@acme.example>",
+            "550 no such user",
+            now,
+        )
         .await
         .unwrap();
     store
@@ -1788,4 +1795,148 @@ async fn schedules_fire_once_per_slot_across_instances(db: &TestDb) {
         t0 + Duration::hours(3)
     );
     assert!(store.remove_schedule("sweep").await.unwrap());
+}
+
+/// Consent per purpose is recorded with its basis and an event; the
+/// suppression list has scopes; the contact budget is claimed atomically,
+/// once per message, and a deferral keeps its reason.
+async fn consent_suppressions_and_the_contact_budget(db: &TestDb) {
+    use vouch_domain::{BudgetDecision, ConsentBasis, ConsentRecord, ContactBudget, Purpose, Rate};
+    use vouch_store::ContactRequest;
+    let store = &db.store;
+    let now = Utc::now();
+    let ana = store.insert_customers(&[profile(0)]).await.unwrap()[0];
+    let record = ConsentRecord {
+        purpose: Purpose::Marketing,
+        granted: true,
+        basis: ConsentBasis::Consent,
+        source: "api".into(),
+        evidence: Some("signup form v3, newsletter box ticked".into()),
+        recorded_at: DateTime::from_timestamp(now.timestamp(), 0).unwrap(),
+    };
+    let seq = store.last_event_seq().await.unwrap();
+    store.set_consent(ana, &record).await.unwrap();
+    assert_eq!(store.consents_of(ana).await.unwrap(), std::slice::from_ref(&record));
+    let withdrawn = ConsentRecord {
+        granted: false,
+        source: "cli".into(),
+        ..record.clone()
+    };
+    store.set_consent(ana, &withdrawn).await.unwrap();
+    assert_eq!(store.consents_of(ana).await.unwrap(), [withdrawn]);
+    let events = store.events_after(seq, &[], 10).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].data["granted"], false);
+
+    // Scopes: an unsubscribe from marketing leaves feedback alone; a bounce stops all.
+    let email = "person0@example.com".to_owned();
+    store
+        .suppress_email(&email, Some(Purpose::Marketing), "unsubscribed", now)
+        .await
+        .unwrap();
+    let emails = [email];
+    let of = |p| store.suppressed_emails(&emails, p);
+    assert_eq!(of(Purpose::Marketing).await.unwrap().len(), 1);
+    assert!(of(Purpose::Feedback).await.unwrap().is_empty());
+    store
+        .suppress_email("person0@example.com", None, "bounced", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        of(Purpose::Feedback)
+            .await
+            .unwrap()
+            .values()
+            .next()
+            .map(String::as_str),
+        Some("bounced")
+    );
+
+    // One message a month: the first reserves, its retry keeps the room,
+    // a second message is deferred to when the first ages out.
+    let budget = ContactBudget {
+        total: Some(Rate { count: 1, days: 30 }),
+        min_gap: None,
+        quiet_hours: None,
+        ..ContactBudget::default()
+    };
+    let request = move |n: u32| ContactRequest {
+        customer_id: ana,
+        purpose: Purpose::Feedback,
+        what: format!("survey invitation {n}"),
+        message_id: format!("<m{n}@acme.example>"),
+    };
+    let decisions = on_concurrent_tasks(db, 2, move |store, n| async move {
+        store
+            .reserve_contact(&request(n as u32 + 1), &budget, None, now)
+            .await
+    })
+    .await;
+    assert_eq!(
+        decisions
+            .iter()
+            .filter(|d| **d == BudgetDecision::Send)
+            .count(),
+        1,
+        "two senders at once: one gets the room {decisions:?}"
+    );
+    let winner = if decisions[0] == BudgetDecision::Send {
+        1
+    } else {
+        2
+    };
+    assert_eq!(
+        store
+            .reserve_contact(&request(winner), &budget, None, now)
+            .await
+            .unwrap(),
+        BudgetDecision::Send,
+        "a retried message keeps its reservation"
+    );
+    let BudgetDecision::Defer { until, reason } = store
+        .reserve_contact(&request(3), &budget, None, now)
+        .await
+        .unwrap()
+    else {
+        panic!("deferred")
+    };
+    assert!(until > now + Duration::days(29), "{until}");
+    assert!(reason.contains("1 per 30d"), "{reason}");
+    store
+        .skip_contact(
+            &request(4),
+            "no consent to marketing messages on record",
+            now,
+        )
+        .await
+        .unwrap();
+    let contacts = store.contacts_of(ana, 10).await.unwrap();
+    let states: Vec<&str> = contacts.iter().map(|c| c.state.as_str()).collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == "reserved").count(),
+        1,
+        "{states:?}"
+    );
+    assert_eq!(
+        states.iter().filter(|s| **s == "deferred").count(),
+        2,
+        "{states:?}"
+    );
+    assert!(
+        contacts
+            .iter()
+            .any(|c| c.state == "skipped" && c.reason.as_deref().unwrap().contains("consent"))
+    );
+    // A failed send gives the room back.
+    store
+        .release_contact(&format!("<m{winner}@acme.example>"), "550")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .reserve_contact(&request(3), &budget, None, now)
+            .await
+            .unwrap(),
+        BudgetDecision::Send
+    );
 }

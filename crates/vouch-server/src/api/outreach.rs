@@ -1,0 +1,104 @@
+//! `/api/v1/customers/{id}/consents` and `/contacts`: consent per purpose,
+//! and every message sent to the customer under the one contact budget.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use vouch_domain::{ConsentBasis, ConsentRecord, CustomerId, Purpose};
+
+use super::{ApiError, ApiResult, Body, Path, parse_field};
+use crate::AppState;
+use crate::auth::{Api, need};
+
+/// The customer's consent records, one per purpose recorded. A purpose
+/// with no record: feedback may be asked (legitimate interest); marketing,
+/// referral and advocacy may not.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/consents", operation_id = "customer_consents", tag = "customers",
+    params(("id" = i64, Path, description = "Vouch's id of the customer")),
+    responses((status = 200, description = "`{consents: [{purpose, granted, basis, source, evidence, recorded_at}]}`", body = serde_json::Value),
+              (status = 404, description = "No such customer", body = super::ErrorBody)))]
+pub async fn consents(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    if state.store.customer(CustomerId(id)).await?.is_none() {
+        return Err(ApiError::not_found("customer", id));
+    }
+    let consents = state.store.consents_of(CustomerId(id)).await?;
+    Ok(Json(json!({ "consents": consents })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    /// True: agreed; false: withdrawn.
+    granted: bool,
+    /// `consent` (default), `soft_opt_in` or `legitimate_interest`.
+    #[schema(pattern = "^(consent|soft_opt_in|legitimate_interest)$")]
+    basis: Option<String>,
+    /// Where it was given (default `api`): `signup form`, `support call`…
+    #[schema(max_length = 200)]
+    source: Option<String>,
+    /// What proves it: a form and its version, a ticket, the text agreed to.
+    #[schema(max_length = 2000)]
+    evidence: Option<String>,
+}
+
+/// Records consent to, or withdrawal from, one purpose (`feedback`,
+/// `marketing`, `referral`, `advocacy`), with a `consent.changed` event.
+/// Checked again when each message is sent.
+#[utoipa::path(put, path = "/api/v1/customers/{id}/consents/{purpose}", operation_id = "set_customer_consent", tag = "customers",
+    params(("id" = i64, Path, description = "Vouch's id of the customer"),
+           ("purpose" = String, Path, description = "feedback, marketing, referral or advocacy")),
+    request_body = ConsentInput,
+    responses((status = 200, description = "The record as stored", body = serde_json::Value),
+              (status = 404, description = "No such customer", body = super::ErrorBody),
+              (status = 422, description = "A bad purpose or basis", body = super::ErrorBody)))]
+pub async fn set_consent(
+    _: Api<need::WriteCustomers>,
+    State(state): State<AppState>,
+    Path((id, purpose)): Path<(i64, String)>,
+    Body(input): Body<ConsentInput>,
+) -> ApiResult {
+    let purpose: Purpose = parse_field("purpose", &purpose)?;
+    let basis: ConsentBasis = match input.basis.as_deref() {
+        Some(basis) => parse_field("basis", basis)?,
+        None => ConsentBasis::Consent,
+    };
+    if state.store.customer(CustomerId(id)).await?.is_none() {
+        return Err(ApiError::not_found("customer", id));
+    }
+    let record = ConsentRecord {
+        purpose,
+        granted: input.granted,
+        basis,
+        source: input.source.unwrap_or_else(|| "api".to_owned()),
+        evidence: input.evidence,
+        recorded_at: chrono::Utc::now(),
+    };
+    match vouch_app::outreach::record_consent(&state.store, CustomerId(id), record).await? {
+        Ok(record) => Ok(Json(json!(record))),
+        Err(why) => Err(ApiError::invalid("purpose", why)),
+    }
+}
+
+/// Every message to the customer, newest first: what it was, its purpose,
+/// `sent`, `reserved` (being sent), `deferred` or `skipped` and why, and
+/// what is left of the one contact budget.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/contacts", operation_id = "customer_contacts", tag = "customers",
+    params(("id" = i64, Path, description = "Vouch's id of the customer")),
+    responses((status = 200, description = "`{contacts: [{purpose, what, message_id, state, reason, at}], budget: {budget, used, left, next_possible_at, waiting_for}}`", body = serde_json::Value),
+              (status = 404, description = "No such customer", body = super::ErrorBody)))]
+pub async fn contacts(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    let report = vouch_app::outreach::contacts_report(&state.store, CustomerId(id), &state.policy)
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer", id))?;
+    Ok(Json(json!(report)))
+}
