@@ -686,3 +686,213 @@ async fn survey_pages_refuse_guessed_tokens_bad_scores_and_oversized_comments() 
             .starts_with("text/javascript")
     );
 }
+
+/// A header's value in a decoded mail.
+fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
+    let prefix = format!("{name}:");
+    mail.lines()
+        .find(|l| l.len() >= prefix.len() && l[..prefix.len()].eq_ignore_ascii_case(&prefix))
+        .map(|l| l[prefix.len()..].trim())
+}
+
+/// Runs one SQL statement on an SQLite file with Python's sqlite3, from
+/// outside the server (the test's fault injection).
+fn sqlite_exec(python: &str, db: &Path, sql: &str) {
+    let status = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=10); c.executescript(sys.argv[2]); c.commit()",
+        ])
+        .arg(db)
+        .arg(sql)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{sql}");
+}
+
+/// The mail layer against aiosmtpd: RFC 8058 one-click unsubscribe with
+/// no cookie or CSRF token suppresses the next invitation; a crash between
+/// the send and marking it sent re-sends once, with the same Message-ID;
+/// a second message inside the contact budget is deferred, with its reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_click_unsubscribe_crash_after_send_and_the_contact_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sink) = smtp_sink(dir.path()) else {
+        return;
+    };
+    let python = std::env::var("VOUCH_TEST_AIOSMTPD").unwrap();
+    let db = dir.path().join("v.db");
+    let store = Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let policy = ContactPolicy {
+        throttle: chrono::Duration::zero(),
+        remind_after: chrono::Duration::days(30),
+        budget: vouch_domain::ContactBudget {
+            total: Some("1 per 30d".parse().unwrap()),
+            ..vouch_domain::ContactBudget::default()
+        },
+        ..ContactPolicy::default()
+    };
+    let server = start(store.clone(), Some(sink.url.clone()), policy).await;
+    use reqwest::Method;
+    let mut surveys = Vec::new();
+    for name in ["Onboarding", "Support"] {
+        let (status, survey) = server
+            .api(
+                Method::POST,
+                "/surveys",
+                json!({"kind": "nps", "name": name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{survey}");
+        surveys.push(survey["id"].as_i64().unwrap());
+    }
+    let mut customers = Vec::new();
+    for email in ["ana@example.com", "bo@example.com"] {
+        let (_, c) = server
+            .api(Method::POST, "/customers", json!({"email": email}))
+            .await;
+        customers.push(c["id"].as_i64().unwrap());
+    }
+    let invite = |survey: i64, email: &'static str| {
+        let server = &server;
+        async move {
+            server
+                .api(
+                    Method::POST,
+                    &format!("/surveys/{survey}/invitations"),
+                    json!({"customers": [email]}),
+                )
+                .await
+        }
+    };
+
+    // The first attempt's mark-sent fails after the mail server took the
+    // message (as if the process died there); the retry sends it again.
+    sqlite_exec(
+        &python,
+        &db,
+        "CREATE TRIGGER crash_after_send BEFORE UPDATE OF sent_at ON invitations \
+         WHEN (SELECT MAX(attempts) FROM jobs WHERE kind = 'survey.email' AND state = 'running') = 1 \
+         BEGIN SELECT RAISE(ABORT, 'simulated crash between send and mark-sent'); END;",
+    );
+    let (_, queued) = invite(surveys[0], "ana@example.com").await;
+    assert_eq!(queued["queued"], 1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let invitation = store.invitation(1).await.unwrap().unwrap();
+        if invitation.state.sent_at.is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the retry did not mark it sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let to_ana = |mails: &[String]| {
+        mail_to(mails, "ana@example.com")
+            .into_iter()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let mails = to_ana(&received(&sink.maildir));
+    assert_eq!(mails.len(), 2, "sent, crash, sent again: one duplicate");
+    let ids: Vec<&str> = mails
+        .iter()
+        .map(|m| header(m, "Message-ID").unwrap())
+        .collect();
+    assert_eq!(ids[0], ids[1], "the duplicate carries the same Message-ID");
+    assert!(
+        ids[0].starts_with("<survey.email.1.invitation."),
+        "{}",
+        ids[0]
+    );
+
+    // A second survey to ana inside her budget (1 per 30 days) waits.
+    invite(surveys[1], "ana@example.com").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let contacts = loop {
+        let (_, report) = server
+            .api(
+                Method::GET,
+                &format!("/customers/{}/contacts", customers[0]),
+                json!({}),
+            )
+            .await;
+        let contacts = report["contacts"].as_array().unwrap().clone();
+        if contacts.iter().any(|c| c["state"] == "deferred") {
+            assert_eq!(report["budget"]["left"], 0, "{report}");
+            assert!(
+                report["budget"]["waiting_for"]
+                    .as_str()
+                    .unwrap()
+                    .contains("1 per 30d")
+            );
+            break contacts;
+        }
+        assert!(Instant::now() < deadline, "not deferred: {report}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let deferred = contacts.iter().find(|c| c["state"] == "deferred").unwrap();
+    assert!(
+        deferred["reason"]
+            .as_str()
+            .unwrap()
+            .contains("budget of 1 per 30d is used up"),
+        "{deferred}"
+    );
+    assert_eq!(
+        contacts.iter().filter(|c| c["state"] == "sent").count(),
+        1,
+        "the crash spent nothing twice"
+    );
+    let waiting = store
+        .jobs(Some(vouch_domain::JobState::Queued), 10)
+        .await
+        .unwrap();
+    let job = waiting
+        .iter()
+        .find(|j| j.payload["invitation_id"] == 2)
+        .expect("the deferred job waits");
+    assert!(job.run_at > chrono::Utc::now() + chrono::Duration::days(29));
+    assert_eq!(
+        to_ana(&received(&sink.maildir)).len(),
+        2,
+        "nothing more sent"
+    );
+
+    // Bo's invitation carries the RFC 8058 headers; a one-click POST, with
+    // no cookie and no CSRF token, unsubscribes him.
+    invite(surveys[0], "bo@example.com").await;
+    let bo = mail_to(&wait_for_mails(&sink.maildir, 3).await, "bo@example.com")[0].clone();
+    let list = header(&bo, "List-Unsubscribe").unwrap();
+    assert_eq!(
+        header(&bo, "List-Unsubscribe-Post"),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let url = list.trim_start_matches('<').trim_end_matches('>');
+    assert!(url.starts_with(&server.base), "{url}");
+    let clicked = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clicked.status(), StatusCode::OK);
+    let (_, next) = invite(surveys[1], "bo@example.com").await;
+    assert_eq!(
+        (next["queued"].as_u64(), next["suppressed"].as_u64()),
+        (Some(0), Some(1)),
+        "{next}"
+    );
+    let (_, consents) = server
+        .api(
+            Method::GET,
+            &format!("/customers/{}/consents", customers[1]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(consents["consents"][0]["purpose"], "feedback");
+    assert_eq!(consents["consents"][0]["granted"], false);
+    assert_eq!(consents["consents"][0]["source"], "unsubscribe link");
+}

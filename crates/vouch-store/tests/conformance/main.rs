@@ -1816,7 +1816,10 @@ async fn consent_suppressions_and_the_contact_budget(db: &TestDb) {
     };
     let seq = store.last_event_seq().await.unwrap();
     store.set_consent(ana, &record).await.unwrap();
-    assert_eq!(store.consents_of(ana).await.unwrap(), std::slice::from_ref(&record));
+    assert_eq!(
+        store.consents_of(ana).await.unwrap(),
+        std::slice::from_ref(&record)
+    );
     let withdrawn = ConsentRecord {
         granted: false,
         source: "cli".into(),
