@@ -15,6 +15,7 @@ pub mod reports;
 pub mod retention;
 pub mod secrets;
 pub mod surveys;
+pub mod templates;
 pub mod text;
 pub mod totp;
 

@@ -30,6 +30,9 @@ pub struct SurveyEmail {
     /// The same for every attempt of the job: a repeat after a crash is
     /// recognisable as the same message.
     pub message_id: String,
+    pub customer_name: Option<String>,
+    /// The company's own template for the customer's language, if any.
+    pub template: Option<crate::templates::MessageTemplate>,
 }
 
 /// What to do with a survey email job.
@@ -130,6 +133,12 @@ pub async fn prepare_survey_email(
         Some(token) => token.clone(),
         None => crate::surveys::issue_token(store, invitation.id).await?,
     };
+    let template = crate::templates::custom(
+        store,
+        crate::templates::TemplateName::SurveyEmail,
+        invitation.locale.language(),
+    )
+    .await?;
     Ok(Prepared::Send(Box::new(SurveyEmail {
         invitation,
         design,
@@ -138,6 +147,8 @@ pub async fn prepare_survey_email(
         token,
         reminder: job.reminder,
         message_id: contact.message_id,
+        customer_name: customer.profile.name.clone(),
+        template,
     })))
 }
 

@@ -2,10 +2,10 @@
 //! with the score scale as one-click links, a plain-text part and an
 //! unsubscribe link; sent over SMTP by the job workers.
 
-use askama::Template;
 use lettre::message::{Mailbox, MultiPart, SinglePart, header};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use vouch_app::outreach::SurveyEmail;
+use vouch_app::templates::MessageTemplate;
 
 use crate::locale::texts_for;
 use crate::pages::Ui;
@@ -22,30 +22,86 @@ pub struct MailSettings {
     pub public_url: String,
 }
 
-#[derive(Template)]
-#[template(path = "email.txt")]
-struct EmailText<'a> {
-    question: &'a str,
-    pick: &'a str,
-    links: &'a [(u8, String)],
-    comment_hint: &'a str,
-    unsubscribe_text: &'a str,
-    unsubscribe: &'a str,
+/// Vouch's own survey email, used in every language (its words come from
+/// the locale files as `t`) unless the company saved its own.
+pub fn builtin_survey_template() -> MessageTemplate {
+    MessageTemplate {
+        subject: include_str!("../templates/mail/survey.email.subject")
+            .trim()
+            .to_owned(),
+        text: include_str!("../templates/mail/survey.email.txt").to_owned(),
+        html: include_str!("../templates/mail/survey.email.html").to_owned(),
+    }
 }
 
-#[derive(Template)]
-#[template(path = "email.html")]
-struct EmailHtml<'a> {
-    lang: &'a str,
-    question: &'a str,
-    pick: &'a str,
-    links: &'a [(u8, String)],
-    colour: &'a str,
-    low: &'a str,
-    high: &'a str,
-    comment_hint: &'a str,
-    unsubscribe_text: &'a str,
-    unsubscribe: &'a str,
+/// What a survey email template is rendered with; `survey_email_sample`
+/// gives the same shape for previews.
+#[allow(clippy::too_many_arguments)]
+fn survey_context(
+    lang: &str,
+    kind: vouch_domain::SurveyKind,
+    company: &str,
+    colour: &str,
+    question: &str,
+    links: &[(u8, String)],
+    unsubscribe: &str,
+    reminder: bool,
+    customer_name: Option<&str>,
+) -> serde_json::Value {
+    let (_, texts) = texts_for(lang)
+        .or_else(|| texts_for("en"))
+        .expect("English texts exist");
+    let ui = Ui(texts);
+    let (low, high) = match kind {
+        vouch_domain::SurveyKind::Nps => ("scale_low_nps", "scale_high_nps"),
+        vouch_domain::SurveyKind::Csat => ("scale_low_csat", "scale_high_csat"),
+        vouch_domain::SurveyKind::Ces => ("scale_low_ces", "scale_high_ces"),
+    };
+    serde_json::json!({
+        "lang": lang,
+        "company": company,
+        "colour": colour,
+        "question": question,
+        "reminder": reminder,
+        "links": links.iter().map(|(n, url)| serde_json::json!({"score": n, "url": url})).collect::<Vec<_>>(),
+        "low": ui.t(low),
+        "high": ui.t(high),
+        "unsubscribe_url": unsubscribe,
+        "customer": {"name": customer_name},
+        "t": {
+            "subject": ui.t("email_subject").replace("{company}", company),
+            "reminder_subject": ui.t("email_reminder_subject").replace("{company}", company),
+            "pick": ui.t("email_pick"),
+            "comment": ui.t("email_comment"),
+            "unsubscribe": ui.t("email_unsubscribe"),
+        },
+    })
+}
+
+/// A survey email's context with sample values, for previews and for
+/// checking a template before it is saved.
+pub fn survey_email_sample(
+    lang: &str,
+    company: &str,
+    colour: &str,
+    public_url: &str,
+) -> serde_json::Value {
+    let links: Vec<(u8, String)> = (0..=10)
+        .map(|n| (n, format!("{public_url}/s/SAMPLE?score={n}")))
+        .collect();
+    let question = vouch_domain::SurveyTexts::defaults(vouch_domain::SurveyKind::Nps)
+        .question_in(lang, company);
+    survey_context(
+        lang,
+        vouch_domain::SurveyKind::Nps,
+        company,
+        colour,
+        &question,
+        &links,
+        &format!("{public_url}/u/SAMPLE"),
+        false,
+        Some("Ana Popescu"),
+    )
 }
 
 /// Why a send did not happen.
@@ -119,10 +175,9 @@ impl Mailer {
             ));
         };
         let brand = &prepared.branding;
-        let (lang, t) = texts_for(invitation.locale.language())
+        let (lang, _) = texts_for(invitation.locale.language())
             .or_else(|| texts_for("en"))
             .expect("English texts exist");
-        let ui = Ui(t);
         let company = brand.company_name.as_str();
         let question = design.texts.question_in(lang, company);
         let (min, max) = design.survey.kind.scale();
@@ -130,40 +185,25 @@ impl Mailer {
             .map(|n| (n, format!("{}/s/{token}?score={n}", self.public_url)))
             .collect();
         let unsubscribe = format!("{}/u/{token}", self.public_url);
-        let (low, high) = match design.survey.kind {
-            vouch_domain::SurveyKind::Nps => ("scale_low_nps", "scale_high_nps"),
-            vouch_domain::SurveyKind::Csat => ("scale_low_csat", "scale_high_csat"),
-            vouch_domain::SurveyKind::Ces => ("scale_low_ces", "scale_high_ces"),
-        };
-        let text = EmailText {
-            question: &question,
-            pick: ui.t("email_pick"),
-            links: &links,
-            comment_hint: ui.t("email_comment"),
-            unsubscribe_text: ui.t("email_unsubscribe"),
-            unsubscribe: &unsubscribe,
-        }
-        .render()
-        .map_err(|e| SendError::Transient(e.to_string()))?;
-        let html = EmailHtml {
+        let context = survey_context(
             lang,
-            question: &question,
-            pick: ui.t("email_pick"),
-            links: &links,
-            colour: &brand.colour,
-            low: ui.t(low),
-            high: ui.t(high),
-            comment_hint: ui.t("email_comment"),
-            unsubscribe_text: ui.t("email_unsubscribe"),
-            unsubscribe: &unsubscribe,
-        }
-        .render()
-        .map_err(|e| SendError::Transient(e.to_string()))?;
-        let subject_key = if prepared.reminder {
-            "email_reminder_subject"
-        } else {
-            "email_subject"
-        };
+            design.survey.kind,
+            company,
+            &brand.colour,
+            &question,
+            &links,
+            &unsubscribe,
+            prepared.reminder,
+            prepared.customer_name.as_deref(),
+        );
+        let template = prepared
+            .template
+            .clone()
+            .unwrap_or_else(builtin_survey_template);
+        // A saved template was checked when saved; one that fails now
+        // (a built-in variable gone) waits for a fix rather than going out broken.
+        let rendered = vouch_app::templates::render(&template, &context)
+            .map_err(|e| SendError::Transient(e.to_string()))?;
         let to: Mailbox = email
             .as_str()
             .parse()
@@ -172,13 +212,13 @@ impl Mailer {
             .from(from.clone())
             .to(to)
             .message_id(Some(prepared.message_id.clone()))
-            .subject(ui.t(subject_key).replace("{company}", company))
+            .subject(rendered.subject)
             .header(ListUnsubscribe(format!("<{unsubscribe}>")))
             .header(ListUnsubscribePost)
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(SinglePart::plain(text))
-                    .singlepart(SinglePart::html(html)),
+                    .singlepart(SinglePart::plain(rendered.text))
+                    .singlepart(SinglePart::html(rendered.html)),
             )
             .map_err(|e| SendError::Permanent(e.to_string()))?;
         match transport.send(message).await {

@@ -236,3 +236,40 @@ where
         .await?;
     Ok(())
 }
+
+impl Store {
+    /// The company's template `name` in `language`: (subject, text, html).
+    pub async fn mail_template(
+        &self,
+        name: &str,
+        language: &str,
+    ) -> Result<Option<(String, String, String)>> {
+        const SQL: &str =
+            "SELECT subject, text, html FROM mail_templates WHERE name = $1 AND language = $2";
+        Ok(
+            on_backend!(self, pool => sqlx::query_as(SQL).bind(name).bind(language).fetch_optional(pool).await)?,
+        )
+    }
+
+    /// Saves (or replaces) the company's template `name` in `language`.
+    pub async fn set_mail_template(
+        &self,
+        name: &str,
+        language: &str,
+        (subject, text, html): (&str, &str, &str),
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        const SQL: &str = "INSERT INTO mail_templates (name, language, subject, text, html, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+            ON CONFLICT (name, language) DO UPDATE SET subject = excluded.subject, text = excluded.text, html = excluded.html, updated_at = excluded.updated_at";
+        on_backend!(self, pool => sqlx::query(SQL).bind(name).bind(language).bind(subject).bind(text).bind(html).bind(at)
+            .execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Removes the company's template (the built-in one is used again).
+    pub async fn delete_mail_template(&self, name: &str, language: &str) -> Result<bool> {
+        const SQL: &str = "DELETE FROM mail_templates WHERE name = $1 AND language = $2";
+        let n = on_backend!(self, pool => sqlx::query(SQL).bind(name).bind(language).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+}

@@ -10,6 +10,7 @@ mod metrics;
 mod outreach;
 mod records;
 mod surveys;
+mod templates;
 mod webhooks;
 
 use axum::Json;
@@ -453,6 +454,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(outreach::consents))
         .routes(routes!(outreach::set_consent))
         .routes(routes!(outreach::contacts))
+        .routes(routes!(templates::list))
+        .routes(routes!(templates::get, templates::save, templates::reset))
+        .routes(routes!(templates::preview))
         .routes(routes!(records::list_feedback, records::push_feedback))
         .routes(routes!(records::list_responses, records::create_response))
         .routes(routes!(metrics::nps))

@@ -687,10 +687,11 @@ async fn survey_pages_refuse_guessed_tokens_bad_scores_and_oversized_comments() 
     );
 }
 
-/// A header's value in a decoded mail.
+/// A header's value in a decoded mail (its header block only).
 fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
     let prefix = format!("{name}:");
     mail.lines()
+        .take_while(|l| !l.trim().is_empty())
         .find(|l| l.len() >= prefix.len() && l[..prefix.len()].eq_ignore_ascii_case(&prefix))
         .map(|l| l[prefix.len()..].trim())
 }
@@ -895,4 +896,123 @@ async fn one_click_unsubscribe_crash_after_send_and_the_contact_budget() {
     assert_eq!(consents["consents"][0]["purpose"], "feedback");
     assert_eq!(consents["consents"][0]["granted"], false);
     assert_eq!(consents["consents"][0]["source"], "unsubscribe link");
+}
+
+/// A company's own template: refused with its part and line when it does
+/// not render, previewed with sample values, then used for real mail, in
+/// which a customer's name can never become markup or a header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn company_templates_are_checked_previewed_and_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sink) = smtp_sink(dir.path()) else {
+        return;
+    };
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
+        .await
+        .unwrap();
+    let server = start(
+        store.clone(),
+        Some(sink.url.clone()),
+        ContactPolicy::default(),
+    )
+    .await;
+    use reqwest::Method;
+    let (status, builtin) = server
+        .api(Method::GET, "/templates/survey.email/en", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(builtin["custom"], false);
+    assert!(builtin["html"].as_str().unwrap().contains("{{ t.pick }}"));
+    let (status, broken) = server
+        .api(
+            Method::PUT,
+            "/templates/survey.email/en",
+            json!({"subject": "Hi", "text": "Dear {{ customer.nmae }}", "html": "<p>x</p>"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{broken}");
+    assert_eq!(broken["error"]["field"], "text");
+    assert!(
+        broken["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 1"),
+        "{broken}"
+    );
+    let own = json!({
+        "subject": "{{ customer.name }}, {{ company }} asks: one question",
+        "text": "Dear {{ customer.name }},\n{% for l in links %}{{ l.score }} {{ l.url }}\n{% endfor %}{{ unsubscribe_url }}",
+        "html": "<p>Dear {{ customer.name }}</p>{% for l in links %}<a href=\"{{ l.url }}\">{{ l.score }}</a>{% endfor %}<a href=\"{{ unsubscribe_url }}\">{{ t.unsubscribe }}</a>",
+    });
+    let (status, preview) = server
+        .api(
+            Method::POST,
+            "/templates/survey.email/en/preview",
+            own.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert!(
+        preview["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("Ana Popescu, "),
+        "{preview}"
+    );
+    let (status, saved) = server
+        .api(Method::PUT, "/templates/survey.email/en", own)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (_, listed) = server.api(Method::GET, "/templates", json!({})).await;
+    assert!(
+        listed["templates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["language"] == "en" && t["custom"] == true)
+    );
+
+    let hostile = "<b>Eve</b>\r\nBcc: everyone@example.com";
+    server
+        .api(
+            Method::POST,
+            "/customers",
+            json!({"email": "eve@example.com", "name": hostile}),
+        )
+        .await;
+    let (_, survey) = server
+        .api(
+            Method::POST,
+            "/surveys",
+            json!({"kind": "nps", "name": "Templates"}),
+        )
+        .await;
+    server
+        .api(
+            Method::POST,
+            &format!("/surveys/{}/invitations", survey["id"]),
+            json!({"customers": ["eve@example.com"]}),
+        )
+        .await;
+    let mail = wait_for_mails(&sink.maildir, 1).await[0].clone();
+    let subject = header(&mail, "Subject").unwrap();
+    assert!(subject.contains("asks: one question"), "{subject}");
+    assert!(
+        header(&mail, "Bcc").is_none(),
+        "no header from a name: {mail}"
+    );
+    assert!(
+        mail.contains("Dear &lt;b&gt;Eve&lt;"),
+        "escaped in HTML: {mail}"
+    );
+    assert!(!mail.contains("<b>Eve</b>\r\n"), "{mail}");
+    // Back to the built-in one.
+    let (status, _) = server
+        .api(Method::DELETE, "/templates/survey.email/en", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = server
+        .api(Method::DELETE, "/templates/survey.email/en", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
