@@ -102,12 +102,47 @@ impl Rating {
         (1.0 + 4.0 * self.normalized()).round() as u8
     }
 
-    /// The category a review implies (5★ promoter, 4★ passive, 1–3★ detractor).
+    /// The category a review implies (5★ promoter, 4★ passive, 1–3★
+    /// detractor): a normalised rating of `PROMOTER_MIN_RATING` or more
+    /// rounds to 5 stars, of `PASSIVE_MIN_RATING` or more to 4.
     pub fn implied_category(self) -> LoyaltyCategory {
-        match self.as_stars() {
-            5 => LoyaltyCategory::Promoter,
-            4 => LoyaltyCategory::Passive,
-            _ => LoyaltyCategory::Detractor,
+        let normalized = self.normalized();
+        if normalized >= PROMOTER_MIN_RATING {
+            LoyaltyCategory::Promoter
+        } else if normalized >= PASSIVE_MIN_RATING {
+            LoyaltyCategory::Passive
+        } else {
+            LoyaltyCategory::Detractor
+        }
+    }
+}
+
+/// The normalised rating (0–1) from which a review counts as 5 stars
+/// (4.5 and up on a 1–5 scale) and as 4 stars (3.5 and up).
+pub const PROMOTER_MIN_RATING: f64 = 0.875;
+pub const PASSIVE_MIN_RATING: f64 = 0.625;
+
+/// VADER's authors' cut: a compound score of at least +0.05 is positive,
+/// at most −0.05 negative, neutral between (Hutto & Gilbert, 2014, and the
+/// vaderSentiment README).
+pub const SENTIMENT_THRESHOLD: f64 = 0.05;
+
+/// A text's sentiment as a label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentimentLabel {
+    Positive,
+    Neutral,
+    Negative,
+}
+
+impl SentimentLabel {
+    pub fn of(compound: f64) -> SentimentLabel {
+        if compound >= SENTIMENT_THRESHOLD {
+            SentimentLabel::Positive
+        } else if compound <= -SENTIMENT_THRESHOLD {
+            SentimentLabel::Negative
+        } else {
+            SentimentLabel::Neutral
         }
     }
 }

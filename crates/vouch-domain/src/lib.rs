@@ -28,13 +28,14 @@ pub use events::{
     category_changes,
 };
 pub use feedback::{
-    Author, Engagement, Feedback, FeedbackId, FeedbackItem, Rating, Source, TopicMention,
+    Author, Engagement, Feedback, FeedbackId, FeedbackItem, PASSIVE_MIN_RATING,
+    PROMOTER_MIN_RATING, Rating, SENTIMENT_THRESHOLD, SentimentLabel, Source, TopicMention,
     stable_hash,
 };
 pub use invitations::{ContactPolicy, InvitationState, SurveyDesign, SurveyStatus, SurveyTexts};
 pub use loyalty::{
     CategoryAssignment, CategoryChange, CategorySignal, DEFAULT_LOOKBACK_DAYS, LoyaltyCategory,
-    SignalKind, category_at, category_history,
+    PASSIVE_MIN_SCORE, PROMOTER_MIN_SCORE, SignalKind, category_at, category_history,
 };
 pub use outreach::{
     BudgetDecision, ConsentBasis, ConsentRecord, ContactBudget, PastContact, Purpose, PurposeCaps,

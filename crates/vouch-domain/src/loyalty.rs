@@ -22,14 +22,23 @@ named_enum! {
     }
 }
 
+/// The lowest NPS score of a promoter (9–10) and of a passive (7–8); 0–6
+/// detract (Reichheld, "The One Number You Need to Grow", 2003). The SQL
+/// that counts categories is written from these; the store's conformance
+/// test runs every score through it.
+pub const PROMOTER_MIN_SCORE: u8 = 9;
+pub const PASSIVE_MIN_SCORE: u8 = 7;
+
 impl LoyaltyCategory {
     /// The category of an NPS score (0–10). Callers hold a validated `Score`;
     /// anything above 10 is treated as a promoter rather than panicking.
     pub const fn from_nps(score: u8) -> Self {
-        match score {
-            9.. => LoyaltyCategory::Promoter,
-            7 | 8 => LoyaltyCategory::Passive,
-            _ => LoyaltyCategory::Detractor,
+        if score >= PROMOTER_MIN_SCORE {
+            LoyaltyCategory::Promoter
+        } else if score >= PASSIVE_MIN_SCORE {
+            LoyaltyCategory::Passive
+        } else {
+            LoyaltyCategory::Detractor
         }
     }
 }

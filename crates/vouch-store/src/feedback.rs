@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 use vouch_domain::{
     CategorySignal, ChangeSignal, CustomerId, DomainEvent, Feedback, FeedbackId, FeedbackItem,
-    LoyaltyCategory, Rating, SignalKind, Source, category_changes,
+    LoyaltyCategory, PASSIVE_MIN_RATING, PASSIVE_MIN_SCORE, PROMOTER_MIN_RATING,
+    PROMOTER_MIN_SCORE, Rating, SENTIMENT_THRESHOLD, SentimentLabel, SignalKind, Source,
+    category_changes,
 };
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -53,23 +55,20 @@ pub struct FeedbackFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// Sentiment as VADER's authors label it: compound ≥ 0.05 positive, ≤ −0.05 negative.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SentimentLabel {
-    Positive,
-    Neutral,
-    Negative,
-}
-
 /// The category an item signals, in SQL, over `feedback_items f` left-joined
-/// to its answer `r` and survey `s`. The star thresholds are those of
-/// `Rating::implied_category` (5 stars = normalised ≥ 0.875, 4 = ≥ 0.625),
-/// written out again because SQL cannot call it; the API test checks the
-/// 1-star and 5-star ends.
-const ITEM_CATEGORY: &str = "CASE \
-    WHEN s.kind = 'nps' THEN CASE WHEN r.score >= 9 THEN 'promoter' WHEN r.score >= 7 THEN 'passive' ELSE 'detractor' END \
-    WHEN f.rating_normalized IS NULL THEN NULL \
-    WHEN f.rating_normalized >= 0.875 THEN 'promoter' WHEN f.rating_normalized >= 0.625 THEN 'passive' ELSE 'detractor' END";
+/// to its answer `r` and survey `s`, written from the domain's thresholds
+/// (`LoyaltyCategory::from_nps`, `Rating::implied_category`); the
+/// conformance test runs every score and star boundary through it.
+fn item_category() -> String {
+    format!(
+        "CASE \
+         WHEN s.kind = 'nps' THEN CASE WHEN r.score >= {PROMOTER_MIN_SCORE} THEN 'promoter' \
+         WHEN r.score >= {PASSIVE_MIN_SCORE} THEN 'passive' ELSE 'detractor' END \
+         WHEN f.rating_normalized IS NULL THEN NULL \
+         WHEN f.rating_normalized >= {PROMOTER_MIN_RATING} THEN 'promoter' \
+         WHEN f.rating_normalized >= {PASSIVE_MIN_RATING} THEN 'passive' ELSE 'detractor' END"
+    )
+}
 
 /// How many source ids one look-up asks for.
 const LOOKUP_CHUNK: usize = 500;
@@ -412,11 +411,15 @@ impl Store {
             ));
         }
         match filter.sentiment {
-            Some(SentimentLabel::Positive) => conditions.push("f.sentiment >= 0.05".to_owned()),
-            Some(SentimentLabel::Negative) => conditions.push("f.sentiment <= -0.05".to_owned()),
-            Some(SentimentLabel::Neutral) => {
-                conditions.push("f.sentiment > -0.05 AND f.sentiment < 0.05".to_owned())
+            Some(SentimentLabel::Positive) => {
+                conditions.push(format!("f.sentiment >= {SENTIMENT_THRESHOLD}"))
             }
+            Some(SentimentLabel::Negative) => {
+                conditions.push(format!("f.sentiment <= -{SENTIMENT_THRESHOLD}"))
+            }
+            Some(SentimentLabel::Neutral) => conditions.push(format!(
+                "f.sentiment > -{SENTIMENT_THRESHOLD} AND f.sentiment < {SENTIMENT_THRESHOLD}"
+            )),
             None => {}
         }
         if let Some(topic) = &filter.topic {
@@ -432,7 +435,8 @@ impl Store {
         }
         if let Some(category) = filter.category {
             conditions.push(format!(
-                "({ITEM_CATEGORY}) = {}",
+                "({}) = {}",
+                item_category(),
                 sql.bind(category.as_str())
             ));
         }

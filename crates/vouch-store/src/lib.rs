@@ -33,7 +33,7 @@ pub use audit::AuditEntry;
 pub use customers::{CustomerFilter, CustomerKey, Erasure, like_literal};
 pub use error::StoreError;
 pub use events::StoredEvent;
-pub use feedback::{FeedbackFilter, FeedbackWriter, SentimentLabel, UpsertSummary};
+pub use feedback::{FeedbackFilter, FeedbackWriter, UpsertSummary};
 pub use flows::{CustomerFlow, ReviewStats, SocialStats};
 pub use invitations::{Invitation, NewInvitation};
 pub use jobs::{Delivery, Job, NewJob, Webhook};
@@ -44,6 +44,7 @@ pub use retention::Purged;
 pub use staff::{ApiTokenInfo, StaffAccount, StaffUser, UserChange};
 pub use store::{Backend, Store};
 pub use text::{FeedbackAnalysis, FeedbackText, TextTags};
+pub use vouch_domain::SentimentLabel;
 
 /// The crate-wide result type.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

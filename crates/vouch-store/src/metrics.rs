@@ -137,6 +137,21 @@ enum Grouping<'a> {
 
 /// Builds `SELECT <key>, promoters, passives, detractors … GROUP BY <key>`
 /// over the rollup or the raw responses.
+/// Promoters, passives and detractors among answers `r`, in SQL, from the
+/// domain's thresholds (`LoyaltyCategory::from_nps`). The rollup triggers
+/// of migration 0002 say the same in SQL of their own; the conformance test
+/// runs every score through both.
+fn nps_sums() -> [String; 3] {
+    use vouch_domain::{PASSIVE_MIN_SCORE, PROMOTER_MIN_SCORE};
+    [
+        format!("SUM(CASE WHEN r.score >= {PROMOTER_MIN_SCORE} THEN 1 ELSE 0 END)"),
+        format!(
+            "SUM(CASE WHEN r.score >= {PASSIVE_MIN_SCORE} AND r.score < {PROMOTER_MIN_SCORE} THEN 1 ELSE 0 END)"
+        ),
+        format!("SUM(CASE WHEN r.score < {PASSIVE_MIN_SCORE} THEN 1 ELSE 0 END)"),
+    ]
+}
+
 fn nps_query(backend: Backend, filter: &ResponseFilter, grouping: Grouping<'_>) -> Sql {
     let attribute_key = match grouping {
         Grouping::By(Segment::Attribute(name)) => Some(name.as_str()),
@@ -158,7 +173,7 @@ fn nps_query(backend: Backend, filter: &ResponseFilter, grouping: Grouping<'_>) 
     let (from_table, sums, time, channel, language, survey) = if let Some(rollup) = rollup {
         (
             format!("{rollup} t JOIN surveys s ON s.id = t.survey_id"),
-            ["SUM(t.promoters)", "SUM(t.passives)", "SUM(t.detractors)"],
+            ["SUM(t.promoters)", "SUM(t.passives)", "SUM(t.detractors)"].map(str::to_owned),
             "t.bucket".to_owned(),
             "t.channel",
             "t.language",
@@ -168,11 +183,7 @@ fn nps_query(backend: Backend, filter: &ResponseFilter, grouping: Grouping<'_>) 
         conditions.push("s.kind = 'nps'".to_owned());
         (
             "responses r JOIN surveys s ON s.id = r.survey_id".to_owned(),
-            [
-                "SUM(CASE WHEN r.score >= 9 THEN 1 ELSE 0 END)",
-                "SUM(CASE WHEN r.score IN (7, 8) THEN 1 ELSE 0 END)",
-                "SUM(CASE WHEN r.score <= 6 THEN 1 ELSE 0 END)",
-            ],
+            nps_sums(),
             hour_of(backend, "r.answered_at"),
             "r.channel",
             "COALESCE(r.language, '')",
@@ -322,9 +333,9 @@ impl Store {
                     format!(
                         "INSERT INTO {table} (bucket, survey_id, channel, language, promoters, passives, detractors) \
                          SELECT {bucket}, r.survey_id, r.channel, COALESCE(r.language, ''), \
-                         SUM(CASE WHEN r.score >= 9 THEN 1 ELSE 0 END), SUM(CASE WHEN r.score IN (7, 8) THEN 1 ELSE 0 END), \
-                         SUM(CASE WHEN r.score <= 6 THEN 1 ELSE 0 END) \
-                         FROM responses r JOIN surveys s ON s.id = r.survey_id WHERE s.kind = 'nps' GROUP BY 1, 2, 3, 4"
+                         {} \
+                         FROM responses r JOIN surveys s ON s.id = r.survey_id WHERE s.kind = 'nps' GROUP BY 1, 2, 3, 4",
+                        nps_sums().join(", ")
                     ),
                 ]
             })

@@ -44,6 +44,7 @@ on_both_backends!(
     consumers_resume_where_they_stopped_and_retention_waits_for_them,
     schedules_fire_once_per_slot_across_instances,
     consent_suppressions_and_the_contact_budget,
+    thresholds_in_sql_agree_with_the_domain,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -1941,5 +1942,135 @@ async fn consent_suppressions_and_the_contact_budget(db: &TestDb) {
             .await
             .unwrap(),
         BudgetDecision::Send
+    );
+}
+
+/// The SQL that sorts answers and feedback into categories and sentiment
+/// labels (the rollup triggers, the raw sums, the feedback filters) agrees
+/// with the domain's rules at every NPS score, at the star boundaries and
+/// at ±0.05.
+async fn thresholds_in_sql_agree_with_the_domain(db: &TestDb) {
+    use vouch_domain::{LoyaltyCategory, SentimentLabel};
+    let store = &db.store;
+    let tally_of = |category: LoyaltyCategory| match category {
+        LoyaltyCategory::Promoter => NpsTally {
+            promoters: 1,
+            passives: 0,
+            detractors: 0,
+        },
+        LoyaltyCategory::Passive => NpsTally {
+            promoters: 0,
+            passives: 1,
+            detractors: 0,
+        },
+        LoyaltyCategory::Detractor => NpsTally {
+            promoters: 0,
+            passives: 0,
+            detractors: 1,
+        },
+    };
+    for score in 0..=10u8 {
+        let name = format!("Score {score}");
+        let survey = survey(store, SurveyKind::Nps, &name).await;
+        store
+            .insert_answers(&[answer(survey, None, i64::from(score), 3, Some("because"))])
+            .await
+            .unwrap();
+        let expected = tally_of(LoyaltyCategory::from_nps(score));
+        let filter = ResponseFilter {
+            surveys: vec![name.clone()],
+            ..ResponseFilter::default()
+        };
+        let raw = ResponseFilter {
+            skip_rollup: true,
+            ..filter.clone()
+        };
+        assert_eq!(
+            store.nps_tally(&filter).await.unwrap(),
+            expected,
+            "rollup, score {score}"
+        );
+        assert_eq!(
+            store.nps_tally(&raw).await.unwrap(),
+            expected,
+            "answers, score {score}"
+        );
+    }
+    // The rollup rebuilt from the answers counts the same.
+    store.rebuild_nps_rollups().await.unwrap();
+    let all = store.nps_tally(&ResponseFilter::default()).await.unwrap();
+    assert_eq!((all.promoters, all.passives, all.detractors), (2, 2, 7));
+
+    // Ratings at and around the star boundaries, and sentiment around ±0.05.
+    let normalized = [0.0, 0.5, 0.624_999, 0.625, 0.75, 0.874_999, 0.875, 1.0];
+    let sentiments = [-0.5, -0.05, -0.049_999, 0.0, 0.049_999, 0.05, 0.5, 0.9];
+    let items: Vec<Feedback> = normalized
+        .iter()
+        .zip(sentiments)
+        .enumerate()
+        .map(|(i, (n, sentiment))| {
+            let mut f = Feedback::new(Source::Trustpilot, format!("b-{i}"), "text", at(5)).unwrap();
+            f.rating = Some(Rating::new(*n, 0.0, 1.0).unwrap());
+            f.sentiment = Some(sentiment);
+            f
+        })
+        .collect();
+    store.insert_feedback(&items).await.unwrap();
+    let ids_where = |filter: vouch_store::FeedbackFilter| async move {
+        let mut ids: Vec<String> = store
+            .feedback(&filter, None, 500)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|i| i.feedback.source == Source::Trustpilot)
+            .map(|i| i.feedback.source_id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    for category in [
+        LoyaltyCategory::Promoter,
+        LoyaltyCategory::Passive,
+        LoyaltyCategory::Detractor,
+    ] {
+        let mut expected: Vec<String> = items
+            .iter()
+            .filter(|f| f.rating.unwrap().implied_category() == category)
+            .map(|f| f.source_id.clone())
+            .collect();
+        expected.sort();
+        let filter = vouch_store::FeedbackFilter {
+            category: Some(category),
+            ..Default::default()
+        };
+        assert_eq!(ids_where(filter).await, expected, "{category:?}");
+    }
+    for label in [
+        SentimentLabel::Positive,
+        SentimentLabel::Neutral,
+        SentimentLabel::Negative,
+    ] {
+        let mut expected: Vec<String> = items
+            .iter()
+            .filter(|f| SentimentLabel::of(f.sentiment.unwrap()) == label)
+            .map(|f| f.source_id.clone())
+            .collect();
+        expected.sort();
+        let filter = vouch_store::FeedbackFilter {
+            sentiment: Some(label),
+            ..Default::default()
+        };
+        assert_eq!(ids_where(filter).await, expected, "{label:?}");
+    }
+    // Survey comments take their answer's category.
+    let filter = vouch_store::FeedbackFilter {
+        category: Some(LoyaltyCategory::Passive),
+        sources: vec![Source::Survey],
+        ..Default::default()
+    };
+    assert_eq!(
+        store.feedback(&filter, None, 50).await.unwrap().len(),
+        2,
+        "scores 7 and 8"
     );
 }
