@@ -292,6 +292,27 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
             "/api/v1/customers/{id}/contacts",
             Some(ReadCustomers),
         ),
+        ("GET", "/api/v1/templates", Some(ManageSettings)),
+        (
+            "GET",
+            "/api/v1/templates/{name}/{language}",
+            Some(ManageSettings),
+        ),
+        (
+            "PUT",
+            "/api/v1/templates/{name}/{language}",
+            Some(ManageSettings),
+        ),
+        (
+            "DELETE",
+            "/api/v1/templates/{name}/{language}",
+            Some(ManageSettings),
+        ),
+        (
+            "POST",
+            "/api/v1/templates/{name}/{language}/preview",
+            Some(ManageSettings),
+        ),
     ]
 };
 

@@ -118,7 +118,8 @@ async fn seed(store: &Store) {
     store.insert_answers(&answers).await.unwrap();
 }
 
-async fn every_route_checks_access(store: Store) {
+async fn every_route_checks_access(db: &TestDb) {
+    let store = db.store.clone();
     seed(&store).await;
     let server = start(store.clone()).await;
     let viewer = token(&store, Role::Viewer).await;
@@ -188,7 +189,8 @@ async fn every_route_checks_access(store: Store) {
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 }
 
-async fn sign_in_read_the_dashboard_and_call_the_api(store: Store) {
+async fn sign_in_read_the_dashboard_and_call_the_api(db: &TestDb) {
+    let store = db.store.clone();
     seed(&store).await;
     let hash = vouch_server::hash_password("correct horse battery");
     store
@@ -317,7 +319,8 @@ async fn json_of(response: reqwest::Response) -> (StatusCode, serde_json::Value)
 
 const HOSTILE: &str = "<script>alert('x')</script> \"quoted\" & Robert'); DROP TABLE customers;--";
 
-async fn the_api_keeps_customers_feedback_and_answers_and_erases_a_person(store: Store) {
+async fn the_api_keeps_customers_feedback_and_answers_and_erases_a_person(db: &TestDb) {
+    let store = db.store.clone();
     seed(&store).await;
     let server = start(store.clone()).await;
     let admin = token(&store, Role::Admin).await;
@@ -764,7 +767,8 @@ async fn receiver() -> Receiver {
     Receiver { url, got }
 }
 
-async fn webhooks_are_signed_retried_and_logged(store: Store) {
+async fn webhooks_are_signed_retried_and_logged(db: &TestDb) {
+    let store = db.store.clone();
     seed(&store).await;
     let server = start(store.clone()).await;
     let admin = token(&store, Role::Admin).await;
@@ -917,7 +921,8 @@ async fn webhooks_are_signed_retried_and_logged(store: Store) {
     assert!(!metrics.contains("bo@example.com"));
 }
 
-async fn the_openapi_document_describes_every_api_route(store: Store) {
+async fn the_openapi_document_describes_every_api_route(db: &TestDb) {
+    let store = db.store.clone();
     let server = start(store).await;
     let doc: serde_json::Value = server
         .client
@@ -983,7 +988,8 @@ async fn the_openapi_document_describes_every_api_route(store: Store) {
     assert!(doc.pointer("/components/securitySchemes/bearer").is_some());
 }
 
-async fn managers_create_edit_pause_and_archive_surveys_in_the_web_app(store: Store) {
+async fn managers_create_edit_pause_and_archive_surveys_in_the_web_app(db: &TestDb) {
+    let store = db.store.clone();
     let server = start(store.clone()).await;
     let hash = vouch_server::hash_password("manager password 1");
     store
@@ -1293,27 +1299,7 @@ async fn a_customer_answers_a_survey_in_the_browser_in_romanian() {
     );
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let dir = tempfile::tempdir().unwrap();
-                let store = vouch_store::Store::open(&format!("sqlite://{}", dir.path().join("v.db").display())).await.unwrap();
-                super::$name(store).await;
-            })+
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let Some(schema) = vouch_testing::PostgresSchema::create().await else { return };
-                let store = vouch_store::Store::open(&schema.url).await.unwrap();
-                super::$name(store).await;
-                schema.drop_schema().await;
-            })+
-        }
-    };
-}
+use vouch_testing::{TestDb, on_both_backends};
 
 on_both_backends!(
     every_route_checks_access,

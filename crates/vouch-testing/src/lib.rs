@@ -1,4 +1,5 @@
-//! Test support shared by Vouch's crates.
+//! Test support shared by Vouch's crates: a fresh database per test on
+//! either backend (`TestDb`, `on_both_backends!`).
 //!
 //! Tests that need an outside program read where it is from an environment
 //! variable; without it they skip and say why, once per test binary.
@@ -86,6 +87,81 @@ async fn admin(base: &str, statement: &str) {
         .await
         .unwrap_or_else(|e| panic!("{statement}: {e}"));
     pool.close().await;
+}
+
+/// A fresh database for one test: an SQLite file in a temporary directory,
+/// or a PostgreSQL schema of its own (`PostgresSchema`).
+pub struct TestDb {
+    pub store: vouch_store::Store,
+    pub url: String,
+    /// The SQLite file, for tests that inspect or fault it from outside.
+    pub sqlite_path: Option<std::path::PathBuf>,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<PostgresSchema>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("vouch.db");
+        let url = format!("sqlite://{}", path.display());
+        let store = vouch_store::Store::open(&url).await.expect("open SQLite");
+        TestDb {
+            store,
+            url,
+            sqlite_path: Some(path),
+            _dir: Some(dir),
+            schema: None,
+        }
+    }
+
+    /// `None` (after saying why) when no PostgreSQL server is configured.
+    pub async fn postgres() -> Option<TestDb> {
+        let schema = PostgresSchema::create().await?;
+        let store = vouch_store::Store::open(&schema.url)
+            .await
+            .expect("open PostgreSQL");
+        Some(TestDb {
+            store,
+            url: schema.url.clone(),
+            sqlite_path: None,
+            _dir: None,
+            schema: Some(schema),
+        })
+    }
+
+    /// Drops the test's schema (SQLite files go with their directory).
+    pub async fn cleanup(self) {
+        self.store.close().await;
+        if let Some(schema) = self.schema {
+            schema.drop_schema().await;
+        }
+    }
+}
+
+/// Runs each named `async fn NAME(db: &TestDb)` on SQLite and on PostgreSQL
+/// (when configured), each in a database of its own, on a two-thread
+/// runtime (servers and their workers run beside the test).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let db = $crate::TestDb::sqlite().await;
+                super::$name(&db).await;
+                db.cleanup().await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(db) = $crate::TestDb::postgres().await else { return };
+                super::$name(&db).await;
+                db.cleanup().await;
+            })*
+        }
+    };
 }
 
 #[cfg(test)]

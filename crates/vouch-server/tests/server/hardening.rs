@@ -25,7 +25,8 @@ async fn link_survey(server: &super::Running, admin: &str) -> String {
     survey["slug"].as_str().unwrap().to_owned()
 }
 
-pub async fn control_characters_and_oversized_texts_stop_at_the_edge(store: Store) {
+pub async fn control_characters_and_oversized_texts_stop_at_the_edge(db: &vouch_testing::TestDb) {
+    let store = db.store.clone();
     let server = start(store.clone()).await;
     let admin = token(&store, Role::Admin).await;
     let api = |method: Method, path: &str| {
@@ -328,7 +329,10 @@ async fn try_sign_in(
         .status()
 }
 
-pub async fn sign_in_limits_count_per_client_and_account_across_instances(store: Store) {
+pub async fn sign_in_limits_count_per_client_and_account_across_instances(
+    db: &vouch_testing::TestDb,
+) {
+    let store = db.store.clone();
     let hash = vouch_server::hash_password("correct horse battery");
     store
         .add_user("ana@acme.example", Role::Admin, &hash, chrono::Utc::now())
@@ -401,7 +405,8 @@ pub async fn sign_in_limits_count_per_client_and_account_across_instances(store:
     );
 }
 
-pub async fn login_csrf_needs_our_own_page(store: Store) {
+pub async fn login_csrf_needs_our_own_page(db: &vouch_testing::TestDb) {
+    let store = db.store.clone();
     let hash = vouch_server::hash_password("correct horse battery");
     store
         .add_user("ana@acme.example", Role::Admin, &hash, chrono::Utc::now())
@@ -452,7 +457,8 @@ pub async fn login_csrf_needs_our_own_page(store: Store) {
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
 }
 
-pub async fn every_response_carries_the_security_headers(store: Store) {
+pub async fn every_response_carries_the_security_headers(db: &vouch_testing::TestDb) {
+    let store = db.store.clone();
     let server = start(store.clone()).await;
     for (method, path, _) in vouch_server::ROUTES {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
@@ -546,7 +552,8 @@ async fn over_https_cookies_are_host_prefixed_and_secure_and_hsts_is_sent() {
     );
 }
 
-pub async fn sessions_idle_out_and_end_when_an_account_changes(store: Store) {
+pub async fn sessions_idle_out_and_end_when_an_account_changes(db: &vouch_testing::TestDb) {
+    let store = db.store.clone();
     use chrono::{Duration, Utc};
     let hash = vouch_server::hash_password("correct horse battery");
     let user = store
@@ -689,7 +696,8 @@ pub async fn sessions_idle_out_and_end_when_an_account_changes(store: Store) {
     assert_eq!(call(fresh).await, StatusCode::UNAUTHORIZED);
 }
 
-pub async fn every_error_has_the_documented_shape_and_status(store: Store) {
+pub async fn every_error_has_the_documented_shape_and_status(db: &vouch_testing::TestDb) {
+    let store = db.store.clone();
     let server = start(store.clone()).await;
     let admin = token(&store, Role::Admin).await;
     for (method, path, status) in [
@@ -795,7 +803,8 @@ pub async fn every_error_has_the_documented_shape_and_status(store: Store) {
     }
 }
 
-pub async fn staff_actions_land_in_the_audit_log_for_admins(store: Store) {
+pub async fn staff_actions_land_in_the_audit_log_for_admins(db: &vouch_testing::TestDb) {
+    let store = db.store.clone();
     let hash = vouch_server::hash_password("correct horse battery");
     store
         .add_user("ana@acme.example", Role::Admin, &hash, chrono::Utc::now())
@@ -877,7 +886,10 @@ pub async fn staff_actions_land_in_the_audit_log_for_admins(store: Store) {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN, "admins only");
 }
 
-pub async fn erasure_scrubs_quotes_drops_queued_payloads_and_stays_erased(store: Store) {
+pub async fn erasure_scrubs_quotes_drops_queued_payloads_and_stays_erased(
+    db: &vouch_testing::TestDb,
+) {
+    let store = db.store.clone();
     let server = start(store.clone()).await;
     let admin = token(&store, Role::Admin).await;
     let api = |method: Method, path: &str| {
@@ -1021,7 +1033,10 @@ async fn sign_in_with_code(
     (response.status(), response.text().await.unwrap())
 }
 
-pub async fn a_second_factor_is_asked_for_once_set_up_and_each_code_works_once(store: Store) {
+pub async fn a_second_factor_is_asked_for_once_set_up_and_each_code_works_once(
+    db: &vouch_testing::TestDb,
+) {
+    let store = db.store.clone();
     let hash = vouch_server::hash_password("correct horse battery");
     let ana = store
         .add_user("ana@acme.example", Role::Admin, &hash, chrono::Utc::now())

@@ -1,18 +1,16 @@
 //! The store conformance suite: every test runs against SQLite and, when
 //! VOUCH_TEST_POSTGRES_URL is set, PostgreSQL, each in a fresh database.
 
-mod harness;
-
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use harness::TestDb;
 use vouch_domain::analytics::NpsTally;
 use vouch_domain::{
     Answer, Channel, CustomerId, CustomerProfile, Email, Feedback, Locale, Rating, Score,
     SignalKind, Source, SurveyKind,
 };
 use vouch_store::{ResponseFilter, Segment, StoreError, UpsertSummary};
+use vouch_testing::{TestDb, on_both_backends};
 
 on_both_backends!(
     migrations_are_current_and_idempotent,
