@@ -78,21 +78,13 @@ impl Caller {
         self.role.can(permission)
     }
 
-    /// For pages: the 403 page, in the browser's language, when the role
-    /// lacks `permission`; `None` when it may.
-    pub fn page_refusal(&self, permission: Permission, headers: &HeaderMap) -> Option<Response> {
+    /// For pages: the 403 page (written in the browser's language by
+    /// `error::localize_errors`) when the role lacks `permission`; `None` when it may.
+    pub fn page_refusal(&self, permission: Permission) -> Option<Response> {
         if self.may(permission) {
             return None;
         }
-        let (_, t) = crate::locale::texts(headers);
-        let message = crate::pages::Ui(t).t("forbidden");
-        Some(
-            (
-                StatusCode::FORBIDDEN,
-                axum::response::Html(format!("<p>{message}</p>")),
-            )
-                .into_response(),
-        )
+        Some(crate::error::PageError::new(StatusCode::FORBIDDEN, "forbidden").into_response())
     }
 
     /// For forms a signed-in user posts: the refusal when the form does not

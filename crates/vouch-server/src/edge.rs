@@ -67,13 +67,7 @@ pub async fn refuse_controls_in_url(request: Request, next: Next) -> Response {
         }
         .into_response();
     }
-    let (_, t) = crate::locale::texts(request.headers());
-    let message = crate::pages::Ui(t).t("bad_url");
-    (
-        StatusCode::BAD_REQUEST,
-        axum::response::Html(format!("<!doctype html><title>400</title><p>{message}</p>")),
-    )
-        .into_response()
+    crate::error::PageError::new(StatusCode::BAD_REQUEST, "bad_url").into_response()
 }
 
 /// Whether a browser says this request comes from another site: its
@@ -110,13 +104,7 @@ pub async fn refuse_cross_site_forms(request: Request, next: Next) -> Response {
     {
         return next.run(request).await;
     }
-    let (_, t) = crate::locale::texts(request.headers());
-    let message = crate::pages::Ui(t).t("cross_site");
-    (
-        StatusCode::FORBIDDEN,
-        axum::response::Html(format!("<!doctype html><title>403</title><p>{message}</p>")),
-    )
-        .into_response()
+    crate::error::PageError::new(StatusCode::FORBIDDEN, "cross_site").into_response()
 }
 
 /// 404 for a path no route serves: the API's JSON error under `/api/`, a
@@ -150,16 +138,7 @@ fn refusal(request: &Request, status: StatusCode, key: &'static str, message: &s
         }
         .into_response();
     }
-    let (_, t) = crate::locale::texts(request.headers());
-    let text = crate::pages::Ui(t).t(key);
-    (
-        status,
-        axum::response::Html(format!(
-            "<!doctype html><title>{}</title><p>{text}</p>",
-            status.as_u16()
-        )),
-    )
-        .into_response()
+    crate::error::PageError::new(status, key).into_response()
 }
 
 #[cfg(test)]

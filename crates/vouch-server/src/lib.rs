@@ -8,6 +8,7 @@ mod auth;
 mod cache;
 mod client;
 mod edge;
+mod error;
 mod headers;
 mod jobs;
 mod locale;
@@ -220,6 +221,7 @@ pub fn router(state: AppState) -> Router {
             headers::security_headers,
         ))
         .layer(axum::middleware::from_fn(edge::refuse_controls_in_url))
+        .layer(axum::middleware::from_fn(error::localize_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

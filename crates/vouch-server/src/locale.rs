@@ -62,3 +62,13 @@ mod tests {
         }
     }
 }
+
+/// Interface text for templates: `ui.t("key")`.
+pub struct Ui(pub &'static Texts);
+
+impl Ui {
+    pub fn t(&self, key: &str) -> &'static str {
+        // Every locale has every key (tested); an unknown key shows nothing.
+        self.0.get(key).map_or("", String::as_str)
+    }
+}

@@ -7,8 +7,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use vouch_app::outreach::SurveyEmail;
 use vouch_app::templates::MessageTemplate;
 
+use crate::locale::Ui;
 use crate::locale::texts_for;
-use crate::pages::Ui;
 
 /// Where and as whom survey emails go out; see docs/CONFIG.md.
 #[derive(Debug, Clone, Default)]

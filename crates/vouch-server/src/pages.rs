@@ -17,19 +17,9 @@ use vouch_domain::analytics::{Granularity, TrendSpec};
 use vouch_store::ResponseFilter;
 
 use crate::AppState;
-use crate::api::ApiError;
 use crate::auth::{PageCaller, SESSION_HOURS, cookie, new_secret, secret_hash, verify_password};
-use crate::locale::{Texts, texts};
-
-/// Interface text for templates: `ui.t("key")`.
-pub struct Ui(pub &'static Texts);
-
-impl Ui {
-    pub fn t(&self, key: &str) -> &'static str {
-        // Every locale has every key (tested); an unknown key shows nothing.
-        self.0.get(key).map_or("", String::as_str)
-    }
-}
+use crate::error::PageError;
+use crate::locale::{Texts, Ui, texts};
 
 pub fn render(page: impl Template) -> Response {
     match page.render() {
@@ -126,11 +116,11 @@ pub async fn login(
                 StatusCode::TOO_MANY_REQUESTS,
             );
         }
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return PageError::from(e).into_response(),
     }
     let user = match state.store.user_by_email(&email).await {
         Ok(user) => user,
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return PageError::from(e).into_response(),
     };
     // A missing user costs one verification too, against a hash made once,
     // so timing does not tell which emails exist.
@@ -146,7 +136,7 @@ pub async fn login(
     let Some(user) = user.filter(|_| valid) else {
         if let Err(e) = vouch_app::limits::sign_in_failed(&state.store, &email, address, now).await
         {
-            return ApiError::from(e).into_response();
+            return PageError::from(e).into_response();
         }
         tracing::info!(%address, "failed sign-in");
         let client = address.to_string();
@@ -155,7 +145,7 @@ pub async fn login(
             .audit(now, &email, "sign_in_failed", None, Some(&client))
             .await;
         if let Err(e) = audited {
-            return ApiError::from(e).into_response();
+            return PageError::from(e).into_response();
         }
         return login_page(
             &state.web,
@@ -179,13 +169,13 @@ pub async fn login(
             .require_second_factor
             .then_some("second_factor_required"),
         Ok(vouch_app::totp::SecondFactor::Refused) => Some("bad_code"),
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return PageError::from(e).into_response(),
     };
     if let Some(key) = refusal {
         // A wrong code counts as a failed sign-in: the limits hold for it too.
         if let Err(e) = vouch_app::limits::sign_in_failed(&state.store, &email, address, now).await
         {
-            return ApiError::from(e).into_response();
+            return PageError::from(e).into_response();
         }
         let client = address.to_string();
         if let Err(e) = state
@@ -199,7 +189,7 @@ pub async fn login(
             )
             .await
         {
-            return ApiError::from(e).into_response();
+            return PageError::from(e).into_response();
         }
         return login_page(
             &state.web,
@@ -210,7 +200,7 @@ pub async fn login(
         );
     }
     if let Err(e) = vouch_app::limits::signed_in(&state.store, &email, address).await {
-        return ApiError::from(e).into_response();
+        return PageError::from(e).into_response();
     }
     let client = address.to_string();
     let audited = state
@@ -218,7 +208,7 @@ pub async fn login(
         .audit(now, &user.email, "sign_in", None, Some(&client))
         .await;
     if let Err(e) = audited {
-        return ApiError::from(e).into_response();
+        return PageError::from(e).into_response();
     }
     let session = new_secret();
     if let Err(e) = state
@@ -232,7 +222,7 @@ pub async fn login(
         )
         .await
     {
-        return ApiError::from(e).into_response();
+        return PageError::from(e).into_response();
     }
     let mut response = Redirect::to("/").into_response();
     set_cookie(
@@ -263,7 +253,7 @@ pub async fn logout(
     if let Some(session) = &caller.session
         && let Err(e) = state.store.end_session(session).await
     {
-        return ApiError::from(e).into_response();
+        return PageError::from(e).into_response();
     }
     let mut response = Redirect::to("/login").into_response();
     set_cookie(
@@ -396,7 +386,7 @@ pub async fn feedback(
     PageCaller(caller): PageCaller,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(page) = caller.page_refusal(Permission::ReadFeedback, &headers) {
+    if let Some(page) = caller.page_refusal(Permission::ReadFeedback) {
         return page;
     }
     let (lang, t) = texts(&headers);
@@ -406,7 +396,7 @@ pub async fn feedback(
         .await
     {
         Ok(items) => items,
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return PageError::from(e).into_response(),
     };
     let items = items
         .into_iter()
@@ -445,7 +435,7 @@ pub async fn dashboard(
     PageCaller(caller): PageCaller,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(page) = caller.page_refusal(Permission::ViewDashboards, &headers) {
+    if let Some(page) = caller.page_refusal(Permission::ViewDashboards) {
         return page;
     }
     let (lang, t) = texts(&headers);
@@ -465,7 +455,7 @@ pub type DashboardNumbers = Arc<(
 async fn dashboard_numbers(
     state: &AppState,
     to: chrono::DateTime<Utc>,
-) -> Result<DashboardNumbers, ApiError> {
+) -> Result<DashboardNumbers, PageError> {
     let scores =
         vouch_app::reports::scores(&state.store, to - Duration::days(90), to, 0.95).await?;
     let filter = ResponseFilter {
@@ -487,7 +477,7 @@ async fn dashboard_page(
     caller: crate::auth::Caller,
     lang: &'static str,
     t: &'static Texts,
-) -> Result<DashboardPage, ApiError> {
+) -> Result<DashboardPage, PageError> {
     // Whole UTC days (the last 90, today included), so the NPS comes from the daily rollup.
     let to = (Utc::now() + Duration::days(1))
         .date_naive()
@@ -619,7 +609,7 @@ async fn invitation_page(
             )),
         )
             .into_response(),
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => PageError::from(e).into_response(),
     }
 }
 
@@ -659,11 +649,11 @@ pub async fn accept_invitation(
                 )
                 .await
             {
-                return ApiError::from(e).into_response();
+                return PageError::from(e).into_response();
             }
             Redirect::to("/login").into_response()
         }
         Ok(None) => invitation_page(&state, &token, &headers, None).await,
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => PageError::from(e).into_response(),
     }
 }

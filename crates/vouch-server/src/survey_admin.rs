@@ -12,10 +12,11 @@ use serde::Deserialize;
 use vouch_domain::{Permission, SurveyId, SurveyKind, SurveyStatus, SurveyTexts};
 
 use crate::AppState;
-use crate::api::ApiError;
 use crate::auth::{Caller, PageCaller};
+use crate::error::PageError;
+use crate::locale::Ui;
 use crate::locale::texts;
-use crate::pages::{Ui, render};
+use crate::pages::render;
 
 struct SurveyRow {
     id: i64,
@@ -64,7 +65,7 @@ async fn list_page(
     let (lang, t) = texts(headers);
     let surveys = match state.store.survey_designs().await {
         Ok(s) => s,
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return PageError::from(e).into_response(),
     };
     let mut response = render(SurveysPage {
         lang,
@@ -94,7 +95,7 @@ pub async fn list(
     PageCaller(caller): PageCaller,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(page) = caller.page_refusal(Permission::ReadResponses, &headers) {
+    if let Some(page) = caller.page_refusal(Permission::ReadResponses) {
         return page;
     }
     list_page(&state, caller, &headers, StatusCode::OK, None).await
@@ -127,7 +128,7 @@ pub async fn create(
     headers: HeaderMap,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    if let Some(page) = caller.page_refusal(Permission::ManageSurveys, &headers) {
+    if let Some(page) = caller.page_refusal(Permission::ManageSurveys) {
         return page;
     }
     if let Some(refused) = caller.form_refusal(&form.csrf) {
@@ -173,7 +174,7 @@ pub async fn edit(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Some(page) = caller.page_refusal(Permission::ManageSurveys, &headers) {
+    if let Some(page) = caller.page_refusal(Permission::ManageSurveys) {
         return page;
     }
     edit_page(&state, caller, &headers, id, StatusCode::OK, None).await
@@ -190,8 +191,8 @@ async fn edit_page(
     let (lang, t) = texts(headers);
     let design = match state.store.survey_design(SurveyId(id)).await {
         Ok(Some(d)) => d,
-        Ok(None) => return ApiError::not_found("survey", id).into_response(),
-        Err(e) => return ApiError::from(e).into_response(),
+        Ok(None) => return PageError::new(StatusCode::NOT_FOUND, "not_found").into_response(),
+        Err(e) => return PageError::from(e).into_response(),
     };
     let text = |map: &BTreeMap<String, String>, language: &str| {
         map.get(language).cloned().unwrap_or_default()
@@ -240,7 +241,7 @@ pub async fn save(
     Path(id): Path<i64>,
     Form(form): Form<EditForm>,
 ) -> Response {
-    if let Some(page) = caller.page_refusal(Permission::ManageSurveys, &headers) {
+    if let Some(page) = caller.page_refusal(Permission::ManageSurveys) {
         return page;
     }
     if let Some(refused) = caller.form_refusal(&form.csrf) {
@@ -248,8 +249,8 @@ pub async fn save(
     }
     let design = match state.store.survey_design(SurveyId(id)).await {
         Ok(Some(d)) => d,
-        Ok(None) => return ApiError::not_found("survey", id).into_response(),
-        Err(e) => return ApiError::from(e).into_response(),
+        Ok(None) => return PageError::new(StatusCode::NOT_FOUND, "not_found").into_response(),
+        Err(e) => return PageError::from(e).into_response(),
     };
     let status: Option<SurveyStatus> = form.status.parse().ok();
     let texts = SurveyTexts {

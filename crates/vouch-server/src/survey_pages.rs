@@ -18,8 +18,8 @@ use vouch_app::surveys::{Branding, Invited, TokenAnswer};
 use vouch_domain::{Locale, SurveyDesign, SurveyKind, SurveyStatus};
 
 use crate::AppState;
+use crate::locale::Ui;
 use crate::locale::{Texts, texts, texts_for};
-use crate::pages::Ui;
 
 #[derive(Template)]
 #[template(path = "survey.html")]
@@ -192,7 +192,7 @@ async fn invited(
             Ok((invited, words))
         }
         Ok(None) => Err(unknown(headers, brand.clone())),
-        Err(e) => Err(crate::api::ApiError::from(e).into_response()),
+        Err(e) => Err(crate::error::PageError::from(e).into_response()),
     }
 }
 
@@ -239,7 +239,7 @@ pub async fn invitation_page(
         Ok(TokenAnswer::Unknown) => unknown(&headers, brand),
         Ok(TokenAnswer::Closed) => closed(words, brand),
         Err(AppError::Refused(_)) => refused(brand, asked),
-        Err(e) => crate::api::ApiError::from(e).into_response(),
+        Err(e) => crate::error::PageError::from(e).into_response(),
     }
 }
 
@@ -285,7 +285,7 @@ pub async fn answer_invitation(
         Ok(TokenAnswer::Unknown) => unknown(&headers, brand),
         Ok(TokenAnswer::Closed) => closed(words, brand),
         Err(AppError::Refused(_)) => refused(brand),
-        Err(e) => crate::api::ApiError::from(e).into_response(),
+        Err(e) => crate::error::PageError::from(e).into_response(),
     }
 }
 
@@ -360,7 +360,12 @@ pub async fn answer_link(
     }
     let allowed =
         vouch_app::limits::link_answer_allowed(&state.store, address, chrono::Utc::now()).await;
-    if !allowed.unwrap_or(false) {
+    // A database that cannot count is a 503, not a "too many answers".
+    let allowed = match allowed {
+        Ok(allowed) => allowed,
+        Err(e) => return crate::error::PageError::from(e).into_response(),
+    };
+    if !allowed {
         return message(
             StatusCode::TOO_MANY_REQUESTS,
             words,
@@ -390,7 +395,7 @@ pub async fn answer_link(
     {
         Ok(_) => thanks(words, brand),
         Err(AppError::Refused(_)) => refused(brand, form.comment),
-        Err(e) => crate::api::ApiError::from(e).into_response(),
+        Err(e) => crate::error::PageError::from(e).into_response(),
     }
 }
 
@@ -432,7 +437,7 @@ pub async fn unsubscribe(
             ("unsubscribe_title", "unsubscribed"),
             None,
         ),
-        Err(e) => crate::api::ApiError::from(e).into_response(),
+        Err(e) => crate::error::PageError::from(e).into_response(),
     }
 }
 

@@ -26,39 +26,11 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouch_store::{ResponseFilter, StoreError};
+use vouch_store::ResponseFilter;
+
+pub use crate::error::ApiError;
 
 use crate::AppState;
-
-/// An API error with its status.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub field: Option<String>,
-}
-
-impl ApiError {
-    /// 422: a value the caller sent is not acceptable.
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "invalid",
-            message: message.into(),
-            field: Some(field.into()),
-        }
-    }
-
-    pub fn not_found(what: &str, key: impl std::fmt::Display) -> ApiError {
-        ApiError {
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            message: format!("no {what} {key}"),
-            field: None,
-        }
-    }
-}
 
 /// The error body, for the OpenAPI document.
 #[derive(Serialize, ToSchema)]
@@ -73,75 +45,6 @@ struct ErrorDetail {
     message: String,
     /// The request field at fault, when there is one.
     field: Option<String>,
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code, "message": self.message });
-        if let Some(field) = self.field {
-            error["field"] = json!(field);
-        }
-        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
-        if matches!(
-            self.status,
-            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
-        ) {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("10"),
-            );
-        }
-        response
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        match e {
-            StoreError::NotFound { what, key } => ApiError::not_found(what, key),
-            e if e.is_unique_violation() => ApiError {
-                status: StatusCode::CONFLICT,
-                code: "conflict",
-                message: "another record already has this email or external id".to_owned(),
-                field: None,
-            },
-            e if e.is_unavailable_for_writes() => {
-                tracing::warn!(error = %e, "the database refused a write");
-                ApiError {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    code: "unavailable",
-                    message: "the database cannot take writes now (disk full, read-only or busy); \
-                              nothing was stored: try again later"
-                        .to_owned(),
-                    field: None,
-                }
-            }
-            other => {
-                // The details go to the log, not to the caller.
-                tracing::error!(error = %other, "store error");
-                ApiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    code: "internal",
-                    message: "the database could not answer; see the server log".to_owned(),
-                    field: None,
-                }
-            }
-        }
-    }
-}
-
-impl From<vouch_app::AppError> for ApiError {
-    fn from(e: vouch_app::AppError) -> ApiError {
-        match e {
-            vouch_app::AppError::Store(e) => e.into(),
-            vouch_app::AppError::Refused(message) => ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code: "refused",
-                message,
-                field: None,
-            },
-        }
-    }
 }
 
 /// A JSON request body whose errors are API errors. No string in it may

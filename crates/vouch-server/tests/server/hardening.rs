@@ -213,6 +213,7 @@ async fn a_full_disk_fails_writes_with_503_and_they_work_again_without_a_restart
     };
     assert!(push(0).await.unwrap().status().is_success());
     assert_eq!(ready().await, StatusCode::OK);
+    let slug = link_survey(&server, &admin).await;
 
     let filler = disk.fill();
     let mut refused = 0;
@@ -234,6 +235,28 @@ async fn a_full_disk_fails_writes_with_503_and_they_work_again_without_a_restart
         ready().await,
         StatusCode::SERVICE_UNAVAILABLE,
         "not ready on a full disk"
+    );
+    // A page that cannot write answers with a page, in the reader's language.
+    let page = server
+        .client
+        .post(format!("{}/l/{slug}", server.base))
+        .header("accept-language", "ro-RO,ro;q=0.9")
+        .form(&[("score", "9"), ("comment", "Foarte bine")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.headers().contains_key("retry-after"));
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("lang=\"ro\"") && html.contains("Baza de date nu poate primi"),
+        "{html}"
     );
 
     // Space returns: writes succeed again with the same process and pool.
