@@ -78,15 +78,6 @@ impl Caller {
         self.role.can(permission)
     }
 
-    /// For pages: the 403 page (written in the browser's language by
-    /// `error::localize_errors`) when the role lacks `permission`; `None` when it may.
-    pub fn page_refusal(&self, permission: Permission) -> Option<Response> {
-        if self.may(permission) {
-            return None;
-        }
-        Some(crate::error::PageError::new(StatusCode::FORBIDDEN, "forbidden").into_response())
-    }
-
     /// For forms a signed-in user posts: the refusal when the form does not
     /// carry the session's CSRF token; `None` when it does.
     pub fn form_refusal(&self, csrf: &str) -> Option<Response> {
@@ -188,6 +179,7 @@ pub mod need {
         ReadResponses,
         WriteResponses,
         ReadMetrics,
+        ViewDashboards,
         ManageSurveys,
         ManageUsers,
         ManageSettings
@@ -254,20 +246,46 @@ impl ApiCaller {
 /// A page visitor: without a session, a redirect to the login page.
 pub struct PageCaller(pub Caller);
 
+/// The signed-in caller of a page, or the redirect to the login page.
+async fn signed_in(parts: &mut Parts, state: &AppState) -> Result<Caller, Response> {
+    match caller(parts, state).await {
+        Ok(Some(caller)) if caller.session.is_some() => Ok(caller),
+        Ok(_) => Err(Redirect::to("/login").into_response()),
+        Err(e) => Err(crate::error::PageError::from(e).into_response()),
+    }
+}
+
 impl FromRequestParts<AppState> for PageCaller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        match caller(parts, state).await {
-            Ok(Some(caller)) if caller.session.is_some() => {
-                audit_request(parts, state, &caller)
-                    .await
-                    .map_err(IntoResponse::into_response)?;
-                Ok(PageCaller(caller))
-            }
-            Ok(_) => Err(Redirect::to("/login").into_response()),
-            Err(e) => Err(e.into_response()),
+        let caller = signed_in(parts, state).await?;
+        audit_request(parts, state, &caller)
+            .await
+            .map_err(|e| crate::error::PageError::from(e).into_response())?;
+        Ok(PageCaller(caller))
+    }
+}
+
+/// A signed-in page visitor who holds `N`'s permission (the page twin of
+/// `Api<N>`): without a session, the redirect to the login page; without
+/// the permission, the 403 page in the browser's language.
+pub struct Page<N: Needs>(pub Caller, pub std::marker::PhantomData<N>);
+
+impl<N: Needs> FromRequestParts<AppState> for Page<N> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let caller = signed_in(parts, state).await?;
+        if !caller.may(N::PERMISSION) {
+            return Err(
+                crate::error::PageError::new(StatusCode::FORBIDDEN, "forbidden").into_response(),
+            );
         }
+        audit_request(parts, state, &caller)
+            .await
+            .map_err(|e| crate::error::PageError::from(e).into_response())?;
+        Ok(Page(caller, std::marker::PhantomData))
     }
 }
 

@@ -164,6 +164,21 @@ impl From<StoreError> for PageError {
     }
 }
 
+/// For the helpers pages share with the API (sessions, the audit log).
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> PageError {
+        let key = match e.status {
+            StatusCode::SERVICE_UNAVAILABLE => "error_unavailable",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => "forbidden",
+            StatusCode::CONFLICT => "error_conflict",
+            s if s.is_server_error() => "error_internal",
+            _ => "error_refused",
+        };
+        PageError::new(e.status, key)
+    }
+}
+
 impl From<vouch_app::AppError> for PageError {
     fn from(e: vouch_app::AppError) -> PageError {
         match e {

@@ -50,6 +50,16 @@ pub fn texts_for(language: &str) -> Option<(&'static str, &'static Texts)> {
         .map(|(code, texts)| (*code, texts))
 }
 
+/// Interface text for templates: `ui.t("key")`.
+pub struct Ui(pub &'static Texts);
+
+impl Ui {
+    pub fn t(&self, key: &str) -> &'static str {
+        // Every locale has every key (tested); an unknown key shows nothing.
+        self.0.get(key).map_or("", String::as_str)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -60,15 +70,5 @@ mod tests {
                 assert!(texts.contains_key(key), "{code} lacks {key}");
             }
         }
-    }
-}
-
-/// Interface text for templates: `ui.t("key")`.
-pub struct Ui(pub &'static Texts);
-
-impl Ui {
-    pub fn t(&self, key: &str) -> &'static str {
-        // Every locale has every key (tested); an unknown key shows nothing.
-        self.0.get(key).map_or("", String::as_str)
     }
 }

@@ -12,12 +12,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
 use serde::Deserialize;
-use vouch_domain::Permission;
 use vouch_domain::analytics::{Granularity, TrendSpec};
 use vouch_store::ResponseFilter;
 
 use crate::AppState;
-use crate::auth::{PageCaller, SESSION_HOURS, cookie, new_secret, secret_hash, verify_password};
+use crate::auth::{
+    Page, PageCaller, SESSION_HOURS, cookie, need, new_secret, secret_hash, verify_password,
+};
 use crate::error::PageError;
 use crate::locale::{Texts, Ui, texts};
 
@@ -383,12 +384,9 @@ struct FeedbackRow {
 /// The 100 newest feedback items: the agents' inbox.
 pub async fn feedback(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    Page(caller, _): Page<need::ReadFeedback>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(page) = caller.page_refusal(Permission::ReadFeedback) {
-        return page;
-    }
     let (lang, t) = texts(&headers);
     let items = match state
         .store
@@ -432,12 +430,9 @@ pub async fn feedback(
 
 pub async fn dashboard(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    Page(caller, _): Page<need::ViewDashboards>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(page) = caller.page_refusal(Permission::ViewDashboards) {
-        return page;
-    }
     let (lang, t) = texts(&headers);
     match dashboard_page(&state, caller, lang, t).await {
         Ok(page) => render(page),

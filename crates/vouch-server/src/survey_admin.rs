@@ -12,7 +12,7 @@ use serde::Deserialize;
 use vouch_domain::{Permission, SurveyId, SurveyKind, SurveyStatus, SurveyTexts};
 
 use crate::AppState;
-use crate::auth::{Caller, PageCaller};
+use crate::auth::{Caller, Page, need};
 use crate::error::PageError;
 use crate::locale::Ui;
 use crate::locale::texts;
@@ -92,12 +92,9 @@ async fn list_page(
 /// `GET /surveys`.
 pub async fn list(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    Page(caller, _): Page<need::ReadResponses>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(page) = caller.page_refusal(Permission::ReadResponses) {
-        return page;
-    }
     list_page(&state, caller, &headers, StatusCode::OK, None).await
 }
 
@@ -124,13 +121,10 @@ fn wording(pairs: [(&str, &str); 2]) -> BTreeMap<String, String> {
 /// `POST /surveys`: creates a survey.
 pub async fn create(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    Page(caller, _): Page<need::ManageSurveys>,
     headers: HeaderMap,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    if let Some(page) = caller.page_refusal(Permission::ManageSurveys) {
-        return page;
-    }
     if let Some(refused) = caller.form_refusal(&form.csrf) {
         return refused;
     }
@@ -170,13 +164,10 @@ pub async fn create(
 /// `GET /surveys/{id}`: the edit form.
 pub async fn edit(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    Page(caller, _): Page<need::ManageSurveys>,
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Some(page) = caller.page_refusal(Permission::ManageSurveys) {
-        return page;
-    }
     edit_page(&state, caller, &headers, id, StatusCode::OK, None).await
 }
 
@@ -236,14 +227,11 @@ pub struct EditForm {
 /// `POST /surveys/{id}`: saves the name, status and wording.
 pub async fn save(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    Page(caller, _): Page<need::ManageSurveys>,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<EditForm>,
 ) -> Response {
-    if let Some(page) = caller.page_refusal(Permission::ManageSurveys) {
-        return page;
-    }
     if let Some(refused) = caller.form_refusal(&form.csrf) {
         return refused;
     }
