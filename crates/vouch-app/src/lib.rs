@@ -2,6 +2,7 @@
 //! from the pure domain and the store. The CLI, the API and the dashboard
 //! call these, so they always show the same numbers.
 
+pub mod customers;
 pub mod demo;
 pub mod erasure;
 pub mod events;

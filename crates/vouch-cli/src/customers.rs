@@ -1,6 +1,5 @@
-use chrono::{Duration, Utc};
 use clap::Subcommand;
-use vouch_domain::{CustomerId, DEFAULT_LOOKBACK_DAYS, category_at, category_history};
+use vouch_domain::CustomerId;
 use vouch_store::Store;
 
 use crate::table::{Table, terminal_safe};
@@ -202,25 +201,19 @@ async fn list(store: &Store, limit: u32, after: Option<i64>, json: bool) -> anyh
 }
 
 async fn show(store: &Store, key: &str, json: bool) -> anyhow::Result<()> {
-    let customer = store.find_customer(key).await?;
-    let signals = store.category_signals(customer.id).await?;
-    let lookback = Duration::days(DEFAULT_LOOKBACK_DAYS);
-    let now = Utc::now();
-    let current = category_at(&signals, now, lookback);
-    let history = category_history(&signals, lookback, now);
-    let responses = store.responses_of(customer.id).await?;
-    let feedback = store.feedback_of(customer.id).await?;
+    let view = vouch_app::customers::show(store, key).await?;
     if json {
-        let value = serde_json::json!({
-            "customer": customer,
-            "category": current,
-            "category_history": history,
-            "responses": responses,
-            "feedback": feedback,
-        });
-        println!("{}", serde_json::to_string(&value)?);
+        println!("{}", serde_json::to_string(&view)?);
         return Ok(());
     }
+    let vouch_app::customers::CustomerView {
+        customer,
+        category: current,
+        category_history: history,
+        responses,
+        feedback,
+        consents,
+    } = view;
     let p = &customer.profile;
     let name = terminal_safe(p.name.as_deref().unwrap_or("(no name)"));
     println!("Customer {}: {name}", customer.id);
@@ -251,6 +244,18 @@ async fn show(store: &Store, key: &str, json: bool) -> anyhow::Result<()> {
     }
     for (platform, handle) in &p.handles {
         field(platform, handle.clone());
+    }
+    for c in &consents {
+        field(
+            &format!("{} consent", c.purpose),
+            format!(
+                "{} ({}, {}, {})",
+                if c.granted { "given" } else { "withdrawn" },
+                c.basis,
+                c.source,
+                c.recorded_at.format("%Y-%m-%d")
+            ),
+        );
     }
     let describe = |a: Option<vouch_domain::CategoryAssignment>| match a {
         Some(a) if a.implied => format!("{} (implied by a review)", a.category),

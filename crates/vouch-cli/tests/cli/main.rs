@@ -1507,3 +1507,86 @@ fn imports_and_the_demo_write_events_that_events_tail_shows() {
     ));
     assert_eq!(answers.lines().count(), 6, "{answers}");
 }
+
+/// Consent per purpose from a survey-answer import's `consent_*` columns
+/// and from the CLI; `customers show` and `customers contacts` tell it.
+#[test]
+fn consent_comes_from_import_columns_and_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let file = dir.path().join("answers.csv");
+    std::fs::write(
+        &file,
+        "Timestamp,Email Address,Score,Plan,consent_marketing\n\
+         3/5/2026 14:07:09,ana@example.com,10,pro,yes\n\
+         3/6/2026 9:00:00,bob@example.com,4,basic,no\n",
+    )
+    .unwrap();
+    let import = [
+        "import",
+        file.to_str().unwrap(),
+        "--survey",
+        "NPS",
+        "--kind",
+        "nps",
+    ];
+    stdout(&vouch(&db, &import));
+    let ana = json(&vouch(
+        &db,
+        &["customers", "show", "ana@example.com", "--json"],
+    ));
+    assert_eq!(ana["consents"][0]["purpose"], "marketing");
+    assert_eq!(ana["consents"][0]["granted"], true);
+    assert_eq!(ana["consents"][0]["source"], "import");
+    assert!(
+        ana["customer"]["attributes"]
+            .get("consent_marketing")
+            .is_none(),
+        "not an attribute"
+    );
+    assert_eq!(ana["customer"]["attributes"]["Plan"], "pro");
+    // Importing the same file again changes nothing.
+    stdout(&vouch(&db, &import));
+    let changed = stdout(&vouch(
+        &db,
+        &["events", "tail", "--type", "consent.changed", "--json"],
+    ));
+    assert_eq!(changed.lines().count(), 2, "{changed}");
+
+    let said = stdout(&vouch(
+        &db,
+        &[
+            "customers",
+            "consent",
+            "ana@example.com",
+            "marketing",
+            "--withdraw",
+            "--source",
+            "phone call",
+        ],
+    ));
+    assert!(said.contains("withdrew from marketing"), "{said}");
+    let shown = stdout(&vouch(&db, &["customers", "show", "ana@example.com"]));
+    assert!(
+        shown.contains("marketing consent") && shown.contains("withdrawn"),
+        "{shown}"
+    );
+    assert_fails_cleanly(
+        &vouch(
+            &db,
+            &[
+                "customers",
+                "consent",
+                "ana@example.com",
+                "service",
+                "--grant",
+            ],
+        ),
+        "service messages need no consent",
+    );
+    let contacts = stdout(&vouch(&db, &["customers", "contacts", "ana@example.com"]));
+    assert!(
+        contacts.contains("No messages") && contacts.contains("2 per 30d"),
+        "{contacts}"
+    );
+}
