@@ -104,6 +104,13 @@ pub async fn prepare_survey_email(
         what: format!("survey {kind} {} ({})", invitation.id, design.survey.name),
         message_id: message_id(job_id, &task.dedupe_key(), mail_domain),
     };
+    let branding = crate::surveys::branding(store).await?;
+    if let Err(why) =
+        vouch_domain::sender_identity_allows(contact.purpose, branding.postal_address.as_deref())
+    {
+        store.skip_contact(&contact, &why, now).await?;
+        return Ok(Prepared::Skipped(why));
+    }
     let consents = store.consents_of(customer.id).await?;
     let consent = consents.iter().find(|c| c.purpose == contact.purpose);
     if let Err(why) = consent_allows(contact.purpose, consent) {
@@ -143,7 +150,7 @@ pub async fn prepare_survey_email(
         invitation,
         design,
         to,
-        branding: crate::surveys::branding(store).await?,
+        branding,
         token,
         reminder: job.reminder,
         message_id: contact.message_id,

@@ -51,6 +51,9 @@ pub struct Branding {
     pub colour: String,
     /// An http(s) image URL, or none.
     pub logo_url: Option<String>,
+    /// The company's postal address, printed in the footer of messages;
+    /// marketing messages are not sent without it (see docs/COMPLIANCE.md).
+    pub postal_address: Option<String>,
 }
 
 impl Branding {
@@ -65,6 +68,7 @@ impl Branding {
                 .cloned()
                 .unwrap_or_else(|| "#1d4ed8".to_owned()),
             logo_url: settings.get("logo_url").cloned(),
+            postal_address: settings.get("postal_address").cloned(),
         }
     }
 
@@ -92,7 +96,20 @@ impl Branding {
                 "logo {url:?} is not an http(s) URL"
             )));
         }
+        if let Some(address) = &self.postal_address
+            && (address.chars().count() > 300 || address.chars().any(char::is_control))
+        {
+            return Err(AppError::Refused(
+                "the postal address needs at most 300 characters on one line".to_owned(),
+            ));
+        }
         store.set_setting("company_name", name).await?;
+        store
+            .set_setting(
+                "postal_address",
+                self.postal_address.as_deref().map(str::trim).unwrap_or(""),
+            )
+            .await?;
         store.set_setting("brand_colour", &self.colour).await?;
         store
             .set_setting("logo_url", self.logo_url.as_deref().unwrap_or(""))

@@ -39,7 +39,7 @@ pub use loyalty::{
 };
 pub use outreach::{
     BudgetDecision, ConsentBasis, ConsentRecord, ContactBudget, PastContact, Purpose, PurposeCaps,
-    QuietHours, Rate, consent_allows,
+    QuietHours, Rate, consent_allows, sender_identity_allows,
 };
 pub use retention::{RetentionCutoffs, RetentionPolicy};
 pub use survey::{Answer, Channel, Response, ResponseId, Score, Survey, SurveyId, SurveyKind};

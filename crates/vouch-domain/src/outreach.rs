@@ -73,6 +73,21 @@ pub fn consent_allows(purpose: Purpose, record: Option<&ConsentRecord>) -> Resul
     }
 }
 
+/// Why a message may not go out for want of the sender's identity, or
+/// `Ok`: a marketing message must carry the sender's postal address
+/// (CAN-SPAM, 15 U.S.C. §7704(a)(5)(A)(iii); EU Directive 2000/31/EC art. 5).
+pub fn sender_identity_allows(
+    purpose: Purpose,
+    postal_address: Option<&str>,
+) -> Result<(), String> {
+    match (purpose, postal_address.map(str::trim)) {
+        (Purpose::Marketing, None | Some("")) => Err(
+            "marketing messages need the company's postal address (branding settings)".to_owned(),
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// `N per Dd`: at most N messages in any D days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Rate {
@@ -409,6 +424,14 @@ mod tests {
             ContactBudget::from_settings("2 per 30d", 2, "nagging: 1 per 1d", "", "UTC").is_err()
         );
         assert!(ContactBudget::from_settings("2 per 30d", 2, "", "", "Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn marketing_needs_a_postal_address() {
+        assert!(sender_identity_allows(Purpose::Marketing, None).is_err());
+        assert!(sender_identity_allows(Purpose::Marketing, Some("  ")).is_err());
+        assert!(sender_identity_allows(Purpose::Marketing, Some("Str. Lungă 1, Brașov")).is_ok());
+        assert!(sender_identity_allows(Purpose::Feedback, None).is_ok());
     }
 
     #[test]

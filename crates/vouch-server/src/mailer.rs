@@ -47,6 +47,7 @@ fn survey_context(
     unsubscribe: &str,
     reminder: bool,
     customer_name: Option<&str>,
+    postal_address: Option<&str>,
 ) -> serde_json::Value {
     let (_, texts) = texts_for(lang)
         .or_else(|| texts_for("en"))
@@ -68,6 +69,7 @@ fn survey_context(
         "high": ui.t(high),
         "unsubscribe_url": unsubscribe,
         "customer": {"name": customer_name},
+        "postal_address": postal_address,
         "t": {
             "subject": ui.t("email_subject").replace("{company}", company),
             "reminder_subject": ui.t("email_reminder_subject").replace("{company}", company),
@@ -101,6 +103,7 @@ pub fn survey_email_sample(
         &format!("{public_url}/u/SAMPLE"),
         false,
         Some("Ana Popescu"),
+        Some("Str. Exemplu 1, 500001 Brașov, România"),
     )
 }
 
@@ -195,6 +198,7 @@ impl Mailer {
             &unsubscribe,
             prepared.reminder,
             prepared.customer_name.as_deref(),
+            brand.postal_address.as_deref(),
         );
         let template = prepared
             .template

@@ -198,6 +198,10 @@ pub struct BrandingInput {
     colour: String,
     #[schema(pattern = "^$|^https://[a-z0-9.-]+(/[A-Za-z0-9._/-]*)?$")]
     logo_url: Option<String>,
+    /// One line, printed in the footer of messages; needed before any
+    /// marketing message goes out.
+    #[schema(max_length = 300)]
+    postal_address: Option<String>,
 }
 
 /// The company's name, colour and logo on survey pages and emails.
@@ -213,6 +217,7 @@ pub async fn set_branding(
         company_name: input.company_name,
         colour: input.colour,
         logo_url: input.logo_url.filter(|u| !u.trim().is_empty()),
+        postal_address: input.postal_address.filter(|a| !a.trim().is_empty()),
     };
     branding.save(&state.store).await?;
     Ok(Json(json!(
