@@ -238,6 +238,19 @@ impl Worker {
                         .unwrap_or(chrono::Duration::MAX)
                 });
                 tracing::info!(job = job.id, kind = %job.kind, attempt = job.attempts, %error, retry = retry_at.is_some(), "job failed");
+                if retry_at.is_none()
+                    && let Ok(task @ Task::SurveyEmail(_)) = Task::of(&job)
+                {
+                    // Dead: the message will not go out, so its claim on the budget goes.
+                    let id = vouch_app::outreach::message_id(
+                        job.id,
+                        &task.dedupe_key(),
+                        &self.mailer.domain(),
+                    );
+                    if let Err(e) = self.store.release_contact(&id, error).await {
+                        tracing::warn!(job = job.id, error = %e, "cannot release the contact");
+                    }
+                }
                 self.store
                     .fail_job(job.id, &self.name, error, retry_at, now)
                     .await
