@@ -130,6 +130,69 @@ impl TestDb {
         })
     }
 
+    /// Runs SQL on the test's database from outside the store (a fault to
+    /// inject, a trigger to install): one statement or a script.
+    pub async fn execute(&self, sql: &str) {
+        use sqlx::Executor;
+        match &self.sqlite_path {
+            Some(_) => {
+                let pool = sqlx::SqlitePool::connect(&self.url)
+                    .await
+                    .expect("open SQLite");
+                pool.execute(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                pool.close().await;
+            }
+            None => {
+                let pool = sqlx::PgPool::connect(&self.url)
+                    .await
+                    .expect("open PostgreSQL");
+                pool.execute(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                pool.close().await;
+            }
+        }
+    }
+
+    /// Everything the database holds, as text, to search for what must not
+    /// be there (a secret in clear): the SQLite files' bytes, or every row
+    /// of every table of the test's PostgreSQL schema.
+    pub async fn everything_stored(&self) -> String {
+        if let Some(path) = &self.sqlite_path {
+            let mut text = String::new();
+            for suffix in ["", "-wal"] {
+                let file = format!("{}{suffix}", path.display());
+                if let Ok(bytes) = std::fs::read(&file) {
+                    text.push_str(&String::from_utf8_lossy(&bytes));
+                }
+            }
+            return text;
+        }
+        let pool = sqlx::PgPool::connect(&self.url)
+            .await
+            .expect("open PostgreSQL");
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("list tables");
+        let mut text = String::new();
+        for table in tables {
+            // Names come from the catalogue, quoted; no input reaches this.
+            let sql = format!("SELECT COALESCE(string_agg(t::text, ' '), '') FROM \"{table}\" t");
+            let rows: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&pool)
+                .await
+                .expect("read a table");
+            text.push_str(&rows);
+        }
+        pool.close().await;
+        text
+    }
+
     /// Drops the test's schema (SQLite files go with their directory).
     pub async fn cleanup(self) {
         self.store.close().await;

@@ -9,6 +9,13 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vouch_domain::{ContactPolicy, Role};
 use vouch_store::Store;
+use vouch_testing::{TestDb, on_both_backends};
+
+on_both_backends!(
+    invitations_go_out_by_email_and_one_click_answers_count,
+    one_click_unsubscribe_crash_after_send_and_the_contact_budget,
+    company_templates_are_checked_previewed_and_used,
+);
 
 /// The server of `server.rs`, with an admin token for the API.
 struct Running {
@@ -232,15 +239,12 @@ fn link(mail: &str, score: u8) -> String {
         .to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invitations_go_out_by_email_and_one_click_answers_count() {
+async fn invitations_go_out_by_email_and_one_click_answers_count(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let Some(sink) = smtp_sink(dir.path()) else {
         return;
     };
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
-        .await
-        .unwrap();
+    let store = db.store.clone();
     let policy = ContactPolicy {
         remind_after: chrono::Duration::seconds(3),
         ..ContactPolicy::default()
@@ -423,7 +427,7 @@ async fn invitations_go_out_by_email_and_one_click_answers_count() {
             .all(|j| j.payload["invitation_id"] != 4),
         "no retry of a refused address"
     );
-    // The emails' tokens are nowhere in the database files, in clear.
+    // The emails' tokens are nowhere in the database, in clear.
     let mut tokens: Vec<String> = Vec::new();
     for mail in received(&sink.maildir) {
         let flat = mail.replace("=\r\n", "").replace("=\n", "");
@@ -435,20 +439,13 @@ async fn invitations_go_out_by_email_and_one_click_answers_count() {
         }
     }
     assert!(tokens.len() >= 4, "tokens found in the mails: {tokens:?}");
-    for file in std::fs::read_dir(dir.path()).unwrap() {
-        let path = file.unwrap().path();
-        if !path.to_string_lossy().contains("v.db") {
-            continue;
-        }
-        let bytes = std::fs::read(&path).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        for token in &tokens {
-            assert!(
-                !text.contains(token.as_str()),
-                "a token in clear in {}",
-                path.display()
-            );
-        }
+    let stored = db.everything_stored().await;
+    assert!(stored.len() > 1000, "the database was read");
+    for token in &tokens {
+        assert!(
+            !stored.contains(token.as_str()),
+            "a token in clear in the database"
+        );
     }
     // The outbox has each invitation sent, the bounce and the unsubscribe.
     let kinds: Vec<_> = store
@@ -696,36 +693,16 @@ fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
         .map(|l| l[prefix.len()..].trim())
 }
 
-/// Runs one SQL statement on an SQLite file with Python's sqlite3, from
-/// outside the server (the test's fault injection).
-fn sqlite_exec(python: &str, db: &Path, sql: &str) {
-    let status = std::process::Command::new(python)
-        .args([
-            "-c",
-            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=10); c.executescript(sys.argv[2]); c.commit()",
-        ])
-        .arg(db)
-        .arg(sql)
-        .status()
-        .unwrap();
-    assert!(status.success(), "{sql}");
-}
-
 /// The mail layer against aiosmtpd: RFC 8058 one-click unsubscribe with
 /// no cookie or CSRF token suppresses the next invitation; a crash between
 /// the send and marking it sent re-sends once, with the same Message-ID;
 /// a second message inside the contact budget is deferred, with its reason.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_click_unsubscribe_crash_after_send_and_the_contact_budget() {
+async fn one_click_unsubscribe_crash_after_send_and_the_contact_budget(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let Some(sink) = smtp_sink(dir.path()) else {
         return;
     };
-    let python = std::env::var("VOUCH_TEST_AIOSMTPD").unwrap();
-    let db = dir.path().join("v.db");
-    let store = Store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let store = db.store.clone();
     let policy = ContactPolicy {
         throttle: chrono::Duration::zero(),
         remind_after: chrono::Duration::days(30),
@@ -771,13 +748,24 @@ async fn one_click_unsubscribe_crash_after_send_and_the_contact_budget() {
 
     // The first attempt's mark-sent fails after the mail server took the
     // message (as if the process died there); the retry sends it again.
-    sqlite_exec(
-        &python,
-        &db,
-        "CREATE TRIGGER crash_after_send BEFORE UPDATE OF sent_at ON invitations \
-         WHEN (SELECT MAX(attempts) FROM jobs WHERE kind = 'survey.email' AND state = 'running') = 1 \
-         BEGIN SELECT RAISE(ABORT, 'simulated crash between send and mark-sent'); END;",
-    );
+    const FIRST_ATTEMPT: &str =
+        "(SELECT MAX(attempts) FROM jobs WHERE kind = 'survey.email' AND state = 'running') = 1";
+    if db.sqlite_path.is_some() {
+        db.execute(&format!(
+            "CREATE TRIGGER crash_after_send BEFORE UPDATE OF sent_at ON invitations \
+             WHEN {FIRST_ATTEMPT} BEGIN SELECT RAISE(ABORT, 'simulated crash between send and mark-sent'); END;"
+        ))
+        .await;
+    } else {
+        db.execute(&format!(
+            "CREATE FUNCTION crash_after_send() RETURNS trigger AS $$ BEGIN \
+             IF {FIRST_ATTEMPT} THEN RAISE EXCEPTION 'simulated crash between send and mark-sent'; END IF; \
+             RETURN NEW; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER crash_after_send BEFORE UPDATE OF sent_at ON invitations \
+             FOR EACH ROW EXECUTE FUNCTION crash_after_send();"
+        ))
+        .await;
+    }
     let (_, queued) = invite(surveys[0], "ana@example.com").await;
     assert_eq!(queued["queued"], 1);
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -901,15 +889,12 @@ async fn one_click_unsubscribe_crash_after_send_and_the_contact_budget() {
 /// A company's own template: refused with its part and line when it does
 /// not render, previewed with sample values, then used for real mail, in
 /// which a customer's name can never become markup or a header.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn company_templates_are_checked_previewed_and_used() {
+async fn company_templates_are_checked_previewed_and_used(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let Some(sink) = smtp_sink(dir.path()) else {
         return;
     };
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
-        .await
-        .unwrap();
+    let store = db.store.clone();
     let server = start(
         store.clone(),
         Some(sink.url.clone()),
