@@ -32,6 +32,8 @@ pub const CONSUMER_BATCH: u32 = 500;
 pub struct DeliveryPayload {
     pub webhook_id: i64,
     pub event_id: String,
+    /// Where the event is in the outbox.
+    pub seq: i64,
 }
 
 /// One step of the webhook consumer: the next batch of events becomes
@@ -54,6 +56,7 @@ pub async fn relay_to_webhooks(store: &Store) -> Result<usize> {
             let task = Task::WebhookDelivery(DeliveryPayload {
                 webhook_id: hook.id,
                 event_id: event.id.clone(),
+                seq: event.seq,
             });
             jobs.push(task.job(now));
         }

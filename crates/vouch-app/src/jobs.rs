@@ -98,6 +98,7 @@ mod tests {
             Task::WebhookDelivery(DeliveryPayload {
                 webhook_id: 3,
                 event_id: "evt_1".into(),
+                seq: 1,
             }),
             Task::SurveyEmail(EmailJob {
                 invitation_id: 7,
@@ -127,7 +128,8 @@ mod tests {
         assert_eq!(
             Task::WebhookDelivery(DeliveryPayload {
                 webhook_id: 3,
-                event_id: "evt_1".into()
+                event_id: "evt_1".into(),
+                seq: 1,
             })
             .dedupe_key(),
             "webhook:3:evt_1"

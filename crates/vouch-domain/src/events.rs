@@ -43,14 +43,17 @@ named_enum! {
 pub const EVENT_VERSION: i32 = 1;
 
 /// A change, with what a consumer needs to act on it. Serialised as the
-/// event's `data`.
+/// event's `data`. An answer's or a feedback item's event names the record;
+/// the outbox attaches the record itself when the event is read, so an
+/// import of a million reviews does not write every text twice (and an
+/// erased or purged record is not kept alive in the outbox).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum DomainEvent {
-    ResponseCreated(Response),
-    ResponseUpdated(Response),
-    FeedbackCreated(FeedbackItem),
-    FeedbackUpdated(FeedbackItem),
+    ResponseCreated(RecordRef<ResponseId>),
+    ResponseUpdated(RecordRef<ResponseId>),
+    FeedbackCreated(RecordRef<FeedbackId>),
+    FeedbackUpdated(RecordRef<FeedbackId>),
     CustomerCreated(Customer),
     /// What changed, by name (`profile`, `attributes.plan`, `referred_by`);
     /// the customer itself is one `GET /api/v1/customers/{id}` away.
@@ -102,12 +105,8 @@ impl DomainEvent {
     /// feedback has none).
     pub fn customer_id(&self) -> Option<CustomerId> {
         match self {
-            DomainEvent::ResponseCreated(r) | DomainEvent::ResponseUpdated(r) => {
-                r.answer.customer_id
-            }
-            DomainEvent::FeedbackCreated(f) | DomainEvent::FeedbackUpdated(f) => {
-                f.feedback.customer_id
-            }
+            DomainEvent::ResponseCreated(r) | DomainEvent::ResponseUpdated(r) => r.customer_id,
+            DomainEvent::FeedbackCreated(f) | DomainEvent::FeedbackUpdated(f) => f.customer_id,
             DomainEvent::CustomerCreated(c) => Some(c.id),
             DomainEvent::CustomerErased { customer_id }
             | DomainEvent::CustomerUpdated { customer_id, .. }
@@ -116,6 +115,44 @@ impl DomainEvent {
             | DomainEvent::ConsentChanged { customer_id, .. } => Some(*customer_id),
             DomainEvent::CustomerCategoryChanged(c) => Some(c.customer_id),
         }
+    }
+}
+
+/// The answer or feedback item an event is about, and its customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RecordRef<Id> {
+    pub id: Id,
+    #[serde(skip)]
+    pub customer_id: Option<CustomerId>,
+}
+
+impl DomainEvent {
+    pub fn response_created(response: &Response) -> DomainEvent {
+        DomainEvent::ResponseCreated(RecordRef {
+            id: response.id,
+            customer_id: response.answer.customer_id,
+        })
+    }
+
+    pub fn response_updated(response: &Response) -> DomainEvent {
+        DomainEvent::ResponseUpdated(RecordRef {
+            id: response.id,
+            customer_id: response.answer.customer_id,
+        })
+    }
+
+    pub fn feedback_created(item: &FeedbackItem) -> DomainEvent {
+        DomainEvent::FeedbackCreated(RecordRef {
+            id: item.id,
+            customer_id: item.feedback.customer_id,
+        })
+    }
+
+    pub fn feedback_updated(item: &FeedbackItem) -> DomainEvent {
+        DomainEvent::FeedbackUpdated(RecordRef {
+            id: item.id,
+            customer_id: item.feedback.customer_id,
+        })
     }
 }
 

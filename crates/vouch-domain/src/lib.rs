@@ -25,7 +25,7 @@ pub use customer::{Customer, CustomerId, CustomerProfile, Email, Locale};
 pub use error::DomainError;
 pub use events::{
     CategoryMove, ChangeSignal, DomainEvent, EVENT_VERSION, EventKind, JobKind, JobState,
-    category_changes,
+    RecordRef, category_changes,
 };
 pub use feedback::{
     Author, Engagement, Feedback, FeedbackId, FeedbackItem, PASSIVE_MIN_RATING,

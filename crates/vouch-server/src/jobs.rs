@@ -320,12 +320,13 @@ impl Worker {
             // Unsubscribed since: nothing to deliver.
             return Ok(());
         };
-        let Some(event) = self
+        let event = self
             .store
-            .event(&payload.event_id)
+            .event(payload.seq)
             .await
             .map_err(|e| e.to_string())?
-        else {
+            .filter(|e| e.id == payload.event_id);
+        let Some(event) = event else {
             // Erased with its customer, or pruned: nothing to deliver.
             return Ok(());
         };

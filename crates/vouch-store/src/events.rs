@@ -39,9 +39,14 @@ pub(crate) const EVENT_COLUMNS: &[&str] = &[
     "data",
 ];
 
-/// A new event's stable id: `evt_` and 128 random bits.
-pub(crate) fn new_event_id() -> String {
-    format!("evt_{:032x}", rand::random::<u128>())
+/// A new event's stable id: `evt_`, the time in milliseconds and 80
+/// random bits (a ULID's layout, in hex). Ids of one moment sort together,
+/// so the unique index takes them at its end like the sequence: random ids
+/// spread every batch over the whole index (an import ran at half speed).
+pub(crate) fn new_event_id(at: DateTime<Utc>) -> String {
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0) & 0xffff_ffff_ffff;
+    let random = rand::random::<u128>() & ((1u128 << 80) - 1);
+    format!("evt_{millis:012x}{random:020x}")
 }
 
 pub(crate) fn event_rows(events: &[DomainEvent], at: DateTime<Utc>) -> Vec<Vec<Value>> {
@@ -49,7 +54,7 @@ pub(crate) fn event_rows(events: &[DomainEvent], at: DateTime<Utc>) -> Vec<Vec<V
         .iter()
         .map(|event| {
             vec![
-                new_event_id().into(),
+                new_event_id(at).into(),
                 event.kind().as_str().into(),
                 i64::from(EVENT_VERSION).into(),
                 event.customer_id().map(|c| c.0).into(),
@@ -248,7 +253,83 @@ impl TryFrom<EventRow> for StoredEvent {
 const EVENT_SELECT: &str =
     "SELECT seq, id, type, version, customer_id, occurred_at, data FROM events";
 
+/// Whether an event's `data` names an answer or a feedback item, which is
+/// attached when the event is read.
+fn record_kind(kind: EventKind) -> Option<&'static str> {
+    match kind {
+        EventKind::ResponseCreated | EventKind::ResponseUpdated => Some("response"),
+        EventKind::FeedbackCreated | EventKind::FeedbackUpdated => Some("feedback"),
+        _ => None,
+    }
+}
+
 impl Store {
+    /// Puts the answers and feedback items the events name into their
+    /// `data`, as they are now: a record erased or purged since shows as
+    /// `{"id": N, "gone": true}`.
+    async fn attach_records(&self, events: &mut [StoredEvent]) -> Result<()> {
+        let mut responses: Vec<i64> = Vec::new();
+        let mut feedback: Vec<i64> = Vec::new();
+        for event in events.iter() {
+            let id = event.data.get("id").and_then(Json::as_i64);
+            match (record_kind(event.kind), id) {
+                (Some("response"), Some(id)) => responses.push(id),
+                (Some("feedback"), Some(id)) => feedback.push(id),
+                _ => {}
+            }
+        }
+        let mut records: std::collections::HashMap<(&str, i64), Json> = Default::default();
+        let backend = self.backend();
+        for chunk in responses.chunks(500) {
+            let sql = format!(
+                "SELECT {} FROM responses r JOIN surveys s ON s.id = r.survey_id WHERE r.id IN ({})",
+                crate::rows::RESPONSE_COLUMNS,
+                placeholders(backend, 1, chunk.len())
+            );
+            let rows: Vec<crate::rows::ResponseRow> = on_backend!(self, pool => {
+                let query = chunk.iter().fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false), |q, id| q.bind(*id));
+                query.fetch_all(pool).await
+            })?;
+            for row in rows {
+                let response = vouch_domain::Response::try_from(row)?;
+                records.insert(
+                    ("response", response.id.0),
+                    serde_json::to_value(&response).unwrap_or_default(),
+                );
+            }
+        }
+        for chunk in feedback.chunks(500) {
+            let sql = format!(
+                "SELECT {} FROM feedback_items WHERE id IN ({})",
+                crate::rows::FEEDBACK_COLUMNS,
+                placeholders(backend, 1, chunk.len())
+            );
+            let rows: Vec<crate::rows::FeedbackRow> = on_backend!(self, pool => {
+                let query = chunk.iter().fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(false), |q, id| q.bind(*id));
+                query.fetch_all(pool).await
+            })?;
+            for row in rows {
+                let item = vouch_domain::FeedbackItem::try_from(row)?;
+                records.insert(
+                    ("feedback", item.id.0),
+                    serde_json::to_value(&item).unwrap_or_default(),
+                );
+            }
+        }
+        for event in events.iter_mut() {
+            let (Some(kind), Some(id)) = (
+                record_kind(event.kind),
+                event.data.get("id").and_then(Json::as_i64),
+            ) else {
+                continue;
+            };
+            event.data = records
+                .remove(&(kind, id))
+                .unwrap_or_else(|| serde_json::json!({"id": id, "gone": true}));
+        }
+        Ok(())
+    }
+
     /// Up to `limit` events after position `after`, oldest first; only the
     /// `kinds` named, or all when none are.
     pub async fn events_after(
@@ -274,7 +355,12 @@ impl Store {
             let query = kinds.iter().fold(query, |q, k| q.bind(k.as_str()));
             query.bind(i64::from(limit)).fetch_all(pool).await
         })?;
-        rows.into_iter().map(StoredEvent::try_from).collect()
+        let mut events = rows
+            .into_iter()
+            .map(StoredEvent::try_from)
+            .collect::<Result<Vec<_>>>()?;
+        self.attach_records(&mut events).await?;
+        Ok(events)
     }
 
     /// The newest `limit` events of `kinds` (all when none), oldest first.
@@ -301,12 +387,18 @@ impl Store {
         Ok(events)
     }
 
-    /// One event by its id.
-    pub async fn event(&self, id: &str) -> Result<Option<StoredEvent>> {
-        let sql = format!("{EVENT_SELECT} WHERE id = $1");
+    /// One event by its position.
+    pub async fn event(&self, seq: i64) -> Result<Option<StoredEvent>> {
+        let sql = format!("{EVENT_SELECT} WHERE seq = $1");
         let row: Option<EventRow> = on_backend!(self, pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await)?;
-        row.map(StoredEvent::try_from).transpose()
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(seq).fetch_optional(pool).await)?;
+        let mut events: Vec<StoredEvent> = row
+            .map(StoredEvent::try_from)
+            .transpose()?
+            .into_iter()
+            .collect();
+        self.attach_records(&mut events).await?;
+        Ok(events.pop())
     }
 
     /// The newest event's position (0 when there is none).

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use vouch_domain::{
     CategorySignal, ChangeSignal, CustomerId, DomainEvent, Feedback, FeedbackId, FeedbackItem,
     LoyaltyCategory, PASSIVE_MIN_RATING, PASSIVE_MIN_SCORE, PROMOTER_MIN_RATING,
-    PROMOTER_MIN_SCORE, Rating, SENTIMENT_THRESHOLD, SentimentLabel, SignalKind, Source,
+    PROMOTER_MIN_SCORE, Rating, RecordRef, SENTIMENT_THRESHOLD, SentimentLabel, SignalKind, Source,
     category_changes,
 };
 
@@ -290,7 +290,7 @@ impl FeedbackWriter {
                         if let Some(customer) = item.customer_id.filter(|c| watched.contains(c)) {
                             signals.insert(customer, ChangeSignal::Feedback(stored.id));
                         }
-                        events.push(DomainEvent::FeedbackUpdated(FeedbackItem { id: stored.id, feedback: item.clone() }));
+                        events.push(DomainEvent::FeedbackUpdated(RecordRef { id: stored.id, customer_id: item.customer_id }));
                         summary.updated += 1;
                     }
                     Some(_) => summary.unchanged += 1,
@@ -302,7 +302,7 @@ impl FeedbackWriter {
                 if let Some(customer) = item.customer_id.filter(|c| watched.contains(c)) {
                     signals.insert(customer, ChangeSignal::Feedback(id));
                 }
-                events.push(DomainEvent::FeedbackCreated(FeedbackItem { id, feedback: item.clone() }));
+                events.push(DomainEvent::FeedbackCreated(RecordRef { id, customer_id: item.customer_id }));
             }
             if !watched.is_empty() {
                 let after = categories_in!(backend, tx, &watched).await?;
@@ -331,7 +331,7 @@ impl Store {
             let events: Vec<DomainEvent> = ids
                 .iter()
                 .zip(items)
-                .map(|(id, f)| DomainEvent::FeedbackCreated(FeedbackItem { id: *id, feedback: f.clone() }))
+                .map(|(id, f)| DomainEvent::FeedbackCreated(RecordRef { id: *id, customer_id: f.customer_id }))
                 .collect();
             append_events!(self.backend(), tx, &events).await?;
             tx.commit().await?;

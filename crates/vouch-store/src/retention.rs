@@ -27,7 +27,12 @@ impl Store {
         const JOBS: &str = "DELETE FROM jobs WHERE state IN ('done', 'dead') AND finished_at < $1";
         const DELIVERIES: &str = "DELETE FROM webhook_deliveries WHERE delivered_at < $1";
         // Never an event a consumer has not passed yet.
-        const EVENTS: &str = "DELETE FROM events WHERE occurred_at < $1 \
+        // Events are in time order along seq: the old ones are those before
+        // the first new one (found from the start, so the scan is as long as
+        // what goes), and never one a consumer has not passed.
+        const EVENTS: &str = "DELETE FROM events WHERE \
+            seq < COALESCE((SELECT seq FROM events WHERE occurred_at >= $1 ORDER BY seq LIMIT 1), \
+                           (SELECT MAX(seq) + 1 FROM events)) \
             AND seq <= COALESCE((SELECT MIN(position) FROM event_consumers), seq)";
         let mut purged = Purged::default();
         on_backend!(self, pool => {

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use vouch_domain::{
-    Answer, CategoryAssignment, ChangeSignal, CustomerId, DomainEvent, Response, ResponseId,
-    Source, Survey, SurveyKind, category_changes,
+    Answer, CategoryAssignment, ChangeSignal, CustomerId, DomainEvent, RecordRef, Response,
+    ResponseId, Source, Survey, SurveyKind, category_changes,
 };
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -372,7 +372,7 @@ fn answer_events<'a>(
     answers: impl Iterator<Item = (ResponseId, &'a Answer)>,
     before: &BTreeMap<CustomerId, Option<CategoryAssignment>>,
     after: BTreeMap<CustomerId, Option<CategoryAssignment>>,
-    make: fn(Response) -> DomainEvent,
+    make: fn(RecordRef<ResponseId>) -> DomainEvent,
 ) -> Vec<DomainEvent> {
     let mut last: BTreeMap<CustomerId, ResponseId> = BTreeMap::new();
     let mut events: Vec<DomainEvent> = answers
@@ -380,9 +380,9 @@ fn answer_events<'a>(
             if let Some(customer) = answer.customer_id {
                 last.insert(customer, id);
             }
-            make(Response {
+            make(RecordRef {
                 id,
-                answer: answer.clone(),
+                customer_id: answer.customer_id,
             })
         })
         .collect();

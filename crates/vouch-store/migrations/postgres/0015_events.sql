@@ -4,16 +4,14 @@
 -- sequence numbers become visible in order (see vouch-store events.rs).
 CREATE TABLE events (
     seq         BIGSERIAL   PRIMARY KEY,
-    id          TEXT        NOT NULL UNIQUE,
+    id          TEXT        NOT NULL,
     type        TEXT        NOT NULL,
     version     INTEGER     NOT NULL,
     customer_id BIGINT,
     occurred_at TIMESTAMPTZ NOT NULL,
     data        JSONB       NOT NULL
 );
-CREATE INDEX events_by_type ON events (type, seq);
 CREATE INDEX events_by_customer ON events (customer_id) WHERE customer_id IS NOT NULL;
-CREATE INDEX events_by_time ON events (occurred_at);
 
 -- Where each consumer of the outbox has read to (webhooks, playbooks, …).
 CREATE TABLE event_consumers (
