@@ -384,6 +384,7 @@ impl Store {
             .map(StoredEvent::try_from)
             .collect::<Result<_>>()?;
         events.reverse();
+        self.attach_records(&mut events).await?;
         Ok(events)
     }
 

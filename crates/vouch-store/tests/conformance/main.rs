@@ -1545,6 +1545,11 @@ async fn every_write_appends_its_events_in_its_own_transaction(db: &TestDb) {
     );
     // The events name the item; it is attached as it is now.
     assert_eq!(events[0].data["body"], "Lovely shop, slow delivery");
+    let newest = store.last_events(&[K::FeedbackCreated], 1).await.unwrap();
+    assert_eq!(
+        newest[0].data["body"], "Lovely shop, slow delivery",
+        "newest events too"
+    );
     assert_eq!(events[0].data["id"], events[2].data["id"]);
     assert_eq!(events[3].data["signal"]["type"], "feedback");
     assert_eq!(events[3].data["to"], "detractor");
