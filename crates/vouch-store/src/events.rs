@@ -253,14 +253,21 @@ impl TryFrom<EventRow> for StoredEvent {
 const EVENT_SELECT: &str =
     "SELECT seq, id, type, version, customer_id, occurred_at, data FROM events";
 
-/// Whether an event's `data` names an answer or a feedback item, which is
-/// attached when the event is read.
-fn record_kind(kind: EventKind) -> Option<&'static str> {
-    match kind {
-        EventKind::ResponseCreated | EventKind::ResponseUpdated => Some("response"),
-        EventKind::FeedbackCreated | EventKind::FeedbackUpdated => Some("feedback"),
-        _ => None,
-    }
+/// The records an event's `data` may name, attached when it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Record {
+    Response,
+    Feedback,
+}
+
+/// Which record an event names, if any, and its id.
+fn named_record(event: &StoredEvent) -> Option<(Record, i64)> {
+    let record = match event.kind {
+        EventKind::ResponseCreated | EventKind::ResponseUpdated => Record::Response,
+        EventKind::FeedbackCreated | EventKind::FeedbackUpdated => Record::Feedback,
+        _ => return None,
+    };
+    Some((record, event.data.get("id").and_then(Json::as_i64)?))
 }
 
 impl Store {
@@ -270,15 +277,13 @@ impl Store {
     async fn attach_records(&self, events: &mut [StoredEvent]) -> Result<()> {
         let mut responses: Vec<i64> = Vec::new();
         let mut feedback: Vec<i64> = Vec::new();
-        for event in events.iter() {
-            let id = event.data.get("id").and_then(Json::as_i64);
-            match (record_kind(event.kind), id) {
-                (Some("response"), Some(id)) => responses.push(id),
-                (Some("feedback"), Some(id)) => feedback.push(id),
-                _ => {}
+        for (record, id) in events.iter().filter_map(named_record) {
+            match record {
+                Record::Response => responses.push(id),
+                Record::Feedback => feedback.push(id),
             }
         }
-        let mut records: std::collections::HashMap<(&str, i64), Json> = Default::default();
+        let mut records: std::collections::HashMap<(Record, i64), Json> = Default::default();
         let backend = self.backend();
         for chunk in responses.chunks(500) {
             let sql = format!(
@@ -293,7 +298,7 @@ impl Store {
             for row in rows {
                 let response = vouch_domain::Response::try_from(row)?;
                 records.insert(
-                    ("response", response.id.0),
+                    (Record::Response, response.id.0),
                     serde_json::to_value(&response).unwrap_or_default(),
                 );
             }
@@ -311,21 +316,20 @@ impl Store {
             for row in rows {
                 let item = vouch_domain::FeedbackItem::try_from(row)?;
                 records.insert(
-                    ("feedback", item.id.0),
+                    (Record::Feedback, item.id.0),
                     serde_json::to_value(&item).unwrap_or_default(),
                 );
             }
         }
         for event in events.iter_mut() {
-            let (Some(kind), Some(id)) = (
-                record_kind(event.kind),
-                event.data.get("id").and_then(Json::as_i64),
-            ) else {
+            let Some(key) = named_record(event) else {
                 continue;
             };
+            // Several events may name one record (created, then updated).
             event.data = records
-                .remove(&(kind, id))
-                .unwrap_or_else(|| serde_json::json!({"id": id, "gone": true}));
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({"id": key.1, "gone": true}));
         }
         Ok(())
     }

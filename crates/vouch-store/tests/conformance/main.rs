@@ -1551,6 +1551,10 @@ async fn every_write_appends_its_events_in_its_own_transaction(db: &TestDb) {
         "newest events too"
     );
     assert_eq!(events[0].data["id"], events[2].data["id"]);
+    assert_eq!(
+        events[2].data["body"], "Lovely shop, slow delivery",
+        "both events get the record"
+    );
     assert_eq!(events[3].data["signal"]["type"], "feedback");
     assert_eq!(events[3].data["to"], "detractor");
     seq = events[3].seq;
