@@ -147,24 +147,16 @@ impl IntoResponse for PageError {
     }
 }
 
+/// A store error is judged once, by `ApiError`'s rules (and logged there);
+/// the page says the same in the reader's words.
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> PageError {
-        match e {
-            StoreError::NotFound { .. } => PageError::new(StatusCode::NOT_FOUND, "not_found"),
-            e if e.is_unique_violation() => PageError::new(StatusCode::CONFLICT, "error_conflict"),
-            e if e.is_unavailable_for_writes() => {
-                tracing::warn!(error = %e, "the database refused a write");
-                PageError::new(StatusCode::SERVICE_UNAVAILABLE, "error_unavailable")
-            }
-            other => {
-                tracing::error!(error = %other, "store error");
-                PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "error_internal")
-            }
-        }
+        ApiError::from(e).into()
     }
 }
 
-/// For the helpers pages share with the API (sessions, the audit log).
+/// An API error's status, as a page: for store errors and for the helpers
+/// pages share with the API (sessions, the audit log).
 impl From<ApiError> for PageError {
     fn from(e: ApiError) -> PageError {
         let key = match e.status {
