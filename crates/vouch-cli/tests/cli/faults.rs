@@ -203,11 +203,15 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
     ];
     let deadline = Instant::now() + Duration::from_secs(120);
     let (jobs, events) = loop {
-        let jobs = rt.block_on(store.jobs(None, 100_000)).unwrap();
-        let events = rt.block_on(store.events_after(0, &kinds, 100_000)).unwrap();
+        // Read in causal order: the relay commits a position together with
+        // the jobs for the events before it, so jobs read after the position
+        // hold every job that position promises (read first, a relay
+        // committing in between would look caught up with its jobs unseen).
         let relayed = rt
             .block_on(store.consumer_position(vouch_app::events::WEBHOOK_CONSUMER, 0))
             .unwrap();
+        let events = rt.block_on(store.events_after(0, &kinds, 100_000)).unwrap();
+        let jobs = rt.block_on(store.jobs(None, 100_000)).unwrap();
         let caught_up = events.last().is_none_or(|e| relayed >= e.seq);
         if caught_up && jobs.iter().all(|j| j.state == JobState::Done) {
             break (jobs, events);
