@@ -27,6 +27,9 @@ pub enum AppError {
     Store(#[from] vouch_store::StoreError),
     #[error("{0}")]
     Refused(String),
+    /// The change clashes with what is stored (a name taken).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;

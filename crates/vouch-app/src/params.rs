@@ -21,14 +21,26 @@ pub fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
         })
 }
 
-/// A confidence level strictly between 0 and 1.
+/// A confidence level strictly between 0 and 1, written as a decimal fraction: `0.95`, `.9`.
 pub fn parse_level(raw: &str) -> Result<f64, String> {
+    let bad = || format!("{raw:?} is not a confidence level between 0 and 1, e.g. 0.95");
+    let digits = raw
+        .strip_prefix("0.")
+        .or_else(|| raw.strip_prefix('.'))
+        .ok_or_else(bad)?;
+    if digits.is_empty() || digits.len() > 17 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
     match raw.parse::<f64>() {
         Ok(level) if level > 0.0 && level < 1.0 => Ok(level),
-        _ => Err(format!(
-            "{raw:?} is not a confidence level between 0 and 1, e.g. 0.95"
-        )),
+        _ => Err(bad()),
     }
+}
+
+/// The period between two instants, earliest first; an empty period
+/// (both the same) stays empty.
+pub fn period(a: DateTime<Utc>, b: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    if a <= b { (a, b) } else { (b, a) }
 }
 
 /// How an NPS is broken down.
@@ -67,6 +79,10 @@ pub fn parse_tz(raw: &str) -> Result<Tz, String> {
 pub fn parse_window(raw: &str) -> Result<Duration, String> {
     let bad = || format!("{raw:?} is not a window such as 90d or 12w");
     let (number, unit) = raw.split_at(raw.len().saturating_sub(1));
+    // Digits only, at most 9999 (days or weeks): beyond that no data exists.
+    if number.is_empty() || number.len() > 4 || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
     let n: i64 = number.parse().map_err(|_| bad())?;
     match unit {
         "d" if n > 0 => Ok(Duration::days(n)),

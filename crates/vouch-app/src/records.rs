@@ -72,6 +72,35 @@ pub struct PushRejected(pub Vec<(usize, String)>);
 /// (same fields, same checks), then tags, matches and stores them
 /// idempotently (the store writes `feedback.created` for new ones). Nothing is
 /// stored when any item is bad.
+/// What is wrong with the shape of one pushed item, if anything: it is an
+/// object, its text fields are strings (or null) and its `rating` a
+/// number. A file's lines are read more leniently (a numeric id is text
+/// there); the API says what it takes.
+fn pushed_item_problem(item: &serde_json::Value) -> Option<String> {
+    const TEXT: &[&str] = &[
+        "text", "id", "title", "date", "author", "handle", "email", "customer", "url", "language",
+    ];
+    let Some(fields) = item.as_object() else {
+        return Some("an item is an object with at least `text`".to_owned());
+    };
+    for (name, value) in fields {
+        let fits = match name.as_str() {
+            "rating" => value.is_number() || value.is_null(),
+            n if TEXT.contains(&n) => value.is_string() || (value.is_null() && n != "text"),
+            other => return Some(format!("`{other}` is not a field of a feedback item")),
+        };
+        if !fits {
+            let wanted = if name == "rating" {
+                "a number"
+            } else {
+                "a string"
+            };
+            return Some(format!("`{name}` must be {wanted}"));
+        }
+    }
+    None
+}
+
 pub async fn push_feedback(
     store: &Store,
     source: Source,
@@ -84,7 +113,14 @@ pub async fn push_feedback(
         ..ReadOptions::default()
     };
     let mut parsed: Vec<Feedback> = Vec::with_capacity(items.len());
-    let mut rejected = Vec::new();
+    let mut rejected: Vec<(usize, String)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| pushed_item_problem(item).map(|why| (i, why)))
+        .collect();
+    if !rejected.is_empty() {
+        return Ok(Err(PushRejected(rejected)));
+    }
     if !items.is_empty() {
         let reader = FileSource::with_options(lines.as_bytes(), Some(Format::Jsonl), options)
             .map_err(|r| AppError::Refused(r.reason))?;

@@ -102,7 +102,9 @@ pub enum NpsBreakdown {
 }
 
 /// The NPS of `filter`'s answers, broken down by `by` (periods in `tz`,
-/// each the `rolling` window ending with it when given).
+/// each the `rolling` window ending with it when given). Without a period
+/// breakdown, `rolling` keeps the answers of the window that ends with
+/// the filter's `to` (or now): "the last 90 days".
 pub async fn nps_by(
     store: &Store,
     filter: &ResponseFilter,
@@ -112,6 +114,18 @@ pub async fn nps_by(
     level: f64,
 ) -> Result<NpsBreakdown> {
     use crate::params::Breakdown;
+    let windowed;
+    let filter = match (by, rolling) {
+        (Some(Breakdown::Period(_)), _) | (_, None) => filter,
+        (_, Some(window)) => {
+            let end = filter.to.unwrap_or_else(chrono::Utc::now);
+            windowed = ResponseFilter {
+                from: Some(filter.from.map_or(end - window, |f| f.max(end - window))),
+                ..filter.clone()
+            };
+            &windowed
+        }
+    };
     match by {
         None => Ok(NpsBreakdown::Total(nps(store, filter, level).await?)),
         Some(Breakdown::Period(granularity)) => {
@@ -124,17 +138,9 @@ pub async fn nps_by(
                 periods: nps_trend(store, filter, spec, level).await?,
             })
         }
-        Some(Breakdown::Segment(segment)) => {
-            if rolling.is_some() {
-                return Err(crate::AppError::Refused(
-                    "a rolling window goes with a period breakdown (day, week, month, quarter)"
-                        .to_owned(),
-                ));
-            }
-            Ok(NpsBreakdown::Segments {
-                segments: nps_segments(store, filter, segment, level).await?,
-            })
-        }
+        Some(Breakdown::Segment(segment)) => Ok(NpsBreakdown::Segments {
+            segments: nps_segments(store, filter, segment, level).await?,
+        }),
     }
 }
 

@@ -131,12 +131,7 @@ pub async fn create_survey(
     name: &str,
     texts: SurveyTexts,
 ) -> Result<SurveyDesign> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::Refused(
-            "a survey name needs 1 to 200 characters".to_owned(),
-        ));
-    }
+    let name = checked_name(name)?;
     check_texts(&texts)?;
     // Readable and unguessable enough not to be enumerated: name, then 48 random bits.
     let stem: String = name
@@ -154,11 +149,22 @@ pub async fn create_survey(
         .create_survey(kind, name, slug.trim_start_matches('-'), &texts, Utc::now())
         .await
     {
-        Err(e) if e.is_unique_violation() => Err(AppError::Refused(format!(
+        Err(e) if e.is_unique_violation() => Err(AppError::Conflict(format!(
             "a survey called {name:?} exists already"
         ))),
         other => Ok(other?),
     }
+}
+
+/// A survey's name, trimmed: 1 to 200 characters.
+fn checked_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::Refused(
+            "a survey name needs 1 to 200 characters".to_owned(),
+        ));
+    }
+    Ok(name)
 }
 
 fn check_texts(texts: &SurveyTexts) -> Result<()> {
@@ -189,7 +195,7 @@ pub async fn update_survey(
     store
         .update_survey(
             design.survey.id,
-            name.trim(),
+            checked_name(&name)?,
             status.unwrap_or(design.status),
             &texts,
         )
@@ -234,7 +240,7 @@ pub async fn invite(
     policy: &ContactPolicy,
 ) -> Result<InviteReport> {
     if survey.status != SurveyStatus::Active {
-        return Err(AppError::Refused(format!(
+        return Err(AppError::Conflict(format!(
             "survey {:?} is {}; only active surveys send invitations",
             survey.survey.name, survey.status
         )));

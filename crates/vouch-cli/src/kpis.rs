@@ -40,7 +40,7 @@ pub struct TransitionArgs {
 pub async fn run_kpis(store: &Store, args: KpiArgs) -> anyhow::Result<()> {
     let to = args.to.unwrap_or_else(today);
     let from = args.from.unwrap_or(to - Duration::days(90));
-    anyhow::ensure!(from < to, "--from must be before --to");
+    let (from, to) = vouch_app::params::period(from, to);
     let report = vouch_app::reports::kpis(
         store,
         from,
@@ -163,7 +163,6 @@ pub async fn run_kpis(store: &Store, args: KpiArgs) -> anyhow::Result<()> {
 }
 
 pub async fn run_transitions(store: &Store, args: TransitionArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.from < args.to, "--from must be before --to");
     anyhow::ensure!(args.lookback_days > 0, "--lookback-days must be positive");
     let report = vouch_app::reports::transitions(
         store,

@@ -19,8 +19,9 @@ pub struct NpsArgs {
     #[arg(long, default_value = "UTC", value_parser = parse_tz)]
     tz: Tz,
     /// With a period --by: each period shows the rolling window of this
-    /// length ending with it, e.g. 90d or 12w.
-    #[arg(long, value_parser = parse_window, requires = "by")]
+    /// length ending with it, e.g. 90d or 12w; otherwise only the answers
+    /// of the window ending with --to (or now) count.
+    #[arg(long, value_parser = parse_window)]
     rolling: Option<Duration>,
     #[command(flatten)]
     filter: FilterArgs,

@@ -16,9 +16,11 @@ pub const MAX_TEXT_CHARS: usize = 20_000;
 pub const MAX_FIELD_CHARS: usize = 2_000;
 
 /// Whether `c` is a control character that text must not carry: the C0
-/// controls and DEL, except tab, line feed and carriage return.
+/// controls, DEL and the C1 controls (U+0080–U+009F, which no text means
+/// and mis-decoded files leave behind), except tab, line feed and
+/// carriage return.
 pub fn is_forbidden_control(c: char) -> bool {
-    (c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}'
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
 }
 
 /// `text` without its forbidden control characters (borrowed when it has none).

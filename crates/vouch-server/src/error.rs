@@ -46,9 +46,9 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code, "message": self.message });
+        let mut error = json!({ "code": self.code, "message": shown(&self.message) });
         if let Some(field) = self.field {
-            error["field"] = json!(field);
+            error["field"] = json!(shown(&field));
         }
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
         if matches!(
@@ -62,6 +62,28 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The longest message an error body carries, in characters.
+const MAX_MESSAGE_CHARS: usize = 500;
+
+/// A message as the caller sees it: messages quote what was sent, so a
+/// megabyte of input is cut (with an ellipsis) rather than echoed, and a
+/// control character in it is shown as `\u{..}`.
+fn shown(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS * 4));
+    for (i, c) in message.chars().enumerate() {
+        if i == MAX_MESSAGE_CHARS {
+            out.push('…');
+            break;
+        }
+        if vouch_domain::text::is_forbidden_control(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl From<StoreError> for ApiError {
@@ -106,6 +128,12 @@ impl From<vouch_app::AppError> for ApiError {
             vouch_app::AppError::Refused(message) => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 code: "refused",
+                message,
+                field: None,
+            },
+            vouch_app::AppError::Conflict(message) => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "conflict",
                 message,
                 field: None,
             },
@@ -178,6 +206,10 @@ impl From<vouch_app::AppError> for PageError {
             vouch_app::AppError::Refused(message) => {
                 tracing::info!(%message, "a page request was refused");
                 PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "error_refused")
+            }
+            vouch_app::AppError::Conflict(message) => {
+                tracing::info!(%message, "a page request clashed with what is stored");
+                PageError::new(StatusCode::CONFLICT, "error_conflict")
             }
         }
     }

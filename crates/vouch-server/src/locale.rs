@@ -12,6 +12,11 @@ const FILES: &[(&str, &str)] = &[
 
 pub type Texts = HashMap<String, String>;
 
+/// The languages Vouch speaks: `en`, `ro`.
+pub fn languages() -> impl Iterator<Item = &'static str> {
+    FILES.iter().map(|(code, _)| *code)
+}
+
 fn all() -> &'static HashMap<&'static str, Texts> {
     static ALL: OnceLock<HashMap<&'static str, Texts>> = OnceLock::new();
     ALL.get_or_init(|| {

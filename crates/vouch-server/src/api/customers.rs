@@ -25,6 +25,7 @@ pub struct ListQuery {
     /// Customers per page, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    #[param(value_type = Option<super::schemas::Email>, inline)]
     email: Option<String>,
     /// The customer's id in your CRM.
     external_id: Option<String>,
@@ -33,14 +34,10 @@ pub struct ListQuery {
     #[param(rename = "where", pattern = "^$|^[A-Za-z0-9_]+=[A-Za-z0-9_ -]*$")]
     attribute: Option<String>,
     /// Created at or after (date or RFC 3339).
-    #[param(
-        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
-    )]
+    #[param(value_type = Option<super::schemas::Time>, inline)]
     created_from: Option<String>,
     /// Created before.
-    #[param(
-        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
-    )]
+    #[param(value_type = Option<super::schemas::Time>, inline)]
     created_to: Option<String>,
 }
 
@@ -98,24 +95,21 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {
     external_id: Option<String>,
-    #[schema(pattern = "^$|^[a-z0-9._-]{1,30}@[a-z0-9-]{1,30}(\\.[a-z]{2,6}){1,2}$")]
+    /// The address; empty removes it.
+    #[schema(value_type = Option<super::schemas::EmailOrEmpty>, inline)]
     email: Option<String>,
     name: Option<String>,
     /// `en`, `ro`, `en-GB`… (default `en`).
-    #[schema(pattern = "^$|^[a-z]{2}(-[A-Z]{2})?$")]
+    #[schema(value_type = Option<super::schemas::Locale>, inline)]
     locale: Option<String>,
     attributes: Option<BTreeMap<String, Option<String>>>,
     /// Handles on review and social platforms: `{"twitter": "ana_p"}`.
     handles: Option<BTreeMap<String, Option<String>>>,
     /// When they became a customer (default: now).
-    #[schema(
-        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
-    )]
+    #[schema(value_type = Option<super::schemas::Time>, inline)]
     created_at: Option<String>,
     /// When they left, if they did.
-    #[schema(
-        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
-    )]
+    #[schema(value_type = Option<super::schemas::Time>, inline)]
     churned_at: Option<String>,
 }
 

@@ -9,18 +9,18 @@ use utoipa::{IntoParams, ToSchema};
 use vouch_domain::EventKind;
 
 use super::webhooks::EventName;
-use super::{ApiResult, Params, page_size, parse_field};
+use super::{ApiResult, Params, comma_list, page_size};
 use crate::AppState;
 use crate::auth::{Api, need};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
-    /// The `next` cursor of the previous page (0, or absent, for the oldest kept).
-    #[param(minimum = 0)]
+    /// The `next` cursor of the previous page (0, a negative number or
+    /// absent for the oldest kept).
     after: Option<i64>,
     /// Only events of these types, comma-separated (`response.created,customer.category_changed`).
-    #[param(value_type = Option<String>, pattern = "^[a-z_.,]+$")]
+    #[param(value_type = Option<super::schemas::EventKinds>, inline)]
     r#type: Option<String>,
     /// Events per page, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -77,14 +77,7 @@ pub async fn list(
     Params(q): Params<EventsQuery>,
 ) -> ApiResult {
     let limit = page_size(q.limit)?;
-    let kinds: Vec<EventKind> = match q.r#type.as_deref() {
-        Some(types) => types
-            .split(',')
-            .filter(|t| !t.trim().is_empty())
-            .map(|t| parse_field("type", t))
-            .collect::<Result<_, _>>()?,
-        None => Vec::new(),
-    };
+    let kinds: Vec<EventKind> = comma_list("type", q.r#type.as_deref())?;
     let after = q.after.unwrap_or(0).max(0);
     let (events, next) = vouch_app::events::events_page(&state.store, after, &kinds, limit).await?;
     let events: Vec<Value> = events.iter().map(vouch_app::events::envelope).collect();

@@ -18,12 +18,16 @@ use crate::auth::{Api, need};
 #[into_params(parameter_in = Query)]
 pub struct NpsQuery {
     /// `day`, `week`, `month`, `quarter`, `survey`, `channel`, `lang` or `attr:NAME`.
+    #[param(value_type = Option<super::schemas::Breakdown>, inline)]
     by: Option<String>,
     /// Time zone of periods (default UTC), e.g. `Europe/Bucharest`.
+    #[param(value_type = Option<super::schemas::TimeZone>, inline)]
     tz: Option<String>,
     /// With a period `by`: each period is the window of this length ending with it (`90d`, `12w`).
+    #[param(value_type = Option<super::schemas::Window>, inline)]
     rolling: Option<String>,
     /// Confidence level of the intervals (default 0.95).
+    #[param(value_type = Option<super::schemas::Level>, inline)]
     level: Option<String>,
 }
 
@@ -85,25 +89,20 @@ async fn nps_json(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
-    /// Start (date or RFC 3339); default 90 days before `to`.
-    #[param(
-        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
-    )]
+    /// One end of the period (date or RFC 3339); default 90 days before
+    /// `to`. The two ends may come in either order.
+    #[param(value_type = Option<super::schemas::Time>, inline)]
     from: Option<String>,
-    /// End; default now.
-    #[param(
-        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
-    )]
+    /// The other end; default now.
+    #[param(value_type = Option<super::schemas::Time>, inline)]
     to: Option<String>,
 }
 
 impl PeriodQuery {
-    fn bounds(&self) -> Result<(chrono::DateTime<Utc>, chrono::DateTime<Utc>), ApiError> {
+    /// `from` and `to` as given, or their defaults.
+    fn ends(&self) -> Result<(chrono::DateTime<Utc>, chrono::DateTime<Utc>), ApiError> {
         let to = time("to", self.to.as_deref())?.unwrap_or_else(Utc::now);
         let from = time("from", self.from.as_deref())?.unwrap_or(to - Duration::days(90));
-        if from >= to {
-            return Err(ApiError::invalid("from", "from must be before to"));
-        }
         Ok((from, to))
     }
 }
@@ -117,7 +116,8 @@ pub async fn kpis(
     State(state): State<AppState>,
     Params(q): Params<PeriodQuery>,
 ) -> ApiResult {
-    let (from, to) = q.bounds()?;
+    let (from, to) = q.ends()?;
+    let (from, to) = vouch_app::params::period(from, to);
     let report = vouch_app::reports::kpis(
         &state.store,
         from,
@@ -139,7 +139,8 @@ pub async fn transitions(
     State(state): State<AppState>,
     Params(q): Params<PeriodQuery>,
 ) -> ApiResult {
-    let (from, to) = q.bounds()?;
+    // Two snapshots compared: `from` may be the later one.
+    let (from, to) = q.ends()?;
     let report = vouch_app::reports::transitions(
         &state.store,
         from,

@@ -9,6 +9,7 @@ mod events;
 mod metrics;
 mod outreach;
 mod records;
+mod schemas;
 mod surveys;
 mod templates;
 mod webhooks;
@@ -197,6 +198,31 @@ where
         .map_err(|e: T::Err| ApiError::invalid(field, e.to_string()))
 }
 
+/// A body field that was sent, even as `null` (`Some(None)`), told from
+/// one that was not (`None`, with `#[serde(default)]`).
+pub fn given<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A JSON number with no fraction, as an integer: JSON does not tell
+/// `3` from `3.0`, so neither does the API.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(d)?;
+    if let Some(n) = number.as_i64() {
+        return Ok(n);
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!(
+            "{number} is not a whole number"
+        ))),
+    }
+}
+
 /// An optional value of `field`.
 pub fn parse_optional<T: std::str::FromStr>(
     field: &str,
@@ -208,16 +234,43 @@ where
     raw.map(|raw| parse_field(field, raw)).transpose()
 }
 
-/// A comma-separated list parameter, each value parsed.
+/// A comma-separated list parameter, each value parsed; a blank value
+/// (`a,,b`) is refused, as the document's pattern says.
 pub fn comma_list<T: std::str::FromStr>(field: &str, raw: Option<&str>) -> Result<Vec<T>, ApiError>
 where
     T::Err: std::fmt::Display,
 {
-    raw.unwrap_or("")
-        .split(',')
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
         .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(|v| parse_field(field, v))
+        .map(|v| {
+            if v.is_empty() {
+                Err(ApiError::invalid(field, "a blank value in the list"))
+            } else {
+                parse_field(field, v)
+            }
+        })
+        .collect()
+}
+
+/// A comma-separated list of two-letter language codes (`en,ro`), lower-cased.
+pub fn languages(field: &str, raw: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(|code| {
+            if code.len() == 2 && code.chars().all(|c| c.is_ascii_alphabetic()) {
+                Ok(code.to_ascii_lowercase())
+            } else {
+                Err(ApiError::invalid(
+                    field,
+                    format!("{code:?} is not a two-letter language code such as en or ro"),
+                ))
+            }
+        })
         .collect()
 }
 
@@ -235,23 +288,19 @@ pub fn attributes(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> 
 #[into_params(parameter_in = Query)]
 pub struct AnswerFilter {
     /// Answered at or after (date or RFC 3339).
-    #[param(
-        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
-    )]
+    #[param(value_type = Option<schemas::Time>, inline)]
     from: Option<String>,
     /// Answered before.
-    #[param(
-        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
-    )]
+    #[param(value_type = Option<schemas::Time>, inline)]
     to: Option<String>,
     /// Survey names, comma-separated.
+    #[param(value_type = Option<schemas::SurveyNames>, inline)]
     survey: Option<String>,
     /// Channels, comma-separated: `email,link,widget,in_app,api,import`.
-    #[param(
-        pattern = "^((email|link|widget|in_app|api|import)(,(email|link|widget|in_app|api|import))*)?$"
-    )]
+    #[param(value_type = Option<schemas::Channels>, inline)]
     channel: Option<String>,
-    /// Languages, comma-separated.
+    /// Languages, comma-separated two-letter codes: `en,ro`.
+    #[param(value_type = Option<schemas::Languages>, inline)]
     lang: Option<String>,
     /// A customer attribute that must match, `NAME=VALUE`.
     #[serde(rename = "where")]
@@ -266,10 +315,7 @@ impl AnswerFilter {
             to: time("to", self.to.as_deref())?,
             surveys: comma_list("survey", self.survey.as_deref())?,
             channels: comma_list("channel", self.channel.as_deref())?,
-            languages: comma_list::<String>("lang", self.lang.as_deref())?
-                .into_iter()
-                .map(|l| l.to_lowercase())
-                .collect(),
+            languages: languages("lang", self.lang.as_deref())?,
             attributes: attributes(self.attribute.as_deref())?,
             skip_rollup: false,
         })
@@ -420,24 +466,76 @@ fn describe_text_rules(document: utoipa::openapi::OpenApi) -> Value {
                 .values_mut()
                 .filter_map(|o| o.get_mut("parameters"))
             {
-                walk(parameters, "^[^\\u0000-\\u001F\\u007F]*$");
+                walk(parameters, "^[^\\u0000-\\u001F\\u007F-\\u009F]*$");
+                if let Value::Array(parameters) = parameters {
+                    // utoipa-axum adds a bare copy of each path parameter that
+                    // a handler documents through an `IntoParams` struct.
+                    let mut seen = std::collections::HashSet::new();
+                    parameters.retain(|p| seen.insert(format!("{}/{}", p["in"], p["name"])));
+                    parameters.iter_mut().for_each(empty_is_absent);
+                }
             }
         }
     }
-    walk(
-        &mut json,
-        "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$",
-    );
+    walk(&mut json, &format!("^[^{}]*$", schemas::FORBIDDEN));
+    merge_described_refs(&mut json);
     // An invitation names its customers or a `where`, exactly one of them.
     if let Some(invitation) = json.pointer_mut("/components/schemas/InvitationInput") {
+        // Either one, and not null: `{"customers": null}` names nobody.
+        if let Some(list) = invitation.pointer("/properties/customers/oneOf/0").cloned() {
+            invitation["properties"]["customers"] = list;
+        }
         invitation["minProperties"] = json!(1);
         invitation["maxProperties"] = json!(1);
-        invitation["properties"]["customers"]["type"] = json!("array");
-        invitation["properties"]["customers"]["minItems"] = json!(1);
         invitation["properties"]["where"]["type"] = json!("object");
         invitation["properties"]["where"]["minProperties"] = json!(1);
     }
     json
+}
+
+/// utoipa wraps an inlined field schema that has a description as
+/// `allOf: [schema, {description, type: object}]`, which a string schema
+/// contradicts; the description goes onto the schema instead.
+fn merge_described_refs(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            if let Some(Value::Array(parts)) = fields.get("allOf")
+                && parts.len() == 2
+                && parts[1]
+                    .as_object()
+                    .is_some_and(|o| o.keys().all(|k| k == "description" || k == "type"))
+                && parts[1].get("description").is_some()
+            {
+                let mut schema = parts[0].clone();
+                schema["description"] = parts[1]["description"].clone();
+                fields.remove("allOf");
+                if let Value::Object(merged) = schema {
+                    fields.extend(merged);
+                }
+            }
+            fields.values_mut().for_each(merge_described_refs);
+        }
+        Value::Array(items) => items.iter_mut().for_each(merge_described_refs),
+        _ => {}
+    }
+}
+
+/// `Params` reads an optional query parameter given empty (`?after=`) as
+/// absent: its schema says so, taking the empty string besides its own.
+fn empty_is_absent(parameter: &mut Value) {
+    let optional = parameter["in"] == "query" && parameter["required"] != true;
+    let Some(schema) = parameter.get_mut("schema").filter(|_| optional) else {
+        return;
+    };
+    if let Some(Value::Array(names)) = schema.get_mut("enum") {
+        names.push(json!(""));
+    } else if let Some(Value::String(pattern)) = schema.get_mut("pattern") {
+        if !pattern.starts_with("^$|") {
+            *pattern = format!("^$|{pattern}");
+        }
+    } else if schema.get("type").is_some_and(|t| t != "string") {
+        *schema = json!({ "anyOf": [schema.take(), { "type": "string", "maxLength": 0 }] });
+    }
 }
 
 /// Every status the shared layers can answer, added to each operation that
@@ -498,7 +596,7 @@ fn describe_error_statuses(document: &mut utoipa::openapi::OpenApi) {
                 statuses.extend([
                     (
                         "409",
-                        "Another record already holds this email or external id",
+                        "Another record already holds this email, external id or name, or the record's state forbids the change (an archived survey)",
                     ),
                     ("413", "The body is larger than the limit"),
                     ("415", "The body is not application/json"),
@@ -514,6 +612,14 @@ fn describe_error_statuses(document: &mut utoipa::openapi::OpenApi) {
                     .entry(status.to_owned())
                     .or_insert_with(|| error(description).into());
             }
+            // Answered by the HTTP layer itself, before any handler, with no body.
+            operation.responses.responses.insert(
+                "414".to_owned(),
+                ResponseBuilder::new()
+                    .description("The URL is longer than the server reads")
+                    .build()
+                    .into(),
+            );
         }
     }
 }

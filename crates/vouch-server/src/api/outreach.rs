@@ -31,13 +31,25 @@ pub async fn consents(
     Ok(Json(json!({ "consents": consents })))
 }
 
+/// The customer and the purpose.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct ConsentPath {
+    /// Vouch's id of the customer.
+    id: i64,
+    /// `feedback`, `marketing`, `referral` or `advocacy`.
+    #[param(value_type = super::schemas::Purpose, inline)]
+    purpose: String,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentInput {
     /// True: agreed; false: withdrawn.
     granted: bool,
     /// `consent` (default), `soft_opt_in` or `legitimate_interest`.
-    #[schema(pattern = "^(consent|soft_opt_in|legitimate_interest)$")]
+    #[schema(value_type = Option<super::schemas::ConsentBasis>, inline)]
     basis: Option<String>,
     /// Where it was given (default `api`): `signup form`, `support call`…
     #[schema(max_length = 200)]
@@ -51,8 +63,7 @@ pub struct ConsentInput {
 /// `marketing`, `referral`, `advocacy`), with a `consent.changed` event.
 /// Checked again when each message is sent.
 #[utoipa::path(put, path = "/api/v1/customers/{id}/consents/{purpose}", operation_id = "set_customer_consent", tag = "customers",
-    params(("id" = i64, Path, description = "Vouch's id of the customer"),
-           ("purpose" = String, Path, description = "feedback, marketing, referral or advocacy")),
+    params(ConsentPath),
     request_body = ConsentInput,
     responses((status = 200, description = "The record as stored", body = serde_json::Value),
               (status = 404, description = "No such customer", body = super::ErrorBody),

@@ -28,9 +28,10 @@ pub struct FeedbackQuery {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// Sources, comma-separated: `trustpilot,google,twitter`…
+    #[param(value_type = Option<super::schemas::Sources>, inline)]
     source: Option<String>,
-    /// Languages, comma-separated: `en,ro`.
-    #[param(pattern = "^$|^[a-z]{2}(,[a-z]{2})*$")]
+    /// Languages, comma-separated two-letter codes: `en,ro`.
+    #[param(value_type = Option<super::schemas::Languages>, inline)]
     language: Option<String>,
     /// `positive`, `neutral` or `negative`.
     #[param(pattern = "^$|^(positive|neutral|negative)$")]
@@ -43,14 +44,10 @@ pub struct FeedbackQuery {
     category: Option<String>,
     customer: Option<i64>,
     /// Posted at or after (date or RFC 3339).
-    #[param(
-        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
-    )]
+    #[param(value_type = Option<super::schemas::Time>, inline)]
     from: Option<String>,
     /// Posted before.
-    #[param(
-        pattern = "^$|^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$"
-    )]
+    #[param(value_type = Option<super::schemas::Time>, inline)]
     to: Option<String>,
 }
 
@@ -78,10 +75,7 @@ pub async fn list_feedback(
     };
     let filter = FeedbackFilter {
         sources: comma_list("source", q.source.as_deref())?,
-        languages: comma_list::<String>("language", q.language.as_deref())?
-            .into_iter()
-            .map(|l| l.to_lowercase())
-            .collect(),
+        languages: super::languages("language", q.language.as_deref())?,
         sentiment,
         topic: q.topic,
         category: parse_optional("category", q.category.as_deref())?,
@@ -99,7 +93,8 @@ pub async fn list_feedback(
 
 /// One pushed item, for the document (the handler reads it as an import
 /// line, with the same checks).
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct FeedbackItemInput {
     /// The text of the review, mention or ticket.
@@ -127,6 +122,22 @@ struct FeedbackItemInput {
     date: Option<String>,
     #[schema(max_length = 200, pattern = "^[A-Za-z][A-Za-z .'-]*$")]
     author: Option<String>,
+    /// The author's handle on the platform.
+    #[schema(max_length = 200, pattern = "^[A-Za-z0-9_]*$")]
+    handle: Option<String>,
+    #[schema(value_type = Option<super::schemas::Email>, inline)]
+    email: Option<String>,
+    /// The customer's external id.
+    #[schema(max_length = 200, pattern = "^[A-Za-z0-9_-]*$")]
+    customer: Option<String>,
+    #[schema(
+        max_length = 2000,
+        pattern = "^https://[a-z0-9.-]+(/[A-Za-z0-9._/-]*)?$"
+    )]
+    url: Option<String>,
+    /// The language, if the source says (`en`, `ro`); else it is detected.
+    #[schema(pattern = "^[a-z]{2}$")]
+    language: Option<String>,
 }
 
 /// Feedback pushed as it happens: the fields of `vouch import --format jsonl`.
@@ -134,6 +145,7 @@ struct FeedbackItemInput {
 #[serde(deny_unknown_fields)]
 pub struct FeedbackPush {
     /// Where the items come from: `trustpilot`, `twitter`, `support`… (default `other`).
+    #[schema(value_type = Option<super::schemas::Source>, inline)]
     source: Option<String>,
     /// Items with `text` (required), `id`, `title`, `rating` (stars 1–5),
     /// `date`, `author`, `handle`, `email`, `customer` (external id), `url`, `language`.
@@ -153,6 +165,9 @@ pub async fn push_feedback(
     Body(push): Body<FeedbackPush>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     const MAX_ITEMS: usize = 1_000;
+    if push.items.is_empty() {
+        return Err(ApiError::invalid("items", "send at least one item"));
+    }
     if push.items.len() > MAX_ITEMS {
         return Err(ApiError::invalid(
             "items",
@@ -207,16 +222,23 @@ pub async fn list_responses(
 #[serde(deny_unknown_fields)]
 pub struct ResponseInput {
     /// The survey's name; it must exist.
+    #[schema(value_type = super::schemas::SurveyName, inline)]
     survey: String,
     /// Who answered: Vouch id, email or external id. Omit for anonymous answers.
     customer: Option<String>,
-    /// 0–10 for NPS, 1–5 for CSAT, 1–7 for CES.
+    /// 0–10 for NPS, 1–5 for CSAT, 1–7 for CES (the survey's kind decides:
+    /// a 9 for a CSAT survey is refused with 422).
+    #[serde(deserialize_with = "super::whole_number")]
+    #[schema(minimum = 0, maximum = 10)]
     score: i64,
     comment: Option<String>,
     /// `email`, `link`, `widget`, `in_app`, `api` (default) or `import`.
+    #[schema(value_type = Option<super::schemas::Channel>, inline)]
     channel: Option<String>,
+    #[schema(value_type = Option<super::schemas::Locale>, inline)]
     locale: Option<String>,
     /// When it was answered (default: now).
+    #[schema(value_type = Option<super::schemas::Time>, inline)]
     answered_at: Option<String>,
     #[serde(default)]
     metadata: BTreeMap<String, String>,

@@ -52,17 +52,15 @@ pub struct SurveyInput {
     /// `nps` (0–10), `csat` (1–5) or `ces` (1–7).
     #[schema(pattern = "^(nps|csat|ces)$")]
     kind: String,
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9 ._-]*$"
-    )]
+    #[schema(value_type = super::schemas::SurveyName, inline)]
     name: String,
     /// The question per language: `{"en": "…", "ro": "…"}`; `{company}` is replaced.
     #[serde(default)]
+    #[schema(value_type = super::schemas::Wording, inline)]
     question: BTreeMap<String, String>,
     /// The question over the comment box, per language.
     #[serde(default)]
+    #[schema(value_type = super::schemas::Wording, inline)]
     follow_up: BTreeMap<String, String>,
 }
 
@@ -87,11 +85,14 @@ pub async fn create(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SurveyChange {
+    #[schema(value_type = Option<super::schemas::SurveyName>, inline)]
     name: Option<String>,
     /// `active`, `paused` or `archived`.
     #[schema(pattern = "^(active|paused|archived)$")]
     status: Option<String>,
+    #[schema(value_type = Option<super::schemas::Wording>, inline)]
     question: Option<BTreeMap<String, String>>,
+    #[schema(value_type = Option<super::schemas::Wording>, inline)]
     follow_up: Option<BTreeMap<String, String>>,
 }
 
@@ -127,10 +128,13 @@ pub async fn update(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationInput {
-    customers: Option<Vec<Value>>,
-    #[serde(rename = "where")]
-    #[schema(rename = "where")]
-    attributes: Option<BTreeMap<String, String>>,
+    /// Vouch ids, emails or external ids: at least one.
+    #[serde(default, deserialize_with = "super::given")]
+    #[schema(value_type = Option<super::schemas::CustomerKeys>, inline)]
+    customers: Option<Option<Vec<Value>>>,
+    #[serde(rename = "where", default, deserialize_with = "super::given")]
+    #[schema(rename = "where", value_type = Option<BTreeMap<String, String>>)]
+    attributes: Option<Option<BTreeMap<String, String>>>,
 }
 
 /// Invites customers by email. Each is invited at most once per contact
@@ -148,10 +152,17 @@ pub async fn invite(
     Body(input): Body<InvitationInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let survey = design(&state, id).await?;
+    // A field sent as null counts as sent: exactly one of the two, with a value.
     let audience = match (input.customers, input.attributes) {
-        (Some(keys), None) => Audience::Customers(
+        (Some(Some(keys)), None) if keys.is_empty() => {
+            return Err(ApiError::invalid("customers", "name at least one customer"));
+        }
+        (Some(Some(keys)), None) => Audience::Customers(
             keys.iter()
                 .map(|k| match k {
+                    Value::String(s) if s.trim().is_empty() => {
+                        Err(ApiError::invalid("customers", "a blank customer key"))
+                    }
                     Value::String(s) => Ok(s.clone()),
                     Value::Number(n) => Ok(n.to_string()),
                     other => Err(ApiError::invalid(
@@ -161,7 +172,7 @@ pub async fn invite(
                 })
                 .collect::<Result<_, _>>()?,
         ),
-        (None, Some(attributes)) if !attributes.is_empty() => {
+        (None, Some(Some(attributes))) if !attributes.is_empty() => {
             Audience::Where(attributes.into_iter().collect())
         }
         _ => {
@@ -187,11 +198,7 @@ pub async fn branding(_: Api<need::ManageSettings>, State(state): State<AppState
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BrandingInput {
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9 ._&-]*$"
-    )]
+    #[schema(value_type = super::schemas::CompanyName, inline)]
     company_name: String,
     /// `#RRGGBB`.
     #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
@@ -200,7 +207,7 @@ pub struct BrandingInput {
     logo_url: Option<String>,
     /// One line, printed in the footer of messages; needed before any
     /// marketing message goes out.
-    #[schema(max_length = 300)]
+    #[schema(value_type = Option<super::schemas::PostalAddress>, inline)]
     postal_address: Option<String>,
 }
 

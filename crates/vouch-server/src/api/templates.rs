@@ -15,6 +15,19 @@ use crate::auth::{Api, need};
 use crate::locale::texts_for;
 use crate::mailer::{builtin_survey_template, survey_email_sample};
 
+/// Which template: its name (`survey.email`) and language (`en`, `ro`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct TemplatePath {
+    /// The message: `survey.email`.
+    #[param(value_type = super::schemas::TemplateName, inline)]
+    name: String,
+    /// `en` or `ro`.
+    #[param(value_type = super::schemas::MessageLanguage, inline)]
+    language: String,
+}
+
 /// Where preview links point: nowhere real.
 const PREVIEW_URL: &str = "https://vouch.example";
 
@@ -54,7 +67,7 @@ fn refused(e: TemplateError) -> ApiError {
 pub async fn list(_: Api<need::ManageSettings>, State(state): State<AppState>) -> ApiResult {
     let mut templates = Vec::new();
     for name in TemplateName::ALL {
-        for language in ["en", "ro"] {
+        for language in crate::locale::languages() {
             let custom = vouch_app::templates::custom(&state.store, *name, language).await?;
             templates.push(json!({"name": name, "language": language, "custom": custom.is_some()}));
         }
@@ -68,7 +81,7 @@ pub async fn list(_: Api<need::ManageSettings>, State(state): State<AppState>) -
 /// `lang`, and the built-in words as `t.subject`, `t.reminder_subject`,
 /// `t.pick`, `t.comment`, `t.unsubscribe`.
 #[utoipa::path(get, path = "/api/v1/templates/{name}/{language}", operation_id = "get_template", tag = "templates",
-    params(("name" = String, Path, description = "survey.email"), ("language" = String, Path, description = "en or ro")),
+    params(TemplatePath),
     responses((status = 200, description = "`{name, language, custom, subject, text, html}`", body = Value),
               (status = 404, description = "No such template", body = super::ErrorBody)))]
 pub async fn get(
@@ -114,7 +127,7 @@ impl From<TemplateInput> for MessageTemplate {
 /// template that does not render is refused (422, naming the part and
 /// line) and nothing is saved. The answer holds the rendered sample.
 #[utoipa::path(put, path = "/api/v1/templates/{name}/{language}", operation_id = "save_template", tag = "templates",
-    params(("name" = String, Path, description = "survey.email"), ("language" = String, Path, description = "en or ro")),
+    params(TemplatePath),
     request_body = TemplateInput,
     responses((status = 200, description = "`{saved: true, preview: {subject, text, html}}`", body = Value),
               (status = 422, description = "The template does not render", body = super::ErrorBody)))]
@@ -135,7 +148,7 @@ pub async fn save(
 
 /// Goes back to Vouch's built-in template.
 #[utoipa::path(delete, path = "/api/v1/templates/{name}/{language}", operation_id = "reset_template", tag = "templates",
-    params(("name" = String, Path, description = "survey.email"), ("language" = String, Path, description = "en or ro")),
+    params(TemplatePath),
     responses((status = 204, description = "The built-in template is used again"),
               (status = 404, description = "No template of the company's own", body = super::ErrorBody)))]
 pub async fn reset(
@@ -160,7 +173,7 @@ pub async fn reset(
 /// Renders the template in the body with sample values, without saving
 /// it: what a customer would see.
 #[utoipa::path(post, path = "/api/v1/templates/{name}/{language}/preview", operation_id = "preview_template", tag = "templates",
-    params(("name" = String, Path, description = "survey.email"), ("language" = String, Path, description = "en or ro")),
+    params(TemplatePath),
     request_body = TemplateInput,
     responses((status = 200, description = "`{subject, text, html}` rendered with sample values", body = Value),
               (status = 422, description = "The template does not render", body = super::ErrorBody)))]

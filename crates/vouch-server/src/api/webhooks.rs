@@ -24,11 +24,67 @@ pub async fn list(_: Api<need::ManageSettings>, State(state): State<AppState>) -
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
     /// Where to POST events: an `http` or `https` URL.
-    #[schema(pattern = "^https?://[a-z0-9.-]+(:[0-9]{2,5})?(/[A-Za-z0-9._/-]*)?$")]
+    /// The document's pattern is exactly what [`url_shape_ok`] takes.
+    #[schema(
+        pattern = "^https?://((([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?([?][A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$"
+    )]
     url: String,
     /// The event types to receive (see `Event` for each one's `data`).
     #[schema(min_items = 1, value_type = Vec<EventName>)]
     events: Vec<String>,
+}
+
+/// An `http(s)` URL with a DNS name (its last label starting with a
+/// letter) or a dotted IPv4 address, an optional port, path and query of
+/// URL characters, and no fragment or credentials.
+fn url_shape_ok(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.starts_with('0')
+            && !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| n <= 65_535)
+    });
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let labels: Vec<&str> = host.split('.').collect();
+    let octet_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 3
+            && l.bytes().all(|b| b.is_ascii_digit())
+            && (l.len() == 1 || !l.starts_with('0'))
+            && l.parse::<u16>().is_ok_and(|n| n <= 255)
+    };
+    let ipv4 = labels.len() == 4 && labels.iter().all(octet_ok);
+    let name = labels.iter().all(|l| label_ok(l))
+        && labels
+            .last()
+            .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_alphabetic()));
+    let (path, query) = match tail.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (tail, None),
+    };
+    let url_char = |c: char| c.is_ascii_alphanumeric() || "._~!$&'()*+,;=:@%/-".contains(c);
+    (ipv4 || name)
+        && port_ok
+        && path.chars().all(url_char)
+        && query.is_none_or(|q| q.chars().all(|c| url_char(c) || c == '?'))
 }
 
 /// The event types, for the document (handlers read them as `EventKind`).
@@ -66,7 +122,8 @@ pub enum EventName {
 /// of `ID.TIMESTAMP.BODY` keyed with the secret's base64-decoded bytes, so
 /// the official `standardwebhooks` libraries verify them unchanged. A URL
 /// whose host resolves to a loopback, private, link-local or metadata
-/// address is refused (422) unless `webhook_allow_private` is set.
+/// address is refused (422) unless `webhook_allow_private` is set; one
+/// that does not resolve yet is kept, with a `warning`.
 #[utoipa::path(post, path = "/api/v1/webhooks", operation_id = "create_webhook", tag = "webhooks", request_body = WebhookInput,
     responses((status = 201, description = "`{id, url, events, secret}`", body = Value),
               (status = 422, description = "A bad URL or event", body = super::ErrorBody)))]
@@ -75,9 +132,8 @@ pub async fn create(
     State(state): State<AppState>,
     Body(input): Body<WebhookInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let url = input.url.trim();
-    let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
-    if !scheme_ok || url.len() > 2000 || url.chars().any(char::is_whitespace) {
+    let url = input.url.as_str();
+    if url.len() > 2000 || !url_shape_ok(url) {
         return Err(ApiError::invalid(
             "url",
             format!("{url:?} is not an http(s) URL"),
@@ -91,9 +147,15 @@ pub async fn create(
         .iter()
         .map(|e| parse_field("events", e))
         .collect::<Result<_, _>>()?;
-    if let Err(refusal) = crate::outbound::check(url, state.web.allow_private_webhooks).await {
-        return Err(ApiError::invalid("url", refusal.to_string()));
-    }
+    // A host that does not resolve yet is kept (its DNS may come later):
+    // every delivery checks the address again before it connects.
+    let warning = match crate::outbound::check(url, state.web.allow_private_webhooks).await {
+        Ok(_) => None,
+        Err(unresolvable @ crate::outbound::Refusal::Unresolvable { .. }) => Some(format!(
+            "{unresolvable}; deliveries will fail until it does"
+        )),
+        Err(refusal) => return Err(ApiError::invalid("url", refusal.to_string())),
+    };
     let secret = vouch_app::secrets::new_webhook_secret();
     let id = state
         .store
@@ -101,7 +163,9 @@ pub async fn create(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": id, "url": url, "events": events, "secret": secret })),
+        Json(
+            json!({ "id": id, "url": url, "events": events, "secret": secret, "warning": warning }),
+        ),
     ))
 }
 
@@ -129,6 +193,9 @@ pub async fn deliveries(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> ApiResult {
+    if !state.store.webhooks().await?.iter().any(|h| h.id == id) {
+        return Err(ApiError::not_found("webhook", id));
+    }
     Ok(Json(
         json!({ "deliveries": state.store.deliveries(id, 200).await? }),
     ))
