@@ -26,7 +26,7 @@ pub struct WebhookInput {
     /// Where to POST events: an `http` or `https` URL.
     /// The document's pattern is exactly what [`url_shape_ok`] takes.
     #[schema(
-        pattern = "^https?://((([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?([?][A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$"
+        pattern = "^https?://((([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)|(\\[[0-9A-Fa-f:.]{2,45}\\])|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?([?][A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$"
     )]
     url: String,
     /// The event types to receive (see `Event` for each one's `data`).
@@ -35,7 +35,7 @@ pub struct WebhookInput {
 }
 
 /// An `http(s)` URL with a DNS name (its last label starting with a
-/// letter) or a dotted IPv4 address, an optional port, path and query of
+/// letter), a dotted IPv4 address or a bracketed IPv6 one, an optional port, path and query of
 /// URL characters, and no fragment or credentials.
 fn url_shape_ok(url: &str) -> bool {
     let Some(rest) = url
@@ -46,10 +46,19 @@ fn url_shape_ok(url: &str) -> bool {
     };
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
-    let (host, port) = match authority.split_once(':') {
-        Some((host, port)) => (host, Some(port)),
+    // An IPv6 literal is bracketed, its colons inside the brackets.
+    let split_at = authority.rfind(']').map_or(0, |i| i + 1);
+    let (host, port) = match authority[split_at..].split_once(':') {
+        Some((_, port)) => (
+            &authority[..split_at + authority[split_at..].find(':').unwrap_or(0)],
+            Some(port),
+        ),
         None => (authority, None),
     };
+    let ipv6 = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
     let port_ok = port.is_none_or(|p| {
         !p.starts_with('0')
             && !p.is_empty()
@@ -81,7 +90,7 @@ fn url_shape_ok(url: &str) -> bool {
         None => (tail, None),
     };
     let url_char = |c: char| c.is_ascii_alphanumeric() || "._~!$&'()*+,;=:@%/-".contains(c);
-    (ipv4 || name)
+    (ipv4 || ipv6 || name)
         && port_ok
         && path.chars().all(url_char)
         && query.is_none_or(|q| q.chars().all(|c| url_char(c) || c == '?'))
