@@ -73,20 +73,20 @@ pub struct PushRejected(pub Vec<(usize, String)>);
 /// idempotently (the store writes `feedback.created` for new ones). Nothing is
 /// stored when any item is bad.
 /// What is wrong with the shape of one pushed item, if anything: it is an
-/// object, its text fields are strings (or null) and its `rating` a
-/// number. A file's lines are read more leniently (a numeric id is text
-/// there); the API says what it takes.
+/// object of the generic import's fields by their own names, its `rating`
+/// a number and the others strings (or null, but for `text`). A file's
+/// lines are read more leniently (column aliases, a numeric id as text);
+/// the API says what it takes.
 fn pushed_item_problem(item: &serde_json::Value) -> Option<String> {
-    const TEXT: &[&str] = &[
-        "text", "id", "title", "date", "author", "handle", "email", "customer", "url", "language",
-    ];
     let Some(fields) = item.as_object() else {
         return Some("an item is an object with at least `text`".to_owned());
     };
     for (name, value) in fields {
         let fits = match name.as_str() {
             "rating" => value.is_number() || value.is_null(),
-            n if TEXT.contains(&n) => value.is_string() || (value.is_null() && n != "text"),
+            n if vouch_ingest::generic_field_names().any(|f| f == n) => {
+                value.is_string() || (value.is_null() && n != "text")
+            }
             other => return Some(format!("`{other}` is not a field of a feedback item")),
         };
         if !fits {

@@ -95,6 +95,11 @@ const GENERIC_FIELDS: &[(&str, &[&str])] = &[
     ("language", &["language", "lang"]),
 ];
 
+/// The fields of a generic JSON line or CSV record, by their own names.
+pub fn generic_field_names() -> impl Iterator<Item = &'static str> {
+    GENERIC_FIELDS.iter().map(|(field, _)| *field)
+}
+
 fn usual(field: &str) -> &'static [&'static str] {
     GENERIC_FIELDS
         .iter()

@@ -15,7 +15,7 @@ mod responses;
 mod source;
 mod times;
 
-pub use formats::{FORMAT_NAMES, Format};
+pub use formats::{FORMAT_NAMES, Format, generic_field_names};
 pub use mapping::FieldMap;
 pub use responses::{ImportedAnswer, ResponseSource};
 pub use source::{

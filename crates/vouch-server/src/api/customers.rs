@@ -31,7 +31,7 @@ pub struct ListQuery {
     external_id: Option<String>,
     /// An attribute that must match, `NAME=VALUE` (e.g. `plan=pro`).
     #[serde(rename = "where")]
-    #[param(rename = "where", pattern = "^$|^[A-Za-z0-9_]+=[A-Za-z0-9_ -]*$")]
+    #[param(rename = "where", value_type = Option<super::schemas::Attribute>, inline)]
     attribute: Option<String>,
     /// Created at or after (date or RFC 3339).
     #[param(value_type = Option<super::schemas::Time>, inline)]

@@ -304,7 +304,7 @@ pub struct AnswerFilter {
     lang: Option<String>,
     /// A customer attribute that must match, `NAME=VALUE`.
     #[serde(rename = "where")]
-    #[param(rename = "where", pattern = "^$|^[A-Za-z0-9_]+=[A-Za-z0-9_ -]*$")]
+    #[param(rename = "where", value_type = Option<schemas::Attribute>, inline)]
     attribute: Option<String>,
 }
 
@@ -466,7 +466,7 @@ fn describe_text_rules(document: utoipa::openapi::OpenApi) -> Value {
                 .values_mut()
                 .filter_map(|o| o.get_mut("parameters"))
             {
-                walk(parameters, "^[^\\u0000-\\u001F\\u007F-\\u009F]*$");
+                walk(parameters, &format!("^[^{}]*$", schemas::CONTROLS));
                 if let Value::Array(parameters) = parameters {
                     // utoipa-axum adds a bare copy of each path parameter that
                     // a handler documents through an `IntoParams` struct.

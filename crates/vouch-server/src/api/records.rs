@@ -34,13 +34,13 @@ pub struct FeedbackQuery {
     #[param(value_type = Option<super::schemas::Languages>, inline)]
     language: Option<String>,
     /// `positive`, `neutral` or `negative`.
-    #[param(pattern = "^$|^(positive|neutral|negative)$")]
+    #[param(pattern = "^(positive|neutral|negative)$")]
     sentiment: Option<String>,
     /// A topic of the taxonomy.
     topic: Option<String>,
     /// `promoter`, `passive` or `detractor`: what the item itself signals
     /// (its NPS answer, or its star rating).
-    #[param(pattern = "^$|^(promoter|passive|detractor)$")]
+    #[param(pattern = "^(promoter|passive|detractor)$")]
     category: Option<String>,
     customer: Option<i64>,
     /// Posted at or after (date or RFC 3339).

@@ -10,12 +10,16 @@ use vouch_domain as domain;
 /// regex class body: C0 controls except tab, LF and CR, DEL, C1 controls.
 pub const FORBIDDEN: &str = "\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F";
 
+/// Every control character, as a regex class body: what a URL and a
+/// one-line text may not hold (tab and line breaks included).
+pub const CONTROLS: &str = "\\u0000-\\u001F\\u007F-\\u009F";
+
 /// `en`, `ro`, `en-GB`, `pt_BR`: what `Locale::parse` takes.
-pub const LOCALE: &str = "^[A-Za-z]{2,3}([-_][A-Za-z]{2})?$";
+const LOCALE: &str = "^[A-Za-z]{2,3}([-_][A-Za-z]{2})?$";
 
 /// A date or an RFC 3339 time, as `parse_time` takes them (days 29–31
 /// are left out so that no generated example names a day a month lacks).
-pub const TIME: &str = "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$";
+const TIME: &str = "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]0[0-9]:00))?$";
 
 fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
@@ -66,8 +70,7 @@ pub fn channels() -> Object {
 /// Survey names, comma-separated (a name cannot hold a comma here, nor,
 /// in a URL, any control character).
 pub fn survey_names() -> Object {
-    let c = "\\u0000-\\u001F\\u007F-\\u009F";
-    let name = format!("[^,{c}]*[^\\s,{c}][^,{c}]*");
+    let name = format!("[^,{CONTROLS}]*[^\\s,{CONTROLS}][^,{CONTROLS}]*");
     string()
         .pattern(Some(format!("^{name}(,{name})*$")))
         .build()
@@ -77,14 +80,14 @@ pub fn survey_names() -> Object {
 pub fn one_line(max: usize) -> Object {
     string()
         .max_length(Some(max))
-        .pattern(Some("^[^\\u0000-\\u001F\\u007F-\\u009F]*$"))
+        .pattern(Some(format!("^[^{CONTROLS}]*$")))
         .build()
 }
 
 /// An address as `Email::parse` takes it: something, `@`, two or more
 /// dot-separated labels that neither start nor end with `-`.
 pub fn email() -> Object {
-    let c = "\\s\\u0000-\\u001F\\u007F-\\u009F";
+    let c = format!("\\s{CONTROLS}");
     let label = format!("[^.@{c}-]([^.@{c}]*[^.@{c}-])?");
     string()
         .max_length(Some(254))
@@ -171,6 +174,14 @@ pub fn breakdown() -> Object {
         .build()
 }
 
+/// `NAME=VALUE`, an attribute a customer must have (`parse_attribute`
+/// takes more; the document keeps to names and values of these characters).
+pub fn attribute() -> Object {
+    string()
+        .pattern(Some("^[A-Za-z0-9_]+=[A-Za-z0-9_ -]*$"))
+        .build()
+}
+
 /// A window such as `90d` or `12w` (`parse_window`).
 pub fn window() -> Object {
     string().pattern(Some("^[1-9][0-9]{0,3}[dw]$")).build()
@@ -222,6 +233,7 @@ schema_types! {
     TimeZone = time_zone();
     Breakdown = breakdown();
     Window = window();
+    Attribute = attribute();
     Level = level();
     Wording = wording();
     Email = email();

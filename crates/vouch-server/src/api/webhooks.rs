@@ -24,7 +24,8 @@ pub async fn list(_: Api<need::ManageSettings>, State(state): State<AppState>) -
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
     /// Where to POST events: an `http` or `https` URL.
-    /// The document's pattern is exactly what [`url_shape_ok`] takes.
+    // The pattern is what `url_shape_ok` takes (an IPv6 literal must
+    // also parse as one).
     #[schema(
         pattern = "^https?://((([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)|(\\[[0-9A-Fa-f:.]{2,45}\\])|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?([?][A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$"
     )]
@@ -47,11 +48,11 @@ fn url_shape_ok(url: &str) -> bool {
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
     // An IPv6 literal is bracketed, its colons inside the brackets.
-    let split_at = authority.rfind(']').map_or(0, |i| i + 1);
-    let (host, port) = match authority[split_at..].split_once(':') {
-        Some((_, port)) => (
-            &authority[..split_at + authority[split_at..].find(':').unwrap_or(0)],
-            Some(port),
+    let after_host = authority.rfind(']').map_or(0, |i| i + 1);
+    let (host, port) = match authority[after_host..].find(':') {
+        Some(i) => (
+            &authority[..after_host + i],
+            Some(&authority[after_host + i + 1..]),
         ),
         None => (authority, None),
     };
