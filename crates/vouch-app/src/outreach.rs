@@ -219,7 +219,7 @@ mod tests {
 }
 
 /// What is left of a customer's budget now.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct BudgetLeft {
     /// The budget, as set (`2 per 30d`); none when uncapped.
     pub budget: Option<String>,
@@ -234,7 +234,7 @@ pub struct BudgetLeft {
 }
 
 /// Every message to a customer, newest first, with what is left.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct ContactsReport {
     pub contacts: Vec<vouch_store::Contact>,
     pub budget: BudgetLeft,

@@ -56,7 +56,7 @@ pub(crate) async fn record_first_answer(
 }
 
 /// What pushing feedback did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PushReport {
     #[serde(flatten)]
     pub summary: UpsertSummary,
@@ -82,6 +82,17 @@ fn pushed_item_problem(item: &serde_json::Value) -> Option<String> {
         return Some("an item is an object with at least `text`".to_owned());
     };
     for (name, value) in fields {
+        // Lengths count the text as sent, before it is trimmed.
+        let limit = if name == "text" {
+            vouch_domain::text::MAX_TEXT_CHARS
+        } else {
+            vouch_domain::text::MAX_FIELD_CHARS
+        };
+        if let Some(text) = value.as_str()
+            && text.chars().count() > limit
+        {
+            return Some(format!("`{name}` is longer than {limit} characters"));
+        }
         let fits = match name.as_str() {
             "rating" => value.is_number() || value.is_null(),
             n if vouch_ingest::generic_field_names().any(|f| f == n) => {
@@ -106,7 +117,21 @@ pub async fn push_feedback(
     source: Source,
     items: &[serde_json::Value],
 ) -> Result<std::result::Result<PushReport, PushRejected>> {
-    let lines: String = items.iter().map(|item| format!("{item}\n")).collect();
+    // A field sent as null is a field not sent.
+    let lines: String = items
+        .iter()
+        .map(|item| match item {
+            serde_json::Value::Object(fields) => {
+                let given: serde_json::Map<_, _> = fields
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                format!("{}\n", serde_json::Value::Object(given))
+            }
+            other => format!("{other}\n"),
+        })
+        .collect();
     let options = ReadOptions {
         source: Some(source),
         undated_at: Utc::now(),
@@ -160,7 +185,7 @@ pub async fn push_feedback(
 }
 
 /// Everything Vouch holds about a person (GDPR access request).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CustomerExport {
     pub customer: Customer,
     pub responses: Vec<Response>,

@@ -24,7 +24,7 @@ fn round4(x: f64) -> f64 {
 }
 
 /// An NPS with its interval: `vouch nps --json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NpsReport {
     /// NPS rounded to one decimal; `null` when nobody answered.
     pub nps: Option<f64>,
@@ -55,7 +55,7 @@ impl NpsReport {
 }
 
 /// How the NPS moved against the period before.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChangeReport {
     /// Points, one decimal.
     pub delta: f64,
@@ -74,7 +74,7 @@ impl ChangeReport {
 }
 
 /// One period of an NPS trend.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PeriodReport {
     pub period: String,
     #[serde(flatten)]
@@ -84,7 +84,7 @@ pub struct PeriodReport {
 }
 
 /// One segment of an NPS breakdown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SegmentReport {
     pub segment: String,
     #[serde(flatten)]
@@ -93,7 +93,7 @@ pub struct SegmentReport {
 
 /// An NPS overall, per period or per segment: what `vouch nps --json` prints
 /// and `GET /api/v1/metrics/nps` returns.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum NpsBreakdown {
     Total(NpsReport),
@@ -237,7 +237,7 @@ async fn categories_on(
 }
 
 /// Who moved between categories from `from` to `to`: `vouch transitions --json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TransitionsReport {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -265,7 +265,7 @@ pub async fn transitions(
 }
 
 /// Customers per category at one date.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CategoryCounts {
     pub promoters: u64,
     pub passives: u64,
@@ -275,7 +275,7 @@ pub struct CategoryCounts {
 }
 
 /// A rate with what it was computed from; `rate` is `null` when the denominator is 0.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Rate {
     pub rate: Option<f64>,
     pub numerator: u64,
@@ -292,7 +292,7 @@ impl Rate {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReviewKpi {
     pub platform: String,
     pub reviews: u64,
@@ -300,7 +300,7 @@ pub struct ReviewKpi {
     pub mean_rating: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SocialKpi {
     pub platform: String,
     pub mentions: u64,
@@ -310,7 +310,7 @@ pub struct SocialKpi {
 }
 
 /// Everything `vouch kpis` reports for `[from, to)`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct KpiReport {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,

@@ -44,7 +44,7 @@ pub async fn issue_token(store: &Store, invitation: i64) -> Result<String> {
 }
 
 /// The company's look on survey pages and emails.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Branding {
     pub company_name: String,
     /// `#RRGGBB`.
@@ -54,6 +54,36 @@ pub struct Branding {
     /// The company's postal address, printed in the footer of messages;
     /// marketing messages are not sent without it (see docs/COMPLIANCE.md).
     pub postal_address: Option<String>,
+}
+
+/// The characters besides letters and digits that a logo URL's path and
+/// query may hold: RFC 3986's unreserved, sub-delims, `:`, `@`, `%`, `/`
+/// and `?`. No quote, space or angle bracket, since the URL goes into
+/// emails and pages as it is.
+pub const LOGO_URL_PUNCTUATION: &str = "._~!$&'()*+,;=:@%/?-";
+
+/// An https URL with a host (letters, digits, dots, dashes) and an
+/// optional port, path and query: where the logo on pages and emails
+/// is loaded from. https only, so pages served over TLS never mix content.
+pub fn logo_url_ok(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://") else {
+        return false;
+    };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    let port_ok =
+        port.is_none_or(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()));
+    let tail_ok = tail
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || LOGO_URL_PUNCTUATION.contains(c));
+    url.len() <= 2000 && host_ok && port_ok && tail_ok
 }
 
 impl Branding {
@@ -83,17 +113,18 @@ impl Branding {
                 self.colour
             )));
         }
+        // Counted as given, kept trimmed.
         let name = self.company_name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        if name.is_empty() || self.company_name.chars().count() > 100 {
             return Err(AppError::Refused(
                 "the company name needs 1 to 100 characters".to_owned(),
             ));
         }
         if let Some(url) = &self.logo_url
-            && !(url.starts_with("https://") || url.starts_with("http://"))
+            && !logo_url_ok(url)
         {
             return Err(AppError::Refused(format!(
-                "logo {url:?} is not an http(s) URL"
+                "logo {url:?} is not an https URL (https://host/path, no spaces or quotes)"
             )));
         }
         if let Some(address) = &self.postal_address
@@ -156,15 +187,15 @@ pub async fn create_survey(
     }
 }
 
-/// A survey's name, trimmed: 1 to 200 characters.
+/// A survey's name: at most 200 characters as given, at least one that
+/// is not a space; kept trimmed.
 fn checked_name(name: &str) -> Result<&str> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
+    if name.trim().is_empty() || name.chars().count() > 200 {
         return Err(AppError::Refused(
             "a survey name needs 1 to 200 characters".to_owned(),
         ));
     }
-    Ok(name)
+    Ok(name.trim())
 }
 
 fn check_texts(texts: &SurveyTexts) -> Result<()> {
@@ -219,7 +250,7 @@ pub enum Audience {
 }
 
 /// What an invitation round did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct InviteReport {
     /// Invitations created and queued for mailing.
     pub queued: u64,

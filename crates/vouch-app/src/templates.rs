@@ -20,7 +20,7 @@ const MAX_SUBJECT_CHARS: usize = 200;
 const FUEL: u64 = 200_000;
 
 /// The messages whose templates a company may replace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub enum TemplateName {
     /// A survey invitation, and its reminder (`reminder` is true).
     #[serde(rename = "survey.email")]
@@ -57,7 +57,7 @@ pub struct MessageTemplate {
 }
 
 /// A rendered message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Rendered {
     pub subject: String,
     pub text: String,

@@ -7,7 +7,19 @@ use serde::{Deserialize, Serialize};
 use crate::{DomainError, Result};
 
 /// A customer's id in Vouch's own store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct CustomerId(pub i64);
 
@@ -21,7 +33,7 @@ impl fmt::Display for CustomerId {
 /// non-empty local part, a domain with a dot, no whitespace, at most 254
 /// bytes (RFC 5321). The domain is lower-cased; the local part is kept as
 /// given because some mail systems treat it case-sensitively.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Email(String);
 
@@ -69,7 +81,7 @@ impl<'de> Deserialize<'de> for Email {
 /// A BCP 47-style locale reduced to what Vouch uses: a two- or three-letter
 /// language, optionally a region (`en`, `ro`, `en-GB`). Stored normalised:
 /// language lower-case, region upper-case, joined by `-`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Locale(String);
 
@@ -124,7 +136,7 @@ impl<'de> Deserialize<'de> for Locale {
 }
 
 /// Everything Vouch holds about a customer, apart from the id the store gives.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CustomerProfile {
     /// The id in the company's CRM, used to match imports and API calls.
     pub external_id: Option<String>,
@@ -163,7 +175,7 @@ impl CustomerProfile {
 }
 
 /// A stored customer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Customer {
     pub id: CustomerId,
     #[serde(flatten)]

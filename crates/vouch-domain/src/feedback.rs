@@ -55,7 +55,7 @@ impl Source {
 
 /// A rating on its source's own scale (1–5 stars, 1–10 points…), kept raw
 /// so nothing is lost, with a 0–1 normalised value for comparing sources.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rating {
     value: f64,
     min: f64,
@@ -148,7 +148,7 @@ impl SentimentLabel {
 }
 
 /// Who wrote a piece of feedback, as the source names them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Author {
     pub name: Option<String>,
     pub handle: Option<String>,
@@ -162,7 +162,7 @@ pub struct Author {
 }
 
 /// Likes, shares and comments a public item collected.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Engagement {
     pub likes: u64,
     pub shares: u64,
@@ -170,20 +170,32 @@ pub struct Engagement {
 }
 
 /// A topic found in an item, with the sentiment of the sentences that mention it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TopicMention {
     pub topic: String,
     pub sentiment: f64,
 }
 
 /// A feedback item's id in Vouch's store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct FeedbackId(pub i64);
 
 /// Anything a customer said, wherever they said it: a survey comment, a
 /// review, a social mention, a support ticket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Feedback {
     pub source: Source,
     /// The source's own id; unique within the source, so re-imports update instead of duplicating.
@@ -301,7 +313,7 @@ pub fn stable_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
 }
 
 /// A stored feedback item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FeedbackItem {
     pub id: FeedbackId,
     #[serde(flatten)]

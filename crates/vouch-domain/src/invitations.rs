@@ -24,7 +24,7 @@ named_enum! {
 
 /// A survey's wording, per language code (`en`, `ro`). `{company}` is
 /// replaced by the company's name when shown.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SurveyTexts {
     #[serde(default)]
     pub question: BTreeMap<String, String>,
@@ -92,7 +92,7 @@ fn pick<'a>(texts: &'a BTreeMap<String, String>, language: &str) -> &'a str {
 }
 
 /// A survey with what the company designed for it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SurveyDesign {
     #[serde(flatten)]
     pub survey: Survey,

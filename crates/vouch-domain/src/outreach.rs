@@ -42,7 +42,7 @@ named_enum! {
 }
 
 /// What is on record about one customer and one purpose.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ConsentRecord {
     pub purpose: Purpose,
     /// True: agreed (or may be contacted on `basis`); false: withdrawn.
@@ -53,6 +53,32 @@ pub struct ConsentRecord {
     /// What proves it: a form's URL and version, a ticket, a checkbox text.
     pub evidence: Option<String>,
     pub recorded_at: DateTime<Utc>,
+}
+
+impl ConsentRecord {
+    /// The longest `source`, in characters.
+    pub const MAX_SOURCE_CHARS: usize = 200;
+    /// The longest `evidence`, in characters.
+    pub const MAX_EVIDENCE_CHARS: usize = 2_000;
+
+    /// The field that is too long, and why; a record is kept whole or not at all.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        for (field, text, limit) in [
+            ("source", Some(self.source.as_str()), Self::MAX_SOURCE_CHARS),
+            (
+                "evidence",
+                self.evidence.as_deref(),
+                Self::MAX_EVIDENCE_CHARS,
+            ),
+        ] {
+            if let Some(text) = text
+                && text.chars().count() > limit
+            {
+                return Err((field, format!("at most {limit} characters")));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Why a message may not go out on consent grounds, or `Ok`.

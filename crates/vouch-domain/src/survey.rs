@@ -44,7 +44,7 @@ named_enum! {
 
 /// A score that is valid for its survey kind: an NPS of 11 or a CSAT of 0
 /// cannot be built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 pub struct Score {
     kind: SurveyKind,
     value: u8,
@@ -94,12 +94,24 @@ impl fmt::Display for Score {
 }
 
 /// A survey's id in Vouch's store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct SurveyId(pub i64);
 
 /// A survey: one question of one kind, asked in waves or continuously.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Survey {
     pub id: SurveyId,
     pub kind: SurveyKind,
@@ -108,12 +120,24 @@ pub struct Survey {
 }
 
 /// A response's id in Vouch's store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct ResponseId(pub i64);
 
 /// One answer to a survey, before the store gives it an id.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Answer {
     pub survey_id: SurveyId,
     /// `None` for anonymous answers (a public link, an import without emails).
@@ -128,7 +152,7 @@ pub struct Answer {
 }
 
 /// A stored answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Response {
     pub id: ResponseId,
     #[serde(flatten)]

@@ -29,6 +29,9 @@ pub struct Destination {
     pub addresses: Vec<SocketAddr>,
 }
 
+/// How long a DNS lookup may take.
+const LOOKUP_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Resolves `url`'s host and checks every address it has.
 pub async fn check(url: &str, allow_private: bool) -> Result<Destination, Refusal> {
     let parsed = reqwest::Url::parse(url).map_err(|_| Refusal::NotAUrl(url.to_owned()))?;
@@ -41,13 +44,24 @@ pub async fn check(url: &str, allow_private: bool) -> Result<Destination, Refusa
     };
     // IPv6 literals come bracketed; the resolver wants them bare.
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
-        .await
-        .map_err(|e| Refusal::Unresolvable {
-            host: host.to_owned(),
-            reason: e.to_string(),
-        })?
-        .collect();
+    // A resolver that does not answer must not hold the request (or a
+    // delivery worker): past the limit the host counts as unresolvable.
+    let lookup = tokio::time::timeout(LOOKUP_LIMIT, tokio::net::lookup_host((bare, port)));
+    let addresses: Vec<SocketAddr> = match lookup.await {
+        Ok(Ok(found)) => found.collect(),
+        Ok(Err(e)) => {
+            return Err(Refusal::Unresolvable {
+                host: host.to_owned(),
+                reason: e.to_string(),
+            });
+        }
+        Err(_) => {
+            return Err(Refusal::Unresolvable {
+                host: host.to_owned(),
+                reason: format!("no answer within {} s", LOOKUP_LIMIT.as_secs()),
+            });
+        }
+    };
     if addresses.is_empty() {
         return Err(Refusal::Unresolvable {
             host: host.to_owned(),

@@ -18,7 +18,7 @@ use crate::store::{BeginWrite, Pool, cannot_open, insert_rows, on_backend, sqlit
 use crate::{Backend, DatabaseLocation, Result, Store};
 
 /// What an idempotent write of feedback did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct UpsertSummary {
     /// New (source, source id) pairs.
     pub imported: u64,

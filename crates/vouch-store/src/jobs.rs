@@ -118,7 +118,7 @@ pub struct NewJob {
 }
 
 /// A webhook subscription.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Webhook {
     pub id: i64,
     pub url: String,
@@ -130,7 +130,7 @@ pub struct Webhook {
 }
 
 /// One attempt to deliver an event to a webhook.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Delivery {
     pub webhook_id: i64,
     pub job_id: i64,

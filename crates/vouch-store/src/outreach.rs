@@ -54,7 +54,7 @@ pub struct ContactRequest {
 }
 
 /// One message, as `GET /api/v1/customers/{id}/contacts` lists it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Contact {
     pub purpose: Purpose,
     pub what: String,

@@ -1,7 +1,9 @@
-//! Fault injection: `vouch serve` killed with SIGKILL at seeded moments
-//! while customers answer and job workers deliver webhooks, on both
-//! backends. After each kill nothing acknowledged is lost or doubled and
-//! the database is sound; at the end every job is done, each delivered.
+//! Fault injection: `vouch serve` and `vouch import` killed with SIGKILL
+//! at seeded moments while customers answer, a file is imported and job
+//! workers deliver webhooks, on both backends. After each kill nothing
+//! acknowledged is lost or doubled, the import run again completes with
+//! every line once, and the database is sound; at the end every job is
+//! done, each event delivered.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -79,8 +81,26 @@ fn post(addr: &str, path: &str, token: &str, body: &str) -> Option<u16> {
     response.split(' ').nth(1)?.parse().ok()
 }
 
+/// Lines per import file: one batch, so it is kept whole or not at all.
+const IMPORT_LINES: usize = 200;
+
+/// `vouch import` of `file` (JSON lines from Google), not waited for.
+fn import(db: &str, file: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_vouch"))
+        .args([
+            "--db", db, "import", "--format", "jsonl", "--source", "google",
+        ])
+        .arg(file)
+        .env_remove("VOUCH_DATABASE_URL")
+        .env("VOUCH_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run vouch import")
+}
+
 /// `rounds` kills of a server taking answers and feedback and delivering
-/// their webhooks, then the checks.
+/// their webhooks, and of an import beside it, then the checks.
 fn survive_kills(db: &str, rounds: u32, seed: u64) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -109,9 +129,11 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
         chrono::Utc::now(),
     ))
     .unwrap();
+    let files = tempfile::tempdir().unwrap();
     let mut random = Seeded(seed);
     let mut acked_answers: Vec<String> = Vec::new();
     let mut acked_feedback: Vec<String> = Vec::new();
+    let (mut imports_cut, mut imports_killed_after_commit) = (0, 0);
     for round in 0..rounds {
         let (mut server, addr) = start(db);
         let stop = Arc::new(AtomicBool::new(false));
@@ -143,8 +165,23 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
                 (answers, feedback)
             })
         };
-        std::thread::sleep(Duration::from_millis(150 + random.below(600)));
+        // The import starts with the round and is killed up to a second
+        // after the server: before, during or after its transaction.
+        let file = files.path().join(format!("round-{round}.jsonl"));
+        let lines: String = (0..IMPORT_LINES)
+            .map(|k| {
+                format!(
+                    "{{\"id\":\"imp{round}-{k}\",\"text\":\"imported review {round} {k}, all good\",\"rating\":5}}\n"
+                )
+            })
+            .collect();
+        std::fs::write(&file, lines).unwrap();
+        let mut importer = import(db, &file);
+        std::thread::sleep(Duration::from_millis(300 + random.below(900)));
         kill_9(&mut server);
+        std::thread::sleep(Duration::from_millis(random.below(1_000)));
+        let finished = importer.try_wait().unwrap().is_some();
+        kill_9(&mut importer);
         stop.store(true, Ordering::Relaxed);
         let (answers, feedback) = writer.join().unwrap();
         acked_answers.extend(answers);
@@ -182,9 +219,49 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
                     .unwrap();
                 assert_eq!(found.len(), 1, "round {round}: review {marker}");
             }
+            // The killed import kept whole batches or nothing.
+            let keys: Vec<String> = (0..IMPORT_LINES)
+                .map(|k| format!("imp{round}-{k}"))
+                .collect();
+            let keyed: Vec<(vouch_domain::Source, &str)> = keys
+                .iter()
+                .map(|k| (vouch_domain::Source::Google, k.as_str()))
+                .collect();
+            let kept = check.feedback_by_keys(&keyed).await.unwrap();
+            assert!(
+                kept.is_empty() || kept.len() == IMPORT_LINES,
+                "round {round}: {} of one batch kept",
+                kept.len()
+            );
+            imports_cut += usize::from(!finished && kept.is_empty());
+            imports_killed_after_commit += usize::from(!finished && !kept.is_empty());
             assert_eq!(
                 check.integrity_problems().await.unwrap(),
                 Vec::<String>::new()
+            );
+            check.close().await;
+        });
+        // Run again, the import completes, with every line once.
+        let status = import(db, &file).wait().unwrap();
+        assert!(
+            status.success(),
+            "round {round}: the import run again: {status}"
+        );
+        rt.block_on(async {
+            let check = Store::open(db).await.unwrap();
+            let keys: Vec<String> = (0..IMPORT_LINES)
+                .map(|k| format!("imp{round}-{k}"))
+                .collect();
+            let keyed: Vec<(vouch_domain::Source, &str)> = keys
+                .iter()
+                .map(|k| (vouch_domain::Source::Google, k.as_str()))
+                .collect();
+            // (source, source id) is unique in the store: found is stored once.
+            let found = check.feedback_by_keys(&keyed).await.unwrap();
+            assert_eq!(
+                found.len(),
+                IMPORT_LINES,
+                "round {round}: every line after the re-run"
             );
             check.close().await;
         });
@@ -232,7 +309,7 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
     assert_eq!(written, got, "every event was delivered, and nothing else");
     assert_eq!(jobs.len(), events.len(), "one delivery job per event");
     eprintln!(
-        "faults: {rounds} kills, {} answers and {} reviews acknowledged, {} events delivered, {} repeated with the same webhook-id",
+        "faults: {rounds} kills, {} answers and {} reviews acknowledged, imports killed {imports_cut} times before their commit and {imports_killed_after_commit} after it, each completed once by a re-run, {} events delivered, {} repeated with the same webhook-id",
         acked_answers.len(),
         acked_feedback.len(),
         events.len(),

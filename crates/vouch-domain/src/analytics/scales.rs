@@ -79,7 +79,7 @@ impl ScoreCounts {
 }
 
 /// Share of satisfied answers (4–5 of 5), in percent, with a Wilson interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CsatEstimate {
     pub csat: f64,
     pub ci_low: f64,
@@ -89,7 +89,7 @@ pub struct CsatEstimate {
 }
 
 /// Mean customer effort on 1–7, with a t interval when n ≥ 2.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CesEstimate {
     pub ces: f64,
     pub ci_low: Option<f64>,

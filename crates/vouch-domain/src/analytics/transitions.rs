@@ -28,9 +28,20 @@ impl Serialize for CategoryOrNone {
     }
 }
 
+impl utoipa::PartialSchema for CategoryOrNone {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Self::ORDER.map(Self::as_str)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CategoryOrNone {}
+
 /// One cell of the transition matrix: how many customers went `from` → `to`,
 /// and their share of everyone who started in `from`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TransitionCell {
     pub from: CategoryOrNone,
     pub to: CategoryOrNone,

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::IntoParams;
 
 use super::{ApiResult, Params, next_cursor, page_size};
@@ -20,17 +19,22 @@ pub struct AuditQuery {
     limit: Option<u32>,
 }
 
+super::page!(
+    /// Audit entries, newest first.
+    AuditPage { entries: vouch_store::AuditEntry }
+);
+
 /// What staff did, newest first: sign-ins, account changes, exports,
 /// erasures, settings and every API write (tokens by id).
 #[utoipa::path(get, path = "/api/v1/audit", operation_id = "audit_log", tag = "audit", params(AuditQuery),
-    responses((status = 200, description = "`{entries: [{id, at, actor, action, target, client}], next}`", body = serde_json::Value)))]
+    responses((status = 200, description = "A page of the log", body = AuditPage)))]
 pub async fn list(
     _: Api<need::ManageUsers>,
     State(state): State<AppState>,
     Params(q): Params<AuditQuery>,
-) -> ApiResult {
+) -> ApiResult<AuditPage> {
     let limit = page_size(q.limit)?;
     let entries = state.store.audit_log(q.after, limit).await?;
     let next = next_cursor(&entries, limit, |e| e.id);
-    Ok(Json(json!({ "entries": entries, "next": next })))
+    Ok(Json(AuditPage { entries, next }))
 }

@@ -8,9 +8,9 @@ use axum::extract::State;
 use super::Path;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+
 use utoipa::{IntoParams, ToSchema};
-use vouch_domain::{CustomerId, CustomerProfile, Email, Locale};
+use vouch_domain::{Customer, CustomerId, CustomerProfile, Email, Locale};
 use vouch_store::CustomerFilter;
 
 use super::{ApiError, ApiResult, Body, Params, attributes, next_cursor, page_size, time};
@@ -41,15 +41,29 @@ pub struct ListQuery {
     created_to: Option<String>,
 }
 
+super::page!(
+    /// Customers, by id.
+    CustomerPage { customers: Customer }
+);
+
+/// The customer, or 404.
+async fn customer(state: &AppState, id: CustomerId) -> Result<Customer, ApiError> {
+    state
+        .store
+        .customer(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer", id.0))
+}
+
 /// Customers by id, `limit` at a time.
 #[utoipa::path(get, path = "/api/v1/customers", operation_id = "list_customers", tag = "customers", params(ListQuery),
-    responses((status = 200, description = "`{customers: [...], next}`", body = Value),
+    responses((status = 200, description = "A page of customers", body = CustomerPage),
               (status = 422, description = "A bad filter", body = super::ErrorBody)))]
 pub async fn list(
     _: Api<need::ReadCustomers>,
     State(state): State<AppState>,
     Params(q): Params<ListQuery>,
-) -> ApiResult {
+) -> ApiResult<CustomerPage> {
     let limit = page_size(q.limit)?;
     let filter = CustomerFilter {
         email: q
@@ -68,24 +82,19 @@ pub async fn list(
         .customers(&filter, q.after.map(CustomerId), limit)
         .await?;
     let next = next_cursor(&customers, limit, |c| c.id.0);
-    Ok(Json(json!({ "customers": customers, "next": next })))
+    Ok(Json(CustomerPage { customers, next }))
 }
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}", operation_id = "get_customer", tag = "customers",
     params(("id" = i64, Path, description = "Vouch's id of the customer")),
-    responses((status = 200, description = "The customer", body = Value),
+    responses((status = 200, description = "The customer", body = Customer),
               (status = 404, description = "No such customer", body = super::ErrorBody)))]
 pub async fn get(
     _: Api<need::ReadCustomers>,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> ApiResult {
-    let customer = state
-        .store
-        .customer(CustomerId(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("customer", id))?;
-    Ok(Json(json!(customer)))
+) -> ApiResult<Customer> {
+    Ok(Json(customer(&state, CustomerId(id)).await?))
 }
 
 /// A customer's fields as the API takes them. On update, only the fields
@@ -155,24 +164,23 @@ impl CustomerInput {
 }
 
 #[utoipa::path(post, path = "/api/v1/customers", operation_id = "create_customer", tag = "customers", request_body = CustomerInput,
-    responses((status = 201, description = "The new customer", body = Value),
+    responses((status = 201, description = "The new customer", body = Customer),
               (status = 409, description = "The email or external id is taken", body = super::ErrorBody),
               (status = 422, description = "A bad field", body = super::ErrorBody)))]
 pub async fn create(
     _: Api<need::WriteCustomers>,
     State(state): State<AppState>,
     Body(input): Body<CustomerInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Customer>), ApiError> {
     let mut profile = CustomerProfile::new(Locale::english(), chrono::Utc::now());
     input.apply(&mut profile)?;
     let id = state.store.insert_customers(&[profile]).await?[0];
-    let customer = state.store.customer(id).await?;
-    Ok((StatusCode::CREATED, Json(json!(customer))))
+    Ok((StatusCode::CREATED, Json(customer(&state, id).await?)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/customers/{id}", operation_id = "update_customer", tag = "customers", request_body = CustomerInput,
     params(("id" = i64, Path, description = "Vouch's id of the customer")),
-    responses((status = 200, description = "The customer as updated", body = Value),
+    responses((status = 200, description = "The customer as updated", body = Customer),
               (status = 404, description = "No such customer", body = super::ErrorBody),
               (status = 409, description = "The email or external id is taken", body = super::ErrorBody),
               (status = 422, description = "A bad field", body = super::ErrorBody)))]
@@ -181,35 +189,31 @@ pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Body(input): Body<CustomerInput>,
-) -> ApiResult {
-    let mut customer = state
-        .store
-        .customer(CustomerId(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("customer", id))?;
-    input.apply(&mut customer.profile)?;
+) -> ApiResult<Customer> {
+    let mut current = customer(&state, CustomerId(id)).await?;
+    input.apply(&mut current.profile)?;
     state
         .store
-        .update_customer(customer.id, &customer.profile)
+        .update_customer(current.id, &current.profile)
         .await?;
-    Ok(Json(json!(state.store.customer(customer.id).await?)))
+    Ok(Json(customer(&state, current.id).await?))
 }
 
 /// Everything Vouch holds about the person: profile, answers, feedback (GDPR access).
 #[utoipa::path(get, path = "/api/v1/customers/{id}/export", operation_id = "export_customer", tag = "customers",
     params(("id" = i64, Path, description = "Vouch's id of the customer")),
-    responses((status = 200, description = "`{customer, responses, feedback, exported_at}`", body = Value),
+    responses((status = 200, description = "The profile, answers and feedback", body = vouch_app::records::CustomerExport),
               (status = 404, description = "No such customer", body = super::ErrorBody)))]
 pub async fn export(
     caller: Api<need::EraseCustomers>,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> ApiResult {
+) -> ApiResult<vouch_app::records::CustomerExport> {
     let export = vouch_app::records::export_customer(&state.store, CustomerId(id))
         .await?
         .ok_or_else(|| ApiError::not_found("customer", id))?;
     tracing::info!(customer = id, by = %caller.0.name, "customer data exported");
-    Ok(Json(json!(export)))
+    Ok(Json(export))
 }
 
 /// Erases the person (GDPR): profile, attributes and handles are deleted;

@@ -34,7 +34,7 @@ pub struct NpsQuery {
 /// The NPS with its interval, as `vouch nps --json` prints it: one object,
 /// or `{periods: [...]}` / `{segments: [...]}` with `by`.
 #[utoipa::path(get, path = "/api/v1/metrics/nps", operation_id = "nps", tag = "metrics", params(NpsQuery, AnswerFilter),
-    responses((status = 200, description = "As `vouch nps --json`", body = Value),
+    responses((status = 200, description = "As `vouch nps --json`", body = vouch_app::reports::NpsBreakdown),
               (status = 422, description = "A bad option", body = super::ErrorBody)))]
 pub async fn nps(
     _: Api<need::ReadMetrics>,
@@ -109,13 +109,13 @@ impl PeriodQuery {
 
 /// The loyalty KPIs of a period (default: the last 90 days), as `vouch kpis --json`.
 #[utoipa::path(get, path = "/api/v1/metrics/kpis", operation_id = "kpis", tag = "metrics", params(PeriodQuery),
-    responses((status = 200, description = "As `vouch kpis --json`", body = Value),
+    responses((status = 200, description = "As `vouch kpis --json`", body = vouch_app::reports::KpiReport),
               (status = 422, description = "A bad period", body = super::ErrorBody)))]
 pub async fn kpis(
     _: Api<need::ReadMetrics>,
     State(state): State<AppState>,
     Params(q): Params<PeriodQuery>,
-) -> ApiResult {
+) -> ApiResult<vouch_app::reports::KpiReport> {
     let (from, to) = q.ends()?;
     let (from, to) = vouch_app::params::period(from, to);
     let report = vouch_app::reports::kpis(
@@ -126,19 +126,19 @@ pub async fn kpis(
         Duration::days(DEFAULT_LOOKBACK_DAYS),
     )
     .await?;
-    Ok(Json(json!(report)))
+    Ok(Json(report))
 }
 
 /// Who moved between promoter, passive and detractor from `from` to `to`
 /// (default: the last 90 days), as `vouch transitions --json`.
 #[utoipa::path(get, path = "/api/v1/metrics/transitions", operation_id = "transitions", tag = "metrics", params(PeriodQuery),
-    responses((status = 200, description = "As `vouch transitions --json`", body = Value),
+    responses((status = 200, description = "As `vouch transitions --json`", body = vouch_app::reports::TransitionsReport),
               (status = 422, description = "A bad period", body = super::ErrorBody)))]
 pub async fn transitions(
     _: Api<need::ReadMetrics>,
     State(state): State<AppState>,
     Params(q): Params<PeriodQuery>,
-) -> ApiResult {
+) -> ApiResult<vouch_app::reports::TransitionsReport> {
     // Two snapshots compared: `from` may be the later one.
     let (from, to) = q.ends()?;
     let report = vouch_app::reports::transitions(
@@ -148,5 +148,5 @@ pub async fn transitions(
         Duration::days(DEFAULT_LOOKBACK_DAYS),
     )
     .await?;
-    Ok(Json(json!(report)))
+    Ok(Json(report))
 }

@@ -181,7 +181,22 @@ fn bad_request(status: StatusCode, message: String) -> ApiError {
     }
 }
 
-pub type ApiResult = Result<Json<Value>, ApiError>;
+pub type ApiResult<T = Value> = Result<Json<T>, ApiError>;
+
+/// A page of a list, newest or lowest id first, with the cursor of the
+/// next page: one shape for every paged list, so clients page them alike.
+macro_rules! page {
+    ($(#[$meta:meta])* $name:ident { $field:ident: $item:ty }) => {
+        $(#[$meta])*
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub $field: Vec<$item>,
+            /// Pass as `after` for the next page; `null` on the last page.
+            pub next: Option<i64>,
+        }
+    };
+}
+pub(crate) use page;
 
 /// An optional time parameter.
 pub fn time(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
@@ -212,15 +227,19 @@ where
 /// `3` from `3.0`, so neither does the API.
 pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     let number = serde_json::Number::deserialize(d)?;
+    as_whole_number(&number)
+        .ok_or_else(|| serde::de::Error::custom(format!("{number} is not a whole number")))
+}
+
+/// `number` as an `i64`, from an integer in range or a whole float.
+pub fn as_whole_number(number: &serde_json::Number) -> Option<i64> {
     if let Some(n) = number.as_i64() {
-        return Ok(n);
+        return Some(n);
     }
-    match number.as_f64() {
-        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
-        _ => Err(serde::de::Error::custom(format!(
-            "{number} is not a whole number"
-        ))),
-    }
+    number
+        .as_f64()
+        .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+        .map(|f| f as i64)
 }
 
 /// An optional value of `field`.
@@ -429,6 +448,42 @@ pub fn openapi() -> Value {
     describe_text_rules(document)
 }
 
+/// The components a request body refers to, directly or through others.
+fn request_components(document: &Value) -> std::collections::BTreeSet<String> {
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(fields) => {
+                if let Some(Value::String(target)) = fields.get("$ref")
+                    && let Some(name) = target.strip_prefix("#/components/schemas/")
+                {
+                    out.push(name.to_owned());
+                }
+                fields.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    for operation in document["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(Value::as_object)
+    {
+        for body in operation.values().filter_map(|o| o.get("requestBody")) {
+            refs(body, &mut pending);
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if seen.insert(name.clone()) {
+            refs(&document["components"]["schemas"][&name], &mut pending);
+        }
+    }
+    seen
+}
+
 /// What the edge refuses in any text (`Body`, `Params`, the URL check):
 /// control characters, and more than `MAX_TEXT_CHARS`. Written into every
 /// string schema that says nothing narrower, so the document promises no
@@ -477,7 +532,24 @@ fn describe_text_rules(document: utoipa::openapi::OpenApi) -> Value {
             }
         }
     }
-    walk(&mut json, &format!("^[^{}]*$", schemas::FORBIDDEN));
+    // Bodies: what clients send. Responses carry what was stored and are
+    // described as they are.
+    let body_pattern = format!("^[^{}]*$", schemas::FORBIDDEN);
+    if let Some(paths) = json.get_mut("paths").and_then(Value::as_object_mut) {
+        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+            for body in operation
+                .values_mut()
+                .filter_map(|o| o.get_mut("requestBody"))
+            {
+                walk(body, &body_pattern);
+            }
+        }
+    }
+    for name in request_components(&json) {
+        if let Some(schema) = json.pointer_mut(&format!("/components/schemas/{name}")) {
+            walk(schema, &body_pattern);
+        }
+    }
     merge_described_refs(&mut json);
     // An invitation names its customers or a `where`, exactly one of them.
     if let Some(invitation) = json.pointer_mut("/components/schemas/InvitationInput") {

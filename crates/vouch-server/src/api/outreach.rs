@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::ToSchema;
 use vouch_domain::{ConsentBasis, ConsentRecord, CustomerId, Purpose};
 
@@ -17,18 +16,23 @@ use crate::auth::{Api, need};
 /// referral and advocacy may not.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/consents", operation_id = "customer_consents", tag = "customers",
     params(("id" = i64, Path, description = "Vouch's id of the customer")),
-    responses((status = 200, description = "`{consents: [{purpose, granted, basis, source, evidence, recorded_at}]}`", body = serde_json::Value),
+    responses((status = 200, description = "The latest record per purpose", body = ConsentList),
               (status = 404, description = "No such customer", body = super::ErrorBody)))]
 pub async fn consents(
     _: Api<need::ReadCustomers>,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> ApiResult {
+) -> ApiResult<ConsentList> {
     if state.store.customer(CustomerId(id)).await?.is_none() {
         return Err(ApiError::not_found("customer", id));
     }
     let consents = state.store.consents_of(CustomerId(id)).await?;
-    Ok(Json(json!({ "consents": consents })))
+    Ok(Json(ConsentList { consents }))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ConsentList {
+    consents: Vec<vouch_domain::ConsentRecord>,
 }
 
 /// The customer and the purpose.
@@ -52,9 +56,11 @@ pub struct ConsentInput {
     #[schema(value_type = Option<super::schemas::ConsentBasis>, inline)]
     basis: Option<String>,
     /// Where it was given (default `api`): `signup form`, `support call`…
+    /// At most `ConsentRecord::MAX_SOURCE_CHARS`.
     #[schema(max_length = 200)]
     source: Option<String>,
     /// What proves it: a form and its version, a ticket, the text agreed to.
+    /// At most `ConsentRecord::MAX_EVIDENCE_CHARS`.
     #[schema(max_length = 2000)]
     evidence: Option<String>,
 }
@@ -65,7 +71,7 @@ pub struct ConsentInput {
 #[utoipa::path(put, path = "/api/v1/customers/{id}/consents/{purpose}", operation_id = "set_customer_consent", tag = "customers",
     params(ConsentPath),
     request_body = ConsentInput,
-    responses((status = 200, description = "The record as stored", body = serde_json::Value),
+    responses((status = 200, description = "The record as stored", body = vouch_domain::ConsentRecord),
               (status = 404, description = "No such customer", body = super::ErrorBody),
               (status = 422, description = "A bad purpose or basis", body = super::ErrorBody)))]
 pub async fn set_consent(
@@ -73,7 +79,7 @@ pub async fn set_consent(
     State(state): State<AppState>,
     Path((id, purpose)): Path<(i64, String)>,
     Body(input): Body<ConsentInput>,
-) -> ApiResult {
+) -> ApiResult<vouch_domain::ConsentRecord> {
     let purpose: Purpose = parse_field("purpose", &purpose)?;
     let basis: ConsentBasis = match input.basis.as_deref() {
         Some(basis) => parse_field("basis", basis)?,
@@ -90,8 +96,11 @@ pub async fn set_consent(
         evidence: input.evidence,
         recorded_at: chrono::Utc::now(),
     };
+    if let Err((field, why)) = record.check() {
+        return Err(ApiError::invalid(field, why));
+    }
     match vouch_app::outreach::record_consent(&state.store, CustomerId(id), record).await? {
-        Ok(record) => Ok(Json(json!(record))),
+        Ok(record) => Ok(Json(record)),
         Err(why) => Err(ApiError::invalid("purpose", why)),
     }
 }
@@ -101,15 +110,15 @@ pub async fn set_consent(
 /// what is left of the one contact budget.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/contacts", operation_id = "customer_contacts", tag = "customers",
     params(("id" = i64, Path, description = "Vouch's id of the customer")),
-    responses((status = 200, description = "`{contacts: [{purpose, what, message_id, state, reason, at}], budget: {budget, used, left, next_possible_at, waiting_for}}`", body = serde_json::Value),
+    responses((status = 200, description = "The messages and what is left of the budget", body = vouch_app::outreach::ContactsReport),
               (status = 404, description = "No such customer", body = super::ErrorBody)))]
 pub async fn contacts(
     _: Api<need::ReadCustomers>,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> ApiResult {
+) -> ApiResult<vouch_app::outreach::ContactsReport> {
     let report = vouch_app::outreach::contacts_report(&state.store, CustomerId(id), &state.policy)
         .await?
         .ok_or_else(|| ApiError::not_found("customer", id))?;
-    Ok(Json(json!(report)))
+    Ok(Json(report))
 }

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use vouch_domain::{Answer, Channel, CustomerId, FeedbackId, Locale, ResponseId, Score, Source};
 use vouch_store::{FeedbackFilter, SentimentLabel};
@@ -51,15 +51,20 @@ pub struct FeedbackQuery {
     to: Option<String>,
 }
 
+super::page!(
+    /// Feedback items, newest first.
+    FeedbackPage { feedback: vouch_domain::FeedbackItem }
+);
+
 /// Feedback, newest first.
 #[utoipa::path(get, path = "/api/v1/feedback", operation_id = "list_feedback", tag = "feedback", params(FeedbackQuery),
-    responses((status = 200, description = "`{feedback: [...], next}`", body = Value),
+    responses((status = 200, description = "A page of feedback", body = FeedbackPage),
               (status = 422, description = "A bad filter", body = super::ErrorBody)))]
 pub async fn list_feedback(
     _: Api<need::ReadFeedback>,
     State(state): State<AppState>,
     Params(q): Params<FeedbackQuery>,
-) -> ApiResult {
+) -> ApiResult<FeedbackPage> {
     let limit = page_size(q.limit)?;
     let sentiment = match q.sentiment.as_deref() {
         None => None,
@@ -88,7 +93,10 @@ pub async fn list_feedback(
         .feedback(&filter, q.after.map(FeedbackId), limit)
         .await?;
     let next = next_cursor(&items, limit, |i| i.id.0);
-    Ok(Json(json!({ "feedback": items, "next": next })))
+    Ok(Json(FeedbackPage {
+        feedback: items,
+        next,
+    }))
 }
 
 /// One pushed item, for the document (the handler reads it as an import
@@ -98,45 +106,36 @@ pub async fn list_feedback(
 #[allow(dead_code)]
 struct FeedbackItemInput {
     /// The text of the review, mention or ticket.
-    #[schema(
-        min_length = 1,
-        max_length = 20000,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9 .,!?'-]*$"
-    )]
+    #[schema(value_type = super::schemas::Text, inline)]
     text: String,
-    /// The source's own id; without one the content identifies the item.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
-    )]
+    /// The source's own id; without one (or blank) the content identifies the item.
+    #[schema(value_type = Option<super::schemas::ShortField>, inline)]
     id: Option<String>,
-    #[schema(max_length = 2000, pattern = "^[A-Za-z0-9 .,!?'-]*$")]
+    #[schema(value_type = Option<super::schemas::ShortField>, inline)]
     title: Option<String>,
-    /// Stars, 1 to 5.
+    /// Stars, 1 to 5 (halves and other fractions too).
     #[schema(minimum = 1, maximum = 5)]
-    rating: Option<u8>,
-    #[schema(
-        pattern = "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z)?$"
-    )]
+    rating: Option<f64>,
+    /// When it was posted (default: now).
+    #[schema(value_type = Option<super::schemas::Time>, inline)]
     date: Option<String>,
-    #[schema(max_length = 200, pattern = "^[A-Za-z][A-Za-z .'-]*$")]
+    #[schema(value_type = Option<super::schemas::ShortField>, inline)]
     author: Option<String>,
     /// The author's handle on the platform.
-    #[schema(max_length = 200, pattern = "^[A-Za-z0-9_]*$")]
+    #[schema(value_type = Option<super::schemas::ShortField>, inline)]
     handle: Option<String>,
-    #[schema(value_type = Option<super::schemas::Email>, inline)]
+    /// The author's address, as the source gives it: one that is not an
+    /// address links the item to nobody.
+    #[schema(value_type = Option<super::schemas::ShortField>, inline)]
     email: Option<String>,
     /// The customer's external id.
-    #[schema(max_length = 200, pattern = "^[A-Za-z0-9_-]*$")]
+    #[schema(value_type = Option<super::schemas::ShortField>, inline)]
     customer: Option<String>,
-    #[schema(
-        max_length = 2000,
-        pattern = "^https://[a-z0-9.-]+(/[A-Za-z0-9._/-]*)?$"
-    )]
+    #[schema(value_type = Option<super::schemas::ShortField>, inline)]
     url: Option<String>,
-    /// The language, if the source says (`en`, `ro`); else it is detected.
-    #[schema(pattern = "^[a-z]{2}$")]
+    /// The language, if the source says (`en`, `ro`, `pt-BR`); else, or
+    /// when it is not a language code, it is detected.
+    #[schema(value_type = Option<super::schemas::ShortField>, inline)]
     language: Option<String>,
 }
 
@@ -157,13 +156,13 @@ pub struct FeedbackPush {
 /// Stores feedback items with the same checks and tagging as `vouch import`.
 /// Nothing is stored if any item is bad; a repeat of an item updates it.
 #[utoipa::path(post, path = "/api/v1/feedback", operation_id = "push_feedback", tag = "feedback", request_body = FeedbackPush,
-    responses((status = 201, description = "`{imported, updated, unchanged, items: [...]}`", body = Value),
+    responses((status = 201, description = "What was stored, item by item", body = vouch_app::records::PushReport),
               (status = 422, description = "A bad item; `field` names it, as `items[2]`", body = super::ErrorBody)))]
 pub async fn push_feedback(
     _: Api<need::WriteFeedback>,
     State(state): State<AppState>,
     Body(push): Body<FeedbackPush>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<vouch_app::records::PushReport>), ApiError> {
     const MAX_ITEMS: usize = 1_000;
     if push.items.is_empty() {
         return Err(ApiError::invalid("items", "send at least one item"));
@@ -176,7 +175,7 @@ pub async fn push_feedback(
     }
     let source: Source = parse_optional("source", push.source.as_deref())?.unwrap_or(Source::Other);
     match vouch_app::records::push_feedback(&state.store, source, &push.items).await? {
-        Ok(report) => Ok((StatusCode::CREATED, Json(json!(report)))),
+        Ok(report) => Ok((StatusCode::CREATED, Json(report))),
         Err(vouch_app::records::PushRejected(rejected)) => {
             let (index, reason) = &rejected[0];
             let mut error = ApiError::invalid(format!("items[{index}]"), reason.clone());
@@ -198,23 +197,28 @@ pub struct ResponsesPage {
     limit: Option<u32>,
 }
 
+super::page!(
+    /// Survey answers, newest first.
+    AnswerPage { responses: vouch_domain::Response }
+);
+
 /// Survey answers, newest first.
 #[utoipa::path(get, path = "/api/v1/responses", operation_id = "list_responses", tag = "responses", params(ResponsesPage, AnswerFilter),
-    responses((status = 200, description = "`{responses: [...], next}`", body = Value),
+    responses((status = 200, description = "A page of answers", body = AnswerPage),
               (status = 422, description = "A bad filter", body = super::ErrorBody)))]
 pub async fn list_responses(
     _: Api<need::ReadResponses>,
     State(state): State<AppState>,
     Params(page): Params<ResponsesPage>,
     Params(filter): Params<AnswerFilter>,
-) -> ApiResult {
+) -> ApiResult<AnswerPage> {
     let limit = page_size(page.limit)?;
     let responses = state
         .store
         .responses(&filter.filter()?, page.after.map(ResponseId), limit)
         .await?;
     let next = next_cursor(&responses, limit, |r| r.id.0);
-    Ok(Json(json!({ "responses": responses, "next": next })))
+    Ok(Json(AnswerPage { responses, next }))
 }
 
 /// An answer collected elsewhere.
@@ -246,13 +250,13 @@ pub struct ResponseInput {
 
 /// Records an answer; its comment becomes tagged feedback.
 #[utoipa::path(post, path = "/api/v1/responses", operation_id = "create_response", tag = "responses", request_body = ResponseInput,
-    responses((status = 201, description = "The stored answer", body = Value),
+    responses((status = 201, description = "The stored answer", body = vouch_domain::Response),
               (status = 422, description = "A bad field", body = super::ErrorBody)))]
 pub async fn create_response(
     _: Api<need::WriteResponses>,
     State(state): State<AppState>,
     Body(input): Body<ResponseInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<vouch_domain::Response>), ApiError> {
     let survey = state
         .store
         .surveys()
@@ -288,6 +292,10 @@ pub async fn create_response(
         metadata: input.metadata,
     };
     let ids = vouch_app::records::record_answers(&state.store, &[answer]).await?;
-    let stored = state.store.response(ids[0]).await?;
-    Ok((StatusCode::CREATED, Json(json!(stored))))
+    let stored = state
+        .store
+        .response(ids[0])
+        .await?
+        .ok_or_else(|| ApiError::not_found("response", ids[0].0))?;
+    Ok((StatusCode::CREATED, Json(stored)))
 }

@@ -14,6 +14,18 @@ pub const FORBIDDEN: &str = "\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F
 /// one-line text may not hold (tab and line breaks included).
 pub const CONTROLS: &str = "\\u0000-\\u001F\\u007F-\\u009F";
 
+/// The White_Space characters that are not controls, for one-line text.
+macro_rules! spaces {
+    () => {
+        " \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000"
+    };
+}
+
+/// What Rust's `trim` takes away (the Unicode White_Space characters),
+/// spelled out: regex engines disagree on `\s` (ECMAScript adds U+FEFF).
+/// U+0085 (NEL) is left out: a C1 control, refused in any text.
+pub const WHITESPACE: &str = concat!("\\t\\n\\r", spaces!());
+
 /// `en`, `ro`, `en-GB`, `pt_BR`: what `Locale::parse` takes.
 const LOCALE: &str = "^[A-Za-z]{2,3}([-_][A-Za-z]{2})?$";
 
@@ -53,8 +65,10 @@ fn list_of<'a>(names: impl IntoIterator<Item = &'a str>) -> Object {
 pub fn nonblank(max: usize) -> Object {
     string()
         .max_length(Some(max))
+        // Leading spaces, then the first other character: one way to match,
+        // so generators and validators need no backtracking.
         .pattern(Some(format!(
-            "^[^{FORBIDDEN}]*[^\\s{FORBIDDEN}][^{FORBIDDEN}]*$"
+            "^[{WHITESPACE}]*[^{WHITESPACE}{FORBIDDEN}][^{FORBIDDEN}]*$"
         )))
         .build()
 }
@@ -70,7 +84,8 @@ pub fn channels() -> Object {
 /// Survey names, comma-separated (a name cannot hold a comma here, nor,
 /// in a URL, any control character).
 pub fn survey_names() -> Object {
-    let name = format!("[^,{CONTROLS}]*[^\\s,{CONTROLS}][^,{CONTROLS}]*");
+    let spaces = spaces!();
+    let name = format!("[{spaces}]*[^,{spaces}{CONTROLS}][^,{CONTROLS}]*");
     string()
         .pattern(Some(format!("^{name}(,{name})*$")))
         .build()
@@ -87,7 +102,7 @@ pub fn one_line(max: usize) -> Object {
 /// An address as `Email::parse` takes it: something, `@`, two or more
 /// dot-separated labels that neither start nor end with `-`.
 pub fn email() -> Object {
-    let c = format!("\\s{CONTROLS}");
+    let c = format!("{WHITESPACE}{CONTROLS}");
     let label = format!("[^.@{c}-]([^.@{c}]*[^.@{c}-])?");
     string()
         .max_length(Some(254))
@@ -156,6 +171,61 @@ pub fn time() -> Object {
     string().pattern(Some(TIME)).build()
 }
 
+/// A short field of a feedback item (title, name, handle, URL…): any
+/// text of at most `MAX_FIELD_CHARS` characters.
+pub fn short_field() -> Object {
+    string()
+        .max_length(Some(vouch_domain::text::MAX_FIELD_CHARS))
+        .build()
+}
+
+/// What `logo_url_ok` takes, or blank for no logo.
+pub fn logo_url() -> Object {
+    let punctuation = vouch_app::surveys::LOGO_URL_PUNCTUATION;
+    let spaces = spaces!();
+    string()
+        .max_length(Some(2000))
+        .pattern(Some(format!(
+            "^[\\t\\n\\r{spaces}]*$|^https://[A-Za-z0-9.-]+(:[0-9]{{1,5}})?([/?][A-Za-z0-9{punctuation}]*)?$"
+        )))
+        .build()
+}
+
+/// What the webhook handler's `url_shape_ok` takes: `http(s)://`, a DNS
+/// name whose last label starts with a letter, a dotted IPv4 address or a
+/// bracketed IPv6 one (RFC 3986's forms, as `Ipv6Addr` parses them), a
+/// port of 1–65535, then a path and a query of URL characters.
+pub fn webhook_url() -> Object {
+    let label = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    let last = "[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    let octet = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+    let ipv4 = format!("({octet}\\.){{3}}{octet}");
+    let h16 = "[0-9A-Fa-f]{1,4}";
+    let ls32 = format!("({h16}:{h16}|{ipv4})");
+    let before = |n: usize| format!("(({h16}:){{0,{n}}}{h16})?");
+    let ipv6 = [
+        format!("({h16}:){{6}}{ls32}"),
+        format!("::({h16}:){{5}}{ls32}"),
+        format!("({h16})?::({h16}:){{4}}{ls32}"),
+        format!("{}::({h16}:){{3}}{ls32}", before(1)),
+        format!("{}::({h16}:){{2}}{ls32}", before(2)),
+        format!("{}::{h16}:{ls32}", before(3)),
+        format!("{}::{ls32}", before(4)),
+        format!("{}::{h16}", before(5)),
+        format!("{}::", before(6)),
+    ]
+    .join("|");
+    let port =
+        "([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
+    let chars = "A-Za-z0-9._~!$&'()*+,;=:@%/";
+    string()
+        .max_length(Some(2000))
+        .pattern(Some(format!(
+            "^https?://((({label}\\.)*{last})|(\\[({ipv6})\\])|{ipv4})(:{port})?(/[{chars}-]*)?([?][{chars}?-]*)?$"
+        )))
+        .build()
+}
+
 /// An IANA time zone, as chrono-tz knows them.
 pub fn time_zone() -> Object {
     one_of(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()))
@@ -170,7 +240,9 @@ pub fn breakdown() -> Object {
             .chain(["survey", "channel", "lang", "language"]),
     );
     string()
-        .pattern(Some(format!("^({periods}|attr:[^\\s{FORBIDDEN}]+)$")))
+        .pattern(Some(format!(
+            "^({periods}|attr:[^{WHITESPACE}{FORBIDDEN}]+)$"
+        )))
         .build()
 }
 
@@ -239,8 +311,12 @@ schema_types! {
     Email = email();
     EmailOrEmpty = email_or_empty();
     SurveyName = nonblank(200);
+    Text = nonblank(vouch_domain::text::MAX_TEXT_CHARS);
+    ShortField = short_field();
     CompanyName = nonblank(100);
     PostalAddress = one_line(300);
+    LogoUrl = logo_url();
+    WebhookUrl = webhook_url();
 }
 
 /// Customers by id (a number) or by email or external id (a string): at least one.

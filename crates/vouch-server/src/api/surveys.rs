@@ -8,7 +8,7 @@ use axum::extract::State;
 use super::Path;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
 use vouch_app::surveys::{Audience, Branding};
 use vouch_domain::{SurveyDesign, SurveyId, SurveyKind, SurveyStatus, SurveyTexts};
@@ -26,23 +26,31 @@ async fn design(state: &AppState, id: i64) -> Result<SurveyDesign, ApiError> {
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys", operation_id = "list_surveys", tag = "surveys",
-    responses((status = 200, description = "`{surveys: [...]}` with status, public slug and wording", body = Value)))]
-pub async fn list(_: Api<need::ReadResponses>, State(state): State<AppState>) -> ApiResult {
-    Ok(Json(
-        json!({ "surveys": state.store.survey_designs().await? }),
-    ))
+    responses((status = 200, description = "Every survey with its status, public slug and wording", body = SurveyList)))]
+pub async fn list(
+    _: Api<need::ReadResponses>,
+    State(state): State<AppState>,
+) -> ApiResult<SurveyList> {
+    Ok(Json(SurveyList {
+        surveys: state.store.survey_designs().await?,
+    }))
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct SurveyList {
+    surveys: Vec<SurveyDesign>,
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys/{id}", operation_id = "get_survey", tag = "surveys",
     params(("id" = i64, Path, description = "The survey's id")),
-    responses((status = 200, description = "The survey", body = Value),
+    responses((status = 200, description = "The survey", body = SurveyDesign),
               (status = 404, description = "No such survey", body = super::ErrorBody)))]
 pub async fn get(
     _: Api<need::ReadResponses>,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> ApiResult {
-    Ok(Json(json!(design(&state, id).await?)))
+) -> ApiResult<SurveyDesign> {
+    Ok(Json(design(&state, id).await?))
 }
 
 /// A survey to create. Wording not given gets the defaults (English, Romanian).
@@ -65,20 +73,20 @@ pub struct SurveyInput {
 }
 
 #[utoipa::path(post, path = "/api/v1/surveys", operation_id = "create_survey", tag = "surveys", request_body = SurveyInput,
-    responses((status = 201, description = "The new survey with its `id` and public `slug`", body = Value),
+    responses((status = 201, description = "The new survey with its `id` and public `slug`", body = SurveyDesign),
               (status = 422, description = "A bad field", body = super::ErrorBody)))]
 pub async fn create(
     _: Api<need::ManageSurveys>,
     State(state): State<AppState>,
     Body(input): Body<SurveyInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SurveyDesign>), ApiError> {
     let kind: SurveyKind = parse_field("kind", &input.kind)?;
     let texts = SurveyTexts {
         question: input.question,
         follow_up: input.follow_up,
     };
     let design = vouch_app::surveys::create_survey(&state.store, kind, &input.name, texts).await?;
-    Ok((StatusCode::CREATED, Json(json!(design))))
+    Ok((StatusCode::CREATED, Json(design)))
 }
 
 /// Changes to a survey: fields not sent stay.
@@ -98,7 +106,7 @@ pub struct SurveyChange {
 
 #[utoipa::path(patch, path = "/api/v1/surveys/{id}", operation_id = "update_survey", tag = "surveys", request_body = SurveyChange,
     params(("id" = i64, Path, description = "The survey's id")),
-    responses((status = 200, description = "The survey as changed", body = Value),
+    responses((status = 200, description = "The survey as changed", body = SurveyDesign),
               (status = 404, description = "No such survey", body = super::ErrorBody),
               (status = 422, description = "A bad field", body = super::ErrorBody)))]
 pub async fn update(
@@ -106,7 +114,7 @@ pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Body(change): Body<SurveyChange>,
-) -> ApiResult {
+) -> ApiResult<SurveyDesign> {
     let current = design(&state, id).await?;
     let status: Option<SurveyStatus> = parse_optional("status", change.status.as_deref())?;
     let texts = (change.question.is_some() || change.follow_up.is_some()).then(|| SurveyTexts {
@@ -120,7 +128,7 @@ pub async fn update(
     let design =
         vouch_app::surveys::update_survey(&state.store, current, change.name, status, texts)
             .await?;
-    Ok(Json(json!(design)))
+    Ok(Json(design))
 }
 
 /// Who to invite: customers by id, email or external id, or all customers
@@ -142,7 +150,7 @@ pub struct InvitationInput {
 /// are suppressed. Emails and one reminder are sent by the job workers.
 #[utoipa::path(post, path = "/api/v1/surveys/{id}/invitations", operation_id = "invite", tag = "surveys", request_body = InvitationInput,
     params(("id" = i64, Path, description = "The survey's id")),
-    responses((status = 202, description = "`{queued, throttled, suppressed, unknown}`", body = Value),
+    responses((status = 202, description = "How many were queued, and why the others were not", body = vouch_app::surveys::InviteReport),
               (status = 404, description = "No such survey", body = super::ErrorBody),
               (status = 422, description = "No audience, or the survey is not active", body = super::ErrorBody)))]
 pub async fn invite(
@@ -150,7 +158,7 @@ pub async fn invite(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Body(input): Body<InvitationInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<vouch_app::surveys::InviteReport>), ApiError> {
     let survey = design(&state, id).await?;
     // A field sent as null counts as sent: exactly one of the two, with a value.
     let audience = match (input.customers, input.attributes) {
@@ -163,8 +171,17 @@ pub async fn invite(
                     Value::String(s) if s.trim().is_empty() => {
                         Err(ApiError::invalid("customers", "a blank customer key"))
                     }
+                    // The longest email is 254 characters; no key needs more than 320.
+                    Value::String(s) if s.chars().count() > 320 => Err(ApiError::invalid(
+                        "customers",
+                        "a customer key is at most 320 characters",
+                    )),
                     Value::String(s) => Ok(s.clone()),
-                    Value::Number(n) => Ok(n.to_string()),
+                    Value::Number(n) => super::as_whole_number(n)
+                        .map(|id| id.to_string())
+                        .ok_or_else(|| {
+                            ApiError::invalid("customers", format!("{n} is not a customer id"))
+                        }),
                     other => Err(ApiError::invalid(
                         "customers",
                         format!("{other} is not an id or an email"),
@@ -184,15 +201,16 @@ pub async fn invite(
     };
     let report =
         vouch_app::surveys::invite(&state.store, &survey, &audience, &state.policy).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!(report))))
+    Ok((StatusCode::ACCEPTED, Json(report)))
 }
 
 #[utoipa::path(get, path = "/api/v1/settings/branding", operation_id = "get_branding", tag = "settings",
-    responses((status = 200, description = "`{company_name, colour, logo_url}`", body = Value)))]
-pub async fn branding(_: Api<need::ManageSettings>, State(state): State<AppState>) -> ApiResult {
-    Ok(Json(json!(
-        vouch_app::surveys::branding(&state.store).await?
-    )))
+    responses((status = 200, description = "The company's name, colour, logo and postal address", body = Branding)))]
+pub async fn branding(
+    _: Api<need::ManageSettings>,
+    State(state): State<AppState>,
+) -> ApiResult<Branding> {
+    Ok(Json(vouch_app::surveys::branding(&state.store).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -203,7 +221,8 @@ pub struct BrandingInput {
     /// `#RRGGBB`.
     #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
     colour: String,
-    #[schema(pattern = "^$|^https://[a-z0-9.-]+(/[A-Za-z0-9._/-]*)?$")]
+    /// An https URL (`vouch_app::surveys::logo_url_ok`); empty for none.
+    #[schema(value_type = Option<super::schemas::LogoUrl>, inline)]
     logo_url: Option<String>,
     /// One line, printed in the footer of messages; needed before any
     /// marketing message goes out.
@@ -213,13 +232,13 @@ pub struct BrandingInput {
 
 /// The company's name, colour and logo on survey pages and emails.
 #[utoipa::path(put, path = "/api/v1/settings/branding", operation_id = "set_branding", tag = "settings", request_body = BrandingInput,
-    responses((status = 200, description = "The branding as saved", body = Value),
+    responses((status = 200, description = "The branding as saved", body = Branding),
               (status = 422, description = "A bad field", body = super::ErrorBody)))]
 pub async fn set_branding(
     _: Api<need::ManageSettings>,
     State(state): State<AppState>,
     Body(input): Body<BrandingInput>,
-) -> ApiResult {
+) -> ApiResult<Branding> {
     let branding = Branding {
         company_name: input.company_name,
         colour: input.colour,
@@ -227,7 +246,5 @@ pub async fn set_branding(
         postal_address: input.postal_address.filter(|a| !a.trim().is_empty()),
     };
     branding.save(&state.store).await?;
-    Ok(Json(json!(
-        vouch_app::surveys::branding(&state.store).await?
-    )))
+    Ok(Json(vouch_app::surveys::branding(&state.store).await?))
 }

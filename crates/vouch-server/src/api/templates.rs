@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
 use vouch_app::templates::{MessageTemplate, TemplateError, TemplateName};
 
@@ -63,16 +63,58 @@ fn refused(e: TemplateError) -> ApiError {
 
 /// Each message's template per language, and whether it is the company's own.
 #[utoipa::path(get, path = "/api/v1/templates", operation_id = "list_templates", tag = "templates",
-    responses((status = 200, description = "`{templates: [{name, language, custom}]}`", body = Value)))]
-pub async fn list(_: Api<need::ManageSettings>, State(state): State<AppState>) -> ApiResult {
+    responses((status = 200, description = "Every message in every language", body = TemplateList)))]
+pub async fn list(
+    _: Api<need::ManageSettings>,
+    State(state): State<AppState>,
+) -> ApiResult<TemplateList> {
     let mut templates = Vec::new();
     for name in TemplateName::ALL {
         for language in crate::locale::languages() {
             let custom = vouch_app::templates::custom(&state.store, *name, language).await?;
-            templates.push(json!({"name": name, "language": language, "custom": custom.is_some()}));
+            templates.push(TemplateEntry {
+                name: *name,
+                language: language.to_string(),
+                custom: custom.is_some(),
+            });
         }
     }
-    Ok(Json(json!({ "templates": templates })))
+    Ok(Json(TemplateList { templates }))
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct TemplateList {
+    templates: Vec<TemplateEntry>,
+}
+
+/// A message in one language.
+#[derive(serde::Serialize, ToSchema)]
+pub struct TemplateEntry {
+    name: TemplateName,
+    #[schema(value_type = super::schemas::MessageLanguage, inline)]
+    language: String,
+    /// Whether the company's own template is used instead of the built-in one.
+    custom: bool,
+}
+
+/// A template as a message uses it now.
+#[derive(serde::Serialize, ToSchema)]
+pub struct TemplateInUse {
+    name: TemplateName,
+    #[schema(value_type = super::schemas::MessageLanguage, inline)]
+    language: String,
+    custom: bool,
+    subject: String,
+    text: String,
+    html: String,
+}
+
+/// A saved template and its rendering with sample values.
+#[derive(serde::Serialize, ToSchema)]
+pub struct SavedTemplate {
+    /// Always `true`.
+    saved: bool,
+    preview: vouch_app::templates::Rendered,
 }
 
 /// The template a message uses now: the company's, else Vouch's built-in
@@ -82,21 +124,25 @@ pub async fn list(_: Api<need::ManageSettings>, State(state): State<AppState>) -
 /// `t.pick`, `t.comment`, `t.unsubscribe`.
 #[utoipa::path(get, path = "/api/v1/templates/{name}/{language}", operation_id = "get_template", tag = "templates",
     params(TemplatePath),
-    responses((status = 200, description = "`{name, language, custom, subject, text, html}`", body = Value),
+    responses((status = 200, description = "The template", body = TemplateInUse),
               (status = 404, description = "No such template", body = super::ErrorBody)))]
 pub async fn get(
     _: Api<need::ManageSettings>,
     State(state): State<AppState>,
     Path((name, language)): Path<(String, String)>,
-) -> ApiResult {
+) -> ApiResult<TemplateInUse> {
     let name = name_and_language(&name, &language)?;
     let custom = vouch_app::templates::custom(&state.store, name, &language).await?;
     let is_custom = custom.is_some();
     let template = custom.unwrap_or_else(builtin_survey_template);
-    Ok(Json(json!({
-        "name": name, "language": language, "custom": is_custom,
-        "subject": template.subject, "text": template.text, "html": template.html,
-    })))
+    Ok(Json(TemplateInUse {
+        name,
+        language,
+        custom: is_custom,
+        subject: template.subject,
+        text: template.text,
+        html: template.html,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -129,21 +175,24 @@ impl From<TemplateInput> for MessageTemplate {
 #[utoipa::path(put, path = "/api/v1/templates/{name}/{language}", operation_id = "save_template", tag = "templates",
     params(TemplatePath),
     request_body = TemplateInput,
-    responses((status = 200, description = "`{saved: true, preview: {subject, text, html}}`", body = Value),
+    responses((status = 200, description = "Saved, with the sample rendering", body = SavedTemplate),
               (status = 422, description = "The template does not render", body = super::ErrorBody)))]
 pub async fn save(
     _: Api<need::ManageSettings>,
     State(state): State<AppState>,
     Path((name, language)): Path<(String, String)>,
     Body(input): Body<TemplateInput>,
-) -> ApiResult {
+) -> ApiResult<SavedTemplate> {
     let name = name_and_language(&name, &language)?;
     let sample = sample(&state, &language).await?;
     let template = MessageTemplate::from(input);
     let preview = vouch_app::templates::save(&state.store, name, &language, &template, &sample)
         .await?
         .map_err(refused)?;
-    Ok(Json(json!({ "saved": true, "preview": preview })))
+    Ok(Json(SavedTemplate {
+        saved: true,
+        preview,
+    }))
 }
 
 /// Goes back to Vouch's built-in template.
@@ -175,17 +224,17 @@ pub async fn reset(
 #[utoipa::path(post, path = "/api/v1/templates/{name}/{language}/preview", operation_id = "preview_template", tag = "templates",
     params(TemplatePath),
     request_body = TemplateInput,
-    responses((status = 200, description = "`{subject, text, html}` rendered with sample values", body = Value),
+    responses((status = 200, description = "Rendered with sample values", body = vouch_app::templates::Rendered),
               (status = 422, description = "The template does not render", body = super::ErrorBody)))]
 pub async fn preview(
     _: Api<need::ManageSettings>,
     State(state): State<AppState>,
     Path((name, language)): Path<(String, String)>,
     Body(input): Body<TemplateInput>,
-) -> ApiResult {
+) -> ApiResult<vouch_app::templates::Rendered> {
     name_and_language(&name, &language)?;
     let sample = sample(&state, &language).await?;
     let rendered =
         vouch_app::templates::render(&MessageTemplate::from(input), &sample).map_err(refused)?;
-    Ok(Json(json!(rendered)))
+    Ok(Json(rendered))
 }

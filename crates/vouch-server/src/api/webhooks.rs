@@ -6,7 +6,6 @@ use axum::extract::State;
 use super::Path;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 use vouch_domain::EventKind;
 
@@ -15,20 +14,43 @@ use crate::AppState;
 use crate::auth::{Api, need};
 
 #[utoipa::path(get, path = "/api/v1/webhooks", operation_id = "list_webhooks", tag = "webhooks",
-    responses((status = 200, description = "`{webhooks: [...]}` (secrets are not shown)", body = Value)))]
-pub async fn list(_: Api<need::ManageSettings>, State(state): State<AppState>) -> ApiResult {
-    Ok(Json(json!({ "webhooks": state.store.webhooks().await? })))
+    responses((status = 200, description = "Every webhook (secrets are not shown)", body = WebhookList)))]
+pub async fn list(
+    _: Api<need::ManageSettings>,
+    State(state): State<AppState>,
+) -> ApiResult<WebhookList> {
+    Ok(Json(WebhookList {
+        webhooks: state.store.webhooks().await?,
+    }))
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct WebhookList {
+    webhooks: Vec<vouch_store::Webhook>,
+}
+
+/// A new webhook, with its secret: shown this once.
+#[derive(serde::Serialize, ToSchema)]
+pub struct NewWebhook {
+    id: i64,
+    url: String,
+    events: Vec<EventKind>,
+    /// `whsec_` and the base64 of the signing key.
+    secret: String,
+    /// Why deliveries may fail for now (a host that does not resolve yet).
+    warning: Option<String>,
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct DeliveryLog {
+    deliveries: Vec<vouch_store::Delivery>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
     /// Where to POST events: an `http` or `https` URL.
-    // The pattern is what `url_shape_ok` takes (an IPv6 literal must
-    // also parse as one).
-    #[schema(
-        pattern = "^https?://((([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)|(\\[[0-9A-Fa-f:.]{2,45}\\])|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?([?][A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$"
-    )]
+    #[schema(value_type = super::schemas::WebhookUrl, inline)]
     url: String,
     /// The event types to receive (see `Event` for each one's `data`).
     #[schema(min_items = 1, value_type = Vec<EventName>)]
@@ -135,13 +157,13 @@ pub enum EventName {
 /// address is refused (422) unless `webhook_allow_private` is set; one
 /// that does not resolve yet is kept, with a `warning`.
 #[utoipa::path(post, path = "/api/v1/webhooks", operation_id = "create_webhook", tag = "webhooks", request_body = WebhookInput,
-    responses((status = 201, description = "`{id, url, events, secret}`", body = Value),
+    responses((status = 201, description = "The webhook and its secret, shown this once", body = NewWebhook),
               (status = 422, description = "A bad URL or event", body = super::ErrorBody)))]
 pub async fn create(
     _: Api<need::ManageSettings>,
     State(state): State<AppState>,
     Body(input): Body<WebhookInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<NewWebhook>), ApiError> {
     let url = input.url.as_str();
     if url.len() > 2000 || !url_shape_ok(url) {
         return Err(ApiError::invalid(
@@ -173,9 +195,13 @@ pub async fn create(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({ "id": id, "url": url, "events": events, "secret": secret, "warning": warning }),
-        ),
+        Json(NewWebhook {
+            id,
+            url: url.to_owned(),
+            events,
+            secret,
+            warning,
+        }),
     ))
 }
 
@@ -197,16 +223,17 @@ pub async fn delete(
 /// The delivery log, newest first: each attempt with its status or error.
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", operation_id = "webhook_deliveries", tag = "webhooks",
     params(("id" = i64, Path, description = "The webhook's id")),
-    responses((status = 200, description = "`{deliveries: [...]}`", body = Value)))]
+    responses((status = 200, description = "The last 200 attempts", body = DeliveryLog),
+              (status = 404, description = "No such webhook", body = super::ErrorBody)))]
 pub async fn deliveries(
     _: Api<need::ManageSettings>,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> ApiResult {
+) -> ApiResult<DeliveryLog> {
     if !state.store.webhooks().await?.iter().any(|h| h.id == id) {
         return Err(ApiError::not_found("webhook", id));
     }
-    Ok(Json(
-        json!({ "deliveries": state.store.deliveries(id, 200).await? }),
-    ))
+    Ok(Json(DeliveryLog {
+        deliveries: state.store.deliveries(id, 200).await?,
+    }))
 }

@@ -834,14 +834,23 @@ async fn one_click_unsubscribe_crash_after_send_and_the_contact_budget(db: &Test
         1,
         "the crash spent nothing twice"
     );
-    let waiting = store
-        .jobs(Some(vouch_domain::JobState::Queued), 10)
-        .await
-        .unwrap();
-    let job = waiting
-        .iter()
-        .find(|j| j.payload["invitation_id"] == 2)
-        .expect("the deferred job waits");
+    // The deferral is recorded before the worker puts its job back in the
+    // queue, so the job is read until it is there.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let job = loop {
+        let waiting = store
+            .jobs(Some(vouch_domain::JobState::Queued), 10)
+            .await
+            .unwrap();
+        if let Some(job) = waiting
+            .into_iter()
+            .find(|j| j.payload["invitation_id"] == 2)
+        {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "the deferred job waits");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert!(job.run_at > chrono::Utc::now() + chrono::Duration::days(29));
     assert_eq!(
         to_ana(&received(&sink.maildir)).len(),
