@@ -700,3 +700,20 @@ fn describe_error_statuses(document: &mut utoipa::openapi::OpenApi) {
 pub async fn openapi_json() -> Json<Value> {
     Json(openapi())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::as_whole_number;
+
+    #[test]
+    fn whole_numbers_are_read_exactly_even_as_large_floats() {
+        let read = |text: &str| as_whole_number(&serde_json::from_str(text).unwrap());
+        // 2^51 - 1 written as a float: serde_json's fast float parsing read
+        // it as …247.2 until `float_roundtrip`, and the id was refused.
+        assert_eq!(read("2251799813685247.0"), Some(2_251_799_813_685_247));
+        assert_eq!(read("-20061731.0"), Some(-20_061_731));
+        assert_eq!(read("1351"), Some(1351));
+        assert_eq!(read("1.5"), None);
+        assert_eq!(read("9223372036854775808"), None);
+    }
+}
