@@ -31,17 +31,22 @@ impl fmt::Display for CustomerId {
 
 /// An email address that has passed a deliberately simple check: one `@`, a
 /// non-empty local part, a domain with a dot, no whitespace, at most 254
-/// bytes (RFC 5321). The domain is lower-cased; the local part is kept as
+/// characters (RFC 5321's limit, counted in characters as JSON Schema's
+/// `maxLength` counts, so the API document states the same rule). The domain is lower-cased; the local part is kept as
 /// given because some mail systems treat it case-sensitively.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Email(String);
 
 impl Email {
+    pub const MAX_CHARS: usize = 254;
+
     pub fn parse(raw: &str) -> Result<Self> {
         let trimmed = raw.trim();
         let invalid = || DomainError::InvalidEmail(raw.to_owned());
-        if trimmed.len() > 254 || trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if trimmed.chars().count() > Email::MAX_CHARS
+            || trimmed.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(invalid());
         }
         let (local, domain) = trimmed.split_once('@').ok_or_else(invalid)?;
@@ -198,6 +203,11 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(Email::parse(&format!("{}@b.co", "a".repeat(260))).is_err());
+        // 254 characters, 503 bytes: the limit counts characters.
+        let wide = format!("{}@b.co", "ă".repeat(249));
+        assert_eq!((wide.chars().count(), wide.len()), (254, 503));
+        assert!(Email::parse(&wide).is_ok());
+        assert!(Email::parse(&format!("ă{wide}")).is_err());
     }
 
     #[test]

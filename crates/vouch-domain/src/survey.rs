@@ -51,6 +51,10 @@ pub struct Score {
 }
 
 impl Score {
+    /// The scale that holds every kind's: what a score can be before its
+    /// survey, and so its kind, is known.
+    pub const ANY_KIND: (u8, u8) = (0, 10);
+
     pub fn new(kind: SurveyKind, value: i64) -> Result<Self> {
         let (min, max) = kind.scale();
         if value < i64::from(min) || value > i64::from(max) {
@@ -167,6 +171,7 @@ mod tests {
     fn scores_respect_their_scale() {
         for kind in SurveyKind::ALL {
             let (min, max) = kind.scale();
+            assert!(Score::ANY_KIND.0 <= min && max <= Score::ANY_KIND.1);
             assert!(Score::new(*kind, i64::from(min)).is_ok());
             assert!(Score::new(*kind, i64::from(max)).is_ok());
             assert!(Score::new(*kind, i64::from(min) - 1).is_err());

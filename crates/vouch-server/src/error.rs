@@ -34,6 +34,17 @@ impl ApiError {
         }
     }
 
+    /// 409: a value that is valid on its own but not against a stored
+    /// record (a score outside the range of the named survey's kind).
+    pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            code: "conflict",
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
     pub fn not_found(what: &str, key: impl std::fmt::Display) -> ApiError {
         ApiError {
             status: StatusCode::NOT_FOUND,

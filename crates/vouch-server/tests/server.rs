@@ -406,8 +406,33 @@ async fn the_api_keeps_customers_feedback_and_answers_and_erases_a_person(db: &T
             .unwrap(),
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no kind has an 11"
+    );
     assert_eq!(bad["error"]["field"], "score");
+    // A score the document allows but the named survey's kind does not.
+    store
+        .ensure_survey(vouch_domain::SurveyKind::Ces, "Effort", chrono::Utc::now())
+        .await
+        .unwrap();
+    let (status, bad) = json_of(
+        api(Method::POST, "/responses")
+            .json(&serde_json::json!({"survey": "Effort", "score": 0}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "CES runs 1-7: {bad}");
+    assert_eq!(
+        (
+            bad["error"]["code"].as_str(),
+            bad["error"]["field"].as_str()
+        ),
+        (Some("conflict"), Some("score"))
+    );
     let (_, listed) = json_of(api(Method::GET, "/responses?limit=2").send().await.unwrap()).await;
     assert_eq!(listed["responses"].as_array().unwrap().len(), 2);
     let after = listed["next"].as_i64().unwrap();

@@ -168,10 +168,18 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
         // The import starts with the round and is killed up to a second
         // after the server: before, during or after its transaction.
         let file = files.path().join(format!("round-{round}.jsonl"));
-        let lines: String = (0..IMPORT_LINES)
-            .map(|k| {
+        let keys: Vec<String> = (0..IMPORT_LINES)
+            .map(|k| format!("imp{round}-{k}"))
+            .collect();
+        let keyed: Vec<(vouch_domain::Source, &str)> = keys
+            .iter()
+            .map(|k| (vouch_domain::Source::Google, k.as_str()))
+            .collect();
+        let lines: String = keys
+            .iter()
+            .map(|key| {
                 format!(
-                    "{{\"id\":\"imp{round}-{k}\",\"text\":\"imported review {round} {k}, all good\",\"rating\":5}}\n"
+                    "{{\"id\":\"{key}\",\"text\":\"imported review {key}, all good\",\"rating\":5}}\n"
                 )
             })
             .collect();
@@ -220,13 +228,6 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
                 assert_eq!(found.len(), 1, "round {round}: review {marker}");
             }
             // The killed import kept whole batches or nothing.
-            let keys: Vec<String> = (0..IMPORT_LINES)
-                .map(|k| format!("imp{round}-{k}"))
-                .collect();
-            let keyed: Vec<(vouch_domain::Source, &str)> = keys
-                .iter()
-                .map(|k| (vouch_domain::Source::Google, k.as_str()))
-                .collect();
             let kept = check.feedback_by_keys(&keyed).await.unwrap();
             assert!(
                 kept.is_empty() || kept.len() == IMPORT_LINES,
@@ -249,13 +250,6 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
         );
         rt.block_on(async {
             let check = Store::open(db).await.unwrap();
-            let keys: Vec<String> = (0..IMPORT_LINES)
-                .map(|k| format!("imp{round}-{k}"))
-                .collect();
-            let keyed: Vec<(vouch_domain::Source, &str)> = keys
-                .iter()
-                .map(|k| (vouch_domain::Source::Google, k.as_str()))
-                .collect();
             // (source, source id) is unique in the store: found is stored once.
             let found = check.feedback_by_keys(&keyed).await.unwrap();
             assert_eq!(

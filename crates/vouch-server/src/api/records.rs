@@ -230,8 +230,9 @@ pub struct ResponseInput {
     survey: String,
     /// Who answered: Vouch id, email or external id. Omit for anonymous answers.
     customer: Option<String>,
-    /// 0–10 for NPS, 1–5 for CSAT, 1–7 for CES (the survey's kind decides:
-    /// a 9 for a CSAT survey is refused with 422).
+    /// 0–10 for NPS, 1–5 for CSAT, 1–7 for CES. The named survey's kind
+    /// decides, so a score the document allows but the survey does not (a 9
+    /// for a CSAT survey) conflicts with the stored survey: 409.
     #[serde(deserialize_with = "super::whole_number")]
     #[schema(minimum = 0, maximum = 10)]
     score: i64,
@@ -251,6 +252,7 @@ pub struct ResponseInput {
 /// Records an answer; its comment becomes tagged feedback.
 #[utoipa::path(post, path = "/api/v1/responses", operation_id = "create_response", tag = "responses", request_body = ResponseInput,
     responses((status = 201, description = "The stored answer", body = vouch_domain::Response),
+              (status = 409, description = "The score is outside the range of the survey's kind", body = super::ErrorBody),
               (status = 422, description = "A bad field", body = super::ErrorBody)))]
 pub async fn create_response(
     _: Api<need::WriteResponses>,
@@ -277,8 +279,14 @@ pub async fn create_response(
     let answer = Answer {
         survey_id: survey.id,
         customer_id,
-        score: Score::new(survey.kind, input.score)
-            .map_err(|e| ApiError::invalid("score", e.to_string()))?,
+        score: Score::new(survey.kind, input.score).map_err(|e| {
+            let (min, max) = Score::ANY_KIND;
+            if (i64::from(min)..=i64::from(max)).contains(&input.score) {
+                ApiError::conflict("score", e.to_string())
+            } else {
+                ApiError::invalid("score", e.to_string())
+            }
+        })?,
         comment: input.comment.filter(|c| !c.trim().is_empty()),
         channel: parse_optional("channel", input.channel.as_deref())?.unwrap_or(Channel::Api),
         locale: input

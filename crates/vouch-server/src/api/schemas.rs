@@ -105,7 +105,7 @@ pub fn email() -> Object {
     let c = format!("{WHITESPACE}{CONTROLS}");
     let label = format!("[^.@{c}-]([^.@{c}]*[^.@{c}-])?");
     string()
-        .max_length(Some(254))
+        .max_length(Some(domain::Email::MAX_CHARS))
         .pattern(Some(format!("^[^@{c}]+@{label}(\\.{label})+$")))
         .build()
 }
