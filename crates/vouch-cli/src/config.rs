@@ -69,15 +69,19 @@ pub struct Config {
     /// comma-separated origins such as `https://www.acme.example`.
     pub embed_origins: Option<String>,
     /// Days reviews, mentions and tickets are kept (by posting time); unset keeps them.
-    pub retain_feedback_days: Option<u32>,
+    pub feedback_retention_days: Option<u32>,
     /// Days survey answers and their comments are kept; unset keeps them.
-    pub retain_answers_days: Option<u32>,
+    pub answer_retention_days: Option<u32>,
     /// Days finished jobs (done or dead) are kept; unset keeps them.
-    pub retain_jobs_days: Option<u32>,
+    pub job_retention_days: Option<u32>,
     /// Days webhook delivery attempts (the event log) are kept; unset keeps them.
-    pub retain_events_days: Option<u32>,
+    pub event_retention_days: Option<u32>,
     /// Every staff account must sign in with a second factor (TOTP).
     pub require_totp: bool,
+    /// The key webhook and TOTP secrets are sealed with: 32 bytes in base64
+    /// (`vouch secret-key` makes one). Unset: the file beside an SQLite
+    /// database; on PostgreSQL set it, the same on every instance.
+    pub secret_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,11 +112,12 @@ pub const KEYS: &[&str] = &[
     "reminder_days",
     "trusted_proxies",
     "embed_origins",
-    "retain_feedback_days",
-    "retain_answers_days",
-    "retain_jobs_days",
-    "retain_events_days",
+    "feedback_retention_days",
+    "answer_retention_days",
+    "job_retention_days",
+    "event_retention_days",
     "require_totp",
+    "secret_key",
     "contact_budget",
     "contact_min_gap_days",
     "contact_caps",
@@ -143,11 +148,12 @@ impl Default for Config {
             reminder_days: jobs.policy.remind_after.num_days() as u32,
             trusted_proxies: None,
             embed_origins: None,
-            retain_feedback_days: None,
-            retain_answers_days: None,
-            retain_jobs_days: None,
-            retain_events_days: None,
+            feedback_retention_days: None,
+            answer_retention_days: None,
+            job_retention_days: None,
+            event_retention_days: None,
             require_totp: false,
+            secret_key: None,
             contact_budget: "2 per 30d".to_owned(),
             contact_min_gap_days: 2,
             contact_caps: None,
@@ -249,10 +255,10 @@ impl Config {
     /// How long each kind of record is kept.
     pub fn retention(&self) -> vouch_domain::RetentionPolicy {
         vouch_domain::RetentionPolicy {
-            feedback_days: self.retain_feedback_days,
-            answers_days: self.retain_answers_days,
-            jobs_days: self.retain_jobs_days,
-            events_days: self.retain_events_days,
+            feedback_days: self.feedback_retention_days,
+            answers_days: self.answer_retention_days,
+            jobs_days: self.job_retention_days,
+            events_days: self.event_retention_days,
         }
     }
 

@@ -62,16 +62,23 @@ enum Command {
     Jobs(serve::JobsCommand),
     /// Print the REST API's OpenAPI 3.1 document (also served at /api/v1/openapi.json).
     Openapi,
+    /// Print a new random key for the `secret_key` setting.
+    ///
+    /// Webhook and TOTP secrets are sealed with it. With SQLite and no
+    /// `secret_key`, Vouch makes its own in a file beside the database
+    /// (`vouch.db.key`); on PostgreSQL set one, the same on every instance:
+    /// VOUCH_SECRET_KEY="$(vouch secret-key)" vouch serve
+    SecretKey,
     /// Staff accounts.
     #[command(subcommand)]
     User(serve::UserCommand),
     /// API tokens.
     #[command(subcommand)]
     Token(serve::TokenCommand),
-    /// Delete what the retention settings no longer keep (`retain_*_days`
+    /// Delete what the retention settings no longer keep (`*_retention_days`
     /// in docs/CONFIG.md); `vouch serve` also does it every hour.
     ///
-    /// Example: VOUCH_RETAIN_JOBS_DAYS=30 vouch purge
+    /// Example: VOUCH_JOB_RETENTION_DAYS=30 vouch purge
     Purge,
     /// The outbox: every change to customers, answers, feedback,
     /// invitations and consent, as the events webhooks receive.
@@ -288,6 +295,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = config::Config::load(cli.config.as_deref())?;
     let serving = matches!(command, Command::Serve(_));
     config.init_logging(if serving { "info" } else { "warn" });
+    if let Command::SecretKey = command {
+        println!("{}", vouch_store::SecretKey::generate());
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Command::Openapi = command {
         println!(
             "{}",
@@ -295,7 +306,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let store = Store::open(cli.db.as_deref().unwrap_or(&config.database_url)).await?;
+    let mut store = Store::open(cli.db.as_deref().unwrap_or(&config.database_url)).await?;
+    if let Some(key) = &config.secret_key {
+        store = store.with_secret_key(
+            vouch_store::SecretKey::parse(key).map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+    }
     let outcome = match command {
         Command::Migrate => {
             println!(
@@ -312,7 +328,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|()| ExitCode::SUCCESS);
         }
         Command::Jobs(command) => serve::run_jobs(&store, command).await,
-        Command::Openapi => unreachable!("answered before the store opens"),
+        Command::Openapi | Command::SecretKey => unreachable!("answered before the store opens"),
         Command::User(command) => serve::run_user(&store, command, &config).await,
         Command::Token(command) => serve::run_token(&store, command).await,
         Command::Audit { limit, json } => serve::run_audit(&store, limit, json).await,

@@ -35,6 +35,16 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
             println!("Demo admin: admin@vouch.demo, password {password}");
         }
     }
+    if store.seals_secrets() {
+        let sealed = store.seal_readable_secrets().await?;
+        if sealed > 0 {
+            tracing::info!(sealed, "sealed webhook and TOTP secrets stored readable");
+        }
+    } else {
+        tracing::warn!(
+            "secret_key is not set: webhook and TOTP secrets are stored readable in PostgreSQL (vouch secret-key makes a key)"
+        );
+    }
     let shutdown = shutdown_signal()?;
     let addr = args.addr.as_deref().unwrap_or(&config.addr);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -128,7 +138,7 @@ pub async fn run_jobs(store: &Store, command: JobsCommand) -> anyhow::Result<()>
             let schedules = store.schedules().await?;
             if schedules.is_empty() {
                 println!(
-                    "No schedules (vouch serve adds the retention sweep when retain_*_days is set)."
+                    "No schedules (vouch serve adds the retention sweep when *_retention_days is set)."
                 );
             }
             for s in schedules {

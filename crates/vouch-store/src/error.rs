@@ -26,6 +26,8 @@ pub enum StoreError {
     Migration(#[source] sqlx::migrate::MigrateError),
     #[error("{what} {key:?} not found")]
     NotFound { what: &'static str, key: String },
+    #[error("the secret key in {file} is not usable: {reason}")]
+    SecretKey { file: String, reason: String },
     #[error("stored {what} is invalid: {detail}")]
     Corrupt { what: &'static str, detail: String },
     #[error("database error: {0}")]

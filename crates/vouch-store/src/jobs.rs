@@ -12,6 +12,7 @@ use sqlx::types::Json as SqlJson;
 use vouch_domain::{EventKind, JobKind, JobState};
 
 use crate::batch::Value;
+use crate::sealed::WEBHOOK_SECRET;
 use crate::store::{BeginWrite, execute_inserts, on_backend};
 use crate::{Backend, Result, Store, StoreError};
 
@@ -250,6 +251,7 @@ impl Store {
     }
 
     /// Subscribes `url` to `events`; deliveries are signed with `secret`.
+    /// Subscribes `url`; the signing secret is kept sealed (`sealed`).
     pub async fn add_webhook(
         &self,
         url: &str,
@@ -259,8 +261,9 @@ impl Store {
     ) -> Result<i64> {
         const SQL: &str = "INSERT INTO webhooks (url, secret, events, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
         let events: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
+        let secret = self.keys.seal(WEBHOOK_SECRET, secret)?;
         let id: i64 = on_backend!(self, pool => sqlx::query_scalar(SQL)
-            .bind(url).bind(secret).bind(SqlJson(&events)).bind(now).fetch_one(pool).await)?;
+            .bind(url).bind(&secret).bind(SqlJson(&events)).bind(now).fetch_one(pool).await)?;
         Ok(id)
     }
 
@@ -280,7 +283,7 @@ impl Store {
                 Ok(Webhook {
                     id,
                     url,
-                    secret,
+                    secret: self.keys.open(WEBHOOK_SECRET, &secret)?,
                     events,
                     created_at,
                 })

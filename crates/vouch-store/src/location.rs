@@ -54,6 +54,14 @@ impl DatabaseLocation {
     }
 
     /// A form safe to print and log: passwords replaced by `***`.
+    /// The SQLite file, if it is one.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        match self {
+            DatabaseLocation::Sqlite(path) => Some(path.clone()),
+            DatabaseLocation::Postgres(_) => None,
+        }
+    }
+
     pub fn display(&self) -> String {
         match self {
             DatabaseLocation::Sqlite(path) => format!("sqlite://{}", path.display()),

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use vouch_domain::Role;
 
+use crate::sealed::TOTP_SECRET;
 use crate::store::{BeginWrite, on_backend};
 use crate::{Result, Store, StoreError};
 
@@ -309,10 +310,13 @@ impl Store {
         secret_hex: Option<&str>,
         recovery_code_hashes: &[String],
     ) -> Result<()> {
+        let secret = secret_hex
+            .map(|s| self.keys.seal(TOTP_SECRET, s))
+            .transpose()?;
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE users SET totp_secret = $2, totp_last_step = NULL WHERE id = $1")
-                .bind(user).bind(secret_hex).execute(&mut *tx).await?;
+                .bind(user).bind(&secret).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user).execute(&mut *tx).await?;
             for hash in recovery_code_hashes {
                 sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
@@ -328,7 +332,8 @@ impl Store {
         const SQL: &str = "SELECT totp_secret, totp_last_step FROM users WHERE id = $1 AND totp_secret IS NOT NULL";
         let row: Option<(String, Option<i64>)> =
             on_backend!(self, pool => sqlx::query_as(SQL).bind(user).fetch_optional(pool).await)?;
-        Ok(row)
+        row.map(|(secret, last)| Ok((self.keys.open(TOTP_SECRET, &secret)?, last)))
+            .transpose()
     }
 
     /// Records that `step` was used, unless it (or a later one) was already:

@@ -11,7 +11,8 @@ use sqlx::{Connection, Postgres, Sqlite, Transaction};
 
 use crate::answer_queue::AnswerQueue;
 use crate::location::redact;
-use crate::{DatabaseLocation, Result, StoreError};
+use crate::sealed::Keys;
+use crate::{DatabaseLocation, Result, SecretKey, StoreError};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -137,6 +138,7 @@ pub struct Store {
     pub(crate) pool: Pool,
     pub(crate) location: DatabaseLocation,
     pub(crate) answer_queue: AnswerQueue,
+    pub(crate) keys: std::sync::Arc<Keys>,
 }
 
 impl Store {
@@ -145,6 +147,24 @@ impl Store {
         let store = Store::connect(url).await?;
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Seals secrets with `key` (the `secret_key` setting) rather than the
+    /// key file beside an SQLite database; on PostgreSQL, the only way to
+    /// keep them sealed.
+    pub fn with_secret_key(self, key: SecretKey) -> Store {
+        Store {
+            keys: Keys::beside(self.location.sqlite_file())
+                .with_key(key)
+                .into(),
+            ..self
+        }
+    }
+
+    /// Whether webhook and TOTP secrets written now are sealed: false only
+    /// on PostgreSQL with no `secret_key`.
+    pub fn seals_secrets(&self) -> bool {
+        self.keys.can_seal()
     }
 
     /// Opens without migrating.
@@ -167,10 +187,12 @@ impl Store {
                     })?,
             ),
         };
+        let keys = Keys::beside(location.sqlite_file());
         Ok(Store {
             pool,
             location,
             answer_queue: AnswerQueue::default(),
+            keys: keys.into(),
         })
     }
 

@@ -14,6 +14,7 @@ use vouch_testing::{TestDb, on_both_backends};
 
 on_both_backends!(
     migrations_are_current_and_idempotent,
+    webhook_and_totp_secrets_are_sealed_at_rest,
     customers_round_trip_with_attributes_and_handles,
     customers_are_found_by_id_email_or_external_id,
     customers_page_by_id,
@@ -2091,4 +2092,81 @@ async fn thresholds_in_sql_agree_with_the_domain(db: &TestDb) {
         2,
         "scores 7 and 8"
     );
+}
+
+/// Webhook and TOTP secrets are sealed in the database and read back
+/// whole; one stored readable (before sealing) is sealed by
+/// `seal_readable_secrets`. On SQLite the key is the file beside the
+/// database, on PostgreSQL the `secret_key` setting.
+async fn webhook_and_totp_secrets_are_sealed_at_rest(db: &TestDb) {
+    use vouch_store::{Backend, SecretKey};
+    let now = Utc::now();
+    let store = match db.store.backend() {
+        Backend::Sqlite => {
+            assert!(db.store.seals_secrets(), "the key file beside the database");
+            db.store.clone()
+        }
+        Backend::Postgres => {
+            assert!(!db.store.seals_secrets(), "no secret_key, no key file");
+            db.store
+                .clone()
+                .with_secret_key(SecretKey::parse(&SecretKey::generate()).unwrap())
+        }
+    };
+    let events = [vouch_domain::EventKind::ResponseCreated];
+    let sealed = store
+        .add_webhook(
+            "https://a.example/hook",
+            "whsec_U2VhbGVkU2VhbGVk",
+            &events,
+            now,
+        )
+        .await
+        .unwrap();
+    let old = store
+        .add_webhook("https://b.example/hook", "whsec_T2xkT2xkT2xk", &events, now)
+        .await
+        .unwrap();
+    db.execute(&format!(
+        "UPDATE webhooks SET secret = 'whsec_T2xkT2xkT2xk' WHERE id = {old}"
+    ))
+    .await;
+    let user = store
+        .add_user("ana@acme.example", vouch_domain::Role::Admin, "hash", now)
+        .await
+        .unwrap();
+    store
+        .set_second_factor(user, Some("746f74702d736563726574"), &[])
+        .await
+        .unwrap();
+    assert!(
+        db.everything_stored().await.contains("whsec_T2xkT2xkT2xk"),
+        "the readable one is readable"
+    );
+    assert_eq!(store.seal_readable_secrets().await.unwrap(), 1);
+    assert_eq!(store.seal_readable_secrets().await.unwrap(), 0, "once");
+    let stored = db.everything_stored().await;
+    for secret in ["U2VhbGVkU2VhbGVk", "T2xkT2xkT2xk", "746f74702d736563726574"] {
+        assert!(
+            !stored.contains(secret),
+            "{secret} in clear in the database"
+        );
+    }
+    assert!(stored.contains("sealed:v1:"));
+    let hooks = store.webhooks().await.unwrap();
+    let secret_of = |id| hooks.iter().find(|h| h.id == id).unwrap().secret.clone();
+    assert_eq!(secret_of(sealed), "whsec_U2VhbGVkU2VhbGVk");
+    assert_eq!(secret_of(old), "whsec_T2xkT2xkT2xk");
+    let (totp, _) = store.second_factor(user).await.unwrap().unwrap();
+    assert_eq!(totp, "746f74702d736563726574");
+    // Without its key a sealed secret is not read as something else.
+    let keyless = match db.store.backend() {
+        Backend::Sqlite => db
+            .store
+            .clone()
+            .with_secret_key(SecretKey::parse(&SecretKey::generate()).unwrap()),
+        Backend::Postgres => db.store.clone(),
+    };
+    let refused = keyless.webhooks().await.unwrap_err().to_string();
+    assert!(refused.contains("sealed"), "{refused}");
 }
