@@ -1,8 +1,14 @@
-//! Survey emails: written in the customer's language from the locale files,
-//! with the score scale as one-click links, a plain-text part and an
-//! unsubscribe link; sent over SMTP by the job workers.
+//! The mail path every message takes: a template rendered (MiniJinja,
+//! auto-escaped) into a message with Vouch's From, then one transport.
+//! Survey emails are written in the customer's language from the locale
+//! files, with the score scale as one-click links, a plain-text part and
+//! RFC 8058 unsubscribe headers; staff invitations are plain text.
 
-use lettre::message::{Mailbox, MultiPart, SinglePart, header};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use lettre::message::{Mailbox, MessageBuilder, MultiPart, SinglePart, header};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use vouch_app::outreach::SurveyEmail;
 use vouch_app::templates::MessageTemplate;
@@ -116,6 +122,33 @@ pub enum SendError {
     Permanent(String),
 }
 
+/// How composed messages leave. SMTP is the one Vouch has; the mail path
+/// (render, compose, send, classify the outcome) does not depend on it.
+pub trait MailTransport: Send + Sync {
+    fn send<'a>(
+        &'a self,
+        message: Message,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+}
+
+/// SMTP, from `smtp_url`: 5xx answers are permanent, the rest transient.
+struct Smtp(AsyncSmtpTransport<Tokio1Executor>);
+
+impl MailTransport for Smtp {
+    fn send<'a>(
+        &'a self,
+        message: Message,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
+        Box::pin(async move {
+            match self.0.send(message).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+                Err(e) => Err(SendError::Transient(e.to_string())),
+            }
+        })
+    }
+}
+
 impl MailSettings {
     /// Refuses settings that could never send: a malformed `smtp_url` or
     /// `from`, so `vouch serve` stops at start instead of retrying forever.
@@ -132,7 +165,7 @@ impl MailSettings {
 }
 
 pub struct Mailer {
-    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    transport: Option<Arc<dyn MailTransport>>,
     from: Option<Mailbox>,
     public_url: String,
 }
@@ -141,7 +174,7 @@ impl Mailer {
     pub fn new(settings: &MailSettings) -> Mailer {
         let transport = settings.smtp_url.as_deref().and_then(|url| {
             AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                .map(|b| b.build())
+                .map(|b| Arc::new(Smtp(b.build())) as Arc<dyn MailTransport>)
                 .map_err(|e| tracing::error!(error = %e, "the SMTP URL is not usable"))
                 .ok()
         });
@@ -172,11 +205,6 @@ impl Mailer {
         let design = &prepared.design;
         let email = &prepared.to;
         let token = &prepared.token;
-        let (Some(transport), Some(from)) = (&self.transport, &self.from) else {
-            return Err(SendError::Transient(
-                "no SMTP server is configured (smtp_url)".to_owned(),
-            ));
-        };
         let brand = &prepared.branding;
         let (lang, _) = texts_for(invitation.locale.language())
             .or_else(|| texts_for("en"))
@@ -208,28 +236,45 @@ impl Mailer {
         // (a built-in variable gone) waits for a fix rather than going out broken.
         let rendered = vouch_app::templates::render(&template, &context)
             .map_err(|e| SendError::Transient(e.to_string()))?;
-        let to: Mailbox = email
-            .as_str()
+        self.send(email.as_str(), rendered, |message| {
+            message
+                .message_id(Some(prepared.message_id.clone()))
+                .header(ListUnsubscribe(format!("<{unsubscribe}>")))
+                .header(ListUnsubscribePost)
+        })
+        .await
+    }
+
+    /// The one way out: `rendered` to `to` from Vouch's From, with the
+    /// headers `headers` adds, as plain text and (when the template has
+    /// one) HTML, through the transport.
+    async fn send(
+        &self,
+        to: &str,
+        rendered: vouch_app::templates::Rendered,
+        headers: impl FnOnce(MessageBuilder) -> MessageBuilder,
+    ) -> Result<(), SendError> {
+        let (Some(transport), Some(from)) = (&self.transport, &self.from) else {
+            return Err(SendError::Transient(
+                "no SMTP server is configured (smtp_url)".to_owned(),
+            ));
+        };
+        let to: Mailbox = to
             .parse()
             .map_err(|e| SendError::Permanent(format!("{e}")))?;
-        let message = Message::builder()
-            .from(from.clone())
-            .to(to)
-            .message_id(Some(prepared.message_id.clone()))
-            .subject(rendered.subject)
-            .header(ListUnsubscribe(format!("<{unsubscribe}>")))
-            .header(ListUnsubscribePost)
-            .multipart(
+        let builder =
+            headers(Message::builder().from(from.clone()).to(to)).subject(rendered.subject);
+        let message = if rendered.html.is_empty() {
+            builder.singlepart(SinglePart::plain(rendered.text))
+        } else {
+            builder.multipart(
                 MultiPart::alternative()
                     .singlepart(SinglePart::plain(rendered.text))
                     .singlepart(SinglePart::html(rendered.html)),
             )
-            .map_err(|e| SendError::Permanent(e.to_string()))?;
-        match transport.send(message).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
-            Err(e) => Err(SendError::Transient(e.to_string())),
         }
+        .map_err(|e| SendError::Permanent(e.to_string()))?;
+        transport.send(message).await
     }
 }
 
@@ -246,31 +291,22 @@ impl Mailer {
         token: &str,
         days: u32,
     ) -> Result<(), SendError> {
-        let (Some(transport), Some(from)) = (&self.transport, &self.from) else {
-            return Err(SendError::Transient(
-                "no SMTP server is configured (smtp_url)".to_owned(),
-            ));
+        // A service message to a colleague: no consent, suppression or
+        // contact budget applies (those are about customers).
+        let template = MessageTemplate {
+            subject: include_str!("../templates/mail/staff_invitation.subject")
+                .trim()
+                .to_owned(),
+            text: include_str!("../templates/mail/staff_invitation.txt").to_owned(),
+            html: String::new(),
         };
-        let link = format!("{}/invite/{token}", self.public_url);
-        let to: Mailbox = to
-            .parse()
-            .map_err(|e| SendError::Permanent(format!("{e}")))?;
-        let body = format!(
-            "You are invited to Vouch, where your team follows what customers say.\n\n\
-             Choose your password here (the link works once, for {days} days):\n{link}\n\n\
-             If you did not expect this, ignore this email.\n"
-        );
-        let message = Message::builder()
-            .from(from.clone())
-            .to(to)
-            .subject("Your invitation to Vouch")
-            .singlepart(SinglePart::plain(body))
+        let context = serde_json::json!({
+            "link": format!("{}/invite/{token}", self.public_url),
+            "days": days,
+        });
+        let rendered = vouch_app::templates::render(&template, &context)
             .map_err(|e| SendError::Permanent(e.to_string()))?;
-        transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| SendError::Transient(e.to_string()))
+        self.send(to, rendered, |message| message).await
     }
 }
 
