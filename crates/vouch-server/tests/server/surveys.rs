@@ -15,6 +15,7 @@ on_both_backends!(
     invitations_go_out_by_email_and_one_click_answers_count,
     one_click_unsubscribe_crash_after_send_and_the_contact_budget,
     company_templates_are_checked_previewed_and_used,
+    an_email_that_dies_gives_its_budget_back,
 );
 
 /// The server of `server.rs`, with an admin token for the API.
@@ -869,6 +870,15 @@ async fn one_click_unsubscribe_crash_after_send_and_the_contact_budget(db: &Test
     );
     let url = list.trim_start_matches('<').trim_end_matches('>');
     assert!(url.starts_with(&server.base), "{url}");
+    // The link still works 61 days later (RFC 8058 asks for a long life;
+    // the issue for at least 60 days): invitations never expire for it.
+    let long_ago = (chrono::Utc::now() - chrono::Duration::days(61)).to_rfc3339();
+    db.execute(&format!(
+        "UPDATE invitations SET created_at = '{long_ago}', sent_at = '{long_ago}' \
+         WHERE customer_id = {}",
+        customers[1]
+    ))
+    .await;
     let clicked = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded")
@@ -1009,4 +1019,81 @@ async fn company_templates_are_checked_previewed_and_used(db: &TestDb) {
         .api(Method::DELETE, "/templates/survey.email/en", json!({}))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// An invitation whose every attempt fails (no SMTP server listens) ends
+/// dead, and its reservation on the contact budget is given back: the
+/// customer's next outreach is not deferred by a message that never went.
+async fn an_email_that_dies_gives_its_budget_back(db: &TestDb) {
+    use reqwest::Method;
+    // A port nothing listens on: every connection is refused, a transient error.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let smtp_url = format!("smtp://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let policy = ContactPolicy {
+        throttle: chrono::Duration::zero(),
+        budget: vouch_domain::ContactBudget {
+            total: Some("1 per 30d".parse().unwrap()),
+            ..vouch_domain::ContactBudget::default()
+        },
+        ..ContactPolicy::default()
+    };
+    let server = start(db.store.clone(), Some(smtp_url), policy).await;
+    let (_, survey) = server
+        .api(
+            Method::POST,
+            "/surveys",
+            json!({"kind": "nps", "name": "Onboarding"}),
+        )
+        .await;
+    let (_, customer) = server
+        .api(
+            Method::POST,
+            "/customers",
+            json!({"email": "ana@example.com"}),
+        )
+        .await;
+    let (status, queued) = server
+        .api(
+            Method::POST,
+            &format!("/surveys/{}/invitations", survey["id"]),
+            json!({"customers": ["ana@example.com"]}),
+        )
+        .await;
+    assert_eq!(
+        (status, queued["queued"].as_u64()),
+        (StatusCode::ACCEPTED, Some(1)),
+        "{queued}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let report = loop {
+        let dead = db
+            .store
+            .jobs(Some(vouch_domain::JobState::Dead), 10)
+            .await
+            .unwrap();
+        if let Some(job) = dead.first() {
+            assert_eq!(job.attempts, vouch_app::surveys::EMAIL_ATTEMPTS, "{job:?}");
+            let (_, report) = server
+                .api(
+                    Method::GET,
+                    &format!("/customers/{}/contacts", customer["id"]),
+                    json!({}),
+                )
+                .await;
+            if report["contacts"][0]["state"] == "failed" {
+                break report;
+            }
+        }
+        assert!(Instant::now() < deadline, "the email did not die");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(report["contacts"].as_array().unwrap().len(), 1, "{report}");
+    assert!(
+        report["contacts"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "the failure is recorded: {report}"
+    );
+    assert_eq!(report["budget"]["left"], 1, "given back: {report}");
 }
