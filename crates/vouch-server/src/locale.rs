@@ -55,6 +55,14 @@ pub fn texts_for(language: &str) -> Option<(&'static str, &'static Texts)> {
         .map(|(code, texts)| (*code, texts))
 }
 
+/// The texts of `language`, or English when Vouch has none in it (mail
+/// goes out whatever the customer's language).
+pub fn texts_or_english(language: &str) -> (&'static str, &'static Texts) {
+    texts_for(language)
+        .or_else(|| texts_for("en"))
+        .expect("English texts exist")
+}
+
 /// Interface text for templates: `ui.t("key")`.
 pub struct Ui(pub &'static Texts);
 

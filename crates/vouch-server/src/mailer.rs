@@ -14,7 +14,7 @@ use vouch_app::outreach::SurveyEmail;
 use vouch_app::templates::MessageTemplate;
 
 use crate::locale::Ui;
-use crate::locale::texts_for;
+use crate::locale::texts_or_english;
 
 /// Where and as whom survey emails go out; see docs/CONFIG.md.
 #[derive(Debug, Clone, Default)]
@@ -55,9 +55,7 @@ fn survey_context(
     customer_name: Option<&str>,
     postal_address: Option<&str>,
 ) -> serde_json::Value {
-    let (_, texts) = texts_for(lang)
-        .or_else(|| texts_for("en"))
-        .expect("English texts exist");
+    let (_, texts) = texts_or_english(lang);
     let ui = Ui(texts);
     let (low, high) = match kind {
         vouch_domain::SurveyKind::Nps => ("scale_low_nps", "scale_high_nps"),
@@ -206,9 +204,7 @@ impl Mailer {
         let email = &prepared.to;
         let token = &prepared.token;
         let brand = &prepared.branding;
-        let (lang, _) = texts_for(invitation.locale.language())
-            .or_else(|| texts_for("en"))
-            .expect("English texts exist");
+        let (lang, _) = texts_or_english(invitation.locale.language());
         let company = brand.company_name.as_str();
         let question = design.texts.question_in(lang, company);
         let (min, max) = design.survey.kind.scale();
