@@ -40,11 +40,14 @@ pub fn texts(headers: &HeaderMap) -> (&'static str, &'static Texts) {
         .unwrap_or("");
     for part in wanted.split(',') {
         let code = part.split(';').next().unwrap_or("").trim();
-        let language = code.split('-').next().unwrap_or("").to_ascii_lowercase();
-        if let Some((code, texts)) = all().get_key_value(language.as_str()) {
-            return (code, texts);
+        if let Some(found) = texts_for(code.split('-').next().unwrap_or("")) {
+            return found;
         }
     }
+    english()
+}
+
+fn english() -> (&'static str, &'static Texts) {
     ("en", &all()["en"])
 }
 
@@ -58,9 +61,7 @@ pub fn texts_for(language: &str) -> Option<(&'static str, &'static Texts)> {
 /// The texts of `language`, or English when Vouch has none in it (mail
 /// goes out whatever the customer's language).
 pub fn texts_or_english(language: &str) -> (&'static str, &'static Texts) {
-    texts_for(language)
-        .or_else(|| texts_for("en"))
-        .expect("English texts exist")
+    texts_for(language).unwrap_or_else(english)
 }
 
 /// Interface text for templates: `ui.t("key")`.
