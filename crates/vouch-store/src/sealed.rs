@@ -112,10 +112,11 @@ impl Keys {
         }
     }
 
-    pub(crate) fn with_key(self, key: SecretKey) -> Keys {
+    /// The `secret_key` setting: no file is read or made.
+    pub(crate) fn configured(key: SecretKey) -> Keys {
         Keys {
             configured: Some(key),
-            ..self
+            ..Keys::default()
         }
     }
 
@@ -250,13 +251,13 @@ mod tests {
 
     #[test]
     fn a_sealed_secret_opens_with_its_key_and_column_only() {
-        let keys = Keys::default().with_key(SecretKey::parse(&SecretKey::generate()).unwrap());
+        let keys = Keys::configured(SecretKey::parse(&SecretKey::generate()).unwrap());
         let sealed = keys.seal("webhooks.secret", "whsec_abc").unwrap();
         assert!(Keys::is_sealed(&sealed) && !sealed.contains("whsec_abc"));
         assert_ne!(sealed, keys.seal("webhooks.secret", "whsec_abc").unwrap());
         assert_eq!(keys.open("webhooks.secret", &sealed).unwrap(), "whsec_abc");
         assert!(keys.open("users.totp_secret", &sealed).is_err());
-        let other = Keys::default().with_key(SecretKey::parse(&SecretKey::generate()).unwrap());
+        let other = Keys::configured(SecretKey::parse(&SecretKey::generate()).unwrap());
         assert!(other.open("webhooks.secret", &sealed).is_err());
         assert!(Keys::default().open("webhooks.secret", &sealed).is_err());
         // Readable values (stored before sealing) are read as they are.

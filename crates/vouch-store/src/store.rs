@@ -154,9 +154,7 @@ impl Store {
     /// keep them sealed.
     pub fn with_secret_key(self, key: SecretKey) -> Store {
         Store {
-            keys: Keys::beside(self.location.sqlite_file())
-                .with_key(key)
-                .into(),
+            keys: Keys::configured(key).into(),
             ..self
         }
     }
