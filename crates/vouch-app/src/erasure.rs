@@ -12,19 +12,24 @@ use vouch_store::{Erasure, Store};
 
 use crate::Result;
 
-/// The setting that holds the key of the identifier hashes. A keyed hash
-/// (not a plain one) so that a list of emails cannot be checked against
-/// the table without the key.
+/// The secret setting that holds the key of the identifier hashes (sealed
+/// at rest). A keyed hash (not a plain one) so that a list of emails cannot
+/// be checked against the table without the key.
 const KEY_SETTING: &str = "erasure_key";
 
 async fn key(store: &Store) -> Result<String> {
-    if let Some(key) = store.settings().await?.remove(KEY_SETTING) {
+    if let Some(key) = store.secret_setting(KEY_SETTING).await? {
         return Ok(key);
     }
-    let key = crate::secrets::new_secret();
-    store.set_setting(KEY_SETTING, &key).await?;
+    if let Some(old) = store.settings().await?.remove(KEY_SETTING) {
+        // Kept readable by an earlier version, until `vouch serve` seals it
+        // (`Store::seal_readable_secrets`).
+        return Ok(old);
+    }
     // Two first erasures at once: the first key written wins for both.
-    Ok(store.settings().await?.remove(KEY_SETTING).unwrap_or(key))
+    Ok(store
+        .keep_secret_setting(KEY_SETTING, &crate::secrets::new_secret())
+        .await?)
 }
 
 fn keyed_hash(key: &str, identifier: &str) -> String {

@@ -369,6 +369,11 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
+    pub async fn remove_setting(&self, name: &str) -> Result<()> {
+        on_backend!(self, pool => sqlx::query("DELETE FROM settings WHERE name = $1").bind(name).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
     pub async fn set_setting(&self, name: &str, value: &str) -> Result<()> {
         const SQL: &str = "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value";
         on_backend!(self, pool => sqlx::query(SQL).bind(name).bind(value).execute(pool).await.map(|_| ()))?;

@@ -20,6 +20,8 @@ use crate::{Result, Store, StoreError};
 /// The columns sealed values are bound to.
 pub(crate) const WEBHOOK_SECRET: &str = "webhooks.secret";
 pub(crate) const TOTP_SECRET: &str = "users.totp_secret";
+/// Settings named `secret.…` (the erasure key) are sealed too.
+pub(crate) const SECRET_SETTING: &str = "settings.secret";
 
 /// How a sealed value starts; a value without it was stored readable
 /// (before sealing, or on PostgreSQL with no `secret_key`).
@@ -185,7 +187,28 @@ impl Keys {
 }
 
 impl Store {
-    /// Seals the webhook and TOTP secrets still stored readable (written
+    /// The secret setting `name` (`secret.` + a name), opened.
+    pub async fn secret_setting(&self, name: &str) -> Result<Option<String>> {
+        let name = format!("secret.{name}");
+        let stored: Option<String> = on_backend!(self, pool => sqlx::query_scalar("SELECT value FROM settings WHERE name = $1").bind(&name).fetch_optional(pool).await)?;
+        stored
+            .map(|stored| self.keys.open(SECRET_SETTING, &stored))
+            .transpose()
+    }
+
+    /// Keeps `value` sealed as secret setting `name` unless one is there
+    /// already; the secret that is kept (the first writer's, when two race).
+    pub async fn keep_secret_setting(&self, name: &str, value: &str) -> Result<String> {
+        let sealed = self.keys.seal(SECRET_SETTING, value)?;
+        let key = format!("secret.{name}");
+        on_backend!(self, pool => sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING").bind(&key).bind(&sealed).execute(pool).await.map(|_| ()))?;
+        Ok(self
+            .secret_setting(name)
+            .await?
+            .unwrap_or_else(|| value.to_owned()))
+    }
+
+    /// Seals the webhook and TOTP secrets and secret settings still stored readable (written
     /// before sealing, or on PostgreSQL before `secret_key` was set); the
     /// number sealed. `vouch serve` runs it at start.
     pub async fn seal_readable_secrets(&self) -> Result<usize> {
@@ -195,6 +218,19 @@ impl Store {
         let hooks: Vec<(i64, String)> = on_backend!(self, pool => sqlx::query_as("SELECT id, secret FROM webhooks").fetch_all(pool).await)?;
         let users: Vec<(i64, String)> = on_backend!(self, pool => sqlx::query_as("SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL").fetch_all(pool).await)?;
         let mut sealed = 0;
+        // Kept readable under its own name by earlier versions.
+        let legacy: Option<String> = on_backend!(self, pool => sqlx::query_scalar("SELECT value FROM settings WHERE name = 'erasure_key'").fetch_optional(pool).await)?;
+        if let Some(key) = legacy {
+            self.keep_secret_setting("erasure_key", &key).await?;
+            self.remove_setting("erasure_key").await?;
+            sealed += 1;
+        }
+        let settings: Vec<(String, String)> = on_backend!(self, pool => sqlx::query_as("SELECT name, value FROM settings WHERE name LIKE 'secret.%'").fetch_all(pool).await)?;
+        for (name, readable) in settings.into_iter().filter(|(_, s)| !Keys::is_sealed(s)) {
+            let value = self.keys.seal(SECRET_SETTING, &readable)?;
+            on_backend!(self, pool => sqlx::query("UPDATE settings SET value = $2 WHERE name = $1 AND value = $3").bind(&name).bind(&value).bind(&readable).execute(pool).await.map(|_| ()))?;
+            sealed += 1;
+        }
         // Compare-and-set: a secret changed meanwhile is left to its writer.
         for (sql, bound, rows) in [
             (

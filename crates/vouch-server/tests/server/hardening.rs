@@ -971,11 +971,31 @@ pub async fn erasure_scrubs_quotes_drops_queued_payloads_and_stays_erased(
         "events about her are in the outbox, for the webhook"
     );
 
+    // An erasure key kept readable by an earlier version.
+    store
+        .set_setting("erasure_key", "TGVnYWN5S2V5")
+        .await
+        .unwrap();
     let erased = api(Method::DELETE, &format!("/customers/{id}"))
         .send()
         .await
         .unwrap();
     assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+    // `vouch serve` moves it to a sealed secret setting, the same key
+    // (with no key to seal with, PostgreSQL keeps it where it is).
+    if store.seals_secrets() {
+        assert!(store.seal_readable_secrets().await.unwrap() >= 1);
+        assert!(!store.settings().await.unwrap().contains_key("erasure_key"));
+        assert_eq!(
+            store
+                .secret_setting("erasure_key")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("TGVnYWN5S2V5")
+        );
+        assert!(!db.everything_stored().await.contains("TGVnYWN5S2V5"));
+    }
     let (_, feedback) = json_of(api(Method::GET, "/feedback").send().await.unwrap()).await;
     let text = feedback.to_string();
     for gone in ["Ana Popescu", "ana.popescu@example.com", "ana_p"] {

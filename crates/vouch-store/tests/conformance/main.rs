@@ -2094,7 +2094,7 @@ async fn thresholds_in_sql_agree_with_the_domain(db: &TestDb) {
     );
 }
 
-/// Webhook and TOTP secrets are sealed in the database and read back
+/// Webhook and TOTP secrets and secret settings are sealed in the database and read back
 /// whole; one stored readable (before sealing) is sealed by
 /// `seal_readable_secrets`. On SQLite the key is the file beside the
 /// database, on PostgreSQL the `secret_key` setting.
@@ -2139,14 +2139,42 @@ async fn webhook_and_totp_secrets_are_sealed_at_rest(db: &TestDb) {
         .set_second_factor(user, Some("746f74702d736563726574"), &[])
         .await
         .unwrap();
+    // A secret setting (the erasure key): the first kept wins, sealed.
+    assert_eq!(
+        store
+            .keep_secret_setting("erasure_key", "RXJhc3VyZUtleQ")
+            .await
+            .unwrap(),
+        "RXJhc3VyZUtleQ"
+    );
+    assert_eq!(
+        store
+            .keep_secret_setting("erasure_key", "U2Vjb25k")
+            .await
+            .unwrap(),
+        "RXJhc3VyZUtleQ",
+        "the first writer's"
+    );
+    db.execute("INSERT INTO settings (name, value) VALUES ('secret.old', 'T2xkU2V0dGluZw')")
+        .await;
     assert!(
         db.everything_stored().await.contains("whsec_T2xkT2xkT2xk"),
         "the readable one is readable"
     );
-    assert_eq!(store.seal_readable_secrets().await.unwrap(), 1);
+    assert_eq!(store.seal_readable_secrets().await.unwrap(), 2);
     assert_eq!(store.seal_readable_secrets().await.unwrap(), 0, "once");
+    assert_eq!(
+        store.secret_setting("old").await.unwrap().as_deref(),
+        Some("T2xkU2V0dGluZw")
+    );
     let stored = db.everything_stored().await;
-    for secret in ["U2VhbGVkU2VhbGVk", "T2xkT2xkT2xk", "746f74702d736563726574"] {
+    for secret in [
+        "U2VhbGVkU2VhbGVk",
+        "T2xkT2xkT2xk",
+        "746f74702d736563726574",
+        "RXJhc3VyZUtleQ",
+        "T2xkU2V0dGluZw",
+    ] {
         assert!(
             !stored.contains(secret),
             "{secret} in clear in the database"
