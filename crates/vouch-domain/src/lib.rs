@@ -5,6 +5,7 @@
 //! Nothing here does I/O, awaits or knows about a database: data in, data out.
 
 mod access;
+mod calendar;
 mod customer;
 mod error;
 mod events;
@@ -14,6 +15,7 @@ mod loyalty;
 mod names;
 mod outreach;
 pub mod password;
+pub mod playbooks;
 mod retention;
 mod survey;
 pub mod text;
@@ -21,6 +23,7 @@ pub mod text;
 pub mod analytics;
 
 pub use access::{Permission, Role};
+pub use calendar::{SlaDue, SlaPolicy, WorkCalendar};
 pub use customer::{Customer, CustomerId, CustomerProfile, Email, Locale};
 pub use error::DomainError;
 pub use events::{

@@ -2,6 +2,7 @@
 //! between periods, trends, transitions and KPIs. Pure functions over counts,
 //! so the CLI, the API and the dashboard all show the same numbers.
 
+pub mod holdout;
 pub mod nps;
 pub mod periods;
 pub mod scales;
@@ -9,6 +10,7 @@ pub mod stats;
 pub mod transitions;
 pub mod trends;
 
+pub use holdout::{Effect, MIN_GROUP, compare_nps, compare_shares};
 pub use nps::{
     CoverageCell, NpsChange, NpsEstimate, NpsTally, compare, coverage_grid, exact_coverage,
     simulated_coverage,

@@ -54,7 +54,7 @@ impl NpsTally {
     /// Statistician 70(4), 2016: add 3 to n and ¾ to both the promoter and the
     /// detractor count, then take the variance of the difference of the two
     /// proportions of one multinomial sample, (p + d − (p − d)²) / n.
-    fn adjusted_wald(&self) -> (f64, f64) {
+    pub(crate) fn adjusted_wald(&self) -> (f64, f64) {
         let n = self.responses() as f64 + 3.0;
         let p = (self.promoters as f64 + 0.75) / n;
         let d = (self.detractors as f64 + 0.75) / n;

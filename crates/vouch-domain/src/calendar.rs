@@ -1,0 +1,309 @@
+//! Business hours: when the team works (days, hours, a time zone and
+//! holidays), and SLA clocks that only run inside those hours. DST is
+//! handled by measuring real time inside each day's window, so a window
+//! on the night clocks change is an hour shorter or longer, as worked.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// The most days `WorkCalendar::add` looks ahead (ten years), so a calendar
+/// with no working day ends instead of looping.
+const HORIZON_DAYS: u32 = 3_660;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkCalendar {
+    pub zone: Tz,
+    pub opens: NaiveTime,
+    pub closes: NaiveTime,
+    /// Working weekdays, Monday first.
+    pub days: [bool; 7],
+    pub holidays: BTreeSet<NaiveDate>,
+}
+
+impl WorkCalendar {
+    /// Monday to Friday, `opens`–`closes` in `zone`; an error when the day
+    /// would be empty.
+    pub fn new(zone: Tz, opens: NaiveTime, closes: NaiveTime) -> Result<WorkCalendar, String> {
+        if opens >= closes {
+            return Err(format!(
+                "the working day must open before it closes ({opens}–{closes})"
+            ));
+        }
+        Ok(WorkCalendar {
+            zone,
+            opens,
+            closes,
+            days: [true, true, true, true, true, false, false],
+            holidays: BTreeSet::new(),
+        })
+    }
+
+    /// 09:00–17:00, Monday to Friday, in `zone`.
+    pub fn office(zone: Tz) -> WorkCalendar {
+        let at = |h| NaiveTime::from_hms_opt(h, 0, 0).expect("a valid hour");
+        WorkCalendar::new(zone, at(9), at(17)).expect("9 before 17")
+    }
+
+    pub fn with_holidays(mut self, holidays: impl IntoIterator<Item = NaiveDate>) -> Self {
+        self.holidays.extend(holidays);
+        self
+    }
+
+    fn works_on(&self, date: NaiveDate) -> bool {
+        self.days[date.weekday().num_days_from_monday() as usize] && !self.holidays.contains(&date)
+    }
+
+    /// A local time on `date` as an instant: the earlier of a repeated
+    /// hour, and for a skipped one (spring forward) the first time after.
+    fn instant(&self, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+        let mut local = date.and_time(time);
+        for _ in 0..8 {
+            match self.zone.from_local_datetime(&local) {
+                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => {
+                    return t.with_timezone(&Utc);
+                }
+                LocalResult::None => local += Duration::minutes(30),
+            }
+        }
+        Utc.from_utc_datetime(&local)
+    }
+
+    /// The day's working window, if `date` is a working day.
+    fn window(&self, date: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        self.works_on(date).then(|| {
+            (
+                self.instant(date, self.opens),
+                self.instant(date, self.closes),
+            )
+        })
+    }
+
+    /// The moment `work` of business time after `start`. With no work, the
+    /// first working moment at or after `start`.
+    pub fn add(&self, start: DateTime<Utc>, work: Duration) -> DateTime<Utc> {
+        let mut left = work.max(Duration::zero());
+        let mut date = start.with_timezone(&self.zone).date_naive();
+        for _ in 0..HORIZON_DAYS {
+            if let Some((opens, closes)) = self.window(date) {
+                let from = opens.max(start);
+                if from < closes {
+                    let room = closes - from;
+                    if left <= room {
+                        return from + left;
+                    }
+                    left -= room;
+                }
+            }
+            date = date.succ_opt().expect("a date before year 262143");
+        }
+        start + Duration::days(i64::from(HORIZON_DAYS)) + left
+    }
+
+    /// Business time between `from` and `to` (zero if `to` is earlier).
+    pub fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+        let mut total = Duration::zero();
+        if to <= from {
+            return total;
+        }
+        let mut date = from.with_timezone(&self.zone).date_naive();
+        let last = to.with_timezone(&self.zone).date_naive();
+        while date <= last {
+            if let Some((opens, closes)) = self.window(date) {
+                let (a, b) = (opens.max(from), closes.min(to));
+                if a < b {
+                    total += b - a;
+                }
+            }
+            date = date.succ_opt().expect("a date before year 262143");
+        }
+        total
+    }
+}
+
+/// Targets for a task, in business time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaPolicy {
+    pub name: String,
+    pub first_response: Duration,
+    pub resolution: Duration,
+}
+
+impl SlaPolicy {
+    /// The close-the-loop default: a first answer within 4 business hours,
+    /// resolved within 2 business days (16 business hours at 9–17).
+    pub fn close_loop() -> SlaPolicy {
+        SlaPolicy {
+            name: "close_loop".into(),
+            first_response: Duration::hours(4),
+            resolution: Duration::hours(16),
+        }
+    }
+
+    /// When the first response and the resolution are due for a task
+    /// opened at `opened`.
+    pub fn due(&self, calendar: &WorkCalendar, opened: DateTime<Utc>) -> SlaDue {
+        SlaDue {
+            first_response: calendar.add(opened, self.first_response),
+            resolution: calendar.add(opened, self.resolution),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaDue {
+    pub first_response: DateTime<Utc>,
+    pub resolution: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn bucharest() -> WorkCalendar {
+        WorkCalendar::office(chrono_tz::Europe::Bucharest)
+    }
+
+    fn local(cal: &WorkCalendar, y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        cal.instant(
+            NaiveDate::from_ymd_opt(y, m, d).unwrap(),
+            NaiveTime::from_hms_opt(h, min, 0).unwrap(),
+        )
+    }
+
+    #[test]
+    fn two_business_days_skip_the_weekend_and_holidays() {
+        // 1 December is Romania's national day (a Tuesday in 2026).
+        let cal = bucharest().with_holidays([NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()]);
+        let opened = local(&cal, 2026, 11, 30, 16, 0); // Monday 16:00
+        let due = SlaPolicy::close_loop().due(&cal, opened);
+        // Monday 1 h, Tuesday off, Wednesday 8 h, Thursday 7 h.
+        assert_eq!(due.resolution, local(&cal, 2026, 12, 3, 16, 0));
+        // 4 h: Monday 1 h, then Wednesday 9:00 + 3 h.
+        assert_eq!(due.first_response, local(&cal, 2026, 12, 2, 12, 0));
+        // Friday evening: the clock starts Monday 9:00.
+        let friday = local(&cal, 2026, 12, 4, 19, 30);
+        assert_eq!(
+            cal.add(friday, Duration::hours(2)),
+            local(&cal, 2026, 12, 7, 11, 0)
+        );
+        assert_eq!(
+            cal.between(friday, local(&cal, 2026, 12, 7, 11, 0)),
+            Duration::hours(2)
+        );
+    }
+
+    #[test]
+    fn a_window_on_the_night_clocks_change_is_as_long_as_it_really_is() {
+        // Bucharest skips 03:00–04:00 on 29 March 2026 and repeats
+        // 03:00–04:00 on 25 October 2026.
+        let night = |cal: WorkCalendar| WorkCalendar {
+            days: [true; 7],
+            ..WorkCalendar::new(
+                cal.zone,
+                NaiveTime::from_hms_opt(1, 0, 0).unwrap(),
+                NaiveTime::from_hms_opt(6, 0, 0).unwrap(),
+            )
+            .unwrap()
+        };
+        let cal = night(bucharest());
+        let spring = local(&cal, 2026, 3, 29, 1, 0);
+        assert_eq!(
+            cal.between(spring, spring + Duration::hours(10)),
+            Duration::hours(4)
+        );
+        assert_eq!(
+            cal.add(spring, Duration::hours(4)),
+            local(&cal, 2026, 3, 29, 6, 0)
+        );
+        let autumn = local(&cal, 2026, 10, 25, 1, 0);
+        assert_eq!(
+            cal.between(autumn, autumn + Duration::hours(10)),
+            Duration::hours(6)
+        );
+        assert_eq!(
+            cal.add(autumn, Duration::hours(6)),
+            local(&cal, 2026, 10, 25, 6, 0)
+        );
+    }
+
+    #[test]
+    fn a_calendar_without_working_days_ends() {
+        let mut cal = bucharest();
+        cal.days = [false; 7];
+        let start = local(&cal, 2026, 1, 5, 10, 0);
+        assert!(cal.add(start, Duration::hours(1)) > start + Duration::days(3_000));
+        assert!(WorkCalendar::new(cal.zone, cal.closes, cal.opens).is_err());
+    }
+
+    fn calendars() -> impl Strategy<Value = WorkCalendar> {
+        let zones = prop::sample::select(vec![
+            chrono_tz::Europe::Bucharest,
+            chrono_tz::America::New_York,
+            chrono_tz::Australia::Lord_Howe, // a half-hour DST shift
+            chrono_tz::UTC,
+        ]);
+        (
+            zones,
+            0u32..12,
+            1u32..12,
+            prop::collection::vec(0u32..730, 0..20),
+        )
+            .prop_map(|(zone, opens, hours, holidays)| {
+                let opens = NaiveTime::from_hms_opt(opens, 30, 0).unwrap();
+                let closes =
+                    NaiveTime::from_hms_opt((opens.hour_of() + hours).min(23), 45, 0).unwrap();
+                let first = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+                WorkCalendar::new(zone, opens, closes)
+                    .unwrap()
+                    .with_holidays(
+                        holidays
+                            .into_iter()
+                            .map(|d| first + Duration::days(i64::from(d))),
+                    )
+            })
+    }
+
+    trait HourOf {
+        fn hour_of(&self) -> u32;
+    }
+    impl HourOf for NaiveTime {
+        fn hour_of(&self) -> u32 {
+            chrono::Timelike::hour(self)
+        }
+    }
+
+    fn instants() -> impl Strategy<Value = DateTime<Utc>> {
+        // 2026 and 2027, to the minute.
+        (0i64..2 * 365 * 24 * 60)
+            .prop_map(|m| Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + Duration::minutes(m))
+    }
+
+    proptest! {
+        #[test]
+        fn the_time_added_is_the_business_time_between(cal in calendars(), start in instants(), minutes in 0i64..200 * 60) {
+            let work = Duration::minutes(minutes);
+            let due = cal.add(start, work);
+            prop_assert!(due >= start);
+            prop_assert_eq!(cal.between(start, due), work);
+        }
+
+        #[test]
+        fn adding_is_monotonic_and_adds_up(cal in calendars(), start in instants(), a in 0i64..100 * 60, b in 1i64..100 * 60) {
+            let (x, y) = (Duration::minutes(a), Duration::minutes(b));
+            prop_assert!(cal.add(start, x) <= cal.add(start, x + y));
+            prop_assert_eq!(cal.add(cal.add(start, x), y), cal.add(start, x + y));
+        }
+
+        #[test]
+        fn a_due_time_falls_inside_working_hours(cal in calendars(), start in instants(), minutes in 1i64..100 * 60) {
+            let due = cal.add(start, Duration::minutes(minutes));
+            let date = due.with_timezone(&cal.zone).date_naive();
+            // Inside a window that opened on that local date (its close included).
+            let (opens, closes) = cal.window(date).expect("a working day");
+            prop_assert!(opens < due && due <= closes, "{} not in {}..{}", due, opens, closes);
+        }
+    }
+}
