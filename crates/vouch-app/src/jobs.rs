@@ -7,6 +7,7 @@ use vouch_domain::JobKind;
 use vouch_store::{Job, NewJob};
 
 use crate::events::{DeliveryPayload, WEBHOOK_ATTEMPTS};
+use crate::playbooks::{STEP_ATTEMPTS, StepJob};
 use crate::surveys::{EMAIL_ATTEMPTS, EmailJob};
 
 /// A job's work, with its payload.
@@ -16,7 +17,15 @@ pub enum Task {
     SurveyEmail(EmailJob),
     /// Applies the retention policy of the instance that runs it.
     RetentionSweep,
+    PlaybookStep(StepJob),
+    PlaybookMessage(StepJob),
+    PlaybookCall(StepJob),
+    /// Marks overdue and escalated tasks.
+    TaskSweep,
 }
+
+/// The task sweep's schedule name.
+pub const TASK_SCHEDULE: &str = "tasks.sweep";
 
 /// The recurring sweep's schedule name.
 pub const RETENTION_SCHEDULE: &str = "retention.sweep";
@@ -27,6 +36,10 @@ impl Task {
             Task::WebhookDelivery(_) => JobKind::WebhookDelivery,
             Task::SurveyEmail(_) => JobKind::SurveyEmail,
             Task::RetentionSweep => JobKind::RetentionSweep,
+            Task::PlaybookStep(_) => JobKind::PlaybookStep,
+            Task::PlaybookMessage(_) => JobKind::PlaybookMessage,
+            Task::PlaybookCall(_) => JobKind::PlaybookCall,
+            Task::TaskSweep => JobKind::TaskSweep,
         }
     }
 
@@ -40,6 +53,11 @@ impl Task {
                 if e.reminder { "reminder" } else { "invitation" }
             ),
             Task::RetentionSweep => "retention.sweep".to_owned(),
+            // `playbook:RUN:` prefixes every job of a run: pausing cancels them by it.
+            Task::PlaybookStep(s) => format!("playbook:{}:{}", s.run_id, s.step),
+            Task::PlaybookMessage(s) => format!("playbook:{}:{}:message", s.run_id, s.step),
+            Task::PlaybookCall(s) => format!("playbook:{}:{}:call", s.run_id, s.step),
+            Task::TaskSweep => TASK_SCHEDULE.to_owned(),
         }
     }
 
@@ -47,7 +65,9 @@ impl Task {
         match self {
             Task::WebhookDelivery(_) => WEBHOOK_ATTEMPTS,
             Task::SurveyEmail(_) => EMAIL_ATTEMPTS,
-            Task::RetentionSweep => 1,
+            Task::RetentionSweep | Task::TaskSweep => 1,
+            Task::PlaybookStep(_) | Task::PlaybookMessage(_) => STEP_ATTEMPTS,
+            Task::PlaybookCall(_) => WEBHOOK_ATTEMPTS,
         }
     }
 
@@ -67,7 +87,10 @@ impl Task {
         let payload = match self {
             Task::WebhookDelivery(d) => serde_json::to_value(d),
             Task::SurveyEmail(e) => serde_json::to_value(e),
-            Task::RetentionSweep => Ok(serde_json::json!({})),
+            Task::RetentionSweep | Task::TaskSweep => Ok(serde_json::json!({})),
+            Task::PlaybookStep(s) | Task::PlaybookMessage(s) | Task::PlaybookCall(s) => {
+                serde_json::to_value(s)
+            }
         };
         payload.unwrap_or_default()
     }
@@ -83,6 +106,16 @@ impl Task {
                 Task::SurveyEmail(serde_json::from_value(job.payload.clone()).map_err(bad)?)
             }
             JobKind::RetentionSweep => Task::RetentionSweep,
+            JobKind::TaskSweep => Task::TaskSweep,
+            JobKind::PlaybookStep => {
+                Task::PlaybookStep(serde_json::from_value(job.payload.clone()).map_err(bad)?)
+            }
+            JobKind::PlaybookMessage => {
+                Task::PlaybookMessage(serde_json::from_value(job.payload.clone()).map_err(bad)?)
+            }
+            JobKind::PlaybookCall => {
+                Task::PlaybookCall(serde_json::from_value(job.payload.clone()).map_err(bad)?)
+            }
         })
     }
 }
@@ -106,6 +139,10 @@ mod tests {
                 token: None,
             }),
             Task::RetentionSweep,
+            Task::PlaybookStep(StepJob { run_id: 4, step: 1 }),
+            Task::PlaybookMessage(StepJob { run_id: 4, step: 1 }),
+            Task::PlaybookCall(StepJob { run_id: 4, step: 2 }),
+            Task::TaskSweep,
         ] {
             let new = task.job(now);
             let job = Job {

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod limits;
 pub mod outreach;
 pub mod params;
+pub mod playbooks;
 pub mod records;
 pub mod reports;
 pub mod retention;

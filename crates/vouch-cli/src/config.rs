@@ -61,6 +61,12 @@ pub struct Config {
     pub quiet_hours: String,
     /// The company's time zone, for customers without a `time_zone` attribute.
     pub time_zone: String,
+    /// The team's working hours for task SLAs, `09:00-17:00`, in `time_zone`.
+    pub business_hours: String,
+    /// The team's working days, `mon,tue,wed,thu,fri`.
+    pub business_days: String,
+    /// Days off for task SLAs, comma-separated dates (`2026-12-01, 2026-12-25`).
+    pub holidays: Option<String>,
     /// The TLS-terminating proxies in front of `vouch serve`, as comma-separated
     /// addresses or ranges (`10.0.0.0/8, ::1`); only their `Forwarded` and
     /// `X-Forwarded-For` headers are believed.
@@ -123,6 +129,9 @@ pub const KEYS: &[&str] = &[
     "contact_caps",
     "quiet_hours",
     "time_zone",
+    "business_hours",
+    "business_days",
+    "holidays",
 ];
 
 impl Default for Config {
@@ -159,6 +168,9 @@ impl Default for Config {
             contact_caps: None,
             quiet_hours: "21-8".to_owned(),
             time_zone: "UTC".to_owned(),
+            business_hours: "09:00-17:00".to_owned(),
+            business_days: "mon,tue,wed,thu,fri".to_owned(),
+            holidays: None,
         }
     }
 }
@@ -296,6 +308,22 @@ impl Config {
             webhook_allow_private: self.webhook_allow_private,
             retention: self.retention(),
             retention_sweep: Duration::from_secs(3600),
+            playbooks: self.playbooks()?,
+        })
+    }
+
+    /// Business hours and the category window, for playbook runs and SLAs.
+    pub fn playbooks(&self) -> anyhow::Result<vouch_app::playbooks::RunSettings> {
+        let calendar = vouch_domain::WorkCalendar::from_settings(
+            &self.time_zone,
+            &self.business_hours,
+            &self.business_days,
+            self.holidays.as_deref().unwrap_or(""),
+        )
+        .map_err(anyhow::Error::msg)?;
+        Ok(vouch_app::playbooks::RunSettings {
+            calendar,
+            ..vouch_app::playbooks::RunSettings::default()
         })
     }
 

@@ -35,6 +35,10 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
             println!("Demo admin: admin@vouch.demo, password {password}");
         }
     }
+    let installed = vouch_app::playbooks::install_defaults(&store).await?;
+    if installed > 0 {
+        tracing::info!(installed, "installed the default playbooks");
+    }
     if store.seals_secrets() {
         let sealed = store.seal_readable_secrets().await?;
         if sealed > 0 {

@@ -46,6 +46,45 @@ impl WorkCalendar {
         WorkCalendar::new(zone, at(9), at(17)).expect("9 before 17")
     }
 
+    /// From the settings: an IANA `zone`, `hours` as `09:00-17:00`, `days`
+    /// as `mon,tue,wed,thu,fri` and `holidays` as comma-separated dates. An
+    /// error names the setting and what it expected.
+    pub fn from_settings(
+        zone: &str,
+        hours: &str,
+        days: &str,
+        holidays: &str,
+    ) -> Result<WorkCalendar, String> {
+        let zone: Tz = zone
+            .trim()
+            .parse()
+            .map_err(|_| format!("time_zone: {zone:?} is not an IANA time zone"))?;
+        let bad_hours = || format!("business_hours: {hours:?} is not like 09:00-17:00");
+        let (opens, closes) = hours.split_once('-').ok_or_else(bad_hours)?;
+        let at = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| bad_hours());
+        let mut calendar = WorkCalendar::new(zone, at(opens)?, at(closes)?)
+            .map_err(|e| format!("business_hours: {e}"))?;
+        const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        calendar.days = [false; 7];
+        for day in days
+            .split(',')
+            .map(|d| d.trim().to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+        {
+            let i = NAMES
+                .iter()
+                .position(|n| day.starts_with(n))
+                .ok_or_else(|| format!("business_days: {day:?} is not a weekday (mon … sun)"))?;
+            calendar.days[i] = true;
+        }
+        for date in holidays.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|_| format!("holidays: {date:?} is not a date like 2026-12-01"))?;
+            calendar.holidays.insert(date);
+        }
+        Ok(calendar)
+    }
+
     pub fn with_holidays(mut self, holidays: impl IntoIterator<Item = NaiveDate>) -> Self {
         self.holidays.extend(holidays);
         self
@@ -157,6 +196,87 @@ pub struct SlaDue {
     pub resolution: DateTime<Utc>,
 }
 
+/// One task's clock, as the SLA report reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskClock {
+    pub opened: DateTime<Utc>,
+    pub first_response_due: DateTime<Utc>,
+    pub due: DateTime<Utc>,
+    pub first_response: Option<DateTime<Utc>>,
+    pub closed: Option<DateTime<Utc>>,
+}
+
+/// How a team kept its SLAs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct SlaSummary {
+    pub tasks: u64,
+    pub closed: u64,
+    /// Tasks whose resolution target has been reached (closed, or open past due).
+    pub decided: u64,
+    /// Of `decided`, the share closed by their target; none when no task is decided.
+    pub in_sla_share: Option<f64>,
+    /// Of tasks answered, the share answered by the first-response target.
+    pub first_response_in_sla_share: Option<f64>,
+    /// Medians in business hours; none when no task has one.
+    pub median_first_response_hours: Option<f64>,
+    pub median_resolution_hours: Option<f64>,
+}
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    })
+}
+
+/// The SLA figures of `tasks` at `now`, in `calendar`'s business hours.
+pub fn sla_summary(tasks: &[TaskClock], calendar: &WorkCalendar, now: DateTime<Utc>) -> SlaSummary {
+    let hours = |d: Duration| d.num_seconds() as f64 / 3600.0;
+    let closed: Vec<&TaskClock> = tasks.iter().filter(|t| t.closed.is_some()).collect();
+    let decided: Vec<&TaskClock> = tasks
+        .iter()
+        .filter(|t| t.closed.is_some() || t.due < now)
+        .collect();
+    let kept = decided
+        .iter()
+        .filter(|t| t.closed.is_some_and(|c| c <= t.due))
+        .count();
+    let answered: Vec<&TaskClock> = tasks
+        .iter()
+        .filter(|t| t.first_response.is_some())
+        .collect();
+    let answered_in_time = answered
+        .iter()
+        .filter(|t| t.first_response.is_some_and(|f| f <= t.first_response_due))
+        .count();
+    let share = |k: usize, n: usize| (n > 0).then(|| k as f64 / n as f64);
+    SlaSummary {
+        tasks: tasks.len() as u64,
+        closed: closed.len() as u64,
+        decided: decided.len() as u64,
+        in_sla_share: share(kept, decided.len()),
+        first_response_in_sla_share: share(answered_in_time, answered.len()),
+        median_first_response_hours: median(
+            answered
+                .iter()
+                .map(|t| hours(calendar.between(t.opened, t.first_response.expect("answered"))))
+                .collect(),
+        ),
+        median_resolution_hours: median(
+            closed
+                .iter()
+                .map(|t| hours(calendar.between(t.opened, t.closed.expect("closed"))))
+                .collect(),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +347,59 @@ mod tests {
             cal.add(autumn, Duration::hours(6)),
             local(&cal, 2026, 10, 25, 6, 0)
         );
+    }
+
+    #[test]
+    fn calendars_come_from_the_settings_and_bad_ones_are_named() {
+        let cal = WorkCalendar::from_settings(
+            "Europe/Bucharest",
+            "08:30-16:30",
+            "mon,tue,wed,thu",
+            "2026-12-01, 2026-12-25",
+        )
+        .unwrap();
+        assert_eq!(cal.days, [true, true, true, true, false, false, false]);
+        assert_eq!(cal.holidays.len(), 2);
+        assert_eq!(cal.opens, NaiveTime::from_hms_opt(8, 30, 0).unwrap());
+        for (zone, hours, days, holidays, named) in [
+            ("Mars/Base", "09:00-17:00", "mon", "", "time_zone"),
+            ("UTC", "9-5", "mon", "", "business_hours"),
+            ("UTC", "17:00-09:00", "mon", "", "business_hours"),
+            ("UTC", "09:00-17:00", "funday", "", "business_days"),
+            ("UTC", "09:00-17:00", "mon", "1 Dec", "holidays"),
+        ] {
+            let e = WorkCalendar::from_settings(zone, hours, days, holidays).unwrap_err();
+            assert!(e.starts_with(named), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_sla_summary_counts_tasks_kept_in_business_hours() {
+        let cal = bucharest();
+        let monday = local(&cal, 2026, 11, 30, 9, 0);
+        let clock = |fr: Option<i64>, closed: Option<i64>| TaskClock {
+            opened: monday,
+            first_response_due: cal.add(monday, Duration::hours(4)),
+            due: cal.add(monday, Duration::hours(16)),
+            first_response: fr.map(|h| cal.add(monday, Duration::hours(h))),
+            closed: closed.map(|h| cal.add(monday, Duration::hours(h))),
+        };
+        let tasks = [
+            clock(Some(1), Some(8)),  // kept both
+            clock(Some(6), Some(20)), // missed both
+            clock(Some(2), None),     // open, not yet due
+            clock(None, None),        // open, past due at `now`
+        ];
+        let now = cal.add(monday, Duration::hours(30));
+        let early = sla_summary(&tasks[2..], &cal, monday + Duration::hours(2));
+        assert_eq!((early.tasks, early.decided, early.in_sla_share), (2, 0, None));
+        let s = sla_summary(&tasks, &cal, now);
+        assert_eq!((s.tasks, s.closed, s.decided), (4, 2, 4));
+        assert_eq!(s.in_sla_share, Some(0.25));
+        assert_eq!(s.first_response_in_sla_share, Some(2.0 / 3.0));
+        assert_eq!(s.median_first_response_hours, Some(2.0));
+        assert_eq!(s.median_resolution_hours, Some(14.0));
+        assert_eq!(sla_summary(&[], &cal, now).in_sla_share, None);
     }
 
     #[test]

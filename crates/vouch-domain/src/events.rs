@@ -34,6 +34,14 @@ named_enum! {
         InvitationBounced = "invitation.bounced",
         /// A customer gave or withdrew consent (an unsubscribe, say).
         ConsentChanged = "consent.changed",
+        /// A close-the-loop (or other) task was opened.
+        TaskCreated = "task.created",
+        /// A task was closed, with its resolution.
+        TaskClosed = "task.closed",
+        /// A task passed its resolution target.
+        TaskOverdue = "task.overdue",
+        /// A task passed its first-response target unanswered; its priority rose.
+        TaskEscalated = "task.escalated",
     }
 }
 
@@ -82,6 +90,33 @@ pub enum DomainEvent {
         granted: bool,
         source: String,
     },
+    TaskCreated {
+        task_id: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
+        task_type: String,
+        team: Option<String>,
+        due_at: chrono::DateTime<chrono::Utc>,
+    },
+    TaskClosed {
+        task_id: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
+        resolution: String,
+        in_sla: bool,
+    },
+    TaskOverdue {
+        task_id: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
+        due_at: chrono::DateTime<chrono::Utc>,
+    },
+    TaskEscalated {
+        task_id: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
+        first_response_due: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl DomainEvent {
@@ -98,6 +133,10 @@ impl DomainEvent {
             DomainEvent::InvitationSent { .. } => EventKind::InvitationSent,
             DomainEvent::InvitationBounced { .. } => EventKind::InvitationBounced,
             DomainEvent::ConsentChanged { .. } => EventKind::ConsentChanged,
+            DomainEvent::TaskCreated { .. } => EventKind::TaskCreated,
+            DomainEvent::TaskClosed { .. } => EventKind::TaskClosed,
+            DomainEvent::TaskOverdue { .. } => EventKind::TaskOverdue,
+            DomainEvent::TaskEscalated { .. } => EventKind::TaskEscalated,
         }
     }
 
@@ -114,6 +153,10 @@ impl DomainEvent {
             | DomainEvent::InvitationBounced { customer_id, .. }
             | DomainEvent::ConsentChanged { customer_id, .. } => Some(*customer_id),
             DomainEvent::CustomerCategoryChanged(c) => Some(c.customer_id),
+            DomainEvent::TaskCreated { customer_id, .. }
+            | DomainEvent::TaskClosed { customer_id, .. }
+            | DomainEvent::TaskOverdue { customer_id, .. }
+            | DomainEvent::TaskEscalated { customer_id, .. } => *customer_id,
         }
     }
 }
@@ -210,6 +253,14 @@ named_enum! {
         SurveyEmail = "survey.email",
         /// Deletes what the retention policy no longer keeps (hourly).
         RetentionSweep = "retention.sweep",
+        /// Runs one step of a playbook run.
+        PlaybookStep = "playbook.step",
+        /// Mails a playbook's message (a review request, an invitation…).
+        PlaybookMessage = "playbook.message",
+        /// Posts a playbook's notification or webhook call.
+        PlaybookCall = "playbook.call",
+        /// Marks overdue and escalated tasks (every few minutes).
+        TaskSweep = "tasks.sweep",
     }
 }
 

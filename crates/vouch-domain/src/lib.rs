@@ -23,7 +23,7 @@ pub mod text;
 pub mod analytics;
 
 pub use access::{Permission, Role};
-pub use calendar::{SlaDue, SlaPolicy, WorkCalendar};
+pub use calendar::{SlaDue, SlaPolicy, SlaSummary, TaskClock, WorkCalendar, sla_summary};
 pub use customer::{Customer, CustomerId, CustomerProfile, Email, Locale};
 pub use error::DomainError;
 pub use events::{

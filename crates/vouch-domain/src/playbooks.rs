@@ -314,6 +314,11 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
+    /// A marketing offer, one variant per run at random (by the run's
+    /// seed): the passive path's incentive experiment.
+    OfferIncentive {
+        variants: Vec<Offer>,
+    },
     /// Logged only, until the advocate program exists.
     AwardPoints {
         points: i64,
@@ -340,6 +345,20 @@ pub enum Action {
     },
 }
 
+/// One variant of an offer: its name (reported) and its message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Offer {
+    pub name: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Which of `n` variants a run with `seed` gets (a third draw from it).
+pub fn variant_of(seed: u64, n: usize) -> usize {
+    (mix(seed ^ 0x2545_f491_4f6c_dd1d) % (n.max(1) as u64)) as usize
+}
+
 fn normal() -> Priority {
     Priority::Normal
 }
@@ -353,6 +372,7 @@ impl Action {
             Action::RequestReview { .. } => "request_review",
             Action::InviteToProgram { .. } => "invite_to_program",
             Action::AskForReferral { .. } => "ask_for_referral",
+            Action::OfferIncentive { .. } => "offer_incentive",
             Action::AwardPoints { .. } => "award_points",
             Action::Tag { .. } => "tag",
             Action::Untag { .. } => "untag",
@@ -366,6 +386,7 @@ impl Action {
     pub fn purpose(&self) -> Option<Purpose> {
         match self {
             Action::SendEmail { purpose, .. } => Some(*purpose),
+            Action::OfferIncentive { .. } => Some(Purpose::Marketing),
             Action::RequestReview { .. } | Action::InviteToProgram { .. } => {
                 Some(Purpose::Advocacy)
             }
@@ -464,6 +485,11 @@ impl PlaybookSpec {
             ));
         }
         for step in &self.steps {
+            if let Action::OfferIncentive { variants } = &step.action
+                && !(1..=5).contains(&variants.len())
+            {
+                return Err(("steps", "an offer has 1 to 5 variants".into()));
+            }
             if let Action::RequestReview { url, .. }
             | Action::Notify { url, .. }
             | Action::CallWebhook { url } = &step.action

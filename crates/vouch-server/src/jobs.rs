@@ -42,6 +42,8 @@ pub struct JobSettings {
     /// What is deleted when it is old enough, swept every `retention_sweep`.
     pub retention: vouch_domain::RetentionPolicy,
     pub retention_sweep: Duration,
+    /// Business hours for task SLAs, and the category window.
+    pub playbooks: vouch_app::playbooks::RunSettings,
 }
 
 impl Default for JobSettings {
@@ -58,6 +60,7 @@ impl Default for JobSettings {
             policy: ContactPolicy::default(),
             retention: vouch_domain::RetentionPolicy::default(),
             retention_sweep: Duration::from_secs(3600),
+            playbooks: vouch_app::playbooks::RunSettings::default(),
         }
     }
 }
@@ -90,8 +93,14 @@ impl Workers {
     ) -> Workers {
         let (stop, stopped) = watch::channel(false);
         let mailer = Arc::new(Mailer::new(&settings.mail));
-        let relay = (settings.workers > 0)
-            .then(|| tokio::spawn(relay(store.clone(), settings.poll, stopped.clone())));
+        let relay = (settings.workers > 0).then(|| {
+            tokio::spawn(relay(
+                store.clone(),
+                settings.poll,
+                settings.playbooks.clone(),
+                stopped.clone(),
+            ))
+        });
         let scheduler = (settings.workers > 0)
             .then(|| tokio::spawn(schedule(store.clone(), settings.clone(), stopped.clone())));
         let handles = (0..settings.workers)
@@ -143,6 +152,19 @@ async fn schedule(store: Store, settings: JobSettings, mut stopped: watch::Recei
     if let Err(e) = registered {
         tracing::warn!(error = %e, "cannot register the retention schedule");
     }
+    let sweep = Task::TaskSweep;
+    if let Err(e) = store
+        .ensure_schedule(
+            vouch_app::jobs::TASK_SCHEDULE,
+            sweep.kind(),
+            &sweep.payload(),
+            chrono::Duration::minutes(5),
+            Utc::now(),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "cannot register the task sweep");
+    }
     let tick = settings.poll.max(Duration::from_secs(1));
     while !*stopped.borrow() {
         match store.fire_due_schedules(Utc::now()).await {
@@ -157,15 +179,26 @@ async fn schedule(store: Store, settings: JobSettings, mut stopped: watch::Recei
     }
 }
 
-/// Turns new events into delivery jobs, batch after batch, then waits
-/// `poll` for more (each instance relays; the consumer's position makes
-/// sure one batch is relayed once).
-async fn relay(store: Store, poll: Duration, mut stopped: watch::Receiver<bool>) {
+/// Turns new events into delivery jobs and playbook runs, batch after
+/// batch, then waits `poll` for more (each instance relays; each
+/// consumer's position makes sure one batch is relayed once).
+async fn relay(
+    store: Store,
+    poll: Duration,
+    playbooks: vouch_app::playbooks::RunSettings,
+    mut stopped: watch::Receiver<bool>,
+) {
     while !*stopped.borrow() {
-        match relay_to_webhooks(&store).await {
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot relay events to webhooks"),
+        let hooks = relay_to_webhooks(&store).await;
+        if let Err(e) = &hooks {
+            tracing::warn!(error = %e, "cannot relay events to webhooks");
+        }
+        let runs = vouch_app::playbooks::run_new_events(&store, &playbooks).await;
+        if let Err(e) = &runs {
+            tracing::warn!(error = %e, "cannot start playbook runs");
+        }
+        if matches!(hooks, Ok(n) if n > 0) || matches!(runs, Ok(n) if n > 0) {
+            continue;
         }
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
@@ -221,6 +254,33 @@ impl Worker {
                 Ok(None) => Ok(()),
                 Err(e) => Err(e),
             },
+            Ok(Task::PlaybookStep(step)) => {
+                vouch_app::playbooks::run_step(&self.store, &self.settings.playbooks, step)
+                    .await
+                    .map(|r| tracing::debug!(?r, "playbook step"))
+                    .map_err(|e| e.to_string())
+            }
+            Ok(Task::PlaybookMessage(step)) => match self.playbook_email(&job, step).await {
+                Ok(Some((until, reason))) => {
+                    if let Err(e) = self
+                        .store
+                        .defer_job(job.id, &self.name, until, &reason)
+                        .await
+                    {
+                        tracing::warn!(job = job.id, error = %e, "cannot defer the job");
+                    }
+                    return;
+                }
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            },
+            Ok(Task::PlaybookCall(step)) => self.call(step).await,
+            Ok(Task::TaskSweep) => self
+                .store
+                .sweep_tasks(Utc::now())
+                .await
+                .map(|n| tracing::debug!(events = n, "task sweep"))
+                .map_err(|e| e.to_string()),
             Ok(Task::RetentionSweep) => {
                 vouch_app::retention::purge(&self.store, &self.settings.retention)
                     .await
@@ -239,7 +299,8 @@ impl Worker {
                 });
                 tracing::info!(job = job.id, kind = %job.kind, attempt = job.attempts, %error, retry = retry_at.is_some(), "job failed");
                 if retry_at.is_none()
-                    && let Ok(task @ Task::SurveyEmail(_)) = Task::of(&job)
+                    && let Ok(task @ (Task::SurveyEmail(_) | Task::PlaybookMessage(_))) =
+                        Task::of(&job)
                 {
                     // Dead: the message will not go out, so its claim on the budget goes.
                     let id = vouch_app::outreach::message_id(
@@ -310,6 +371,87 @@ impl Worker {
                     .map_err(|e| e.to_string())
             }
         }
+    }
+
+    /// Mails a playbook's message through the mail layer:
+    /// `Some((until, reason))` when the contact budget defers it.
+    async fn playbook_email(
+        &self,
+        job: &Job,
+        step: vouch_app::playbooks::StepJob,
+    ) -> Result<Option<(chrono::DateTime<Utc>, String)>, String> {
+        use vouch_app::playbooks::{self, PreparedMessage};
+        if !self.mailer.can_send() {
+            return Err("no SMTP server is configured (smtp_url)".to_owned());
+        }
+        let prepared = playbooks::prepare_message(
+            &self.store,
+            &self.settings.playbooks,
+            job.id,
+            step,
+            &self.settings.policy,
+            &self.mailer.domain(),
+            &self.settings.mail.public_url,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let email = match prepared {
+            PreparedMessage::Send(email) => email,
+            PreparedMessage::Skipped(why) => {
+                tracing::info!(job = job.id, %why, "playbook email not sent");
+                return Ok(None);
+            }
+            PreparedMessage::Deferred { until, reason } => return Ok(Some((until, reason))),
+        };
+        match self.mailer.send_playbook(&email).await {
+            Ok(()) => playbooks::message_sent(&self.store, &email)
+                .await
+                .map(|()| None)
+                .map_err(|e| e.to_string()),
+            Err(SendError::Transient(e)) => Err(e),
+            Err(SendError::Permanent(e)) => playbooks::message_refused(&self.store, &email, &e)
+                .await
+                .map(|()| None)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Posts a playbook's notification or webhook call to an address the
+    /// SSRF guard (`outbound`) allows, and logs the outcome.
+    async fn call(&self, step: vouch_app::playbooks::StepJob) -> Result<(), String> {
+        use vouch_app::playbooks;
+        let Some((url, body)) = playbooks::call_of(&self.store, step)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        let outcome = match crate::outbound::check(&url, self.settings.webhook_allow_private).await
+        {
+            Ok(destination) => self
+                .client_to(&destination)?
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| {
+                    if r.status().is_success() {
+                        Ok(r.status())
+                    } else {
+                        Err(format!("the receiver answered {}", r.status()))
+                    }
+                }),
+            Err(refusal) => Err(refusal.to_string()),
+        };
+        let (state, detail) = match &outcome {
+            Ok(status) => ("done", format!("posted, {status}")),
+            Err(e) => ("failed", e.clone()),
+        };
+        playbooks::call_done(&self.store, step, state, detail)
+            .await
+            .map_err(|e| e.to_string())?;
+        outcome.map(|_| ())
     }
 
     /// POSTs the event to the webhook, signed as Standard Webhooks says,

@@ -241,6 +241,26 @@ impl Mailer {
         .await
     }
 
+    /// Sends a playbook message the mail layer has cleared
+    /// (`vouch_app::playbooks::prepare_message`), as its Message-ID, with
+    /// RFC 8058 one-click unsubscribe unless it is a service message.
+    pub async fn send_playbook(
+        &self,
+        email: &vouch_app::playbooks::PlaybookEmail,
+    ) -> Result<(), SendError> {
+        let unsubscribe = email.unsubscribe_url.clone();
+        self.send(email.to.as_str(), email.rendered.clone(), |message| {
+            let message = message.message_id(Some(email.message_id.clone()));
+            match unsubscribe {
+                Some(url) => message
+                    .header(ListUnsubscribe(format!("<{url}>")))
+                    .header(ListUnsubscribePost),
+                None => message,
+            }
+        })
+        .await
+    }
+
     /// The one way out: `rendered` to `to` from Vouch's From, with the
     /// headers `headers` adds, as plain text and (when the template has
     /// one) HTML, through the transport.

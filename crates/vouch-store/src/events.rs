@@ -406,6 +406,20 @@ impl Store {
         Ok(events.pop())
     }
 
+    /// One event by its id.
+    pub async fn event_by_id(&self, id: &str) -> Result<Option<StoredEvent>> {
+        let sql = format!("{EVENT_SELECT} WHERE id = $1");
+        let row: Option<EventRow> = on_backend!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await)?;
+        let mut events: Vec<StoredEvent> = row
+            .map(StoredEvent::try_from)
+            .transpose()?
+            .into_iter()
+            .collect();
+        self.attach_records(&mut events).await?;
+        Ok(events.pop())
+    }
+
     /// The newest event's position (0 when there is none).
     pub async fn last_event_seq(&self) -> Result<i64> {
         const SQL: &str = "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events";

@@ -174,6 +174,24 @@ impl Store {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Option<Job>> {
+        self.claim_job_of(worker, &[], now, lease).await
+    }
+
+    /// `claim_job`, of the `kinds` named only (all when none are).
+    pub async fn claim_job_of(
+        &self,
+        worker: &str,
+        kinds: &[JobKind],
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<Job>> {
+        // The kinds are the enum's own names, never input.
+        let only = if kinds.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
+            format!(" AND kind IN ({})", names.join(", "))
+        };
         let lock = match self.backend() {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             // One writer at a time: the UPDATE claims atomically.
@@ -181,7 +199,7 @@ impl Store {
         };
         let sql = format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2 \
-             WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3) \
+             WHERE id = (SELECT id FROM jobs WHERE ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3)){only} \
              ORDER BY run_at, id LIMIT 1 {lock}) RETURNING {JOB_COLUMNS}"
         );
         let row: Option<JobRow> = on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))

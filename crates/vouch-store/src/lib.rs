@@ -21,12 +21,14 @@ mod jobs;
 mod location;
 mod metrics;
 pub(crate) mod outreach;
+mod playbooks;
 mod retention;
 mod rows;
 mod sealed;
 mod staff;
 mod store;
 mod surveys;
+mod tasks;
 mod text;
 
 pub use answer_queue::FirstAnswer;
@@ -41,10 +43,12 @@ pub use jobs::{Delivery, Job, NewJob, Webhook};
 pub use location::DatabaseLocation;
 pub use metrics::{ResponseFilter, Segment};
 pub use outreach::{Contact, ContactRequest};
+pub use playbooks::{LogEntry, NewRun, PlaybookRun, StepEffects, StoredPlaybook};
 pub use retention::Purged;
 pub use sealed::SecretKey;
 pub use staff::{ApiTokenInfo, StaffAccount, StaffUser, UserChange};
 pub use store::{Backend, Store};
+pub use tasks::{NewTask, TaskChange, TaskFilter, TaskRecord, TaskTimes};
 pub use text::{FeedbackAnalysis, FeedbackText, TextTags};
 pub use vouch_domain::SentimentLabel;
 

@@ -39,7 +39,11 @@ pub struct EventsQuery {
 /// {category, implied, signal_at}, signal: {type: response|feedback, id}}`;
 /// `invitation.sent`: `{invitation_id, survey_id, customer_id, reminder}`;
 /// `invitation.bounced`: `{invitation_id, customer_id, reason}`;
-/// `consent.changed`: `{customer_id, purpose, granted, source}`.
+/// `consent.changed`: `{customer_id, purpose, granted, source}`;
+/// `task.created`: `{task_id, customer_id, task_type, team, due_at}`;
+/// `task.closed`: `{task_id, customer_id, resolution, in_sla}`;
+/// `task.overdue`: `{task_id, customer_id, due_at}`;
+/// `task.escalated`: `{task_id, customer_id, first_response_due}`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct Event {

@@ -145,6 +145,14 @@ pub enum EventName {
     InvitationBounced,
     #[serde(rename = "consent.changed")]
     ConsentChanged,
+    #[serde(rename = "task.created")]
+    TaskCreated,
+    #[serde(rename = "task.closed")]
+    TaskClosed,
+    #[serde(rename = "task.overdue")]
+    TaskOverdue,
+    #[serde(rename = "task.escalated")]
+    TaskEscalated,
 }
 
 /// Subscribes a URL to events. The answer holds the signing secret
