@@ -89,10 +89,10 @@ pub async fn update(
     Ok(store.playbook(id).await?.map(Ok))
 }
 
-fn step(action: Action, delay_hours: u32) -> Step {
+fn step(action: Action, delay_minutes: u32) -> Step {
     Step {
         action,
-        delay_hours,
+        delay_minutes,
     }
 }
 
@@ -151,7 +151,8 @@ pub fn defaults() -> Vec<(&'static str, PlaybookSpec)> {
                             sla: Some("close_loop".into()),
                             reason: Some("A detractor answered: call or write back within 2 business days".into()),
                         },
-                        0,
+                        // Time to finish the comment the routing reads.
+                        10,
                     ),
                     step(
                         Action::RouteFeedback {
@@ -166,7 +167,7 @@ pub fn defaults() -> Vec<(&'static str, PlaybookSpec)> {
                             subject: "Getting more out of {{ company }}".into(),
                             body: "Hello {{ customer.name or '' }},\n\nThank you for telling us what went wrong. While our team follows up, here is our guide to the features customers ask about most: {{ company_url }}\n\n{{ company }}".into(),
                         },
-                        72,
+                        72 * 60,
                     ),
                 ],
                 holdout_percent: 10,
@@ -212,7 +213,7 @@ pub fn defaults() -> Vec<(&'static str, PlaybookSpec)> {
                 conditions: vec![],
                 steps: vec![
                     step(Action::InviteToProgram { message: None }, 0),
-                    step(Action::AskForReferral { message: None }, 168),
+                    step(Action::AskForReferral { message: None }, 7 * 24 * 60),
                 ],
                 holdout_percent: 10,
                 holdout_from_step: 0,
@@ -503,7 +504,7 @@ async fn start_run(
         .steps
         .first()
         .filter(|_| matched)
-        .map(|first| now + Duration::hours(i64::from(first.delay_hours)));
+        .map(|first| now + Duration::minutes(i64::from(first.delay_minutes)));
     let run = NewRun {
         playbook_id: playbook.id,
         version: playbook.version,
@@ -567,7 +568,7 @@ pub async fn run_step(store: &Store, settings: &RunSettings, job: StepJob) -> Re
             Task::PlaybookStep,
             run.id,
             job.step + 1,
-            now + Duration::hours(wait + i64::from(next.delay_hours)),
+            now + Duration::hours(wait) + Duration::minutes(i64::from(next.delay_minutes)),
         ));
     }
     let entry = |outcome: &str, detail: String| {
@@ -1228,6 +1229,179 @@ pub async fn run_due_steps(store: &Store, settings: &RunSettings) -> Result<usiz
         store.finish_job(job.id, "inline", Utc::now()).await?;
     }
     Ok(ran)
+}
+
+/// Customers in one arm of a playbook's experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Arm {
+    /// Runs whose conditions matched.
+    pub runs: u64,
+    /// Distinct customers (their first run counts).
+    pub customers: u64,
+}
+
+/// One outcome compared between the arms.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Outcome {
+    /// `category_rose_or_stayed_promoter`, `nps_of_next_answer` or `churned`.
+    pub outcome: String,
+    /// `measured`, or `not_enough_data` until both arms have enough customers.
+    pub status: String,
+    /// How many customers of each arm the outcome counts.
+    pub treated_n: u64,
+    pub held_out_n: u64,
+    #[serde(flatten)]
+    pub effect: Option<vouch_domain::analytics::Effect>,
+}
+
+/// Does the path work: treated against held-out customers.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PlaybookReport {
+    pub playbook_id: i64,
+    /// Outcomes are read this many days after each run started (or now).
+    pub days: u32,
+    pub treated: Arm,
+    pub held_out: Arm,
+    pub outcomes: Vec<Outcome>,
+    /// Offer variants (the passive path), each with its treated customers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<(String, u64)>,
+}
+
+fn rank(c: Option<LoyaltyCategory>) -> i32 {
+    match c {
+        Some(LoyaltyCategory::Promoter) => 2,
+        Some(LoyaltyCategory::Passive) => 1,
+        Some(LoyaltyCategory::Detractor) => 0,
+        None => -1,
+    }
+}
+
+/// The report of playbook `id`; `None` when there is no such playbook.
+pub async fn report(
+    store: &Store,
+    settings: &RunSettings,
+    id: i64,
+    days: u32,
+    level: f64,
+) -> Result<Option<PlaybookReport>> {
+    use vouch_domain::analytics::{NpsTally, compare_nps, compare_shares};
+    let Some(playbook) = store.playbook(id).await? else {
+        return Ok(None);
+    };
+    let mut runs = store.playbook_runs(Some(id), None, 1_000_000).await?;
+    runs.retain(|r| r.matched);
+    runs.sort_by_key(|r| r.id);
+    let now = Utc::now();
+    let mut seen = std::collections::BTreeSet::new();
+    let (mut treated, mut held) = (Arm { runs: 0, customers: 0 }, Arm { runs: 0, customers: 0 });
+    // (rose, next NPS score, churned) per customer and arm.
+    let mut rose = [(0u64, 0u64); 2];
+    let mut next = [NpsTally::default(), NpsTally::default()];
+    let mut churn = [(0u64, 0u64); 2];
+    let mut variants: BTreeMap<String, u64> = BTreeMap::new();
+    let offer = playbook.spec.steps.iter().find_map(|s| match &s.action {
+        Action::OfferIncentive { variants } => Some(variants.clone()),
+        _ => None,
+    });
+    for run in &runs {
+        let arm = usize::from(run.held_out);
+        if run.held_out {
+            held.runs += 1;
+        } else {
+            treated.runs += 1;
+        }
+        let Some(customer) = run.customer_id else { continue };
+        if !seen.insert(customer) {
+            continue;
+        }
+        if run.held_out {
+            held.customers += 1;
+        } else {
+            treated.customers += 1;
+            if let Some(v) = &offer {
+                let name = v[playbooks::variant_of(run.seed as u64, v.len())].name.clone();
+                *variants.entry(name).or_default() += 1;
+            }
+        }
+        let customer = CustomerId(customer);
+        let signals = store.category_signals(customer).await?;
+        let start = run.started_at;
+        let end = (start + Duration::days(i64::from(days))).min(now);
+        let before = vouch_domain::category_at(&signals, start, settings.lookback).map(|a| a.category);
+        let after = vouch_domain::category_at(&signals, end, settings.lookback).map(|a| a.category);
+        rose[arm].1 += 1;
+        if rank(after) > rank(before) || (before == Some(LoyaltyCategory::Promoter) && after == before) {
+            rose[arm].0 += 1;
+        }
+        if let Some(score) = signals
+            .iter()
+            .filter(|s| s.at > start && s.at <= end)
+            .min_by_key(|s| s.at)
+            .and_then(|s| match s.kind {
+                vouch_domain::SignalKind::NpsAnswer { score } => Some(score),
+                _ => None,
+            })
+        {
+            next[arm].record(score);
+        }
+        if let Some(c) = store.customer(customer).await? {
+            churn[arm].1 += 1;
+            if c.profile.churned_at.is_some_and(|at| at > start && at <= end) {
+                churn[arm].0 += 1;
+            }
+        }
+    }
+    let outcome = |name: &str, t: u64, h: u64, effect: Option<vouch_domain::analytics::Effect>| Outcome {
+        outcome: name.to_owned(),
+        status: if effect.is_some() { "measured" } else { "not_enough_data" }.to_owned(),
+        treated_n: t,
+        held_out_n: h,
+        effect,
+    };
+    let outcomes = vec![
+        outcome("category_rose_or_stayed_promoter", rose[0].1, rose[1].1, compare_shares(rose[0], rose[1], level)),
+        outcome("nps_of_next_answer", next[0].responses(), next[1].responses(), compare_nps(&next[0], &next[1], level)),
+        outcome("churned", churn[0].1, churn[1].1, compare_shares(churn[0], churn[1], level)),
+    ];
+    Ok(Some(PlaybookReport {
+        playbook_id: id,
+        days,
+        treated,
+        held_out: held,
+        outcomes,
+        variants: variants.into_iter().collect(),
+    }))
+}
+
+/// SLA figures per team (and `all`), of tasks opened in `[from, to)`.
+pub async fn sla_report(
+    store: &Store,
+    settings: &RunSettings,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(String, vouch_domain::SlaSummary)>> {
+    let times = store.task_times(from, to).await?;
+    let now = Utc::now();
+    let mut by_team: BTreeMap<String, Vec<vouch_domain::TaskClock>> = BTreeMap::new();
+    for t in times {
+        let clock = vouch_domain::TaskClock {
+            opened: t.created_at,
+            first_response_due: t.first_response_due,
+            due: t.due_at,
+            first_response: t.first_response_at,
+            closed: t.closed_at,
+        };
+        by_team.entry("all".into()).or_default().push(clock.clone());
+        by_team
+            .entry(t.team.unwrap_or_else(|| "no team".into()))
+            .or_default()
+            .push(clock);
+    }
+    Ok(by_team
+        .into_iter()
+        .map(|(team, clocks)| (team, vouch_domain::sla_summary(&clocks, &settings.calendar, now)))
+        .collect())
 }
 
 #[cfg(test)]

@@ -68,6 +68,7 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
         listener,
         vouch_server::AppState::new(store.clone())
             .with_policy(jobs.policy)
+            .with_playbooks(jobs.playbooks.clone())
             .with_trusted_proxies(config.trusted_proxies()?)
             .with_web(config.web()?),
         jobs,

@@ -407,13 +407,13 @@ impl Action {
     }
 }
 
-/// One step: its action, after `delay_hours` from the step before.
+/// One step: its action, after `delay_minutes` from the step before.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Step {
     #[serde(flatten)]
     pub action: Action,
     #[serde(default, skip_serializing_if = "is_zero")]
-    pub delay_hours: u32,
+    pub delay_minutes: u32,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -427,19 +427,24 @@ pub const DEFAULT_HOLDOUT_PERCENT: u8 = 10;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaybookSpec {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default = "yes")]
     pub enabled: bool,
     pub trigger: Trigger,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub conditions: Vec<Condition>,
+    #[schema(min_items = 1, max_items = 20)]
     pub steps: Vec<Step>,
     /// The share of triggered customers who get no actions (0–50).
     #[serde(default = "default_holdout")]
+    #[schema(maximum = 50)]
     pub holdout_percent: u8,
     /// Held-out customers still get the steps before this one (the
     /// detractor path hears everyone: its task is step 0, held out from 1).
     #[serde(default)]
+    #[schema(maximum = 20)]
     pub holdout_from_step: usize,
 }
 

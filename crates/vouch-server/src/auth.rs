@@ -181,6 +181,8 @@ pub mod need {
         ReadMetrics,
         ViewDashboards,
         ManageSurveys,
+        ManagePlaybooks,
+        WorkTasks,
         ManageUsers,
         ManageSettings
     );

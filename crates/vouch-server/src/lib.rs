@@ -37,6 +37,8 @@ pub struct AppState {
     pub store: Store,
     /// The contact budget, reminders and the answer-editing window.
     pub policy: ContactPolicy,
+    /// Business hours for task SLAs, and the category window.
+    pub playbooks: vouch_app::playbooks::RunSettings,
     /// Proxies whose forwarding headers name the client (`trusted_proxies`).
     trusted_proxies: Arc<[AddressRange]>,
     /// How pages are served: over https or not, and who may frame `/l/`.
@@ -57,6 +59,7 @@ impl AppState {
             writes,
             store,
             policy: ContactPolicy::default(),
+            playbooks: vouch_app::playbooks::RunSettings::default(),
             trusted_proxies: Arc::new([]),
             web: Arc::default(),
             metrics: Arc::default(),
@@ -65,6 +68,10 @@ impl AppState {
 
     pub fn with_policy(self, policy: ContactPolicy) -> AppState {
         AppState { policy, ..self }
+    }
+
+    pub fn with_playbooks(self, playbooks: vouch_app::playbooks::RunSettings) -> AppState {
+        AppState { playbooks, ..self }
     }
 
     /// Believes the forwarding headers of these proxies (and only these).
@@ -206,6 +213,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/u/{token}",
             get(survey_pages::unsubscribe_page).post(survey_pages::unsubscribe),
+        )
+        .route(
+            "/unsubscribe/{token}",
+            get(survey_pages::message_unsubscribe_page).post(survey_pages::message_unsubscribe),
         )
         .route("/widget.js", get(survey_pages::widget))
         .route("/assets/public.css", get(survey_pages::public_css))

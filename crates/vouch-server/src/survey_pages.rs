@@ -441,6 +441,48 @@ pub async fn unsubscribe(
     }
 }
 
+/// `GET /unsubscribe/{token}`: a playbook message's unsubscribe link
+/// asks before it acts (link scanners follow GETs).
+pub async fn message_unsubscribe_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let brand = brand(&state).await;
+    match state.store.unsubscribe_token(&vouch_app::secrets::secret_hash(&token)).await {
+        Ok(Some(_)) => message(
+            StatusCode::OK,
+            texts(&headers),
+            brand,
+            ("unsubscribe_title", "unsubscribe_body"),
+            Some((format!("/unsubscribe/{token}"), "unsubscribe_button")),
+        ),
+        Ok(None) => unknown(&headers, brand),
+        Err(e) => crate::error::PageError::from(vouch_app::AppError::from(e)).into_response(),
+    }
+}
+
+/// `POST /unsubscribe/{token}`: unsubscribes from that kind of message
+/// (also RFC 8058's one-click POST, with no cookie or CSRF token).
+pub async fn message_unsubscribe(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let brand = brand(&state).await;
+    match vouch_app::playbooks::unsubscribe(&state.store, &token).await {
+        Ok(true) => message(
+            StatusCode::OK,
+            texts(&headers),
+            brand,
+            ("unsubscribe_title", "unsubscribed"),
+            None,
+        ),
+        Ok(false) => unknown(&headers, brand),
+        Err(e) => crate::error::PageError::from(e).into_response(),
+    }
+}
+
 /// `GET /assets/public.css`: the survey pages' style in the company's colour.
 pub async fn public_css(State(state): State<AppState>) -> Response {
     let colour = brand(&state).await.colour;

@@ -8,6 +8,7 @@ mod customers;
 mod events;
 mod metrics;
 mod outreach;
+mod playbooks;
 mod records;
 mod schemas;
 mod surveys;
@@ -439,6 +440,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(surveys::branding, surveys::set_branding))
         .routes(routes!(audit::list))
         .routes(routes!(events::list))
+        .routes(routes!(playbooks::list, playbooks::create))
+        .routes(routes!(playbooks::check))
+        .routes(routes!(playbooks::get, playbooks::update, playbooks::delete))
+        .routes(routes!(playbooks::runs))
+        .routes(routes!(playbooks::report))
+        .routes(routes!(playbooks::customer_runs))
+        .routes(routes!(playbooks::tasks))
+        .routes(routes!(playbooks::task, playbooks::update_task))
+        .routes(routes!(playbooks::sla))
 }
 
 /// The OpenAPI 3.1 document of the API.

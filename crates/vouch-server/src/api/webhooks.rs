@@ -60,7 +60,7 @@ pub struct WebhookInput {
 /// An `http(s)` URL with a DNS name (its last label starting with a
 /// letter), a dotted IPv4 address or a bracketed IPv6 one, an optional port, path and query of
 /// URL characters, and no fragment or credentials.
-fn url_shape_ok(url: &str) -> bool {
+pub(super) fn url_shape_ok(url: &str) -> bool {
     let Some(rest) = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))
