@@ -109,12 +109,15 @@ fn condition(field: &str, op: Op, value: Value) -> Condition {
 fn default_routes() -> BTreeMap<String, String> {
     [
         ("billing", "finance"),
-        ("pricing", "finance"),
+        ("price", "finance"),
         ("support", "support"),
+        ("staff", "support"),
         ("delivery", "operations"),
-        ("product", "product"),
+        ("quality", "product"),
         ("usability", "product"),
-        ("performance", "product"),
+        ("reliability", "product"),
+        ("features", "product"),
+        ("onboarding", "cx"),
     ]
     .into_iter()
     .map(|(t, team)| (t.to_owned(), team.to_owned()))
@@ -1294,7 +1297,16 @@ pub async fn report(
     runs.sort_by_key(|r| r.id);
     let now = Utc::now();
     let mut seen = std::collections::BTreeSet::new();
-    let (mut treated, mut held) = (Arm { runs: 0, customers: 0 }, Arm { runs: 0, customers: 0 });
+    let (mut treated, mut held) = (
+        Arm {
+            runs: 0,
+            customers: 0,
+        },
+        Arm {
+            runs: 0,
+            customers: 0,
+        },
+    );
     // (rose, next NPS score, churned) per customer and arm.
     let mut rose = [(0u64, 0u64); 2];
     let mut next = [NpsTally::default(), NpsTally::default()];
@@ -1311,7 +1323,9 @@ pub async fn report(
         } else {
             treated.runs += 1;
         }
-        let Some(customer) = run.customer_id else { continue };
+        let Some(customer) = run.customer_id else {
+            continue;
+        };
         if !seen.insert(customer) {
             continue;
         }
@@ -1320,7 +1334,9 @@ pub async fn report(
         } else {
             treated.customers += 1;
             if let Some(v) = &offer {
-                let name = v[playbooks::variant_of(run.seed as u64, v.len())].name.clone();
+                let name = v[playbooks::variant_of(run.seed as u64, v.len())]
+                    .name
+                    .clone();
                 *variants.entry(name).or_default() += 1;
             }
         }
@@ -1328,10 +1344,13 @@ pub async fn report(
         let signals = store.category_signals(customer).await?;
         let start = run.started_at;
         let end = (start + Duration::days(i64::from(days))).min(now);
-        let before = vouch_domain::category_at(&signals, start, settings.lookback).map(|a| a.category);
+        let before =
+            vouch_domain::category_at(&signals, start, settings.lookback).map(|a| a.category);
         let after = vouch_domain::category_at(&signals, end, settings.lookback).map(|a| a.category);
         rose[arm].1 += 1;
-        if rank(after) > rank(before) || (before == Some(LoyaltyCategory::Promoter) && after == before) {
+        if rank(after) > rank(before)
+            || (before == Some(LoyaltyCategory::Promoter) && after == before)
+        {
             rose[arm].0 += 1;
         }
         if let Some(score) = signals
@@ -1347,22 +1366,46 @@ pub async fn report(
         }
         if let Some(c) = store.customer(customer).await? {
             churn[arm].1 += 1;
-            if c.profile.churned_at.is_some_and(|at| at > start && at <= end) {
+            if c.profile
+                .churned_at
+                .is_some_and(|at| at > start && at <= end)
+            {
                 churn[arm].0 += 1;
             }
         }
     }
-    let outcome = |name: &str, t: u64, h: u64, effect: Option<vouch_domain::analytics::Effect>| Outcome {
-        outcome: name.to_owned(),
-        status: if effect.is_some() { "measured" } else { "not_enough_data" }.to_owned(),
-        treated_n: t,
-        held_out_n: h,
-        effect,
-    };
+    let outcome =
+        |name: &str, t: u64, h: u64, effect: Option<vouch_domain::analytics::Effect>| Outcome {
+            outcome: name.to_owned(),
+            status: if effect.is_some() {
+                "measured"
+            } else {
+                "not_enough_data"
+            }
+            .to_owned(),
+            treated_n: t,
+            held_out_n: h,
+            effect,
+        };
     let outcomes = vec![
-        outcome("category_rose_or_stayed_promoter", rose[0].1, rose[1].1, compare_shares(rose[0], rose[1], level)),
-        outcome("nps_of_next_answer", next[0].responses(), next[1].responses(), compare_nps(&next[0], &next[1], level)),
-        outcome("churned", churn[0].1, churn[1].1, compare_shares(churn[0], churn[1], level)),
+        outcome(
+            "category_rose_or_stayed_promoter",
+            rose[0].1,
+            rose[1].1,
+            compare_shares(rose[0], rose[1], level),
+        ),
+        outcome(
+            "nps_of_next_answer",
+            next[0].responses(),
+            next[1].responses(),
+            compare_nps(&next[0], &next[1], level),
+        ),
+        outcome(
+            "churned",
+            churn[0].1,
+            churn[1].1,
+            compare_shares(churn[0], churn[1], level),
+        ),
     ];
     Ok(Some(PlaybookReport {
         playbook_id: id,
@@ -1400,7 +1443,12 @@ pub async fn sla_report(
     }
     Ok(by_team
         .into_iter()
-        .map(|(team, clocks)| (team, vouch_domain::sla_summary(&clocks, &settings.calendar, now)))
+        .map(|(team, clocks)| {
+            (
+                team,
+                vouch_domain::sla_summary(&clocks, &settings.calendar, now),
+            )
+        })
         .collect())
 }
 

@@ -392,7 +392,10 @@ mod tests {
         ];
         let now = cal.add(monday, Duration::hours(30));
         let early = sla_summary(&tasks[2..], &cal, monday + Duration::hours(2));
-        assert_eq!((early.tasks, early.decided, early.in_sla_share), (2, 0, None));
+        assert_eq!(
+            (early.tasks, early.decided, early.in_sla_share),
+            (2, 0, None)
+        );
         let s = sla_summary(&tasks, &cal, now);
         assert_eq!((s.tasks, s.closed, s.decided), (4, 2, 4));
         assert_eq!(s.in_sla_share, Some(0.25));

@@ -449,7 +449,11 @@ pub async fn message_unsubscribe_page(
     headers: HeaderMap,
 ) -> Response {
     let brand = brand(&state).await;
-    match state.store.unsubscribe_token(&vouch_app::secrets::secret_hash(&token)).await {
+    match state
+        .store
+        .unsubscribe_token(&vouch_app::secrets::secret_hash(&token))
+        .await
+    {
         Ok(Some(_)) => message(
             StatusCode::OK,
             texts(&headers),

@@ -6,6 +6,9 @@ mod surveys;
 
 #[path = "server/hardening.rs"]
 mod hardening;
+
+#[path = "server/playbooks.rs"]
+mod playbooks;
 use hardening::{
     a_second_factor_is_asked_for_once_set_up_and_each_code_works_once,
     control_characters_and_oversized_texts_stop_at_the_edge,
@@ -70,6 +73,7 @@ async fn start_state(
         policy,
         // The tests' receivers listen on loopback.
         webhook_allow_private: true,
+        playbooks: state.playbooks.clone(),
         ..vouch_server::JobSettings::default()
     };
     tokio::spawn(async move {

@@ -442,7 +442,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events::list))
         .routes(routes!(playbooks::list, playbooks::create))
         .routes(routes!(playbooks::check))
-        .routes(routes!(playbooks::get, playbooks::update, playbooks::delete))
+        .routes(routes!(
+            playbooks::get,
+            playbooks::update,
+            playbooks::delete
+        ))
         .routes(routes!(playbooks::runs))
         .routes(routes!(playbooks::report))
         .routes(routes!(playbooks::customer_runs))

@@ -112,10 +112,12 @@ pub async fn create(
     if let Err(refusal) = check_urls(&spec) {
         return Ok(refused(refusal));
     }
-    Ok(match vouch_app::playbooks::create(&state.store, &spec).await? {
-        Ok(playbook) => (StatusCode::CREATED, Json(playbook)).into_response(),
-        Err(refusal) => refused(refusal),
-    })
+    Ok(
+        match vouch_app::playbooks::create(&state.store, &spec).await? {
+            Ok(playbook) => (StatusCode::CREATED, Json(playbook)).into_response(),
+            Err(refusal) => refused(refusal),
+        },
+    )
 }
 
 /// What the guard says of a playbook, without saving it (the editor asks
@@ -140,9 +142,10 @@ pub async fn check(
     let (denials, invalid) = match verdict {
         Ok(()) => (Vec::new(), None),
         Err(Refusal::Compliance(d)) => (d, None),
-        Err(Refusal::Shape(field, message)) => {
-            (Vec::new(), Some(json!({"field": field, "message": message})))
-        }
+        Err(Refusal::Shape(field, message)) => (
+            Vec::new(),
+            Some(json!({"field": field, "message": message})),
+        ),
     };
     Ok(Json(CheckResult {
         ok: denials.is_empty() && invalid.is_none(),
@@ -273,7 +276,11 @@ pub async fn runs(
         return Err(ApiError::not_found("playbook", id));
     }
     let limit = page_size(q.limit)?;
-    with_logs(&state, state.store.playbook_runs(Some(id), None, limit).await?).await
+    with_logs(
+        &state,
+        state.store.playbook_runs(Some(id), None, limit).await?,
+    )
+    .await
 }
 
 pub(super) async fn with_logs(state: &AppState, runs: Vec<PlaybookRun>) -> ApiResult<RunList> {
@@ -379,7 +386,11 @@ pub async fn tasks(
         .await?;
     let more = tasks.len() > limit as usize;
     let tasks: Vec<TaskRecord> = tasks.into_iter().take(limit as usize).collect();
-    let next = if more { tasks.last().map(|t| t.id) } else { None };
+    let next = if more {
+        tasks.last().map(|t| t.id)
+    } else {
+        None
+    };
     Ok(Json(TaskPage { tasks, next }))
 }
 
@@ -468,7 +479,10 @@ pub async fn update_task(
             ));
         }
         if next == TaskState::Closed && resolution.is_none() && before.resolution.is_none() {
-            return Err(ApiError::invalid("resolution", "closing a task needs a resolution"));
+            return Err(ApiError::invalid(
+                "resolution",
+                "closing a task needs a resolution",
+            ));
         }
     }
     let change = TaskChange {
@@ -552,5 +566,12 @@ pub async fn customer_runs(
         return Err(ApiError::not_found("customer", id));
     }
     let limit = page_size(q.limit)?;
-    with_logs(&state, state.store.playbook_runs(None, Some(customer), limit).await?).await
+    with_logs(
+        &state,
+        state
+            .store
+            .playbook_runs(None, Some(customer), limit)
+            .await?,
+    )
+    .await
 }

@@ -105,7 +105,7 @@ pub(crate) fn smtp_sink(dir: &Path) -> Option<SmtpSink> {
 }
 
 /// The messages received so far, decoded to text (headers and bodies).
-fn received(maildir: &Path) -> Vec<String> {
+pub(crate) fn received(maildir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(maildir.join("new")) else {
         return Vec::new();
     };
@@ -224,7 +224,7 @@ fn base64(text: &str) -> String {
 }
 
 /// The mail sent to `to`, if any.
-fn mail_to<'a>(mails: &'a [String], to: &str) -> Vec<&'a String> {
+pub(crate) fn mail_to<'a>(mails: &'a [String], to: &str) -> Vec<&'a String> {
     mails
         .iter()
         .filter(|m| m.lines().any(|l| l.starts_with("To:") && l.contains(to)))
@@ -232,7 +232,7 @@ fn mail_to<'a>(mails: &'a [String], to: &str) -> Vec<&'a String> {
 }
 
 /// The one-click link for `score` in a mail.
-fn link(mail: &str, score: u8) -> String {
+pub(crate) fn link(mail: &str, score: u8) -> String {
     mail.split_whitespace()
         .map(|w| w.trim_matches(|c| c == '"' || c == '<' || c == '>'))
         .find(|w| w.starts_with("http") && w.ends_with(&format!("?score={score}")))
