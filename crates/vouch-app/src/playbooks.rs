@@ -604,7 +604,10 @@ pub async fn run_step(store: &Store, settings: &RunSettings, job: StepJob) -> Re
         } => {
             let team = match team {
                 Some(t) => Some(t.clone()),
-                None => route(store, &facts).await?,
+                None => match route(store, &facts).await? {
+                    Some(t) => Some(t),
+                    None => owning_team(&spec, &facts),
+                },
             };
             let owner = match (owner, &team) {
                 (Some(o), _) => Some(o.clone()),
@@ -776,6 +779,23 @@ async fn route(store: &Store, facts: &Facts) -> Result<Option<String>> {
         .into_iter()
         .find(|(conditions, _)| facts.check(conditions).iter().all(|c| c.matched))
         .map(|(_, team)| team))
+}
+
+/// With no routing rule for the customer, the team the playbook's own
+/// `route_feedback` step sends their topics to (the team that owns the
+/// problem), else its default team.
+fn owning_team(spec: &PlaybookSpec, facts: &Facts) -> Option<String> {
+    spec.steps.iter().find_map(|s| match &s.action {
+        Action::RouteFeedback {
+            routes,
+            default_team,
+        } => facts
+            .topics
+            .iter()
+            .find_map(|t| routes.get(t).cloned())
+            .or_else(|| default_team.clone()),
+        _ => None,
+    })
 }
 
 fn signal_of(event: &StoredEvent) -> Option<(String, i64)> {
@@ -1211,16 +1231,20 @@ pub async fn call_done(store: &Store, job: StepJob, outcome: &str, detail: Strin
     Ok(())
 }
 
-/// Runs every playbook job that is due now, here (the demo, which has no
-/// worker): steps, then calls and messages are left to a server.
-pub async fn run_due_steps(store: &Store, settings: &RunSettings) -> Result<usize> {
+/// Runs here every playbook step due within `horizon` from now (the demo,
+/// which has no worker); calls and messages are left to a server.
+pub async fn run_due_steps(
+    store: &Store,
+    settings: &RunSettings,
+    horizon: Duration,
+) -> Result<usize> {
     let mut ran = 0;
     let lease = Duration::minutes(5);
     while let Some(job) = store
         .claim_job_of(
             "inline",
             &[vouch_domain::JobKind::PlaybookStep],
-            Utc::now(),
+            Utc::now() + horizon,
             lease,
         )
         .await?
@@ -1253,8 +1277,21 @@ pub struct Outcome {
     /// How many customers of each arm the outcome counts.
     pub treated_n: u64,
     pub held_out_n: u64,
-    #[serde(flatten)]
-    pub effect: Option<vouch_domain::analytics::Effect>,
+    /// Each arm's value (a share 0–1, or an NPS) and treated − held out,
+    /// with its 95% interval and two-sided p-value; none until measured.
+    pub treated: Option<f64>,
+    pub held_out: Option<f64>,
+    pub difference: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub p_value: Option<f64>,
+}
+
+/// An offer variant and how many treated customers got it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Variant {
+    pub name: String,
+    pub customers: u64,
 }
 
 /// Does the path work: treated against held-out customers.
@@ -1267,8 +1304,7 @@ pub struct PlaybookReport {
     pub held_out: Arm,
     pub outcomes: Vec<Outcome>,
     /// Offer variants (the passive path), each with its treated customers.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub variants: Vec<(String, u64)>,
+    pub variants: Vec<Variant>,
 }
 
 fn rank(c: Option<LoyaltyCategory>) -> i32 {
@@ -1385,7 +1421,12 @@ pub async fn report(
             .to_owned(),
             treated_n: t,
             held_out_n: h,
-            effect,
+            treated: effect.map(|e| e.treated),
+            held_out: effect.map(|e| e.held_out),
+            difference: effect.map(|e| e.difference),
+            ci_low: effect.map(|e| e.ci_low),
+            ci_high: effect.map(|e| e.ci_high),
+            p_value: effect.map(|e| e.p_value),
         };
     let outcomes = vec![
         outcome(
@@ -1413,7 +1454,10 @@ pub async fn report(
         treated,
         held_out: held,
         outcomes,
-        variants: variants.into_iter().collect(),
+        variants: variants
+            .into_iter()
+            .map(|(name, customers)| Variant { name, customers })
+            .collect(),
     }))
 }
 

@@ -36,6 +36,9 @@ impl DemoArgs {
     }
 }
 
+/// How much of the demo history the default playbooks run over.
+const DEMO_PLAYBOOK_EVENTS: i64 = 1_500;
+
 pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<()> {
     let until = args.until.unwrap_or_else(crate::args::today);
     let config = DemoConfig {
@@ -73,6 +76,20 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<()> {
         "Tagged {} feedback items with language, sentiment and topics in {:.1} s.",
         thousands(tagged),
         tagging.elapsed().as_secs_f64()
+    );
+    let playbooks = Instant::now();
+    let (runs, tasks) = vouch_app::demo::run_playbooks(
+        store,
+        &vouch_app::playbooks::RunSettings::default(),
+        DEMO_PLAYBOOK_EVENTS,
+    )
+    .await?;
+    println!(
+        "Ran the default playbooks over the last {} events in {:.1} s: {} runs, {} close-the-loop tasks.",
+        thousands(DEMO_PLAYBOOK_EVENTS as u64),
+        playbooks.elapsed().as_secs_f64(),
+        thousands(runs),
+        thousands(tasks)
     );
     let report = vouch_app::reports::nps(store, &ResponseFilter::default(), 0.95).await?;
     if let (Some(nps), Some(low), Some(high)) = (report.nps, report.ci_low, report.ci_high) {

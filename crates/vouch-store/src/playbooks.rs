@@ -16,7 +16,7 @@ use crate::tasks::{NewTask, insert_task};
 use crate::{NewJob, Result, Store, StoreError};
 
 /// A playbook as kept: its current version.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredPlaybook {
     pub id: i64,
     /// Set on the defaults Vouch installs (`default.detractor`…).
@@ -81,6 +81,7 @@ pub struct PlaybookRun {
     pub event_id: String,
     /// Decides the hold-out and random audiences; kept so the draw can be checked.
     #[serde(serialize_with = "as_text")]
+    #[schema(value_type = String)]
     pub seed: i64,
     /// How many runs of the playbook started before this one (every Nth).
     pub ordinal: i64,

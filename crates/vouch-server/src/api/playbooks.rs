@@ -18,7 +18,27 @@ use crate::auth::{Api, need};
 
 #[derive(Serialize, ToSchema)]
 pub struct PlaybookList {
+    #[schema(value_type = Vec<PlaybookView>)]
     playbooks: Vec<StoredPlaybook>,
+}
+
+/// A playbook as stored: its current version's fields, with its id and version.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PlaybookView {
+    id: i64,
+    /// Set on the defaults Vouch installs (`default.detractor`…).
+    default_key: Option<String>,
+    version: i64,
+    name: String,
+    enabled: bool,
+    trigger: vouch_domain::playbooks::Trigger,
+    conditions: Vec<vouch_domain::playbooks::Condition>,
+    steps: Vec<vouch_domain::playbooks::Step>,
+    holdout_percent: u8,
+    holdout_from_step: usize,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A refused playbook: `code` is `compliance` (with the first denial's
@@ -102,7 +122,7 @@ pub async fn list(
 /// 422 with `code: compliance` and the rule's name (docs/COMPLIANCE.md).
 #[utoipa::path(post, path = "/api/v1/playbooks", operation_id = "create_playbook", tag = "playbooks",
     request_body = PlaybookSpec,
-    responses((status = 201, description = "The playbook, version 1", body = StoredPlaybook),
+    responses((status = 201, description = "The playbook, version 1", body = PlaybookView),
               (status = 422, description = "Refused by the compliance guard, or a bad field", body = RefusalBody)))]
 pub async fn create(
     _: Api<need::ManagePlaybooks>,
@@ -156,7 +176,7 @@ pub async fn check(
 
 #[utoipa::path(get, path = "/api/v1/playbooks/{id}", operation_id = "get_playbook", tag = "playbooks",
     params(("id" = i64, Path, description = "The playbook's id")),
-    responses((status = 200, description = "The playbook", body = StoredPlaybook),
+    responses((status = 200, description = "The playbook", body = PlaybookView),
               (status = 404, description = "No such playbook", body = super::ErrorBody)))]
 pub async fn get(
     _: Api<need::ReadCustomers>,
@@ -194,7 +214,7 @@ enum PendingChoice {
 #[utoipa::path(put, path = "/api/v1/playbooks/{id}", operation_id = "update_playbook", tag = "playbooks",
     params(("id" = i64, Path, description = "The playbook's id"), UpdateQuery),
     request_body = PlaybookSpec,
-    responses((status = 200, description = "The playbook, its new version", body = StoredPlaybook),
+    responses((status = 200, description = "The playbook, its new version", body = PlaybookView),
               (status = 404, description = "No such playbook", body = super::ErrorBody),
               (status = 422, description = "Refused by the compliance guard, or a bad field", body = RefusalBody)))]
 pub async fn update(
@@ -467,6 +487,18 @@ pub async fn update_task(
         .as_deref()
         .map(|r| parse_field::<vouch_domain::playbooks::Resolution>("resolution", r))
         .transpose()?;
+    for (field, value, max) in [
+        ("owner", input.owner.clone().flatten(), 254),
+        ("team", input.team.clone().flatten(), 100),
+        ("note", input.note.clone(), 10_000),
+    ] {
+        if value.is_some_and(|v| v.chars().count() > max) {
+            return Err(ApiError::invalid(
+                field,
+                format!("at most {max} characters"),
+            ));
+        }
+    }
     let Some(before) = state.store.task(id).await? else {
         return Err(ApiError::not_found("task", id));
     };
@@ -521,11 +553,11 @@ pub struct SlaReport {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SlaQuery {
-    /// Tasks opened from this time (default: 30 days ago).
-    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
+    /// Tasks opened from this time (date or RFC 3339; default 30 days before `to`).
+    #[param(value_type = Option<super::schemas::Time>, inline)]
     from: Option<String>,
     /// Tasks opened before this time (default: now).
-    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
+    #[param(value_type = Option<super::schemas::Time>, inline)]
     to: Option<String>,
 }
 
