@@ -341,6 +341,7 @@ pub enum Action {
     },
     /// Waits; the next step runs after it.
     Wait {
+        #[schema(maximum = 8760)]
         hours: u32,
     },
 }
@@ -413,6 +414,7 @@ pub struct Step {
     #[serde(flatten)]
     pub action: Action,
     #[serde(default, skip_serializing_if = "is_zero")]
+    #[schema(maximum = 525600)]
     pub delay_minutes: u32,
 }
 
@@ -490,6 +492,15 @@ impl PlaybookSpec {
             ));
         }
         for step in &self.steps {
+            if step.delay_minutes > 525_600
+                || matches!(step.action, Action::Wait { hours } if hours > 8_760)
+                || matches!(step.action, Action::RequestReview { audience: Audience::EveryNth(n), .. } if n > 10_000)
+            {
+                return Err((
+                    "steps",
+                    "delays and waits are at most a year, every_nth at most 10000".into(),
+                ));
+            }
             if let Action::OfferIncentive { variants } = &step.action
                 && !(1..=5).contains(&variants.len())
             {
