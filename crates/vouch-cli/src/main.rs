@@ -9,6 +9,7 @@ mod demo;
 mod import;
 mod kpis;
 mod nps;
+mod playbooks;
 mod progress;
 mod serve;
 mod table;
@@ -84,6 +85,12 @@ enum Command {
     /// invitations and consent, as the events webhooks receive.
     #[command(subcommand)]
     Events(serve::EventsCommand),
+    /// Nurturing paths: the playbooks that react to events, and their reports.
+    #[command(subcommand)]
+    Playbooks(playbooks::PlaybooksCommand),
+    /// Close-the-loop tasks the playbooks (and staff) open.
+    #[command(subcommand)]
+    Tasks(playbooks::TasksCommand),
     /// The audit log, newest first: sign-ins, account and token changes,
     /// exports, erasures, settings and every API write.
     ///
@@ -333,6 +340,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(command) => serve::run_token(&store, command).await,
         Command::Audit { limit, json } => serve::run_audit(&store, limit, json).await,
         Command::Events(command) => serve::run_events(&store, command).await,
+        Command::Playbooks(command) => playbooks::run_playbooks(&store, command).await,
+        Command::Tasks(command) => playbooks::run_tasks(&store, command).await,
         Command::Purge => {
             let purged = vouch_app::retention::purge(&store, &config.retention()).await?;
             println!("{}", serde_json::to_string(&purged)?);

@@ -35,10 +35,6 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
             println!("Demo admin: admin@vouch.demo, password {password}");
         }
     }
-    let installed = vouch_app::playbooks::install_defaults(&store).await?;
-    if installed > 0 {
-        tracing::info!(installed, "installed the default playbooks");
-    }
     if store.seals_secrets() {
         let sealed = store.seal_readable_secrets().await?;
         if sealed > 0 {
@@ -57,6 +53,12 @@ pub async fn run(store: Store, args: ServeArgs, config: &Config) -> anyhow::Resu
     let jobs = config.jobs(listener.local_addr()?)?;
     // A mail setting that could never work stops the start, not every email.
     jobs.mail.check().map_err(anyhow::Error::msg)?;
+    // On the first start only; an edited or deleted default stays so.
+    let installed = vouch_app::playbooks::install_defaults(&store).await?;
+    if installed > 0 {
+        tracing::info!(installed, "installed the default playbooks");
+    }
+
     println!(
         "Vouch is serving {} at http://{}/",
         store.describe(),
@@ -217,7 +219,8 @@ pub enum EventsCommand {
         /// response.updated, feedback.created, feedback.updated,
         /// customer.created, customer.updated, customer.erased,
         /// customer.category_changed, invitation.sent, invitation.bounced,
-        /// consent.changed.
+        /// consent.changed, task.created, task.closed, task.overdue,
+        /// task.escalated.
         #[arg(long = "type", value_delimiter = ',')]
         types: Vec<EventKind>,
         /// How many of the newest to show first.

@@ -928,10 +928,13 @@ async fn webhooks_are_signed_retried_and_logged(db: &TestDb) {
         log.iter()
             .any(|d| d["status_code"] == 200 && d["attempt"] == 2)
     );
-    let done = store
+    let done: Vec<_> = store
         .jobs(Some(vouch_domain::JobState::Done), 10)
         .await
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.kind == vouch_domain::JobKind::WebhookDelivery)
+        .collect();
     assert_eq!(done.len(), 2);
     let metrics = server
         .client

@@ -282,7 +282,12 @@ fn survive_kills(db: &str, rounds: u32, seed: u64) {
             .block_on(store.consumer_position(vouch_app::events::WEBHOOK_CONSUMER, 0))
             .unwrap();
         let events = rt.block_on(store.events_after(0, &kinds, 100_000)).unwrap();
-        let jobs = rt.block_on(store.jobs(None, 100_000)).unwrap();
+        let jobs: Vec<_> = rt
+            .block_on(store.jobs(None, 100_000))
+            .unwrap()
+            .into_iter()
+            .filter(|j| j.kind == vouch_domain::JobKind::WebhookDelivery)
+            .collect();
         let caught_up = events.last().is_none_or(|e| relayed >= e.seq);
         if caught_up && jobs.iter().all(|j| j.state == JobState::Done) {
             break (jobs, events);
