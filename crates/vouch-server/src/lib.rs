@@ -16,6 +16,7 @@ mod mailer;
 mod metrics;
 pub mod outbound;
 mod pages;
+mod playbook_pages;
 mod survey_admin;
 mod survey_pages;
 
@@ -195,6 +196,16 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::dashboard))
         .route("/feedback", get(pages::feedback))
         .route(
+            "/tasks",
+            get(playbook_pages::tasks).post(playbook_pages::assign_tasks),
+        )
+        .route("/tasks/{id}", post(playbook_pages::work_task))
+        .route("/playbooks", get(playbook_pages::playbooks))
+        .route(
+            "/playbooks/{id}",
+            get(playbook_pages::edit_playbook).post(playbook_pages::save_playbook),
+        )
+        .route(
             "/surveys",
             get(survey_admin::list).post(survey_admin::create),
         )
@@ -265,6 +276,9 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/feedback", Some(ReadFeedback)),
         ("GET", "/surveys", Some(ReadResponses)),
         ("GET", "/surveys/1", Some(ManageSurveys)),
+        ("GET", "/tasks", Some(WorkTasks)),
+        ("GET", "/playbooks", Some(ReadCustomers)),
+        ("GET", "/playbooks/1", Some(ManagePlaybooks)),
         ("GET", "/api/v1/customers", Some(ReadCustomers)),
         ("POST", "/api/v1/customers", Some(WriteCustomers)),
         ("GET", "/api/v1/customers/1", Some(ReadCustomers)),

@@ -532,14 +532,24 @@ pub(crate) fn shown(text: &str) -> String {
 /// `GET /assets/staff.css` and `/assets/login.css`: the staff pages' style
 /// (a file of our own, so the pages' policy can forbid inline styles).
 pub async fn stylesheet(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
-    let css = match name.as_str() {
-        "staff.css" => include_str!("../assets/staff.css"),
-        "login.css" => include_str!("../assets/login.css"),
+    let (css, kind) = match name.as_str() {
+        "staff.css" => (
+            include_str!("../assets/staff.css"),
+            "text/css; charset=utf-8",
+        ),
+        "login.css" => (
+            include_str!("../assets/login.css"),
+            "text/css; charset=utf-8",
+        ),
+        "playbook-editor.js" => (
+            include_str!("../assets/playbook-editor.js"),
+            "text/javascript; charset=utf-8",
+        ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, kind),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         css,

@@ -946,7 +946,7 @@ async fn webhooks_are_signed_retried_and_logged(db: &TestDb) {
         .await
         .unwrap();
     assert!(
-        metrics.contains("vouch_jobs{state=\"done\"} 2"),
+        metrics.contains("vouch_jobs_run_total{kind=\"webhook.deliver\",outcome=\"done\"} 2"),
         "{metrics}"
     );
     assert!(metrics.contains("vouch_http_requests_total{method=\"POST\",route=\"/api/v1/responses\",status=\"201\"} 1"), "{metrics}");

@@ -178,7 +178,9 @@ fn one_server_per_sqlite_file_and_sigterm_finishes_the_job_in_hand() {
     assert_eq!(done.len(), 1, "the job in hand was finished, not abandoned");
     let listed = super::stdout(&super::vouch(&db, &["jobs", "list"]));
     assert!(
-        listed.contains("webhook.deliver") && listed.contains("1 done"),
+        listed
+            .lines()
+            .any(|l| l.contains("webhook.deliver") && l.contains("done")),
         "{listed}"
     );
     // The lock died with the process: a new server may start.
