@@ -1365,3 +1365,153 @@ on_both_backends!(
     erasure_scrubs_quotes_drops_queued_payloads_and_stays_erased,
     a_second_factor_is_asked_for_once_set_up_and_each_code_works_once,
 );
+
+/// A manager edits a playbook in the browser: the guard's R1 denial shows
+/// before saving and nothing is saved; then works a task to closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_sees_a_gating_denial_before_saving_and_works_a_task_to_closed() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
+        .await
+        .unwrap();
+    vouch_app::playbooks::install_defaults(&store)
+        .await
+        .unwrap();
+    let review = store
+        .playbooks()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.default_key.as_deref() == Some("default.review"))
+        .unwrap();
+    let now = chrono::Utc::now();
+    let task = store
+        .add_task(
+            &vouch_store::NewTask {
+                customer_id: None,
+                task_type: vouch_domain::playbooks::TaskType::CloseLoop,
+                reason: "A detractor answered".into(),
+                priority: vouch_domain::playbooks::Priority::High,
+                team: Some("support".into()),
+                owner: Some("mara@example.com".into()),
+                signal: None,
+                run: None,
+                sla: "close_loop".into(),
+                first_response_due: now + chrono::Duration::hours(4),
+                due_at: now + chrono::Duration::hours(16),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let hash = vouch_server::hash_password("browser password 1");
+    store
+        .add_user("mara@example.com", Role::Manager, &hash, now)
+        .await
+        .unwrap();
+    let server = start(store.clone()).await;
+    let page = &browser.client;
+    let outcome = async {
+        use fantoccini::Locator;
+        page.goto(&format!("{}/playbooks/{}", server.base, review.id))
+            .await?;
+        page.find(Locator::Id("email"))
+            .await?
+            .send_keys("mara@example.com")
+            .await?;
+        page.find(Locator::Id("password"))
+            .await?
+            .send_keys("browser password 1")
+            .await?;
+        page.find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        // Signed in (the dashboard), then to the editor.
+        page.wait()
+            .at_most(std::time::Duration::from_secs(20))
+            .for_element(Locator::Css("header nav"))
+            .await?;
+        page.goto(&format!("{}/playbooks/{}", server.base, review.id))
+            .await?;
+        page.wait()
+            .at_most(std::time::Duration::from_secs(20))
+            .for_element(Locator::Id("spec"))
+            .await?;
+        // Only promoters asked for a review: gating.
+        let mut gated = serde_json::to_value(&review.spec).unwrap();
+        gated["conditions"] = serde_json::json!([{"field": "score", "op": ">=", "value": 9}]);
+        page.execute(
+            "document.getElementById('spec').value = arguments[0];",
+            vec![serde_json::Value::String(gated.to_string())],
+        )
+        .await?;
+        page.find(Locator::Id("check")).await?.click().await?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let verdict = loop {
+            let text = page.find(Locator::Id("verdict")).await?.text().await?;
+            if !text.is_empty() {
+                break text;
+            }
+            assert!(std::time::Instant::now() < deadline, "no verdict");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        assert!(verdict.starts_with("R1"), "{verdict}");
+        // Saving anyway is refused with the same rule; nothing is saved.
+        page.find(Locator::Id("save")).await?.click().await?;
+        let refusal = page
+            .wait()
+            .at_most(std::time::Duration::from_secs(20))
+            .for_element(Locator::Id("refusal"))
+            .await?
+            .text()
+            .await?;
+        assert!(refusal.contains("R1"), "{refusal}");
+
+        page.goto(&format!("{}/tasks", server.base)).await?;
+        let row = page
+            .wait()
+            .at_most(std::time::Duration::from_secs(20))
+            .for_element(Locator::Id(&format!("task-{task}")))
+            .await?;
+        assert!(row.text().await?.contains("support"));
+        page.find(Locator::Css(&format!("#state-{task} option[value=closed]")))
+            .await?
+            .click()
+            .await?;
+        page.find(Locator::Css(&format!(
+            "#resolution-{task} option[value=resolved]"
+        )))
+        .await?
+        .click()
+        .await?;
+        page.find(Locator::Id(&format!("note-{task}")))
+            .await?
+            .send_keys("Called her; refunded")
+            .await?;
+        page.find(Locator::Css(&format!("#task-{task} button[type=submit]")))
+            .await?
+            .click()
+            .await?;
+        page.wait()
+            .at_most(std::time::Duration::from_secs(20))
+            .for_element(Locator::Css("p[role=status]"))
+            .await?;
+        if let Ok(path) = std::env::var("VOUCH_TEST_SCREENSHOT") {
+            std::fs::write(path, page.screenshot().await?).unwrap();
+        }
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    browser.close().await;
+    outcome.expect("the browser steps");
+    let saved = store.playbook(review.id).await.unwrap().unwrap();
+    assert_eq!(saved.version, 1, "the gated draft was never saved");
+    let closed = store.task(task).await.unwrap().unwrap();
+    assert_eq!(closed.state, "closed");
+    assert_eq!(closed.resolution.as_deref(), Some("resolved"));
+    assert_eq!(closed.note.as_deref(), Some("Called her; refunded"));
+}
