@@ -70,12 +70,15 @@ fn state_label(state: &str) -> &'static str {
     }
 }
 
+/// A countdown's words: "3 d 4 h", "5 h 20 min", "12 min".
 fn span(minutes: i64) -> String {
-    let (h, m) = (minutes / 60, minutes % 60);
-    match (h, m) {
-        (0, m) => format!("{m} min"),
-        (h, 0) => format!("{h} h"),
-        (h, m) => format!("{h} h {m} min"),
+    let (d, h, m) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    match (d, h, m) {
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
     }
 }
 
@@ -356,7 +359,7 @@ async fn edit_page(
             r.outcomes
                 .iter()
                 .map(|o| OutcomeRow {
-                    name: o.outcome.replace('_', " "),
+                    name: ui.t(&format!("outcome_{}", o.outcome)).to_owned(),
                     n: format!("{} / {}", o.treated_n, o.held_out_n),
                     result: match (o.difference, o.ci_low, o.ci_high, o.p_value) {
                         (Some(d), Some(lo), Some(hi), Some(p)) => {
