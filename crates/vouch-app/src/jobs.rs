@@ -22,6 +22,10 @@ pub enum Task {
     PlaybookCall(StepJob),
     /// Marks overdue and escalated tasks.
     TaskSweep,
+    /// Mails staff reply `reply_id`.
+    TaskReply {
+        reply_id: i64,
+    },
 }
 
 /// The task sweep's schedule name.
@@ -40,6 +44,7 @@ impl Task {
             Task::PlaybookMessage(_) => JobKind::PlaybookMessage,
             Task::PlaybookCall(_) => JobKind::PlaybookCall,
             Task::TaskSweep => JobKind::TaskSweep,
+            Task::TaskReply { .. } => JobKind::TaskReply,
         }
     }
 
@@ -58,6 +63,7 @@ impl Task {
             Task::PlaybookMessage(s) => format!("playbook:{}:{}:message", s.run_id, s.step),
             Task::PlaybookCall(s) => format!("playbook:{}:{}:call", s.run_id, s.step),
             Task::TaskSweep => TASK_SCHEDULE.to_owned(),
+            Task::TaskReply { reply_id } => format!("task.reply:{reply_id}"),
         }
     }
 
@@ -68,6 +74,7 @@ impl Task {
             Task::RetentionSweep | Task::TaskSweep => 1,
             Task::PlaybookStep(_) | Task::PlaybookMessage(_) => STEP_ATTEMPTS,
             Task::PlaybookCall(_) => WEBHOOK_ATTEMPTS,
+            Task::TaskReply { .. } => STEP_ATTEMPTS,
         }
     }
 
@@ -88,6 +95,7 @@ impl Task {
             Task::WebhookDelivery(d) => serde_json::to_value(d),
             Task::SurveyEmail(e) => serde_json::to_value(e),
             Task::RetentionSweep | Task::TaskSweep => Ok(serde_json::json!({})),
+            Task::TaskReply { reply_id } => Ok(serde_json::json!({ "reply_id": reply_id })),
             Task::PlaybookStep(s) | Task::PlaybookMessage(s) | Task::PlaybookCall(s) => {
                 serde_json::to_value(s)
             }
@@ -107,6 +115,11 @@ impl Task {
             }
             JobKind::RetentionSweep => Task::RetentionSweep,
             JobKind::TaskSweep => Task::TaskSweep,
+            JobKind::TaskReply => Task::TaskReply {
+                reply_id: job.payload["reply_id"]
+                    .as_i64()
+                    .ok_or_else(|| format!("a {} job without its reply_id", job.kind))?,
+            },
             JobKind::PlaybookStep => {
                 Task::PlaybookStep(serde_json::from_value(job.payload.clone()).map_err(bad)?)
             }
@@ -143,6 +156,7 @@ mod tests {
             Task::PlaybookMessage(StepJob { run_id: 4, step: 1 }),
             Task::PlaybookCall(StepJob { run_id: 4, step: 2 }),
             Task::TaskSweep,
+            Task::TaskReply { reply_id: 9 },
         ] {
             let new = task.job(now);
             let job = Job {

@@ -1167,6 +1167,101 @@ pub async fn message_refused(store: &Store, email: &PlaybookEmail, reason: &str)
     Ok(())
 }
 
+/// Queues a staff reply to task `task`'s customer; `None` when the task
+/// has no customer with an email address.
+pub async fn reply_to_task(
+    store: &Store,
+    task: i64,
+    author: &str,
+    subject: &str,
+    body: &str,
+) -> Result<Option<i64>> {
+    let Some(record) = store.task(task).await? else {
+        return Ok(None);
+    };
+    let Some(customer) = record.customer_id else {
+        return Ok(None);
+    };
+    if store
+        .customer(CustomerId(customer))
+        .await?
+        .and_then(|c| c.profile.email)
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let job = |reply_id| Task::TaskReply { reply_id }.job(Utc::now());
+    Ok(Some(
+        store
+            .add_task_reply(task, author, subject, body, &job, Utc::now())
+            .await?,
+    ))
+}
+
+/// A staff reply cleared to go.
+#[derive(Debug, Clone)]
+pub struct ReplyEmail {
+    pub reply_id: i64,
+    pub to: Email,
+    pub subject: String,
+    pub body: String,
+    pub message_id: String,
+}
+
+/// Decides whether reply `reply_id` goes: a service message needs no
+/// consent and spends no budget, but a suppressed address (a bounce, a
+/// complaint) gets nothing. `Ok(Err(why))` when it will not go.
+pub async fn prepare_reply(
+    store: &Store,
+    job_id: i64,
+    reply_id: i64,
+    mail_domain: &str,
+) -> Result<std::result::Result<ReplyEmail, String>> {
+    let Some((task, subject, body, sent)) = store.task_reply(reply_id).await? else {
+        return Ok(Err("the reply is gone".into()));
+    };
+    if sent.is_some() {
+        return Ok(Err("sent already".into()));
+    }
+    let Some(customer) = store.task(task).await?.and_then(|t| t.customer_id) else {
+        return Ok(Err("the task has no customer".into()));
+    };
+    let Some(to) = store
+        .customer(CustomerId(customer))
+        .await?
+        .and_then(|c| c.profile.email)
+    else {
+        return Ok(Err("the customer has no email address".into()));
+    };
+    let task_job = Task::TaskReply { reply_id };
+    let contact = ContactRequest {
+        customer_id: CustomerId(customer),
+        purpose: Purpose::Service,
+        what: format!("reply on task {task}"),
+        message_id: crate::outreach::message_id(job_id, &task_job.dedupe_key(), mail_domain),
+    };
+    let now = Utc::now();
+    let suppressed = store
+        .suppressed_emails(&[to.match_key()], Purpose::Service)
+        .await?;
+    if let Some(reason) = suppressed.values().next() {
+        let why = format!("the address is suppressed ({reason})");
+        store.skip_contact(&contact, &why, now).await?;
+        return Ok(Err(why));
+    }
+    // Service messages are never deferred by the budget; this records them.
+    store
+        .reserve_contact(&contact, &vouch_domain::ContactBudget::default(), None, now)
+        .await?;
+    Ok(Ok(ReplyEmail {
+        reply_id,
+        to,
+        subject,
+        body,
+        message_id: contact.message_id,
+    }))
+}
+
 /// `POST /unsubscribe/{token}` (also one-click): the address gets no more
 /// messages of the link's purpose and the consent is recorded withdrawn.
 /// False for an unknown token.

@@ -261,6 +261,8 @@ named_enum! {
         PlaybookCall = "playbook.call",
         /// Marks overdue and escalated tasks (every few minutes).
         TaskSweep = "tasks.sweep",
+        /// Mails a staff reply to a task's customer (a service message).
+        TaskReply = "task.reply",
     }
 }
 

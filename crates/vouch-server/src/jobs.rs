@@ -275,6 +275,7 @@ impl Worker {
                 Err(e) => Err(e),
             },
             Ok(Task::PlaybookCall(step)) => self.call(step).await,
+            Ok(Task::TaskReply { reply_id }) => self.reply(&job, reply_id).await,
             Ok(Task::TaskSweep) => self
                 .store
                 .sweep_tasks(Utc::now())
@@ -299,8 +300,11 @@ impl Worker {
                 });
                 tracing::info!(job = job.id, kind = %job.kind, attempt = job.attempts, %error, retry = retry_at.is_some(), "job failed");
                 if retry_at.is_none()
-                    && let Ok(task @ (Task::SurveyEmail(_) | Task::PlaybookMessage(_))) =
-                        Task::of(&job)
+                    && let Ok(
+                        task @ (Task::SurveyEmail(_)
+                        | Task::PlaybookMessage(_)
+                        | Task::TaskReply { .. }),
+                    ) = Task::of(&job)
                 {
                     // Dead: the message will not go out, so its claim on the budget goes.
                     let id = vouch_app::outreach::message_id(
@@ -413,6 +417,46 @@ impl Worker {
                 .await
                 .map(|()| None)
                 .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Mails a staff reply (a service message); its first send stops the
+    /// task's first-response clock.
+    async fn reply(&self, job: &Job, reply_id: i64) -> Result<(), String> {
+        if !self.mailer.can_send() {
+            return Err("no SMTP server is configured (smtp_url)".to_owned());
+        }
+        let email = match vouch_app::playbooks::prepare_reply(
+            &self.store,
+            job.id,
+            reply_id,
+            &self.mailer.domain(),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        {
+            Ok(email) => email,
+            Err(why) => {
+                tracing::info!(job = job.id, %why, "task reply not sent");
+                return Ok(());
+            }
+        };
+        match self.mailer.send_reply(&email).await {
+            Ok(()) => self
+                .store
+                .task_reply_sent(reply_id, &email.message_id, Utc::now())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(SendError::Transient(e)) => Err(e),
+            Err(SendError::Permanent(e)) => {
+                let now = Utc::now();
+                let suppressed = self
+                    .store
+                    .suppress_email(&email.to.match_key(), None, "bounced", now)
+                    .await;
+                let released = self.store.release_contact(&email.message_id, &e).await;
+                suppressed.and(released).map_err(|e| e.to_string())
+            }
         }
     }
 

@@ -317,6 +317,7 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/api/v1/tasks", Some(WorkTasks)),
         ("GET", "/api/v1/tasks/1", Some(WorkTasks)),
         ("PATCH", "/api/v1/tasks/1", Some(WorkTasks)),
+        ("POST", "/api/v1/tasks/1/reply", Some(WorkTasks)),
         ("GET", "/api/v1/reports/sla", Some(ReadMetrics)),
         (
             "GET",

@@ -261,6 +261,30 @@ impl Mailer {
         .await
     }
 
+    /// Sends a staff reply the mail layer has cleared, as plain text: the
+    /// words are the agent's own, so nothing in them is a template.
+    pub async fn send_reply(
+        &self,
+        email: &vouch_app::playbooks::ReplyEmail,
+    ) -> Result<(), SendError> {
+        let subject: String = email
+            .subject
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(200)
+            .collect();
+        let rendered = vouch_app::templates::Rendered {
+            subject,
+            text: email.body.clone(),
+            html: String::new(),
+        };
+        let id = email.message_id.clone();
+        self.send(email.to.as_str(), rendered, |message| {
+            message.message_id(Some(id))
+        })
+        .await
+    }
+
     /// The one way out: `rendered` to `to` from Vouch's From, with the
     /// headers `headers` adds, as plain text and (when the template has
     /// one) HTML, through the transport.

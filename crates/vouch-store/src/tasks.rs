@@ -252,6 +252,60 @@ impl Store {
         )
     }
 
+    /// Keeps a staff reply to task `task`'s customer and queues the job
+    /// that sends it (`job`, given the reply's id), together.
+    pub async fn add_task_reply(
+        &self,
+        task: i64,
+        author: &str,
+        subject: &str,
+        body: &str,
+        job: &(dyn Fn(i64) -> crate::NewJob + Sync),
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let id: i64 = sqlx::query_scalar("INSERT INTO task_replies (task_id, author, subject, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+                .bind(task).bind(author).bind(subject).bind(body).bind(now).fetch_one(&mut *tx).await?;
+            let rows = vec![crate::jobs::job_row(&job(id), now)];
+            crate::store::execute_inserts!(self.backend(), tx, "jobs", crate::jobs::JOB_INSERT_COLUMNS, crate::jobs::SKIP_PENDING_DUPLICATES, &rows).await?;
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// A reply: its task, subject, body and when it was sent.
+    pub async fn task_reply(
+        &self,
+        id: i64,
+    ) -> Result<Option<(i64, String, String, Option<DateTime<Utc>>)>> {
+        Ok(
+            on_backend!(self, pool => sqlx::query_as("SELECT task_id, subject, body, sent_at FROM task_replies WHERE id = $1").bind(id).fetch_optional(pool).await)?,
+        )
+    }
+
+    /// The mail server took reply `id`: it is sent, its contact too, and
+    /// the task's first-response clock stops if it was running; together.
+    pub async fn task_reply_sent(
+        &self,
+        id: i64,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let task: Option<i64> = sqlx::query_scalar("UPDATE task_replies SET sent_at = $2, message_id = $3 WHERE id = $1 AND sent_at IS NULL RETURNING task_id")
+                .bind(id).bind(now).bind(message_id).fetch_optional(&mut *tx).await?;
+            sqlx::query("UPDATE contacts SET state = 'sent', reason = NULL, at = $1 WHERE message_id = $2").bind(now).bind(message_id).execute(&mut *tx).await?;
+            if let Some(task) = task {
+                sqlx::query("UPDATE tasks SET first_response_at = $2, updated_at = $2 WHERE id = $1 AND first_response_at IS NULL")
+                    .bind(task).bind(now).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
     /// Whether the customer has a task not closed.
     pub async fn has_open_task(&self, customer: CustomerId) -> Result<bool> {
         let n: i64 = on_backend!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE customer_id = $1 AND state <> 'closed'").bind(customer.0).fetch_one(pool).await)?;

@@ -452,6 +452,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(playbooks::customer_runs))
         .routes(routes!(playbooks::tasks))
         .routes(routes!(playbooks::task, playbooks::update_task))
+        .routes(routes!(playbooks::reply))
         .routes(routes!(playbooks::sla))
 }
 

@@ -534,6 +534,64 @@ pub async fn update_task(
         .ok_or_else(|| ApiError::not_found("task", id))
 }
 
+/// A reply to the task's customer.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyInput {
+    #[schema(min_length = 1, max_length = 200)]
+    subject: String,
+    #[schema(min_length = 1, max_length = 20000)]
+    body: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReplyQueued {
+    reply_id: i64,
+}
+
+/// Replies to the task's customer by email, a `service` message through
+/// the mail layer (no consent needed; a bounced address gets nothing).
+/// The first reply sent stops the first-response clock.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/reply", operation_id = "reply_to_task", tag = "tasks",
+    params(("id" = i64, Path, description = "The task's id")),
+    request_body = ReplyInput,
+    responses((status = 202, description = "Queued for the mail layer", body = ReplyQueued),
+              (status = 404, description = "No such task", body = super::ErrorBody),
+              (status = 409, description = "The task has no customer with an email address", body = super::ErrorBody),
+              (status = 422, description = "An empty or overlong subject or body", body = super::ErrorBody)))]
+pub async fn reply(
+    caller: Api<need::WorkTasks>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(input): Body<ReplyInput>,
+) -> Result<(StatusCode, Json<ReplyQueued>), ApiError> {
+    let subject = input.subject.trim();
+    if subject.is_empty() || subject.chars().count() > 200 {
+        return Err(ApiError::invalid("subject", "1 to 200 characters"));
+    }
+    if input.body.trim().is_empty() || input.body.chars().count() > 20_000 {
+        return Err(ApiError::invalid("body", "1 to 20000 characters"));
+    }
+    if state.store.task(id).await?.is_none() {
+        return Err(ApiError::not_found("task", id));
+    }
+    match vouch_app::playbooks::reply_to_task(
+        &state.store,
+        id,
+        &caller.0.name,
+        subject,
+        &input.body,
+    )
+    .await?
+    {
+        Some(reply_id) => Ok((StatusCode::ACCEPTED, Json(ReplyQueued { reply_id }))),
+        None => Err(ApiError::conflict(
+            "customer_id",
+            "the task has no customer with an email address",
+        )),
+    }
+}
+
 /// SLA figures of one team.
 #[derive(Serialize, ToSchema)]
 pub struct TeamSla {

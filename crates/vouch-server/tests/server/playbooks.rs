@@ -354,15 +354,48 @@ async fn a_detractor_answer_opens_one_routed_task_due_in_business_hours(db: &Tes
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The agent replies from the task: a service email, and its send stops
+    // the first-response clock.
+    let (status, queued) = server
+        .api(
+            Method::POST,
+            &format!("/tasks/{id}/reply"),
+            json!({"subject": "About your invoice", "body": "Hello Ana,\n\nWe corrected both invoices <b>today</b>."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    let mails = wait_for_mails(&sink.maildir, 2).await;
+    let reply = mails
+        .iter()
+        .find(|m| m.contains("About your invoice"))
+        .unwrap();
+    assert!(
+        reply.contains("We corrected both invoices <b>today</b>."),
+        "sent as the agent wrote it, as text: {reply}"
+    );
+    assert!(
+        !reply.contains("List-Unsubscribe"),
+        "a service message: {reply}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, t) = server
+            .api(Method::GET, &format!("/tasks/{id}"), json!({}))
+            .await;
+        if t["first_response_at"].is_string() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the clock never stopped: {t}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let (status, worked) = server
         .api(
             Method::PATCH,
             &format!("/tasks/{id}"),
-            json!({"state": "in_progress", "responded": true, "note": "Called her"}),
+            json!({"state": "in_progress", "note": "Called her"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{worked}");
-    assert!(worked["first_response_at"].is_string());
     let (status, closed) = server
         .api(
             Method::PATCH,
