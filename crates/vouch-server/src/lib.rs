@@ -318,6 +318,8 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/api/v1/tasks/1", Some(WorkTasks)),
         ("PATCH", "/api/v1/tasks/1", Some(WorkTasks)),
         ("POST", "/api/v1/tasks/1/reply", Some(WorkTasks)),
+        ("GET", "/api/v1/routing", Some(WorkTasks)),
+        ("PUT", "/api/v1/routing", Some(ManagePlaybooks)),
         ("GET", "/api/v1/reports/sla", Some(ReadMetrics)),
         (
             "GET",

@@ -453,6 +453,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(playbooks::tasks))
         .routes(routes!(playbooks::task, playbooks::update_task))
         .routes(routes!(playbooks::reply))
+        .routes(routes!(playbooks::routing, playbooks::set_routing))
         .routes(routes!(playbooks::sla))
 }
 

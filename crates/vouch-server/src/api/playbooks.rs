@@ -635,6 +635,135 @@ pub async fn reply(
     }
 }
 
+/// A team and its members (staff emails), in round-robin order.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamInput {
+    #[schema(min_length = 1, max_length = 100)]
+    name: String,
+    #[schema(max_items = 200)]
+    members: Vec<String>,
+}
+
+/// One routing rule: the first whose conditions all hold picks the team.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleInput {
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    conditions: Vec<vouch_domain::playbooks::Condition>,
+    #[schema(min_length = 1, max_length = 100)]
+    team: String,
+}
+
+/// How close-the-loop tasks find their team: the teams, and the ordered
+/// rules (by topic, `attributes.segment`, `locale`, `category`…).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Routing {
+    #[schema(max_items = 100)]
+    teams: Vec<TeamInput>,
+    #[schema(max_items = 100)]
+    rules: Vec<RuleInput>,
+}
+
+#[utoipa::path(get, path = "/api/v1/routing", operation_id = "get_routing", tag = "tasks",
+    responses((status = 200, description = "The teams and the routing rules", body = Routing)))]
+pub async fn routing(_: Api<need::WorkTasks>, State(state): State<AppState>) -> ApiResult<Routing> {
+    read_routing(&state).await
+}
+
+async fn read_routing(state: &AppState) -> ApiResult<Routing> {
+    let teams = state
+        .store
+        .teams()
+        .await?
+        .into_iter()
+        .map(|(name, members)| TeamInput { name, members })
+        .collect();
+    let rules = state
+        .store
+        .routing_rules()
+        .await?
+        .into_iter()
+        .map(|(conditions, team)| RuleInput { conditions, team })
+        .collect();
+    Ok(Json(Routing { teams, rules }))
+}
+
+/// Sets the teams (added or changed; a team not named stays) and replaces
+/// the routing rules. A rule's team must be one of the teams.
+#[utoipa::path(put, path = "/api/v1/routing", operation_id = "set_routing", tag = "tasks",
+    request_body = Routing,
+    responses((status = 200, description = "The routing as stored", body = Routing),
+              (status = 422, description = "A bad team, member or rule", body = super::ErrorBody)))]
+pub async fn set_routing(
+    _: Api<need::ManagePlaybooks>,
+    State(state): State<AppState>,
+    Body(input): Body<serde_json::Value>,
+) -> ApiResult<Routing> {
+    for (i, rule) in input["rules"].as_array().into_iter().flatten().enumerate() {
+        for (j, c) in rule["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if !c["op"].is_string() {
+                return Err(ApiError::invalid(
+                    format!("rules[{i}].conditions[{j}].op"),
+                    "=, !=, >, >=, <, <= or in",
+                ));
+            }
+        }
+    }
+    let input: Routing = serde_json::from_value(input)
+        .map_err(|e| ApiError::invalid("body", format!("the body does not fit this route: {e}")))?;
+    let mut known: std::collections::BTreeSet<String> = state
+        .store
+        .teams()
+        .await?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    for (i, team) in input.teams.iter().enumerate() {
+        let name = team.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ApiError::invalid(
+                format!("teams[{i}].name"),
+                "1 to 100 characters",
+            ));
+        }
+        for (j, member) in team.members.iter().enumerate() {
+            vouch_domain::Email::parse(member).map_err(|e| {
+                ApiError::invalid(format!("teams[{i}].members[{j}]"), e.to_string())
+            })?;
+        }
+        known.insert(name.to_owned());
+    }
+    for (i, rule) in input.rules.iter().enumerate() {
+        if !known.contains(rule.team.trim()) {
+            return Err(ApiError::invalid(
+                format!("rules[{i}].team"),
+                format!("no team {:?}: add it under teams", rule.team),
+            ));
+        }
+    }
+    for team in &input.teams {
+        state
+            .store
+            .set_team(team.name.trim(), &team.members)
+            .await?;
+    }
+    let rules: Vec<_> = input
+        .rules
+        .into_iter()
+        .map(|r| (r.conditions, r.team.trim().to_owned()))
+        .collect();
+    state.store.set_routing_rules(&rules).await?;
+    read_routing(&state).await
+}
+
 /// SLA figures of one team.
 #[derive(Serialize, ToSchema)]
 pub struct TeamSla {

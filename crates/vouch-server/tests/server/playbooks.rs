@@ -190,21 +190,24 @@ async fn a_detractor_answer_opens_one_routed_task_due_in_business_hours(db: &Tes
         calendar.clone(),
     )
     .await;
-    store
-        .set_team(
-            "finance",
-            &["ioana@acme.example".into(), "dan@acme.example".into()],
+    let (status, routing) = server
+        .api(
+            Method::PUT,
+            "/routing",
+            json!({"teams": [{"name": "finance", "members": ["ioana@acme.example", "dan@acme.example"]}],
+                   "rules": [{"conditions": [{"field": "topic", "op": "in", "value": ["billing", "price"]}], "team": "finance"}]}),
         )
-        .await
-        .unwrap();
-    let rule: Vec<vouch_domain::playbooks::Condition> = serde_json::from_value(
-        json!([{"field": "topic", "op": "in", "value": ["billing", "pricing"]}]),
-    )
-    .unwrap();
-    store
-        .set_routing_rules(&[(rule, "finance".to_owned())])
-        .await
-        .unwrap();
+        .await;
+    assert_eq!(status, StatusCode::OK, "{routing}");
+    let (status, bad) = server
+        .api(
+            Method::PUT,
+            "/routing",
+            json!({"teams": [], "rules": [{"team": "legal"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert_eq!(bad["error"]["field"], "rules[0].team");
 
     let (status, survey) = server
         .api(
@@ -251,7 +254,11 @@ async fn a_detractor_answer_opens_one_routed_task_due_in_business_hours(db: &Tes
         .await;
     let run = playbook_runs(&runs, &detractor)[0].clone();
     assert_eq!(run["matched"], true, "{run}");
-    assert_eq!(run["held_out"], false, "the task is never held out: {run}");
+    // Held out or not (10%), the task and the routing come: the hold-out
+    // starts after them.
+    if run["held_out"] == true {
+        assert!(run.to_string().contains("no actions from step 3"), "{run}");
+    }
     assert!(logged(&run, "matched"), "{run}");
 
     // The task waits 10 minutes for the comment; let them pass.
@@ -512,7 +519,9 @@ async fn a_promoter_gets_the_invitation_the_review_request_and_the_referral_ask_
             .await;
         let contacts = report["contacts"].as_array().unwrap();
         let deferred = contacts.iter().filter(|c| c["state"] == "deferred").count();
-        if deferred >= 2 {
+        // The mail server has the first before Vouch marks it sent.
+        let sent = contacts.iter().filter(|c| c["state"] == "sent").count();
+        if deferred >= 2 && sent == 1 {
             break report;
         }
         if Instant::now() > deadline {
