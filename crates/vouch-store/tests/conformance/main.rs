@@ -14,6 +14,7 @@ use vouch_testing::{TestDb, on_both_backends};
 
 on_both_backends!(
     migrations_are_current_and_idempotent,
+    tasks_escalate_and_go_overdue_once_and_a_step_finishes_once,
     webhook_and_totp_secrets_are_sealed_at_rest,
     customers_round_trip_with_attributes_and_handles,
     customers_are_found_by_id_email_or_external_id,
@@ -2197,4 +2198,142 @@ async fn webhook_and_totp_secrets_are_sealed_at_rest(db: &TestDb) {
     };
     let refused = keyless.webhooks().await.unwrap_err().to_string();
     assert!(refused.contains("sealed"), "{refused}");
+}
+
+/// The task sweep writes `task.escalated` (first response missed, priority
+/// raised) and `task.overdue` once each; a run's step finishes once, its
+/// task with it, however often it is retried.
+async fn tasks_escalate_and_go_overdue_once_and_a_step_finishes_once(db: &TestDb) {
+    use vouch_domain::playbooks::{PlaybookSpec, Priority, TaskType};
+    use vouch_store::{LogEntry, NewRun, NewTask, StepEffects};
+    let store = &db.store;
+    let now = Utc::now();
+    let task = |hours_ago: i64| NewTask {
+        customer_id: None,
+        task_type: TaskType::CloseLoop,
+        reason: "a detractor".into(),
+        priority: Priority::Normal,
+        team: Some("cx".into()),
+        owner: None,
+        signal: None,
+        run: None,
+        sla: "close_loop".into(),
+        first_response_due: now - chrono::Duration::hours(hours_ago),
+        due_at: now - chrono::Duration::hours(hours_ago) + chrono::Duration::hours(2),
+    };
+    let late = store.add_task(&task(5), now).await.unwrap();
+    let unanswered = store.add_task(&task(1), now).await.unwrap();
+    let fine = store.add_task(&task(-10), now).await.unwrap();
+    // 2 escalated (late, unanswered) + 1 overdue (late).
+    assert_eq!(store.sweep_tasks(now).await.unwrap(), 3);
+    assert_eq!(store.sweep_tasks(now).await.unwrap(), 0, "once");
+    let events = store
+        .events_after(
+            0,
+            &[
+                vouch_domain::EventKind::TaskEscalated,
+                vouch_domain::EventKind::TaskOverdue,
+            ],
+            50,
+        )
+        .await
+        .unwrap();
+    // UPDATE … RETURNING promises no order.
+    let mut kinds: Vec<(&str, i64)> = events
+        .iter()
+        .map(|e| (e.kind.as_str(), e.data["task_id"].as_i64().unwrap()))
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            ("task.escalated", late),
+            ("task.escalated", unanswered),
+            ("task.overdue", late)
+        ]
+    );
+    let record = store.task(late).await.unwrap().unwrap();
+    assert!(record.overdue && record.priority == "urgent");
+    assert!(!store.task(fine).await.unwrap().unwrap().overdue);
+
+    let spec: PlaybookSpec = serde_json::from_value(serde_json::json!({
+        "name": "p", "trigger": {"event": "response.created"},
+        "steps": [{"action": "create_task", "type": "close_loop"}]}))
+    .unwrap();
+    let playbook = store
+        .add_playbook(&spec, Some("k"), now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.add_playbook(&spec, Some("k"), now).await.unwrap(),
+        None,
+        "a default installs once"
+    );
+    let run = NewRun {
+        playbook_id: playbook,
+        version: 1,
+        customer_id: None,
+        event_id: "evt_1".into(),
+        run_key: "1:1:customer:1:evt_1".into(),
+        seed: u64::MAX,
+        matched: true,
+        held_out: false,
+    };
+    let job = |run_id: i64| vouch_store::NewJob {
+        kind: vouch_domain::JobKind::PlaybookStep,
+        payload: serde_json::json!({"run_id": run_id, "step": 0}),
+        run_at: now,
+        max_attempts: 5,
+        dedupe_key: Some(format!("playbook:{run_id}:0")),
+    };
+    let id = store
+        .start_run(&run, &[], Some(&job), now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.start_run(&run, &[], Some(&job), now).await.unwrap(),
+        None,
+        "once per key"
+    );
+    assert_eq!(
+        store.playbook_run(id).await.unwrap().unwrap().seed as u64,
+        u64::MAX,
+        "the seed keeps all 64 bits"
+    );
+    let effects = StepEffects {
+        task: Some(NewTask {
+            run: Some((id, 0)),
+            ..task(-1)
+        }),
+        finished: true,
+        ..StepEffects::default()
+    };
+    let entry = LogEntry::new(Some(0), Some("create_task"), "done", "a task");
+    assert!(
+        store
+            .finish_step(id, 0, &entry, &effects, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finish_step(id, 0, &entry, &effects, now)
+            .await
+            .unwrap(),
+        "a retry is a no-op"
+    );
+    let opened = store
+        .tasks(&vouch_store::TaskFilter {
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.run_id == Some(id))
+        .count();
+    assert_eq!(opened, 1);
+    assert_eq!(store.playbook_run(id).await.unwrap().unwrap().state, "done");
 }
