@@ -319,6 +319,11 @@ pub async fn run_new_events(store: &Store, settings: &RunSettings) -> Result<usi
         .filter(|p| p.spec.enabled)
         .collect();
     for event in &events {
+        if let Some(customer) = event.customer_id {
+            store
+                .wake_waiting_runs(customer, event.kind.as_str(), Utc::now())
+                .await?;
+        }
         for playbook in enabled.iter().filter(|p| triggers(&p.spec.trigger, event)) {
             start_run(store, settings, playbook, event).await?;
         }
@@ -559,7 +564,7 @@ pub async fn run_step(store: &Store, settings: &RunSettings, job: StepJob) -> Re
     let action = &step.action;
     let last = job.step + 1 >= spec.steps.len();
     let wait = match action {
-        Action::Wait { hours } => i64::from(*hours),
+        Action::Wait { hours, .. } => i64::from(*hours),
         _ => 0,
     };
     let mut effects = StepEffects {
@@ -727,7 +732,13 @@ pub async fn run_step(store: &Store, settings: &RunSettings, job: StepJob) -> Re
                 .push(step_job(Task::PlaybookCall, run.id, job.step, now));
             entry("scheduled", "the call is queued".into())
         }
-        Action::Wait { hours } => entry("done", format!("waits {hours} h")),
+        Action::Wait { hours, until } => {
+            effects.waiting_for = until.map(|k| k.as_str().to_owned());
+            match until {
+                Some(kind) => entry("done", format!("waits up to {hours} h for {kind}")),
+                None => entry("done", format!("waits {hours} h")),
+            }
+        }
     };
     finish(store, &run, job.step, e, effects, now).await
 }

@@ -339,10 +339,13 @@ pub enum Action {
     CallWebhook {
         url: String,
     },
-    /// Waits; the next step runs after it.
+    /// Waits up to `hours`; with `until`, the next step runs as soon as
+    /// such an event about the customer arrives (a timeout otherwise).
     Wait {
         #[schema(maximum = 8760)]
         hours: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<EventKind>,
     },
 }
 
@@ -493,7 +496,7 @@ impl PlaybookSpec {
         }
         for step in &self.steps {
             if step.delay_minutes > 525_600
-                || matches!(step.action, Action::Wait { hours } if hours > 8_760)
+                || matches!(step.action, Action::Wait { hours, .. } if hours > 8_760)
                 || matches!(step.action, Action::RequestReview { audience: Audience::EveryNth(n), .. } if n > 10_000)
             {
                 return Err((

@@ -151,6 +151,8 @@ pub struct StepEffects {
     pub jobs: Vec<NewJob>,
     /// The run is over (its last step, or one that ends it).
     pub finished: bool,
+    /// A `wait` for this event kind: its arrival brings the next step forward.
+    pub waiting_for: Option<String>,
 }
 
 impl Store {
@@ -314,9 +316,40 @@ impl Store {
             if effects.finished {
                 sqlx::query("UPDATE playbook_runs SET state = 'done', updated_at = $2 WHERE id = $1").bind(run_id).bind(now).execute(&mut *tx).await?;
             }
+            sqlx::query("UPDATE playbook_runs SET waiting_for = $2, waiting_step = $3 WHERE id = $1")
+                .bind(run_id).bind(effects.waiting_for.as_deref()).bind(effects.waiting_for.as_ref().map(|_| step as i32 + 1))
+                .execute(&mut *tx).await?;
             append_events!(self.backend(), tx, &events).await?;
             tx.commit().await?;
             Ok(true)
+        })
+    }
+
+    /// Brings forward the next step of `customer`'s runs waiting for an
+    /// event of `kind`, logging it; the runs woken.
+    pub async fn wake_waiting_runs(
+        &self,
+        customer: CustomerId,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>> {
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            // RETURNING shows the new row, whose step is cleared: read it first.
+            let waiting: Vec<(i64, i32)> = sqlx::query_as("SELECT id, waiting_step FROM playbook_runs \
+                WHERE customer_id = $1 AND waiting_for = $2 AND state = 'running' AND waiting_step IS NOT NULL")
+                .bind(customer.0).bind(kind).fetch_all(&mut *tx).await?;
+            for (run, step) in &waiting {
+                sqlx::query("UPDATE playbook_runs SET waiting_for = NULL, waiting_step = NULL WHERE id = $1")
+                    .bind(run).execute(&mut *tx).await?;
+                sqlx::query("UPDATE jobs SET run_at = $2 WHERE dedupe_key = $1 AND state = 'queued'")
+                    .bind(format!("playbook:{run}:{step}")).bind(now).execute(&mut *tx).await?;
+                sqlx::query(LOG_INSERT).bind(run).bind(step - 1).bind("wait").bind("done")
+                    .bind(None::<String>).bind(format!("{kind} came: the next step runs now")).bind(None::<String>).bind(now)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(waiting.into_iter().map(|(run, _)| run).collect())
         })
     }
 

@@ -19,6 +19,7 @@ on_both_backends!(
     a_promoter_gets_the_invitation_the_review_request_and_the_referral_ask_spaced_by_the_budget,
     held_out_customers_get_nothing_and_pausing_cancels_pending_steps,
     every_compliance_rule_denies_by_name,
+    a_wait_for_an_event_ends_when_the_event_comes,
 );
 
 struct Running {
@@ -864,4 +865,76 @@ async fn every_compliance_rule_denies_by_name(db: &TestDb) {
         .map(|e| e["rule"].as_str().unwrap())
         .collect();
     assert_eq!(rules, ["R4", "R6"], "{log:?}");
+}
+
+async fn a_wait_for_an_event_ends_when_the_event_comes(db: &TestDb) {
+    let store = db.store.clone();
+    let server = start(
+        &store,
+        None,
+        ContactPolicy::default(),
+        WorkCalendar::office(chrono_tz::UTC),
+    )
+    .await;
+    let (status, _) = server
+        .api(
+            Method::POST,
+            "/surveys",
+            json!({"kind": "nps", "name": "Relationship"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, path) = server
+        .api(
+            Method::POST,
+            "/playbooks",
+            json!({"name": "Welcome, then thank for the first answer",
+                   "trigger": {"event": "customer.created"},
+                   "steps": [{"action": "wait", "hours": 48, "until": "response.created"},
+                             {"action": "tag", "tag": "answered"}],
+                   "holdout_percent": 0}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{path}");
+    let id = server.customer("dana@example.com", "en", json!({})).await;
+    server
+        .runs_until(id, |runs| {
+            playbook_runs(runs, &path).first().is_some_and(|r| {
+                r["log"].as_array().unwrap().iter().any(|e| {
+                    e["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.starts_with("waits up to 48 h"))
+                })
+            })
+        })
+        .await;
+    assert!(
+        store
+            .customer_tags(vouch_domain::CustomerId(id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (status, _) = server
+        .api(
+            Method::POST,
+            "/responses",
+            json!({"survey": "Relationship", "customer": "dana@example.com", "score": 7}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while store
+        .customer_tags(vouch_domain::CustomerId(id))
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the wait never ended");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let runs = server.runs_until(id, |_| true).await;
+    let run = playbook_runs(&runs, &path)[0];
+    assert!(run.to_string().contains("response.created came"), "{run}");
+    assert_eq!(run["state"], "done");
 }

@@ -35,6 +35,9 @@ CREATE TABLE playbook_runs (
     matched     INTEGER     NOT NULL,
     held_out    INTEGER     NOT NULL,
     state       TEXT        NOT NULL CHECK (state IN ('running', 'done', 'skipped', 'cancelled')),
+    -- A `wait` step's awaited event: when it comes, the next step runs now.
+    waiting_for TEXT,
+    waiting_step INTEGER,
     started_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );
