@@ -319,13 +319,21 @@ pub async fn run_new_events(store: &Store, settings: &RunSettings) -> Result<usi
         .filter(|p| p.spec.enabled)
         .collect();
     for event in &events {
-        if let Some(customer) = event.customer_id {
-            store
-                .wake_waiting_runs(customer, event.kind.as_str(), Utc::now())
-                .await?;
-        }
+        // Only events about a customer wake runs or start them.
+        let Some(customer) = event.customer_id else {
+            continue;
+        };
+        store
+            .wake_waiting_runs(customer, event.kind.as_str(), Utc::now())
+            .await?;
+        let mut known: Option<Facts> = None;
         for playbook in enabled.iter().filter(|p| triggers(&p.spec.trigger, event)) {
-            start_run(store, settings, playbook, event).await?;
+            // Read once per event, whichever playbooks it triggers.
+            if known.is_none() {
+                known = Some(facts(store, settings, customer, Some(event)).await?);
+            }
+            let facts = known.as_ref().expect("just read");
+            start_run(store, playbook, event, customer, facts).await?;
         }
     }
     store
@@ -461,13 +469,11 @@ async fn tag_facts(
 
 async fn start_run(
     store: &Store,
-    settings: &RunSettings,
     playbook: &StoredPlaybook,
     event: &StoredEvent,
+    customer: CustomerId,
+    facts: &Facts,
 ) -> Result<()> {
-    let Some(customer) = event.customer_id else {
-        return Ok(());
-    };
     let spec = &playbook.spec;
     let key = playbooks::run_key(
         playbook.id,
@@ -475,7 +481,6 @@ async fn start_run(
         &format!("customer:{}", customer.0),
         &event.id,
     );
-    let facts = facts(store, settings, customer, Some(event)).await?;
     let checks = facts.check(&spec.conditions);
     let matched = checks.iter().all(|c| c.matched);
     let seed = playbooks::run_seed(&key);

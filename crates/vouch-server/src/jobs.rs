@@ -239,41 +239,26 @@ impl Worker {
     async fn handle(&self, job: Job) {
         let outcome = match Task::of(&job) {
             Ok(Task::WebhookDelivery(delivery)) => self.deliver(&job, delivery).await,
-            Ok(Task::SurveyEmail(email)) => match self.email(&job, email).await {
-                Ok(Some((until, reason))) => {
-                    tracing::info!(job = job.id, %until, %reason, "email deferred");
-                    if let Err(e) = self
-                        .store
-                        .defer_job(job.id, &self.name, until, &reason)
-                        .await
-                    {
-                        tracing::warn!(job = job.id, error = %e, "cannot defer the job");
-                    }
-                    return;
+            Ok(Task::SurveyEmail(email)) => {
+                let sent = self.email(&job, email).await;
+                match self.deferred(&job, sent).await {
+                    Some(outcome) => outcome,
+                    None => return,
                 }
-                Ok(None) => Ok(()),
-                Err(e) => Err(e),
-            },
+            }
             Ok(Task::PlaybookStep(step)) => {
                 vouch_app::playbooks::run_step(&self.store, &self.settings.playbooks, step)
                     .await
                     .map(|r| tracing::debug!(?r, "playbook step"))
                     .map_err(|e| e.to_string())
             }
-            Ok(Task::PlaybookMessage(step)) => match self.playbook_email(&job, step).await {
-                Ok(Some((until, reason))) => {
-                    if let Err(e) = self
-                        .store
-                        .defer_job(job.id, &self.name, until, &reason)
-                        .await
-                    {
-                        tracing::warn!(job = job.id, error = %e, "cannot defer the job");
-                    }
-                    return;
+            Ok(Task::PlaybookMessage(step)) => {
+                let sent = self.playbook_email(&job, step).await;
+                match self.deferred(&job, sent).await {
+                    Some(outcome) => outcome,
+                    None => return,
                 }
-                Ok(None) => Ok(()),
-                Err(e) => Err(e),
-            },
+            }
             Ok(Task::PlaybookCall(step)) => self.call(step).await,
             Ok(Task::TaskReply { reply_id }) => self.reply(&job, reply_id).await,
             Ok(Task::TaskSweep) => self
@@ -328,6 +313,30 @@ impl Worker {
                 tracing::warn!(job = job.id, worker = %self.name, "lease ended before the job did")
             }
             Err(e) => tracing::warn!(job = job.id, error = %e, "cannot record the job's outcome"),
+        }
+    }
+
+    /// An email job's outcome; a deferral by the contact budget puts the
+    /// job back in the queue until then, and yields `None` (nothing more to record).
+    async fn deferred(
+        &self,
+        job: &Job,
+        sent: Result<Option<(chrono::DateTime<Utc>, String)>, String>,
+    ) -> Option<Result<(), String>> {
+        match sent {
+            Ok(Some((until, reason))) => {
+                tracing::info!(job = job.id, %until, %reason, "email deferred");
+                if let Err(e) = self
+                    .store
+                    .defer_job(job.id, &self.name, until, &reason)
+                    .await
+                {
+                    tracing::warn!(job = job.id, error = %e, "cannot defer the job");
+                }
+                None
+            }
+            Ok(None) => Some(Ok(())),
+            Err(e) => Some(Err(e)),
         }
     }
 
