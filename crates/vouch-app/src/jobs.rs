@@ -22,11 +22,16 @@ pub enum Task {
     PlaybookCall(StepJob),
     /// Marks overdue and escalated tasks.
     TaskSweep,
+    /// Starts the scheduled playbooks whose slot has come.
+    PlaybookSchedule,
     /// Mails staff reply `reply_id`.
     TaskReply {
         reply_id: i64,
     },
 }
+
+/// The scheduled playbooks' tick, by its schedule name.
+pub const PLAYBOOK_SCHEDULE: &str = "playbooks.schedule";
 
 /// The task sweep's schedule name.
 pub const TASK_SCHEDULE: &str = "tasks.sweep";
@@ -44,6 +49,7 @@ impl Task {
             Task::PlaybookMessage(_) => JobKind::PlaybookMessage,
             Task::PlaybookCall(_) => JobKind::PlaybookCall,
             Task::TaskSweep => JobKind::TaskSweep,
+            Task::PlaybookSchedule => JobKind::PlaybookSchedule,
             Task::TaskReply { .. } => JobKind::TaskReply,
         }
     }
@@ -63,6 +69,7 @@ impl Task {
             Task::PlaybookMessage(s) => format!("playbook:{}:{}:message", s.run_id, s.step),
             Task::PlaybookCall(s) => format!("playbook:{}:{}:call", s.run_id, s.step),
             Task::TaskSweep => TASK_SCHEDULE.to_owned(),
+            Task::PlaybookSchedule => PLAYBOOK_SCHEDULE.to_owned(),
             Task::TaskReply { reply_id } => format!("task.reply:{reply_id}"),
         }
     }
@@ -71,7 +78,7 @@ impl Task {
         match self {
             Task::WebhookDelivery(_) => WEBHOOK_ATTEMPTS,
             Task::SurveyEmail(_) => EMAIL_ATTEMPTS,
-            Task::RetentionSweep | Task::TaskSweep => 1,
+            Task::RetentionSweep | Task::TaskSweep | Task::PlaybookSchedule => 1,
             Task::PlaybookStep(_) | Task::PlaybookMessage(_) => STEP_ATTEMPTS,
             Task::PlaybookCall(_) => WEBHOOK_ATTEMPTS,
             Task::TaskReply { .. } => STEP_ATTEMPTS,
@@ -94,7 +101,9 @@ impl Task {
         let payload = match self {
             Task::WebhookDelivery(d) => serde_json::to_value(d),
             Task::SurveyEmail(e) => serde_json::to_value(e),
-            Task::RetentionSweep | Task::TaskSweep => Ok(serde_json::json!({})),
+            Task::RetentionSweep | Task::TaskSweep | Task::PlaybookSchedule => {
+                Ok(serde_json::json!({}))
+            }
             Task::TaskReply { reply_id } => Ok(serde_json::json!({ "reply_id": reply_id })),
             Task::PlaybookStep(s) | Task::PlaybookMessage(s) | Task::PlaybookCall(s) => {
                 serde_json::to_value(s)
@@ -115,6 +124,7 @@ impl Task {
             }
             JobKind::RetentionSweep => Task::RetentionSweep,
             JobKind::TaskSweep => Task::TaskSweep,
+            JobKind::PlaybookSchedule => Task::PlaybookSchedule,
             JobKind::TaskReply => Task::TaskReply {
                 reply_id: job.payload["reply_id"]
                     .as_i64()
@@ -156,6 +166,7 @@ mod tests {
             Task::PlaybookMessage(StepJob { run_id: 4, step: 1 }),
             Task::PlaybookCall(StepJob { run_id: 4, step: 2 }),
             Task::TaskSweep,
+            Task::PlaybookSchedule,
             Task::TaskReply { reply_id: 9 },
         ] {
             let new = task.job(now);

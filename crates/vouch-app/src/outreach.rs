@@ -57,6 +57,83 @@ pub fn message_id(job_id: i64, what: &str, domain: &str) -> String {
     format!("<{what}.{job_id}@{domain}>")
 }
 
+/// Why a message to a customer does not go out now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    /// Not at all: `why`, and the compliance rule it follows if any.
+    Refused {
+        why: String,
+        rule: Option<&'static str>,
+    },
+    /// Not before `until`: the contact budget is spent.
+    Deferred {
+        until: DateTime<Utc>,
+        reason: String,
+    },
+}
+
+/// The one gate every message to a customer passes, in order: the
+/// sender's identity (a marketing message needs the postal address),
+/// consent for its purpose (R6; service messages need none), suppression
+/// of the address, and the contact budget, whose room it claims. A
+/// refusal is recorded against the contact as skipped.
+pub async fn clear_to_send(
+    store: &Store,
+    contact: &ContactRequest,
+    to: &Email,
+    time_zone: Option<chrono_tz::Tz>,
+    policy: &ContactPolicy,
+    branding: &Branding,
+    now: DateTime<Utc>,
+) -> Result<std::result::Result<(), Hold>> {
+    let refused = |why: String, rule| Hold::Refused { why, rule };
+    let purpose = contact.purpose;
+    let mut hold =
+        vouch_domain::sender_identity_allows(purpose, branding.postal_address.as_deref())
+            .err()
+            .map(|why| refused(why, None));
+    if hold.is_none() && purpose != Purpose::Service {
+        let consents = store.consents_of(contact.customer_id).await?;
+        hold = consent_allows(purpose, consents.iter().find(|c| c.purpose == purpose))
+            .err()
+            .map(|why| refused(why, Some("R6")));
+    }
+    if hold.is_none()
+        && let Some(reason) = store
+            .suppressed_emails(&[to.match_key()], purpose)
+            .await?
+            .values()
+            .next()
+    {
+        hold = Some(refused(
+            format!("the address is suppressed ({reason})"),
+            None,
+        ));
+    }
+    if let Some(Hold::Refused { why, .. }) = &hold {
+        store.skip_contact(contact, why, now).await?;
+        return Ok(Err(hold.expect("just matched")));
+    }
+    Ok(
+        match store
+            .reserve_contact(contact, &policy.budget, time_zone, now)
+            .await?
+        {
+            BudgetDecision::Defer { until, reason } => Err(Hold::Deferred { until, reason }),
+            _ => Ok(()),
+        },
+    )
+}
+
+/// A customer's own time zone (their `time_zone` attribute), for quiet hours.
+pub fn time_zone_of(customer: &vouch_domain::Customer) -> Option<chrono_tz::Tz> {
+    customer
+        .profile
+        .attributes
+        .get("time_zone")
+        .and_then(|z| z.parse().ok())
+}
+
 /// Decides whether survey email `job` (job `job_id`) goes out now, and
 /// claims its room in the budget if it does.
 pub async fn prepare_survey_email(
@@ -105,36 +182,11 @@ pub async fn prepare_survey_email(
         message_id: message_id(job_id, &task.dedupe_key(), mail_domain),
     };
     let branding = crate::surveys::branding(store).await?;
-    if let Err(why) =
-        vouch_domain::sender_identity_allows(contact.purpose, branding.postal_address.as_deref())
-    {
-        store.skip_contact(&contact, &why, now).await?;
-        return Ok(Prepared::Skipped(why));
-    }
-    let consents = store.consents_of(customer.id).await?;
-    let consent = consents.iter().find(|c| c.purpose == contact.purpose);
-    if let Err(why) = consent_allows(contact.purpose, consent) {
-        store.skip_contact(&contact, &why, now).await?;
-        return Ok(Prepared::Skipped(why));
-    }
-    let suppressed = store
-        .suppressed_emails(&[to.match_key()], contact.purpose)
-        .await?;
-    if let Some(reason) = suppressed.values().next() {
-        let why = format!("the address is suppressed ({reason})");
-        store.skip_contact(&contact, &why, now).await?;
-        return Ok(Prepared::Skipped(why));
-    }
-    let zone = customer
-        .profile
-        .attributes
-        .get("time_zone")
-        .and_then(|z| z.parse().ok());
-    if let BudgetDecision::Defer { until, reason } = store
-        .reserve_contact(&contact, &policy.budget, zone, now)
-        .await?
-    {
-        return Ok(Prepared::Deferred { until, reason });
+    let zone = time_zone_of(&customer);
+    match clear_to_send(store, &contact, &to, zone, policy, &branding, now).await? {
+        Ok(()) => {}
+        Err(Hold::Refused { why, .. }) => return Ok(Prepared::Skipped(why)),
+        Err(Hold::Deferred { until, reason }) => return Ok(Prepared::Deferred { until, reason }),
     }
     let token = match &job.token {
         Some(token) => token.clone(),

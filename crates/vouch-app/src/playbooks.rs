@@ -12,8 +12,8 @@ use vouch_domain::playbooks::{
     Step, TaskType, Trigger, Value,
 };
 use vouch_domain::{
-    BudgetDecision, ContactPolicy, CustomerId, Email, EventKind, LoyaltyCategory, Purpose,
-    SlaPolicy, WorkCalendar, consent_allows,
+    ContactPolicy, CustomerId, Email, EventKind, LoyaltyCategory, Purpose, SlaPolicy, WorkCalendar,
+    consent_allows,
 };
 use vouch_store::{
     ContactRequest, LogEntry, NewJob, NewRun, NewTask, PlaybookRun, StepEffects, Store,
@@ -22,6 +22,7 @@ use vouch_store::{
 
 use crate::Result;
 use crate::jobs::Task;
+use crate::outreach::Hold;
 
 /// The outbox consumer that starts runs.
 pub const CONSUMER: &str = "playbooks";
@@ -127,11 +128,7 @@ fn default_routes() -> BTreeMap<String, String> {
 /// The defaults from our field, by key. The review request needs the
 /// company's own review link, so it is installed switched off.
 pub fn defaults() -> Vec<(&'static str, PlaybookSpec)> {
-    let on_answer = Trigger {
-        event: EventKind::ResponseCreated,
-        from: None,
-        to: None,
-    };
+    let on_answer = Trigger::on(EventKind::ResponseCreated);
     vec![
         (
             "default.detractor",
@@ -184,9 +181,8 @@ pub fn defaults() -> Vec<(&'static str, PlaybookSpec)> {
                 name: "Move passives with an offer".into(),
                 enabled: true,
                 trigger: Trigger {
-                    event: EventKind::CustomerCategoryChanged,
-                    from: None,
                     to: Some(LoyaltyCategory::Passive),
+                    ..Trigger::on(EventKind::CustomerCategoryChanged)
                 },
                 conditions: vec![],
                 steps: vec![step(
@@ -209,9 +205,8 @@ pub fn defaults() -> Vec<(&'static str, PlaybookSpec)> {
                 name: "Invite promoters into the program".into(),
                 enabled: true,
                 trigger: Trigger {
-                    event: EventKind::CustomerCategoryChanged,
-                    from: None,
                     to: Some(LoyaltyCategory::Promoter),
+                    ..Trigger::on(EventKind::CustomerCategoryChanged)
                 },
                 conditions: vec![],
                 steps: vec![
@@ -281,6 +276,8 @@ pub async fn install_defaults(store: &Store) -> Result<usize> {
 pub struct RunSettings {
     pub calendar: WorkCalendar,
     pub lookback: Duration,
+    /// SLA policies of the company's own, before the built-in ones.
+    pub sla_policies: Vec<SlaPolicy>,
 }
 
 impl Default for RunSettings {
@@ -288,6 +285,7 @@ impl Default for RunSettings {
         RunSettings {
             calendar: WorkCalendar::office(chrono_tz::UTC),
             lookback: Duration::days(vouch_domain::DEFAULT_LOOKBACK_DAYS),
+            sla_policies: Vec::new(),
         }
     }
 }
@@ -333,7 +331,7 @@ pub async fn run_new_events(store: &Store, settings: &RunSettings) -> Result<usi
                 known = Some(facts(store, settings, customer, Some(event)).await?);
             }
             let facts = known.as_ref().expect("just read");
-            start_run(store, playbook, event, customer, facts).await?;
+            start_run(store, playbook, &event.id, customer, facts, true).await?;
         }
     }
     store
@@ -347,7 +345,7 @@ fn category_of(value: &serde_json::Value) -> Option<LoyaltyCategory> {
 }
 
 fn triggers(trigger: &Trigger, event: &StoredEvent) -> bool {
-    if trigger.event != event.kind || event.customer_id.is_none() {
+    if trigger.event != Some(event.kind) || event.customer_id.is_none() {
         return false;
     }
     let moved = |key: &str, wanted: Option<LoyaltyCategory>| {
@@ -467,22 +465,29 @@ async fn tag_facts(
     Ok(())
 }
 
+/// Starts `playbook` for `customer` on the event (or schedule slot)
+/// `cause`; a run that does not match is kept (its log says why) only
+/// when `keep_unmatched`. True when a run started.
 async fn start_run(
     store: &Store,
     playbook: &StoredPlaybook,
-    event: &StoredEvent,
+    cause: &str,
     customer: CustomerId,
     facts: &Facts,
-) -> Result<()> {
+    keep_unmatched: bool,
+) -> Result<bool> {
     let spec = &playbook.spec;
     let key = playbooks::run_key(
         playbook.id,
         playbook.version,
         &format!("customer:{}", customer.0),
-        &event.id,
+        cause,
     );
     let checks = facts.check(&spec.conditions);
     let matched = checks.iter().all(|c| c.matched);
+    if !matched && !keep_unmatched {
+        return Ok(false);
+    }
     let seed = playbooks::run_seed(&key);
     let held_out = matched && playbooks::held_out(seed, spec.holdout_percent);
     let mut log: Vec<LogEntry> = checks
@@ -522,14 +527,14 @@ async fn start_run(
         playbook_id: playbook.id,
         version: playbook.version,
         customer_id: Some(customer),
-        event_id: event.id.clone(),
+        event_id: cause.to_owned(),
         run_key: key,
         seed,
         matched,
         held_out,
     };
     let first_job = first_at.map(|at| move |run_id| step_job(Task::PlaybookStep, run_id, 0, at));
-    store
+    let started = store
         .start_run(
             &run,
             &log,
@@ -539,7 +544,55 @@ async fn start_run(
             now,
         )
         .await?;
-    Ok(())
+    Ok(started.is_some())
+}
+
+/// Runs each enabled scheduled playbook whose slot has come for every
+/// customer its conditions match (unmatched customers leave no run: a
+/// daily schedule would otherwise log every customer every day). A slot
+/// done is recorded, so the hourly tick passes over it; a crash midway
+/// repeats the slot, and the run keys make the repeat a no-op. The
+/// number of runs started.
+pub async fn run_schedules(
+    store: &Store,
+    settings: &RunSettings,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let local = now.with_timezone(&settings.calendar.zone).naive_local();
+    let mut started = 0;
+    for playbook in store.playbooks().await? {
+        let Some(schedule) = playbook
+            .spec
+            .trigger
+            .schedule
+            .filter(|_| playbook.spec.enabled)
+        else {
+            continue;
+        };
+        let slot = schedule.slot(local);
+        let done_key = format!("playbook.{}.slot", playbook.id);
+        let done = format!("v{}:{slot}", playbook.version);
+        if store.settings().await?.get(&done_key) == Some(&done) {
+            continue;
+        }
+        let cause = format!("schedule:{slot}");
+        let mut after = None;
+        loop {
+            let page = store
+                .customers(&vouch_store::CustomerFilter::default(), after, 500)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            for customer in &page {
+                let facts = facts(store, settings, customer.id, None).await?;
+                if start_run(store, &playbook, &cause, customer.id, &facts, false).await? {
+                    started += 1;
+                }
+            }
+        }
+        store.set_setting(&done_key, &done).await?;
+    }
+    Ok(started)
 }
 
 /// What running a step did.
@@ -624,7 +677,7 @@ pub async fn run_step(store: &Store, settings: &RunSettings, job: StepJob) -> Re
                 (None, Some(t)) => store.next_team_member(t).await?,
                 (None, None) => None,
             };
-            let policy = sla_policy(sla.as_deref());
+            let policy = settings.sla_policy(sla.as_deref());
             let due = policy.due(&settings.calendar, now);
             let signal = event.as_ref().and_then(signal_of);
             effects.task = Some(NewTask {
@@ -769,20 +822,17 @@ async fn finish(
     )
 }
 
-/// The SLA policy a step names (`close_loop`, `urgent`, `none`).
-pub fn sla_policy(name: Option<&str>) -> SlaPolicy {
-    match name {
-        Some("urgent") => SlaPolicy {
-            name: "urgent".into(),
-            first_response: Duration::hours(1),
-            resolution: Duration::hours(8),
-        },
-        Some("relaxed") => SlaPolicy {
-            name: "relaxed".into(),
-            first_response: Duration::hours(16),
-            resolution: Duration::hours(40),
-        },
-        _ => SlaPolicy::close_loop(),
+impl RunSettings {
+    /// The SLA policy a step names: a configured one, else a built-in one
+    /// (`SlaPolicy::built_in`), else `close_loop`.
+    pub fn sla_policy(&self, name: Option<&str>) -> SlaPolicy {
+        let name = name.unwrap_or("close_loop");
+        self.sla_policies
+            .iter()
+            .chain(&SlaPolicy::built_in())
+            .find(|p| p.name == name)
+            .cloned()
+            .unwrap_or_else(SlaPolicy::close_loop)
     }
 }
 
@@ -915,45 +965,26 @@ pub async fn prepare_message(
     };
     let now = Utc::now();
     let branding = crate::surveys::branding(store).await?;
-    if let Err(why) =
-        vouch_domain::sender_identity_allows(purpose, branding.postal_address.as_deref())
+    let zone = crate::outreach::time_zone_of(&c);
+    match crate::outreach::clear_to_send(store, &contact, &to, zone, policy, &branding, now).await?
     {
-        store.skip_contact(&contact, &why, now).await?;
-        return logged_skip(store, &run, job, action, why, None).await;
-    }
-    if purpose != Purpose::Service {
-        let consents = store.consents_of(customer).await?;
-        if let Err(why) = consent_allows(purpose, consents.iter().find(|r| r.purpose == purpose)) {
-            store.skip_contact(&contact, &why, now).await?;
-            return logged_skip(store, &run, job, action, why, Some("R6")).await;
+        Ok(()) => {}
+        Err(Hold::Refused { why, rule }) => {
+            return logged_skip(store, &run, job, action, why, rule).await;
         }
-    }
-    let suppressed = store.suppressed_emails(&[to.match_key()], purpose).await?;
-    if let Some(reason) = suppressed.values().next() {
-        let why = format!("the address is suppressed ({reason})");
-        store.skip_contact(&contact, &why, now).await?;
-        return logged_skip(store, &run, job, action, why, None).await;
-    }
-    let zone = c
-        .profile
-        .attributes
-        .get("time_zone")
-        .and_then(|z| z.parse().ok());
-    if let BudgetDecision::Defer { until, reason } = store
-        .reserve_contact(&contact, &policy.budget, zone, now)
-        .await?
-    {
-        let entry = LogEntry::new(
-            Some(job.step),
-            Some(action.name()),
-            "deferred",
-            format!(
-                "{reason}; tries again {}",
-                until.format("%Y-%m-%d %H:%M UTC")
-            ),
-        );
-        store.log_run(run.id, &entry, now).await?;
-        return Ok(PreparedMessage::Deferred { until, reason });
+        Err(Hold::Deferred { until, reason }) => {
+            let entry = LogEntry::new(
+                Some(job.step),
+                Some(action.name()),
+                "deferred",
+                format!(
+                    "{reason}; tries again {}",
+                    until.format("%Y-%m-%d %H:%M UTC")
+                ),
+            );
+            store.log_run(run.id, &entry, now).await?;
+            return Ok(PreparedMessage::Deferred { until, reason });
+        }
     }
     let unsubscribe_url = if purpose == Purpose::Service {
         None
@@ -1308,8 +1339,27 @@ pub async fn unsubscribe(store: &Store, token: &str) -> Result<bool> {
     Ok(true)
 }
 
-/// The payload a `notify` or `call_webhook` step posts, and where.
-pub async fn call_of(store: &Store, job: StepJob) -> Result<Option<(String, serde_json::Value)>> {
+/// What a `notify` or `call_webhook` step does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    /// POST `body` to `url` (through the SSRF guard).
+    Post {
+        url: String,
+        body: serde_json::Value,
+    },
+    /// Mail staff: a service notice to colleagues, outside the customers'
+    /// consent, suppression and contact budget.
+    Mail {
+        to: Vec<String>,
+        subject: String,
+        text: String,
+    },
+    /// Nothing can be done, and why (logged as a failure).
+    Refused(String),
+}
+
+/// What a `notify` or `call_webhook` step does, and to whom.
+pub async fn call_of(store: &Store, job: StepJob) -> Result<Option<Call>> {
     let Some(run) = store.playbook_run(job.run_id).await? else {
         return Ok(None);
     };
@@ -1317,19 +1367,62 @@ pub async fn call_of(store: &Store, job: StepJob) -> Result<Option<(String, serd
         return Ok(None);
     };
     Ok(match spec.steps.get(job.step).map(|s| &s.action) {
-        Some(Action::Notify { url, text }) => {
-            Some((url.clone(), serde_json::json!({"text": text})))
+        Some(Action::Notify {
+            url: Some(url),
+            text,
+            ..
+        }) => Some(Call::Post {
+            url: url.clone(),
+            body: serde_json::json!({"text": text}),
+        }),
+        Some(Action::Notify {
+            email, team, text, ..
+        }) => {
+            // Only staff accounts are mailed: a playbook cannot mail strangers.
+            let mut to = Vec::new();
+            if let Some(email) = email
+                && store.user_by_email(email).await?.is_some()
+            {
+                to.push(email.clone());
+            }
+            if let Some(team) = team
+                && let Some((_, members)) =
+                    store.teams().await?.into_iter().find(|(t, _)| t == team)
+            {
+                for member in members {
+                    if store.user_by_email(&member).await?.is_some() {
+                        to.push(member);
+                    }
+                }
+            }
+            Some(if to.is_empty() {
+                Call::Refused(match (email, team) {
+                    (Some(e), _) => format!("{e} is not a staff account"),
+                    (_, Some(t)) => format!("team {t:?} has no staff account"),
+                    _ => "no one to tell".to_owned(),
+                })
+            } else {
+                let about = match run.customer_id {
+                    Some(c) => format!("customer {c}, run {} of {:?}", run.id, spec.name),
+                    None => format!("run {} of {:?}", run.id, spec.name),
+                };
+                Call::Mail {
+                    to,
+                    subject: format!("Vouch: {}", spec.name),
+                    text: format!("{text}\n\n({about})\n"),
+                }
+            })
         }
         Some(Action::CallWebhook { url }) => {
             let event = store.event_by_id(&run.event_id).await?;
-            Some((
-                url.clone(),
-                serde_json::json!({
+            Some(Call::Post {
+                url: url.clone(),
+                body: serde_json::json!({
                     "playbook": {"id": run.playbook_id, "version": run.version, "name": spec.name},
                     "run_id": run.id,
                     "event": event.as_ref().map(crate::events::envelope),
                 }),
-            ))
+            })
         }
         _ => None,
     })

@@ -67,6 +67,8 @@ pub struct Config {
     pub business_days: String,
     /// Days off for task SLAs, comma-separated dates (`2026-12-01, 2026-12-25`).
     pub holidays: Option<String>,
+    /// SLA policies of the company's own, `vip 1h/4h, standard 4h/2d`.
+    pub sla_policies: Option<String>,
     /// The TLS-terminating proxies in front of `vouch serve`, as comma-separated
     /// addresses or ranges (`10.0.0.0/8, ::1`); only their `Forwarded` and
     /// `X-Forwarded-For` headers are believed.
@@ -132,6 +134,7 @@ pub const KEYS: &[&str] = &[
     "business_hours",
     "business_days",
     "holidays",
+    "sla_policies",
 ];
 
 impl Default for Config {
@@ -171,6 +174,7 @@ impl Default for Config {
             business_hours: "09:00-17:00".to_owned(),
             business_days: "mon,tue,wed,thu,fri".to_owned(),
             holidays: None,
+            sla_policies: None,
         }
     }
 }
@@ -321,8 +325,14 @@ impl Config {
             self.holidays.as_deref().unwrap_or(""),
         )
         .map_err(anyhow::Error::msg)?;
+        let sla_policies = vouch_domain::SlaPolicy::parse_list(
+            self.sla_policies.as_deref().unwrap_or(""),
+            &calendar,
+        )
+        .map_err(|e| anyhow::anyhow!("sla_policies: {e}"))?;
         Ok(vouch_app::playbooks::RunSettings {
             calendar,
+            sla_policies,
             ..vouch_app::playbooks::RunSettings::default()
         })
     }

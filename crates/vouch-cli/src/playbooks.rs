@@ -82,15 +82,7 @@ pub async fn run_playbooks(store: &Store, command: PlaybooksCommand) -> anyhow::
                 "id", "name", "on", "trigger", "steps", "hold-out", "version",
             ]);
             for p in playbooks {
-                let trigger = match (p.spec.trigger.from, p.spec.trigger.to) {
-                    (None, None) => p.spec.trigger.event.to_string(),
-                    (from, to) => format!(
-                        "{} {}→{}",
-                        p.spec.trigger.event,
-                        from.map_or("any".to_owned(), |c| c.to_string()),
-                        to.map_or("any".to_owned(), |c| c.to_string())
-                    ),
-                };
+                let trigger = p.spec.trigger.to_string();
                 table.row(vec![
                     p.id.to_string(),
                     terminal_safe(&p.spec.name),

@@ -180,6 +180,68 @@ impl SlaPolicy {
         }
     }
 
+    /// The policies Vouch knows without configuration: `close_loop` (4 h
+    /// to a first answer, 16 h to resolve), `urgent` (1 h, 8 h) and
+    /// `relaxed` (16 h, 40 h), all in business hours.
+    pub fn built_in() -> Vec<SlaPolicy> {
+        let policy = |name: &str, first: i64, resolution: i64| SlaPolicy {
+            name: name.into(),
+            first_response: Duration::hours(first),
+            resolution: Duration::hours(resolution),
+        };
+        vec![
+            SlaPolicy::close_loop(),
+            policy("urgent", 1, 8),
+            policy("relaxed", 16, 40),
+        ]
+    }
+
+    /// Policies as configured: `vip 1h/4h, standard 4h/2d`, each a name,
+    /// the first-response target and the resolution target in business
+    /// hours (`h`) or business days (`d`, a working day's length).
+    pub fn parse_list(text: &str, calendar: &WorkCalendar) -> Result<Vec<SlaPolicy>, String> {
+        let day = calendar.closes - calendar.opens;
+        let span = |t: &str| -> Result<Duration, String> {
+            let t = t.trim();
+            let (n, unit) = t.split_at(t.len().saturating_sub(1));
+            let n: i64 = n
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| format!("{t:?} is not a number of hours (4h) or days (2d)"))?;
+            match unit {
+                "h" => Ok(Duration::hours(n)),
+                "d" => Ok(day * n as i32),
+                _ => Err(format!("{t:?} needs a unit: h or d")),
+            }
+        };
+        let mut policies = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, targets) = part.split_once(char::is_whitespace).ok_or_else(|| {
+                format!("{part:?} is not `name first/resolution`, e.g. `vip 1h/4h`")
+            })?;
+            let (first, resolution) = targets
+                .split_once('/')
+                .ok_or_else(|| format!("{part:?} needs two targets: first response/resolution"))?;
+            let policy = SlaPolicy {
+                name: name.to_owned(),
+                first_response: span(first)?,
+                resolution: span(resolution)?,
+            };
+            if policy.first_response > policy.resolution {
+                return Err(format!(
+                    "{name}: the first response cannot be due after the resolution"
+                ));
+            }
+            if policies.iter().any(|p: &SlaPolicy| p.name == name) {
+                return Err(format!("{name} is named twice"));
+            }
+            policies.push(policy);
+        }
+        Ok(policies)
+    }
+
     /// When the first response and the resolution are due for a task
     /// opened at `opened`.
     pub fn due(&self, calendar: &WorkCalendar, opened: DateTime<Utc>) -> SlaDue {
@@ -291,6 +353,27 @@ mod tests {
             NaiveDate::from_ymd_opt(y, m, d).unwrap(),
             NaiveTime::from_hms_opt(h, min, 0).unwrap(),
         )
+    }
+
+    #[test]
+    fn configured_sla_policies_read_hours_and_working_days() {
+        let cal = WorkCalendar::office(chrono_tz::UTC);
+        let policies = SlaPolicy::parse_list("vip 1h/4h, standard 4h/2d", &cal).unwrap();
+        assert_eq!(policies[0].name, "vip");
+        assert_eq!(policies[0].resolution, Duration::hours(4));
+        // A working day is 9–17 here: 8 business hours.
+        assert_eq!(policies[1].resolution, Duration::hours(16));
+        assert!(SlaPolicy::parse_list("", &cal).unwrap().is_empty());
+        for bad in [
+            "vip",
+            "vip 1h",
+            "vip 4h/1h",
+            "vip 1x/4h",
+            "vip 1h/4h, vip 2h/5h",
+            "v 0h/1h",
+        ] {
+            assert!(SlaPolicy::parse_list(bad, &cal).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -263,6 +263,8 @@ named_enum! {
         TaskSweep = "tasks.sweep",
         /// Mails a staff reply to a task's customer (a service message).
         TaskReply = "task.reply",
+        /// Starts the scheduled playbooks whose slot has come (hourly).
+        PlaybookSchedule = "playbooks.schedule",
     }
 }
 

@@ -66,12 +66,16 @@ impl ReviewPlatform {
     }
 }
 
-/// What starts a run: an event from the outbox, optionally only a
-/// category move `from` → `to`.
+/// What starts a run: an event from the outbox (optionally only a
+/// category move `from` → `to`), or a schedule that runs the playbook
+/// for every customer once per slot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Trigger {
-    pub event: EventKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
     /// For `customer.category_changed`: only moves out of this category.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<LoyaltyCategory>,
@@ -81,10 +85,94 @@ pub struct Trigger {
 }
 
 impl Trigger {
+    /// A trigger on event `kind`.
+    pub fn on(kind: EventKind) -> Trigger {
+        Trigger {
+            event: Some(kind),
+            schedule: None,
+            from: None,
+            to: None,
+        }
+    }
+
     /// Whether the trigger selects by loyalty category (R1 counts it as a
     /// condition on category).
     fn reads_category(&self) -> bool {
-        self.event == EventKind::CustomerCategoryChanged || self.from.is_some() || self.to.is_some()
+        self.event == Some(EventKind::CustomerCategoryChanged)
+            || self.from.is_some()
+            || self.to.is_some()
+    }
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.event, &self.schedule) {
+            (_, Some(s)) => write!(f, "every {} at {:02}:00", s.every, s.hour),
+            (Some(e), None) => {
+                write!(f, "{e}")?;
+                match (self.from, self.to) {
+                    (None, None) => Ok(()),
+                    (from, to) => write!(
+                        f,
+                        " {} → {}",
+                        from.map_or("any".to_owned(), |c| c.to_string()),
+                        to.map_or("any".to_owned(), |c| c.to_string())
+                    ),
+                }
+            }
+            (None, None) => f.write_str("nothing"),
+        }
+    }
+}
+
+named_enum! {
+    /// How often a scheduled playbook runs.
+    pub enum Every as "schedule period" {
+        Day = "day",
+        /// On Mondays.
+        Week = "week",
+        /// On the first of the month.
+        Month = "month",
+    }
+}
+
+/// A schedule: once per day, week or month, from `hour` o'clock in the
+/// business calendar's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    pub every: Every,
+    #[serde(default = "nine")]
+    #[schema(maximum = 23)]
+    pub hour: u8,
+}
+
+fn nine() -> u8 {
+    9
+}
+
+impl Schedule {
+    /// The slot local time `now` falls in: its name keys the runs, so
+    /// each customer runs once per slot. A slot begins at `hour` on its
+    /// first day (a Monday, or the first of the month).
+    pub fn slot(&self, now: chrono::NaiveDateTime) -> String {
+        use chrono::Timelike;
+        let mut start = self.first_day(now.date());
+        if start == now.date() && now.hour() < u32::from(self.hour) {
+            start = self.first_day(start - chrono::Duration::days(1));
+        }
+        format!("{}:{start}", self.every)
+    }
+
+    fn first_day(&self, day: chrono::NaiveDate) -> chrono::NaiveDate {
+        use chrono::Datelike;
+        match self.every {
+            Every::Day => day,
+            Every::Week => {
+                day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()))
+            }
+            Every::Month => day.with_day(1).expect("every month has a first"),
+        }
     }
 }
 
@@ -330,9 +418,16 @@ pub enum Action {
     Untag {
         tag: String,
     },
-    /// Posts `text` to a Slack-compatible incoming webhook.
+    /// Tells staff: posts `text` to a Slack-compatible incoming webhook
+    /// (`url`), or mails it to a staff account (`email`) or to every
+    /// member of a team (`team`); exactly one of the three.
     Notify {
-        url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<String>,
         text: String,
     },
     /// Posts the triggering event to `url`.
@@ -486,8 +581,17 @@ impl PlaybookSpec {
         if self.holdout_from_step > self.steps.len() {
             return Err(("holdout_from_step", "past the last step".into()));
         }
+        if self.trigger.event.is_some() == self.trigger.schedule.is_some() {
+            return Err((
+                "trigger",
+                "a trigger is an event or a schedule, one of them".into(),
+            ));
+        }
+        if self.trigger.schedule.is_some_and(|s| s.hour > 23) {
+            return Err(("trigger", "a schedule's hour is 0 to 23".into()));
+        }
         if (self.trigger.from.is_some() || self.trigger.to.is_some())
-            && self.trigger.event != EventKind::CustomerCategoryChanged
+            && self.trigger.event != Some(EventKind::CustomerCategoryChanged)
         {
             return Err((
                 "trigger",
@@ -509,8 +613,20 @@ impl PlaybookSpec {
             {
                 return Err(("steps", "an offer has 1 to 5 variants".into()));
             }
+            if let Action::Notify {
+                url, email, team, ..
+            } = &step.action
+            {
+                let targets = [url.is_some(), email.is_some(), team.is_some()];
+                if targets.iter().filter(|t| **t).count() != 1 {
+                    return Err(("steps", "notify goes to one of url, email or team".into()));
+                }
+                if email.as_ref().is_some_and(|e| !e.contains('@')) {
+                    return Err(("steps", "notify's email is not an address".into()));
+                }
+            }
             if let Action::RequestReview { url, .. }
-            | Action::Notify { url, .. }
+            | Action::Notify { url: Some(url), .. }
             | Action::CallWebhook { url } = &step.action
                 && !(url.starts_with("https://") || url.starts_with("http://"))
             {
@@ -635,7 +751,7 @@ pub fn check_playbook(spec: &PlaybookSpec) -> Vec<Denial> {
     let about_a_review = asks_for_review
         || matches!(
             spec.trigger.event,
-            EventKind::FeedbackCreated | EventKind::FeedbackUpdated
+            Some(EventKind::FeedbackCreated | EventKind::FeedbackUpdated)
         );
     for (i, step) in spec.steps.iter().enumerate() {
         let deny = |rule, message: String| Denial {

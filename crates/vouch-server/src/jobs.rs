@@ -165,6 +165,19 @@ async fn schedule(store: Store, settings: JobSettings, mut stopped: watch::Recei
     {
         tracing::warn!(error = %e, "cannot register the task sweep");
     }
+    let tick = Task::PlaybookSchedule;
+    if let Err(e) = store
+        .ensure_schedule(
+            vouch_app::jobs::PLAYBOOK_SCHEDULE,
+            tick.kind(),
+            &tick.payload(),
+            chrono::Duration::hours(1),
+            Utc::now(),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "cannot register the playbook schedule");
+    }
     let tick = settings.poll.max(Duration::from_secs(1));
     while !*stopped.borrow() {
         match store.fire_due_schedules(Utc::now()).await {
@@ -267,6 +280,14 @@ impl Worker {
                 .await
                 .map(|n| tracing::debug!(events = n, "task sweep"))
                 .map_err(|e| e.to_string()),
+            Ok(Task::PlaybookSchedule) => vouch_app::playbooks::run_schedules(
+                &self.store,
+                &self.settings.playbooks,
+                Utc::now(),
+            )
+            .await
+            .map(|n| tracing::debug!(runs = n, "scheduled playbooks"))
+            .map_err(|e| e.to_string()),
             Ok(Task::RetentionSweep) => {
                 vouch_app::retention::purge(&self.store, &self.settings.retention)
                     .await
@@ -472,33 +493,58 @@ impl Worker {
     /// Posts a playbook's notification or webhook call to an address the
     /// SSRF guard (`outbound`) allows, and logs the outcome.
     async fn call(&self, step: vouch_app::playbooks::StepJob) -> Result<(), String> {
-        use vouch_app::playbooks;
-        let Some((url, body)) = playbooks::call_of(&self.store, step)
+        use vouch_app::playbooks::{self, Call};
+        let Some(call) = playbooks::call_of(&self.store, step)
             .await
             .map_err(|e| e.to_string())?
         else {
             return Ok(());
         };
-        let outcome = match crate::outbound::check(&url, self.settings.webhook_allow_private).await
-        {
-            Ok(destination) => self
-                .client_to(&destination)?
-                .post(&url)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| {
-                    if r.status().is_success() {
-                        Ok(r.status())
-                    } else {
-                        Err(format!("the receiver answered {}", r.status()))
+        let outcome = match call {
+            Call::Post { url, body } => {
+                match crate::outbound::check(&url, self.settings.webhook_allow_private).await {
+                    Ok(destination) => self
+                        .client_to(&destination)?
+                        .post(&url)
+                        .json(&body)
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| {
+                            if r.status().is_success() {
+                                Ok(format!("posted, {}", r.status()))
+                            } else {
+                                Err(format!("the receiver answered {}", r.status()))
+                            }
+                        }),
+                    Err(refusal) => Err(refusal.to_string()),
+                }
+            }
+            Call::Mail { to, subject, text } => {
+                let mut sent = Vec::new();
+                let mut failed = None;
+                for address in &to {
+                    match self
+                        .mailer
+                        .send_staff_notice(address, &subject, &text)
+                        .await
+                    {
+                        Ok(()) => sent.push(address.as_str()),
+                        Err(SendError::Transient(e) | SendError::Permanent(e)) => {
+                            failed = Some(format!("{address}: {e}"))
+                        }
                     }
-                }),
-            Err(refusal) => Err(refusal.to_string()),
+                }
+                match failed {
+                    // Retried whole: a colleague may get a notice twice, never none.
+                    Some(e) => Err(e),
+                    None => Ok(format!("mailed {}", sent.join(", "))),
+                }
+            }
+            Call::Refused(why) => Err(why),
         };
         let (state, detail) = match &outcome {
-            Ok(status) => ("done", format!("posted, {status}")),
+            Ok(done) => ("done", done.clone()),
             Err(e) => ("failed", e.clone()),
         };
         playbooks::call_done(&self.store, step, state, detail)

@@ -200,6 +200,7 @@ pub fn router(state: AppState) -> Router {
             get(playbook_pages::tasks).post(playbook_pages::assign_tasks),
         )
         .route("/tasks/{id}", post(playbook_pages::work_task))
+        .route("/reports/sla", get(playbook_pages::sla_report))
         .route("/playbooks", get(playbook_pages::playbooks))
         .route(
             "/playbooks/{id}",
@@ -277,6 +278,7 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/surveys", Some(ReadResponses)),
         ("GET", "/surveys/1", Some(ManageSurveys)),
         ("GET", "/tasks", Some(WorkTasks)),
+        ("GET", "/reports/sla", Some(ReadMetrics)),
         ("GET", "/playbooks", Some(ReadCustomers)),
         ("GET", "/playbooks/1", Some(ManagePlaybooks)),
         ("GET", "/api/v1/customers", Some(ReadCustomers)),

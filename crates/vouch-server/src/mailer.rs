@@ -267,17 +267,7 @@ impl Mailer {
         &self,
         email: &vouch_app::playbooks::ReplyEmail,
     ) -> Result<(), SendError> {
-        let subject: String = email
-            .subject
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .take(200)
-            .collect();
-        let rendered = vouch_app::templates::Rendered {
-            subject,
-            text: email.body.clone(),
-            html: String::new(),
-        };
+        let rendered = plain(&email.subject, &email.body);
         let id = email.message_id.clone();
         self.send(email.to.as_str(), rendered, |message| {
             message.message_id(Some(id))
@@ -324,6 +314,17 @@ impl Mailer {
         self.transport.is_some() && self.from.is_some()
     }
 
+    /// Mails a playbook's notice to a colleague (a `notify` step), as
+    /// plain text.
+    pub async fn send_staff_notice(
+        &self,
+        to: &str,
+        subject: &str,
+        text: &str,
+    ) -> Result<(), SendError> {
+        self.send(to, plain(subject, text), |message| message).await
+    }
+
     /// Mails a staff invitation: the single-use link that sets a password.
     pub async fn send_staff_invitation(
         &self,
@@ -347,6 +348,20 @@ impl Mailer {
         let rendered = vouch_app::templates::render(&template, &context)
             .map_err(|e| SendError::Permanent(e.to_string()))?;
         self.send(to, rendered, |message| message).await
+    }
+}
+
+/// A plain-text message written by staff: the subject on one line, at
+/// most 200 characters.
+fn plain(subject: &str, text: &str) -> vouch_app::templates::Rendered {
+    vouch_app::templates::Rendered {
+        subject: subject
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(200)
+            .collect(),
+        text: text.to_owned(),
+        html: String::new(),
     }
 }
 

@@ -49,6 +49,8 @@ struct TasksPage {
     team: String,
     owner: String,
     query: String,
+    /// The caller's own open tasks.
+    mine: String,
     message: Option<String>,
 }
 
@@ -156,6 +158,11 @@ pub async fn tasks(
         team: filter.team.unwrap_or_default(),
         owner: filter.owner.unwrap_or_default(),
         message: q.saved.map(|_| ui.t("task_saved").to_owned()),
+        mine: format!(
+            "/tasks?{}",
+            serde_urlencoded::to_string([("state", "active"), ("owner", caller.name.as_str())])
+                .unwrap_or_default()
+        ),
         ui,
         who: caller.name,
         csrf: caller.csrf.unwrap_or_default(),
@@ -249,6 +256,83 @@ pub async fn assign_tasks(
     Redirect::to(&format!("/tasks?{back}&saved=1")).into_response()
 }
 
+struct SlaRow {
+    team: String,
+    /// The team's queue; none for the "all" row.
+    link: Option<String>,
+    tasks: u64,
+    closed: u64,
+    in_sla: String,
+    first_response_in_sla: String,
+    median_first_response: String,
+    median_resolution: String,
+}
+
+#[derive(Template)]
+#[template(path = "sla_report.html")]
+struct SlaPage {
+    lang: &'static str,
+    ui: Ui,
+    who: String,
+    csrf: String,
+    periods: Vec<(u32, bool)>,
+    days: u32,
+    rows: Vec<SlaRow>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct SlaQuery {
+    days: Option<u32>,
+}
+
+/// `GET /reports/sla`: the share of tasks in SLA and the median times,
+/// per team, over the last 30, 90 or 365 days.
+pub async fn sla_report(
+    State(state): State<AppState>,
+    Page(caller, _): Page<need::ReadMetrics>,
+    headers: HeaderMap,
+    Query(q): Query<SlaQuery>,
+) -> Response {
+    let (lang, t) = texts(&headers);
+    let days = q.days.filter(|d| [30, 90, 365].contains(d)).unwrap_or(30);
+    let to = chrono::Utc::now();
+    let from = to - chrono::Duration::days(i64::from(days));
+    let teams =
+        match vouch_app::playbooks::sla_report(&state.store, &state.playbooks, from, to).await {
+            Ok(teams) => teams,
+            Err(e) => return PageError::from(e).into_response(),
+        };
+    let share = |s: Option<f64>| s.map_or("–".to_owned(), |s| format!("{:.0}%", s * 100.0));
+    let hours = |h: Option<f64>| h.map_or("–".to_owned(), |h| format!("{h:.1} h"));
+    render(SlaPage {
+        lang,
+        ui: Ui(t),
+        who: caller.name,
+        csrf: caller.csrf.unwrap_or_default(),
+        periods: [30, 90, 365].into_iter().map(|d| (d, d == days)).collect(),
+        days,
+        rows: teams
+            .into_iter()
+            .map(|(team, s)| SlaRow {
+                link: (team != "all").then(|| {
+                    format!(
+                        "/tasks?{}",
+                        serde_urlencoded::to_string([("state", "active"), ("team", team.as_str())])
+                            .unwrap_or_default()
+                    )
+                }),
+                team,
+                tasks: s.tasks,
+                closed: s.closed,
+                in_sla: share(s.in_sla_share),
+                first_response_in_sla: share(s.first_response_in_sla_share),
+                median_first_response: hours(s.median_first_response_hours),
+                median_resolution: hours(s.median_resolution_hours),
+            })
+            .collect(),
+    })
+}
+
 struct PlaybookRow {
     id: i64,
     name: String,
@@ -291,10 +375,7 @@ pub async fn playbooks(
             .into_iter()
             .map(|p| PlaybookRow {
                 id: p.id,
-                trigger: match p.spec.trigger.to {
-                    Some(to) => format!("{} → {to}", p.spec.trigger.event),
-                    None => p.spec.trigger.event.to_string(),
-                },
+                trigger: p.spec.trigger.to_string(),
                 steps: p
                     .spec
                     .steps

@@ -362,3 +362,53 @@ fn tasks_move_between_open_states_and_closed_only_reopens() {
     assert!(!Closed.can_become(InProgress));
     assert!(!Open.can_become(Open));
 }
+
+#[test]
+fn a_schedule_names_one_slot_per_period_from_its_hour() {
+    let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+    let daily = Schedule {
+        every: Every::Day,
+        hour: 9,
+    };
+    assert_eq!(daily.slot(at("2026-12-04 09:00")), "day:2026-12-04");
+    assert_eq!(daily.slot(at("2026-12-04 23:59")), "day:2026-12-04");
+    assert_eq!(daily.slot(at("2026-12-04 08:59")), "day:2026-12-03");
+    let weekly = Schedule {
+        every: Every::Week,
+        hour: 9,
+    };
+    // 2026-12-07 is a Monday.
+    assert_eq!(weekly.slot(at("2026-12-07 10:00")), "week:2026-12-07");
+    assert_eq!(weekly.slot(at("2026-12-13 23:00")), "week:2026-12-07");
+    assert_eq!(weekly.slot(at("2026-12-07 08:00")), "week:2026-11-30");
+    let monthly = Schedule {
+        every: Every::Month,
+        hour: 0,
+    };
+    assert_eq!(monthly.slot(at("2026-12-31 12:00")), "month:2026-12-01");
+    let early = Schedule {
+        every: Every::Month,
+        hour: 6,
+    };
+    assert_eq!(early.slot(at("2027-01-01 05:00")), "month:2026-12-01");
+}
+
+#[test]
+fn a_trigger_is_an_event_or_a_schedule_never_both_or_neither() {
+    let step = r#""steps": [{"action": "tag", "tag": "x"}]"#;
+    let scheduled = spec(&format!(
+        r#"{{"name": "n", "trigger": {{"schedule": {{"every": "week"}}}}, {step}}}"#
+    ));
+    assert!(scheduled.check_shape().is_ok());
+    assert_eq!(scheduled.trigger.schedule.unwrap().hour, 9);
+    assert_eq!(scheduled.trigger.to_string(), "every week at 09:00");
+    for bad in [
+        r#"{}"#,
+        r#"{"event": "response.created", "schedule": {"every": "day"}}"#,
+        r#"{"schedule": {"every": "day", "hour": 24}}"#,
+        r#"{"schedule": {"every": "day"}, "to": "promoter"}"#,
+    ] {
+        let s = spec(&format!(r#"{{"name": "n", "trigger": {bad}, {step}}}"#));
+        assert_eq!(s.check_shape().unwrap_err().0, "trigger", "{bad}");
+    }
+}

@@ -134,7 +134,7 @@ fn check_urls(spec: &PlaybookSpec) -> Result<(), Refusal> {
     use vouch_domain::playbooks::Action;
     for step in &spec.steps {
         if let Action::RequestReview { url, .. }
-        | Action::Notify { url, .. }
+        | Action::Notify { url: Some(url), .. }
         | Action::CallWebhook { url } = &step.action
             && (url.len() > 2000 || !super::webhooks::url_shape_ok(url))
         {

@@ -20,6 +20,7 @@ on_both_backends!(
     held_out_customers_get_nothing_and_pausing_cancels_pending_steps,
     every_compliance_rule_denies_by_name,
     a_wait_for_an_event_ends_when_the_event_comes,
+    a_scheduled_playbook_runs_each_matching_customer_once_per_slot_and_mails_the_team,
 );
 
 struct Running {
@@ -447,6 +448,30 @@ async fn a_detractor_answer_opens_one_routed_task_due_in_business_hours(db: &Tes
         (Some(1), Some(1))
     );
     assert_eq!(finance["in_sla_share"], 1.0, "{sla}");
+    // The same report as a page, in Romanian.
+    let hash = vouch_server::hash_password("correct horse battery");
+    store
+        .add_user("ana@acme.example", Role::Admin, &hash, chrono::Utc::now())
+        .await
+        .unwrap();
+    let cookie = super::sign_in(&server.server, "ana@acme.example", "correct horse battery").await;
+    let page = server
+        .server
+        .client
+        .get(format!("{}/reports/sla?days=90", server.server.base))
+        .header("cookie", &cookie)
+        .header("accept-language", "ro")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Raport SLA"), "{html}");
+    assert!(html.contains("Ultimele 90 zile"), "{html}");
+    assert!(
+        html.contains(r#"<a href="/tasks?state=active&#38;team=finance">finance</a></th><td>1</td><td>1</td><td>100%</td>"#),
+        "{html}"
+    );
     drop(sink);
 }
 
@@ -937,4 +962,129 @@ async fn a_wait_for_an_event_ends_when_the_event_comes(db: &TestDb) {
     let run = playbook_runs(&runs, &path)[0];
     assert!(run.to_string().contains("response.created came"), "{run}");
     assert_eq!(run["state"], "done");
+}
+
+async fn a_scheduled_playbook_runs_each_matching_customer_once_per_slot_and_mails_the_team(
+    db: &TestDb,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sink) = smtp_sink(dir.path()) else {
+        return;
+    };
+    let store = db.store.clone();
+    let server = start(
+        &store,
+        Some(sink.url.clone()),
+        ContactPolicy::default(),
+        WorkCalendar::office(chrono_tz::UTC),
+    )
+    .await;
+    let now = chrono::Utc::now();
+    for email in ["ioana@acme.example", "dan@acme.example"] {
+        store
+            .add_user(email, Role::Agent, "not-a-hash", now)
+            .await
+            .unwrap();
+    }
+    let (status, routing) = server
+        .api(
+            Method::PUT,
+            "/routing",
+            // A team may list someone without an account: no mail goes there.
+            json!({"teams": [{"name": "success", "members": ["ioana@acme.example", "dan@acme.example", "stranger@elsewhere.example"]}],
+                   "rules": []}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{routing}");
+    let (status, path) = server
+        .api(
+            Method::POST,
+            "/playbooks",
+            json!({"name": "Weekly pro check-in",
+                   "trigger": {"schedule": {"every": "week", "hour": 0}},
+                   "conditions": [{"field": "attributes.plan", "op": "=", "value": "pro"}],
+                   "steps": [{"action": "tag", "tag": "checked-in"},
+                             {"action": "notify", "team": "success", "text": "A pro customer is due a check-in."}],
+                   "holdout_percent": 0}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{path}");
+    let (status, both) = server
+        .api(
+            Method::POST,
+            "/playbooks",
+            json!({"name": "n", "trigger": {"event": "customer.created", "schedule": {"every": "day"}},
+                   "steps": [{"action": "tag", "tag": "x"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{both}");
+    let pro = server
+        .customer("pro@example.com", "en", json!({"plan": "pro"}))
+        .await;
+    let basic = server
+        .customer("basic@example.com", "en", json!({"plan": "basic"}))
+        .await;
+    let settings = vouch_app::playbooks::RunSettings::default();
+    let started = vouch_app::playbooks::run_schedules(&store, &settings, now)
+        .await
+        .unwrap();
+    assert_eq!(started, 1, "only the pro customer matches");
+    // The same slot again (the hourly tick, or a retry): nothing new.
+    assert_eq!(
+        vouch_app::playbooks::run_schedules(&store, &settings, now)
+            .await
+            .unwrap(),
+        0
+    );
+    let runs = server
+        .runs_until(pro, |runs| {
+            playbook_runs(runs, &path)
+                .first()
+                .is_some_and(|r| r["state"] == "done" && logged(r, "done"))
+                && playbook_runs(runs, &path)[0]["log"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["step"] == 1 && e["outcome"] != "scheduled")
+        })
+        .await;
+    let run = playbook_runs(&runs, &path)[0];
+    assert!(
+        run["event_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("schedule:week:"),
+        "{run}"
+    );
+    assert!(run.to_string().contains("mailed"), "{run}");
+    assert_eq!(
+        store
+            .customer_tags(vouch_domain::CustomerId(pro))
+            .await
+            .unwrap(),
+        ["checked-in"]
+    );
+    let (_, basic_runs) = server
+        .api(Method::GET, &format!("/customers/{basic}/runs"), json!({}))
+        .await;
+    assert!(
+        playbook_runs(basic_runs["runs"].as_array().unwrap(), &path).is_empty(),
+        "an unmatched customer leaves no scheduled run"
+    );
+    let mails = wait_for_mails(&sink.maildir, 2).await;
+    assert_eq!(mail_to(&mails, "ioana@acme.example").len(), 1, "{mails:?}");
+    assert_eq!(mail_to(&mails, "dan@acme.example").len(), 1, "{mails:?}");
+    assert!(mail_to(&mails, "stranger@elsewhere.example").is_empty());
+    assert!(
+        mails[0].contains("A pro customer is due a check-in."),
+        "{}",
+        mails[0]
+    );
+    // A week later it is a new slot: the customer runs again.
+    assert_eq!(
+        vouch_app::playbooks::run_schedules(&store, &settings, now + chrono::Duration::days(7))
+            .await
+            .unwrap(),
+        1
+    );
 }
