@@ -220,7 +220,9 @@ pub enum EventsCommand {
         /// customer.created, customer.updated, customer.erased,
         /// customer.category_changed, invitation.sent, invitation.bounced,
         /// consent.changed, task.created, task.closed, task.overdue,
-        /// task.escalated.
+        /// task.escalated, program.member_joined, program.member_changed,
+        /// program.points_changed, program.redemption_changed,
+        /// referral.converted, referral.changed.
         #[arg(long = "type", value_delimiter = ',')]
         types: Vec<EventKind>,
         /// How many of the newest to show first.

@@ -42,6 +42,18 @@ named_enum! {
         TaskOverdue = "task.overdue",
         /// A task passed its first-response target unanswered; its priority rose.
         TaskEscalated = "task.escalated",
+        /// A customer joined the advocate program.
+        MemberJoined = "program.member_joined",
+        /// A member was paused, left, was banned or came back.
+        MemberChanged = "program.member_changed",
+        /// A points ledger entry was written (earned, held, redeemed, reversed…).
+        PointsChanged = "program.points_changed",
+        /// A reward was requested, or its redemption moved on.
+        RedemptionChanged = "program.redemption_changed",
+        /// A referred friend converted (with the fraud checks' verdict).
+        ReferralConverted = "referral.converted",
+        /// A referral was approved, reversed (a refund) or decided in review.
+        ReferralChanged = "referral.changed",
     }
 }
 
@@ -117,6 +129,52 @@ pub enum DomainEvent {
         customer_id: Option<CustomerId>,
         first_response_due: chrono::DateTime<chrono::Utc>,
     },
+    MemberJoined {
+        member_id: i64,
+        customer_id: CustomerId,
+        joined_by: String,
+        trusted: bool,
+    },
+    MemberChanged {
+        member_id: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
+        status: String,
+    },
+    PointsChanged {
+        member_id: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
+        entry_id: i64,
+        kind: String,
+        amount: i64,
+        reason: String,
+    },
+    RedemptionChanged {
+        redemption_id: i64,
+        member_id: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
+        reward_id: i64,
+        state: String,
+    },
+    ReferralConverted {
+        referral_id: i64,
+        member_id: i64,
+        /// The advocate.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
+        status: String,
+        value_cents: i64,
+        currency: String,
+    },
+    ReferralChanged {
+        referral_id: i64,
+        member_id: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
+        status: String,
+    },
 }
 
 impl DomainEvent {
@@ -137,6 +195,12 @@ impl DomainEvent {
             DomainEvent::TaskClosed { .. } => EventKind::TaskClosed,
             DomainEvent::TaskOverdue { .. } => EventKind::TaskOverdue,
             DomainEvent::TaskEscalated { .. } => EventKind::TaskEscalated,
+            DomainEvent::MemberJoined { .. } => EventKind::MemberJoined,
+            DomainEvent::MemberChanged { .. } => EventKind::MemberChanged,
+            DomainEvent::PointsChanged { .. } => EventKind::PointsChanged,
+            DomainEvent::RedemptionChanged { .. } => EventKind::RedemptionChanged,
+            DomainEvent::ReferralConverted { .. } => EventKind::ReferralConverted,
+            DomainEvent::ReferralChanged { .. } => EventKind::ReferralChanged,
         }
     }
 
@@ -156,7 +220,13 @@ impl DomainEvent {
             DomainEvent::TaskCreated { customer_id, .. }
             | DomainEvent::TaskClosed { customer_id, .. }
             | DomainEvent::TaskOverdue { customer_id, .. }
-            | DomainEvent::TaskEscalated { customer_id, .. } => *customer_id,
+            | DomainEvent::TaskEscalated { customer_id, .. }
+            | DomainEvent::MemberChanged { customer_id, .. }
+            | DomainEvent::PointsChanged { customer_id, .. }
+            | DomainEvent::RedemptionChanged { customer_id, .. }
+            | DomainEvent::ReferralConverted { customer_id, .. }
+            | DomainEvent::ReferralChanged { customer_id, .. } => *customer_id,
+            DomainEvent::MemberJoined { customer_id, .. } => Some(*customer_id),
         }
     }
 }

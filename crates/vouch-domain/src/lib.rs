@@ -16,6 +16,7 @@ mod names;
 mod outreach;
 pub mod password;
 pub mod playbooks;
+pub mod program;
 mod retention;
 mod survey;
 pub mod text;

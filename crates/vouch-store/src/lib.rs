@@ -22,6 +22,7 @@ mod location;
 mod metrics;
 pub(crate) mod outreach;
 mod playbooks;
+mod program;
 mod retention;
 mod rows;
 mod sealed;
@@ -44,6 +45,10 @@ pub use location::DatabaseLocation;
 pub use metrics::{ResponseFilter, Segment};
 pub use outreach::{Contact, ContactRequest};
 pub use playbooks::{LogEntry, NewRun, PlaybookRun, StepEffects, StoredPlaybook};
+pub use program::{
+    LedgerEntry, LedgerRefusal, Member, NewClick, NewEntry, NewReferral, NewReward, Redemption,
+    RedemptionCheck, Referral, ReferralClick, ReferralFilter, ReferralLink, Reward, Settlement,
+};
 pub use retention::Purged;
 pub use sealed::SecretKey;
 pub use staff::{ApiTokenInfo, StaffAccount, StaffUser, UserChange};

@@ -43,7 +43,14 @@ pub struct EventsQuery {
 /// `task.created`: `{task_id, customer_id, task_type, team, due_at}`;
 /// `task.closed`: `{task_id, customer_id, resolution, in_sla}`;
 /// `task.overdue`: `{task_id, customer_id, due_at}`;
-/// `task.escalated`: `{task_id, customer_id, first_response_due}`.
+/// `task.escalated`: `{task_id, customer_id, first_response_due}`;
+/// `program.member_joined`: `{member_id, customer_id, joined_by, trusted}`;
+/// `program.member_changed`: `{member_id, customer_id, status}`;
+/// `program.points_changed`: `{member_id, customer_id, entry_id, kind,
+/// amount, reason}`; `program.redemption_changed`: `{redemption_id,
+/// member_id, customer_id, reward_id, state}`; `referral.converted`:
+/// `{referral_id, member_id, customer_id, status, value_cents, currency}`;
+/// `referral.changed`: `{referral_id, member_id, customer_id, status}`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct Event {

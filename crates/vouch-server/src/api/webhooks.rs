@@ -153,6 +153,18 @@ pub enum EventName {
     TaskOverdue,
     #[serde(rename = "task.escalated")]
     TaskEscalated,
+    #[serde(rename = "program.member_joined")]
+    MemberJoined,
+    #[serde(rename = "program.member_changed")]
+    MemberChanged,
+    #[serde(rename = "program.points_changed")]
+    PointsChanged,
+    #[serde(rename = "program.redemption_changed")]
+    RedemptionChanged,
+    #[serde(rename = "referral.converted")]
+    ReferralConverted,
+    #[serde(rename = "referral.changed")]
+    ReferralChanged,
 }
 
 /// Subscribes a URL to events. The answer holds the signing secret

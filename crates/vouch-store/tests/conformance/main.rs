@@ -12,6 +12,8 @@ use vouch_domain::{
 use vouch_store::{ResponseFilter, Segment, StoreError, UpsertSummary};
 use vouch_testing::{TestDb, on_both_backends};
 
+mod program;
+
 on_both_backends!(
     migrations_are_current_and_idempotent,
     tasks_escalate_and_go_overdue_once_and_a_step_finishes_once,
