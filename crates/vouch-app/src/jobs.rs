@@ -24,6 +24,8 @@ pub enum Task {
     TaskSweep,
     /// Starts the scheduled playbooks whose slot has come.
     PlaybookSchedule,
+    /// Pays the referrals whose hold has ended.
+    ProgramSweep,
     /// Mails staff reply `reply_id`.
     TaskReply {
         reply_id: i64,
@@ -32,6 +34,9 @@ pub enum Task {
 
 /// The scheduled playbooks' tick, by its schedule name.
 pub const PLAYBOOK_SCHEDULE: &str = "playbooks.schedule";
+
+/// The program sweep's schedule name.
+pub const PROGRAM_SCHEDULE: &str = "program.sweep";
 
 /// The task sweep's schedule name.
 pub const TASK_SCHEDULE: &str = "tasks.sweep";
@@ -50,6 +55,7 @@ impl Task {
             Task::PlaybookCall(_) => JobKind::PlaybookCall,
             Task::TaskSweep => JobKind::TaskSweep,
             Task::PlaybookSchedule => JobKind::PlaybookSchedule,
+            Task::ProgramSweep => JobKind::ProgramSweep,
             Task::TaskReply { .. } => JobKind::TaskReply,
         }
     }
@@ -70,6 +76,7 @@ impl Task {
             Task::PlaybookCall(s) => format!("playbook:{}:{}:call", s.run_id, s.step),
             Task::TaskSweep => TASK_SCHEDULE.to_owned(),
             Task::PlaybookSchedule => PLAYBOOK_SCHEDULE.to_owned(),
+            Task::ProgramSweep => PROGRAM_SCHEDULE.to_owned(),
             Task::TaskReply { reply_id } => format!("task.reply:{reply_id}"),
         }
     }
@@ -78,7 +85,10 @@ impl Task {
         match self {
             Task::WebhookDelivery(_) => WEBHOOK_ATTEMPTS,
             Task::SurveyEmail(_) => EMAIL_ATTEMPTS,
-            Task::RetentionSweep | Task::TaskSweep | Task::PlaybookSchedule => 1,
+            Task::RetentionSweep
+            | Task::TaskSweep
+            | Task::PlaybookSchedule
+            | Task::ProgramSweep => 1,
             Task::PlaybookStep(_) | Task::PlaybookMessage(_) => STEP_ATTEMPTS,
             Task::PlaybookCall(_) => WEBHOOK_ATTEMPTS,
             Task::TaskReply { .. } => STEP_ATTEMPTS,
@@ -101,9 +111,10 @@ impl Task {
         let payload = match self {
             Task::WebhookDelivery(d) => serde_json::to_value(d),
             Task::SurveyEmail(e) => serde_json::to_value(e),
-            Task::RetentionSweep | Task::TaskSweep | Task::PlaybookSchedule => {
-                Ok(serde_json::json!({}))
-            }
+            Task::RetentionSweep
+            | Task::TaskSweep
+            | Task::PlaybookSchedule
+            | Task::ProgramSweep => Ok(serde_json::json!({})),
             Task::TaskReply { reply_id } => Ok(serde_json::json!({ "reply_id": reply_id })),
             Task::PlaybookStep(s) | Task::PlaybookMessage(s) | Task::PlaybookCall(s) => {
                 serde_json::to_value(s)
@@ -125,6 +136,7 @@ impl Task {
             JobKind::RetentionSweep => Task::RetentionSweep,
             JobKind::TaskSweep => Task::TaskSweep,
             JobKind::PlaybookSchedule => Task::PlaybookSchedule,
+            JobKind::ProgramSweep => Task::ProgramSweep,
             JobKind::TaskReply => Task::TaskReply {
                 reply_id: job.payload["reply_id"]
                     .as_i64()
@@ -167,6 +179,7 @@ mod tests {
             Task::PlaybookCall(StepJob { run_id: 4, step: 2 }),
             Task::TaskSweep,
             Task::PlaybookSchedule,
+            Task::ProgramSweep,
             Task::TaskReply { reply_id: 9 },
         ] {
             let new = task.job(now);

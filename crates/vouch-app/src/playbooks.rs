@@ -772,10 +772,32 @@ pub async fn run_step(store: &Store, settings: &RunSettings, job: StepJob) -> Re
                 "the message is queued for the mail layer".into(),
             )
         }
-        Action::AwardPoints { points, reason } => entry(
-            "skipped",
-            format!("{points} points for {reason:?}: points wait for the advocate program"),
-        ),
+        Action::AwardPoints { points, reason } => {
+            let member = match customer {
+                Some(c) => store.member_of_customer(c).await?,
+                None => None,
+            };
+            match member {
+                None => entry("skipped", "the customer is not a program member".into()),
+                Some(m) => {
+                    // Keyed by run and step: a retried step awards once.
+                    let award = crate::program::Award {
+                        member: m.id,
+                        amount: *points,
+                        reason: reason.clone(),
+                        idempotency_key: format!("playbook:{}:{}", run.id, job.step),
+                        source: "playbook".into(),
+                        actor: format!("playbook {}", run.playbook_id),
+                    };
+                    match crate::program::award(store, &award).await {
+                        Ok(Ok(_)) => entry("done", format!("{points} points for {reason:?}")),
+                        Ok(Err(refused)) => entry("skipped", refused.to_string()),
+                        Err(crate::AppError::Refused(why)) => entry("skipped", why),
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
         Action::Tag { tag } => {
             effects.tag = Some(tag.clone());
             entry("done", format!("tagged {tag:?}"))

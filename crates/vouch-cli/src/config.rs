@@ -265,6 +265,12 @@ impl Config {
             embed_origins,
             require_second_factor: self.require_totp,
             allow_private_webhooks: self.webhook_allow_private,
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.addr))
+                .trim_end_matches('/')
+                .to_owned(),
         })
     }
 

@@ -335,6 +335,8 @@ named_enum! {
         TaskReply = "task.reply",
         /// Starts the scheduled playbooks whose slot has come (hourly).
         PlaybookSchedule = "playbooks.schedule",
+        /// Pays referrals whose hold has ended (every 15 minutes).
+        ProgramSweep = "program.sweep",
     }
 }
 

@@ -407,7 +407,8 @@ pub enum Action {
     OfferIncentive {
         variants: Vec<Offer>,
     },
-    /// Logged only, until the advocate program exists.
+    /// Points in the advocate program, when the customer is a member
+    /// (keyed by run and step, so a retry awards once).
     AwardPoints {
         points: i64,
         reason: String,

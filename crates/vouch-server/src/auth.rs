@@ -182,6 +182,7 @@ pub mod need {
         ViewDashboards,
         ManageSurveys,
         ManagePlaybooks,
+        ManageProgram,
         WorkTasks,
         ManageUsers,
         ManageSettings

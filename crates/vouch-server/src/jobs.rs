@@ -178,6 +178,19 @@ async fn schedule(store: Store, settings: JobSettings, mut stopped: watch::Recei
     {
         tracing::warn!(error = %e, "cannot register the playbook schedule");
     }
+    let sweep = Task::ProgramSweep;
+    if let Err(e) = store
+        .ensure_schedule(
+            vouch_app::jobs::PROGRAM_SCHEDULE,
+            sweep.kind(),
+            &sweep.payload(),
+            chrono::Duration::minutes(15),
+            Utc::now(),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "cannot register the program sweep");
+    }
     let tick = settings.poll.max(Duration::from_secs(1));
     while !*stopped.borrow() {
         match store.fire_due_schedules(Utc::now()).await {
@@ -288,6 +301,12 @@ impl Worker {
             .await
             .map(|n| tracing::debug!(runs = n, "scheduled playbooks"))
             .map_err(|e| e.to_string()),
+            Ok(Task::ProgramSweep) => {
+                vouch_app::program::pay_due_referrals(&self.store, Utc::now())
+                    .await
+                    .map(|n| tracing::debug!(paid = n, "referrals paid"))
+                    .map_err(|e| e.to_string())
+            }
             Ok(Task::RetentionSweep) => {
                 vouch_app::retention::purge(&self.store, &self.settings.retention)
                     .await

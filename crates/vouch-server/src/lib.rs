@@ -17,6 +17,7 @@ mod metrics;
 pub mod outbound;
 mod pages;
 mod playbook_pages;
+mod program_pages;
 mod survey_admin;
 mod survey_pages;
 
@@ -98,6 +99,9 @@ pub struct WebSettings {
     /// Webhooks may point at loopback and private addresses
     /// (`webhook_allow_private`; the workers check again at each delivery).
     pub allow_private_webhooks: bool,
+    /// Where people reach Vouch (`public_url`), for the links the API
+    /// hands out (referral links); empty: links are relative.
+    pub public_url: String,
 }
 
 impl WebSettings {
@@ -230,6 +234,7 @@ pub fn router(state: AppState) -> Router {
             "/unsubscribe/{token}",
             get(survey_pages::message_unsubscribe_page).post(survey_pages::message_unsubscribe),
         )
+        .route("/r/{code}", get(program_pages::follow))
         .route("/widget.js", get(survey_pages::widget))
         .route("/assets/public.css", get(survey_pages::public_css))
         .route("/assets/{name}", get(pages::stylesheet))
@@ -271,6 +276,7 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/u/unknown-token", None),
         ("GET", "/unsubscribe/unknown-token", None),
         ("GET", "/widget.js", None),
+        ("GET", "/r/unknown-code", None),
         ("GET", "/assets/staff.css", None),
         ("GET", "/assets/public.css", None),
         ("GET", "/", Some(ViewDashboards)),
@@ -323,6 +329,31 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/api/v1/routing", Some(WorkTasks)),
         ("PUT", "/api/v1/routing", Some(ManagePlaybooks)),
         ("GET", "/api/v1/reports/sla", Some(ReadMetrics)),
+        ("GET", "/api/v1/program/members", Some(ReadCustomers)),
+        ("POST", "/api/v1/program/members", Some(ManageProgram)),
+        ("GET", "/api/v1/program/members/1", Some(ReadCustomers)),
+        ("PATCH", "/api/v1/program/members/1", Some(ManageProgram)),
+        (
+            "GET",
+            "/api/v1/program/members/1/ledger",
+            Some(ReadCustomers),
+        ),
+        ("POST", "/api/v1/program/points", Some(ManageProgram)),
+        ("GET", "/api/v1/program/rewards", Some(ReadCustomers)),
+        ("POST", "/api/v1/program/rewards", Some(ManageProgram)),
+        ("GET", "/api/v1/program/redemptions", Some(ReadCustomers)),
+        ("POST", "/api/v1/program/redemptions", Some(ManageProgram)),
+        (
+            "PATCH",
+            "/api/v1/program/redemptions/1",
+            Some(ManageProgram),
+        ),
+        ("GET", "/api/v1/program/leaderboard", Some(ReadCustomers)),
+        ("POST", "/api/v1/referrals/links", Some(ManageProgram)),
+        ("POST", "/api/v1/referrals/conversions", Some(ManageProgram)),
+        ("POST", "/api/v1/referrals/refunds", Some(ManageProgram)),
+        ("GET", "/api/v1/referrals", Some(ReadCustomers)),
+        ("PATCH", "/api/v1/referrals/1", Some(ManageProgram)),
         (
             "GET",
             "/api/v1/customers/{id}/consents",

@@ -9,6 +9,9 @@ mod hardening;
 
 #[path = "server/playbooks.rs"]
 mod playbooks;
+
+#[path = "server/program.rs"]
+mod program;
 use hardening::{
     a_second_factor_is_asked_for_once_set_up_and_each_code_works_once,
     control_characters_and_oversized_texts_stop_at_the_edge,

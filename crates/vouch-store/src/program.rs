@@ -735,11 +735,10 @@ impl Store {
         &self,
         from: Option<DateTime<Utc>>,
     ) -> Result<Vec<(i64, i64, DateTime<Utc>)>> {
-        let from = from.unwrap_or(DateTime::<Utc>::MIN_UTC);
         Ok(on_backend!(self, pool => sqlx::query_as(
             "SELECT l.member_id, CAST(SUM(l.amount) AS BIGINT), MAX(l.created_at) FROM points_ledger l \
              JOIN program_members m ON m.id = l.member_id AND m.status = 'active' \
-             WHERE l.kind IN ('earn', 'reverse', 'adjust') AND l.created_at >= $1 GROUP BY l.member_id")
+             WHERE l.kind IN ('earn', 'reverse', 'adjust') AND ($1 IS NULL OR l.created_at >= $1) GROUP BY l.member_id")
             .bind(from).fetch_all(pool).await)?)
     }
 
@@ -958,6 +957,18 @@ impl Store {
         let sql = format!("SELECT {LINK_COLUMNS} FROM referral_links WHERE code = $1");
         Ok(on_backend!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(code).fetch_optional(pool).await)?)
+    }
+
+    pub async fn referral_link_by_id(&self, id: i64) -> Result<Option<ReferralLink>> {
+        let sql = format!("SELECT {LINK_COLUMNS} FROM referral_links WHERE id = $1");
+        Ok(on_backend!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?)
+    }
+
+    /// How many times members earned points (advocacy actions rewarded).
+    pub async fn count_earning_entries(&self) -> Result<i64> {
+        Ok(on_backend!(self, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM points_ledger WHERE kind = 'earn'").fetch_one(pool).await)?)
     }
 
     pub async fn referral_links_of(&self, member: i64) -> Result<Vec<ReferralLink>> {

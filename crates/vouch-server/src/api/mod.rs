@@ -9,6 +9,7 @@ mod events;
 mod metrics;
 mod outreach;
 mod playbooks;
+mod program;
 mod records;
 mod schemas;
 mod surveys;
@@ -455,6 +456,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(playbooks::reply))
         .routes(routes!(playbooks::routing, playbooks::set_routing))
         .routes(routes!(playbooks::sla))
+        .routes(routes!(program::members, program::add_member))
+        .routes(routes!(program::member, program::change_member))
+        .routes(routes!(program::ledger))
+        .routes(routes!(program::award_points))
+        .routes(routes!(program::rewards, program::add_reward))
+        .routes(routes!(program::redemptions, program::redeem))
+        .routes(routes!(program::move_redemption))
+        .routes(routes!(program::leaderboard))
+        .routes(routes!(program::referral_link))
+        .routes(routes!(program::conversion))
+        .routes(routes!(program::refund))
+        .routes(routes!(program::referrals))
+        .routes(routes!(program::decide))
 }
 
 /// The OpenAPI 3.1 document of the API.

@@ -1,0 +1,941 @@
+//! The advocate program's use cases: joining, points, rewards and their
+//! redemptions, referral links, clicks and conversions (attribution, the
+//! fraud rules, the reward rule), refunds, and the leaderboard. The rules
+//! are vouch-domain's (`program`, `program::referrals`); the store keeps
+//! the ledger append-only and spends under the member's lock.
+
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use rand::TryRngCore;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use vouch_domain::program::referrals::{
+    self, ClickSeen, FraudPolicy, ReferralFacts, ReferralStatus, RewardRule,
+};
+use vouch_domain::program::{
+    self as rules, EntryKind, Fulfilment, JoinedBy, MemberStatus, Period, RedemptionRefusal,
+    RedemptionState, Tier,
+};
+use vouch_domain::{CustomerId, Email};
+use vouch_store::{
+    LedgerEntry, LedgerRefusal, Member, NewClick, NewEntry, NewReferral, Redemption, Referral,
+    ReferralClick, ReferralLink, Settlement, Store, StoreError,
+};
+
+use crate::{AppError, Result};
+
+/// The program's settings, kept in the database (`program.*` settings) so
+/// every instance and the demo read the same ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramSettings {
+    pub tiers: Vec<Tier>,
+    pub referral: RewardRule,
+    /// Where a referral link sends the friend (`?ref=CODE&click=ID` is added).
+    pub landing_url: String,
+    /// Hosts a link's `to` may send the friend to; the landing URL's host
+    /// always may. Nothing else: `/r/` is not an open redirect.
+    #[serde(default)]
+    pub redirect_hosts: Vec<String>,
+    /// Days a flagged referral may wait in review.
+    pub review_days: u32,
+    /// The terms members accept, by version.
+    pub terms_version: String,
+}
+
+impl Default for ProgramSettings {
+    fn default() -> Self {
+        ProgramSettings {
+            tiers: rules::default_tiers(),
+            referral: RewardRule::default(),
+            landing_url: "https://example.com/".into(),
+            redirect_hosts: Vec::new(),
+            review_days: 7,
+            terms_version: "2026-12".into(),
+        }
+    }
+}
+
+const SETTINGS_KEY: &str = "program.settings";
+
+/// The program's settings, or the defaults.
+pub async fn settings(store: &Store) -> Result<ProgramSettings> {
+    Ok(store
+        .settings()
+        .await?
+        .get(SETTINGS_KEY)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default())
+}
+
+/// Saves the program's settings after checking them.
+pub async fn save_settings(store: &Store, settings: &ProgramSettings) -> Result<()> {
+    if settings.tiers.is_empty() {
+        return Err(AppError::Refused(
+            "a program needs at least one tier".into(),
+        ));
+    }
+    if settings
+        .tiers
+        .windows(2)
+        .any(|w| w[1].min_points < w[0].min_points)
+    {
+        return Err(AppError::Refused(
+            "tiers go from the fewest points to the most".into(),
+        ));
+    }
+    if !(settings.landing_url.starts_with("https://")
+        || settings.landing_url.starts_with("http://"))
+    {
+        return Err(AppError::Refused(
+            "the landing URL is an http(s) address".into(),
+        ));
+    }
+    let json = serde_json::to_string(settings).expect("settings serialise");
+    store.set_setting(SETTINGS_KEY, &json).await?;
+    Ok(())
+}
+
+/// A member with what the program derives for them.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct MemberView {
+    #[serde(flatten)]
+    pub member: Member,
+    pub tier: Option<String>,
+    /// The next tier and the points still needed; none at the top.
+    pub next_tier: Option<NextTier>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct NextTier {
+    pub name: String,
+    pub points_needed: i64,
+}
+
+/// `member` as the API and the portal show them.
+pub fn view(settings: &ProgramSettings, member: Member) -> MemberView {
+    let lifetime = member.points.lifetime;
+    MemberView {
+        tier: rules::tier_for(&settings.tiers, lifetime, 0).map(|t| t.name.clone()),
+        next_tier: rules::next_tier(&settings.tiers, lifetime, 0).map(|(t, n)| NextTier {
+            name: t.name.clone(),
+            points_needed: n,
+        }),
+        member,
+    }
+}
+
+/// Adds a customer (by id, email or external id) to the program, or
+/// finds them there: `(member, true)` when they joined now.
+pub async fn join(
+    store: &Store,
+    customer: &str,
+    by: JoinedBy,
+    accepted_terms: bool,
+) -> Result<(Member, bool)> {
+    let customer = store.find_customer(customer).await?;
+    let terms = if accepted_terms {
+        Some(settings(store).await?.terms_version)
+    } else {
+        None
+    };
+    Ok(store
+        .add_member(customer.id, by, terms.as_deref(), Utc::now())
+        .await?)
+}
+
+/// Points to award or correct by hand or through the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Award {
+    pub member: i64,
+    pub amount: i64,
+    pub reason: String,
+    pub idempotency_key: String,
+    pub source: String,
+    pub actor: String,
+}
+
+/// Writes an award (positive: `earn`; negative: an `adjust` that may not
+/// overdraw), once per idempotency key: `(entry, true)` when new.
+pub async fn award(
+    store: &Store,
+    award: &Award,
+) -> Result<std::result::Result<(LedgerEntry, bool), LedgerRefusal>> {
+    let kind = if award.amount > 0 {
+        EntryKind::Earn
+    } else {
+        EntryKind::Adjust
+    };
+    if let Some(m) = store.member(award.member).await?
+        && award.amount > 0
+        && m.status != MemberStatus::Active
+    {
+        return Err(AppError::Refused(format!(
+            "member {} is {}: they earn nothing now",
+            m.id, m.status
+        )));
+    }
+    Ok(store
+        .add_entry(
+            &NewEntry {
+                member_id: award.member,
+                kind,
+                amount: award.amount,
+                reason: award.reason.clone(),
+                source: award.source.clone(),
+                actor: award.actor.clone(),
+                idempotency_key: award.idempotency_key.clone(),
+                redemption_id: None,
+                reverses: None,
+            },
+            Utc::now(),
+        )
+        .await?)
+}
+
+/// A member asks for a reward: refused by the rules (points, status,
+/// tier, the member's limit, a withdrawn reward), or requested with its
+/// points held. An automatic reward for a trusted member is fulfilled at
+/// once; everything else waits for a person. None: no such member or reward.
+pub async fn redeem(
+    store: &Store,
+    member: i64,
+    reward: i64,
+) -> Result<Option<std::result::Result<Redemption, RedemptionRefusal>>> {
+    let settings = settings(store).await?;
+    let decided = store
+        .request_redemption(
+            member,
+            reward,
+            |check| {
+                let (m, r) = (&check.member, &check.reward);
+                if m.status != MemberStatus::Active {
+                    return Err(RedemptionRefusal::NotActive(m.status));
+                }
+                if !r.active {
+                    return Err(RedemptionRefusal::Withdrawn);
+                }
+                let tier = rules::tier_for(&settings.tiers, m.points.lifetime, 0);
+                if !rules::tier_allows(
+                    &settings.tiers,
+                    tier.map(|t| t.name.as_str()),
+                    r.min_tier.as_deref(),
+                ) {
+                    return Err(RedemptionRefusal::TierTooLow(
+                        r.min_tier.clone().unwrap_or_default(),
+                    ));
+                }
+                if let Some(limit) = r.per_member_limit
+                    && check.had >= limit as u32
+                {
+                    return Err(RedemptionRefusal::LimitReached(check.had));
+                }
+                if m.points.spendable < r.points {
+                    return Err(RedemptionRefusal::InsufficientPoints {
+                        needed: r.points,
+                        spendable: m.points.spendable,
+                    });
+                }
+                let fulfilment: Fulfilment = r.fulfilment.parse().unwrap_or(Fulfilment::Manual);
+                Ok(rules::first_state(
+                    fulfilment,
+                    m.trusted,
+                    r.stock.is_none_or(|s| s > 0),
+                ))
+            },
+            Utc::now(),
+        )
+        .await?;
+    let Some(Ok(redemption)) = decided else {
+        return Ok(decided);
+    };
+    let reward = store.reward(redemption.reward_id).await?;
+    if redemption.state == RedemptionState::Approved.as_str()
+        && reward.is_some_and(|r| r.fulfilment == Fulfilment::Auto.as_str())
+    {
+        let fulfilled = store
+            .move_redemption(
+                redemption.id,
+                RedemptionState::Fulfilled,
+                Some("fulfilled automatically"),
+                "vouch",
+                Utc::now(),
+            )
+            .await?;
+        if let Some(Ok(done)) = fulfilled {
+            return Ok(Some(Ok(done)));
+        }
+    }
+    Ok(Some(Ok(redemption)))
+}
+
+/// Draws a referral code from the OS random generator.
+pub fn new_code() -> String {
+    loop {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut bytes)
+            .expect("the OS random generator works");
+        if let Some(code) = referrals::code_from_random(&bytes) {
+            return code;
+        }
+    }
+}
+
+/// A member's referral link: their generated one (made on first ask), or
+/// a new vanity code with an optional click cap.
+pub async fn referral_link(
+    store: &Store,
+    member: i64,
+    vanity: Option<&str>,
+    click_cap: Option<i64>,
+) -> Result<(ReferralLink, bool)> {
+    let Some(m) = store.member(member).await? else {
+        return Err(StoreError::NotFound {
+            what: "member",
+            key: member.to_string(),
+        }
+        .into());
+    };
+    if m.status != MemberStatus::Active {
+        return Err(AppError::Refused(format!(
+            "member {member} is {}",
+            m.status
+        )));
+    }
+    let now = Utc::now();
+    if let Some(vanity) = vanity {
+        let code = referrals::normalise_code(vanity);
+        referrals::check_vanity(&code).map_err(AppError::Refused)?;
+        return match store
+            .add_referral_link(member, &code, true, click_cap, now)
+            .await
+        {
+            Ok(link) => Ok((link, true)),
+            Err(e) if e.is_unique_violation() => match store.referral_link(&code).await? {
+                Some(link) if link.member_id == member => Ok((link, false)),
+                _ => Err(AppError::Conflict(format!("the code {code} is taken"))),
+            },
+            Err(e) => Err(e.into()),
+        };
+    }
+    if let Some(link) = store
+        .referral_links_of(member)
+        .await?
+        .into_iter()
+        .find(|l| !l.vanity)
+    {
+        return Ok((link, false));
+    }
+    loop {
+        match store
+            .add_referral_link(member, &new_code(), false, click_cap, now)
+            .await
+        {
+            Ok(link) => return Ok((link, true)),
+            // 31^8 codes: a clash is rare; draw again.
+            Err(e) if e.is_unique_violation() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The public address of a link.
+pub fn link_url(public_url: &str, code: &str) -> String {
+    format!("{}/r/{code}", public_url.trim_end_matches('/'))
+}
+
+/// A visitor following a referral link, as the server saw them.
+#[derive(Debug, Clone, Default)]
+pub struct Visit {
+    pub ip: Option<std::net::IpAddr>,
+    pub user_agent: Option<String>,
+    /// The visitor cookie (set by `/r/` and the portal).
+    pub cookie: Option<String>,
+    /// The `Referer` header.
+    pub referer: Option<String>,
+    /// Where the link asks to go (`?to=`), if anywhere.
+    pub to: Option<String>,
+}
+
+/// Where a click sends the friend, and the click recorded.
+#[derive(Debug, Clone)]
+pub struct Followed {
+    pub click: Option<ReferralClick>,
+    pub redirect: String,
+}
+
+/// A key of this instance's for hashing what identifies a visitor
+/// (sealed at rest like the other secrets).
+async fn visitor_key(store: &Store) -> Result<String> {
+    Ok(store
+        .keep_secret_setting("visitor_key", &crate::secrets::new_secret())
+        .await?)
+}
+
+fn keyed_hash(key: &str, what: &str, value: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key");
+    mac.update(what.as_bytes());
+    mac.update(b"\0");
+    mac.update(value.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An address truncated before it is hashed: IPv4 to its /24, IPv6 to its /48.
+pub fn truncated_ip(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    }
+}
+
+/// The hashes a visit leaves: `(ip, user agent, cookie)`.
+pub async fn visit_hashes(
+    store: &Store,
+    visit: &Visit,
+) -> Result<(Option<String>, Option<String>, Option<String>)> {
+    let key = visitor_key(store).await?;
+    Ok((
+        visit.ip.map(|ip| keyed_hash(&key, "ip", &truncated_ip(ip))),
+        visit
+            .user_agent
+            .as_deref()
+            .map(|ua| keyed_hash(&key, "agent", ua)),
+        visit
+            .cookie
+            .as_deref()
+            .map(|c| keyed_hash(&key, "cookie", c)),
+    ))
+}
+
+/// The host of an http(s) URL, lower-cased.
+fn host_of(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host = rest
+        .split(['/', '?', '#'])
+        .next()?
+        .rsplit('@')
+        .next()?
+        .split(':')
+        .next()?;
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// Where a link may send the friend: `to` when its host is allowed, else
+/// the landing URL; the code and click id are added for the shop to pass back.
+pub fn redirect_for(
+    settings: &ProgramSettings,
+    to: Option<&str>,
+    code: &str,
+    click: Option<&str>,
+) -> String {
+    let landing_host = host_of(&settings.landing_url);
+    let target = to
+        .filter(|t| {
+            host_of(t).is_some_and(|h| {
+                Some(&h) == landing_host.as_ref()
+                    || settings
+                        .redirect_hosts
+                        .iter()
+                        .any(|a| a.eq_ignore_ascii_case(&h))
+            })
+        })
+        .unwrap_or(&settings.landing_url);
+    let mut query = vec![("ref", code)];
+    if let Some(click) = click {
+        query.push(("click", click));
+    }
+    let joiner = if target.contains('?') { '&' } else { '?' };
+    format!(
+        "{target}{joiner}{}",
+        serde_urlencoded::to_string(query).unwrap_or_default()
+    )
+}
+
+/// Follows `/r/{code}`: records the click (hashes only) unless the link
+/// is off or capped, and says where to send the friend. None: no such code.
+pub async fn follow(store: &Store, code: &str, visit: &Visit) -> Result<Option<Followed>> {
+    let settings = settings(store).await?;
+    let Some(link) = store
+        .referral_link(&referrals::normalise_code(code))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (ip_hash, agent_hash, cookie_hash) = visit_hashes(store, visit).await?;
+    let referring_domain = visit.referer.as_deref().and_then(host_of);
+    let click = store
+        .record_click(
+            &link,
+            &NewClick {
+                click_key: crate::secrets::new_secret()[..20].to_owned(),
+                ip_hash,
+                agent_hash,
+                cookie_hash,
+                referring_domain,
+            },
+            Utc::now(),
+        )
+        .await?;
+    Ok(Some(Followed {
+        redirect: redirect_for(
+            &settings,
+            visit.to.as_deref(),
+            &link.code,
+            click.as_ref().map(|c| c.click_key.as_str()),
+        ),
+        click,
+    }))
+}
+
+/// A conversion reported by the shop (the API or a CSV import).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Conversion {
+    pub code: Option<String>,
+    pub click: Option<String>,
+    pub external_order_id: String,
+    /// In hundredths of the currency.
+    pub value_cents: i64,
+    pub currency: String,
+    pub email: Option<String>,
+    pub customer: Option<String>,
+}
+
+/// Why a conversion was not recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConversionRefusal {
+    #[error("no referral link has the code {0}")]
+    UnknownCode(String),
+    #[error("no click has the id {0}")]
+    UnknownClick(String),
+    #[error("no click on a referral link within the {0}-day attribution window")]
+    OutsideWindow(u32),
+    #[error("a conversion names a code or a click")]
+    NoCodeOrClick,
+}
+
+/// Records a conversion: attributes it (a click id → the visitor's
+/// clicks in the window, first or last; a code → that link), runs the
+/// fraud rules, decides its status and its reward, and writes it once
+/// per external order id (`(referral, false)` for a retry).
+pub async fn convert(
+    store: &Store,
+    c: &Conversion,
+    now: DateTime<Utc>,
+) -> Result<std::result::Result<(Referral, bool), ConversionRefusal>> {
+    if let Some(existing) = store.referral_by_order(&c.external_order_id).await? {
+        return Ok(Ok((existing, false)));
+    }
+    let settings = settings(store).await?;
+    let rule = &settings.referral;
+    let window = Duration::days(i64::from(rule.window_days));
+    let (link, click) = match (&c.click, &c.code) {
+        (Some(key), _) => {
+            let Some(clicked) = store.click_by_key(key).await? else {
+                return Ok(Err(ConversionRefusal::UnknownClick(key.clone())));
+            };
+            // The visitor's clicks on any link, when their cookie is known.
+            let mut clicks = match &clicked.cookie_hash {
+                Some(cookie) => store.clicks_by_cookie(cookie).await?,
+                None => vec![clicked.clone()],
+            };
+            if clicks.is_empty() {
+                clicks.push(clicked.clone());
+            }
+            let seen: Vec<ClickSeen> = clicks
+                .iter()
+                .map(|k| ClickSeen {
+                    id: k.id,
+                    link_id: k.link_id,
+                    at: k.at,
+                })
+                .collect();
+            let Some(chosen) = referrals::attribute(&seen, now, window, rule.attribution) else {
+                return Ok(Err(ConversionRefusal::OutsideWindow(rule.window_days)));
+            };
+            let click = clicks
+                .into_iter()
+                .find(|k| k.id == chosen.id)
+                .expect("chosen from them");
+            let link = store
+                .referral_link_by_id(click.link_id)
+                .await?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "referral link",
+                    key: click.link_id.to_string(),
+                })?;
+            (link, Some(click))
+        }
+        (None, Some(code)) => {
+            let code = referrals::normalise_code(code);
+            match store.referral_link(&code).await? {
+                Some(link) => (link, None),
+                None => return Ok(Err(ConversionRefusal::UnknownCode(code))),
+            }
+        }
+        (None, None) => return Ok(Err(ConversionRefusal::NoCodeOrClick)),
+    };
+    let advocate = store
+        .member(link.member_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "member",
+            key: link.member_id.to_string(),
+        })?;
+    let advocate_customer = match advocate.customer_id {
+        Some(id) => store.customer(CustomerId(id)).await?,
+        None => None,
+    };
+    let friend_email = c
+        .email
+        .as_deref()
+        .and_then(|e| Email::parse(e).ok())
+        .map(|e| e.as_str().to_owned());
+    let friend = match (&c.customer, &friend_email) {
+        (Some(key), _) => store.find_customer(key).await.ok(),
+        (None, Some(email)) => store.find_customer(email).await.ok(),
+        _ => None,
+    };
+    let friend_key = friend_email
+        .as_deref()
+        .map(referrals::person_key)
+        .or_else(|| friend.as_ref().map(|f| format!("customer:{}", f.id)));
+    let since = click.as_ref().map_or(now, |k| k.at);
+    let (same_cookie, same_ip_and_agent) = match &click {
+        Some(k) => store.seen_on_member_device(advocate.id, k).await?,
+        None => (false, false),
+    };
+    let facts = ReferralFacts {
+        advocate_email: advocate_customer
+            .as_ref()
+            .and_then(|a| a.profile.email.as_ref())
+            .map(|e| e.as_str().to_owned()),
+        advocate_customer: advocate.customer_id,
+        friend_email: friend_email.clone(),
+        friend_customer: friend.as_ref().map(|f| f.id.0),
+        friend_existed_before: rule.new_customers_only
+            && friend
+                .as_ref()
+                .is_some_and(|f| f.profile.created_at < since),
+        referred_before_by: match &friend_key {
+            Some(k) => store.first_referrer_of(k, advocate.id).await?,
+            None => None,
+        },
+        same_cookie,
+        same_ip_and_agent,
+        referring_domain: click.as_ref().and_then(|k| k.referring_domain.clone()),
+        recent_conversions: store
+            .conversions_since(link.id, now - FraudPolicy::default().velocity_window)
+            .await?
+            + 1,
+    };
+    let signals = referrals::check(&facts, &FraudPolicy::default());
+    let hold = Duration::days(i64::from(rule.hold_days));
+    let status = referrals::status_of(&signals, hold);
+    let (rewarded, rewarded_value) = store
+        .rewarded_since(
+            advocate.id,
+            now - Duration::days(i64::from(rule.allowance_days)),
+        )
+        .await?;
+    let withheld = matches!(status, ReferralStatus::Pending | ReferralStatus::Approved)
+        .then(|| {
+            referrals::reward_withheld(
+                rule,
+                c.value_cents as f64 / 100.0,
+                rewarded,
+                rewarded_value as f64 / 100.0,
+            )
+        })
+        .flatten();
+    let earn = (status == ReferralStatus::Approved && withheld.is_none())
+        .then_some(rule.advocate_points)
+        .filter(|p| *p > 0);
+    let referral = NewReferral {
+        link_id: link.id,
+        member_id: advocate.id,
+        click_id: click.as_ref().map(|k| k.id),
+        external_order_id: c.external_order_id.clone(),
+        value_cents: c.value_cents,
+        currency: c.currency.to_ascii_uppercase(),
+        friend_email,
+        friend_key,
+        friend_customer_id: friend.as_ref().map(|f| f.id),
+        status,
+        signals,
+        withheld,
+        review_due: (status == ReferralStatus::Flagged)
+            .then(|| now + Duration::days(i64::from(settings.review_days))),
+        // A flagged referral approved in review still waits out the hold.
+        pays_at: matches!(status, ReferralStatus::Pending | ReferralStatus::Flagged)
+            .then(|| now + hold),
+        earn,
+    };
+    Ok(Ok(store.add_referral(&referral, now).await?))
+}
+
+/// A staff decision on a flagged referral: approve (it pays, or waits out
+/// its hold) or block. False when it is not in the review queue.
+pub async fn decide(store: &Store, id: i64, approve: bool, actor: &str) -> Result<bool> {
+    let settings = settings(store).await?;
+    let Some(r) = store.referral(id).await? else {
+        return Ok(false);
+    };
+    let now = Utc::now();
+    let paid_now = approve && r.pays_at.is_none_or(|at| at <= now);
+    let settlement = Settlement {
+        from: vec![ReferralStatus::Flagged],
+        to: match (approve, paid_now) {
+            (false, _) => ReferralStatus::Blocked,
+            (true, true) => ReferralStatus::Approved,
+            (true, false) => ReferralStatus::Pending,
+        },
+        earn: (paid_now && r.withheld.is_none()).then_some(settings.referral.advocate_points),
+        reverse: false,
+    };
+    Ok(store.settle_referral(id, &settlement, actor, now).await?)
+}
+
+/// A refund of a referred order: the referral is reversed and the points
+/// it paid are taken back (a new offsetting entry). False: no such order.
+pub async fn refund(store: &Store, external_order_id: &str, actor: &str) -> Result<bool> {
+    let Some(r) = store.referral_by_order(external_order_id).await? else {
+        return Ok(false);
+    };
+    let settlement = Settlement {
+        from: vec![
+            ReferralStatus::Pending,
+            ReferralStatus::Approved,
+            ReferralStatus::Flagged,
+        ],
+        to: ReferralStatus::Reversed,
+        earn: None,
+        reverse: true,
+    };
+    store
+        .settle_referral(r.id, &settlement, actor, Utc::now())
+        .await?;
+    Ok(true)
+}
+
+/// Pays the pending referrals whose hold has ended; how many.
+pub async fn pay_due_referrals(store: &Store, now: DateTime<Utc>) -> Result<usize> {
+    let settings = settings(store).await?;
+    let mut paid = 0;
+    for r in store.referrals_due(now).await? {
+        let settlement = Settlement {
+            from: vec![ReferralStatus::Pending],
+            to: ReferralStatus::Approved,
+            earn: r
+                .withheld
+                .is_none()
+                .then_some(settings.referral.advocate_points)
+                .filter(|p| *p > 0),
+            reverse: false,
+        };
+        if store
+            .settle_referral(r.id, &settlement, "vouch", now)
+            .await?
+        {
+            paid += 1;
+        }
+    }
+    Ok(paid)
+}
+
+/// One row of a leaderboard.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Place {
+    pub rank: u32,
+    pub member_id: i64,
+    pub customer_id: Option<i64>,
+    /// The member's name as the board shows it (first name and initial).
+    pub name: String,
+    pub points: i64,
+}
+
+/// The leaderboard for the period holding `now`: active members by points
+/// earned in it, ties to whoever got there first. `exclude` leaves out
+/// members whose customer has one of these `attribute=value` pairs
+/// (staff accounts, a test segment); `only` keeps just those with it.
+pub async fn leaderboard(
+    store: &Store,
+    period: Period,
+    only: Option<(&str, &str)>,
+    exclude: Option<(&str, &str)>,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Result<Vec<Place>> {
+    let standings = store.standings(period.start(now)).await?;
+    let mut kept = Vec::new();
+    for (member_id, points, reached_at) in standings {
+        let Some(m) = store.member(member_id).await? else {
+            continue;
+        };
+        let customer = match m.customer_id {
+            Some(c) => store.customer(CustomerId(c)).await?,
+            None => None,
+        };
+        let has = |(k, v): (&str, &str)| {
+            customer
+                .as_ref()
+                .is_some_and(|c| c.profile.attributes.get(k).is_some_and(|x| x == v))
+        };
+        if only.is_some_and(|o| !has(o)) || exclude.is_some_and(has) {
+            continue;
+        }
+        kept.push((
+            rules::Standing {
+                member_id,
+                points,
+                reached_at,
+            },
+            m.customer_id,
+            customer
+                .and_then(|c| c.profile.name)
+                .map(|n| short_name(&n)),
+        ));
+    }
+    let names: std::collections::HashMap<i64, (Option<i64>, Option<String>)> = kept
+        .iter()
+        .map(|(s, c, n)| (s.member_id, (*c, n.clone())))
+        .collect();
+    Ok(
+        rules::leaderboard(kept.into_iter().map(|(s, _, _)| s).collect())
+            .into_iter()
+            .take(limit)
+            .map(|(rank, s)| {
+                let (customer_id, name) = names.get(&s.member_id).cloned().unwrap_or_default();
+                Place {
+                    rank,
+                    member_id: s.member_id,
+                    customer_id,
+                    name: name.unwrap_or_else(|| format!("Member {}", s.member_id)),
+                    points: s.points,
+                }
+            })
+            .collect(),
+    )
+}
+
+/// "Ana Popescu" → "Ana P.": a board shows no full names.
+fn short_name(name: &str) -> String {
+    let mut parts = name.split_whitespace();
+    match (parts.next(), parts.last()) {
+        (Some(first), Some(last)) => {
+            format!("{first} {}.", last.chars().next().unwrap_or(' '))
+        }
+        (Some(first), None) => first.to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The program's KPIs.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ProgramKpis {
+    pub active_advocates: i64,
+    /// Of the customers who are promoters now, the share enrolled.
+    pub promoters_enrolled_share: Option<f64>,
+    /// Earning entries per active advocate (all time).
+    pub actions_per_advocate: Option<f64>,
+    /// Conversions not blocked per click.
+    pub referral_conversion_rate: Option<f64>,
+    /// Approved referral revenue, in hundredths, by currency mixed (one currency assumed).
+    pub referral_revenue_cents: i64,
+    /// Approved referral revenue per earning entry.
+    pub value_per_action_cents: Option<f64>,
+}
+
+/// The program's KPIs now; `promoters` is the set of customers who are
+/// promoters (the caller reads it from the category signals).
+pub async fn kpis(store: &Store, promoters: &[CustomerId]) -> Result<ProgramKpis> {
+    let (active, referrals, revenue, clicks) = store.program_counts().await?;
+    let members = store
+        .members(Some(MemberStatus::Active), None, 100_000)
+        .await?;
+    let enrolled: std::collections::HashSet<i64> =
+        members.iter().filter_map(|m| m.customer_id).collect();
+    let promoters_enrolled = promoters.iter().filter(|p| enrolled.contains(&p.0)).count();
+    let actions = store.count_earning_entries().await?;
+    let share = |n: f64, d: f64| (d > 0.0).then(|| n / d);
+    Ok(ProgramKpis {
+        active_advocates: active,
+        promoters_enrolled_share: share(promoters_enrolled as f64, promoters.len() as f64),
+        actions_per_advocate: share(actions as f64, active as f64),
+        referral_conversion_rate: share(referrals as f64, clicks as f64),
+        referral_revenue_cents: revenue,
+        value_per_action_cents: share(revenue as f64, actions as f64),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hundred_thousand_codes_are_unique_and_have_no_look_alikes() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..100_000 {
+            let code = new_code();
+            assert_eq!(code.len(), referrals::CODE_LENGTH);
+            assert!(!code.contains(['0', 'O', '1', 'I', 'L', 'l']), "{code}");
+            assert!(seen.insert(code.clone()), "{code} drawn twice");
+        }
+    }
+
+    #[test]
+    fn redirects_go_only_to_the_landing_host_or_an_allowed_one() {
+        let settings = ProgramSettings {
+            landing_url: "https://shop.example/welcome".into(),
+            redirect_hosts: vec!["blog.shop.example".into()],
+            ..ProgramSettings::default()
+        };
+        let go = |to| redirect_for(&settings, to, "ABC23456", Some("k1"));
+        assert_eq!(
+            go(None),
+            "https://shop.example/welcome?ref=ABC23456&click=k1"
+        );
+        assert_eq!(
+            go(Some("https://blog.shop.example/post?x=1")),
+            "https://blog.shop.example/post?x=1&ref=ABC23456&click=k1"
+        );
+        for evil in [
+            "https://evil.example/",
+            "https://shop.example.evil.example/",
+            "https://shop.example@evil.example/",
+            "//evil.example/",
+            "javascript:alert(1)",
+        ] {
+            assert!(
+                go(Some(evil)).starts_with("https://shop.example/welcome?"),
+                "{evil}"
+            );
+        }
+    }
+
+    #[test]
+    fn addresses_are_truncated_before_hashing() {
+        assert_eq!(
+            truncated_ip("203.0.113.77".parse().unwrap()),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            truncated_ip("2001:db8:abcd:12::1".parse().unwrap()),
+            "2001:db8:abcd::/48"
+        );
+        assert_eq!(short_name("Ana Maria Popescu"), "Ana P.");
+    }
+}

@@ -1,0 +1,876 @@
+//! `/api/v1/program/…` and `/api/v1/referrals/…`: the advocate program's
+//! members, points, rewards and redemptions, and referral links and
+//! conversions. The rules live in vouch-domain and vouch-app.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use vouch_app::program::{self, Award, Conversion, ConversionRefusal, MemberView, Place};
+use vouch_domain::program::referrals::ReferralStatus;
+use vouch_domain::program::{
+    Fulfilment, JoinedBy, MemberStatus, Period, RedemptionRefusal, RedemptionState, RewardKind,
+};
+use vouch_store::{
+    LedgerEntry, LedgerRefusal, NewReward, Redemption, Referral, ReferralFilter, Reward,
+};
+
+use super::{ApiError, ApiResult, Body, Params, Path, page, page_size, parse_field};
+use crate::AppState;
+use crate::auth::{Api, need};
+
+fn program_error(status: StatusCode, code: &'static str, message: String) -> ApiError {
+    ApiError {
+        status,
+        code,
+        message,
+        field: None,
+    }
+}
+
+/// A member to add: a customer's id, email or external id.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    #[schema(value_type = String, example = "ana@example.com")]
+    customer: serde_json::Value,
+    /// How they joined: `staff` (the default) or `invitation` (trusted),
+    /// `join_code` or `open_sign_up` (untrusted).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    joined_by: Option<String>,
+    /// They accepted the program's current terms now.
+    #[serde(default)]
+    accepted_terms: bool,
+}
+
+/// Adds a customer to the program: 201 with the member, or 200 with the
+/// member they already are.
+#[utoipa::path(post, path = "/api/v1/program/members", operation_id = "add_member", tag = "program",
+    request_body = NewMember,
+    responses((status = 201, description = "The new member", body = MemberView),
+              (status = 200, description = "The customer was a member already", body = MemberView),
+              (status = 404, description = "No such customer", body = super::ErrorBody),
+              (status = 422, description = "A bad field", body = super::ErrorBody)))]
+pub async fn add_member(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Body(body): Body<NewMember>,
+) -> Result<Response, ApiError> {
+    let key = match &body.customer {
+        serde_json::Value::String(s) if !s.trim().is_empty() => s.clone(),
+        serde_json::Value::Number(n) if n.is_i64() => n.to_string(),
+        _ => {
+            return Err(ApiError::invalid(
+                "customer",
+                "a customer's id, email or external id",
+            ));
+        }
+    };
+    let by = match body.joined_by.as_deref() {
+        None => JoinedBy::Staff,
+        Some(s) => parse_field("joined_by", s)?,
+    };
+    let (member, joined) = program::join(&state.store, &key, by, body.accepted_terms).await?;
+    let settings = program::settings(&state.store).await?;
+    let status = if joined {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(program::view(&settings, member))).into_response())
+}
+
+page!(
+    /// A page of members, newest first.
+    MemberPage { members: MemberView }
+);
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MembersQuery {
+    /// `active`, `paused`, `left` or `banned`.
+    #[param(value_type = Option<String>)]
+    status: Option<String>,
+    after: Option<i64>,
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/program/members", operation_id = "list_members", tag = "program", params(MembersQuery),
+    responses((status = 200, description = "A page of members", body = MemberPage),
+              (status = 422, description = "A bad filter", body = super::ErrorBody)))]
+pub async fn members(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Params(q): Params<MembersQuery>,
+) -> ApiResult<MemberPage> {
+    let limit = page_size(q.limit)?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| parse_field::<MemberStatus>("status", s))
+        .transpose()?;
+    let settings = program::settings(&state.store).await?;
+    let members = state.store.members(status, q.after, limit + 1).await?;
+    let more = members.len() > limit as usize;
+    let members: Vec<MemberView> = members
+        .into_iter()
+        .take(limit as usize)
+        .map(|m| program::view(&settings, m))
+        .collect();
+    let next = more.then(|| members.last().map(|m| m.member.id)).flatten();
+    Ok(Json(MemberPage { members, next }))
+}
+
+#[utoipa::path(get, path = "/api/v1/program/members/{id}", operation_id = "get_member", tag = "program",
+    params(("id" = i64, Path, description = "The member's id")),
+    responses((status = 200, description = "The member", body = MemberView),
+              (status = 404, description = "No such member", body = super::ErrorBody)))]
+pub async fn member(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<MemberView> {
+    let member = state
+        .store
+        .member(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("member", id))?;
+    let settings = program::settings(&state.store).await?;
+    Ok(Json(program::view(&settings, member)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberChange {
+    /// `active`, `paused`, `left` or `banned` (which voids pending rewards).
+    #[schema(value_type = String)]
+    status: String,
+}
+
+#[utoipa::path(patch, path = "/api/v1/program/members/{id}", operation_id = "change_member", tag = "program",
+    params(("id" = i64, Path, description = "The member's id")), request_body = MemberChange,
+    responses((status = 200, description = "The member", body = MemberView),
+              (status = 404, description = "No such member", body = super::ErrorBody),
+              (status = 422, description = "A bad status", body = super::ErrorBody)))]
+pub async fn change_member(
+    who: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(body): Body<MemberChange>,
+) -> ApiResult<MemberView> {
+    let status: MemberStatus = parse_field("status", &body.status)?;
+    let member = state
+        .store
+        .set_member_status(id, status, &who.0.name, chrono::Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("member", id))?;
+    let settings = program::settings(&state.store).await?;
+    Ok(Json(program::view(&settings, member)))
+}
+
+page!(
+    /// A page of a member's ledger, newest first.
+    LedgerPage { entries: LedgerEntry }
+);
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    after: Option<i64>,
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/program/members/{id}/ledger", operation_id = "member_ledger", tag = "program",
+    params(("id" = i64, Path, description = "The member's id"), PageQuery),
+    responses((status = 200, description = "The member's ledger entries", body = LedgerPage),
+              (status = 404, description = "No such member", body = super::ErrorBody)))]
+pub async fn ledger(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Params(q): Params<PageQuery>,
+) -> ApiResult<LedgerPage> {
+    let limit = page_size(q.limit)?;
+    if state.store.member(id).await?.is_none() {
+        return Err(ApiError::not_found("member", id));
+    }
+    let entries = state.store.ledger(id, q.after, limit + 1).await?;
+    let more = entries.len() > limit as usize;
+    let entries: Vec<LedgerEntry> = entries.into_iter().take(limit as usize).collect();
+    let next = more.then(|| entries.last().map(|e| e.id)).flatten();
+    Ok(Json(LedgerPage { entries, next }))
+}
+
+/// Points to award (positive) or take away (negative, never below zero).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointsAward {
+    member: i64,
+    #[schema(minimum = -1000000, maximum = 1000000)]
+    amount: i64,
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+    /// Unique per award: a retry with the same key is answered with the
+    /// first entry (200) and writes nothing.
+    #[schema(min_length = 1, max_length = 200)]
+    idempotency_key: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/program/points", operation_id = "award_points", tag = "program",
+    request_body = PointsAward,
+    responses((status = 201, description = "The new ledger entry", body = LedgerEntry),
+              (status = 200, description = "The entry this idempotency key wrote before", body = LedgerEntry),
+              (status = 404, description = "No such member", body = super::ErrorBody),
+              (status = 409, description = "`insufficient_points`: taking these away would overdraw", body = super::ErrorBody),
+              (status = 422, description = "A bad field, or a member who cannot earn now", body = super::ErrorBody)))]
+pub async fn award_points(
+    who: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Body(body): Body<PointsAward>,
+) -> Result<Response, ApiError> {
+    if body.amount == 0 || body.amount.abs() > 1_000_000 {
+        return Err(ApiError::invalid(
+            "amount",
+            "1 to 1000000 points, or as many taken away",
+        ));
+    }
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::invalid(
+            "reason",
+            "a reason of 1 to 500 characters",
+        ));
+    }
+    let key = body.idempotency_key.trim();
+    if key.is_empty() || key.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "idempotency_key",
+            "a key of 1 to 200 characters",
+        ));
+    }
+    let award = Award {
+        member: body.member,
+        amount: body.amount,
+        reason: reason.to_owned(),
+        idempotency_key: format!("api:{key}"),
+        source: "api".into(),
+        actor: who.0.name,
+    };
+    match program::award(&state.store, &award).await? {
+        Ok((entry, true)) => Ok((StatusCode::CREATED, Json(entry)).into_response()),
+        Ok((entry, false)) => Ok((StatusCode::OK, Json(entry)).into_response()),
+        Err(LedgerRefusal::NoMember(id)) => Err(ApiError::not_found("member", id)),
+        Err(e @ LedgerRefusal::InsufficientPoints { .. }) => Err(program_error(
+            StatusCode::CONFLICT,
+            "insufficient_points",
+            e.to_string(),
+        )),
+        Err(e @ LedgerRefusal::WrongSign { .. }) => Err(ApiError::invalid("amount", e.to_string())),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RewardList {
+    rewards: Vec<Reward>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RewardsQuery {
+    /// Withdrawn rewards too.
+    all: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/api/v1/program/rewards", operation_id = "list_rewards", tag = "program", params(RewardsQuery),
+    responses((status = 200, description = "The catalogue, cheapest first", body = RewardList)))]
+pub async fn rewards(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Params(q): Params<RewardsQuery>,
+) -> ApiResult<RewardList> {
+    Ok(Json(RewardList {
+        rewards: state.store.rewards(!q.all.unwrap_or(false)).await?,
+    }))
+}
+
+/// A reward for the catalogue.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RewardSpec {
+    #[schema(min_length = 1, max_length = 200)]
+    name: String,
+    /// Its cost in points.
+    #[schema(minimum = 1, maximum = 10000000)]
+    points: i64,
+    /// Units in stock; absent: unlimited.
+    #[schema(minimum = 0, maximum = 1000000000)]
+    stock: Option<i64>,
+    /// `auto` or `manual`: only automatic rewards for trusted members are
+    /// fulfilled without a person approving.
+    #[schema(value_type = String)]
+    fulfilment: String,
+    /// `gift_code`, `swag` (the default), `donation`, `experience` or `account_credit`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    kind: Option<String>,
+    /// The lowest tier that may have it, by name.
+    #[serde(default)]
+    #[schema(max_length = 100)]
+    min_tier: Option<String>,
+    /// How many times one member may have it.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000)]
+    per_member_limit: Option<i32>,
+}
+
+#[utoipa::path(post, path = "/api/v1/program/rewards", operation_id = "add_reward", tag = "program",
+    request_body = RewardSpec,
+    responses((status = 201, description = "The new reward", body = Reward),
+              (status = 422, description = "A bad field", body = super::ErrorBody)))]
+pub async fn add_reward(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Body(body): Body<RewardSpec>,
+) -> Result<Response, ApiError> {
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid("name", "a name of 1 to 200 characters"));
+    }
+    if !(1..=10_000_000).contains(&body.points) {
+        return Err(ApiError::invalid("points", "1 to 10000000 points"));
+    }
+    if body
+        .stock
+        .is_some_and(|s| !(0..=1_000_000_000).contains(&s))
+    {
+        return Err(ApiError::invalid("stock", "0 to 1000000000 units"));
+    }
+    if body
+        .per_member_limit
+        .is_some_and(|l| !(1..=1000).contains(&l))
+    {
+        return Err(ApiError::invalid("per_member_limit", "1 to 1000"));
+    }
+    let settings = program::settings(&state.store).await?;
+    if let Some(tier) = &body.min_tier
+        && !settings.tiers.iter().any(|t| &t.name == tier)
+    {
+        return Err(ApiError::invalid(
+            "min_tier",
+            format!(
+                "one of the tiers: {}",
+                settings
+                    .tiers
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let reward = NewReward {
+        name: name.to_owned(),
+        kind: match body.kind.as_deref() {
+            None => RewardKind::Swag,
+            Some(k) => parse_field("kind", k)?,
+        },
+        points: body.points,
+        stock: body.stock,
+        min_tier: body.min_tier,
+        per_member_limit: body.per_member_limit,
+        fulfilment: parse_field::<Fulfilment>("fulfilment", &body.fulfilment)?,
+    };
+    let reward = state.store.add_reward(&reward, chrono::Utc::now()).await?;
+    Ok((StatusCode::CREATED, Json(reward)).into_response())
+}
+
+page!(
+    /// A page of redemptions, newest first.
+    RedemptionPage { redemptions: Redemption }
+);
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RedemptionsQuery {
+    member: Option<i64>,
+    /// `requested`, `pending_approval`, `backordered`, `approved`,
+    /// `fulfilled`, `refused` or `cancelled`.
+    #[param(value_type = Option<String>)]
+    state: Option<String>,
+    after: Option<i64>,
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/program/redemptions", operation_id = "list_redemptions", tag = "program", params(RedemptionsQuery),
+    responses((status = 200, description = "A page of redemptions", body = RedemptionPage),
+              (status = 422, description = "A bad filter", body = super::ErrorBody)))]
+pub async fn redemptions(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Params(q): Params<RedemptionsQuery>,
+) -> ApiResult<RedemptionPage> {
+    let limit = page_size(q.limit)?;
+    let wanted = q
+        .state
+        .as_deref()
+        .map(|s| parse_field::<RedemptionState>("state", s))
+        .transpose()?;
+    let found = state
+        .store
+        .redemptions(q.member, wanted, q.after, limit + 1)
+        .await?;
+    let more = found.len() > limit as usize;
+    let redemptions: Vec<Redemption> = found.into_iter().take(limit as usize).collect();
+    let next = more.then(|| redemptions.last().map(|r| r.id)).flatten();
+    Ok(Json(RedemptionPage { redemptions, next }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedemptionRequest {
+    member: i64,
+    reward: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/program/redemptions", operation_id = "redeem", tag = "program",
+    request_body = RedemptionRequest,
+    responses((status = 201, description = "The redemption: its points are held (or spent, for an automatic reward to a trusted member)", body = Redemption),
+              (status = 404, description = "No such member or reward", body = super::ErrorBody),
+              (status = 409, description = "`insufficient_points`, `not_active`, `tier_too_low`, `limit_reached` or `withdrawn`", body = super::ErrorBody)))]
+pub async fn redeem(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Body(body): Body<RedemptionRequest>,
+) -> Result<Response, ApiError> {
+    match program::redeem(&state.store, body.member, body.reward).await? {
+        None => Err(ApiError::not_found(
+            "member or reward",
+            format!("{}/{}", body.member, body.reward),
+        )),
+        Some(Ok(r)) => Ok((StatusCode::CREATED, Json(r)).into_response()),
+        Some(Err(refusal)) => {
+            let code = match refusal {
+                RedemptionRefusal::InsufficientPoints { .. } => "insufficient_points",
+                RedemptionRefusal::NotActive(_) => "not_active",
+                RedemptionRefusal::TierTooLow(_) => "tier_too_low",
+                RedemptionRefusal::LimitReached(_) => "limit_reached",
+                RedemptionRefusal::Withdrawn => "withdrawn",
+            };
+            Err(program_error(
+                StatusCode::CONFLICT,
+                code,
+                refusal.to_string(),
+            ))
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedemptionMove {
+    /// The next state: `pending_approval`, `backordered`, `approved`,
+    /// `fulfilled`, `refused` or `cancelled`.
+    #[schema(value_type = String)]
+    state: String,
+    /// Why (shown to the member for a refusal or cancellation).
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    reason: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/program/redemptions/{id}", operation_id = "move_redemption", tag = "program",
+    params(("id" = i64, Path, description = "The redemption's id")), request_body = RedemptionMove,
+    responses((status = 200, description = "The redemption", body = Redemption),
+              (status = 404, description = "No such redemption", body = super::ErrorBody),
+              (status = 409, description = "The redemption cannot move there from its state", body = super::ErrorBody),
+              (status = 422, description = "A bad state", body = super::ErrorBody)))]
+pub async fn move_redemption(
+    who: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(body): Body<RedemptionMove>,
+) -> ApiResult<Redemption> {
+    let next: RedemptionState = parse_field("state", &body.state)?;
+    if next == RedemptionState::Requested {
+        return Err(ApiError::invalid(
+            "state",
+            "a redemption never goes back to requested",
+        ));
+    }
+    let reason = body
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    if matches!(next, RedemptionState::Refused | RedemptionState::Cancelled) && reason.is_none() {
+        return Err(ApiError::invalid(
+            "reason",
+            "a refusal or cancellation says why",
+        ));
+    }
+    match state
+        .store
+        .move_redemption(id, next, reason, &who.0.name, chrono::Utc::now())
+        .await?
+    {
+        None => Err(ApiError::not_found("redemption", id)),
+        Some(Ok(r)) => Ok(Json(r)),
+        Some(Err(from)) => Err(ApiError::conflict(
+            "state",
+            format!("a {from} redemption cannot become {next}"),
+        )),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Leaderboard {
+    period: String,
+    places: Vec<Place>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LeaderboardQuery {
+    /// `week`, `month` (the default), `quarter` or `all_time`.
+    #[param(value_type = Option<String>)]
+    period: Option<String>,
+    /// Only members whose customer has this attribute, `plan=pro`.
+    only: Option<String>,
+    /// Leave out members whose customer has this attribute, `staff=yes`.
+    exclude: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
+
+fn pair<'a>(field: &str, raw: Option<&'a str>) -> Result<Option<(&'a str, &'a str)>, ApiError> {
+    raw.map(|r| {
+        r.split_once('=')
+            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+            .ok_or_else(|| ApiError::invalid(field, "an attribute as name=value"))
+    })
+    .transpose()
+}
+
+#[utoipa::path(get, path = "/api/v1/program/leaderboard", operation_id = "leaderboard", tag = "program", params(LeaderboardQuery),
+    responses((status = 200, description = "Members by points earned in the period; ties go to who got there first", body = Leaderboard),
+              (status = 422, description = "A bad period or attribute", body = super::ErrorBody)))]
+pub async fn leaderboard(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Params(q): Params<LeaderboardQuery>,
+) -> ApiResult<Leaderboard> {
+    let period = match q.period.as_deref() {
+        None => Period::Month,
+        Some(p) => parse_field("period", p)?,
+    };
+    let limit = page_size(q.limit)?;
+    let places = program::leaderboard(
+        &state.store,
+        period,
+        pair("only", q.only.as_deref())?,
+        pair("exclude", q.exclude.as_deref())?,
+        limit as usize,
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok(Json(Leaderboard {
+        period: period.as_str().to_owned(),
+        places,
+    }))
+}
+
+/// A link to make: the member's generated link, or a vanity code.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    member: i64,
+    /// A vanity code (4–32 letters, digits or dashes) instead of the generated one.
+    #[serde(default)]
+    #[schema(min_length = 4, max_length = 32)]
+    code: Option<String>,
+    /// The most clicks the link records.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 100000000)]
+    click_cap: Option<i64>,
+}
+
+/// A referral link with its public address.
+#[derive(Serialize, ToSchema)]
+pub struct LinkView {
+    id: i64,
+    member_id: i64,
+    code: String,
+    url: String,
+    vanity: bool,
+    click_cap: Option<i64>,
+    disabled: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/referrals/links", operation_id = "referral_link", tag = "referrals",
+    request_body = LinkRequest,
+    responses((status = 201, description = "The new link", body = LinkView),
+              (status = 200, description = "The member's link, made before", body = LinkView),
+              (status = 404, description = "No such member", body = super::ErrorBody),
+              (status = 409, description = "The vanity code is taken", body = super::ErrorBody),
+              (status = 422, description = "A bad code, or a member who is not active", body = super::ErrorBody)))]
+pub async fn referral_link(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Body(body): Body<LinkRequest>,
+) -> Result<Response, ApiError> {
+    if body
+        .click_cap
+        .is_some_and(|c| !(1..=100_000_000).contains(&c))
+    {
+        return Err(ApiError::invalid("click_cap", "1 to 100000000 clicks"));
+    }
+    let (link, new) = program::referral_link(
+        &state.store,
+        body.member,
+        body.code.as_deref(),
+        body.click_cap,
+    )
+    .await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(LinkView {
+            url: program::link_url(&state.web.public_url, &link.code),
+            id: link.id,
+            member_id: link.member_id,
+            code: link.code,
+            vanity: link.vanity,
+            click_cap: link.click_cap,
+            disabled: link.disabled,
+        }),
+    )
+        .into_response())
+}
+
+/// A conversion the shop reports: by the code the friend used or the
+/// click id the link passed on.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversionReport {
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    code: Option<String>,
+    /// The `click` parameter the link added to the landing URL.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    click: Option<String>,
+    /// Unique: a retried report is answered with the first (200).
+    #[schema(min_length = 1, max_length = 200)]
+    external_order_id: String,
+    /// The order's value in its currency, `49.90`.
+    #[schema(minimum = 0, maximum = 100000000)]
+    value: f64,
+    /// ISO 4217, `EUR`.
+    #[schema(min_length = 3, max_length = 3)]
+    currency: String,
+    /// The friend's email.
+    #[serde(default)]
+    #[schema(max_length = 254)]
+    email: Option<String>,
+    /// The friend's customer id, email or external id, when known.
+    #[serde(default)]
+    #[schema(max_length = 254)]
+    customer: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversionAnswer {
+    referral: Referral,
+}
+
+#[utoipa::path(post, path = "/api/v1/referrals/conversions", operation_id = "referral_conversion", tag = "referrals",
+    request_body = ConversionReport,
+    responses((status = 201, description = "The referral, its status (`blocked`, `flagged`, `pending`, `approved`) and the fraud signals that fired", body = ConversionAnswer),
+              (status = 200, description = "This order was reported before", body = ConversionAnswer),
+              (status = 422, description = "`unknown_code`, `unknown_click`, `outside_window`, or a bad field", body = super::ErrorBody)))]
+pub async fn conversion(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Body(body): Body<ConversionReport>,
+) -> Result<Response, ApiError> {
+    let order = body.external_order_id.trim();
+    if order.is_empty() || order.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "external_order_id",
+            "an order id of 1 to 200 characters",
+        ));
+    }
+    if !body.value.is_finite() || !(0.0..=100_000_000.0).contains(&body.value) {
+        return Err(ApiError::invalid("value", "0 to 100000000"));
+    }
+    if body.currency.len() != 3 || !body.currency.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(ApiError::invalid(
+            "currency",
+            "a three-letter ISO 4217 code",
+        ));
+    }
+    if let Some(email) = &body.email
+        && vouch_domain::Email::parse(email).is_err()
+    {
+        return Err(ApiError::invalid("email", "an email address"));
+    }
+    let conversion = Conversion {
+        code: body.code.filter(|c| !c.trim().is_empty()),
+        click: body.click.filter(|c| !c.trim().is_empty()),
+        external_order_id: order.to_owned(),
+        value_cents: (body.value * 100.0).round() as i64,
+        currency: body.currency,
+        email: body.email,
+        customer: body.customer.filter(|c| !c.trim().is_empty()),
+    };
+    match program::convert(&state.store, &conversion, chrono::Utc::now()).await? {
+        Ok((referral, new)) => {
+            let status = if new {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((status, Json(ConversionAnswer { referral })).into_response())
+        }
+        Err(refusal) => {
+            let (code, field) = match refusal {
+                ConversionRefusal::UnknownCode(_) => ("unknown_code", "code"),
+                ConversionRefusal::UnknownClick(_) => ("unknown_click", "click"),
+                ConversionRefusal::OutsideWindow(_) => ("outside_window", "click"),
+                ConversionRefusal::NoCodeOrClick => ("invalid", "code"),
+            };
+            Err(ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                message: refusal.to_string(),
+                field: Some(field.into()),
+            })
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundReport {
+    #[schema(min_length = 1, max_length = 200)]
+    external_order_id: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/referrals/refunds", operation_id = "referral_refund", tag = "referrals",
+    request_body = RefundReport,
+    responses((status = 200, description = "The referral, reversed: the points it paid are taken back", body = ConversionAnswer),
+              (status = 404, description = "No referral has this order id", body = super::ErrorBody)))]
+pub async fn refund(
+    who: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Body(body): Body<RefundReport>,
+) -> ApiResult<ConversionAnswer> {
+    let order = body.external_order_id.trim();
+    if !program::refund(&state.store, order, &who.0.name).await? {
+        return Err(ApiError::not_found("referral for order", order));
+    }
+    let referral = state
+        .store
+        .referral_by_order(order)
+        .await?
+        .ok_or_else(|| ApiError::not_found("referral for order", order))?;
+    Ok(Json(ConversionAnswer { referral }))
+}
+
+page!(
+    /// A page of referrals, newest first.
+    ReferralPage { referrals: Referral }
+);
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReferralsQuery {
+    /// `blocked`, `flagged` (the review queue), `pending`, `approved` or `reversed`.
+    #[param(value_type = Option<String>)]
+    status: Option<String>,
+    member: Option<i64>,
+    after: Option<i64>,
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/referrals", operation_id = "list_referrals", tag = "referrals", params(ReferralsQuery),
+    responses((status = 200, description = "A page of referrals", body = ReferralPage),
+              (status = 422, description = "A bad filter", body = super::ErrorBody)))]
+pub async fn referrals(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Params(q): Params<ReferralsQuery>,
+) -> ApiResult<ReferralPage> {
+    let limit = page_size(q.limit)?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| parse_field::<ReferralStatus>("status", s))
+        .transpose()?;
+    let found = state
+        .store
+        .referrals(&ReferralFilter {
+            status,
+            member: q.member,
+            before: q.after,
+            limit: limit + 1,
+        })
+        .await?;
+    let more = found.len() > limit as usize;
+    let referrals: Vec<Referral> = found.into_iter().take(limit as usize).collect();
+    let next = more.then(|| referrals.last().map(|r| r.id)).flatten();
+    Ok(Json(ReferralPage { referrals, next }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralDecision {
+    /// `approve` or `block`.
+    #[schema(value_type = String)]
+    decision: String,
+}
+
+#[utoipa::path(patch, path = "/api/v1/referrals/{id}", operation_id = "decide_referral", tag = "referrals",
+    params(("id" = i64, Path, description = "The referral's id")), request_body = ReferralDecision,
+    responses((status = 200, description = "The referral, decided", body = ConversionAnswer),
+              (status = 404, description = "No such referral", body = super::ErrorBody),
+              (status = 409, description = "The referral is not in the review queue", body = super::ErrorBody),
+              (status = 422, description = "A bad decision", body = super::ErrorBody)))]
+pub async fn decide(
+    who: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(body): Body<ReferralDecision>,
+) -> ApiResult<ConversionAnswer> {
+    let approve = match body.decision.as_str() {
+        "approve" => true,
+        "block" => false,
+        _ => return Err(ApiError::invalid("decision", "approve or block")),
+    };
+    if state.store.referral(id).await?.is_none() {
+        return Err(ApiError::not_found("referral", id));
+    }
+    if !program::decide(&state.store, id, approve, &who.0.name).await? {
+        return Err(ApiError::conflict(
+            "decision",
+            "only a flagged referral is decided",
+        ));
+    }
+    let referral = state
+        .store
+        .referral(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("referral", id))?;
+    Ok(Json(ConversionAnswer { referral }))
+}

@@ -1,0 +1,459 @@
+//! The advocate program over HTTP on both backends, by the contract the
+//! acceptance checks use: members, idempotent points, rewards and
+//! redemptions (409 `insufficient_points`), referral links, `/r/{code}`,
+//! conversions with their fraud signals, attribution inside and outside
+//! the window, the review queue and refunds.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use vouch_domain::Role;
+use vouch_testing::{TestDb, on_both_backends};
+
+on_both_backends!(
+    members_points_rewards_and_redemptions_follow_the_contract,
+    referral_links_record_clicks_and_conversions_carry_their_signals,
+);
+
+struct Api {
+    server: super::Running,
+    token: String,
+}
+
+impl Api {
+    async fn start(db: &TestDb) -> Api {
+        let token = super::token(&db.store, Role::Admin).await;
+        Api {
+            server: super::start(db.store.clone()).await,
+            token,
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+        let request = self
+            .server
+            .client
+            .request(method.clone(), format!("{}/api/v1{path}", self.server.base))
+            .bearer_auth(&self.token);
+        let request = if method == Method::GET {
+            request
+        } else {
+            request.json(&body)
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn customer(&self, email: &str) -> i64 {
+        let (status, c) = self
+            .call(
+                Method::POST,
+                "/customers",
+                json!({"email": email, "name": "Ana Popescu"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{c}");
+        c["id"].as_i64().unwrap()
+    }
+
+    async fn member(&self, customer: Value) -> Value {
+        let (status, m) = self
+            .call(
+                Method::POST,
+                "/program/members",
+                json!({"customer": customer}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        m
+    }
+}
+
+async fn members_points_rewards_and_redemptions_follow_the_contract(db: &TestDb) {
+    let api = Api::start(db).await;
+    let id = api.customer("ana@example.com").await;
+    let member = api.member(json!("ana@example.com")).await;
+    assert_eq!(member["customer_id"], id);
+    assert_eq!(member["trusted"], true, "added by staff");
+    assert_eq!(member["tier"], "Fan");
+    assert_eq!(member["points"], json!({"lifetime": 0, "spendable": 0}));
+    // Adding again answers the member, 200.
+    let (status, again) = api
+        .call(Method::POST, "/program/members", json!({"customer": id}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["id"], member["id"]);
+    let m = member["id"].as_i64().unwrap();
+    let (status, got) = api
+        .call(Method::GET, &format!("/program/members/{m}"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["id"], m);
+
+    let award = json!({"member": m, "amount": 600, "reason": "webinar talk", "idempotency_key": "talk-2026-11"});
+    let (status, entry) = api
+        .call(Method::POST, "/program/points", award.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{entry}");
+    let (status, same) = api.call(Method::POST, "/program/points", award).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(same["id"], entry["id"]);
+    let (_, got) = api
+        .call(Method::GET, &format!("/program/members/{m}"), json!({}))
+        .await;
+    assert_eq!(got["points"], json!({"lifetime": 600, "spendable": 600}));
+    assert_eq!(got["tier"], "Advocate");
+
+    let (status, mug) = api
+        .call(
+            Method::POST,
+            "/program/rewards",
+            json!({"name": "Mug", "points": 250, "stock": 10, "fulfilment": "auto"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{mug}");
+    let (status, trip) = api
+        .call(
+            Method::POST,
+            "/program/rewards",
+            json!({"name": "Visit the team", "points": 5000, "fulfilment": "manual", "kind": "experience"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{trip}");
+    // A trusted member's automatic reward is fulfilled at once.
+    let (status, r) = api
+        .call(
+            Method::POST,
+            "/program/redemptions",
+            json!({"member": m, "reward": mug["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["state"], "fulfilled");
+    let (status, refused) = api
+        .call(
+            Method::POST,
+            "/program/redemptions",
+            json!({"member": m, "reward": trip["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "insufficient_points");
+    let (_, got) = api
+        .call(Method::GET, &format!("/program/members/{m}"), json!({}))
+        .await;
+    assert_eq!(got["points"], json!({"lifetime": 600, "spendable": 350}));
+
+    // An untrusted member's automatic reward waits for a person.
+    api.customer("radu@example.com").await;
+    let (status, open) = api
+        .call(
+            Method::POST,
+            "/program/members",
+            json!({"customer": "radu@example.com", "joined_by": "open_sign_up"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(open["trusted"], false);
+    let o = open["id"].as_i64().unwrap();
+    api.call(
+        Method::POST,
+        "/program/points",
+        json!({"member": o, "amount": 300, "reason": "review", "idempotency_key": "radu-1"}),
+    )
+    .await;
+    let (_, r) = api
+        .call(
+            Method::POST,
+            "/program/redemptions",
+            json!({"member": o, "reward": mug["id"]}),
+        )
+        .await;
+    assert_eq!(r["state"], "pending_approval");
+    let (status, refused) = api
+        .call(
+            Method::PATCH,
+            &format!("/program/redemptions/{}", r["id"]),
+            json!({"state": "refused", "reason": "duplicate account"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refused}");
+    let (_, got) = api
+        .call(Method::GET, &format!("/program/members/{o}"), json!({}))
+        .await;
+    assert_eq!(
+        got["points"]["spendable"], 300,
+        "a refusal releases the hold"
+    );
+    let (status, _) = api
+        .call(
+            Method::PATCH,
+            &format!("/program/redemptions/{}", r["id"]),
+            json!({"state": "approved"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "refused is final");
+    let (_, ledger) = api
+        .call(
+            Method::GET,
+            &format!("/program/members/{o}/ledger"),
+            json!({}),
+        )
+        .await;
+    let kinds: Vec<&str> = ledger["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["release", "hold", "earn"]);
+    let (_, board) = api
+        .call(
+            Method::GET,
+            "/program/leaderboard?period=all_time",
+            json!({}),
+        )
+        .await;
+    let places = board["places"].as_array().unwrap();
+    assert_eq!(places[0]["member_id"], m);
+    assert_eq!(places[0]["name"], "Ana P.");
+    assert_eq!(places[1]["member_id"], o);
+}
+
+async fn referral_links_record_clicks_and_conversions_carry_their_signals(db: &TestDb) {
+    let store = &db.store;
+    vouch_app::program::save_settings(
+        store,
+        &vouch_app::program::ProgramSettings {
+            landing_url: "https://shop.example/welcome".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let api = Api::start(db).await;
+    api.customer("ana.pop@example.com").await;
+    let member = api.member(json!("ana.pop@example.com")).await;
+    let m = member["id"].as_i64().unwrap();
+    let (status, link) = api
+        .call(Method::POST, "/referrals/links", json!({"member": m}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{link}");
+    let code = link["code"].as_str().unwrap().to_owned();
+    assert!(
+        link["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/r/{code}"))
+    );
+    let (status, again) = api
+        .call(Method::POST, "/referrals/links", json!({"member": m}))
+        .await;
+    assert_eq!((status, &again["code"]), (StatusCode::OK, &link["code"]));
+
+    // The friend follows the link: a click, a cookie, a redirect that stays home.
+    let follow = |to: &str| {
+        let url = format!("{}/r/{code}{to}", api.server.base);
+        let client = api.server.client.clone();
+        async move {
+            client
+                .get(url)
+                .header("referer", "https://www.facebook.com/some/post")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let response = follow("?to=https://evil.example/").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&format!("https://shop.example/welcome?ref={code}&click=")),
+        "{location}"
+    );
+    assert!(
+        response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("vouch_visitor=")
+    );
+    let click = location.rsplit("click=").next().unwrap().to_owned();
+    let unknown = api
+        .server
+        .client
+        .get(format!("{}/r/NOSUCHCODE", api.server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+
+    // A clean friend, by the click: pending through the hold period.
+    let convert = |body: Value| api.call(Method::POST, "/referrals/conversions", body);
+    let (status, clean) = convert(
+        json!({"click": click, "external_order_id": "A-1", "value": 49.9,
+        "currency": "EUR", "email": "mihai@example.org"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{clean}");
+    assert_eq!(clean["referral"]["status"], "pending");
+    assert_eq!(clean["referral"]["signals"], json!([]));
+    assert_eq!(clean["referral"]["value_cents"], 4990);
+    // The same order again: the same referral, 200.
+    let (status, retry) = convert(
+        json!({"click": click, "external_order_id": "A-1", "value": 49.9,
+        "currency": "EUR", "email": "mihai@example.org"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(retry["referral"]["id"], clean["referral"]["id"]);
+
+    let signals = |v: &Value| -> Vec<(String, String)> {
+        v["referral"]["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["rule"].as_str().unwrap().into(),
+                    s["action"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let pair = |r: &str, a: &str| (r.to_owned(), a.to_owned());
+    let (_, own) = convert(
+        json!({"code": code, "external_order_id": "A-2", "value": 20,
+        "currency": "EUR", "email": "Ana.Pop+deals@example.com"}),
+    )
+    .await;
+    assert_eq!(own["referral"]["status"], "blocked");
+    assert_eq!(signals(&own), [pair("self_referral", "block")]);
+    let (_, throwaway) = convert(
+        json!({"code": code.to_lowercase(), "external_order_id": "A-3", "value": 20,
+        "currency": "eur", "email": "x@mailinator.com"}),
+    )
+    .await;
+    assert_eq!(throwaway["referral"]["status"], "flagged");
+    assert_eq!(signals(&throwaway), [pair("disposable_email", "flag")]);
+    assert!(throwaway["referral"]["review_due"].is_string());
+    // A friend already referred by someone else stays theirs.
+    api.customer("dan@example.com").await;
+    let other = api.member(json!("dan@example.com")).await;
+    let (_, other_link) = api
+        .call(
+            Method::POST,
+            "/referrals/links",
+            json!({"member": other["id"], "code": "DAN-FRIENDS"}),
+        )
+        .await;
+    // Codes are read without case or dashes: shown as they match.
+    assert_eq!(other_link["code"], "DANFRIENDS");
+    let (_, taken) = convert(
+        json!({"code": "dan-friends", "external_order_id": "A-4", "value": 30,
+        "currency": "EUR", "email": "mihai@example.org"}),
+    )
+    .await;
+    assert_eq!(signals(&taken), [pair("already_referred", "block")]);
+    // An existing customer is not new.
+    let (_, existing) = convert(
+        json!({"code": code, "external_order_id": "A-5", "value": 30,
+        "currency": "EUR", "email": "dan@example.com"}),
+    )
+    .await;
+    assert_eq!(signals(&existing), [pair("existing_customer", "block")]);
+
+    // The review queue: approve the flagged one; it waits out its hold.
+    let (_, queue) = api
+        .call(Method::GET, "/referrals?status=flagged", json!({}))
+        .await;
+    assert_eq!(queue["referrals"].as_array().unwrap().len(), 1);
+    let flagged = throwaway["referral"]["id"].as_i64().unwrap();
+    let (status, decided) = api
+        .call(
+            Method::PATCH,
+            &format!("/referrals/{flagged}"),
+            json!({"decision": "approve"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    assert_eq!(
+        decided["referral"]["status"], "pending",
+        "approved, it waits out its hold"
+    );
+    let (status, _) = api
+        .call(
+            Method::PATCH,
+            &format!("/referrals/{flagged}"),
+            json!({"decision": "block"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "decided once");
+    let (_, got) = api
+        .call(Method::GET, &format!("/program/members/{m}"), json!({}))
+        .await;
+    assert_eq!(
+        got["points"]["lifetime"], 0,
+        "nothing is paid during the hold"
+    );
+
+    // The hold ends: both pending referrals pay; a refund takes one back.
+    db.execute("UPDATE referrals SET pays_at = created_at WHERE status = 'pending'")
+        .await;
+    assert_eq!(
+        vouch_app::program::pay_due_referrals(store, chrono::Utc::now())
+            .await
+            .unwrap(),
+        2
+    );
+    let (_, got) = api
+        .call(Method::GET, &format!("/program/members/{m}"), json!({}))
+        .await;
+    assert_eq!(got["points"]["lifetime"], 1000);
+    let (status, refunded) = api
+        .call(
+            Method::POST,
+            "/referrals/refunds",
+            json!({"external_order_id": "A-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refunded}");
+    assert_eq!(refunded["referral"]["status"], "reversed");
+    let (_, got) = api
+        .call(Method::GET, &format!("/program/members/{m}"), json!({}))
+        .await;
+    assert_eq!(
+        got["points"]["lifetime"], 500,
+        "the refund reversed the reward"
+    );
+
+    // Attribution: a click 91 days old is outside the 90-day window.
+    let second = follow("").await;
+    let location = second.headers()["location"].to_str().unwrap().to_owned();
+    let old_click = location.rsplit("click=").next().unwrap().to_owned();
+    let (status, inside) = convert(
+        json!({"click": old_click, "external_order_id": "B-1", "value": 10,
+        "currency": "EUR", "email": "ioana@example.net"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{inside}");
+    let third = follow("").await;
+    let location = third.headers()["location"].to_str().unwrap().to_owned();
+    let stale = location.rsplit("click=").next().unwrap().to_owned();
+    let moved = if db.url.starts_with("sqlite") {
+        format!(
+            "UPDATE referral_clicks SET at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-91 days') WHERE click_key = '{stale}'"
+        )
+    } else {
+        format!(
+            "UPDATE referral_clicks SET at = now() - interval '91 days' WHERE click_key = '{stale}'"
+        )
+    };
+    db.execute(&moved).await;
+    let (status, outside) = convert(
+        json!({"click": stale, "external_order_id": "B-2", "value": 10,
+        "currency": "EUR", "email": "elena@example.net"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{outside}");
+    assert_eq!(outside["error"]["code"], "outside_window");
+}
