@@ -165,3 +165,260 @@ pub async fn run_playbooks(
     }
     Ok((runs, tasks.len() as u64))
 }
+
+/// What the demo program holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProgramSummary {
+    pub members: u64,
+    pub redemptions: u64,
+    pub referrals: u64,
+    pub flagged: u64,
+}
+
+/// A lively advocate program over the demo's promoters: members (most
+/// invited, some from the open link), points for the actions advocates
+/// take across the last months, a catalogue with redemptions in every
+/// state, a paused and a banned member, and referral links with clicks
+/// and conversions, some blocked or flagged by the fraud rules.
+/// Deterministic: the same demo gives the same program.
+pub async fn run_program(store: &Store, seed: u64) -> Result<ProgramSummary> {
+    use crate::program::{self, Conversion, ProgramSettings, Visit};
+    use chrono::{Duration, Utc};
+    use vouch_domain::program::{Fulfilment, JoinedBy, MemberStatus, RedemptionState, RewardKind};
+    use vouch_store::{NewEntry, NewReward};
+
+    program::save_settings(
+        store,
+        &ProgramSettings {
+            landing_url: "https://shop.vouch.demo/welcome".into(),
+            redirect_hosts: vec!["blog.vouch.demo".into()],
+            ..ProgramSettings::default()
+        },
+    )
+    .await?;
+    let now = Utc::now();
+    // A small deterministic generator: the demo must not change between runs.
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut draw = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n.max(1)
+    };
+    let catalogue = [
+        (
+            "Sticker pack",
+            RewardKind::Swag,
+            100,
+            Some(500),
+            None,
+            Fulfilment::Auto,
+        ),
+        (
+            "Vouch mug",
+            RewardKind::Swag,
+            300,
+            Some(40),
+            None,
+            Fulfilment::Auto,
+        ),
+        (
+            "A tree planted in your name",
+            RewardKind::Donation,
+            400,
+            None,
+            None,
+            Fulfilment::Auto,
+        ),
+        (
+            "Hoodie",
+            RewardKind::Swag,
+            1_200,
+            Some(2),
+            None,
+            Fulfilment::Manual,
+        ),
+        (
+            "25 EUR account credit",
+            RewardKind::AccountCredit,
+            2_500,
+            None,
+            Some("Advocate"),
+            Fulfilment::Auto,
+        ),
+        (
+            "Lunch with the product team",
+            RewardKind::Experience,
+            4_000,
+            Some(4),
+            Some("Evangelist"),
+            Fulfilment::Manual,
+        ),
+    ];
+    let mut rewards = Vec::new();
+    for (name, kind, points, stock, min_tier, fulfilment) in catalogue {
+        rewards.push(
+            store
+                .add_reward(
+                    &NewReward {
+                        name: name.into(),
+                        kind,
+                        points,
+                        stock,
+                        min_tier: min_tier.map(str::to_owned),
+                        per_member_limit: (kind == RewardKind::Experience).then_some(1),
+                        fulfilment,
+                    },
+                    now - Duration::days(200),
+                )
+                .await?,
+        );
+    }
+    let promoters = program::promoters_now(
+        store,
+        Duration::days(vouch_domain::DEFAULT_LOOKBACK_DAYS),
+        now,
+    )
+    .await?;
+    let actions = [
+        ("Wrote a review on G2", 300),
+        ("Answered the product survey", 50),
+        ("Shared a case study", 800),
+        ("Spoke at a customer webinar", 1_000),
+        ("Joined a beta", 200),
+        ("Posted about us on LinkedIn", 150),
+        ("Took a reference call", 500),
+    ];
+    let mut summary = ProgramSummary::default();
+    let mut members = Vec::new();
+    for (i, customer) in promoters.iter().take(150).enumerate() {
+        let by = if i % 3 == 2 {
+            JoinedBy::OpenSignUp
+        } else {
+            JoinedBy::Invitation
+        };
+        let joined = now - Duration::days(20 + draw(300) as i64);
+        let (member, _) = store
+            .add_member(*customer, by, Some("2026-12"), joined)
+            .await?;
+        summary.members += 1;
+        // A few very active advocates, many occasional ones.
+        let n = if i % 10 == 0 {
+            8 + draw(6)
+        } else {
+            1 + draw(4)
+        };
+        for k in 0..n {
+            let (reason, points) = actions[draw(actions.len() as u64) as usize];
+            let at = now - Duration::days(draw(180) as i64) - Duration::hours(draw(24) as i64);
+            let entry = NewEntry {
+                member_id: member.id,
+                kind: vouch_domain::program::EntryKind::Earn,
+                amount: points,
+                reason: reason.into(),
+                source: "demo".into(),
+                actor: "admin@vouch.demo".into(),
+                idempotency_key: format!("demo:{}:{k}", member.id),
+                redemption_id: None,
+                reverses: None,
+            };
+            let _ = store.add_entry(&entry, at).await?;
+        }
+        members.push(member);
+    }
+    // Redemptions: what each can afford, in every state.
+    for (i, member) in members.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        let reward = &rewards[i % 4];
+        if let Some(Ok(r)) = program::redeem(store, member.id, reward.id).await? {
+            summary.redemptions += 1;
+            let next = match i % 8 {
+                0 if r.state == "pending_approval" => Some(RedemptionState::Approved),
+                4 if r.state == "approved" => Some(RedemptionState::Fulfilled),
+                6 if r.state == "pending_approval" => Some(RedemptionState::Refused),
+                _ => None,
+            };
+            if let Some(next) = next {
+                let reason = (next == RedemptionState::Refused)
+                    .then_some("Out of this size; please pick another reward");
+                store
+                    .move_redemption(r.id, next, reason, "admin@vouch.demo", now)
+                    .await?;
+            }
+        }
+    }
+    if let [.., paused, banned] = members.as_slice() {
+        store
+            .set_member_status(paused.id, MemberStatus::Paused, "admin@vouch.demo", now)
+            .await?;
+        store
+            .set_member_status(banned.id, MemberStatus::Banned, "admin@vouch.demo", now)
+            .await?;
+    }
+    // Referrals: links for the keenest, friends who click and buy.
+    let others: Vec<String> = store
+        .customers(&vouch_store::CustomerFilter::default(), None, 50)
+        .await?
+        .into_iter()
+        .filter_map(|c| c.profile.email.map(|e| e.as_str().to_owned()))
+        .collect();
+    for (i, member) in members.iter().take(40).enumerate() {
+        let (link, _) = program::referral_link(store, member.id, None, None).await?;
+        let advocate_email = match member.customer_id {
+            Some(c) => store
+                .customer(CustomerId(c))
+                .await?
+                .and_then(|c| c.profile.email)
+                .map(|e| e.as_str().to_owned()),
+            None => None,
+        };
+        for f in 0..(1 + draw(5)) {
+            let referer = [
+                "https://www.linkedin.com/feed/",
+                "https://twitter.com/",
+                "https://www.retailmenot.com/view/vouch.demo",
+                "",
+            ][draw(4) as usize];
+            let visit = Visit {
+                ip: Some(std::net::IpAddr::from([
+                    198,
+                    51,
+                    100,
+                    (i * 5 + f as usize) as u8,
+                ])),
+                user_agent: Some("Mozilla/5.0 (demo)".into()),
+                cookie: Some(format!("demo-friend-{i}-{f}")),
+                referer: (!referer.is_empty()).then(|| referer.to_owned()),
+                to: None,
+            };
+            let Some(followed) = program::follow(store, &link.code, &visit).await? else {
+                continue;
+            };
+            if draw(3) == 0 {
+                continue; // Clicked, did not buy.
+            }
+            let email = match draw(12) {
+                0 => advocate_email
+                    .clone()
+                    .map(|e| e.replacen('@', "+friend@", 1)),
+                1 => Some(format!("friend{i}x{f}@mailinator.com")),
+                2 => others.get(draw(others.len() as u64) as usize).cloned(),
+                _ => Some(format!("friend{i}x{f}@example.net")),
+            };
+            let conversion = Conversion {
+                click: followed.click.map(|c| c.click_key),
+                external_order_id: format!("DEMO-{}-{f}", link.code),
+                value_cents: 1_500 + draw(20_000) as i64,
+                currency: "EUR".into(),
+                email,
+                ..Conversion::default()
+            };
+            if let Ok((r, _)) = program::convert(store, &conversion, Utc::now()).await? {
+                summary.referrals += 1;
+                if r.status == "flagged" {
+                    summary.flagged += 1;
+                }
+            }
+        }
+    }
+    Ok(summary)
+}

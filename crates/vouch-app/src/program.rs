@@ -843,6 +843,26 @@ fn short_name(name: &str) -> String {
     }
 }
 
+/// The customers who are promoters at `now`: their latest signal in the
+/// category window says so.
+pub async fn promoters_now(
+    store: &Store,
+    lookback: Duration,
+    now: DateTime<Utc>,
+) -> Result<Vec<CustomerId>> {
+    let signals = store.all_category_signals(now - lookback, now).await?;
+    let mut promoters = Vec::new();
+    for group in signals.chunk_by(|a, b| a.0 == b.0) {
+        let own: Vec<_> = group.iter().map(|(_, s)| *s).collect();
+        if vouch_domain::category_at(&own, now, lookback).map(|a| a.category)
+            == Some(vouch_domain::LoyaltyCategory::Promoter)
+        {
+            promoters.push(group[0].0);
+        }
+    }
+    Ok(promoters)
+}
+
 /// The program's KPIs.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ProgramKpis {

@@ -91,6 +91,14 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<()> {
         thousands(runs),
         thousands(tasks)
     );
+    let program = vouch_app::demo::run_program(store, config.seed).await?;
+    println!(
+        "Started the advocate program: {} members, {} redemptions, {} referrals ({} flagged for review).",
+        thousands(program.members),
+        thousands(program.redemptions),
+        thousands(program.referrals),
+        thousands(program.flagged)
+    );
     let report = vouch_app::reports::nps(store, &ResponseFilter::default(), 0.95).await?;
     if let (Some(nps), Some(low), Some(high)) = (report.nps, report.ci_low, report.ci_high) {
         println!(

@@ -351,7 +351,13 @@ impl Store {
             "UPDATE responses SET customer_id = NULL, metadata = '{}' WHERE customer_id = $1";
         const UNLINK_REFERRALS: &str =
             "UPDATE customers SET referred_by = NULL WHERE referred_by = $1";
+        // The program keeps a member's ledger (finance needs it) without
+        // the person: the member has left, and as a referred friend their
+        // address goes from the referrals.
+        const LEAVE_PROGRAM: &str = "UPDATE program_members SET status = 'left', terms_version = NULL WHERE customer_id = $1";
+        const UNLINK_FRIEND: &str = "UPDATE referrals SET friend_email = NULL, friend_key = NULL WHERE friend_customer_id = $1";
         const DELETE: &str = "DELETE FROM customers WHERE id = $1";
+        const SCRUB_FRIENDS: &str = "UPDATE referrals SET friend_email = NULL, friend_key = NULL WHERE LOWER(friend_email) = LOWER($1)";
         const SCRUB: &str = "UPDATE feedback_items SET body = REPLACE(body, $1, '[erased]'), \
             title = REPLACE(title, $1, '[erased]') WHERE body LIKE $2 ESCAPE '!' OR title LIKE $2 ESCAPE '!'";
         const SCRUB_ANSWERS: &str = "UPDATE responses SET comment = REPLACE(comment, $1, '[erased]') WHERE comment LIKE $2 ESCAPE '!'";
@@ -371,7 +377,7 @@ impl Store {
         let erased = DomainEvent::CustomerErased { customer_id: id };
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            for sql in [UNLINK_FEEDBACK, UNLINK_ANSWERS, UNLINK_REFERRALS] {
+            for sql in [UNLINK_FEEDBACK, UNLINK_ANSWERS, UNLINK_REFERRALS, LEAVE_PROGRAM, UNLINK_FRIEND] {
                 sqlx::query(sql).bind(id.0).execute(&mut *tx).await?;
             }
             let deleted = sqlx::query(DELETE).bind(id.0).execute(&mut *tx).await?.rows_affected();
@@ -384,6 +390,7 @@ impl Store {
                 for sql in [SCRUB, SCRUB_ANSWERS, scrub_events] {
                     sqlx::query(sql).bind(text).bind(&pattern).execute(&mut *tx).await?;
                 }
+                sqlx::query(SCRUB_FRIENDS).bind(text).execute(&mut *tx).await?;
             }
             for pattern in &erasure.jobs {
                 sqlx::query(DROP_JOBS).bind(pattern).execute(&mut *tx).await?;

@@ -593,6 +593,7 @@ impl Store {
         let found = on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
             if !lock_member!(tx, member).await? {
+                tx.rollback().await?;
                 return Ok(None);
             }
             let customer = customer_of_member!(tx, member).await?;
@@ -680,17 +681,20 @@ impl Store {
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
             if !lock_member!(tx, entry.member_id).await? {
+                tx.rollback().await?;
                 return Ok(Err(LedgerRefusal::NoMember(entry.member_id)));
             }
             let existing: Option<LedgerEntry> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {ENTRY_COLUMNS} FROM points_ledger WHERE idempotency_key = $1")))
                 .bind(&entry.idempotency_key).fetch_optional(&mut *tx).await?;
             if let Some(existing) = existing {
+                tx.rollback().await?;
                 return Ok(Ok((existing, false)));
             }
             if entry.amount < 0 && entry.kind != EntryKind::Reverse {
                 let balance = balance_in!(tx, entry.member_id).await?;
                 if balance.spendable + entry.amount < 0 {
+                    tx.rollback().await?;
                     return Ok(Err(LedgerRefusal::InsufficientPoints {
                         needed: -entry.amount,
                         spendable: balance.spendable,
@@ -804,10 +808,12 @@ impl Store {
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
             if !lock_member!(tx, member).await? {
+                tx.rollback().await?;
                 return Ok(None);
             }
             let row: MemberRow = sqlx::query_as(sqlx::AssertSqlSafe(member_sql)).bind(member).fetch_one(&mut *tx).await?;
             let Some(reward_row): Option<Reward> = sqlx::query_as(sqlx::AssertSqlSafe(reward_sql)).bind(reward).fetch_optional(&mut *tx).await? else {
+                tx.rollback().await?;
                 return Ok(None);
             };
             let points = balance_in!(tx, member).await?;
@@ -816,7 +822,10 @@ impl Store {
             let check = RedemptionCheck { member: row.into_member(points)?, reward: reward_row, had: had as u32 };
             let state = match decide(&check) {
                 Ok(state) => state,
-                Err(refusal) => return Ok(Some(Err(refusal))),
+                Err(refusal) => {
+                    tx.rollback().await?;
+                    return Ok(Some(Err(refusal)));
+                }
             };
             let reserved = match check.reward.stock {
                 None => false,
@@ -895,14 +904,17 @@ impl Store {
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let Some(r): Option<Redemption> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(&mut *tx).await? else {
+                tx.rollback().await?;
                 return Ok(None);
             };
             lock_member!(tx, r.member_id).await?;
             let state: RedemptionState = r.state.parse().map_err(|e| StoreError::corrupt("redemption state", e))?;
             if state == next {
+                tx.rollback().await?;
                 return Ok(Some(Ok(r)));
             }
             if !state.can_become(next) {
+                tx.rollback().await?;
                 return Ok(Some(Err(state)));
             }
             let customer = customer_of_member!(tx, r.member_id).await?;
@@ -1196,8 +1208,12 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let row: Option<(i64, String)> = sqlx::query_as("SELECT member_id, status FROM referrals WHERE id = $1")
                 .bind(id).fetch_optional(&mut *tx).await?;
-            let Some((member, current)) = row else { return Ok(false) };
+            let Some((member, current)) = row else {
+                tx.rollback().await?;
+                return Ok(false);
+            };
             if !from.contains(&current.as_str()) {
+                tx.rollback().await?;
                 return Ok(false);
             }
             lock_member!(tx, member).await?;

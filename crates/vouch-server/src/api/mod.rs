@@ -233,6 +233,19 @@ pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Er
         .ok_or_else(|| serde::de::Error::custom(format!("{number} is not a whole number")))
 }
 
+/// `whole_number` for an optional field (absent or null: none).
+pub fn optional_whole_number<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<i64>, D::Error> {
+    let number = Option::<serde_json::Number>::deserialize(d)?;
+    number
+        .map(|n| {
+            as_whole_number(&n)
+                .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number")))
+        })
+        .transpose()
+}
+
 /// `number` as an `i64`, from an integer in range or a whole float.
 pub fn as_whole_number(number: &serde_json::Number) -> Option<i64> {
     if let Some(n) = number.as_i64() {

@@ -39,7 +39,7 @@ pub struct NewMember {
     /// How they joined: `staff` (the default) or `invitation` (trusted),
     /// `join_code` or `open_sign_up` (untrusted).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^(invitation|staff|join_code|open_sign_up)$")]
     joined_by: Option<String>,
     /// They accepted the program's current terms now.
     #[serde(default)]
@@ -92,7 +92,7 @@ page!(
 #[into_params(parameter_in = Query)]
 pub struct MembersQuery {
     /// `active`, `paused`, `left` or `banned`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^(active|paused|left|banned)$")]
     status: Option<String>,
     after: Option<i64>,
     #[param(minimum = 1, maximum = 500)]
@@ -147,7 +147,7 @@ pub async fn member(
 #[serde(deny_unknown_fields)]
 pub struct MemberChange {
     /// `active`, `paused`, `left` or `banned` (which voids pending rewards).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(active|paused|left|banned)$")]
     status: String,
 }
 
@@ -210,7 +210,10 @@ pub async fn ledger(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PointsAward {
+    #[serde(deserialize_with = "super::whole_number")]
     member: i64,
+    /// Not 0.
+    #[serde(deserialize_with = "super::whole_number")]
     #[schema(minimum = -1000000, maximum = 1000000)]
     amount: i64,
     #[schema(min_length = 1, max_length = 500)]
@@ -305,27 +308,29 @@ pub struct RewardSpec {
     #[schema(min_length = 1, max_length = 200)]
     name: String,
     /// Its cost in points.
+    #[serde(deserialize_with = "super::whole_number")]
     #[schema(minimum = 1, maximum = 10000000)]
     points: i64,
     /// Units in stock; absent: unlimited.
+    #[serde(default, deserialize_with = "super::optional_whole_number")]
     #[schema(minimum = 0, maximum = 1000000000)]
     stock: Option<i64>,
     /// `auto` or `manual`: only automatic rewards for trusted members are
     /// fulfilled without a person approving.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(auto|manual)$")]
     fulfilment: String,
     /// `gift_code`, `swag` (the default), `donation`, `experience` or `account_credit`.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^(gift_code|swag|donation|experience|account_credit)$")]
     kind: Option<String>,
     /// The lowest tier that may have it, by name.
     #[serde(default)]
     #[schema(max_length = 100)]
     min_tier: Option<String>,
     /// How many times one member may have it.
-    #[serde(default)]
-    #[schema(minimum = 1, maximum = 1000)]
-    per_member_limit: Option<i32>,
+    #[serde(default, deserialize_with = "super::optional_whole_number")]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 1000)]
+    per_member_limit: Option<i64>,
 }
 
 #[utoipa::path(post, path = "/api/v1/program/rewards", operation_id = "add_reward", tag = "program",
@@ -382,7 +387,7 @@ pub async fn add_reward(
         points: body.points,
         stock: body.stock,
         min_tier: body.min_tier,
-        per_member_limit: body.per_member_limit,
+        per_member_limit: body.per_member_limit.map(|l| l as i32),
         fulfilment: parse_field::<Fulfilment>("fulfilment", &body.fulfilment)?,
     };
     let reward = state.store.add_reward(&reward, chrono::Utc::now()).await?;
@@ -400,7 +405,7 @@ pub struct RedemptionsQuery {
     member: Option<i64>,
     /// `requested`, `pending_approval`, `backordered`, `approved`,
     /// `fulfilled`, `refused` or `cancelled`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^(requested|pending_approval|backordered|approved|fulfilled|refused|cancelled)$")]
     state: Option<String>,
     after: Option<i64>,
     #[param(minimum = 1, maximum = 500)]
@@ -434,7 +439,9 @@ pub async fn redemptions(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedemptionRequest {
+    #[serde(deserialize_with = "super::whole_number")]
     member: i64,
+    #[serde(deserialize_with = "super::whole_number")]
     reward: i64,
 }
 
@@ -476,7 +483,7 @@ pub async fn redeem(
 pub struct RedemptionMove {
     /// The next state: `pending_approval`, `backordered`, `approved`,
     /// `fulfilled`, `refused` or `cancelled`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(pending_approval|backordered|approved|fulfilled|refused|cancelled)$")]
     state: String,
     /// Why (shown to the member for a refusal or cancellation).
     #[serde(default)]
@@ -508,6 +515,13 @@ pub async fn move_redemption(
         .as_deref()
         .map(str::trim)
         .filter(|r| !r.is_empty());
+    if body
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 500)
+    {
+        return Err(ApiError::invalid("reason", "at most 500 characters"));
+    }
     if matches!(next, RedemptionState::Refused | RedemptionState::Cancelled) && reason.is_none() {
         return Err(ApiError::invalid(
             "reason",
@@ -538,11 +552,13 @@ pub struct Leaderboard {
 #[into_params(parameter_in = Query)]
 pub struct LeaderboardQuery {
     /// `week`, `month` (the default), `quarter` or `all_time`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^(week|month|quarter|all_time)$")]
     period: Option<String>,
     /// Only members whose customer has this attribute, `plan=pro`.
+    #[param(pattern = "^[^=]+=.+$")]
     only: Option<String>,
     /// Leave out members whose customer has this attribute, `staff=yes`.
+    #[param(pattern = "^[^=]+=.+$")]
     exclude: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
@@ -589,13 +605,14 @@ pub async fn leaderboard(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
+    #[serde(deserialize_with = "super::whole_number")]
     member: i64,
     /// A vanity code (4–32 letters, digits or dashes) instead of the generated one.
     #[serde(default)]
     #[schema(min_length = 4, max_length = 32)]
     code: Option<String>,
     /// The most clicks the link records.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::optional_whole_number")]
     #[schema(minimum = 1, maximum = 100000000)]
     click_cap: Option<i64>,
 }
@@ -676,7 +693,7 @@ pub struct ConversionReport {
     #[schema(minimum = 0, maximum = 100000000)]
     value: f64,
     /// ISO 4217, `EUR`.
-    #[schema(min_length = 3, max_length = 3)]
+    #[schema(min_length = 3, max_length = 3, pattern = "^[A-Za-z]{3}$")]
     currency: String,
     /// The friend's email.
     #[serde(default)]
@@ -709,6 +726,18 @@ pub async fn conversion(
             "external_order_id",
             "an order id of 1 to 200 characters",
         ));
+    }
+    for (field, value, most) in [
+        ("code", &body.code, 64),
+        ("click", &body.click, 64),
+        ("customer", &body.customer, 254),
+    ] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > most) {
+            return Err(ApiError::invalid(
+                field,
+                format!("at most {most} characters"),
+            ));
+        }
     }
     if !body.value.is_finite() || !(0.0..=100_000_000.0).contains(&body.value) {
         return Err(ApiError::invalid("value", "0 to 100000000"));
@@ -796,7 +825,7 @@ page!(
 #[into_params(parameter_in = Query)]
 pub struct ReferralsQuery {
     /// `blocked`, `flagged` (the review queue), `pending`, `approved` or `reversed`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^(blocked|flagged|pending|approved|reversed)$")]
     status: Option<String>,
     member: Option<i64>,
     after: Option<i64>,
@@ -837,7 +866,7 @@ pub async fn referrals(
 #[serde(deny_unknown_fields)]
 pub struct ReferralDecision {
     /// `approve` or `block`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(approve|block)$")]
     decision: String,
 }
 

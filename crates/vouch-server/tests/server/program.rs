@@ -218,6 +218,18 @@ async fn members_points_rewards_and_redemptions_follow_the_contract(db: &TestDb)
     assert_eq!(places[0]["member_id"], m);
     assert_eq!(places[0]["name"], "Ana P.");
     assert_eq!(places[1]["member_id"], o);
+
+    // Erasing the customer leaves the ledger (finance keeps it) without the person.
+    let (status, _) = api
+        .call(Method::DELETE, &format!("/customers/{id}"), json!({}))
+        .await;
+    assert!(status.is_success(), "{status}");
+    let (_, gone) = api
+        .call(Method::GET, &format!("/program/members/{m}"), json!({}))
+        .await;
+    assert_eq!(gone["status"], "left");
+    assert_eq!(gone["customer_id"], Value::Null);
+    assert_eq!(gone["points"], json!({"lifetime": 600, "spendable": 350}));
 }
 
 async fn referral_links_record_clicks_and_conversions_carry_their_signals(db: &TestDb) {
