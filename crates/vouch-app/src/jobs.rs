@@ -26,6 +26,10 @@ pub enum Task {
     PlaybookSchedule,
     /// Pays the referrals whose hold has ended.
     ProgramSweep,
+    /// Mails member `member_id` a portal sign-in link (made at send time).
+    PortalLink {
+        member_id: i64,
+    },
     /// Mails staff reply `reply_id`.
     TaskReply {
         reply_id: i64,
@@ -56,6 +60,7 @@ impl Task {
             Task::TaskSweep => JobKind::TaskSweep,
             Task::PlaybookSchedule => JobKind::PlaybookSchedule,
             Task::ProgramSweep => JobKind::ProgramSweep,
+            Task::PortalLink { .. } => JobKind::PortalLink,
             Task::TaskReply { .. } => JobKind::TaskReply,
         }
     }
@@ -77,6 +82,8 @@ impl Task {
             Task::TaskSweep => TASK_SCHEDULE.to_owned(),
             Task::PlaybookSchedule => PLAYBOOK_SCHEDULE.to_owned(),
             Task::ProgramSweep => PROGRAM_SCHEDULE.to_owned(),
+            // One pending link per member: asking again while one waits sends one.
+            Task::PortalLink { member_id } => format!("portal.link:{member_id}"),
             Task::TaskReply { reply_id } => format!("task.reply:{reply_id}"),
         }
     }
@@ -91,7 +98,7 @@ impl Task {
             | Task::ProgramSweep => 1,
             Task::PlaybookStep(_) | Task::PlaybookMessage(_) => STEP_ATTEMPTS,
             Task::PlaybookCall(_) => WEBHOOK_ATTEMPTS,
-            Task::TaskReply { .. } => STEP_ATTEMPTS,
+            Task::TaskReply { .. } | Task::PortalLink { .. } => STEP_ATTEMPTS,
         }
     }
 
@@ -116,6 +123,7 @@ impl Task {
             | Task::PlaybookSchedule
             | Task::ProgramSweep => Ok(serde_json::json!({})),
             Task::TaskReply { reply_id } => Ok(serde_json::json!({ "reply_id": reply_id })),
+            Task::PortalLink { member_id } => Ok(serde_json::json!({ "member_id": member_id })),
             Task::PlaybookStep(s) | Task::PlaybookMessage(s) | Task::PlaybookCall(s) => {
                 serde_json::to_value(s)
             }
@@ -137,6 +145,11 @@ impl Task {
             JobKind::TaskSweep => Task::TaskSweep,
             JobKind::PlaybookSchedule => Task::PlaybookSchedule,
             JobKind::ProgramSweep => Task::ProgramSweep,
+            JobKind::PortalLink => Task::PortalLink {
+                member_id: job.payload["member_id"]
+                    .as_i64()
+                    .ok_or_else(|| format!("a {} job without its member_id", job.kind))?,
+            },
             JobKind::TaskReply => Task::TaskReply {
                 reply_id: job.payload["reply_id"]
                     .as_i64()
@@ -180,6 +193,7 @@ mod tests {
             Task::TaskSweep,
             Task::PlaybookSchedule,
             Task::ProgramSweep,
+            Task::PortalLink { member_id: 5 },
             Task::TaskReply { reply_id: 9 },
         ] {
             let new = task.job(now);

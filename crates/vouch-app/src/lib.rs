@@ -12,6 +12,7 @@ pub mod limits;
 pub mod outreach;
 pub mod params;
 pub mod playbooks;
+pub mod portal;
 pub mod program;
 pub mod records;
 pub mod reports;

@@ -337,6 +337,8 @@ named_enum! {
         PlaybookSchedule = "playbooks.schedule",
         /// Pays referrals whose hold has ended (every 15 minutes).
         ProgramSweep = "program.sweep",
+        /// Mails a member their portal sign-in link.
+        PortalLink = "portal.link",
     }
 }
 

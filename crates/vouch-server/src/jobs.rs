@@ -301,6 +301,7 @@ impl Worker {
             .await
             .map(|n| tracing::debug!(runs = n, "scheduled playbooks"))
             .map_err(|e| e.to_string()),
+            Ok(Task::PortalLink { member_id }) => self.portal_link(member_id).await,
             Ok(Task::ProgramSweep) => {
                 vouch_app::program::pay_due_referrals(&self.store, Utc::now())
                     .await
@@ -505,6 +506,31 @@ impl Worker {
                     .await;
                 let released = self.store.release_contact(&email.message_id, &e).await;
                 suppressed.and(released).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// Mails a member's portal sign-in link, made now (no job holds a token).
+    async fn portal_link(&self, member: i64) -> Result<(), String> {
+        if !self.mailer.can_send() {
+            return Err("no SMTP server is configured (smtp_url)".to_owned());
+        }
+        let Some(email) =
+            vouch_app::portal::prepare_link(&self.store, member, &self.settings.mail.public_url)
+                .await
+                .map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        match self.mailer.send_portal_link(&email).await {
+            Ok(()) => Ok(()),
+            Err(SendError::Transient(e)) => Err(e),
+            Err(SendError::Permanent(e)) => {
+                tracing::warn!(member, error = %e, "portal link refused; no more mail to it");
+                self.store
+                    .suppress_email(&email.to.match_key(), None, "bounced", Utc::now())
+                    .await
+                    .map_err(|e| e.to_string())
             }
         }
     }

@@ -235,6 +235,15 @@ pub fn router(state: AppState) -> Router {
             get(survey_pages::message_unsubscribe_page).post(survey_pages::message_unsubscribe),
         )
         .route("/r/{code}", get(program_pages::follow))
+        .route("/portal", get(program_pages::portal))
+        .route("/portal/link", post(program_pages::request_link))
+        .route(
+            "/portal/in/{token}",
+            get(program_pages::confirm_sign_in).post(program_pages::sign_in),
+        )
+        .route("/portal/redeem", post(program_pages::redeem))
+        .route("/portal/referral", post(program_pages::make_link))
+        .route("/portal/logout", post(program_pages::sign_out))
         .route("/widget.js", get(survey_pages::widget))
         .route("/assets/public.css", get(survey_pages::public_css))
         .route("/assets/{name}", get(pages::stylesheet))
@@ -277,6 +286,8 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/unsubscribe/unknown-token", None),
         ("GET", "/widget.js", None),
         ("GET", "/r/unknown-code", None),
+        ("GET", "/portal", None),
+        ("GET", "/portal/in/unknown-token", None),
         ("GET", "/assets/staff.css", None),
         ("GET", "/assets/public.css", None),
         ("GET", "/", Some(ViewDashboards)),

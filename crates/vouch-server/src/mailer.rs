@@ -325,6 +325,27 @@ impl Mailer {
         self.send(to, plain(subject, text), |message| message).await
     }
 
+    /// Mails a member their portal sign-in link, in their language (a
+    /// service message: it is what they asked for).
+    pub async fn send_portal_link(
+        &self,
+        email: &vouch_app::portal::LinkEmail,
+    ) -> Result<(), SendError> {
+        let (_, t) = crate::locale::texts_or_english(&email.language);
+        let ui = crate::locale::Ui(t);
+        let text = ui
+            .t("portal_mail_body")
+            .replace("{name}", email.name.as_deref().unwrap_or(""))
+            .replace("{company}", &email.company)
+            .replace("{link}", &email.link);
+        self.send(
+            email.to.as_str(),
+            plain(ui.t("portal_mail_subject"), &text),
+            |message| message,
+        )
+        .await
+    }
+
     /// Mails a staff invitation: the single-use link that sets a password.
     pub async fn send_staff_invitation(
         &self,

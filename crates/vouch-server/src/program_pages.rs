@@ -78,3 +78,398 @@ pub async fn follow(
     }
     response
 }
+
+/// The portal's session cookie: apart from staff sessions, so a member's
+/// cookie opens nothing on the staff side.
+pub const PORTAL_COOKIE: &str = "vouch_portal";
+
+fn portal_cookie(state: &AppState) -> &'static str {
+    if state.web.https {
+        "__Host-vouch_portal"
+    } else {
+        PORTAL_COOKIE
+    }
+}
+
+struct RewardRow {
+    id: i64,
+    name: String,
+    points: i64,
+    min_tier: Option<String>,
+    affordable: bool,
+}
+
+struct RedemptionRow {
+    name: String,
+    state_key: &'static str,
+    reason: Option<String>,
+    date: String,
+}
+
+struct EntryRow {
+    date: String,
+    kind_key: &'static str,
+    reason: String,
+    amount: String,
+}
+
+struct LinkRow {
+    url: String,
+    clicks: i64,
+    conversions: i64,
+}
+
+#[derive(askama::Template)]
+#[template(path = "portal.html")]
+struct PortalPage {
+    lang: &'static str,
+    ui: crate::locale::Ui,
+    company: String,
+    logo: Option<String>,
+    name: Option<String>,
+    csrf: String,
+    message: Option<&'static str>,
+    spendable: i64,
+    lifetime: i64,
+    tier: String,
+    /// The next tier, the points still needed, and the way there in percent.
+    next: Option<(String, i64, i64)>,
+    rewards: Vec<RewardRow>,
+    redemptions: Vec<RedemptionRow>,
+    links: Vec<LinkRow>,
+    ledger: Vec<EntryRow>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "portal_signin.html")]
+struct SignInPage {
+    lang: &'static str,
+    ui: crate::locale::Ui,
+    company: String,
+    logo: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PortalQuery {
+    done: Option<String>,
+}
+
+/// The signed-in member and their session's CSRF token, if any.
+async fn portal_member(state: &AppState, headers: &HeaderMap) -> Option<(i64, String)> {
+    let token = cookie(headers, portal_cookie(state))?;
+    vouch_app::portal::session(&state.store, &token)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// `GET /portal`: the sign-in form, or the member's portal.
+pub async fn portal(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientAddress(ip): ClientAddress,
+    Query(q): Query<PortalQuery>,
+) -> Response {
+    let brand = crate::survey_pages::brand(&state).await;
+    let Some((member, csrf)) = portal_member(&state, &headers).await else {
+        let (lang, t) = crate::locale::texts(&headers);
+        return crate::survey_pages::html(
+            StatusCode::OK,
+            SignInPage {
+                lang,
+                ui: crate::locale::Ui(t),
+                company: brand.company_name,
+                logo: brand.logo_url,
+            },
+        );
+    };
+    let Ok(Some(m)) = state.store.member(member).await else {
+        return PageError::new(StatusCode::NOT_FOUND, "not_found").into_response();
+    };
+    // Where the member is seen: the same-device check reads it.
+    let (visitor_id, _) = visitor(&headers);
+    let visit = vouch_app::program::Visit {
+        ip: Some(ip),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(500).collect()),
+        cookie: cookie(&headers, VISITOR_COOKIE).map(|_| visitor_id),
+        ..Default::default()
+    };
+    if let Ok((ip_hash, agent_hash, cookie_hash)) =
+        vouch_app::program::visit_hashes(&state.store, &visit).await
+    {
+        let _ = state
+            .store
+            .add_member_device(
+                member,
+                cookie_hash.as_deref(),
+                ip_hash.as_deref(),
+                agent_hash.as_deref(),
+                chrono::Utc::now(),
+            )
+            .await;
+    }
+    let view = match vouch_app::portal::view(&state.store, m).await {
+        Ok(v) => v,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let (lang, t) =
+        crate::locale::texts_for(&view.language).unwrap_or_else(|| crate::locale::texts(&headers));
+    let ui = crate::locale::Ui(t);
+    let points = view.member.member.points;
+    let tiers = &view.settings.tiers;
+    let next = view.member.next_tier.as_ref().map(|n| {
+        let from = tiers
+            .iter()
+            .find(|t| Some(&t.name) == view.member.tier.as_ref())
+            .map_or(0, |t| t.min_points);
+        let to = tiers
+            .iter()
+            .find(|t| t.name == n.name)
+            .map_or(1, |t| t.min_points);
+        let percent = ((points.lifetime - from) * 100 / (to - from).max(1)).clamp(0, 100);
+        (n.name.clone(), n.points_needed, percent)
+    });
+    let date = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d").to_string();
+    let page = PortalPage {
+        lang,
+        company: brand.company_name,
+        logo: brand.logo_url,
+        name: view.name.clone(),
+        csrf,
+        message: match q.done.as_deref() {
+            Some("redeemed") => Some(ui.t("portal_redeemed")),
+            Some("refused") => Some(ui.t("portal_refused")),
+            Some("link") => Some(ui.t("portal_link_made")),
+            _ => None,
+        },
+        spendable: points.spendable,
+        lifetime: points.lifetime,
+        tier: view.member.tier.clone().unwrap_or_default(),
+        next,
+        rewards: view
+            .rewards
+            .iter()
+            .map(|r| RewardRow {
+                id: r.id,
+                name: r.name.clone(),
+                points: r.points,
+                min_tier: r.min_tier.clone(),
+                affordable: r.points <= points.spendable && r.stock.is_none_or(|s| s > 0),
+            })
+            .collect(),
+        redemptions: view
+            .redemptions
+            .iter()
+            .map(|(r, name)| RedemptionRow {
+                name: name.clone(),
+                state_key: redemption_key(&r.state),
+                reason: r.reason.clone(),
+                date: date(r.created_at),
+            })
+            .collect(),
+        links: view
+            .links
+            .iter()
+            .map(|l| LinkRow {
+                url: vouch_app::program::link_url(&state.web.public_url, &l.link.code),
+                clicks: l.clicks,
+                conversions: l.conversions,
+            })
+            .collect(),
+        ledger: view
+            .ledger
+            .iter()
+            .map(|e| EntryRow {
+                date: date(e.created_at),
+                kind_key: entry_key(&e.kind),
+                reason: e.reason.clone(),
+                amount: format!("{:+}", e.amount),
+            })
+            .collect(),
+        ui,
+    };
+    let mut response = crate::survey_pages::html(StatusCode::OK, page);
+    if cookie(&headers, VISITOR_COOKIE).is_none()
+        && let Ok(value) = state
+            .web
+            .cookie(
+                VISITOR_COOKIE,
+                &visitor(&headers).0,
+                "Lax",
+                Some(400 * 24 * 3600),
+            )
+            .parse()
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn redemption_key(state: &str) -> &'static str {
+    match state {
+        "requested" => "redemption_requested",
+        "pending_approval" => "redemption_pending_approval",
+        "backordered" => "redemption_backordered",
+        "approved" => "redemption_approved",
+        "fulfilled" => "redemption_fulfilled",
+        "refused" => "redemption_refused",
+        _ => "redemption_cancelled",
+    }
+}
+
+fn entry_key(kind: &str) -> &'static str {
+    match kind {
+        "earn" => "entry_earn",
+        "hold" => "entry_hold",
+        "release" => "entry_release",
+        "redeem" => "entry_redeem",
+        "reverse" => "entry_reverse",
+        "adjust" => "entry_adjust",
+        _ => "entry_expire",
+    }
+}
+
+/// `POST /portal/link`: queues a sign-in link; the answer is the same
+/// whether or not the address is a member's.
+pub async fn request_link(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    crate::edge::Form(form): crate::edge::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let email = form.get("email").map_or("", String::as_str);
+    if let Err(e) = vouch_app::portal::request_link(&state.store, email).await {
+        return PageError::from(e).into_response();
+    }
+    crate::survey_pages::message(
+        StatusCode::OK,
+        crate::locale::texts(&headers),
+        crate::survey_pages::brand(&state).await,
+        ("portal_check_mail_title", "portal_check_mail"),
+        None,
+    )
+}
+
+/// `GET /portal/in/{token}`: a button that signs in. A GET spends
+/// nothing, so a mail scanner that opens the link leaves it working.
+pub async fn confirm_sign_in(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    crate::survey_pages::message(
+        StatusCode::OK,
+        crate::locale::texts(&headers),
+        crate::survey_pages::brand(&state).await,
+        ("portal_title", "portal_confirm"),
+        Some((format!("/portal/in/{token}"), "portal_sign_in")),
+    )
+}
+
+/// `POST /portal/in/{token}`: spends the link and opens a portal session.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match vouch_app::portal::sign_in(&state.store, &token).await {
+        Ok(Some(session)) => {
+            let max_age = (session.expires_at - chrono::Utc::now()).num_seconds();
+            let mut response = axum::response::Redirect::to("/portal").into_response();
+            if let Ok(value) = state
+                .web
+                .cookie(portal_cookie(&state), &session.token, "Lax", Some(max_age))
+                .parse()
+            {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Ok(None) => crate::survey_pages::message(
+            StatusCode::GONE,
+            crate::locale::texts(&headers),
+            crate::survey_pages::brand(&state).await,
+            ("portal_link_gone_title", "portal_link_gone"),
+            None,
+        ),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+/// The signed-in member behind a portal form, after its CSRF token.
+async fn form_member(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &std::collections::HashMap<String, String>,
+) -> Result<i64, Response> {
+    let Some((member, csrf)) = portal_member(state, headers).await else {
+        return Err(axum::response::Redirect::to("/portal").into_response());
+    };
+    let sent = form.get("csrf").map_or("", String::as_str);
+    if sent.is_empty() || sent != csrf {
+        return Err(PageError::new(StatusCode::FORBIDDEN, "portal_form_expired").into_response());
+    }
+    Ok(member)
+}
+
+/// `POST /portal/redeem`: the member asks for a reward.
+pub async fn redeem(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    crate::edge::Form(form): crate::edge::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let member = match form_member(&state, &headers, &form).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let Some(reward) = form.get("reward").and_then(|r| r.parse::<i64>().ok()) else {
+        return PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "error_refused").into_response();
+    };
+    match vouch_app::program::redeem(&state.store, member, reward).await {
+        Ok(Some(Ok(_))) => axum::response::Redirect::to("/portal?done=redeemed").into_response(),
+        Ok(Some(Err(_))) => axum::response::Redirect::to("/portal?done=refused").into_response(),
+        Ok(None) => PageError::new(StatusCode::NOT_FOUND, "not_found").into_response(),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+/// `POST /portal/referral`: the member's referral link, made now.
+pub async fn make_link(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    crate::edge::Form(form): crate::edge::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let member = match form_member(&state, &headers, &form).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    match vouch_app::program::referral_link(&state.store, member, None, None).await {
+        Ok(_) => axum::response::Redirect::to("/portal?done=link").into_response(),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+/// `POST /portal/logout`.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    crate::edge::Form(form): crate::edge::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = form_member(&state, &headers, &form).await {
+        return r;
+    }
+    if let Some(token) = cookie(&headers, portal_cookie(&state)) {
+        let _ = vouch_app::portal::sign_out(&state.store, &token).await;
+    }
+    let mut response = axum::response::Redirect::to("/portal").into_response();
+    if let Ok(value) = state
+        .web
+        .cookie(portal_cookie(&state), "", "Lax", Some(0))
+        .parse()
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}

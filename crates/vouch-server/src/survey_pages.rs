@@ -63,7 +63,7 @@ fn language(locale: Option<&Locale>, headers: &HeaderMap) -> Words {
         .unwrap_or_else(|| texts(headers))
 }
 
-fn html(status: StatusCode, page: impl Template) -> Response {
+pub(crate) fn html(status: StatusCode, page: impl Template) -> Response {
     match page.render() {
         // Survey pages may be framed (the widget); nothing here is secret.
         Ok(body) => (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response(),
@@ -74,13 +74,13 @@ fn html(status: StatusCode, page: impl Template) -> Response {
     }
 }
 
-async fn brand(state: &AppState) -> Branding {
+pub(crate) async fn brand(state: &AppState) -> Branding {
     vouch_app::surveys::branding(&state.store)
         .await
         .unwrap_or_else(|_| Branding::from_settings(&Default::default()))
 }
 
-fn message(
+pub(crate) fn message(
     status: StatusCode,
     (lang, t): (&'static str, &'static Texts),
     brand: Branding,

@@ -1276,6 +1276,66 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Keeps a portal sign-in link's token hash, usable once until `expires_at`.
+    pub async fn add_portal_link(
+        &self,
+        token_hash: &str,
+        member: i64,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        on_backend!(self, pool => sqlx::query(
+            "INSERT INTO portal_links (token_hash, member_id, expires_at, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash).bind(member).bind(expires_at).bind(now).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Uses a sign-in link: its member when the token is known, unused and
+    /// unexpired; the link is spent either way it was found.
+    pub async fn use_portal_link(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        Ok(on_backend!(self, pool => sqlx::query_scalar(
+            "UPDATE portal_links SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING member_id")
+            .bind(token_hash).bind(now).fetch_optional(pool).await)?)
+    }
+
+    pub async fn add_portal_session(
+        &self,
+        token_hash: &str,
+        member: i64,
+        csrf: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        on_backend!(self, pool => sqlx::query(
+            "INSERT INTO portal_sessions (token_hash, member_id, csrf, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(token_hash).bind(member).bind(csrf).bind(expires_at).bind(now).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// A live portal session: `(member, csrf token)`.
+    pub async fn portal_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(i64, String)>> {
+        Ok(on_backend!(self, pool => sqlx::query_as(
+            "SELECT s.member_id, s.csrf FROM portal_sessions s JOIN program_members m ON m.id = s.member_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND m.status IN ('active', 'paused')")
+            .bind(token_hash).bind(now).fetch_optional(pool).await)?)
+    }
+
+    pub async fn end_portal_session(&self, token_hash: &str) -> Result<()> {
+        on_backend!(self, pool => sqlx::query("DELETE FROM portal_sessions WHERE token_hash = $1")
+            .bind(token_hash).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+}
+
 fn referral_earning(referral: i64, member: i64, points: i64) -> NewEntry {
     NewEntry {
         member_id: member,

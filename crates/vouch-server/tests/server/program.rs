@@ -469,3 +469,196 @@ async fn referral_links_record_clicks_and_conversions_carry_their_signals(db: &T
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{outside}");
     assert_eq!(outside["error"]["code"], "outside_window");
 }
+
+/// A member signs in to the portal by the link emailed to them (aiosmtpd),
+/// redeems a reward and sees it in the ledger, in English and in Romanian.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_signs_in_by_emailed_link_redeems_a_reward_and_sees_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sink) = super::surveys::smtp_sink(dir.path()) else {
+        return;
+    };
+    let Some(browser) = super::Browser::start().await else {
+        return;
+    };
+    let store =
+        vouch_store::Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
+            .await
+            .unwrap();
+    let server = super::start_with(
+        store.clone(),
+        vouch_domain::ContactPolicy::default(),
+        Some(sink.url.clone()),
+    )
+    .await;
+    let reward = store
+        .add_reward(
+            &vouch_store::NewReward {
+                name: "Vouch mug".into(),
+                kind: vouch_domain::program::RewardKind::Swag,
+                points: 250,
+                stock: Some(10),
+                min_tier: None,
+                per_member_limit: None,
+                fulfilment: vouch_domain::program::Fulfilment::Auto,
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let page = &browser.client;
+    let mut outcomes = Vec::new();
+    for (n, (language, delivered, spent)) in
+        [("en", "Delivered", "Spent"), ("ro", "Livrată", "Cheltuite")]
+            .into_iter()
+            .enumerate()
+    {
+        let email = format!("member-{language}@example.com");
+        let mut profile = vouch_domain::CustomerProfile::new(
+            vouch_domain::Locale::parse(language).unwrap(),
+            chrono::Utc::now(),
+        );
+        profile.email = Some(vouch_domain::Email::parse(&email).unwrap());
+        profile.name = Some(format!("Member {language}"));
+        let customer = store.insert_customers(&[profile]).await.unwrap()[0];
+        let (member, _) = store
+            .add_member(
+                customer,
+                vouch_domain::program::JoinedBy::Invitation,
+                Some("2026-12"),
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        vouch_app::program::award(
+            &store,
+            &vouch_app::program::Award {
+                member: member.id,
+                amount: 600,
+                reason: "Spoke at a webinar".into(),
+                idempotency_key: format!("webinar-{language}"),
+                source: "test".into(),
+                actor: "test".into(),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let outcome = async {
+            use fantoccini::Locator;
+            page.goto(&format!("{}/portal", server.base)).await?;
+            page.find(Locator::Id("email"))
+                .await?
+                .send_keys(&email)
+                .await?;
+            page.find(Locator::Css("button[type=submit]"))
+                .await?
+                .click()
+                .await?;
+            page.wait()
+                .at_most(std::time::Duration::from_secs(20))
+                .for_element(Locator::Id("message"))
+                .await?;
+            let mails = super::surveys::wait_for_mails(&sink.maildir, n + 1).await;
+            let mail = super::surveys::mail_to(&mails, &email)
+                .first()
+                .map(|m| (*m).clone())
+                .expect("the sign-in link was mailed");
+            let at = mail.find("/portal/in/").expect("a link in the mail");
+            let token: String = mail[at + 11..]
+                .chars()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .collect();
+            assert_eq!(token.len(), 64, "{mail}");
+            page.goto(&format!("{}/portal/in/{token}", server.base))
+                .await?;
+            page.find(Locator::Css("button[type=submit]"))
+                .await?
+                .click()
+                .await?;
+            let spendable = page
+                .wait()
+                .at_most(std::time::Duration::from_secs(20))
+                .for_element(Locator::Id("spendable"))
+                .await?
+                .text()
+                .await?;
+            assert_eq!(spendable, "600");
+            let lang = page.find(Locator::Css("html")).await?.attr("lang").await?;
+            assert_eq!(lang.as_deref(), Some(language));
+            page.find(Locator::Css(&format!(
+                "form[action='/portal/redeem'] input[value='{}'] ~ button",
+                reward.id
+            )))
+            .await?
+            .click()
+            .await?;
+            page.wait()
+                .at_most(std::time::Duration::from_secs(20))
+                .for_element(Locator::Css("p[role=status]"))
+                .await?;
+            assert_eq!(
+                page.find(Locator::Id("spendable")).await?.text().await?,
+                "350"
+            );
+            let redemptions = page.find(Locator::Id("redemptions")).await?.text().await?;
+            assert!(
+                redemptions.contains("Vouch mug") && redemptions.contains(delivered),
+                "{redemptions}"
+            );
+            let ledger = page.find(Locator::Id("ledger")).await?.text().await?;
+            assert!(
+                ledger.contains(spent) && ledger.contains("-250") && ledger.contains("+600"),
+                "{ledger}"
+            );
+            if let Ok(dir) = std::env::var("VOUCH_TEST_SCREENSHOT_DIR") {
+                std::fs::write(
+                    format!("{dir}/portal-{language}.png"),
+                    page.screenshot().await?,
+                )
+                .unwrap();
+            }
+            // The link worked once.
+            page.find(Locator::Css("form[action='/portal/logout'] button"))
+                .await?
+                .click()
+                .await?;
+            page.goto(&format!("{}/portal/in/{token}", server.base))
+                .await?;
+            let confirm = page.find(Locator::Id("message")).await?.text().await?;
+            page.find(Locator::Css("button[type=submit]"))
+                .await?
+                .click()
+                .await?;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            let gone = loop {
+                if let Ok(h1) = page.find(Locator::Id("message")).await
+                    && let Ok(text) = h1.text().await
+                    && text != confirm
+                {
+                    break text;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no answer to a spent link"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            };
+            Ok::<_, fantoccini::error::CmdError>(gone)
+        }
+        .await;
+        outcomes.push(outcome);
+    }
+    browser.close().await;
+    let gone: Vec<String> = outcomes
+        .into_iter()
+        .map(|o| o.expect("the browser steps"))
+        .collect();
+    assert_eq!(
+        gone,
+        // Signed out, a page speaks the browser's language (English here).
+        ["This link no longer works", "This link no longer works"],
+        "a spent link does not sign in again"
+    );
+    drop(sink);
+}

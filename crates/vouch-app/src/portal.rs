@@ -1,0 +1,228 @@
+//! The member portal's use cases: a sign-in link by email (single use, 15
+//! minutes, only its hash kept), the portal's own sessions, and what a
+//! member sees. Asking for a link says nothing about whether the address
+//! belongs to a member.
+
+use chrono::{DateTime, Duration, Utc};
+use vouch_domain::program::MemberStatus;
+use vouch_domain::{CustomerId, Email};
+use vouch_store::{LedgerEntry, Member, Redemption, ReferralLink, Reward, Store};
+
+use crate::Result;
+use crate::jobs::Task;
+use crate::program::{MemberView, ProgramSettings};
+use crate::secrets::{new_secret, secret_hash};
+
+/// How long a sign-in link works.
+pub const LINK_MINUTES: i64 = 15;
+
+/// How long a portal session lasts.
+pub const SESSION_DAYS: i64 = 30;
+
+/// Queues a sign-in link for the member with `email`, if there is one who
+/// may sign in; nothing otherwise, and the caller cannot tell which.
+pub async fn request_link(store: &Store, email: &str) -> Result<()> {
+    let Ok(email) = Email::parse(email) else {
+        return Ok(());
+    };
+    let Ok(customer) = store.find_customer(email.as_str()).await else {
+        return Ok(());
+    };
+    let Some(member) = store.member_of_customer(customer.id).await? else {
+        return Ok(());
+    };
+    if matches!(member.status, MemberStatus::Banned | MemberStatus::Left) {
+        return Ok(());
+    }
+    store
+        .enqueue_jobs(
+            &[Task::PortalLink {
+                member_id: member.id,
+            }
+            .job(Utc::now())],
+            Utc::now(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// A sign-in link cleared to go.
+#[derive(Debug, Clone)]
+pub struct LinkEmail {
+    pub to: Email,
+    pub link: String,
+    pub language: String,
+    pub name: Option<String>,
+    pub company: String,
+}
+
+/// Makes a member's sign-in link when its email is sent (so no job holds
+/// a token): none when the member cannot sign in or their address is
+/// suppressed for everything (a bounce).
+pub async fn prepare_link(
+    store: &Store,
+    member: i64,
+    public_url: &str,
+) -> Result<Option<LinkEmail>> {
+    let Some(m) = store.member(member).await? else {
+        return Ok(None);
+    };
+    if matches!(m.status, MemberStatus::Banned | MemberStatus::Left) {
+        return Ok(None);
+    }
+    let Some(customer) = (match m.customer_id {
+        Some(c) => store.customer(CustomerId(c)).await?,
+        None => None,
+    }) else {
+        return Ok(None);
+    };
+    let Some(to) = customer.profile.email.clone() else {
+        return Ok(None);
+    };
+    let suppressed = store
+        .suppressed_emails(&[to.match_key()], vouch_domain::Purpose::Service)
+        .await?;
+    if !suppressed.is_empty() {
+        return Ok(None);
+    }
+    let token = new_secret();
+    let now = Utc::now();
+    store
+        .add_portal_link(
+            &secret_hash(&token),
+            member,
+            now + Duration::minutes(LINK_MINUTES),
+            now,
+        )
+        .await?;
+    let branding = crate::surveys::branding(store).await?;
+    Ok(Some(LinkEmail {
+        to,
+        link: format!("{}/portal/in/{token}", public_url.trim_end_matches('/')),
+        language: customer.profile.locale.language().to_owned(),
+        name: customer.profile.name.clone(),
+        company: branding.company_name,
+    }))
+}
+
+/// A new portal session: the cookie's token (kept only as its hash) and
+/// the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct PortalSession {
+    pub token: String,
+    pub csrf: String,
+    pub member: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Signs in with a link's token: a session, or none when the link is
+/// unknown, used or expired.
+pub async fn sign_in(store: &Store, token: &str) -> Result<Option<PortalSession>> {
+    let now = Utc::now();
+    let Some(member) = store.use_portal_link(&secret_hash(token), now).await? else {
+        return Ok(None);
+    };
+    let session = PortalSession {
+        token: new_secret(),
+        csrf: new_secret(),
+        member,
+        expires_at: now + Duration::days(SESSION_DAYS),
+    };
+    store
+        .add_portal_session(
+            &secret_hash(&session.token),
+            member,
+            &session.csrf,
+            session.expires_at,
+            now,
+        )
+        .await?;
+    Ok(Some(session))
+}
+
+/// The member a session cookie belongs to, and its CSRF token.
+pub async fn session(store: &Store, token: &str) -> Result<Option<(i64, String)>> {
+    Ok(store
+        .portal_session(&secret_hash(token), Utc::now())
+        .await?)
+}
+
+pub async fn sign_out(store: &Store, token: &str) -> Result<()> {
+    Ok(store.end_portal_session(&secret_hash(token)).await?)
+}
+
+/// A referral link with its numbers.
+#[derive(Debug, Clone)]
+pub struct LinkStats {
+    pub link: ReferralLink,
+    pub clicks: i64,
+    pub conversions: i64,
+}
+
+/// Everything a member's portal shows.
+#[derive(Debug, Clone)]
+pub struct PortalView {
+    pub member: MemberView,
+    pub name: Option<String>,
+    pub language: String,
+    pub settings: ProgramSettings,
+    pub ledger: Vec<LedgerEntry>,
+    pub rewards: Vec<Reward>,
+    pub redemptions: Vec<(Redemption, String)>,
+    pub links: Vec<LinkStats>,
+}
+
+pub async fn view(store: &Store, member: Member) -> Result<PortalView> {
+    let settings = crate::program::settings(store).await?;
+    let customer = match member.customer_id {
+        Some(c) => store.customer(CustomerId(c)).await?,
+        None => None,
+    };
+    let ledger = store.ledger(member.id, None, 50).await?;
+    let rewards = store.rewards(true).await?;
+    let names: std::collections::HashMap<i64, String> = store
+        .rewards(false)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
+    let redemptions = store
+        .redemptions(Some(member.id), None, None, 50)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let name = names.get(&r.reward_id).cloned().unwrap_or_default();
+            (r, name)
+        })
+        .collect();
+    let counts = store.link_counts(member.id).await?;
+    let links = store
+        .referral_links_of(member.id)
+        .await?
+        .into_iter()
+        .map(|link| {
+            let (_, clicks, conversions) = counts
+                .iter()
+                .find(|(id, _, _)| *id == link.id)
+                .copied()
+                .unwrap_or((link.id, 0, 0));
+            LinkStats {
+                link,
+                clicks,
+                conversions,
+            }
+        })
+        .collect();
+    Ok(PortalView {
+        member: crate::program::view(&settings, member),
+        name: customer.as_ref().and_then(|c| c.profile.name.clone()),
+        language: customer
+            .as_ref()
+            .map_or("en".to_owned(), |c| c.profile.locale.language().to_owned()),
+        settings,
+        ledger,
+        rewards,
+        redemptions,
+        links,
+    })
+}
