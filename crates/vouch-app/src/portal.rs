@@ -170,6 +170,17 @@ pub struct PortalView {
     pub rewards: Vec<Reward>,
     pub redemptions: Vec<(Redemption, String)>,
     pub links: Vec<LinkStats>,
+    /// The open challenges meant for the member, with where they are in each.
+    pub challenges: Vec<ChallengeView>,
+}
+
+/// A challenge as the member sees it.
+#[derive(Debug, Clone)]
+pub struct ChallengeView {
+    pub challenge: vouch_store::Challenge,
+    pub progress: crate::program::Progress,
+    /// The note on the member's last submission that was sent back.
+    pub note: Option<String>,
 }
 
 pub async fn view(store: &Store, member: Member) -> Result<PortalView> {
@@ -213,7 +224,42 @@ pub async fn view(store: &Store, member: Member) -> Result<PortalView> {
             }
         })
         .collect();
+    let tier = crate::program::view(&settings, member.clone()).tier;
+    let attributes = customer
+        .as_ref()
+        .map(|c| c.profile.attributes.clone())
+        .unwrap_or_default();
+    let category = match member.customer_id {
+        Some(id) => {
+            let signals = store.category_signals(CustomerId(id)).await?;
+            vouch_domain::category_at(
+                &signals,
+                Utc::now(),
+                Duration::days(vouch_domain::DEFAULT_LOOKBACK_DAYS),
+            )
+            .map(|a| a.category)
+        }
+        None => None,
+    };
+    let mut challenges = Vec::new();
+    for c in store.challenges(true).await? {
+        if !c.spec.open_at(Utc::now()) || !c.spec.targets(tier.as_deref(), category, &attributes) {
+            continue;
+        }
+        let submissions = store.submissions_of(member.id, c.id).await?;
+        let note = submissions
+            .iter()
+            .rev()
+            .find(|s| s.state == "resubmit" || s.state == "rejected")
+            .and_then(|s| s.note.clone());
+        challenges.push(ChallengeView {
+            progress: crate::program::progress(&c.spec, &submissions),
+            challenge: c,
+            note,
+        });
+    }
     Ok(PortalView {
+        challenges,
         member: crate::program::view(&settings, member),
         name: customer.as_ref().and_then(|c| c.profile.name.clone()),
         language: customer

@@ -959,3 +959,226 @@ mod tests {
         assert_eq!(short_name("Ana Maria Popescu"), "Ana P.");
     }
 }
+
+/// What a member hands in for a stage.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StageInput {
+    pub answer: Option<String>,
+    pub url: Option<String>,
+    /// `(name, bytes)`: the type is read from the bytes.
+    pub file: Option<(String, Vec<u8>)>,
+}
+
+/// Why a submission was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmissionRefusal {
+    #[error("the challenge is closed (paused, outside its dates, or full)")]
+    Closed,
+    #[error("this challenge is not for this member")]
+    NotTargeted,
+    #[error("the member is not active in the program")]
+    NotActive,
+    #[error("the previous stage is waiting for approval")]
+    Waiting,
+    #[error("the member has completed this challenge as often as it allows")]
+    Done,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Where a member is in a challenge: the round and the stage to do next
+/// (none while one waits for approval, or when all rounds are done).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    Next { round: i32, stage: usize },
+    Waiting { round: i32, stage: usize },
+    Done,
+}
+
+/// A member's progress through `challenge` from their submissions.
+pub fn progress(
+    spec: &vouch_domain::program::challenges::ChallengeSpec,
+    submissions: &[vouch_store::Submission],
+) -> Progress {
+    let round = submissions.iter().map(|s| s.round).max().unwrap_or(1);
+    let here: Vec<_> = submissions.iter().filter(|s| s.round == round).collect();
+    if let Some(waiting) = here.iter().find(|s| s.state == "submitted") {
+        return Progress::Waiting {
+            round,
+            stage: waiting.stage as usize,
+        };
+    }
+    let approved = (0..spec.stages.len())
+        .take_while(|i| {
+            here.iter()
+                .any(|s| s.stage as usize == *i && s.state == "approved")
+        })
+        .count();
+    if approved < spec.stages.len() {
+        return Progress::Next {
+            round,
+            stage: approved,
+        };
+    }
+    if (round as u32) < spec.per_member_limit {
+        Progress::Next {
+            round: round + 1,
+            stage: 0,
+        }
+    } else {
+        Progress::Done
+    }
+}
+
+/// A member hands in the next stage of a challenge: checked (open,
+/// targeted, in order, the stage's input), then approved at once and paid,
+/// or left for a person (reviews, uploads, approval stages). A review or
+/// answer from a member who earns points carries the disclosure.
+pub async fn submit(
+    store: &Store,
+    member: i64,
+    challenge: i64,
+    input: StageInput,
+) -> Result<Option<std::result::Result<vouch_store::Submission, SubmissionRefusal>>> {
+    use vouch_domain::program::challenges::{self, StageKind};
+    let (Some(m), Some(c)) = (
+        store.member(member).await?,
+        store.challenge(challenge).await?,
+    ) else {
+        return Ok(None);
+    };
+    let refuse = |r| Ok(Some(Err(r)));
+    if m.status != MemberStatus::Active {
+        return refuse(SubmissionRefusal::NotActive);
+    }
+    let spec = &c.spec;
+    let last = spec.stages.len() as i32 - 1;
+    if !c.active || !spec.open_at(Utc::now()) {
+        return refuse(SubmissionRefusal::Closed);
+    }
+    if let Some(total) = spec.total_limit
+        && store.challenge_completions(c.id, last).await? >= i64::from(total)
+    {
+        return refuse(SubmissionRefusal::Closed);
+    }
+    let settings = settings(store).await?;
+    let customer = match m.customer_id {
+        Some(id) => store.customer(CustomerId(id)).await?,
+        None => None,
+    };
+    let tier = rules::tier_for(&settings.tiers, m.points.lifetime, 0).map(|t| t.name.clone());
+    let category = match m.customer_id {
+        Some(id) => {
+            let signals = store.category_signals(CustomerId(id)).await?;
+            vouch_domain::category_at(
+                &signals,
+                Utc::now(),
+                Duration::days(vouch_domain::DEFAULT_LOOKBACK_DAYS),
+            )
+            .map(|a| a.category)
+        }
+        None => None,
+    };
+    let attributes = customer
+        .as_ref()
+        .map(|c| c.profile.attributes.clone())
+        .unwrap_or_default();
+    if !spec.targets(tier.as_deref(), category, &attributes) {
+        return refuse(SubmissionRefusal::NotTargeted);
+    }
+    let (round, index) = match progress(spec, &store.submissions_of(member, c.id).await?) {
+        Progress::Next { round, stage } => (round, stage),
+        Progress::Waiting { .. } => return refuse(SubmissionRefusal::Waiting),
+        Progress::Done => return refuse(SubmissionRefusal::Done),
+    };
+    let stage = &spec.stages[index];
+    let invalid = |why: &str| Ok(Some(Err(SubmissionRefusal::Invalid(why.to_owned()))));
+    let text = |t: &Option<String>| {
+        t.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    };
+    let answer = text(&input.answer);
+    let url = text(&input.url);
+    if answer.as_ref().is_some_and(|a| a.chars().count() > 5_000) {
+        return invalid("an answer has at most 5000 characters");
+    }
+    if url.as_ref().is_some_and(|u| {
+        u.len() > 2_000 || !(u.starts_with("https://") || u.starts_with("http://"))
+    }) {
+        return invalid("the link is an http(s) address");
+    }
+    let mut file = None;
+    match stage.kind {
+        StageKind::Answer if answer.is_none() => return invalid("this stage needs an answer"),
+        StageKind::ShareLink | StageKind::Action | StageKind::Review if url.is_none() => {
+            return invalid("this stage needs the link to what you did");
+        }
+        StageKind::Upload => {
+            let Some((name, bytes)) = &input.file else {
+                return invalid("this stage needs a file");
+            };
+            if bytes.len() > challenges::MAX_UPLOAD_BYTES {
+                return invalid("files are at most 5 MB");
+            }
+            let Some(kind) = challenges::sniff_upload(bytes) else {
+                return invalid("files are PNG, JPEG, WebP or PDF");
+            };
+            let name: String = name
+                .chars()
+                .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+                .take(200)
+                .collect();
+            file = Some((name, kind.to_owned(), bytes.clone()));
+        }
+        StageKind::ShareReferral => {
+            // The member's own link is what they share.
+            referral_link(store, member, None, None).await?;
+        }
+        _ => {}
+    }
+    let earns = spec.points() > 0;
+    let testimonial = matches!(stage.kind, StageKind::Review | StageKind::Answer);
+    let new = vouch_store::NewSubmission {
+        challenge_id: c.id,
+        member_id: member,
+        round,
+        stage: index as i32,
+        approved: !stage.kind.needs_review(),
+        answer,
+        url,
+        file,
+        disclosure: (earns && testimonial).then(|| challenges::DISCLOSURE.to_owned()),
+        points: stage.points,
+        reason: format!("{}: {}", spec.name, stage.title),
+    };
+    match store.add_submission(&new, Utc::now()).await? {
+        Some(s) => Ok(Some(Ok(s))),
+        None => refuse(SubmissionRefusal::Waiting),
+    }
+}
+
+/// A person decides a waiting submission: `approve` pays the stage's
+/// points, `resubmit` sends it back, `reject` ends it. None: not waiting.
+pub async fn decide_submission(
+    store: &Store,
+    id: i64,
+    to: vouch_domain::program::challenges::SubmissionState,
+    note: Option<&str>,
+    actor: &str,
+) -> Result<Option<vouch_store::Submission>> {
+    let Some(s) = store.submission(id).await? else {
+        return Ok(None);
+    };
+    let Some(c) = store.challenge(s.challenge_id).await? else {
+        return Ok(None);
+    };
+    let Some(stage) = c.spec.stages.get(s.stage as usize) else {
+        return Ok(None);
+    };
+    let reason = format!("{}: {}", c.spec.name, stage.title);
+    Ok(store
+        .decide_submission(id, to, note, (stage.points, &reason), actor, Utc::now())
+        .await?)
+}

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::names::named_enum;
 
+pub mod challenges;
 pub mod referrals;
 
 named_enum! {

@@ -242,6 +242,13 @@ pub fn router(state: AppState) -> Router {
             get(program_pages::confirm_sign_in).post(program_pages::sign_in),
         )
         .route("/portal/redeem", post(program_pages::redeem))
+        .route(
+            "/portal/challenges/{id}",
+            // An upload is at most 5 MB; the form around it a little more.
+            post(program_pages::submit_stage).layer(axum::extract::DefaultBodyLimit::max(
+                vouch_domain::program::challenges::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
         .route("/portal/referral", post(program_pages::make_link))
         .route("/portal/logout", post(program_pages::sign_out))
         .route("/widget.js", get(survey_pages::widget))
@@ -365,6 +372,19 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("POST", "/api/v1/referrals/refunds", Some(ManageProgram)),
         ("GET", "/api/v1/referrals", Some(ReadCustomers)),
         ("PATCH", "/api/v1/referrals/1", Some(ManageProgram)),
+        ("GET", "/api/v1/program/challenges", Some(ReadCustomers)),
+        ("POST", "/api/v1/program/challenges", Some(ManageProgram)),
+        (
+            "POST",
+            "/api/v1/program/challenges/1/submissions",
+            Some(ManageProgram),
+        ),
+        ("GET", "/api/v1/program/submissions", Some(ReadCustomers)),
+        (
+            "PATCH",
+            "/api/v1/program/submissions/1",
+            Some(ManageProgram),
+        ),
         (
             "GET",
             "/api/v1/customers/{id}/consents",

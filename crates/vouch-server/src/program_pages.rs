@@ -119,9 +119,42 @@ struct LinkRow {
     conversions: i64,
 }
 
+/// A challenge's next step, as its form shows it.
+struct StepRow {
+    number: usize,
+    title: String,
+    kind: &'static str,
+    points: i64,
+    url: Option<String>,
+    questions: Vec<String>,
+    wants_answer: bool,
+    wants_url: bool,
+    wants_file: bool,
+    /// The member's words become a testimonial of someone who earns points.
+    disclosed: bool,
+}
+
+enum ChallengeState {
+    Next(StepRow),
+    /// The stage waiting for approval.
+    Waiting(String),
+    Done,
+}
+
+struct ChallengeRow {
+    id: i64,
+    name: String,
+    description: String,
+    points: i64,
+    stages: usize,
+    note: Option<String>,
+    state: ChallengeState,
+}
+
 #[derive(askama::Template)]
 #[template(path = "portal.html")]
 struct PortalPage {
+    challenges: Vec<ChallengeRow>,
     lang: &'static str,
     ui: crate::locale::Ui,
     company: String,
@@ -233,7 +266,54 @@ pub async fn portal(
         (n.name.clone(), n.points_needed, percent)
     });
     let date = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d").to_string();
+    let challenges = view
+        .challenges
+        .iter()
+        .map(|cv| {
+            use vouch_app::program::Progress;
+            use vouch_domain::program::challenges::StageKind;
+            let spec = &cv.challenge.spec;
+            let state = match &cv.progress {
+                Progress::Done => ChallengeState::Done,
+                Progress::Waiting { stage, .. } => ChallengeState::Waiting(
+                    spec.stages
+                        .get(*stage)
+                        .map(|s| s.title.clone())
+                        .unwrap_or_default(),
+                ),
+                Progress::Next { stage, .. } => {
+                    let s = &spec.stages[*stage];
+                    ChallengeState::Next(StepRow {
+                        number: stage + 1,
+                        title: s.title.clone(),
+                        kind: s.kind.as_str(),
+                        points: s.points,
+                        url: s.url.clone(),
+                        questions: s.questions.clone(),
+                        wants_answer: matches!(s.kind, StageKind::Answer | StageKind::Approval),
+                        wants_url: matches!(
+                            s.kind,
+                            StageKind::ShareLink | StageKind::Action | StageKind::Review
+                        ),
+                        wants_file: s.kind == StageKind::Upload,
+                        disclosed: spec.points() > 0
+                            && matches!(s.kind, StageKind::Answer | StageKind::Review),
+                    })
+                }
+            };
+            ChallengeRow {
+                id: cv.challenge.id,
+                name: spec.name.clone(),
+                description: spec.description.clone(),
+                points: spec.points(),
+                stages: spec.stages.len(),
+                note: cv.note.clone(),
+                state,
+            }
+        })
+        .collect();
     let page = PortalPage {
+        challenges,
         lang,
         company: brand.company_name,
         logo: brand.logo_url,
@@ -243,6 +323,8 @@ pub async fn portal(
             Some("redeemed") => Some(ui.t("portal_redeemed")),
             Some("refused") => Some(ui.t("portal_refused")),
             Some("link") => Some(ui.t("portal_link_made")),
+            Some("submitted") => Some(ui.t("portal_submitted")),
+            Some("not_taken") => Some(ui.t("portal_not_taken")),
             _ => None,
         },
         spendable: points.spendable,
@@ -472,4 +554,54 @@ pub async fn sign_out(
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+/// `POST /portal/challenges/{id}`: the member hands in the next stage
+/// (a multipart form: the CSRF token, an answer, a link or a file).
+pub async fn submit_stage(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    mut multipart: axum::extract::Multipart,
+) -> Response {
+    let mut fields = std::collections::HashMap::new();
+    let mut file = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                return PageError::new(StatusCode::BAD_REQUEST, "error_refused").into_response();
+            }
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or("upload").to_owned();
+            match field.bytes().await {
+                Ok(bytes) if !bytes.is_empty() => file = Some((file_name, bytes.to_vec())),
+                Ok(_) => {}
+                Err(_) => {
+                    return PageError::new(StatusCode::PAYLOAD_TOO_LARGE, "error_refused")
+                        .into_response();
+                }
+            }
+        } else if let Ok(text) = field.text().await {
+            fields.insert(name, text);
+        }
+    }
+    let member = match form_member(&state, &headers, &fields).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let input = vouch_app::program::StageInput {
+        answer: fields.get("answer").cloned(),
+        url: fields.get("url").cloned(),
+        file,
+    };
+    match vouch_app::program::submit(&state.store, member, id, input).await {
+        Ok(Some(Ok(_))) => axum::response::Redirect::to("/portal?done=submitted").into_response(),
+        Ok(Some(Err(_))) => axum::response::Redirect::to("/portal?done=not_taken").into_response(),
+        Ok(None) => PageError::new(StatusCode::NOT_FOUND, "not_found").into_response(),
+        Err(e) => PageError::from(e).into_response(),
+    }
 }

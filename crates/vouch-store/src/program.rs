@@ -1336,6 +1336,270 @@ impl Store {
     }
 }
 
+/// A challenge as kept.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Challenge {
+    pub id: i64,
+    #[serde(flatten)]
+    pub spec: vouch_domain::program::challenges::ChallengeSpec,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChallengeRow {
+    id: i64,
+    spec: String,
+    active: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl ChallengeRow {
+    fn into_challenge(self) -> Result<Challenge> {
+        Ok(Challenge {
+            spec: serde_json::from_str(&self.spec)
+                .map_err(|e| StoreError::corrupt("challenge", e))?,
+            id: self.id,
+            active: self.active,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// A stage's submission as kept (the file itself is read on its own).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Submission {
+    pub id: i64,
+    pub challenge_id: i64,
+    pub member_id: i64,
+    pub round: i32,
+    pub stage: i32,
+    pub state: String,
+    pub answer: Option<String>,
+    pub url: Option<String>,
+    pub file_name: Option<String>,
+    pub file_type: Option<String>,
+    pub disclosure: Option<String>,
+    pub note: Option<String>,
+    pub decided_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+const SUBMISSION_COLUMNS: &str = "id, challenge_id, member_id, round, stage, state, answer, url, file_name, file_type, disclosure, note, decided_by, created_at";
+
+/// A submission to record; `points` are paid now when it is approved at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSubmission {
+    pub challenge_id: i64,
+    pub member_id: i64,
+    pub round: i32,
+    pub stage: i32,
+    pub approved: bool,
+    pub answer: Option<String>,
+    pub url: Option<String>,
+    pub file: Option<(String, String, Vec<u8>)>,
+    pub disclosure: Option<String>,
+    pub points: i64,
+    pub reason: String,
+}
+
+fn challenge_earning(s: &Submission, points: i64, reason: &str, actor: &str) -> NewEntry {
+    NewEntry {
+        member_id: s.member_id,
+        kind: EntryKind::Earn,
+        amount: points,
+        reason: reason.to_owned(),
+        source: "challenge".into(),
+        actor: actor.to_owned(),
+        idempotency_key: format!(
+            "challenge:{}:{}:{}:{}",
+            s.challenge_id, s.member_id, s.round, s.stage
+        ),
+        redemption_id: None,
+        reverses: None,
+    }
+}
+
+impl Store {
+    pub async fn add_challenge(
+        &self,
+        spec: &vouch_domain::program::challenges::ChallengeSpec,
+        now: DateTime<Utc>,
+    ) -> Result<Challenge> {
+        let json = serde_json::to_string(spec).map_err(|e| StoreError::corrupt("challenge", e))?;
+        let id: i64 = on_backend!(self, pool => sqlx::query_scalar(
+            "INSERT INTO challenges (name, spec, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id")
+            .bind(spec.name.trim()).bind(&json).bind(true).bind(now).fetch_one(pool).await)?;
+        self.challenge(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "challenge",
+                key: id.to_string(),
+            })
+    }
+
+    pub async fn challenge(&self, id: i64) -> Result<Option<Challenge>> {
+        let row: Option<ChallengeRow> = on_backend!(self, pool => sqlx::query_as(
+            "SELECT id, spec, active, created_at FROM challenges WHERE id = $1").bind(id).fetch_optional(pool).await)?;
+        row.map(ChallengeRow::into_challenge).transpose()
+    }
+
+    pub async fn challenges(&self, active_only: bool) -> Result<Vec<Challenge>> {
+        let rows: Vec<ChallengeRow> = on_backend!(self, pool => sqlx::query_as(
+            "SELECT id, spec, active, created_at FROM challenges WHERE ($1 = FALSE OR active = TRUE) ORDER BY id")
+            .bind(active_only).fetch_all(pool).await)?;
+        rows.into_iter().map(ChallengeRow::into_challenge).collect()
+    }
+
+    pub async fn set_challenge_active(
+        &self,
+        id: i64,
+        active: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = on_backend!(self, pool => sqlx::query("UPDATE challenges SET active = $2, updated_at = $3 WHERE id = $1")
+            .bind(id).bind(active).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// A member's submissions to a challenge, in order.
+    pub async fn submissions_of(&self, member: i64, challenge: i64) -> Result<Vec<Submission>> {
+        let sql = format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM challenge_submissions WHERE member_id = $1 AND challenge_id = $2 ORDER BY round, stage, id"
+        );
+        Ok(
+            on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(member).bind(challenge).fetch_all(pool).await)?,
+        )
+    }
+
+    /// Members who went through a challenge's last stage (approved), counted by round.
+    pub async fn challenge_completions(&self, challenge: i64, last_stage: i32) -> Result<i64> {
+        Ok(on_backend!(self, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM challenge_submissions WHERE challenge_id = $1 AND stage = $2 AND state = 'approved'")
+            .bind(challenge).bind(last_stage).fetch_one(pool).await)?)
+    }
+
+    /// Records a submission unless one for the same round and stage is
+    /// waiting or approved (a double click, a retry): None then. An
+    /// approved one pays its points in the same transaction.
+    pub async fn add_submission(
+        &self,
+        s: &NewSubmission,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Submission>> {
+        let (file_name, file_type, file_data) = match &s.file {
+            Some((n, t, d)) => (Some(n.as_str()), Some(t.as_str()), Some(d.as_slice())),
+            None => (None, None, None),
+        };
+        let state = if s.approved { "approved" } else { "submitted" };
+        let insert = format!(
+            "INSERT INTO challenge_submissions (challenge_id, member_id, round, stage, state, answer, url, file_name, file_type, file_data, disclosure, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING {SUBMISSION_COLUMNS}"
+        );
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if !lock_member!(tx, s.member_id).await? {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM challenge_submissions WHERE challenge_id = $1 AND member_id = $2 \
+                AND round = $3 AND stage = $4 AND state IN ('submitted', 'approved')")
+                .bind(s.challenge_id).bind(s.member_id).bind(s.round).bind(s.stage).fetch_one(&mut *tx).await?;
+            if taken > 0 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            let row: Submission = sqlx::query_as(sqlx::AssertSqlSafe(insert))
+                .bind(s.challenge_id).bind(s.member_id).bind(s.round).bind(s.stage).bind(state)
+                .bind(s.answer.as_deref()).bind(s.url.as_deref()).bind(file_name).bind(file_type).bind(file_data)
+                .bind(s.disclosure.as_deref()).bind(now).fetch_one(&mut *tx).await?;
+            let mut events = Vec::new();
+            if s.approved && s.points > 0 {
+                let customer = customer_of_member!(tx, s.member_id).await?;
+                let entry = challenge_earning(&row, s.points, &s.reason, "vouch");
+                insert_entry!(tx, &entry, customer, now, events).await?;
+            }
+            append_events!(self.backend(), tx, &events).await?;
+            tx.commit().await?;
+            Ok(Some(row))
+        })
+    }
+
+    pub async fn submission(&self, id: i64) -> Result<Option<Submission>> {
+        let sql = format!("SELECT {SUBMISSION_COLUMNS} FROM challenge_submissions WHERE id = $1");
+        Ok(
+            on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?,
+        )
+    }
+
+    /// A submission's file: `(name, type, bytes)`.
+    pub async fn submission_file(&self, id: i64) -> Result<Option<(String, String, Vec<u8>)>> {
+        type FileRow = (Option<String>, Option<String>, Option<Vec<u8>>);
+        let row: Option<FileRow> = on_backend!(self, pool => sqlx::query_as(
+            "SELECT file_name, file_type, file_data FROM challenge_submissions WHERE id = $1").bind(id).fetch_optional(pool).await)?;
+        Ok(match row {
+            Some((Some(n), Some(t), Some(d))) => Some((n, t, d)),
+            _ => None,
+        })
+    }
+
+    /// Submissions, newest first, paged by id; optionally in one state (the approval queue).
+    pub async fn submissions(
+        &self,
+        state: Option<vouch_domain::program::challenges::SubmissionState>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Submission>> {
+        let sql = format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM challenge_submissions WHERE id < $1 AND ($2 IS NULL OR state = $2) ORDER BY id DESC LIMIT $3"
+        );
+        Ok(
+            on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(before.unwrap_or(i64::MAX)).bind(state.map(|s| s.as_str())).bind(i64::from(limit)).fetch_all(pool).await)?,
+        )
+    }
+
+    /// A person's decision on a waiting submission: approved (its points,
+    /// with their reason, are paid once), sent back or rejected. None:
+    /// not waiting.
+    pub async fn decide_submission(
+        &self,
+        id: i64,
+        to: vouch_domain::program::challenges::SubmissionState,
+        note: Option<&str>,
+        (points, reason): (i64, &str),
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Submission>> {
+        let select =
+            format!("SELECT {SUBMISSION_COLUMNS} FROM challenge_submissions WHERE id = $1");
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let Some(before): Option<Submission> = sqlx::query_as(sqlx::AssertSqlSafe(select.clone())).bind(id).fetch_optional(&mut *tx).await? else {
+                tx.rollback().await?;
+                return Ok(None);
+            };
+            if before.state != "submitted" {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            lock_member!(tx, before.member_id).await?;
+            sqlx::query("UPDATE challenge_submissions SET state = $2, note = $3, decided_by = $4, updated_at = $5 WHERE id = $1")
+                .bind(id).bind(to.as_str()).bind(note).bind(actor).bind(now).execute(&mut *tx).await?;
+            let mut events = Vec::new();
+            if to == vouch_domain::program::challenges::SubmissionState::Approved && points > 0 {
+                let customer = customer_of_member!(tx, before.member_id).await?;
+                let entry = challenge_earning(&before, points, reason, actor);
+                insert_entry!(tx, &entry, customer, now, events).await?;
+            }
+            append_events!(self.backend(), tx, &events).await?;
+            let after: Submission = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(id).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(after))
+        })
+    }
+}
+
 fn referral_earning(referral: i64, member: i64, points: i64) -> NewEntry {
     NewEntry {
         member_id: member,

@@ -482,6 +482,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(program::refund))
         .routes(routes!(program::referrals))
         .routes(routes!(program::decide))
+        .routes(routes!(program::challenges, program::add_challenge))
+        .routes(routes!(program::submit))
+        .routes(routes!(program::submissions))
+        .routes(routes!(program::decide_submission))
 }
 
 /// The OpenAPI 3.1 document of the API.

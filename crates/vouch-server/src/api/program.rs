@@ -903,3 +903,214 @@ pub async fn decide(
         .ok_or_else(|| ApiError::not_found("referral", id))?;
     Ok(Json(ConversionAnswer { referral }))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct ChallengeList {
+    challenges: Vec<vouch_store::Challenge>,
+}
+
+#[utoipa::path(get, path = "/api/v1/program/challenges", operation_id = "list_challenges", tag = "program",
+    responses((status = 200, description = "Every challenge", body = ChallengeList)))]
+pub async fn challenges(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+) -> ApiResult<ChallengeList> {
+    Ok(Json(ChallengeList {
+        challenges: state.store.challenges(false).await?,
+    }))
+}
+
+/// Creates a challenge; a review stage that pays points on a platform
+/// that forbids incentives is refused with the rule (R3).
+#[utoipa::path(post, path = "/api/v1/program/challenges", operation_id = "add_challenge", tag = "program",
+    request_body = vouch_domain::program::challenges::ChallengeSpec,
+    responses((status = 201, description = "The new challenge", body = vouch_store::Challenge),
+              (status = 422, description = "`invalid` with the field, or `compliance` with the `rule`", body = super::ErrorBody)))]
+pub async fn add_challenge(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Body(spec): Body<vouch_domain::program::challenges::ChallengeSpec>,
+) -> Result<Response, ApiError> {
+    use vouch_domain::program::challenges::ChallengeRefusal;
+    match spec.check() {
+        Ok(()) => {}
+        Err(ChallengeRefusal::Shape(field, message)) => {
+            return Err(ApiError::invalid(field, message));
+        }
+        Err(ChallengeRefusal::Compliance(rule, message)) => {
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(serde_json::json!({"error": {"code": "compliance", "rule": rule.as_str(), "message": message, "field": "stages"}})),
+            )
+                .into_response());
+        }
+    }
+    let challenge = state.store.add_challenge(&spec, chrono::Utc::now()).await?;
+    Ok((StatusCode::CREATED, Json(challenge)).into_response())
+}
+
+/// A file handed in for an upload stage.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadedFile {
+    #[schema(min_length = 1, max_length = 200)]
+    name: String,
+    /// The bytes, base64 (standard alphabet); at most 5 MB decoded. PNG,
+    /// JPEG, WebP or PDF, read from the bytes themselves.
+    #[schema(max_length = 7000000)]
+    data: String,
+}
+
+/// A member's submission for the next stage of a challenge.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionRequest {
+    #[serde(deserialize_with = "super::whole_number")]
+    member: i64,
+    #[serde(default)]
+    #[schema(max_length = 5000)]
+    answer: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    url: Option<String>,
+    #[serde(default)]
+    file: Option<UploadedFile>,
+}
+
+#[utoipa::path(post, path = "/api/v1/program/challenges/{id}/submissions", operation_id = "submit_stage", tag = "program",
+    params(("id" = i64, Path, description = "The challenge's id")), request_body = SubmissionRequest,
+    responses((status = 201, description = "The submission: `approved` (paid) or `submitted` (waiting for a person)", body = vouch_store::Submission),
+              (status = 404, description = "No such challenge or member", body = super::ErrorBody),
+              (status = 409, description = "`closed`, `not_targeted`, `not_active`, `waiting` or `done`", body = super::ErrorBody),
+              (status = 422, description = "The stage's input is missing or wrong", body = super::ErrorBody)))]
+pub async fn submit(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(body): Body<SubmissionRequest>,
+) -> Result<Response, ApiError> {
+    use base64::Engine;
+    use vouch_app::program::SubmissionRefusal;
+    let file = match body.file {
+        Some(f) => Some((
+            f.name,
+            base64::engine::general_purpose::STANDARD
+                .decode(f.data.as_bytes())
+                .map_err(|_| ApiError::invalid("file.data", "base64, standard alphabet"))?,
+        )),
+        None => None,
+    };
+    let input = vouch_app::program::StageInput {
+        answer: body.answer,
+        url: body.url,
+        file,
+    };
+    match vouch_app::program::submit(&state.store, body.member, id, input).await? {
+        None => Err(ApiError::not_found(
+            "challenge or member",
+            format!("{id}/{}", body.member),
+        )),
+        Some(Ok(s)) => Ok((StatusCode::CREATED, Json(s)).into_response()),
+        Some(Err(SubmissionRefusal::Invalid(why))) => Err(ApiError::invalid("body", why)),
+        Some(Err(refusal)) => {
+            let code = match refusal {
+                SubmissionRefusal::Closed => "closed",
+                SubmissionRefusal::NotTargeted => "not_targeted",
+                SubmissionRefusal::NotActive => "not_active",
+                SubmissionRefusal::Waiting => "waiting",
+                _ => "done",
+            };
+            Err(program_error(
+                StatusCode::CONFLICT,
+                code,
+                refusal.to_string(),
+            ))
+        }
+    }
+}
+
+page!(
+    /// A page of submissions, newest first.
+    SubmissionPage { submissions: vouch_store::Submission }
+);
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SubmissionsQuery {
+    /// `submitted` (the approval queue), `approved`, `resubmit` or `rejected`.
+    #[param(value_type = Option<String>, pattern = "^(submitted|approved|resubmit|rejected)$")]
+    state: Option<String>,
+    after: Option<i64>,
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/program/submissions", operation_id = "list_submissions", tag = "program", params(SubmissionsQuery),
+    responses((status = 200, description = "A page of submissions", body = SubmissionPage),
+              (status = 422, description = "A bad filter", body = super::ErrorBody)))]
+pub async fn submissions(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Params(q): Params<SubmissionsQuery>,
+) -> ApiResult<SubmissionPage> {
+    let limit = page_size(q.limit)?;
+    let wanted = q
+        .state
+        .as_deref()
+        .map(|s| parse_field("state", s))
+        .transpose()?;
+    let found = state.store.submissions(wanted, q.after, limit + 1).await?;
+    let more = found.len() > limit as usize;
+    let submissions: Vec<vouch_store::Submission> =
+        found.into_iter().take(limit as usize).collect();
+    let next = more.then(|| submissions.last().map(|s| s.id)).flatten();
+    Ok(Json(SubmissionPage { submissions, next }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionDecision {
+    /// `approve` (pays the stage's points), `resubmit` or `reject`.
+    #[schema(value_type = String, pattern = "^(approve|resubmit|reject)$")]
+    decision: String,
+    /// Shown to the member.
+    #[serde(default)]
+    #[schema(max_length = 1000)]
+    note: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/program/submissions/{id}", operation_id = "decide_submission", tag = "program",
+    params(("id" = i64, Path, description = "The submission's id")), request_body = SubmissionDecision,
+    responses((status = 200, description = "The submission, decided", body = vouch_store::Submission),
+              (status = 404, description = "No such submission", body = super::ErrorBody),
+              (status = 409, description = "The submission is not waiting for a decision", body = super::ErrorBody),
+              (status = 422, description = "A bad decision", body = super::ErrorBody)))]
+pub async fn decide_submission(
+    who: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(body): Body<SubmissionDecision>,
+) -> ApiResult<vouch_store::Submission> {
+    use vouch_domain::program::challenges::SubmissionState;
+    let to = match body.decision.as_str() {
+        "approve" => SubmissionState::Approved,
+        "resubmit" => SubmissionState::Resubmit,
+        "reject" => SubmissionState::Rejected,
+        _ => return Err(ApiError::invalid("decision", "approve, resubmit or reject")),
+    };
+    let note = body
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > 1000) {
+        return Err(ApiError::invalid("note", "at most 1000 characters"));
+    }
+    if state.store.submission(id).await?.is_none() {
+        return Err(ApiError::not_found("submission", id));
+    }
+    vouch_app::program::decide_submission(&state.store, id, to, note, &who.0.name)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::conflict("decision", "only a submitted stage is decided"))
+}

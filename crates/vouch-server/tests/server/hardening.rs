@@ -510,7 +510,9 @@ pub async fn every_response_carries_the_security_headers(db: &vouch_testing::Tes
             assert!(csp.contains(directive), "{method} {path}: {csp:?}");
         }
         assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
-        let customer_page = ["/s/", "/l/", "/u/"].iter().any(|p| path.starts_with(p));
+        let customer_page = ["/s/", "/l/", "/u/", "/portal"]
+            .iter()
+            .any(|p| path.starts_with(p));
         assert_eq!(
             header("referrer-policy"),
             if customer_page {

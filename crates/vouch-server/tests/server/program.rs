@@ -471,9 +471,10 @@ async fn referral_links_record_clicks_and_conversions_carry_their_signals(db: &T
 }
 
 /// A member signs in to the portal by the link emailed to them (aiosmtpd),
-/// redeems a reward and sees it in the ledger, in English and in Romanian.
+/// completes a challenge whose last stage a manager approves, redeems a
+/// reward and sees it all in the ledger, in English and in Romanian.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_member_signs_in_by_emailed_link_redeems_a_reward_and_sees_the_ledger() {
+async fn a_member_signs_in_by_emailed_link_completes_a_challenge_redeems_and_sees_the_ledger() {
     let dir = tempfile::tempdir().unwrap();
     let Some(sink) = super::surveys::smtp_sink(dir.path()) else {
         return;
@@ -506,6 +507,21 @@ async fn a_member_signs_in_by_emailed_link_redeems_a_reward_and_sees_the_ledger(
         )
         .await
         .unwrap();
+    let challenge = store
+        .add_challenge(
+            &serde_json::from_value(json!({
+                "name": "Tell us your story",
+                "stages": [
+                    {"kind": "answer", "title": "What changed for you?", "questions": ["What did Vouch change for your team?"], "points": 50},
+                    {"kind": "approval", "title": "We read it", "points": 200}
+                ]
+            }))
+            .unwrap(),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let staff = super::token(&store, Role::Manager).await;
     let page = &browser.client;
     let mut outcomes = Vec::new();
     for (n, (language, delivered, spent)) in
@@ -586,6 +602,77 @@ async fn a_member_signs_in_by_emailed_link_redeems_a_reward_and_sees_the_ledger(
             assert_eq!(spendable, "600");
             let lang = page.find(Locator::Css("html")).await?.attr("lang").await?;
             assert_eq!(lang.as_deref(), Some(language));
+            // The challenge: an answer (paid at once), then a stage a person approves.
+            let form = format!("#challenge-{} form", challenge.id);
+            page.find(Locator::Css(&format!("{form} textarea")))
+                .await?
+                .send_keys("We answer detractors the same day now.")
+                .await?;
+            page.find(Locator::Css(&format!("{form} button")))
+                .await?
+                .click()
+                .await?;
+            page.wait()
+                .at_most(std::time::Duration::from_secs(20))
+                .for_element(Locator::Css("p[role=status]"))
+                .await?;
+            assert_eq!(
+                page.find(Locator::Id("spendable")).await?.text().await?,
+                "650"
+            );
+            page.find(Locator::Css(&format!("{form} button")))
+                .await?
+                .click()
+                .await?;
+            page.wait()
+                .at_most(std::time::Duration::from_secs(20))
+                .for_element(Locator::Css(&format!(
+                    "#challenge-{} .waiting",
+                    challenge.id
+                )))
+                .await?;
+            // A manager approves the waiting stage through the API.
+            let queue: Value = server
+                .client
+                .get(format!(
+                    "{}/api/v1/program/submissions?state=submitted",
+                    server.base
+                ))
+                .bearer_auth(&staff)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let waiting = queue["submissions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["member_id"] == member.id)
+                .expect("the stage waits for approval")["id"]
+                .clone();
+            let approved = server
+                .client
+                .patch(format!(
+                    "{}/api/v1/program/submissions/{waiting}",
+                    server.base
+                ))
+                .bearer_auth(&staff)
+                .json(&json!({"decision": "approve", "note": "Lovely, thank you"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(approved.status(), StatusCode::OK);
+            page.refresh().await?;
+            page.wait()
+                .at_most(std::time::Duration::from_secs(20))
+                .for_element(Locator::Css(&format!("#challenge-{} .done", challenge.id)))
+                .await?;
+            assert_eq!(
+                page.find(Locator::Id("spendable")).await?.text().await?,
+                "850"
+            );
             page.find(Locator::Css(&format!(
                 "form[action='/portal/redeem'] input[value='{}'] ~ button",
                 reward.id
@@ -593,13 +680,22 @@ async fn a_member_signs_in_by_emailed_link_redeems_a_reward_and_sees_the_ledger(
             .await?
             .click()
             .await?;
-            page.wait()
-                .at_most(std::time::Duration::from_secs(20))
-                .for_element(Locator::Css("p[role=status]"))
-                .await?;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while !page
+                .current_url()
+                .await?
+                .as_str()
+                .ends_with("done=redeemed")
+            {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the redemption never came back"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
             assert_eq!(
                 page.find(Locator::Id("spendable")).await?.text().await?,
-                "350"
+                "600"
             );
             let redemptions = page.find(Locator::Id("redemptions")).await?.text().await?;
             assert!(
@@ -607,10 +703,18 @@ async fn a_member_signs_in_by_emailed_link_redeems_a_reward_and_sees_the_ledger(
                 "{redemptions}"
             );
             let ledger = page.find(Locator::Id("ledger")).await?.text().await?;
-            assert!(
-                ledger.contains(spent) && ledger.contains("-250") && ledger.contains("+600"),
-                "{ledger}"
-            );
+            for line in [
+                "-250",
+                "+600",
+                "+50",
+                "+200",
+                "Tell us your story: We read it",
+            ] {
+                assert!(
+                    ledger.contains(spent) && ledger.contains(line),
+                    "{line}: {ledger}"
+                );
+            }
             if let Ok(dir) = std::env::var("VOUCH_TEST_SCREENSHOT_DIR") {
                 std::fs::write(
                     format!("{dir}/portal-{language}.png"),
@@ -623,9 +727,20 @@ async fn a_member_signs_in_by_emailed_link_redeems_a_reward_and_sees_the_ledger(
                 .await?
                 .click()
                 .await?;
+            // Signed out: the sign-in form again.
+            page.wait()
+                .at_most(std::time::Duration::from_secs(20))
+                .for_element(Locator::Id("email"))
+                .await?;
             page.goto(&format!("{}/portal/in/{token}", server.base))
                 .await?;
-            let confirm = page.find(Locator::Id("message")).await?.text().await?;
+            let confirm = page
+                .wait()
+                .at_most(std::time::Duration::from_secs(20))
+                .for_element(Locator::Id("message"))
+                .await?
+                .text()
+                .await?;
             page.find(Locator::Css("button[type=submit]"))
                 .await?
                 .click()
