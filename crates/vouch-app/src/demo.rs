@@ -170,6 +170,7 @@ pub async fn run_playbooks(
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProgramSummary {
     pub members: u64,
+    pub submissions: u64,
     pub redemptions: u64,
     pub referrals: u64,
     pub flagged: u64,
@@ -354,6 +355,72 @@ pub async fn run_program(store: &Store, seed: u64) -> Result<ProgramSummary> {
             .set_member_status(banned.id, MemberStatus::Banned, "admin@vouch.demo", now)
             .await?;
     }
+    // Challenges: one done by many (paid at once), one with stages waiting
+    // for a person, so the approval queue has work.
+    let story: vouch_domain::program::challenges::ChallengeSpec = serde_json::from_value(serde_json::json!({
+        "name": "Tell us your story",
+        "description": "Two questions and a quick check by our team: your words may become a case study.",
+        "stages": [
+            {"kind": "answer", "title": "What changed for you?", "questions": ["What did our product change for your team?", "What would you tell a peer who is unsure?"], "points": 150},
+            {"kind": "approval", "title": "Our team reads it", "points": 350}
+        ]
+    }))
+    .map_err(|e| AppError::Refused(e.to_string()))?;
+    let review: vouch_domain::program::challenges::ChallengeSpec = serde_json::from_value(serde_json::json!({
+        "name": "Review us on G2",
+        "description": "An honest review, whatever you think: points come once we see it is published, never for its rating.",
+        "stages": [
+            {"kind": "review", "title": "Write a review on G2", "platform": "g2", "url": "https://www.g2.com/products/vouch-demo/reviews", "points": 300}
+        ]
+    }))
+    .map_err(|e| AppError::Refused(e.to_string()))?;
+    let story = store
+        .add_challenge(&story, now - Duration::days(60))
+        .await?;
+    let review = store
+        .add_challenge(&review, now - Duration::days(30))
+        .await?;
+    for (i, member) in members.iter().take(40).enumerate() {
+        let input = program::StageInput {
+            answer: Some(
+                "We hear every unhappy customer within a day now, and half of them come back."
+                    .into(),
+            ),
+            ..Default::default()
+        };
+        if let Some(Ok(first)) = program::submit(store, member.id, story.id, input).await? {
+            summary.submissions += 1;
+            let next = program::StageInput {
+                answer: Some("Happy for you to quote me.".into()),
+                ..Default::default()
+            };
+            if let Some(Ok(waiting)) = program::submit(store, member.id, story.id, next).await?
+                && i % 3 == 0
+            {
+                program::decide_submission(
+                    store,
+                    waiting.id,
+                    vouch_domain::program::challenges::SubmissionState::Approved,
+                    Some("Thank you, lovely story"),
+                    "admin@vouch.demo",
+                )
+                .await?;
+            }
+            let _ = first;
+        }
+        if i % 4 == 1 {
+            let input = program::StageInput {
+                url: Some(format!(
+                    "https://www.g2.com/products/vouch-demo/reviews/{}",
+                    1000 + i
+                )),
+                ..Default::default()
+            };
+            if let Some(Ok(_)) = program::submit(store, member.id, review.id, input).await? {
+                summary.submissions += 1;
+            }
+        }
+    }
     // Referrals: links for the keenest, friends who click and buy.
     let others: Vec<String> = store
         .customers(&vouch_store::CustomerFilter::default(), None, 50)
@@ -420,5 +487,8 @@ pub async fn run_program(store: &Store, seed: u64) -> Result<ProgramSummary> {
             }
         }
     }
+    // The demo's history runs to today: referrals older than their hold
+    // have paid (the shop's refund window is past).
+    program::pay_due_referrals(store, now + Duration::days(15)).await?;
     Ok(summary)
 }

@@ -93,8 +93,9 @@ pub async fn run(store: &Store, args: DemoArgs) -> anyhow::Result<()> {
     );
     let program = vouch_app::demo::run_program(store, config.seed).await?;
     println!(
-        "Started the advocate program: {} members, {} redemptions, {} referrals ({} flagged for review).",
+        "Started the advocate program: {} members, {} challenge stages handed in, {} redemptions, {} referrals ({} flagged for review).",
         thousands(program.members),
+        thousands(program.submissions),
         thousands(program.redemptions),
         thousands(program.referrals),
         thousands(program.flagged)

@@ -10,6 +10,7 @@ mod import;
 mod kpis;
 mod nps;
 mod playbooks;
+mod program;
 mod progress;
 mod serve;
 mod table;
@@ -91,6 +92,10 @@ enum Command {
     /// Close-the-loop tasks the playbooks (and staff) open.
     #[command(subcommand)]
     Tasks(playbooks::TasksCommand),
+    /// The advocate program: members, points, the leaderboard, and the
+    /// queues of challenge stages and referrals waiting for a person.
+    #[command(subcommand)]
+    Program(program::ProgramCommand),
     /// The audit log, newest first: sign-ins, account and token changes,
     /// exports, erasures, settings and every API write.
     ///
@@ -342,6 +347,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Events(command) => serve::run_events(&store, command).await,
         Command::Playbooks(command) => playbooks::run_playbooks(&store, command).await,
         Command::Tasks(command) => playbooks::run_tasks(&store, command).await,
+        Command::Program(command) => program::run(&store, command).await,
         Command::Purge => {
             let purged = vouch_app::retention::purge(&store, &config.retention()).await?;
             println!("{}", serde_json::to_string(&purged)?);

@@ -205,6 +205,23 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tasks/{id}", post(playbook_pages::work_task))
         .route("/reports/sla", get(playbook_pages::sla_report))
+        .route("/program", get(program_pages::staff_program))
+        .route(
+            "/program/submissions/{id}",
+            post(program_pages::decide_stage),
+        )
+        .route(
+            "/program/submissions/{id}/file",
+            get(program_pages::submission_file),
+        )
+        .route(
+            "/program/redemptions/{id}",
+            post(program_pages::decide_redemption),
+        )
+        .route(
+            "/program/referrals/{id}",
+            post(program_pages::decide_referral),
+        )
         .route("/playbooks", get(playbook_pages::playbooks))
         .route(
             "/playbooks/{id}",
@@ -303,6 +320,8 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/surveys/1", Some(ManageSurveys)),
         ("GET", "/tasks", Some(WorkTasks)),
         ("GET", "/reports/sla", Some(ReadMetrics)),
+        ("GET", "/program", Some(ReadCustomers)),
+        ("GET", "/program/submissions/1/file", Some(ReadCustomers)),
         ("GET", "/playbooks", Some(ReadCustomers)),
         ("GET", "/playbooks/1", Some(ManagePlaybooks)),
         ("GET", "/api/v1/customers", Some(ReadCustomers)),

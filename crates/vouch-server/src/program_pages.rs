@@ -605,3 +605,385 @@ pub async fn submit_stage(
         Err(e) => PageError::from(e).into_response(),
     }
 }
+
+struct SubmissionRow {
+    id: i64,
+    member: i64,
+    challenge: String,
+    url: Option<String>,
+    answer: Option<String>,
+    has_file: bool,
+    disclosure: Option<String>,
+}
+
+struct RedemptionQueueRow {
+    id: i64,
+    member: i64,
+    reward: String,
+    points: i64,
+    state: String,
+}
+
+struct FlaggedRow {
+    id: i64,
+    member: i64,
+    order: String,
+    value: String,
+    signals: String,
+    due: String,
+    late: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "program.html")]
+struct ProgramPage {
+    lang: &'static str,
+    ui: crate::locale::Ui,
+    who: String,
+    csrf: String,
+    can_manage: bool,
+    message: Option<&'static str>,
+    active: i64,
+    referrals: i64,
+    revenue: String,
+    clicks: i64,
+    submissions: Vec<SubmissionRow>,
+    redemptions: Vec<RedemptionQueueRow>,
+    flagged: Vec<FlaggedRow>,
+    periods: Vec<(&'static str, &'static str, bool)>,
+    places: Vec<vouch_app::program::Place>,
+    rewards: Vec<(String, i64, String, String)>,
+    members: Vec<(i64, String, String, &'static str, String, i64, i64)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ProgramQuery {
+    period: Option<String>,
+    saved: Option<String>,
+}
+
+/// `GET /program`: the staff's view of the program: its numbers, the
+/// queues waiting for a person (challenge stages, rewards, flagged
+/// referrals), the leaderboard, the catalogue and the newest members.
+pub async fn staff_program(
+    State(state): State<AppState>,
+    crate::auth::Page(caller, _): crate::auth::Page<crate::auth::need::ReadCustomers>,
+    headers: HeaderMap,
+    Query(q): Query<ProgramQuery>,
+) -> Response {
+    use vouch_domain::program::challenges::SubmissionState;
+    use vouch_domain::program::referrals::ReferralStatus;
+    use vouch_domain::program::{Period, RedemptionState};
+    let (lang, t) = crate::locale::texts(&headers);
+    let ui = crate::locale::Ui(t);
+    let store = &state.store;
+    let period: Period = q
+        .period
+        .as_deref()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(Period::Month);
+    let loaded = async {
+        let settings = vouch_app::program::settings(store).await?;
+        let counts = store.program_counts().await?;
+        let challenges: std::collections::HashMap<i64, vouch_store::Challenge> = store
+            .challenges(false)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let submissions = store
+            .submissions(Some(SubmissionState::Submitted), None, 100)
+            .await?;
+        let rewards = store.rewards(false).await?;
+        let mut redemptions = store
+            .redemptions(None, Some(RedemptionState::PendingApproval), None, 100)
+            .await?;
+        redemptions.extend(
+            store
+                .redemptions(None, Some(RedemptionState::Backordered), None, 100)
+                .await?,
+        );
+        let flagged = store
+            .referrals(&vouch_store::ReferralFilter {
+                status: Some(ReferralStatus::Flagged),
+                limit: 100,
+                ..Default::default()
+            })
+            .await?;
+        let places =
+            vouch_app::program::leaderboard(store, period, None, None, 10, chrono::Utc::now())
+                .await?;
+        let members = store.members(None, None, 20).await?;
+        Ok::<_, vouch_app::AppError>((
+            settings,
+            counts,
+            challenges,
+            submissions,
+            rewards,
+            redemptions,
+            flagged,
+            places,
+            members,
+        ))
+    }
+    .await;
+    let (settings, counts, challenges, submissions, rewards, redemptions, flagged, places, members) =
+        match loaded {
+            Ok(all) => all,
+            Err(e) => return PageError::from(e).into_response(),
+        };
+    let now = chrono::Utc::now();
+    let reward_name = |id: i64| {
+        rewards
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.name.clone())
+            .unwrap_or_default()
+    };
+    crate::pages::render(ProgramPage {
+        lang,
+        can_manage: caller.may(vouch_domain::Permission::ManageProgram),
+        who: caller.name,
+        csrf: caller.csrf.unwrap_or_default(),
+        message: match q.saved.as_deref() {
+            Some("1") => Some(ui.t("program_saved")),
+            Some("0") => Some(ui.t("program_not_saved")),
+            _ => None,
+        },
+        active: counts.0,
+        referrals: counts.1,
+        revenue: format!("{:.2}", counts.2 as f64 / 100.0),
+        clicks: counts.3,
+        submissions: submissions
+            .into_iter()
+            .map(|s| {
+                let challenge = challenges.get(&s.challenge_id);
+                SubmissionRow {
+                    id: s.id,
+                    member: s.member_id,
+                    challenge: challenge
+                        .map(|c| {
+                            let stage = c
+                                .spec
+                                .stages
+                                .get(s.stage as usize)
+                                .map_or("", |st| st.title.as_str());
+                            format!("{}: {} ({})", c.spec.name, stage, s.stage + 1)
+                        })
+                        .unwrap_or_default(),
+                    url: s.url,
+                    answer: s.answer,
+                    has_file: s.file_name.is_some(),
+                    disclosure: s.disclosure,
+                }
+            })
+            .collect(),
+        redemptions: redemptions
+            .into_iter()
+            .map(|r| RedemptionQueueRow {
+                id: r.id,
+                member: r.member_id,
+                reward: reward_name(r.reward_id),
+                points: r.points,
+                state: r.state,
+            })
+            .collect(),
+        flagged: flagged
+            .into_iter()
+            .map(|r| FlaggedRow {
+                id: r.id,
+                member: r.member_id,
+                order: r.external_order_id,
+                value: format!("{:.2} {}", r.value_cents as f64 / 100.0, r.currency),
+                signals: r
+                    .signals
+                    .iter()
+                    .map(|s| format!("{} ({}): {}", s.rule, s.action, s.detail))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                due: r
+                    .review_due
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
+                late: r.review_due.is_some_and(|d| d < now),
+            })
+            .collect(),
+        periods: [
+            ("week", "period_week"),
+            ("month", "period_month"),
+            ("quarter", "period_quarter"),
+            ("all_time", "period_all_time"),
+        ]
+        .into_iter()
+        .map(|(p, label)| (p, label, p == period.as_str()))
+        .collect(),
+        places,
+        rewards: rewards
+            .iter()
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.points,
+                    r.stock.map_or("∞".to_owned(), |s| s.to_string()),
+                    r.fulfilment.clone(),
+                )
+            })
+            .collect(),
+        members: members
+            .into_iter()
+            .map(|m| {
+                let v = vouch_app::program::view(&settings, m);
+                (
+                    v.member.id,
+                    v.member
+                        .customer_id
+                        .map(|c| c.to_string())
+                        .unwrap_or_default(),
+                    v.member.status.to_string(),
+                    if v.member.trusted { "✓" } else { "" },
+                    v.tier.unwrap_or_default(),
+                    v.member.points.lifetime,
+                    v.member.points.spendable,
+                )
+            })
+            .collect(),
+        ui,
+    })
+}
+
+fn back(saved: bool, anchor: &str) -> Response {
+    axum::response::Redirect::to(&format!(
+        "/program?saved={}#{anchor}",
+        if saved { 1 } else { 0 }
+    ))
+    .into_response()
+}
+
+/// `POST /program/submissions/{id}`: approve a challenge stage or send it back.
+pub async fn decide_stage(
+    State(state): State<AppState>,
+    crate::auth::Page(caller, _): crate::auth::Page<crate::auth::need::ManageProgram>,
+    Path(id): Path<i64>,
+    crate::edge::Form(form): crate::edge::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    use vouch_domain::program::challenges::SubmissionState;
+    if let Some(refused) = caller.form_refusal(form.get("csrf").map_or("", String::as_str)) {
+        return refused;
+    }
+    let to = match form.get("decision").map(String::as_str) {
+        Some("approve") => SubmissionState::Approved,
+        Some("resubmit") => SubmissionState::Resubmit,
+        _ => {
+            return PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "error_refused")
+                .into_response();
+        }
+    };
+    let note: Option<String> = form
+        .get("note")
+        .map(|n| n.trim().chars().take(1000).collect::<String>())
+        .filter(|n| !n.is_empty());
+    match vouch_app::program::decide_submission(&state.store, id, to, note.as_deref(), &caller.name)
+        .await
+    {
+        Ok(done) => back(done.is_some(), "approvals"),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+/// `POST /program/redemptions/{id}`: approve or refuse a reward.
+pub async fn decide_redemption(
+    State(state): State<AppState>,
+    crate::auth::Page(caller, _): crate::auth::Page<crate::auth::need::ManageProgram>,
+    Path(id): Path<i64>,
+    crate::edge::Form(form): crate::edge::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    use vouch_domain::program::RedemptionState;
+    if let Some(refused) = caller.form_refusal(form.get("csrf").map_or("", String::as_str)) {
+        return refused;
+    }
+    let to = match form.get("state").map(String::as_str) {
+        Some("approved") => RedemptionState::Approved,
+        Some("refused") => RedemptionState::Refused,
+        _ => {
+            return PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "error_refused")
+                .into_response();
+        }
+    };
+    let reason: Option<String> = form
+        .get("reason")
+        .map(|n| n.trim().chars().take(500).collect::<String>())
+        .filter(|n| !n.is_empty());
+    let reason = match (to, reason) {
+        (RedemptionState::Refused, None) => Some("refused by the program team".to_owned()),
+        (_, r) => r,
+    };
+    match state
+        .store
+        .move_redemption(id, to, reason.as_deref(), &caller.name, chrono::Utc::now())
+        .await
+    {
+        Ok(moved) => back(matches!(moved, Some(Ok(_))), "redemptions"),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+/// `POST /program/referrals/{id}`: approve or block a flagged referral.
+pub async fn decide_referral(
+    State(state): State<AppState>,
+    crate::auth::Page(caller, _): crate::auth::Page<crate::auth::need::ManageProgram>,
+    Path(id): Path<i64>,
+    crate::edge::Form(form): crate::edge::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = caller.form_refusal(form.get("csrf").map_or("", String::as_str)) {
+        return refused;
+    }
+    let approve = match form.get("decision").map(String::as_str) {
+        Some("approve") => true,
+        Some("block") => false,
+        _ => {
+            return PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "error_refused")
+                .into_response();
+        }
+    };
+    match vouch_app::program::decide(&state.store, id, approve, &caller.name).await {
+        Ok(done) => back(done, "referrals"),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+/// `GET /program/submissions/{id}/file`: an uploaded file, as an
+/// attachment of the type read from its bytes (never shown inline).
+pub async fn submission_file(
+    State(state): State<AppState>,
+    crate::auth::Page(_, _): crate::auth::Page<crate::auth::need::ReadCustomers>,
+    Path(id): Path<i64>,
+) -> Response {
+    match state.store.submission_file(id).await {
+        Ok(Some((name, kind, bytes))) => {
+            let safe: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            (
+                [
+                    (header::CONTENT_TYPE, kind),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{safe}\""),
+                    ),
+                    (header::CACHE_CONTROL, "private, no-store".to_owned()),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Ok(None) => PageError::new(StatusCode::NOT_FOUND, "not_found").into_response(),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}

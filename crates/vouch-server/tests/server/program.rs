@@ -219,6 +219,107 @@ async fn members_points_rewards_and_redemptions_follow_the_contract(db: &TestDb)
     assert_eq!(places[0]["name"], "Ana P.");
     assert_eq!(places[1]["member_id"], o);
 
+    // A challenge with a stage a person approves, through the API ...
+    let (status, challenge) = api
+        .call(
+            Method::POST,
+            "/program/challenges",
+            json!({"name": "Case study", "stages": [{"kind": "approval", "title": "We read your draft", "points": 100}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{challenge}");
+    let (status, denied) = api
+        .call(
+            Method::POST,
+            "/program/challenges",
+            json!({"name": "Paid reviews", "stages": [{"kind": "review", "title": "Google", "platform": "google", "points": 50}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        (&denied["error"]["code"], &denied["error"]["rule"]),
+        (&json!("compliance"), &json!("R3"))
+    );
+    let (status, waiting) = api
+        .call(
+            Method::POST,
+            &format!("/program/challenges/{}/submissions", challenge["id"]),
+            json!({"member": m, "answer": "Draft attached by email"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{waiting}");
+    assert_eq!(waiting["state"], "submitted");
+    let (status, again) = api
+        .call(
+            Method::POST,
+            &format!("/program/challenges/{}/submissions", challenge["id"]),
+            json!({"member": m}),
+        )
+        .await;
+    assert_eq!(
+        (status, &again["error"]["code"]),
+        (StatusCode::CONFLICT, &json!("waiting"))
+    );
+    // ... approved on the staff page, in Romanian.
+    let hash = vouch_server::hash_password("program page password");
+    db.store
+        .add_user("lia@acme.example", Role::Manager, &hash, chrono::Utc::now())
+        .await
+        .unwrap();
+    let cookie = super::sign_in(&api.server, "lia@acme.example", "program page password").await;
+    let page = api
+        .server
+        .client
+        .get(format!("{}/program", api.server.base))
+        .header("cookie", &cookie)
+        .header("accept-language", "ro")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Etape de aprobat") && html.contains("We read your draft"),
+        "{html}"
+    );
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let decided = api
+        .server
+        .client
+        .post(format!(
+            "{}/program/submissions/{}",
+            api.server.base, waiting["id"]
+        ))
+        .header("cookie", &cookie)
+        .header("origin", &api.server.base)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("decision", "approve"),
+            ("note", "Great draft"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+    assert!(
+        decided.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/program?saved=1")
+    );
+    let (_, got) = api
+        .call(Method::GET, &format!("/program/members/{m}"), json!({}))
+        .await;
+    assert_eq!(
+        got["points"]["lifetime"], 700,
+        "the approved stage paid its 100"
+    );
+
     // Erasing the customer leaves the ledger (finance keeps it) without the person.
     let (status, _) = api
         .call(Method::DELETE, &format!("/customers/{id}"), json!({}))
@@ -229,7 +330,7 @@ async fn members_points_rewards_and_redemptions_follow_the_contract(db: &TestDb)
         .await;
     assert_eq!(gone["status"], "left");
     assert_eq!(gone["customer_id"], Value::Null);
-    assert_eq!(gone["points"], json!({"lifetime": 600, "spendable": 350}));
+    assert_eq!(gone["points"], json!({"lifetime": 700, "spendable": 450}));
 }
 
 async fn referral_links_record_clicks_and_conversions_carry_their_signals(db: &TestDb) {
