@@ -275,6 +275,44 @@ pub async fn run_program(store: &Store, seed: u64) -> Result<ProgramSummary> {
                 .await?,
         );
     }
+    use vouch_domain::program::BadgeRule;
+    for (name, description, rule) in [
+        (
+            "First steps",
+            "Earned your first 100 points",
+            BadgeRule::Points { at_least: 100 },
+        ),
+        (
+            "Storyteller",
+            "Completed a challenge stage",
+            BadgeRule::Count {
+                source: "challenge".into(),
+                at_least: 1,
+            },
+        ),
+        (
+            "Connector",
+            "Three friends joined through you",
+            BadgeRule::Count {
+                source: "referral".into(),
+                at_least: 3,
+            },
+        ),
+        (
+            "Thousand club",
+            "1,000 points and counting",
+            BadgeRule::Points { at_least: 1_000 },
+        ),
+        (
+            "Community helper",
+            "Answers peers in the forum",
+            BadgeRule::Manual,
+        ),
+    ] {
+        store
+            .add_badge(name, description, &rule, now - Duration::days(200))
+            .await?;
+    }
     let promoters = program::promoters_now(
         store,
         Duration::days(vouch_domain::DEFAULT_LOOKBACK_DAYS),
@@ -345,6 +383,30 @@ pub async fn run_program(store: &Store, seed: u64) -> Result<ProgramSummary> {
                     .move_redemption(r.id, next, reason, "admin@vouch.demo", now)
                     .await?;
             }
+        }
+    }
+    let helper = store
+        .badges()
+        .await?
+        .into_iter()
+        .find(|b| b.name == "Community helper");
+    for (i, member) in members.iter().take(12).enumerate() {
+        program::refresh_badges(store, member.id).await?;
+        if i % 3 == 0 {
+            if let Some(helper) = &helper {
+                store
+                    .award_badge(member.id, helper, "admin@vouch.demo", now)
+                    .await?;
+            }
+            store
+                .add_recognition(
+                    member.id,
+                    "Thank you for speaking at our customer webinar: three teams signed up after your talk.",
+                    true,
+                    "maria@vouch.demo",
+                    now - Duration::days(3),
+                )
+                .await?;
         }
     }
     if let [.., paused, banned] = members.as_slice() {

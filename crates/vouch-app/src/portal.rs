@@ -172,6 +172,8 @@ pub struct PortalView {
     pub links: Vec<LinkStats>,
     /// The open challenges meant for the member, with where they are in each.
     pub challenges: Vec<ChallengeView>,
+    pub badges: Vec<(vouch_store::Badge, DateTime<Utc>)>,
+    pub recognitions: Vec<vouch_store::Recognition>,
 }
 
 /// A challenge as the member sees it.
@@ -258,7 +260,11 @@ pub async fn view(store: &Store, member: Member) -> Result<PortalView> {
             note,
         });
     }
+    let badges = store.member_badges(member.id).await?;
+    let recognitions = store.recognitions(member.id).await?;
     Ok(PortalView {
+        badges,
+        recognitions,
         challenges,
         member: crate::program::view(&settings, member),
         name: customer.as_ref().and_then(|c| c.profile.name.clone()),

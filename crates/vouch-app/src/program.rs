@@ -114,10 +114,10 @@ pub struct NextTier {
 
 /// `member` as the API and the portal show them.
 pub fn view(settings: &ProgramSettings, member: Member) -> MemberView {
-    let lifetime = member.points.lifetime;
+    let (lifetime, badges) = (member.points.lifetime, member.badges);
     MemberView {
-        tier: rules::tier_for(&settings.tiers, lifetime, 0).map(|t| t.name.clone()),
-        next_tier: rules::next_tier(&settings.tiers, lifetime, 0).map(|(t, n)| NextTier {
+        tier: rules::tier_for(&settings.tiers, lifetime, badges).map(|t| t.name.clone()),
+        next_tier: rules::next_tier(&settings.tiers, lifetime, badges).map(|(t, n)| NextTier {
             name: t.name.clone(),
             points_needed: n,
         }),
@@ -175,7 +175,7 @@ pub async fn award(
             m.id, m.status
         )));
     }
-    Ok(store
+    let written = store
         .add_entry(
             &NewEntry {
                 member_id: award.member,
@@ -190,7 +190,45 @@ pub async fn award(
             },
             Utc::now(),
         )
-        .await?)
+        .await?;
+    if matches!(written, Ok((_, true))) {
+        refresh_badges(store, award.member).await?;
+    }
+    Ok(written)
+}
+
+/// Gives a member the automatic badges they have earned and lack (by
+/// count of earning entries from a source, or by lifetime points); the
+/// names of those given now.
+pub async fn refresh_badges(store: &Store, member: i64) -> Result<Vec<String>> {
+    let Some(m) = store.member(member).await? else {
+        return Ok(Vec::new());
+    };
+    let held: Vec<i64> = store
+        .member_badges(member)
+        .await?
+        .into_iter()
+        .map(|(b, _)| b.id)
+        .collect();
+    let counts = store.earning_counts(member).await?;
+    let count = |source: &str| {
+        counts
+            .iter()
+            .find(|(s, _)| s == source)
+            .map_or(0, |(_, n)| *n as u32)
+    };
+    let mut given = Vec::new();
+    for badge in store.badges().await? {
+        if !held.contains(&badge.id)
+            && badge.rule.earned(m.points.lifetime, count)
+            && store
+                .award_badge(member, &badge, "vouch", Utc::now())
+                .await?
+        {
+            given.push(badge.name);
+        }
+    }
+    Ok(given)
 }
 
 /// A member asks for a reward: refused by the rules (points, status,
@@ -215,7 +253,7 @@ pub async fn redeem(
                 if !r.active {
                     return Err(RedemptionRefusal::Withdrawn);
                 }
-                let tier = rules::tier_for(&settings.tiers, m.points.lifetime, 0);
+                let tier = rules::tier_for(&settings.tiers, m.points.lifetime, m.badges);
                 if !rules::tier_allows(
                     &settings.tiers,
                     tier.map(|t| t.name.as_str()),
@@ -706,7 +744,11 @@ pub async fn decide(store: &Store, id: i64, approve: bool, actor: &str) -> Resul
         earn: (paid_now && r.withheld.is_none()).then_some(settings.referral.advocate_points),
         reverse: false,
     };
-    Ok(store.settle_referral(id, &settlement, actor, now).await?)
+    let settled = store.settle_referral(id, &settlement, actor, now).await?;
+    if settled {
+        refresh_badges(store, r.member_id).await?;
+    }
+    Ok(settled)
 }
 
 /// A refund of a referred order: the referral is reversed and the points
@@ -750,6 +792,7 @@ pub async fn pay_due_referrals(store: &Store, now: DateTime<Utc>) -> Result<usiz
             .settle_referral(r.id, &settlement, "vouch", now)
             .await?
         {
+            refresh_badges(store, r.member_id).await?;
             paid += 1;
         }
     }
@@ -1066,7 +1109,8 @@ pub async fn submit(
         Some(id) => store.customer(CustomerId(id)).await?,
         None => None,
     };
-    let tier = rules::tier_for(&settings.tiers, m.points.lifetime, 0).map(|t| t.name.clone());
+    let tier =
+        rules::tier_for(&settings.tiers, m.points.lifetime, m.badges).map(|t| t.name.clone());
     let category = match m.customer_id {
         Some(id) => {
             let signals = store.category_signals(CustomerId(id)).await?;
@@ -1154,7 +1198,10 @@ pub async fn submit(
         reason: format!("{}: {}", spec.name, stage.title),
     };
     match store.add_submission(&new, Utc::now()).await? {
-        Some(s) => Ok(Some(Ok(s))),
+        Some(s) => {
+            refresh_badges(store, member).await?;
+            Ok(Some(Ok(s)))
+        }
         None => refuse(SubmissionRefusal::Waiting),
     }
 }
@@ -1178,7 +1225,11 @@ pub async fn decide_submission(
         return Ok(None);
     };
     let reason = format!("{}: {}", c.spec.name, stage.title);
-    Ok(store
+    let decided = store
         .decide_submission(id, to, note, (stage.points, &reason), actor, Utc::now())
-        .await?)
+        .await?;
+    if decided.is_some() {
+        refresh_badges(store, s.member_id).await?;
+    }
+    Ok(decided)
 }

@@ -222,7 +222,8 @@ pub enum EventsCommand {
         /// consent.changed, task.created, task.closed, task.overdue,
         /// task.escalated, program.member_joined, program.member_changed,
         /// program.points_changed, program.redemption_changed,
-        /// referral.converted, referral.changed.
+        /// referral.converted, referral.changed, program.badge_awarded,
+        /// program.recognized.
         #[arg(long = "type", value_delimiter = ',')]
         types: Vec<EventKind>,
         /// How many of the newest to show first.

@@ -54,6 +54,10 @@ named_enum! {
         ReferralConverted = "referral.converted",
         /// A referral was approved, reversed (a refund) or decided in review.
         ReferralChanged = "referral.changed",
+        /// A member earned a badge (by hand, by count or by points).
+        BadgeAwarded = "program.badge_awarded",
+        /// Staff recognised a member, publicly or privately.
+        MemberRecognized = "program.recognized",
     }
 }
 
@@ -175,6 +179,20 @@ pub enum DomainEvent {
         customer_id: Option<CustomerId>,
         status: String,
     },
+    BadgeAwarded {
+        member_id: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
+        badge_id: i64,
+        badge: String,
+    },
+    MemberRecognized {
+        recognition_id: i64,
+        member_id: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
+        public: bool,
+    },
 }
 
 impl DomainEvent {
@@ -201,6 +219,8 @@ impl DomainEvent {
             DomainEvent::RedemptionChanged { .. } => EventKind::RedemptionChanged,
             DomainEvent::ReferralConverted { .. } => EventKind::ReferralConverted,
             DomainEvent::ReferralChanged { .. } => EventKind::ReferralChanged,
+            DomainEvent::BadgeAwarded { .. } => EventKind::BadgeAwarded,
+            DomainEvent::MemberRecognized { .. } => EventKind::MemberRecognized,
         }
     }
 
@@ -225,7 +245,9 @@ impl DomainEvent {
             | DomainEvent::PointsChanged { customer_id, .. }
             | DomainEvent::RedemptionChanged { customer_id, .. }
             | DomainEvent::ReferralConverted { customer_id, .. }
-            | DomainEvent::ReferralChanged { customer_id, .. } => *customer_id,
+            | DomainEvent::ReferralChanged { customer_id, .. }
+            | DomainEvent::BadgeAwarded { customer_id, .. }
+            | DomainEvent::MemberRecognized { customer_id, .. } => *customer_id,
             DomainEvent::MemberJoined { customer_id, .. } => Some(*customer_id),
         }
     }

@@ -179,6 +179,38 @@ pub fn next_tier(tiers: &[Tier], lifetime: i64, badges: u32) -> Option<(&Tier, i
         .map(|next| (next, (next.min_points - lifetime).max(0)))
 }
 
+/// How a badge is earned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BadgeRule {
+    /// Staff award it.
+    Manual,
+    /// At least `at_least` earning entries from `source` (`referral`,
+    /// `challenge`, `playbook`, `api`…): the member did the thing that often.
+    Count {
+        source: String,
+        #[schema(minimum = 1, maximum = 100000)]
+        at_least: u32,
+    },
+    /// At least `at_least` lifetime points.
+    Points {
+        #[schema(minimum = 1, maximum = 100000000)]
+        at_least: i64,
+    },
+}
+
+impl BadgeRule {
+    /// Whether a member with `lifetime` points and `count(source)` earning
+    /// entries from each source has earned it (a manual badge: never by itself).
+    pub fn earned(&self, lifetime: i64, count: impl Fn(&str) -> u32) -> bool {
+        match self {
+            BadgeRule::Manual => false,
+            BadgeRule::Count { source, at_least } => count(source) >= *at_least,
+            BadgeRule::Points { at_least } => lifetime >= *at_least,
+        }
+    }
+}
+
 named_enum! {
     /// A leaderboard's period.
     pub enum Period as "leaderboard period" {

@@ -392,6 +392,24 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/api/v1/referrals", Some(ReadCustomers)),
         ("PATCH", "/api/v1/referrals/1", Some(ManageProgram)),
         ("GET", "/api/v1/program/challenges", Some(ReadCustomers)),
+        ("GET", "/api/v1/program/kpis", Some(ReadMetrics)),
+        ("GET", "/api/v1/program/badges", Some(ReadCustomers)),
+        ("POST", "/api/v1/program/badges", Some(ManageProgram)),
+        (
+            "POST",
+            "/api/v1/program/members/1/badges",
+            Some(ManageProgram),
+        ),
+        (
+            "GET",
+            "/api/v1/program/members/1/recognitions",
+            Some(ReadCustomers),
+        ),
+        (
+            "POST",
+            "/api/v1/program/members/1/recognitions",
+            Some(ManageProgram),
+        ),
         ("POST", "/api/v1/program/challenges", Some(ManageProgram)),
         (
             "POST",

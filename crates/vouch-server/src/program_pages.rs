@@ -155,6 +155,10 @@ struct ChallengeRow {
 #[template(path = "portal.html")]
 struct PortalPage {
     challenges: Vec<ChallengeRow>,
+    /// Name, description, since.
+    badges: Vec<(String, String, String)>,
+    /// Message, author, date.
+    recognitions: Vec<(String, String, String)>,
     lang: &'static str,
     ui: crate::locale::Ui,
     company: String,
@@ -313,6 +317,16 @@ pub async fn portal(
         })
         .collect();
     let page = PortalPage {
+        badges: view
+            .badges
+            .iter()
+            .map(|(b, at)| (b.name.clone(), b.description.clone(), date(*at)))
+            .collect(),
+        recognitions: view
+            .recognitions
+            .iter()
+            .map(|r| (r.message.clone(), r.author.clone(), date(r.created_at)))
+            .collect(),
         challenges,
         lang,
         company: brand.company_name,

@@ -46,9 +46,9 @@ pub use metrics::{ResponseFilter, Segment};
 pub use outreach::{Contact, ContactRequest};
 pub use playbooks::{LogEntry, NewRun, PlaybookRun, StepEffects, StoredPlaybook};
 pub use program::{
-    Challenge, LedgerEntry, LedgerRefusal, Member, NewClick, NewEntry, NewReferral, NewReward,
-    NewSubmission, Redemption, RedemptionCheck, Referral, ReferralClick, ReferralFilter,
-    ReferralLink, Reward, Settlement, Submission,
+    Badge, Challenge, LedgerEntry, LedgerRefusal, Member, NewClick, NewEntry, NewReferral,
+    NewReward, NewSubmission, Recognition, Redemption, RedemptionCheck, Referral, ReferralClick,
+    ReferralFilter, ReferralLink, Reward, Settlement, Submission,
 };
 pub use retention::Purged;
 pub use sealed::SecretKey;

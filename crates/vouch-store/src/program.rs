@@ -28,6 +28,8 @@ pub struct Member {
     pub terms_accepted_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub points: Balance,
+    /// Badges held (some tiers are reached by badges).
+    pub badges: u32,
 }
 
 #[derive(sqlx::FromRow)]
@@ -40,10 +42,11 @@ struct MemberRow {
     terms_version: Option<String>,
     terms_accepted_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    badges: i64,
 }
 
-const MEMBER_COLUMNS: &str =
-    "id, customer_id, status, joined_by, trusted, terms_version, terms_accepted_at, created_at";
+const MEMBER_COLUMNS: &str = "id, customer_id, status, joined_by, trusted, terms_version, terms_accepted_at, created_at, \
+    (SELECT COUNT(*) FROM member_badges b WHERE b.member_id = program_members.id) AS badges";
 
 impl MemberRow {
     fn into_member(self, points: Balance) -> Result<Member> {
@@ -63,6 +66,7 @@ impl MemberRow {
             terms_accepted_at: self.terms_accepted_at,
             created_at: self.created_at,
             points,
+            badges: self.badges as u32,
         })
     }
 }
@@ -1340,7 +1344,7 @@ impl Store {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Challenge {
     pub id: i64,
-    #[serde(flatten)]
+    /// The challenge as written (`POST /api/v1/program/challenges`).
     pub spec: vouch_domain::program::challenges::ChallengeSpec,
     pub active: bool,
     pub created_at: DateTime<Utc>,
@@ -1597,6 +1601,156 @@ impl Store {
             tx.commit().await?;
             Ok(Some(after))
         })
+    }
+}
+
+/// A badge.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Badge {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub rule: vouch_domain::program::BadgeRule,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct BadgeRow {
+    id: i64,
+    name: String,
+    description: String,
+    rule: String,
+    created_at: DateTime<Utc>,
+}
+
+impl BadgeRow {
+    fn into_badge(self) -> Result<Badge> {
+        Ok(Badge {
+            rule: serde_json::from_str(&self.rule).map_err(|e| StoreError::corrupt("badge", e))?,
+            id: self.id,
+            name: self.name,
+            description: self.description,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// A message from staff to a member.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Recognition {
+    pub id: i64,
+    pub member_id: i64,
+    pub message: String,
+    pub public: bool,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Adds a badge; a taken name is a unique violation.
+    pub async fn add_badge(
+        &self,
+        name: &str,
+        description: &str,
+        rule: &vouch_domain::program::BadgeRule,
+        now: DateTime<Utc>,
+    ) -> Result<Badge> {
+        let json = serde_json::to_string(rule).map_err(|e| StoreError::corrupt("badge", e))?;
+        let row: BadgeRow = on_backend!(self, pool => sqlx::query_as(
+            "INSERT INTO badges (name, description, rule, created_at) VALUES ($1, $2, $3, $4) RETURNING id, name, description, rule, created_at")
+            .bind(name).bind(description).bind(&json).bind(now).fetch_one(pool).await)?;
+        row.into_badge()
+    }
+
+    pub async fn badges(&self) -> Result<Vec<Badge>> {
+        let rows: Vec<BadgeRow> = on_backend!(self, pool => sqlx::query_as(
+            "SELECT id, name, description, rule, created_at FROM badges ORDER BY id").fetch_all(pool).await)?;
+        rows.into_iter().map(BadgeRow::into_badge).collect()
+    }
+
+    /// The badges a member holds, with when each came.
+    pub async fn member_badges(&self, member: i64) -> Result<Vec<(Badge, DateTime<Utc>)>> {
+        let rows: Vec<(i64, DateTime<Utc>)> = on_backend!(self, pool => sqlx::query_as(
+            "SELECT badge_id, awarded_at FROM member_badges WHERE member_id = $1 ORDER BY awarded_at, badge_id")
+            .bind(member).fetch_all(pool).await)?;
+        let all = self.badges().await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, at)| all.iter().find(|b| b.id == id).map(|b| (b.clone(), at)))
+            .collect())
+    }
+
+    /// Gives a member a badge, once (`program.badge_awarded`): false when
+    /// they held it.
+    pub async fn award_badge(
+        &self,
+        member: i64,
+        badge: &Badge,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let n = sqlx::query("INSERT INTO member_badges (member_id, badge_id, awarded_by, awarded_at) VALUES ($1, $2, $3, $4) ON CONFLICT (member_id, badge_id) DO NOTHING")
+                .bind(member).bind(badge.id).bind(by).bind(now).execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                let customer = customer_of_member!(tx, member).await?;
+                let event = DomainEvent::BadgeAwarded {
+                    member_id: member,
+                    customer_id: customer,
+                    badge_id: badge.id,
+                    badge: badge.name.clone(),
+                };
+                append_events!(self.backend(), tx, std::slice::from_ref(&event)).await?;
+            }
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+    }
+
+    /// A member's earning entries by source: `(source, how many)`.
+    pub async fn earning_counts(&self, member: i64) -> Result<Vec<(String, i64)>> {
+        Ok(on_backend!(self, pool => sqlx::query_as(
+            "SELECT source, COUNT(*) FROM points_ledger WHERE member_id = $1 AND kind = 'earn' GROUP BY source")
+            .bind(member).fetch_all(pool).await)?)
+    }
+
+    /// Staff recognise a member (`program.recognized`).
+    pub async fn add_recognition(
+        &self,
+        member: i64,
+        message: &str,
+        public: bool,
+        author: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Recognition>> {
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if !lock_member!(tx, member).await? {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            let r: Recognition = sqlx::query_as(
+                "INSERT INTO recognitions (member_id, message, public, author, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id, member_id, message, public, author, created_at")
+                .bind(member).bind(message).bind(public).bind(author).bind(now).fetch_one(&mut *tx).await?;
+            let customer = customer_of_member!(tx, member).await?;
+            let event = DomainEvent::MemberRecognized {
+                recognition_id: r.id,
+                member_id: member,
+                customer_id: customer,
+                public,
+            };
+            append_events!(self.backend(), tx, std::slice::from_ref(&event)).await?;
+            tx.commit().await?;
+            Ok(Some(r))
+        })
+    }
+
+    /// A member's recognition, newest first.
+    pub async fn recognitions(&self, member: i64) -> Result<Vec<Recognition>> {
+        Ok(on_backend!(self, pool => sqlx::query_as(
+            "SELECT id, member_id, message, public, author, created_at FROM recognitions WHERE member_id = $1 ORDER BY id DESC LIMIT 100")
+            .bind(member).fetch_all(pool).await)?)
     }
 }
 

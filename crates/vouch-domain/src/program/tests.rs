@@ -112,3 +112,25 @@ fn redemptions_move_forward_only_and_only_trusted_auto_skips_approval() {
     assert!(JoinedBy::Invitation.trusted() && JoinedBy::Staff.trusted());
     assert!(!JoinedBy::JoinCode.trusted() && !JoinedBy::OpenSignUp.trusted());
 }
+
+#[test]
+fn badges_come_by_count_or_points_and_manual_ones_only_by_hand() {
+    let referrals = BadgeRule::Count {
+        source: "referral".into(),
+        at_least: 3,
+    };
+    let count = |n: u32| move |source: &str| if source == "referral" { n } else { 0 };
+    assert!(!referrals.earned(0, count(2)));
+    assert!(referrals.earned(0, count(3)));
+    assert!(BadgeRule::Points { at_least: 1_000 }.earned(1_000, count(0)));
+    assert!(!BadgeRule::Manual.earned(1_000_000, count(100)));
+    let read: BadgeRule =
+        serde_json::from_str(r#"{"kind": "count", "source": "challenge", "at_least": 2}"#).unwrap();
+    assert_eq!(
+        read,
+        BadgeRule::Count {
+            source: "challenge".into(),
+            at_least: 2
+        }
+    );
+}

@@ -50,7 +50,9 @@ pub struct EventsQuery {
 /// amount, reason}`; `program.redemption_changed`: `{redemption_id,
 /// member_id, customer_id, reward_id, state}`; `referral.converted`:
 /// `{referral_id, member_id, customer_id, status, value_cents, currency}`;
-/// `referral.changed`: `{referral_id, member_id, customer_id, status}`.
+/// `referral.changed`: `{referral_id, member_id, customer_id, status}`;
+/// `program.badge_awarded`: `{member_id, customer_id, badge_id, badge}`;
+/// `program.recognized`: `{recognition_id, member_id, customer_id, public}`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct Event {

@@ -486,6 +486,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(program::submit))
         .routes(routes!(program::submissions))
         .routes(routes!(program::decide_submission))
+        .routes(routes!(program::kpis))
+        .routes(routes!(program::badges, program::add_badge))
+        .routes(routes!(program::award_badge))
+        .routes(routes!(program::recognitions, program::recognize))
 }
 
 /// The OpenAPI 3.1 document of the API.

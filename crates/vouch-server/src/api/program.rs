@@ -1114,3 +1114,214 @@ pub async fn decide_submission(
         .map(Json)
         .ok_or_else(|| ApiError::conflict("decision", "only a submitted stage is decided"))
 }
+
+/// The program's KPIs now: active advocates, the share of promoters
+/// enrolled, actions per advocate, the referral conversion rate, referral
+/// revenue and value per advocacy action.
+#[utoipa::path(get, path = "/api/v1/program/kpis", operation_id = "program_kpis", tag = "program",
+    responses((status = 200, description = "The program's KPIs", body = vouch_app::program::ProgramKpis)))]
+pub async fn kpis(
+    _: Api<need::ReadMetrics>,
+    State(state): State<AppState>,
+) -> ApiResult<vouch_app::program::ProgramKpis> {
+    let promoters = vouch_app::program::promoters_now(
+        &state.store,
+        state.playbooks.lookback,
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok(Json(
+        vouch_app::program::kpis(&state.store, &promoters).await?,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BadgeList {
+    badges: Vec<vouch_store::Badge>,
+}
+
+#[utoipa::path(get, path = "/api/v1/program/badges", operation_id = "list_badges", tag = "program",
+    responses((status = 200, description = "Every badge", body = BadgeList)))]
+pub async fn badges(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+) -> ApiResult<BadgeList> {
+    Ok(Json(BadgeList {
+        badges: state.store.badges().await?,
+    }))
+}
+
+/// A badge: awarded by hand, by a number of earning entries from a
+/// source, or at a points threshold.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BadgeSpec {
+    #[schema(min_length = 1, max_length = 100)]
+    name: String,
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    description: String,
+    rule: vouch_domain::program::BadgeRule,
+}
+
+#[utoipa::path(post, path = "/api/v1/program/badges", operation_id = "add_badge", tag = "program",
+    request_body = BadgeSpec,
+    responses((status = 201, description = "The new badge", body = vouch_store::Badge),
+              (status = 409, description = "A badge has this name", body = super::ErrorBody),
+              (status = 422, description = "A bad field", body = super::ErrorBody)))]
+pub async fn add_badge(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Body(body): Body<BadgeSpec>,
+) -> Result<Response, ApiError> {
+    use vouch_domain::program::BadgeRule;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid("name", "a name of 1 to 100 characters"));
+    }
+    if body.description.chars().count() > 500 {
+        return Err(ApiError::invalid("description", "at most 500 characters"));
+    }
+    match &body.rule {
+        BadgeRule::Count { source, at_least }
+            if source.trim().is_empty()
+                || source.len() > 50
+                || !(1..=100_000).contains(at_least) =>
+        {
+            return Err(ApiError::invalid(
+                "rule",
+                "a source and at_least from 1 to 100000",
+            ));
+        }
+        BadgeRule::Points { at_least } if !(1..=100_000_000).contains(at_least) => {
+            return Err(ApiError::invalid(
+                "rule",
+                "at_least from 1 to 100000000 points",
+            ));
+        }
+        _ => {}
+    }
+    match state
+        .store
+        .add_badge(
+            name,
+            body.description.trim(),
+            &body.rule,
+            chrono::Utc::now(),
+        )
+        .await
+    {
+        Ok(badge) => Ok((StatusCode::CREATED, Json(badge)).into_response()),
+        Err(e) if e.is_unique_violation() => {
+            Err(ApiError::conflict("name", "a badge has this name"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BadgeAward {
+    #[serde(deserialize_with = "super::whole_number")]
+    badge: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/program/members/{id}/badges", operation_id = "award_badge", tag = "program",
+    params(("id" = i64, Path, description = "The member's id")), request_body = BadgeAward,
+    responses((status = 201, description = "The member holds the badge now", body = MemberView),
+              (status = 200, description = "The member held it already", body = MemberView),
+              (status = 404, description = "No such member or badge", body = super::ErrorBody)))]
+pub async fn award_badge(
+    who: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(body): Body<BadgeAward>,
+) -> Result<Response, ApiError> {
+    let Some(badge) = state
+        .store
+        .badges()
+        .await?
+        .into_iter()
+        .find(|b| b.id == body.badge)
+    else {
+        return Err(ApiError::not_found("badge", body.badge));
+    };
+    if state.store.member(id).await?.is_none() {
+        return Err(ApiError::not_found("member", id));
+    }
+    let new = state
+        .store
+        .award_badge(id, &badge, &who.0.name, chrono::Utc::now())
+        .await?;
+    let member = state
+        .store
+        .member(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("member", id))?;
+    let settings = program::settings(&state.store).await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(program::view(&settings, member))).into_response())
+}
+
+/// Words of thanks from staff, shown in the member's portal.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecognitionSpec {
+    #[schema(min_length = 1, max_length = 1000)]
+    message: String,
+    /// Shown to other members too (a wall of thanks); otherwise only to them.
+    #[serde(default)]
+    public: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecognitionList {
+    recognitions: Vec<vouch_store::Recognition>,
+}
+
+#[utoipa::path(post, path = "/api/v1/program/members/{id}/recognitions", operation_id = "recognize_member", tag = "program",
+    params(("id" = i64, Path, description = "The member's id")), request_body = RecognitionSpec,
+    responses((status = 201, description = "The recognition", body = vouch_store::Recognition),
+              (status = 404, description = "No such member", body = super::ErrorBody),
+              (status = 422, description = "A bad field", body = super::ErrorBody)))]
+pub async fn recognize(
+    who: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(body): Body<RecognitionSpec>,
+) -> Result<Response, ApiError> {
+    let message = body.message.trim();
+    if message.is_empty() || message.chars().count() > 1000 {
+        return Err(ApiError::invalid(
+            "message",
+            "a message of 1 to 1000 characters",
+        ));
+    }
+    let r = state
+        .store
+        .add_recognition(id, message, body.public, &who.0.name, chrono::Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("member", id))?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/program/members/{id}/recognitions", operation_id = "member_recognitions", tag = "program",
+    params(("id" = i64, Path, description = "The member's id")),
+    responses((status = 200, description = "The member's recognition, newest first", body = RecognitionList),
+              (status = 404, description = "No such member", body = super::ErrorBody)))]
+pub async fn recognitions(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<RecognitionList> {
+    if state.store.member(id).await?.is_none() {
+        return Err(ApiError::not_found("member", id));
+    }
+    Ok(Json(RecognitionList {
+        recognitions: state.store.recognitions(id).await?,
+    }))
+}

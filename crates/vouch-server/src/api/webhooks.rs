@@ -165,6 +165,10 @@ pub enum EventName {
     ReferralConverted,
     #[serde(rename = "referral.changed")]
     ReferralChanged,
+    #[serde(rename = "program.badge_awarded")]
+    BadgeAwarded,
+    #[serde(rename = "program.recognized")]
+    MemberRecognized,
 }
 
 /// Subscribes a URL to events. The answer holds the signing secret

@@ -220,6 +220,54 @@ async fn members_points_rewards_and_redemptions_follow_the_contract(db: &TestDb)
     assert_eq!(places[1]["member_id"], o);
 
     // A challenge with a stage a person approves, through the API ...
+    // Badges: one at 700 lifetime points (earned below), one by hand.
+    let (status, seven) = api
+        .call(
+            Method::POST,
+            "/program/badges",
+            json!({"name": "Seven hundred", "rule": {"kind": "points", "at_least": 700}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{seven}");
+    let (_, helper) = api
+        .call(
+            Method::POST,
+            "/program/badges",
+            json!({"name": "Community helper", "description": "Answers peers in the forum", "rule": {"kind": "manual"}}),
+        )
+        .await;
+    let (status, _) = api
+        .call(
+            Method::POST,
+            "/program/badges",
+            json!({"name": "Seven hundred", "rule": {"kind": "manual"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "names are unique");
+    let (status, with) = api
+        .call(
+            Method::POST,
+            &format!("/program/members/{m}/badges"),
+            json!({"badge": helper["id"]}),
+        )
+        .await;
+    assert_eq!((status, &with["badges"]), (StatusCode::CREATED, &json!(1)));
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &format!("/program/members/{m}/badges"),
+            json!({"badge": helper["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "held already");
+    let (status, thanks) = api
+        .call(
+            Method::POST,
+            &format!("/program/members/{m}/recognitions"),
+            json!({"message": "Thank you for the webinar, Ana!", "public": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{thanks}");
     let (status, challenge) = api
         .call(
             Method::POST,
@@ -319,6 +367,21 @@ async fn members_points_rewards_and_redemptions_follow_the_contract(db: &TestDb)
         got["points"]["lifetime"], 700,
         "the approved stage paid its 100"
     );
+    assert_eq!(got["badges"], 2, "700 points earned the automatic badge");
+    let (_, events) = api
+        .call(
+            Method::GET,
+            "/events?type=program.badge_awarded,program.recognized",
+            json!({}),
+        )
+        .await;
+    assert_eq!(events["events"].as_array().unwrap().len(), 3, "{events}");
+
+    let (status, kpis) = api.call(Method::GET, "/program/kpis", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{kpis}");
+    assert_eq!(kpis["active_advocates"], 2);
+    // Earning entries: the talk, Radu's review, the approved stage.
+    assert_eq!(kpis["actions_per_advocate"], 1.5);
 
     // Erasing the customer leaves the ledger (finance keeps it) without the person.
     let (status, _) = api
