@@ -41,6 +41,10 @@ pub struct ProgramSettings {
     pub review_days: u32,
     /// The terms members accept, by version.
     pub terms_version: String,
+    /// Unspent points expire this many months after they were earned
+    /// (the oldest first); none: they never do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_months: Option<u32>,
 }
 
 impl Default for ProgramSettings {
@@ -52,6 +56,7 @@ impl Default for ProgramSettings {
             redirect_hosts: Vec::new(),
             review_days: 7,
             terms_version: "2026-12".into(),
+            expire_months: None,
         }
     }
 }
@@ -797,6 +802,41 @@ pub async fn pay_due_referrals(store: &Store, now: DateTime<Utc>) -> Result<usiz
         }
     }
     Ok(paid)
+}
+
+/// Expires unspent points older than the program's `expire_months` (the
+/// oldest first), once per member and month (`expire:MEMBER:YYYY-MM`);
+/// how many members lost points.
+pub async fn expire_points(store: &Store, now: DateTime<Utc>) -> Result<usize> {
+    let Some(months) = settings(store).await?.expire_months.filter(|m| *m > 0) else {
+        return Ok(0);
+    };
+    let cutoff = now
+        .checked_sub_months(chrono::Months::new(months))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let mut expired = 0;
+    for (member, earned_before, used) in store.expiry_inputs(cutoff).await? {
+        let spendable = store.balance(member).await?.spendable;
+        let amount = rules::expiring(earned_before, used, spendable);
+        if amount == 0 {
+            continue;
+        }
+        let entry = NewEntry {
+            member_id: member,
+            kind: EntryKind::Expire,
+            amount: -amount,
+            reason: format!("unspent points older than {months} months"),
+            source: "expiry".into(),
+            actor: "vouch".into(),
+            idempotency_key: format!("expire:{member}:{}", now.format("%Y-%m")),
+            redemption_id: None,
+            reverses: None,
+        };
+        if matches!(store.add_entry(&entry, now).await?, Ok((_, true))) {
+            expired += 1;
+        }
+    }
+    Ok(expired)
 }
 
 /// One row of a leaderboard.

@@ -357,7 +357,8 @@ named_enum! {
         TaskReply = "task.reply",
         /// Starts the scheduled playbooks whose slot has come (hourly).
         PlaybookSchedule = "playbooks.schedule",
-        /// Pays referrals whose hold has ended (every 15 minutes).
+        /// Pays referrals whose hold has ended and expires old unspent
+        /// points (every 15 minutes).
         ProgramSweep = "program.sweep",
         /// Mails a member their portal sign-in link.
         PortalLink = "portal.link",

@@ -113,6 +113,15 @@ impl Balance {
     }
 }
 
+/// How many points expire for a member whose points earned before the
+/// cut-off come to `earned_before`, who has used `used` points in all
+/// (spent, expired, corrected or reversed away), and who can spend
+/// `spendable` now: the oldest points go first, so what was used counts
+/// against the oldest, and no more than is spendable expires.
+pub fn expiring(earned_before: i64, used: i64, spendable: i64) -> i64 {
+    (earned_before - used.max(0)).clamp(0, spendable.max(0))
+}
+
 /// A tier: reached by lifetime points or by a number of badges, with its perks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tier {

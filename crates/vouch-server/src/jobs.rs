@@ -303,9 +303,10 @@ impl Worker {
             .map_err(|e| e.to_string()),
             Ok(Task::PortalLink { member_id }) => self.portal_link(member_id).await,
             Ok(Task::ProgramSweep) => {
-                vouch_app::program::pay_due_referrals(&self.store, Utc::now())
-                    .await
-                    .map(|n| tracing::debug!(paid = n, "referrals paid"))
+                let paid = vouch_app::program::pay_due_referrals(&self.store, Utc::now()).await;
+                let expired = vouch_app::program::expire_points(&self.store, Utc::now()).await;
+                paid.and_then(|p| expired.map(|e| (p, e)))
+                    .map(|(paid, expired)| tracing::debug!(paid, expired, "program sweep"))
                     .map_err(|e| e.to_string())
             }
             Ok(Task::RetentionSweep) => {

@@ -714,6 +714,18 @@ impl Store {
         })
     }
 
+    /// For point expiry, per member with points: `(member, earned before
+    /// the cut-off, used in all)`; used is what left the ledger for good
+    /// (redeemed, expired, negative corrections and reversals).
+    pub async fn expiry_inputs(&self, cutoff: DateTime<Utc>) -> Result<Vec<(i64, i64, i64)>> {
+        Ok(on_backend!(self, pool => sqlx::query_as(
+            "SELECT member_id, \
+             CAST(COALESCE(SUM(CASE WHEN kind = 'earn' AND created_at < $1 THEN amount ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(-SUM(CASE WHEN kind IN ('redeem', 'expire') OR (kind IN ('adjust', 'reverse') AND amount < 0) THEN amount ELSE 0 END), 0) AS BIGINT) \
+             FROM points_ledger GROUP BY member_id")
+            .bind(cutoff).fetch_all(pool).await)?)
+    }
+
     /// The entry with `key`, if any.
     pub async fn entry_by_key(&self, key: &str) -> Result<Option<LedgerEntry>> {
         let sql = format!("SELECT {ENTRY_COLUMNS} FROM points_ledger WHERE idempotency_key = $1");

@@ -134,3 +134,14 @@ fn badges_come_by_count_or_points_and_manual_ones_only_by_hand() {
         }
     );
 }
+
+#[test]
+fn the_oldest_unspent_points_expire_first_and_never_more_than_spendable() {
+    // 500 earned long ago, 200 spent since: 300 of the old ones are left.
+    assert_eq!(expiring(500, 200, 900), 300);
+    // Spent more than the old points: nothing old is left.
+    assert_eq!(expiring(500, 800, 100), 0);
+    // Held points are not spendable: they do not expire.
+    assert_eq!(expiring(500, 0, 120), 120);
+    assert_eq!(expiring(0, 0, 50), 0);
+}

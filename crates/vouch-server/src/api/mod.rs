@@ -478,6 +478,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(program::move_redemption))
         .routes(routes!(program::leaderboard))
         .routes(routes!(program::referral_link))
+        .routes(routes!(program::change_link))
         .routes(routes!(program::conversion))
         .routes(routes!(program::refund))
         .routes(routes!(program::referrals))

@@ -1325,3 +1325,60 @@ pub async fn recognitions(
         recognitions: state.store.recognitions(id).await?,
     }))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkChange {
+    /// Turns the link off (clicks are no longer recorded; the friend still lands) or on.
+    #[serde(default)]
+    disabled: Option<bool>,
+    /// The most clicks it records; null: no cap.
+    #[serde(default, deserialize_with = "super::given")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 100000000)]
+    click_cap: Option<Option<i64>>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/referrals/links/{code}", operation_id = "change_referral_link", tag = "referrals",
+    params(("code" = String, Path, description = "The link's code")), request_body = LinkChange,
+    responses((status = 200, description = "The link", body = LinkView),
+              (status = 404, description = "No such link", body = super::ErrorBody),
+              (status = 422, description = "A bad cap", body = super::ErrorBody)))]
+pub async fn change_link(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Body(body): Body<LinkChange>,
+) -> ApiResult<LinkView> {
+    if body
+        .click_cap
+        .flatten()
+        .is_some_and(|c| !(1..=100_000_000).contains(&c))
+    {
+        return Err(ApiError::invalid(
+            "click_cap",
+            "1 to 100000000 clicks, or null",
+        ));
+    }
+    let code = vouch_domain::program::referrals::normalise_code(&code);
+    let Some(link) = state.store.referral_link(&code).await? else {
+        return Err(ApiError::not_found("referral link", code));
+    };
+    state
+        .store
+        .change_referral_link(link.id, body.disabled, body.click_cap)
+        .await?;
+    let link = state
+        .store
+        .referral_link(&code)
+        .await?
+        .ok_or_else(|| ApiError::not_found("referral link", &code))?;
+    Ok(Json(LinkView {
+        url: program::link_url(&state.web.public_url, &link.code),
+        id: link.id,
+        member_id: link.member_id,
+        code: link.code,
+        vanity: link.vanity,
+        click_cap: link.click_cap,
+        disabled: link.disabled,
+    }))
+}

@@ -12,6 +12,7 @@ use vouch_testing::{TestDb, on_both_backends};
 on_both_backends!(
     members_points_rewards_and_redemptions_follow_the_contract,
     referral_links_record_clicks_and_conversions_carry_their_signals,
+    unspent_points_expire_oldest_first_once_a_month,
 );
 
 struct Api {
@@ -422,6 +423,14 @@ async fn referral_links_record_clicks_and_conversions_carry_their_signals(db: &T
             .unwrap()
             .ends_with(&format!("/r/{code}"))
     );
+    let (status, capped) = api
+        .call(
+            Method::PATCH,
+            &format!("/referrals/links/{code}"),
+            json!({"click_cap": 50}),
+        )
+        .await;
+    assert_eq!((status, &capped["click_cap"]), (StatusCode::OK, &json!(50)));
     let (status, again) = api
         .call(Method::POST, "/referrals/links", json!({"member": m}))
         .await;
@@ -940,4 +949,81 @@ async fn a_member_signs_in_by_emailed_link_completes_a_challenge_redeems_and_see
         "a spent link does not sign in again"
     );
     drop(sink);
+}
+
+async fn unspent_points_expire_oldest_first_once_a_month(db: &TestDb) {
+    use vouch_domain::program::EntryKind;
+    let store = &db.store;
+    vouch_app::program::save_settings(
+        store,
+        &vouch_app::program::ProgramSettings {
+            expire_months: Some(12),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut p = vouch_domain::CustomerProfile::new(
+        vouch_domain::Locale::parse("en").unwrap(),
+        chrono::Utc::now(),
+    );
+    p.email = Some(vouch_domain::Email::parse("old@example.com").unwrap());
+    let customer = store.insert_customers(&[p]).await.unwrap()[0];
+    let (m, _) = store
+        .add_member(
+            customer,
+            vouch_domain::program::JoinedBy::Staff,
+            None,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let entry = |kind, amount, key: &str| vouch_store::NewEntry {
+        member_id: m.id,
+        kind,
+        amount,
+        reason: "test".into(),
+        source: "test".into(),
+        actor: "test".into(),
+        idempotency_key: key.into(),
+        redemption_id: None,
+        reverses: None,
+    };
+    store
+        .add_entry(
+            &entry(EntryKind::Earn, 500, "old"),
+            now - chrono::Duration::days(400),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .add_entry(
+            &entry(EntryKind::Adjust, -200, "used"),
+            now - chrono::Duration::days(100),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .add_entry(&entry(EntryKind::Earn, 100, "new"), now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        vouch_app::program::expire_points(store, now).await.unwrap(),
+        1
+    );
+    let b = store.balance(m.id).await.unwrap();
+    assert_eq!(
+        (b.spendable, b.lifetime),
+        (100, 400),
+        "the 300 old unspent points went; lifetime keeps them"
+    );
+    assert_eq!(
+        vouch_app::program::expire_points(store, now).await.unwrap(),
+        0,
+        "once a month"
+    );
 }
