@@ -96,6 +96,44 @@ pub async fn save_settings(store: &Store, settings: &ProgramSettings) -> Result<
             "the landing URL is an http(s) address".into(),
         ));
     }
+    if settings
+        .tiers
+        .iter()
+        .any(|t| t.name.trim().is_empty() || t.name.chars().count() > 100)
+        || settings.tiers.len() > 20
+    {
+        return Err(AppError::Refused(
+            "1 to 20 tiers, each named in 1 to 100 characters".into(),
+        ));
+    }
+    if settings.landing_url.len() > 2_000
+        || settings.redirect_hosts.len() > 50
+        || settings
+            .redirect_hosts
+            .iter()
+            .any(|h| h.is_empty() || h.len() > 253 || h.contains(['/', ':', '@', ' ']))
+    {
+        return Err(AppError::Refused(
+            "the landing URL is at most 2000 characters; redirect hosts are up to 50 bare host names".into(),
+        ));
+    }
+    let rule = &settings.referral;
+    if !(0..=1_000_000).contains(&rule.advocate_points)
+        || rule.window_days == 0
+        || rule.window_days > 3_650
+        || rule.hold_days > 365
+        || rule.allowance_days > 3_650
+        || !rule.min_order_value.is_finite()
+        || rule.min_order_value < 0.0
+        || !rule.allowance_value.is_finite()
+        || rule.allowance_value < 0.0
+        || settings.review_days > 365
+        || settings.expire_months.is_some_and(|m| m > 120)
+    {
+        return Err(AppError::Refused(
+            "a referral rule within bounds: 0 to 1000000 points, a window of 1 to 3650 days, a hold of at most 365, amounts ≥ 0; review within 365 days; expiry within 120 months".into(),
+        ));
+    }
     let json = serde_json::to_string(settings).expect("settings serialise");
     store.set_setting(SETTINGS_KEY, &json).await?;
     Ok(())

@@ -394,6 +394,8 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("PATCH", "/api/v1/referrals/1", Some(ManageProgram)),
         ("GET", "/api/v1/program/challenges", Some(ReadCustomers)),
         ("GET", "/api/v1/program/kpis", Some(ReadMetrics)),
+        ("GET", "/api/v1/program/settings", Some(ManageProgram)),
+        ("PUT", "/api/v1/program/settings", Some(ManageSettings)),
         ("GET", "/api/v1/program/badges", Some(ReadCustomers)),
         ("POST", "/api/v1/program/badges", Some(ManageProgram)),
         (

@@ -488,6 +488,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(program::submissions))
         .routes(routes!(program::decide_submission))
         .routes(routes!(program::kpis))
+        .routes(routes!(program::get_settings, program::set_settings))
         .routes(routes!(program::badges, program::add_badge))
         .routes(routes!(program::award_badge))
         .routes(routes!(program::recognitions, program::recognize))

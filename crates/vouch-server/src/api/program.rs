@@ -1382,3 +1382,25 @@ pub async fn change_link(
         disabled: link.disabled,
     }))
 }
+
+#[utoipa::path(get, path = "/api/v1/program/settings", operation_id = "program_settings", tag = "program",
+    responses((status = 200, description = "The program's settings: tiers, the referral reward rule, the landing URL and allowed hosts, the review deadline, the terms version, point expiry", body = vouch_app::program::ProgramSettings)))]
+pub async fn get_settings(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+) -> ApiResult<vouch_app::program::ProgramSettings> {
+    Ok(Json(program::settings(&state.store).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/program/settings", operation_id = "set_program_settings", tag = "program",
+    request_body = vouch_app::program::ProgramSettings,
+    responses((status = 200, description = "The settings, saved", body = vouch_app::program::ProgramSettings),
+              (status = 422, description = "Settings that cannot work (no tiers, tiers out of order, a landing URL that is not http(s))", body = super::ErrorBody)))]
+pub async fn set_settings(
+    _: Api<need::ManageSettings>,
+    State(state): State<AppState>,
+    Body(body): Body<vouch_app::program::ProgramSettings>,
+) -> ApiResult<vouch_app::program::ProgramSettings> {
+    program::save_settings(&state.store, &body).await?;
+    Ok(Json(program::settings(&state.store).await?))
+}

@@ -399,16 +399,21 @@ async fn members_points_rewards_and_redemptions_follow_the_contract(db: &TestDb)
 
 async fn referral_links_record_clicks_and_conversions_carry_their_signals(db: &TestDb) {
     let store = &db.store;
-    vouch_app::program::save_settings(
-        store,
-        &vouch_app::program::ProgramSettings {
-            landing_url: "https://shop.example/welcome".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
     let api = Api::start(db).await;
+    let (_, mut settings) = api.call(Method::GET, "/program/settings", json!({})).await;
+    settings["landing_url"] = json!("ftp://shop.example/");
+    let (status, _) = api
+        .call(Method::PUT, "/program/settings", settings.clone())
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an http(s) landing URL only"
+    );
+    settings["landing_url"] = json!("https://shop.example/welcome");
+    let (status, saved) = api.call(Method::PUT, "/program/settings", settings).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["referral"]["window_days"], 90);
     api.customer("ana.pop@example.com").await;
     let member = api.member(json!("ana.pop@example.com")).await;
     let m = member["id"].as_i64().unwrap();
