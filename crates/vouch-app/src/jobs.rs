@@ -30,6 +30,10 @@ pub enum Task {
     PortalLink {
         member_id: i64,
     },
+    /// Mails customer `customer_id` a link to join the program (the open join page).
+    PortalJoin {
+        customer_id: i64,
+    },
     /// Mails staff reply `reply_id`.
     TaskReply {
         reply_id: i64,
@@ -61,6 +65,7 @@ impl Task {
             Task::PlaybookSchedule => JobKind::PlaybookSchedule,
             Task::ProgramSweep => JobKind::ProgramSweep,
             Task::PortalLink { .. } => JobKind::PortalLink,
+            Task::PortalJoin { .. } => JobKind::PortalJoin,
             Task::TaskReply { .. } => JobKind::TaskReply,
         }
     }
@@ -84,6 +89,7 @@ impl Task {
             Task::ProgramSweep => PROGRAM_SCHEDULE.to_owned(),
             // One pending link per member: asking again while one waits sends one.
             Task::PortalLink { member_id } => format!("portal.link:{member_id}"),
+            Task::PortalJoin { customer_id } => format!("portal.join:{customer_id}"),
             Task::TaskReply { reply_id } => format!("task.reply:{reply_id}"),
         }
     }
@@ -98,7 +104,9 @@ impl Task {
             | Task::ProgramSweep => 1,
             Task::PlaybookStep(_) | Task::PlaybookMessage(_) => STEP_ATTEMPTS,
             Task::PlaybookCall(_) => WEBHOOK_ATTEMPTS,
-            Task::TaskReply { .. } | Task::PortalLink { .. } => STEP_ATTEMPTS,
+            Task::TaskReply { .. } | Task::PortalLink { .. } | Task::PortalJoin { .. } => {
+                STEP_ATTEMPTS
+            }
         }
     }
 
@@ -124,6 +132,9 @@ impl Task {
             | Task::ProgramSweep => Ok(serde_json::json!({})),
             Task::TaskReply { reply_id } => Ok(serde_json::json!({ "reply_id": reply_id })),
             Task::PortalLink { member_id } => Ok(serde_json::json!({ "member_id": member_id })),
+            Task::PortalJoin { customer_id } => {
+                Ok(serde_json::json!({ "customer_id": customer_id }))
+            }
             Task::PlaybookStep(s) | Task::PlaybookMessage(s) | Task::PlaybookCall(s) => {
                 serde_json::to_value(s)
             }
@@ -145,6 +156,11 @@ impl Task {
             JobKind::TaskSweep => Task::TaskSweep,
             JobKind::PlaybookSchedule => Task::PlaybookSchedule,
             JobKind::ProgramSweep => Task::ProgramSweep,
+            JobKind::PortalJoin => Task::PortalJoin {
+                customer_id: job.payload["customer_id"]
+                    .as_i64()
+                    .ok_or_else(|| format!("a {} job without its customer_id", job.kind))?,
+            },
             JobKind::PortalLink => Task::PortalLink {
                 member_id: job.payload["member_id"]
                     .as_i64()
@@ -194,6 +210,7 @@ mod tests {
             Task::PlaybookSchedule,
             Task::ProgramSweep,
             Task::PortalLink { member_id: 5 },
+            Task::PortalJoin { customer_id: 6 },
             Task::TaskReply { reply_id: 9 },
         ] {
             let new = task.job(now);

@@ -1021,12 +1021,37 @@ pub async fn prepare_message(
         ))
     };
     let language = c.profile.locale.language();
+    // The program's own invitation carries the link that joins (trusted);
+    // a referral ask carries the member's link to share.
+    let join_url = match action {
+        Action::InviteToProgram { .. } => Some(
+            crate::portal::join_link(
+                store,
+                customer,
+                vouch_domain::program::JoinedBy::Invitation,
+                public_url,
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    let referral_url = match (action, store.member_of_customer(customer).await?) {
+        (Action::AskForReferral { .. }, Some(m))
+            if m.status == vouch_domain::program::MemberStatus::Active =>
+        {
+            let (link, _) = crate::program::referral_link(store, m.id, None, None).await?;
+            Some(crate::program::link_url(public_url, &link.code))
+        }
+        _ => None,
+    };
     let context = serde_json::json!({
         "company": branding.company_name,
         "company_url": public_url,
         "customer": {"name": c.profile.name},
         "unsubscribe_url": unsubscribe_url,
         "postal_address": branding.postal_address,
+        "join_url": join_url,
+        "referral_url": referral_url,
     });
     let template = message_template(action, language, run.seed as u64);
     let mut rendered = match crate::templates::render(&template, &context) {

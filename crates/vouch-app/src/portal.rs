@@ -278,3 +278,127 @@ pub async fn view(store: &Store, member: Member) -> Result<PortalView> {
         links,
     })
 }
+
+/// How long a join link in the program's invitation works.
+pub const INVITATION_DAYS: i64 = 30;
+
+/// Makes a join link for `customer`: by the program's invitation
+/// (trusted, 30 days) or asked for on the open join page (untrusted, as
+/// long as a sign-in link).
+pub async fn join_link(
+    store: &Store,
+    customer: CustomerId,
+    by: vouch_domain::program::JoinedBy,
+    public_url: &str,
+) -> Result<String> {
+    let token = new_secret();
+    let now = Utc::now();
+    let life = match by {
+        vouch_domain::program::JoinedBy::Invitation => Duration::days(INVITATION_DAYS),
+        _ => Duration::minutes(LINK_MINUTES),
+    };
+    store
+        .add_join_link(&secret_hash(&token), customer, by, now + life, now)
+        .await?;
+    Ok(format!(
+        "{}/portal/join/{token}",
+        public_url.trim_end_matches('/')
+    ))
+}
+
+/// Spends a join link: the customer joins (or is found a member) having
+/// accepted the current terms, and is signed in. None: the link is
+/// unknown, used or expired.
+pub async fn join(store: &Store, token: &str) -> Result<Option<PortalSession>> {
+    let now = Utc::now();
+    let Some((customer, by)) = store.use_join_link(&secret_hash(token), now).await? else {
+        return Ok(None);
+    };
+    let terms = crate::program::settings(store).await?.terms_version;
+    let (member, _) = store.add_member(customer, by, Some(&terms), now).await?;
+    if matches!(member.status, MemberStatus::Banned | MemberStatus::Left) {
+        return Ok(None);
+    }
+    store.accept_terms(member.id, &terms, now).await?;
+    let session = PortalSession {
+        token: new_secret(),
+        csrf: new_secret(),
+        member: member.id,
+        expires_at: now + Duration::days(SESSION_DAYS),
+    };
+    store
+        .add_portal_session(
+            &secret_hash(&session.token),
+            member.id,
+            &session.csrf,
+            session.expires_at,
+            now,
+        )
+        .await?;
+    Ok(Some(session))
+}
+
+/// The open join page: queues a join link for a known customer who is not
+/// a member (nothing otherwise, and the caller cannot tell which).
+pub async fn request_join(store: &Store, email: &str) -> Result<()> {
+    let Ok(email) = Email::parse(email) else {
+        return Ok(());
+    };
+    let Ok(customer) = store.find_customer(email.as_str()).await else {
+        return Ok(());
+    };
+    if store.member_of_customer(customer.id).await?.is_some() {
+        // A member signs in instead.
+        return request_link(store, email.as_str()).await;
+    }
+    store
+        .enqueue_jobs(
+            &[Task::PortalJoin {
+                customer_id: customer.id.0,
+            }
+            .job(Utc::now())],
+            Utc::now(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The open join page's email, made when it is sent: none when the
+/// customer is gone, has no address, is suppressed or joined meanwhile.
+pub async fn prepare_join(
+    store: &Store,
+    customer: i64,
+    public_url: &str,
+) -> Result<Option<LinkEmail>> {
+    let Some(c) = store.customer(CustomerId(customer)).await? else {
+        return Ok(None);
+    };
+    if store.member_of_customer(c.id).await?.is_some() {
+        return Ok(None);
+    }
+    let Some(to) = c.profile.email.clone() else {
+        return Ok(None);
+    };
+    if !store
+        .suppressed_emails(&[to.match_key()], vouch_domain::Purpose::Service)
+        .await?
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    let link = join_link(
+        store,
+        c.id,
+        vouch_domain::program::JoinedBy::OpenSignUp,
+        public_url,
+    )
+    .await?;
+    let branding = crate::surveys::branding(store).await?;
+    Ok(Some(LinkEmail {
+        to,
+        link,
+        language: c.profile.locale.language().to_owned(),
+        name: c.profile.name.clone(),
+        company: branding.company_name,
+    }))
+}

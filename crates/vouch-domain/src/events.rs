@@ -362,6 +362,8 @@ named_enum! {
         ProgramSweep = "program.sweep",
         /// Mails a member their portal sign-in link.
         PortalLink = "portal.link",
+        /// Mails a customer the link that lets them join the program.
+        PortalJoin = "portal.join",
     }
 }
 

@@ -302,6 +302,7 @@ impl Worker {
             .map(|n| tracing::debug!(runs = n, "scheduled playbooks"))
             .map_err(|e| e.to_string()),
             Ok(Task::PortalLink { member_id }) => self.portal_link(member_id).await,
+            Ok(Task::PortalJoin { customer_id }) => self.portal_join(customer_id).await,
             Ok(Task::ProgramSweep) => {
                 let paid = vouch_app::program::pay_due_referrals(&self.store, Utc::now()).await;
                 let expired = vouch_app::program::expire_points(&self.store, Utc::now()).await;
@@ -507,6 +508,31 @@ impl Worker {
                     .await;
                 let released = self.store.release_contact(&email.message_id, &e).await;
                 suppressed.and(released).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// Mails a customer's join link, made now (no job holds a token).
+    async fn portal_join(&self, customer: i64) -> Result<(), String> {
+        if !self.mailer.can_send() {
+            return Err("no SMTP server is configured (smtp_url)".to_owned());
+        }
+        let Some(email) =
+            vouch_app::portal::prepare_join(&self.store, customer, &self.settings.mail.public_url)
+                .await
+                .map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        match self.mailer.send_join_link(&email).await {
+            Ok(()) => Ok(()),
+            Err(SendError::Transient(e)) => Err(e),
+            Err(SendError::Permanent(e)) => {
+                tracing::warn!(customer, error = %e, "join link refused; no more mail to it");
+                self.store
+                    .suppress_email(&email.to.match_key(), None, "bounced", Utc::now())
+                    .await
+                    .map_err(|e| e.to_string())
             }
         }
     }

@@ -258,6 +258,14 @@ pub fn router(state: AppState) -> Router {
             "/portal/in/{token}",
             get(program_pages::confirm_sign_in).post(program_pages::sign_in),
         )
+        .route(
+            "/portal/join",
+            get(program_pages::join_page).post(program_pages::request_join),
+        )
+        .route(
+            "/portal/join/{token}",
+            get(program_pages::confirm_join).post(program_pages::join),
+        )
         .route("/portal/redeem", post(program_pages::redeem))
         .route(
             "/portal/challenges/{id}",
@@ -312,6 +320,8 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/r/unknown-code", None),
         ("GET", "/portal", None),
         ("GET", "/portal/in/unknown-token", None),
+        ("GET", "/portal/join", None),
+        ("GET", "/portal/join/unknown-token", None),
         ("GET", "/assets/staff.css", None),
         ("GET", "/assets/public.css", None),
         ("GET", "/", Some(ViewDashboards)),

@@ -331,18 +331,36 @@ impl Mailer {
         &self,
         email: &vouch_app::portal::LinkEmail,
     ) -> Result<(), SendError> {
+        self.send_portal_mail(email, "portal_mail_subject", "portal_mail_body")
+            .await
+    }
+
+    /// Mails a customer the link that lets them join the program (they
+    /// asked for it on the open join page).
+    pub async fn send_join_link(
+        &self,
+        email: &vouch_app::portal::LinkEmail,
+    ) -> Result<(), SendError> {
+        self.send_portal_mail(email, "portal_join_mail_subject", "portal_join_mail_body")
+            .await
+    }
+
+    async fn send_portal_mail(
+        &self,
+        email: &vouch_app::portal::LinkEmail,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), SendError> {
         let (_, t) = crate::locale::texts_or_english(&email.language);
         let ui = crate::locale::Ui(t);
         let text = ui
-            .t("portal_mail_body")
+            .t(body)
             .replace("{name}", email.name.as_deref().unwrap_or(""))
             .replace("{company}", &email.company)
             .replace("{link}", &email.link);
-        self.send(
-            email.to.as_str(),
-            plain(ui.t("portal_mail_subject"), &text),
-            |message| message,
-        )
+        self.send(email.to.as_str(), plain(ui.t(subject), &text), |message| {
+            message
+        })
         .await
     }
 

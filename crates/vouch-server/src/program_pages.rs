@@ -1001,3 +1001,99 @@ pub async fn submission_file(
         Err(e) => PageError::from(e).into_response(),
     }
 }
+
+#[derive(askama::Template)]
+#[template(path = "portal_join.html")]
+struct JoinPage {
+    lang: &'static str,
+    ui: crate::locale::Ui,
+    company: String,
+    logo: Option<String>,
+    terms: String,
+}
+
+/// `GET /portal/join`: the open join page (an address the company knows
+/// gets a link; joining this way is untrusted).
+pub async fn join_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let brand = crate::survey_pages::brand(&state).await;
+    let (lang, t) = crate::locale::texts(&headers);
+    let terms = vouch_app::program::settings(&state.store)
+        .await
+        .map(|s| s.terms_version)
+        .unwrap_or_default();
+    crate::survey_pages::html(
+        StatusCode::OK,
+        JoinPage {
+            lang,
+            ui: crate::locale::Ui(t),
+            company: brand.company_name,
+            logo: brand.logo_url,
+            terms,
+        },
+    )
+}
+
+/// `POST /portal/join`: queues a join link; the same answer whatever the address.
+pub async fn request_join(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    crate::edge::Form(form): crate::edge::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let email = form.get("email").map_or("", String::as_str);
+    if let Err(e) = vouch_app::portal::request_join(&state.store, email).await {
+        return PageError::from(e).into_response();
+    }
+    crate::survey_pages::message(
+        StatusCode::OK,
+        crate::locale::texts(&headers),
+        crate::survey_pages::brand(&state).await,
+        ("portal_check_mail_title", "portal_join_check_mail"),
+        None,
+    )
+}
+
+/// `GET /portal/join/{token}`: a button that joins (a GET spends nothing).
+pub async fn confirm_join(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    crate::survey_pages::message(
+        StatusCode::OK,
+        crate::locale::texts(&headers),
+        crate::survey_pages::brand(&state).await,
+        ("portal_title", "portal_join_confirm"),
+        Some((format!("/portal/join/{token}"), "portal_join_button")),
+    )
+}
+
+/// `POST /portal/join/{token}`: spends the link; the customer joins,
+/// accepting the current terms, and is signed in to the portal.
+pub async fn join(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match vouch_app::portal::join(&state.store, &token).await {
+        Ok(Some(session)) => {
+            let max_age = (session.expires_at - chrono::Utc::now()).num_seconds();
+            let mut response = axum::response::Redirect::to("/portal").into_response();
+            if let Ok(value) = state
+                .web
+                .cookie(portal_cookie(&state), &session.token, "Lax", Some(max_age))
+                .parse()
+            {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Ok(None) => crate::survey_pages::message(
+            StatusCode::GONE,
+            crate::locale::texts(&headers),
+            crate::survey_pages::brand(&state).await,
+            ("portal_link_gone_title", "portal_join_gone"),
+            None,
+        ),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}

@@ -1345,6 +1345,41 @@ impl Store {
             .bind(token_hash).bind(now).fetch_optional(pool).await)?)
     }
 
+    /// Keeps a join link's token hash for `customer`.
+    pub async fn add_join_link(
+        &self,
+        token_hash: &str,
+        customer: CustomerId,
+        by: JoinedBy,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        on_backend!(self, pool => sqlx::query(
+            "INSERT INTO program_joins (token_hash, customer_id, joined_by, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(token_hash).bind(customer.0).bind(by.as_str()).bind(expires_at).bind(now).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Spends a join link: its customer and how they join, when it is
+    /// known, unused and unexpired.
+    pub async fn use_join_link(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(CustomerId, JoinedBy)>> {
+        let row: Option<(i64, String)> = on_backend!(self, pool => sqlx::query_as(
+            "UPDATE program_joins SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING customer_id, joined_by")
+            .bind(token_hash).bind(now).fetch_optional(pool).await)?;
+        row.map(|(c, by)| {
+            Ok((
+                CustomerId(c),
+                by.parse()
+                    .map_err(|e| StoreError::corrupt("join link", e))?,
+            ))
+        })
+        .transpose()
+    }
+
     pub async fn end_portal_session(&self, token_hash: &str) -> Result<()> {
         on_backend!(self, pool => sqlx::query("DELETE FROM portal_sessions WHERE token_hash = $1")
             .bind(token_hash).execute(pool).await.map(|_| ()))?;

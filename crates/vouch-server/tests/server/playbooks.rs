@@ -596,18 +596,31 @@ async fn a_promoter_gets_the_invitation_the_review_request_and_the_referral_ask_
     }
 
     // Two days pass, twice: each message in turn.
-    for expected in [2, 3] {
-        let shift = match store.backend() {
-            Backend::Sqlite => {
-                "UPDATE contacts SET at = strftime('%Y-%m-%dT%H:%M:%f+00:00', at, '-2 days')"
-            }
-            Backend::Postgres => "UPDATE contacts SET at = at - interval '2 days'",
-        };
-        db.execute(shift).await;
-        db.execute("UPDATE jobs SET run_at = created_at WHERE state = 'queued' AND kind = 'playbook.message'")
-            .await;
-        wait_for_mails(&sink.maildir, expected).await;
-    }
+    let shift = match store.backend() {
+        Backend::Sqlite => {
+            "UPDATE contacts SET at = strftime('%Y-%m-%dT%H:%M:%f+00:00', at, '-2 days')"
+        }
+        Backend::Postgres => "UPDATE contacts SET at = at - interval '2 days'",
+    };
+    db.execute(shift).await;
+    db.execute(
+        "UPDATE jobs SET run_at = created_at WHERE state = 'queued' AND kind = 'playbook.message'",
+    )
+    .await;
+    wait_for_mails(&sink.maildir, 2).await;
+    let shift = match store.backend() {
+        Backend::Sqlite => {
+            "UPDATE contacts SET at = strftime('%Y-%m-%dT%H:%M:%f+00:00', at, '-2 days')"
+        }
+        Backend::Postgres => "UPDATE contacts SET at = at - interval '2 days'",
+    };
+    db.execute(shift).await;
+    db.execute(
+        "UPDATE jobs SET run_at = created_at WHERE state = 'queued' AND kind = 'playbook.message'",
+    )
+    .await;
+    wait_for_mails(&sink.maildir, 3).await;
+
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mails = received(&sink.maildir);
     assert_eq!(mails.len(), 3, "exactly the three");
@@ -619,7 +632,58 @@ async fn a_promoter_gets_the_invitation_the_review_request_and_the_referral_ask_
         "{all}"
     );
     assert!(all.contains("ne recomandați"), "{all}");
+
     assert!(!all.to_lowercase().contains("5 stele"), "no gating words");
+
+    // The invitation carries the program's own join link: Bogdan joins,
+    // trusted, and is signed in to the portal.
+    let invitation = mails
+        .iter()
+        .map(|m| m.replace("=\n", ""))
+        .find(|m| m.contains("/portal/join/"))
+        .expect("the invitation, with its join link");
+    let at = invitation
+        .find("/portal/join/")
+        .unwrap_or_else(|| panic!("a join link in the invitation: {invitation}"));
+    let token: String = invitation[at + 13..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    let joined = server
+        .server
+        .client
+        .post(format!("{}/portal/join/{token}", server.server.base))
+        .header("origin", &server.server.base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    assert!(
+        joined.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("vouch_portal=")
+    );
+    let (_, members) = server.api(Method::GET, "/program/members", json!({})).await;
+    let member = &members["members"][0];
+    assert_eq!(
+        (
+            &member["customer_id"],
+            &member["trusted"],
+            &member["joined_by"]
+        ),
+        (&json!(bogdan), &json!(true), &json!("invitation")),
+        "{members}"
+    );
+    let again = server
+        .server
+        .client
+        .post(format!("{}/portal/join/{token}", server.server.base))
+        .header("origin", &server.server.base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::GONE, "a join link works once");
 
     // The one-click unsubscribe of a message stops that kind of message.
     let unsubscribe = mails

@@ -943,6 +943,44 @@ async fn a_member_signs_in_by_emailed_link_completes_a_challenge_redeems_and_see
         outcomes.push(outcome);
     }
     browser.close().await;
+    // The open join page: a known customer gets a link; joining so is untrusted.
+    let mut profile = vouch_domain::CustomerProfile::new(
+        vouch_domain::Locale::parse("en").unwrap(),
+        chrono::Utc::now(),
+    );
+    profile.email = Some(vouch_domain::Email::parse("joiner@example.com").unwrap());
+    let joiner = store.insert_customers(&[profile]).await.unwrap()[0];
+    let asked = server
+        .client
+        .post(format!("{}/portal/join", server.base))
+        .header("origin", &server.base)
+        .form(&[("email", "joiner@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), StatusCode::OK);
+    let mails = super::surveys::wait_for_mails(&sink.maildir, 3).await;
+    let mail = super::surveys::mail_to(&mails, "joiner@example.com")[0].replace("=\n", "");
+    let at = mail.find("/portal/join/").expect("a join link");
+    let token: String = mail[at + 13..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    let joined = server
+        .client
+        .post(format!("{}/portal/join/{token}", server.base))
+        .header("origin", &server.base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    let member = store.member_of_customer(joiner).await.unwrap().unwrap();
+    assert!(!member.trusted, "an open sign-up is untrusted");
+    assert_eq!(
+        member.joined_by,
+        vouch_domain::program::JoinedBy::OpenSignUp
+    );
+    assert_eq!(member.terms_version.as_deref(), Some("2026-12"));
     let gone: Vec<String> = outcomes
         .into_iter()
         .map(|o| o.expect("the browser steps"))
