@@ -1776,7 +1776,8 @@ mod tests {
                 let rendered = crate::templates::render(
                     &t,
                     &serde_json::json!({"company": "Acme", "company_url": "https://acme.example",
-                        "customer": {"name": "Ana"}, "unsubscribe_url": "https://x/u", "postal_address": null}),
+                        "customer": {"name": "Ana"}, "unsubscribe_url": "https://x/u", "postal_address": null,
+                        "join_url": "https://x/portal/join/T", "referral_url": null}),
                 )
                 .unwrap();
                 assert!(rendered.text.contains("Acme"), "{}", rendered.text);
