@@ -397,7 +397,11 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ),
         ("GET", "/api/v1/program/leaderboard", Some(ReadCustomers)),
         ("POST", "/api/v1/referrals/links", Some(ManageProgram)),
-        ("PATCH", "/api/v1/referrals/links/CODE", Some(ManageProgram)),
+        (
+            "PATCH",
+            "/api/v1/referrals/links/{code}",
+            Some(ManageProgram),
+        ),
         ("POST", "/api/v1/referrals/conversions", Some(ManageProgram)),
         ("POST", "/api/v1/referrals/refunds", Some(ManageProgram)),
         ("GET", "/api/v1/referrals", Some(ReadCustomers)),
