@@ -1311,3 +1311,47 @@ pub async fn decide_submission(
     }
     Ok(decided)
 }
+
+/// What a conversions import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConversionImport {
+    /// New referrals by status.
+    pub new: std::collections::BTreeMap<String, u64>,
+    /// Orders reported before (nothing written).
+    pub seen: u64,
+    /// Rows not taken: `(line, reason)`.
+    pub refused: Vec<(u64, String)>,
+}
+
+/// Records the conversions of a shop's CSV export (vouch-ingest reads it):
+/// each row as `POST /api/v1/referrals/conversions` would, once per order.
+pub async fn import_conversions(
+    store: &Store,
+    rows: Vec<std::result::Result<vouch_ingest::ConversionRow, vouch_ingest::Rejection>>,
+) -> Result<ConversionImport> {
+    let mut summary = ConversionImport::default();
+    for row in rows {
+        let row = match row {
+            Ok(row) => row,
+            Err(r) => {
+                summary.refused.push((r.line, r.reason));
+                continue;
+            }
+        };
+        let conversion = Conversion {
+            code: row.code,
+            click: row.click,
+            external_order_id: row.external_order_id,
+            value_cents: row.value_cents,
+            currency: row.currency,
+            email: row.email.filter(|e| Email::parse(e).is_ok()),
+            customer: row.customer,
+        };
+        match convert(store, &conversion, Utc::now()).await? {
+            Ok((r, true)) => *summary.new.entry(r.status).or_default() += 1,
+            Ok((_, false)) => summary.seen += 1,
+            Err(refusal) => summary.refused.push((row.line, refusal.to_string())),
+        }
+    }
+    Ok(summary)
+}

@@ -61,6 +61,13 @@ pub enum ProgramCommand {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Records referral conversions from a shop's CSV export: a header with
+    /// `code` or `click`, `external_order_id` (or `order_id`), `value`,
+    /// `currency`, and optionally `email` and `customer`. An order seen
+    /// before is skipped, so an export can be imported again.
+    ///
+    /// Example: vouch program import-conversions orders-november.csv
+    ImportConversions { file: std::path::PathBuf },
     /// Referrals: the review queue (flagged) by default, with the rules that fired.
     ///
     /// Example: vouch program referrals --status blocked
@@ -218,6 +225,37 @@ pub async fn run(store: &Store, command: ProgramCommand) -> anyhow::Result<()> {
             println!(
                 "Decide with PATCH /api/v1/program/submissions/ID {{\"decision\": \"approve\"}}."
             );
+        }
+        ProgramCommand::ImportConversions { file } => {
+            let input = std::fs::File::open(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let rows = vouch_ingest::read_conversions(std::io::BufReader::new(input))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let summary = vouch_app::program::import_conversions(store, rows).await?;
+            let new: u64 = summary.new.values().sum();
+            let by_status = summary
+                .new
+                .iter()
+                .map(|(s, n)| format!("{n} {s}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!(
+                "{}: {new} new referrals{}, {} seen before, {} rows refused.",
+                file.display(),
+                if new > 0 {
+                    format!(" ({by_status})")
+                } else {
+                    String::new()
+                },
+                summary.seen,
+                summary.refused.len()
+            );
+            for (line, reason) in summary.refused.iter().take(20) {
+                println!("  {}:{line}: {}", file.display(), terminal_safe(reason));
+            }
+            if summary.refused.len() > 20 {
+                println!("  … and {} more", summary.refused.len() - 20);
+            }
         }
         ProgramCommand::Referrals { status, limit } => {
             let found = store

@@ -7,6 +7,7 @@
 //! saying where it is, so a puller for Trustpilot's or Google's API is one
 //! more implementation.
 
+mod conversions;
 mod formats;
 #[cfg(test)]
 mod fuzz;
@@ -15,6 +16,7 @@ mod responses;
 mod source;
 mod times;
 
+pub use conversions::{ConversionRow, read_conversions};
 pub use formats::{FORMAT_NAMES, Format, generic_field_names};
 pub use mapping::FieldMap;
 pub use responses::{ImportedAnswer, ResponseSource};

@@ -1590,3 +1590,65 @@ fn consent_comes_from_import_columns_and_the_cli() {
         "{contacts}"
     );
 }
+
+#[test]
+fn conversions_import_from_csv_once_per_order_naming_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    stdout(&vouch(&db, &["migrate"]));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = vouch_store::Store::open(&db).await.unwrap();
+        let mut p = vouch_domain::CustomerProfile::new(
+            vouch_domain::Locale::parse("en").unwrap(),
+            chrono::Utc::now(),
+        );
+        p.email = Some(vouch_domain::Email::parse("ana@example.com").unwrap());
+        let customer = store.insert_customers(&[p]).await.unwrap()[0];
+        let (member, _) = store
+            .add_member(
+                customer,
+                vouch_domain::program::JoinedBy::Staff,
+                None,
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        store
+            .add_referral_link(member.id, "ANAFRIENDS", true, None, chrono::Utc::now())
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let file = dir.path().join("orders.csv");
+    std::fs::write(
+        &file,
+        "order_id,code,value,currency,email\n\
+         O-1,anafriends,20.00,EUR,friend@example.net\n\
+         O-2,ANAFRIENDS,twenty,EUR,other@example.net\n\
+         O-1,ANAFRIENDS,20.00,EUR,friend@example.net\n\
+         O-3,NOSUCHCODE,5,EUR,\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = stdout(&vouch(&db, &["program", "import-conversions", path]));
+    assert!(
+        out.contains("1 new referrals (1 pending), 1 seen before, 2 rows refused"),
+        "{out}"
+    );
+    assert!(out.contains("orders.csv:3: value"), "{out}");
+    assert!(
+        out.contains("orders.csv:5: no referral link has the code NOSUCHCODE"),
+        "{out}"
+    );
+    let again = stdout(&vouch(&db, &["program", "import-conversions", path]));
+    assert!(again.contains("0 new referrals, 2 seen before"), "{again}");
+    let missing = vouch(
+        &db,
+        &["program", "import-conversions", "/no/such/orders.csv"],
+    );
+    assert_fails_cleanly(&missing, "/no/such/orders.csv");
+}
