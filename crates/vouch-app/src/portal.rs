@@ -76,15 +76,9 @@ pub async fn prepare_link(
     }) else {
         return Ok(None);
     };
-    let Some(to) = customer.profile.email.clone() else {
+    let Some(to) = reachable(store, &customer).await? else {
         return Ok(None);
     };
-    let suppressed = store
-        .suppressed_emails(&[to.match_key()], vouch_domain::Purpose::Service)
-        .await?;
-    if !suppressed.is_empty() {
-        return Ok(None);
-    }
     let token = new_secret();
     let now = Utc::now();
     store
@@ -105,6 +99,18 @@ pub async fn prepare_link(
     }))
 }
 
+/// The customer's address, unless they have none or it is suppressed
+/// for everything (a bounce): a link they asked for is a service message.
+async fn reachable(store: &Store, customer: &vouch_domain::Customer) -> Result<Option<Email>> {
+    let Some(to) = customer.profile.email.clone() else {
+        return Ok(None);
+    };
+    let suppressed = store
+        .suppressed_emails(&[to.match_key()], vouch_domain::Purpose::Service)
+        .await?;
+    Ok(suppressed.is_empty().then_some(to))
+}
+
 /// A new portal session: the cookie's token (kept only as its hash) and
 /// the session's CSRF token.
 #[derive(Debug, Clone)]
@@ -122,6 +128,11 @@ pub async fn sign_in(store: &Store, token: &str) -> Result<Option<PortalSession>
     let Some(member) = store.use_portal_link(&secret_hash(token), now).await? else {
         return Ok(None);
     };
+    Ok(Some(open_session(store, member, now).await?))
+}
+
+/// A new portal session for `member` (its cookie's token kept as a hash).
+async fn open_session(store: &Store, member: i64, now: DateTime<Utc>) -> Result<PortalSession> {
     let session = PortalSession {
         token: new_secret(),
         csrf: new_secret(),
@@ -137,7 +148,7 @@ pub async fn sign_in(store: &Store, token: &str) -> Result<Option<PortalSession>
             now,
         )
         .await?;
-    Ok(Some(session))
+    Ok(session)
 }
 
 /// The member a session cookie belongs to, and its CSRF token.
@@ -320,22 +331,7 @@ pub async fn join(store: &Store, token: &str) -> Result<Option<PortalSession>> {
         return Ok(None);
     }
     store.accept_terms(member.id, &terms, now).await?;
-    let session = PortalSession {
-        token: new_secret(),
-        csrf: new_secret(),
-        member: member.id,
-        expires_at: now + Duration::days(SESSION_DAYS),
-    };
-    store
-        .add_portal_session(
-            &secret_hash(&session.token),
-            member.id,
-            &session.csrf,
-            session.expires_at,
-            now,
-        )
-        .await?;
-    Ok(Some(session))
+    Ok(Some(open_session(store, member.id, now).await?))
 }
 
 /// The open join page: queues a join link for a known customer who is not
@@ -376,16 +372,9 @@ pub async fn prepare_join(
     if store.member_of_customer(c.id).await?.is_some() {
         return Ok(None);
     }
-    let Some(to) = c.profile.email.clone() else {
+    let Some(to) = reachable(store, &c).await? else {
         return Ok(None);
     };
-    if !store
-        .suppressed_emails(&[to.match_key()], vouch_domain::Purpose::Service)
-        .await?
-        .is_empty()
-    {
-        return Ok(None);
-    }
     let link = join_link(
         store,
         c.id,

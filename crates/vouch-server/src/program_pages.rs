@@ -16,6 +16,9 @@ use crate::error::PageError;
 /// the friend's clicks, and the same-device check see an advocate's own.
 pub const VISITOR_COOKIE: &str = "vouch_visitor";
 
+/// The visitor cookie lasts 400 days, the most browsers keep one.
+const VISITOR_MAX_AGE: i64 = 400 * 24 * 3600;
+
 #[derive(Deserialize, Default)]
 pub struct FollowQuery {
     /// A page to land on instead of the landing URL (allowed hosts only).
@@ -68,13 +71,14 @@ pub async fn follow(
         ],
     )
         .into_response();
-    if new
-        && let Ok(value) = state
-            .web
-            .cookie(VISITOR_COOKIE, &visitor_id, "Lax", Some(400 * 24 * 3600))
-            .parse()
-    {
-        response.headers_mut().append(header::SET_COOKIE, value);
+    if new {
+        set_cookie(
+            &state,
+            &mut response,
+            VISITOR_COOKIE,
+            &visitor_id,
+            VISITOR_MAX_AGE,
+        );
     }
     response
 }
@@ -189,6 +193,44 @@ struct SignInPage {
 #[derive(Deserialize, Default)]
 pub struct PortalQuery {
     done: Option<String>,
+}
+
+/// A portal message page in the reader's language, in the company's colours.
+async fn notice(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    keys: (&str, &str),
+    form: Option<(String, &str)>,
+) -> Response {
+    crate::survey_pages::message(
+        status,
+        crate::locale::texts(headers),
+        crate::survey_pages::brand(state).await,
+        keys,
+        form,
+    )
+}
+
+/// Into the portal with a new session: its cookie, then `/portal`.
+fn into_portal(state: &AppState, session: &vouch_app::portal::PortalSession) -> Response {
+    let max_age = (session.expires_at - chrono::Utc::now()).num_seconds();
+    let mut response = axum::response::Redirect::to("/portal").into_response();
+    set_cookie(
+        state,
+        &mut response,
+        portal_cookie(state),
+        &session.token,
+        max_age,
+    );
+    response
+}
+
+/// Adds a `Set-Cookie` for the whole site (HttpOnly, SameSite=Lax).
+fn set_cookie(state: &AppState, response: &mut Response, name: &str, value: &str, max_age: i64) {
+    if let Ok(value) = state.web.cookie(name, value, "Lax", Some(max_age)).parse() {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
 }
 
 /// The signed-in member and their session's CSRF token, if any.
@@ -388,18 +430,9 @@ pub async fn portal(
         ui,
     };
     let mut response = crate::survey_pages::html(StatusCode::OK, page);
-    if cookie(&headers, VISITOR_COOKIE).is_none()
-        && let Ok(value) = state
-            .web
-            .cookie(
-                VISITOR_COOKIE,
-                &visitor(&headers).0,
-                "Lax",
-                Some(400 * 24 * 3600),
-            )
-            .parse()
-    {
-        response.headers_mut().append(header::SET_COOKIE, value);
+    if cookie(&headers, VISITOR_COOKIE).is_none() {
+        let id = visitor(&headers).0;
+        set_cookie(&state, &mut response, VISITOR_COOKIE, &id, VISITOR_MAX_AGE);
     }
     response
 }
@@ -439,13 +472,14 @@ pub async fn request_link(
     if let Err(e) = vouch_app::portal::request_link(&state.store, email).await {
         return PageError::from(e).into_response();
     }
-    crate::survey_pages::message(
+    notice(
+        &state,
+        &headers,
         StatusCode::OK,
-        crate::locale::texts(&headers),
-        crate::survey_pages::brand(&state).await,
         ("portal_check_mail_title", "portal_check_mail"),
         None,
     )
+    .await
 }
 
 /// `GET /portal/in/{token}`: a button that signs in. A GET spends
@@ -455,13 +489,14 @@ pub async fn confirm_sign_in(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    crate::survey_pages::message(
+    notice(
+        &state,
+        &headers,
         StatusCode::OK,
-        crate::locale::texts(&headers),
-        crate::survey_pages::brand(&state).await,
         ("portal_title", "portal_confirm"),
         Some((format!("/portal/in/{token}"), "portal_sign_in")),
     )
+    .await
 }
 
 /// `POST /portal/in/{token}`: spends the link and opens a portal session.
@@ -471,25 +506,17 @@ pub async fn sign_in(
     headers: HeaderMap,
 ) -> Response {
     match vouch_app::portal::sign_in(&state.store, &token).await {
-        Ok(Some(session)) => {
-            let max_age = (session.expires_at - chrono::Utc::now()).num_seconds();
-            let mut response = axum::response::Redirect::to("/portal").into_response();
-            if let Ok(value) = state
-                .web
-                .cookie(portal_cookie(&state), &session.token, "Lax", Some(max_age))
-                .parse()
-            {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
-            response
+        Ok(Some(session)) => into_portal(&state, &session),
+        Ok(None) => {
+            notice(
+                &state,
+                &headers,
+                StatusCode::GONE,
+                ("portal_link_gone_title", "portal_link_gone"),
+                None,
+            )
+            .await
         }
-        Ok(None) => crate::survey_pages::message(
-            StatusCode::GONE,
-            crate::locale::texts(&headers),
-            crate::survey_pages::brand(&state).await,
-            ("portal_link_gone_title", "portal_link_gone"),
-            None,
-        ),
         Err(e) => PageError::from(e).into_response(),
     }
 }
@@ -560,13 +587,7 @@ pub async fn sign_out(
         let _ = vouch_app::portal::sign_out(&state.store, &token).await;
     }
     let mut response = axum::response::Redirect::to("/portal").into_response();
-    if let Ok(value) = state
-        .web
-        .cookie(portal_cookie(&state), "", "Lax", Some(0))
-        .parse()
-    {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    set_cookie(&state, &mut response, portal_cookie(&state), "", 0);
     response
 }
 
@@ -1043,13 +1064,14 @@ pub async fn request_join(
     if let Err(e) = vouch_app::portal::request_join(&state.store, email).await {
         return PageError::from(e).into_response();
     }
-    crate::survey_pages::message(
+    notice(
+        &state,
+        &headers,
         StatusCode::OK,
-        crate::locale::texts(&headers),
-        crate::survey_pages::brand(&state).await,
         ("portal_check_mail_title", "portal_join_check_mail"),
         None,
     )
+    .await
 }
 
 /// `GET /portal/join/{token}`: a button that joins (a GET spends nothing).
@@ -1058,13 +1080,14 @@ pub async fn confirm_join(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    crate::survey_pages::message(
+    notice(
+        &state,
+        &headers,
         StatusCode::OK,
-        crate::locale::texts(&headers),
-        crate::survey_pages::brand(&state).await,
         ("portal_title", "portal_join_confirm"),
         Some((format!("/portal/join/{token}"), "portal_join_button")),
     )
+    .await
 }
 
 /// `POST /portal/join/{token}`: spends the link; the customer joins,
@@ -1075,25 +1098,17 @@ pub async fn join(
     headers: HeaderMap,
 ) -> Response {
     match vouch_app::portal::join(&state.store, &token).await {
-        Ok(Some(session)) => {
-            let max_age = (session.expires_at - chrono::Utc::now()).num_seconds();
-            let mut response = axum::response::Redirect::to("/portal").into_response();
-            if let Ok(value) = state
-                .web
-                .cookie(portal_cookie(&state), &session.token, "Lax", Some(max_age))
-                .parse()
-            {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
-            response
+        Ok(Some(session)) => into_portal(&state, &session),
+        Ok(None) => {
+            notice(
+                &state,
+                &headers,
+                StatusCode::GONE,
+                ("portal_link_gone_title", "portal_join_gone"),
+                None,
+            )
+            .await
         }
-        Ok(None) => crate::survey_pages::message(
-            StatusCode::GONE,
-            crate::locale::texts(&headers),
-            crate::survey_pages::brand(&state).await,
-            ("portal_link_gone_title", "portal_join_gone"),
-            None,
-        ),
         Err(e) => PageError::from(e).into_response(),
     }
 }

@@ -344,20 +344,25 @@ macro_rules! lock_member {
     };
 }
 
+/// A member's sums by entry kind; `balance_of` makes them a balance.
+const BALANCE_SQL: &str = "SELECT kind, CAST(SUM(amount) AS BIGINT) FROM points_ledger WHERE member_id = $1 GROUP BY kind";
+
+fn balance_of(sums: Vec<(String, i64)>) -> Balance {
+    Balance::of(
+        sums.into_iter()
+            .filter_map(|(k, a)| k.parse::<EntryKind>().ok().map(|k| (k, a))),
+    )
+}
+
 /// Member `$id`'s balance, read inside `$tx`.
 macro_rules! balance_in {
     ($tx:expr, $id:expr) => {
         async {
-            let rows: Vec<(String, i64)> = sqlx::query_as(
-                "SELECT kind, CAST(SUM(amount) AS BIGINT) FROM points_ledger WHERE member_id = $1 GROUP BY kind",
-            )
-            .bind($id)
-            .fetch_all(&mut *$tx)
-            .await?;
-            Ok::<Balance, $crate::StoreError>(Balance::of(
-                rows.into_iter()
-                    .filter_map(|(k, a)| k.parse::<EntryKind>().ok().map(|k| (k, a))),
-            ))
+            let rows: Vec<(String, i64)> = sqlx::query_as(BALANCE_SQL)
+                .bind($id)
+                .fetch_all(&mut *$tx)
+                .await?;
+            Ok::<Balance, $crate::StoreError>(balance_of(rows))
         }
     };
 }
@@ -515,22 +520,18 @@ impl Store {
     }
 
     pub async fn member(&self, id: i64) -> Result<Option<Member>> {
-        let sql = format!("SELECT {MEMBER_COLUMNS} FROM program_members WHERE id = $1");
-        let row: Option<MemberRow> = on_backend!(self, pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?;
-        match row {
-            Some(row) => {
-                let points = self.balance(row.id).await?;
-                Ok(Some(row.into_member(points)?))
-            }
-            None => Ok(None),
-        }
+        self.member_where("id", id).await
     }
 
     pub async fn member_of_customer(&self, customer: CustomerId) -> Result<Option<Member>> {
-        let sql = format!("SELECT {MEMBER_COLUMNS} FROM program_members WHERE customer_id = $1");
+        self.member_where("customer_id", customer.0).await
+    }
+
+    /// The member whose `column` (a name written here) is `value`, with their balance.
+    async fn member_where(&self, column: &'static str, value: i64) -> Result<Option<Member>> {
+        let sql = format!("SELECT {MEMBER_COLUMNS} FROM program_members WHERE {column} = $1");
         let row: Option<MemberRow> = on_backend!(self, pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(customer.0).fetch_optional(pool).await)?;
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(value).fetch_optional(pool).await)?;
         match row {
             Some(row) => {
                 let points = self.balance(row.id).await?;
@@ -629,12 +630,9 @@ impl Store {
 
     /// A member's balance, from the ledger.
     pub async fn balance(&self, member: i64) -> Result<Balance> {
-        let rows: Vec<(String, i64)> = on_backend!(self, pool => sqlx::query_as(
-            "SELECT kind, CAST(SUM(amount) AS BIGINT) FROM points_ledger WHERE member_id = $1 GROUP BY kind")
-            .bind(member).fetch_all(pool).await)?;
-        Ok(Balance::of(rows.into_iter().filter_map(|(k, a)| {
-            k.parse::<EntryKind>().ok().map(|k| (k, a))
-        })))
+        let rows: Vec<(String, i64)> = on_backend!(self, pool =>
+            sqlx::query_as(BALANCE_SQL).bind(member).fetch_all(pool).await)?;
+        Ok(balance_of(rows))
     }
 
     /// Several members' balances at once.

@@ -369,6 +369,20 @@ pub fn page_size(limit: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
+/// A page from `fetched`, read with `limit + 1` rows: the first `limit`,
+/// and the `next` cursor (the last one's id) only when a further row
+/// showed there is more.
+pub fn fetched_page<T>(
+    mut fetched: Vec<T>,
+    limit: u32,
+    id: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<i64>) {
+    let more = fetched.len() > limit as usize;
+    fetched.truncate(limit as usize);
+    let next = more.then(|| fetched.last().map(id)).flatten();
+    (fetched, next)
+}
+
 /// `next`: the cursor for the following page, null on the last.
 pub fn next_cursor<T>(items: &[T], limit: u32, id: impl Fn(&T) -> i64) -> Option<i64> {
     (items.len() == limit as usize)

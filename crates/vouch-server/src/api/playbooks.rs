@@ -447,13 +447,7 @@ pub async fn tasks(
             limit: limit + 1,
         })
         .await?;
-    let more = tasks.len() > limit as usize;
-    let tasks: Vec<TaskRecord> = tasks.into_iter().take(limit as usize).collect();
-    let next = if more {
-        tasks.last().map(|t| t.id)
-    } else {
-        None
-    };
+    let (tasks, next) = super::fetched_page(tasks, limit, |t: &TaskRecord| t.id);
     Ok(Json(TaskPage { tasks, next }))
 }
 

@@ -114,14 +114,15 @@ pub async fn members(
         .map(|s| parse_field::<MemberStatus>("status", s))
         .transpose()?;
     let settings = program::settings(&state.store).await?;
-    let members = state.store.members(status, q.after, limit + 1).await?;
-    let more = members.len() > limit as usize;
+    let (members, next) = super::fetched_page(
+        state.store.members(status, q.after, limit + 1).await?,
+        limit,
+        |m| m.id,
+    );
     let members: Vec<MemberView> = members
         .into_iter()
-        .take(limit as usize)
         .map(|m| program::view(&settings, m))
         .collect();
-    let next = more.then(|| members.last().map(|m| m.member.id)).flatten();
     Ok(Json(MemberPage { members, next }))
 }
 
@@ -199,10 +200,11 @@ pub async fn ledger(
     if state.store.member(id).await?.is_none() {
         return Err(ApiError::not_found("member", id));
     }
-    let entries = state.store.ledger(id, q.after, limit + 1).await?;
-    let more = entries.len() > limit as usize;
-    let entries: Vec<LedgerEntry> = entries.into_iter().take(limit as usize).collect();
-    let next = more.then(|| entries.last().map(|e| e.id)).flatten();
+    let (entries, next) = super::fetched_page(
+        state.store.ledger(id, q.after, limit + 1).await?,
+        limit,
+        |e: &LedgerEntry| e.id,
+    );
     Ok(Json(LedgerPage { entries, next }))
 }
 
@@ -430,9 +432,7 @@ pub async fn redemptions(
         .store
         .redemptions(q.member, wanted, q.after, limit + 1)
         .await?;
-    let more = found.len() > limit as usize;
-    let redemptions: Vec<Redemption> = found.into_iter().take(limit as usize).collect();
-    let next = more.then(|| redemptions.last().map(|r| r.id)).flatten();
+    let (redemptions, next) = super::fetched_page(found, limit, |r: &Redemption| r.id);
     Ok(Json(RedemptionPage { redemptions, next }))
 }
 
@@ -856,9 +856,7 @@ pub async fn referrals(
             limit: limit + 1,
         })
         .await?;
-    let more = found.len() > limit as usize;
-    let referrals: Vec<Referral> = found.into_iter().take(limit as usize).collect();
-    let next = more.then(|| referrals.last().map(|r| r.id)).flatten();
+    let (referrals, next) = super::fetched_page(found, limit, |r: &Referral| r.id);
     Ok(Json(ReferralPage { referrals, next }))
 }
 
@@ -1060,10 +1058,7 @@ pub async fn submissions(
         .map(|s| parse_field("state", s))
         .transpose()?;
     let found = state.store.submissions(wanted, q.after, limit + 1).await?;
-    let more = found.len() > limit as usize;
-    let submissions: Vec<vouch_store::Submission> =
-        found.into_iter().take(limit as usize).collect();
-    let next = more.then(|| submissions.last().map(|s| s.id)).flatten();
+    let (submissions, next) = super::fetched_page(found, limit, |s: &vouch_store::Submission| s.id);
     Ok(Json(SubmissionPage { submissions, next }))
 }
 
