@@ -40,3 +40,131 @@ pub async fn show(store: &Store, key: &str) -> Result<CustomerView> {
         customer,
     })
 }
+
+/// One thing that happened with a customer, as the profile's timeline
+/// shows it: what they said, what was sent to them, what staff and
+/// playbooks did about it, and what they did in the advocate program.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Moment {
+    /// A survey answer.
+    Answer(Response),
+    /// A review, mention, ticket or survey comment.
+    Feedback(FeedbackItem),
+    /// A message through the mail layer: sent, deferred or skipped, with why.
+    Message(vouch_store::Contact),
+    /// A task opened about them (its state now).
+    Task(vouch_store::TaskRecord),
+    /// A playbook run and every decision it logged.
+    Run {
+        run: vouch_store::PlaybookRun,
+        playbook: String,
+        log: Vec<vouch_store::LogEntry>,
+    },
+    /// They moved between promoter, passive and detractor (or aged out).
+    CategoryChanged(CategoryChange),
+    /// They joined the advocate program.
+    Joined(vouch_store::Member),
+    /// A points ledger entry of theirs.
+    Points(vouch_store::LedgerEntry),
+    /// Staff thanked them.
+    Recognized(vouch_store::Recognition),
+}
+
+/// A moment and when it happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub at: chrono::DateTime<Utc>,
+    #[serde(flatten)]
+    pub moment: Moment,
+}
+
+/// The customer's page: who they are, where they stand, and everything
+/// that happened, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomerProfile {
+    #[serde(flatten)]
+    pub view: CustomerView,
+    pub tags: Vec<String>,
+    /// Why their address gets no marketing mail, when it does not.
+    pub suppressed: Option<String>,
+    pub member: Option<vouch_store::Member>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// How many of each kind of moment the timeline reads (the newest).
+pub const TIMELINE_PER_KIND: u32 = 200;
+
+/// The profile of the customer named by `key` (id, email or external id).
+pub async fn profile(store: &Store, key: &str) -> Result<CustomerProfile> {
+    let view = show(store, key).await?;
+    let id = view.customer.id;
+    let mut timeline: Vec<TimelineEntry> = Vec::new();
+    let mut add = |at, moment| timeline.push(TimelineEntry { at, moment });
+    for response in &view.responses {
+        add(response.answer.answered_at, Moment::Answer(response.clone()));
+    }
+    for item in &view.feedback {
+        add(item.feedback.posted_at, Moment::Feedback(item.clone()));
+    }
+    for change in &view.category_history {
+        add(change.at, Moment::CategoryChanged(*change));
+    }
+    for contact in store.contacts_of(id, TIMELINE_PER_KIND).await? {
+        add(contact.at, Moment::Message(contact));
+    }
+    let tasks = store
+        .tasks(&vouch_store::TaskFilter {
+            customer: Some(id),
+            limit: TIMELINE_PER_KIND,
+            ..Default::default()
+        })
+        .await?;
+    for task in tasks {
+        add(task.created_at, Moment::Task(task));
+    }
+    let names: std::collections::HashMap<i64, String> = store
+        .playbooks()
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.spec.name))
+        .collect();
+    for run in store
+        .playbook_runs(None, Some(id), TIMELINE_PER_KIND)
+        .await?
+    {
+        let log = store.run_log(run.id).await?;
+        let playbook = names
+            .get(&run.playbook_id)
+            .cloned()
+            .unwrap_or_else(|| format!("#{}", run.playbook_id));
+        add(run.started_at, Moment::Run { run, playbook, log });
+    }
+    let member = store.member_of_customer(id).await?;
+    if let Some(member) = &member {
+        add(member.created_at, Moment::Joined(member.clone()));
+        for entry in store.ledger(member.id, None, TIMELINE_PER_KIND).await? {
+            add(entry.created_at, Moment::Points(entry));
+        }
+        for thanks in store.recognitions(member.id).await? {
+            add(thanks.created_at, Moment::Recognized(thanks));
+        }
+    }
+    // Newest first; equal times keep the order above (stable sort).
+    timeline.sort_by_key(|e| std::cmp::Reverse(e.at));
+    let suppressed = match &view.customer.profile.email {
+        Some(email) => store
+            .suppressed_emails(&[email.match_key()], vouch_domain::Purpose::Marketing)
+            .await?
+            .into_values()
+            .next(),
+        None => None,
+    };
+    Ok(CustomerProfile {
+        tags: store.customer_tags(id).await?,
+        suppressed,
+        member,
+        timeline,
+        view,
+    })
+}

@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod cache;
 mod client;
+mod customer_pages;
 mod edge;
 mod error;
 mod headers;
@@ -199,6 +200,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/", get(pages::dashboard))
         .route("/feedback", get(pages::feedback))
+        .route("/customers", get(customer_pages::customers))
+        .route("/customers/{id}", get(customer_pages::customer))
+        .route("/customers/{id}/export", get(customer_pages::export))
+        .route(
+            "/customers/{id}/erase",
+            get(customer_pages::erase_form).post(customer_pages::erase),
+        )
         .route(
             "/tasks",
             get(playbook_pages::tasks).post(playbook_pages::assign_tasks),
@@ -326,6 +334,10 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/assets/public.css", None),
         ("GET", "/", Some(ViewDashboards)),
         ("GET", "/feedback", Some(ReadFeedback)),
+        ("GET", "/customers", Some(ReadCustomers)),
+        ("GET", "/customers/1", Some(ReadCustomers)),
+        ("GET", "/customers/1/export", Some(EraseCustomers)),
+        ("GET", "/customers/1/erase", Some(EraseCustomers)),
         ("GET", "/surveys", Some(ReadResponses)),
         ("GET", "/surveys/1", Some(ManageSurveys)),
         ("GET", "/tasks", Some(WorkTasks)),

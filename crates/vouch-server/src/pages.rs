@@ -541,6 +541,10 @@ pub async fn stylesheet(axum::extract::Path(name): axum::extract::Path<String>) 
             include_str!("../assets/login.css"),
             "text/css; charset=utf-8",
         ),
+        "keys.js" => (
+            include_str!("../assets/keys.js"),
+            "text/javascript; charset=utf-8",
+        ),
         "playbook-editor.js" => (
             include_str!("../assets/playbook-editor.js"),
             "text/javascript; charset=utf-8",

@@ -12,6 +12,9 @@ mod playbooks;
 
 #[path = "server/program.rs"]
 mod program;
+
+#[path = "server/pages.rs"]
+mod pages;
 use hardening::{
     a_second_factor_is_asked_for_once_set_up_and_each_code_works_once,
     control_characters_and_oversized_texts_stop_at_the_edge,
@@ -1150,6 +1153,11 @@ struct Browser {
 
 impl Browser {
     async fn start() -> Option<Browser> {
+        Browser::start_in("en").await
+    }
+
+    /// A browser whose preferred language is `language` (Accept-Language).
+    async fn start_in(language: &str) -> Option<Browser> {
         let Ok(driver) = std::env::var("VOUCH_TEST_CHROMEDRIVER") else {
             vouch_testing::say_skipping(
                 "the browser tests, because VOUCH_TEST_CHROMEDRIVER (path to chromedriver) is not set",
@@ -1183,7 +1191,9 @@ impl Browser {
                 // Headless, as root in a container, and quiet: no calls out of this machine.
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--no-first-run", format!("--user-data-dir={}", profile.path().display())]
+                         "--no-first-run", format!("--lang={language}"),
+                         format!("--user-data-dir={}", profile.path().display())],
+                "prefs": {"intl": {"accept_languages": language}}
             }),
         );
         // Plain HTTP: the driver is on loopback.
@@ -1199,6 +1209,40 @@ impl Browser {
             client,
             _profile: profile,
         })
+    }
+
+    /// axe-core's verdict on the page open now (WCAG 2.0/2.1 A and AA and
+    /// best practice): the rules it breaks, each with the elements, or
+    /// `None` when `VOUCH_TEST_AXE` (path to axe.min.js from npm's
+    /// axe-core) is not set.
+    async fn axe(&self) -> Option<Vec<String>> {
+        static SOURCE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        let source = SOURCE.get_or_init(|| {
+            let Ok(path) = std::env::var("VOUCH_TEST_AXE") else {
+                vouch_testing::say_skipping(
+                    "the axe-core checks, because VOUCH_TEST_AXE (path to axe.min.js) is not set",
+                );
+                return None;
+            };
+            Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}")))
+        });
+        let source = source.as_ref()?;
+        self.client
+            .execute(&format!("{source}\n;return true;"), vec![])
+            .await
+            .expect("axe-core loads");
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})
+                   .then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("axe-core runs");
+        Some(serde_json::from_value(found).expect("a list of violations"))
     }
 
     async fn close(mut self) {

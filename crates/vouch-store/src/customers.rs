@@ -47,6 +47,8 @@ pub struct CustomerFilter {
     pub created_from: Option<chrono::DateTime<chrono::Utc>>,
     /// Created strictly before.
     pub created_to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Words found in the name, email or external id (any case).
+    pub search: Option<String>,
 }
 
 /// A column that names a customer in imported records.
@@ -289,6 +291,17 @@ impl Store {
         }
         if let Some(to) = filter.created_to {
             conditions.push(format!("created_at < {}", sql.bind(to)));
+        }
+        if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let pattern = format!("%{}%", like_literal(&search.to_lowercase()));
+            let mut any = Vec::new();
+            for column in ["name", "email", "external_id"] {
+                any.push(format!(
+                    "LOWER(COALESCE({column}, '')) LIKE {} ESCAPE '!'",
+                    sql.bind(pattern.as_str())
+                ));
+            }
+            conditions.push(format!("({})", any.join(" OR ")));
         }
         sql.text = format!(
             "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {} ORDER BY id LIMIT {}",

@@ -39,6 +39,9 @@ pub struct ListQuery {
     /// Created before.
     #[param(value_type = Option<super::schemas::Time>, inline)]
     created_to: Option<String>,
+    /// Words in the name, email or external id (any case).
+    #[param(max_length = 200)]
+    q: Option<String>,
 }
 
 super::page!(
@@ -76,6 +79,7 @@ pub async fn list(
         attributes: attributes(q.attribute.as_deref())?,
         created_from: time("created_from", q.created_from.as_deref())?,
         created_to: time("created_to", q.created_to.as_deref())?,
+        search: q.q.filter(|s| !s.trim().is_empty()),
     };
     let customers = state
         .store

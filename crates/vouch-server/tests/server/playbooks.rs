@@ -472,6 +472,37 @@ async fn a_detractor_answer_opens_one_routed_task_due_in_business_hours(db: &Tes
         html.contains(r#"<a href="/tasks?state=active&#38;team=finance">finance</a></th><td>1</td><td>1</td><td>100%</td>"#),
         "{html}"
     );
+    // Her profile: the answer, the run with every decision, the task and
+    // the reply, newest first, in English.
+    let page = server
+        .server
+        .client
+        .get(format!("{}/customers/{ana}", server.server.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let timeline = html.split("<ol class=\"timeline\"").nth(1).unwrap_or_else(|| panic!("{html}"));
+    for shown in [
+        "Detractor",
+        "Playbook run</b> · <a href=\"/playbooks/",
+        "Hear every detractor",
+        "create_task → done",
+        "route_feedback → done",
+        "The invoice was wrong twice and billing never answered",
+        &format!("#{id} close_loop · closed"),
+        &format!("reply on task {id} · service"),
+        "Answer</b> · nps · score 2",
+    ] {
+        assert!(timeline.contains(shown), "{shown:?} in {timeline}");
+    }
+    let order = |text: &str| timeline.find(text).unwrap();
+    assert!(
+        order("reply on task") < order("Answer</b>"),
+        "newest first: {timeline}"
+    );
     drop(sink);
 }
 

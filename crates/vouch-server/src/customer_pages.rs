@@ -1,0 +1,556 @@
+//! The staff's customer pages: the list (search, an attribute filter,
+//! paging) and the profile (where they stand, the category strip,
+//! attributes, consent and suppression, and the timeline of everything
+//! that happened, playbook runs with their decisions included), with the
+//! GDPR export and a confirmed erase for admins. The data comes from
+//! `vouch_app::customers::profile`, the same use case as the CLI's.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use vouch_app::customers::{CustomerProfile, Moment};
+use vouch_domain::{CustomerId, DEFAULT_LOOKBACK_DAYS, LoyaltyCategory, Permission};
+use vouch_store::CustomerFilter;
+
+use crate::AppState;
+use crate::auth::{Page, need};
+use crate::edge::Form;
+use crate::error::PageError;
+use crate::locale::{Ui, texts};
+use crate::pages::{render, shown};
+
+/// Rows on one page of the list.
+const PAGE_ROWS: u32 = 50;
+
+struct CustomerRow {
+    id: i64,
+    name: String,
+    email: String,
+    category: &'static str,
+    locale: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "customers.html")]
+struct CustomersPage {
+    lang: &'static str,
+    ui: Ui,
+    who: String,
+    csrf: String,
+    q: String,
+    attribute: String,
+    rows: Vec<CustomerRow>,
+    /// The next page's address, when there is one.
+    next: Option<String>,
+    /// Set when a person was just erased.
+    message: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct CustomersQuery {
+    q: Option<String>,
+    /// `name=value`, such as `plan=pro`.
+    attribute: Option<String>,
+    after: Option<i64>,
+    erased: Option<String>,
+}
+
+/// A category's text key; "no signal" when there is none.
+fn category_key(category: Option<LoyaltyCategory>) -> &'static str {
+    match category {
+        Some(LoyaltyCategory::Promoter) => "promoter",
+        Some(LoyaltyCategory::Passive) => "passive",
+        Some(LoyaltyCategory::Detractor) => "detractor",
+        None => "no_signal",
+    }
+}
+
+/// `GET /customers`: search by name, email or external id, filter by one
+/// attribute, 50 a page; the filters sit in the URL.
+pub async fn customers(
+    State(state): State<AppState>,
+    Page(caller, _): Page<need::ReadCustomers>,
+    headers: HeaderMap,
+    Query(q): Query<CustomersQuery>,
+) -> Response {
+    let (lang, t) = texts(&headers);
+    let ui = Ui(t);
+    let search = q.q.clone().unwrap_or_default().trim().to_owned();
+    let attribute = q.attribute.clone().unwrap_or_default().trim().to_owned();
+    let attributes = match attribute.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            vec![(name.trim().to_owned(), value.trim().to_owned())]
+        }
+        _ => Vec::new(),
+    };
+    let filter = CustomerFilter {
+        search: Some(search.clone()).filter(|s| !s.is_empty()),
+        attributes,
+        ..CustomerFilter::default()
+    };
+    let after = q.after.map(CustomerId);
+    let mut found = match state.store.customers(&filter, after, PAGE_ROWS + 1).await {
+        Ok(found) => found,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let more = found.len() > PAGE_ROWS as usize;
+    found.truncate(PAGE_ROWS as usize);
+    let now = chrono::Utc::now();
+    let lookback = chrono::Duration::days(DEFAULT_LOOKBACK_DAYS);
+    let mut rows = Vec::with_capacity(found.len());
+    for customer in &found {
+        let signals = match state.store.category_signals(customer.id).await {
+            Ok(signals) => signals,
+            Err(e) => return PageError::from(e).into_response(),
+        };
+        let category = vouch_domain::category_at(&signals, now, lookback).map(|c| c.category);
+        rows.push(CustomerRow {
+            id: customer.id.0,
+            name: shown(customer.profile.name.as_deref().unwrap_or("")),
+            email: customer
+                .profile
+                .email
+                .as_ref()
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or_default(),
+            category: category_key(category),
+            locale: customer.profile.locale.as_str().to_owned(),
+            created: customer.profile.created_at.format("%Y-%m-%d").to_string(),
+        });
+    }
+    let next = more
+        .then(|| found.last().map(|c| c.id.0))
+        .flatten()
+        .map(|last| {
+            let after = last.to_string();
+            format!(
+                "/customers?{}",
+                serde_urlencoded::to_string([
+                    ("q", search.as_str()),
+                    ("attribute", attribute.as_str()),
+                    ("after", after.as_str()),
+                ])
+                .unwrap_or_default()
+            )
+        });
+    render(CustomersPage {
+        lang,
+        message: q.erased.map(|_| ui.t("customer_erased").to_owned()),
+        ui,
+        who: caller.name,
+        csrf: caller.csrf.unwrap_or_default(),
+        q: search,
+        attribute,
+        rows,
+        next,
+    })
+}
+
+/// One line of the timeline, in the reader's language.
+struct TimelineRow {
+    at: String,
+    /// A text key: `tl_answer`, `tl_message`…
+    kind: &'static str,
+    /// A CSS class for the marker's colour.
+    tone: &'static str,
+    title: String,
+    detail: String,
+    link: Option<String>,
+    /// A run's decisions, one line each.
+    lines: Vec<String>,
+}
+
+/// One stretch of the category strip.
+struct StripPart {
+    from: String,
+    key: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "customer.html")]
+struct CustomerPage {
+    lang: &'static str,
+    ui: Ui,
+    who: String,
+    csrf: String,
+    id: i64,
+    name: String,
+    email: String,
+    external_id: String,
+    locale: String,
+    category: &'static str,
+    category_note: String,
+    strip: Vec<StripPart>,
+    attributes: Vec<(String, String)>,
+    tags: String,
+    consents: Vec<(String, &'static str, String)>,
+    suppressed: Option<String>,
+    member: Option<String>,
+    timeline: Vec<TimelineRow>,
+    may_erase: bool,
+}
+
+fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn timeline_row(ui: &Ui, entry: &vouch_app::customers::TimelineEntry) -> TimelineRow {
+    let row = |kind, tone, title: String, detail: String| TimelineRow {
+        at: when(entry.at),
+        kind,
+        tone,
+        title,
+        detail,
+        link: None,
+        lines: Vec::new(),
+    };
+    match &entry.moment {
+        Moment::Answer(r) => {
+            let score = r.answer.score;
+            let tone = match score.loyalty_category() {
+                Some(category) => category_key(Some(category)),
+                None => "neutral",
+            };
+            row(
+                "tl_answer",
+                tone,
+                format!("{} · {} {score}", score.kind().as_str(), ui.t("score")),
+                shown(r.answer.comment.as_deref().unwrap_or("")),
+            )
+        }
+        Moment::Feedback(item) => {
+            let f = &item.feedback;
+            let mut title = f.source.to_string();
+            if let Some(rating) = f.rating {
+                title.push_str(&format!(" · {}★", rating.as_stars()));
+            }
+            if let Some(s) = f.sentiment {
+                title.push_str(&format!(" · {} {s:+.2}", ui.t("sentiment")));
+            }
+            let body = match &f.title {
+                Some(t) if !t.is_empty() => format!("{t} — {}", f.body),
+                _ => f.body.clone(),
+            };
+            row("tl_feedback", "neutral", title, shown(&body))
+        }
+        Moment::Message(c) => row(
+            "tl_message",
+            if c.state == "sent" { "neutral" } else { "muted" },
+            format!("{} · {}", c.what, c.purpose.as_str()),
+            match &c.reason {
+                Some(reason) => format!("{} ({reason})", c.state),
+                None => c.state.clone(),
+            },
+        ),
+        Moment::Task(task) => {
+            let mut r = row(
+                "tl_task",
+                if task.state == "closed" {
+                    "muted"
+                } else {
+                    "detractor"
+                },
+                format!("#{} {} · {}", task.id, task.task_type, task.state),
+                shown(&task.reason),
+            );
+            r.link = Some(format!("/tasks?state={}", task.state));
+            r
+        }
+        Moment::Run { run, playbook, log } => {
+            let mut r = row(
+                "tl_run",
+                if run.held_out { "muted" } else { "neutral" },
+                format!("{} · v{} · {}", shown(playbook), run.version, run.state),
+                if run.held_out {
+                    ui.t("held_out").to_owned()
+                } else {
+                    String::new()
+                },
+            );
+            r.link = Some(format!("/playbooks/{}", run.playbook_id));
+            r.lines = log
+                .iter()
+                .map(|e| {
+                    let mut line = match (e.step, &e.action) {
+                        (Some(step), Some(action)) => {
+                            format!("{} {}: {action} → {}", ui.t("step"), step + 1, e.outcome)
+                        }
+                        _ => e.outcome.clone(),
+                    };
+                    if let Some(rule) = &e.rule {
+                        line.push_str(&format!(" [{rule}]"));
+                    }
+                    if !e.detail.is_empty() {
+                        line.push_str(&format!(" — {}", shown(&e.detail)));
+                    }
+                    line
+                })
+                .collect();
+            r
+        }
+        Moment::CategoryChanged(change) => row(
+            "tl_category",
+            category_key(change.category.map(|c| c.category)),
+            ui.t(category_key(change.category.map(|c| c.category)))
+                .to_owned(),
+            String::new(),
+        ),
+        Moment::Joined(member) => row(
+            "tl_joined",
+            "promoter",
+            format!("{} · {}", ui.t("program"), member.joined_by.as_str()),
+            String::new(),
+        ),
+        Moment::Points(entry) => row(
+            "tl_points",
+            "neutral",
+            format!("{:+} · {}", entry.amount, entry.kind),
+            shown(&entry.reason),
+        ),
+        Moment::Recognized(thanks) => row(
+            "tl_recognized",
+            "promoter",
+            shown(&thanks.author),
+            shown(&thanks.message),
+        ),
+    }
+}
+
+fn customer_page(
+    ui: Ui,
+    lang: &'static str,
+    caller: crate::auth::Caller,
+    profile: CustomerProfile,
+) -> CustomerPage {
+    let customer = &profile.view.customer;
+    let category = profile.view.category.map(|c| c.category);
+    let category_note = profile.view.category.map_or(String::new(), |c| {
+        format!(
+            "{} {}{}",
+            ui.t("since"),
+            c.signal_at.format("%Y-%m-%d"),
+            if c.implied {
+                format!(" · {}", ui.t("implied_by_review"))
+            } else {
+                String::new()
+            }
+        )
+    });
+    let strip = profile
+        .view
+        .category_history
+        .iter()
+        .map(|change| StripPart {
+            from: change.at.format("%Y-%m-%d").to_string(),
+            key: category_key(change.category.map(|c| c.category)),
+        })
+        .collect();
+    let consents = profile
+        .view
+        .consents
+        .iter()
+        .map(|c| {
+            (
+                c.purpose.as_str().to_owned(),
+                if c.granted {
+                    "consent_given"
+                } else {
+                    "consent_withdrawn"
+                },
+                format!("{} · {}", c.recorded_at.format("%Y-%m-%d"), shown(&c.source)),
+            )
+        })
+        .collect();
+    let member = profile.member.as_ref().map(|m| {
+        format!(
+            "{} · {} {} · {} {}",
+            m.status.as_str(),
+            m.points.spendable,
+            ui.t("points_spendable"),
+            m.points.lifetime,
+            ui.t("points_lifetime")
+        )
+    });
+    let timeline = profile
+        .timeline
+        .iter()
+        .map(|entry| timeline_row(&ui, entry))
+        .collect();
+    CustomerPage {
+        lang,
+        id: customer.id.0,
+        name: shown(customer.profile.name.as_deref().unwrap_or("")),
+        email: customer
+            .profile
+            .email
+            .as_ref()
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_default(),
+        external_id: shown(customer.profile.external_id.as_deref().unwrap_or("")),
+        locale: customer.profile.locale.as_str().to_owned(),
+        category: category_key(category),
+        category_note,
+        strip,
+        attributes: customer
+            .profile
+            .attributes
+            .iter()
+            .map(|(k, v)| (shown(k), shown(v)))
+            .collect(),
+        tags: profile.tags.join(", "),
+        consents,
+        suppressed: profile.suppressed.clone(),
+        member,
+        timeline,
+        may_erase: caller.may(Permission::EraseCustomers),
+        who: caller.name,
+        csrf: caller.csrf.unwrap_or_default(),
+        ui,
+    }
+}
+
+/// The profile of customer `id`, or a 404 page.
+async fn load(state: &AppState, id: i64) -> Result<CustomerProfile, PageError> {
+    if state.store.customer(CustomerId(id)).await?.is_none() {
+        return Err(PageError::new(StatusCode::NOT_FOUND, "not_found"));
+    }
+    Ok(vouch_app::customers::profile(&state.store, &id.to_string()).await?)
+}
+
+/// `GET /customers/{id}`: the profile and its timeline.
+pub async fn customer(
+    State(state): State<AppState>,
+    Page(caller, _): Page<need::ReadCustomers>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let (lang, t) = texts(&headers);
+    match load(&state, id).await {
+        Ok(profile) => render(customer_page(Ui(t), lang, caller, profile)),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /customers/{id}/export`: everything held about the person, as a
+/// JSON download (GDPR access); admins only, and logged.
+pub async fn export(
+    State(state): State<AppState>,
+    Page(caller, _): Page<need::EraseCustomers>,
+    Path(id): Path<i64>,
+) -> Response {
+    let export = match vouch_app::records::export_customer(&state.store, CustomerId(id)).await {
+        Ok(Some(export)) => export,
+        Ok(None) => return PageError::new(StatusCode::NOT_FOUND, "not_found").into_response(),
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    tracing::info!(customer = id, by = %caller.name, "customer data exported");
+    let body = match serde_json::to_vec_pretty(&export) {
+        Ok(body) => body,
+        Err(_) => {
+            return PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "error_internal")
+                .into_response();
+        }
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("attachment; filename=\"customer-{id}.json\""))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "customer_erase.html")]
+struct ErasePage {
+    lang: &'static str,
+    ui: Ui,
+    who: String,
+    csrf: String,
+    id: i64,
+    email: String,
+    error: bool,
+}
+
+/// `GET /customers/{id}/erase`: the confirmation asked before erasing.
+pub async fn erase_form(
+    State(state): State<AppState>,
+    Page(caller, _): Page<need::EraseCustomers>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    erase_page(&state, caller, &headers, id, false).await
+}
+
+async fn erase_page(
+    state: &AppState,
+    caller: crate::auth::Caller,
+    headers: &HeaderMap,
+    id: i64,
+    error: bool,
+) -> Response {
+    let (lang, t) = texts(headers);
+    let customer = match state.store.customer(CustomerId(id)).await {
+        Ok(Some(customer)) => customer,
+        Ok(None) => return PageError::new(StatusCode::NOT_FOUND, "not_found").into_response(),
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let mut page = render(ErasePage {
+        lang,
+        ui: Ui(t),
+        who: caller.name,
+        csrf: caller.csrf.unwrap_or_default(),
+        id,
+        email: customer
+            .profile
+            .email
+            .as_ref()
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_default(),
+        error,
+    });
+    if error {
+        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    page
+}
+
+#[derive(Deserialize)]
+pub struct EraseForm {
+    csrf: String,
+    /// The customer's id typed again, so one stray click erases no one.
+    confirm: String,
+}
+
+/// `POST /customers/{id}/erase`: erases the person (the same use case as
+/// `DELETE /api/v1/customers/{id}`) once their id is typed in confirmation.
+pub async fn erase(
+    State(state): State<AppState>,
+    Page(caller, _): Page<need::EraseCustomers>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<EraseForm>,
+) -> Response {
+    if let Some(refused) = caller.form_refusal(&form.csrf) {
+        return refused;
+    }
+    if form.confirm.trim() != id.to_string() {
+        return erase_page(&state, caller, &headers, id, true).await;
+    }
+    match vouch_app::erasure::erase_customer(&state.store, CustomerId(id)).await {
+        Ok(true) => {
+            tracing::info!(customer = id, by = %caller.name, "customer erased");
+            Redirect::to("/customers?erased=1").into_response()
+        }
+        Ok(false) => PageError::new(StatusCode::NOT_FOUND, "not_found").into_response(),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}

@@ -1,0 +1,259 @@
+//! The staff's customer pages over HTTP (both backends), and every page in
+//! headless Chromium under axe-core, at a desktop's and a phone's width,
+//! in English and Romanian.
+
+use reqwest::StatusCode;
+use vouch_domain::{CustomerProfile, Email, Locale, Role};
+use vouch_testing::TestDb;
+
+use super::{Browser, start};
+
+vouch_testing::on_both_backends!(customers_are_found_shown_exported_and_erased_after_confirming);
+
+async fn get(server: &super::Running, cookie: &str, path: &str) -> (StatusCode, String) {
+    let page = server
+        .client
+        .get(format!("{}{path}", server.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = page.status();
+    (status, page.text().await.unwrap())
+}
+
+fn person(name: &str, email: &str, plan: &str) -> CustomerProfile {
+    let mut p = CustomerProfile::new(Locale::parse("ro").unwrap(), chrono::Utc::now());
+    p.name = Some(name.to_owned());
+    p.email = Email::parse(email).ok();
+    p.attributes.insert("plan".into(), plan.into());
+    p
+}
+
+/// The list finds people by any part of their name, email or id and by an
+/// attribute, 50 a page; the profile shows them; admins download their
+/// data and erase them only after typing their id; others cannot.
+async fn customers_are_found_shown_exported_and_erased_after_confirming(db: &TestDb) {
+    let store = db.store.clone();
+    let mut people = vec![
+        person("Ana Popescu", "ana@example.ro", "pro"),
+        person("Dan <b>Ionescu</b>", "dan@example.ro", "free"),
+    ];
+    people.extend((0..58).map(|i| person(&format!("Client {i}"), &format!("c{i}@example.com"), "free")));
+    let ids = store.insert_customers(&people).await.unwrap();
+    let (ana, dan) = (ids[0].0, ids[1].0);
+    let now = chrono::Utc::now();
+    for (email, role) in [("admin@acme.example", Role::Admin), ("analyst@acme.example", Role::Analyst)] {
+        store
+            .add_user(email, role, &vouch_server::hash_password("correct horse battery"), now)
+            .await
+            .unwrap();
+    }
+    let server = start(store.clone()).await;
+    let admin = super::sign_in(&server, "admin@acme.example", "correct horse battery").await;
+    let analyst = super::sign_in(&server, "analyst@acme.example", "correct horse battery").await;
+
+    let (status, html) = get(&server, &analyst, "/customers?q=POPESCU").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("<a href=\"/customers/{ana}\">Ana Popescu</a>")), "{html}");
+    assert!(!html.contains("dan@example.ro"), "{html}");
+    let (_, html) = get(&server, &analyst, "/customers?q=100%25").await;
+    assert!(html.contains("No customer matches"), "a % is taken literally: {html}");
+    let (_, html) = get(&server, &analyst, "/customers?attribute=plan%3Dpro").await;
+    assert!(html.contains("ana@example.ro") && !html.contains("c0@example.com"), "{html}");
+    // 60 people: 50 on the first page, a link to the other 10.
+    let (_, html) = get(&server, &analyst, "/customers").await;
+    assert_eq!(html.matches("<tr id=\"customer-").count(), 50);
+    assert!(html.contains("Dan &#60;b&#62;Ionescu&#60;/b&#62;"), "escaped: {html}");
+    let next = html
+        .split("<a href=\"")
+        .find(|s| s.contains("rel=\"next\""))
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no next page: {html}"))
+        .replace("&#38;", "&");
+    let (_, html) = get(&server, &analyst, &next).await;
+    assert_eq!(html.matches("<tr id=\"customer-").count(), 10, "{next}");
+    assert!(!html.contains("rel=\"next\""));
+
+    // The profile, in Romanian; no erase for an analyst.
+    let page = server
+        .client
+        .get(format!("{}/customers/{ana}", server.base))
+        .header("cookie", &analyst)
+        .header("accept-language", "ro")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Cronologie") && html.contains("Fără semnal"), "{html}");
+    assert!(html.contains("<dt>plan</dt><dd>pro</dd>"), "{html}");
+    assert!(!html.contains("/erase"), "{html}");
+    let (status, html) = get(&server, &analyst, &format!("/customers/{ana}/erase")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
+    let (status, html) = get(&server, &analyst, "/customers/999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.starts_with("<!doctype html>"), "an HTML page: {html}");
+
+    // An admin downloads her data.
+    let export = server
+        .client
+        .get(format!("{}/customers/{ana}/export", server.base))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), StatusCode::OK);
+    assert!(export.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let body: serde_json::Value = export.json().await.unwrap();
+    assert!(body.to_string().contains("ana@example.ro"), "{body}");
+
+    // Erasing needs her id typed again; a wrong one erases no one.
+    let (status, html) = get(&server, &admin, &format!("/customers/{ana}/erase")).await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = super::csrf_field(&html);
+    let erase = |confirm: String| {
+        server
+            .client
+            .post(format!("{}/customers/{ana}/erase", server.base))
+            .header("cookie", &admin)
+            .form(&[("csrf", csrf.clone()), ("confirm", confirm)])
+            .send()
+    };
+    let refused = erase(dan.to_string()).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("Nothing was erased"));
+    assert!(store.customer(ids[0]).await.unwrap().is_some());
+    let done = erase(ana.to_string()).await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(done.headers()["location"], "/customers?erased=1");
+    assert!(store.customer(ids[0]).await.unwrap().is_none());
+    let (_, html) = get(&server, &admin, "/customers?erased=1").await;
+    assert!(html.contains("The person was erased"), "{html}");
+}
+
+/// Every staff page, the public pages and an error page, filled from the
+/// demo generator, pass axe-core (WCAG 2.0/2.1 A and AA, best practice)
+/// at 1366 and 390 px, in English and in Romanian. With
+/// `VOUCH_TEST_SCREENSHOTS=DIR` each view is also saved as a PNG there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_core_at_both_widths_in_both_languages() {
+    if std::env::var("VOUCH_TEST_AXE").is_err() {
+        vouch_testing::say_skipping(
+            "the axe-core checks, because VOUCH_TEST_AXE (path to axe.min.js) is not set",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = vouch_store::Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
+        .await
+        .unwrap();
+    let config = vouch_demo::DemoConfig {
+        customers: 400,
+        months: 12,
+        seed: 1,
+        until: chrono::Utc::now(),
+    };
+    vouch_app::demo::load(&store, &config, |_| {}).await.unwrap();
+    vouch_app::text::retag(&store, |_, _| {}).await.unwrap();
+    vouch_app::demo::run_playbooks(&store, &Default::default(), 400)
+        .await
+        .unwrap();
+    vouch_app::demo::run_program(&store, 1).await.unwrap();
+    let now = chrono::Utc::now();
+    store
+        .add_user("admin@acme.example", Role::Admin, &vouch_server::hash_password("correct horse battery"), now)
+        .await
+        .unwrap();
+    let member = store.members(None, None, 1).await.unwrap();
+    let customer = member
+        .first()
+        .and_then(|m| m.customer_id)
+        .expect("the demo program has members");
+    let survey = store.survey_designs().await.unwrap()[0].survey.id.0;
+    let playbook = store.playbooks().await.unwrap()[0].id;
+    let server = start(store.clone()).await;
+    let public = ["/login", "/portal", "/portal/join", "/no-such-page"];
+    let staff = [
+        "/".to_owned(),
+        "/feedback".to_owned(),
+        "/customers".to_owned(),
+        format!("/customers/{customer}"),
+        format!("/customers/{customer}/erase"),
+        "/customers/999999".to_owned(),
+        "/surveys".to_owned(),
+        format!("/surveys/{survey}"),
+        "/tasks".to_owned(),
+        "/reports/sla".to_owned(),
+        "/playbooks".to_owned(),
+        format!("/playbooks/{playbook}"),
+        "/program".to_owned(),
+    ];
+    let shots = std::env::var("VOUCH_TEST_SCREENSHOTS").ok();
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for language in ["en", "ro"] {
+        let Some(browser) = Browser::start_in(language).await else {
+            return;
+        };
+        let page = &browser.client;
+        let outcome = async {
+            use fantoccini::Locator;
+            for path in public {
+                broken.extend(views(&browser, &server.base, path, language, shots.as_deref()).await?);
+                checked += 2;
+            }
+            page.goto(&format!("{}/login", server.base)).await?;
+            page.find(Locator::Id("email"))
+                .await?
+                .send_keys("admin@acme.example")
+                .await?;
+            page.find(Locator::Id("password"))
+                .await?
+                .send_keys("correct horse battery")
+                .await?;
+            page.find(Locator::Css("button[type=submit]")).await?.click().await?;
+            page.wait()
+                .at_most(std::time::Duration::from_secs(20))
+                .for_element(Locator::Css("header nav"))
+                .await?;
+            for path in &staff {
+                broken.extend(views(&browser, &server.base, path, language, shots.as_deref()).await?);
+                checked += 2;
+            }
+            Ok::<_, fantoccini::error::CmdError>(())
+        }
+        .await;
+        browser.close().await;
+        outcome.expect("the browser steps");
+    }
+    assert_eq!(checked, 2 * 2 * (public.len() + staff.len()));
+    assert!(broken.is_empty(), "axe-core found:\n{}", broken.join("\n"));
+}
+
+/// axe-core's findings on `path` at a desktop's and a phone's width.
+async fn views(
+    browser: &Browser,
+    base: &str,
+    path: &str,
+    language: &str,
+    shots: Option<&str>,
+) -> Result<Vec<String>, fantoccini::error::CmdError> {
+    use fantoccini::Locator;
+    let page = &browser.client;
+    let mut found = Vec::new();
+    for (width, height) in [(1366, 900), (390, 844)] {
+        page.set_window_size(width, height).await?;
+        page.goto(&format!("{base}{path}")).await?;
+        let lang = page.find(Locator::Css("html")).await?.attr("lang").await?;
+        assert_eq!(lang.as_deref(), Some(language), "{path}");
+        if let Some(dir) = shots {
+            let name = format!("{language}-{width}{}.png", path.replace('/', "_"));
+            std::fs::write(std::path::Path::new(dir).join(name), page.screenshot().await?).unwrap();
+        }
+        for v in browser.axe().await.unwrap_or_default() {
+            found.push(format!("{language} {width}px {path}: {v}"));
+        }
+    }
+    Ok(found)
+}
