@@ -1525,6 +1525,26 @@ async fn a_browser_sees_a_gating_denial_before_saving_and_works_a_task_to_closed
             .for_element(Locator::Id(&format!("task-{task}")))
             .await?;
         assert!(row.text().await?.contains("support"));
+        // The keyboard alone: j goes to the first task, x ticks it, a goes
+        // to Assign, and Enter there assigns the ticked task.
+        for key in ["j", "x", "a"] {
+            page.active_element().await?.send_keys(key).await?;
+        }
+        let focused = page.active_element().await?.attr("id").await?;
+        assert_eq!(focused.as_deref(), Some("bulk-owner"));
+        page.active_element()
+            .await?
+            .send_keys("ioana@example.com\u{E007}")
+            .await?;
+        page.wait()
+            .at_most(std::time::Duration::from_secs(20))
+            .for_element(Locator::Css("p[role=status]"))
+            .await?;
+        assert_eq!(
+            store.task(task).await.unwrap().unwrap().owner.as_deref(),
+            Some("ioana@example.com"),
+            "assigned by keyboard"
+        );
         page.find(Locator::Css(&format!("#state-{task} option[value=closed]")))
             .await?
             .click()
