@@ -541,9 +541,9 @@ pub async fn run_program(store: &Store, seed: u64) -> Result<ProgramSummary> {
                 email,
                 ..Conversion::default()
             };
-            if let Ok((r, _)) = program::convert(store, &conversion, Utc::now()).await? {
+            if let Ok(done) = program::convert(store, &conversion, Utc::now()).await? {
                 summary.referrals += 1;
-                if r.status == "flagged" {
+                if done.referral.status == "flagged" {
                     summary.flagged += 1;
                 }
             }

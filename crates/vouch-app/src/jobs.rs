@@ -33,6 +33,8 @@ pub enum Task {
     /// Mails customer `customer_id` a link to join the program (the open join page).
     PortalJoin {
         customer_id: i64,
+        /// The join code it was asked for with (none: an open sign-up).
+        code: Option<String>,
     },
     /// Mails staff reply `reply_id`.
     TaskReply {
@@ -89,7 +91,7 @@ impl Task {
             Task::ProgramSweep => PROGRAM_SCHEDULE.to_owned(),
             // One pending link per member: asking again while one waits sends one.
             Task::PortalLink { member_id } => format!("portal.link:{member_id}"),
-            Task::PortalJoin { customer_id } => format!("portal.join:{customer_id}"),
+            Task::PortalJoin { customer_id, .. } => format!("portal.join:{customer_id}"),
             Task::TaskReply { reply_id } => format!("task.reply:{reply_id}"),
         }
     }
@@ -132,8 +134,8 @@ impl Task {
             | Task::ProgramSweep => Ok(serde_json::json!({})),
             Task::TaskReply { reply_id } => Ok(serde_json::json!({ "reply_id": reply_id })),
             Task::PortalLink { member_id } => Ok(serde_json::json!({ "member_id": member_id })),
-            Task::PortalJoin { customer_id } => {
-                Ok(serde_json::json!({ "customer_id": customer_id }))
+            Task::PortalJoin { customer_id, code } => {
+                Ok(serde_json::json!({ "customer_id": customer_id, "code": code }))
             }
             Task::PlaybookStep(s) | Task::PlaybookMessage(s) | Task::PlaybookCall(s) => {
                 serde_json::to_value(s)
@@ -160,6 +162,7 @@ impl Task {
                 customer_id: job.payload["customer_id"]
                     .as_i64()
                     .ok_or_else(|| format!("a {} job without its customer_id", job.kind))?,
+                code: job.payload["code"].as_str().map(str::to_owned),
             },
             JobKind::PortalLink => Task::PortalLink {
                 member_id: job.payload["member_id"]
@@ -210,7 +213,10 @@ mod tests {
             Task::PlaybookSchedule,
             Task::ProgramSweep,
             Task::PortalLink { member_id: 5 },
-            Task::PortalJoin { customer_id: 6 },
+            Task::PortalJoin {
+                customer_id: 6,
+                code: Some("SPRING".into()),
+            },
             Task::TaskReply { reply_id: 9 },
         ] {
             let new = task.job(now);

@@ -1029,6 +1029,7 @@ pub async fn prepare_message(
                 store,
                 customer,
                 vouch_domain::program::JoinedBy::Invitation,
+                None,
                 public_url,
             )
             .await?,

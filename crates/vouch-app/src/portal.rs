@@ -185,7 +185,15 @@ pub struct PortalView {
     pub challenges: Vec<ChallengeView>,
     pub badges: Vec<(vouch_store::Badge, DateTime<Utc>)>,
     pub recognitions: Vec<vouch_store::Recognition>,
+    /// The gift codes handed out for the member's redemptions, by redemption.
+    pub gift_codes: std::collections::HashMap<i64, String>,
+    /// The wall: the newest public thanks to any member, with a short
+    /// name ("Ana P.").
+    pub wall: Vec<(vouch_store::Recognition, String)>,
 }
+
+/// How many public thanks the portal's wall shows.
+pub const WALL_SIZE: u32 = 10;
 
 /// A challenge as the member sees it.
 #[derive(Debug, Clone)]
@@ -273,7 +281,15 @@ pub async fn view(store: &Store, member: Member) -> Result<PortalView> {
     }
     let badges = store.member_badges(member.id).await?;
     let recognitions = store.recognitions(member.id).await?;
+    let wall = store
+        .public_recognitions(WALL_SIZE)
+        .await?
+        .into_iter()
+        .map(|(r, name)| (r, crate::program::short_name(name.as_deref().unwrap_or(""))))
+        .collect();
     Ok(PortalView {
+        gift_codes: store.redemption_codes(member.id).await?,
+        wall,
         badges,
         recognitions,
         challenges,
@@ -300,6 +316,7 @@ pub async fn join_link(
     store: &Store,
     customer: CustomerId,
     by: vouch_domain::program::JoinedBy,
+    join_code: Option<&str>,
     public_url: &str,
 ) -> Result<String> {
     let token = new_secret();
@@ -309,7 +326,7 @@ pub async fn join_link(
         _ => Duration::minutes(LINK_MINUTES),
     };
     store
-        .add_join_link(&secret_hash(&token), customer, by, now + life, now)
+        .add_join_link(&secret_hash(&token), customer, by, join_code, now + life, now)
         .await?;
     Ok(format!(
         "{}/portal/join/{token}",
@@ -322,9 +339,18 @@ pub async fn join_link(
 /// unknown, used or expired.
 pub async fn join(store: &Store, token: &str) -> Result<Option<PortalSession>> {
     let now = Utc::now();
-    let Some((customer, by)) = store.use_join_link(&secret_hash(token), now).await? else {
+    let Some((customer, mut by, code)) = store.use_join_link(&secret_hash(token), now).await?
+    else {
         return Ok(None);
     };
+    // A join code counts a use when someone joins with it; one used up
+    // meanwhile leaves an open sign-up (both are untrusted).
+    if let Some(code) = code
+        && store.member_of_customer(customer).await?.is_none()
+        && store.spend_join_code(&code, now).await?
+    {
+        by = vouch_domain::program::JoinedBy::JoinCode;
+    }
     let terms = crate::program::settings(store).await?.terms_version;
     let (member, _) = store.add_member(customer, by, Some(&terms), now).await?;
     if matches!(member.status, MemberStatus::Banned | MemberStatus::Left) {
@@ -334,29 +360,66 @@ pub async fn join(store: &Store, token: &str) -> Result<Option<PortalSession>> {
     Ok(Some(open_session(store, member.id, now).await?))
 }
 
+/// Why the join page did not take a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JoinRefusal {
+    #[error("this join code is unknown, used up, expired or switched off")]
+    BadCode,
+    #[error("joining needs a join code")]
+    CodeNeeded,
+}
+
+/// A join code as people type it: trimmed, in capitals.
+pub fn normalise_join_code(code: &str) -> String {
+    code.trim().to_uppercase()
+}
+
 /// The open join page: queues a join link for a known customer who is not
-/// a member (nothing otherwise, and the caller cannot tell which).
-pub async fn request_join(store: &Store, email: &str) -> Result<()> {
+/// a member (nothing otherwise, and the caller cannot tell which). A join
+/// code, when given, must be open now; without one the program must take
+/// open sign-ups.
+pub async fn request_join(
+    store: &Store,
+    email: &str,
+    code: Option<&str>,
+) -> Result<std::result::Result<(), JoinRefusal>> {
+    let code = code.map(normalise_join_code).filter(|c| !c.is_empty());
+    match &code {
+        Some(code) => {
+            let open = store
+                .join_code(code)
+                .await?
+                .is_some_and(|c| c.open_at(Utc::now()));
+            if !open {
+                return Ok(Err(JoinRefusal::BadCode));
+            }
+        }
+        None if !crate::program::settings(store).await?.open_sign_up => {
+            return Ok(Err(JoinRefusal::CodeNeeded));
+        }
+        None => {}
+    }
     let Ok(email) = Email::parse(email) else {
-        return Ok(());
+        return Ok(Ok(()));
     };
     let Ok(customer) = store.find_customer(email.as_str()).await else {
-        return Ok(());
+        return Ok(Ok(()));
     };
     if store.member_of_customer(customer.id).await?.is_some() {
         // A member signs in instead.
-        return request_link(store, email.as_str()).await;
+        return request_link(store, email.as_str()).await.map(Ok);
     }
     store
         .enqueue_jobs(
             &[Task::PortalJoin {
                 customer_id: customer.id.0,
+                code,
             }
             .job(Utc::now())],
             Utc::now(),
         )
         .await?;
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// The open join page's email, made when it is sent: none when the
@@ -364,6 +427,7 @@ pub async fn request_join(store: &Store, email: &str) -> Result<()> {
 pub async fn prepare_join(
     store: &Store,
     customer: i64,
+    code: Option<&str>,
     public_url: &str,
 ) -> Result<Option<LinkEmail>> {
     let Some(c) = store.customer(CustomerId(customer)).await? else {
@@ -379,6 +443,7 @@ pub async fn prepare_join(
         store,
         c.id,
         vouch_domain::program::JoinedBy::OpenSignUp,
+        code,
         public_url,
     )
     .await?;

@@ -45,6 +45,19 @@ pub struct ProgramSettings {
     /// (the oldest first); none: they never do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expire_months: Option<u32>,
+    /// Whether anyone may ask to join on the open join page; when not,
+    /// joining there needs a join code.
+    #[serde(default = "yes")]
+    pub open_sign_up: bool,
+    /// A gift-code reward whose codes go to referred friends (the other
+    /// side of a double-sided reward): one per referral that is not
+    /// blocked or flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub friend_reward_id: Option<i64>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for ProgramSettings {
@@ -57,6 +70,8 @@ impl Default for ProgramSettings {
             review_days: 7,
             terms_version: "2026-12".into(),
             expire_months: None,
+            open_sign_up: true,
+            friend_reward_id: None,
         }
     }
 }
@@ -608,19 +623,36 @@ pub enum ConversionRefusal {
     NoCodeOrClick,
 }
 
+/// A conversion as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Converted {
+    pub referral: Referral,
+    /// False: the order was reported before and nothing was written.
+    pub new: bool,
+    /// The friend's side of the reward: a gift code from the program's
+    /// friend reward, for a referral that is neither blocked nor flagged.
+    pub friend_code: Option<String>,
+}
+
 /// Records a conversion: attributes it (a click id → the visitor's
 /// clicks in the window, first or last; a code → that link), runs the
 /// fraud rules, decides its status and its reward, and writes it once
-/// per external order id (`(referral, false)` for a retry).
+/// per external order id (`new: false` for a retry, with the same friend
+/// code).
 pub async fn convert(
     store: &Store,
     c: &Conversion,
     now: DateTime<Utc>,
-) -> Result<std::result::Result<(Referral, bool), ConversionRefusal>> {
-    if let Some(existing) = store.referral_by_order(&c.external_order_id).await? {
-        return Ok(Ok((existing, false)));
-    }
+) -> Result<std::result::Result<Converted, ConversionRefusal>> {
     let settings = settings(store).await?;
+    if let Some(existing) = store.referral_by_order(&c.external_order_id).await? {
+        let friend_code = friend_code(store, &settings, &existing, now).await?;
+        return Ok(Ok(Converted {
+            referral: existing,
+            new: false,
+            friend_code,
+        }));
+    }
     let rule = &settings.referral;
     let window = Duration::days(i64::from(rule.window_days));
     let (link, click) = match (&c.click, &c.code) {
@@ -765,7 +797,34 @@ pub async fn convert(
             .then(|| now + hold),
         earn,
     };
-    Ok(Ok(store.add_referral(&referral, now).await?))
+    let (referral, new) = store.add_referral(&referral, now).await?;
+    let friend_code = friend_code(store, &settings, &referral, now).await?;
+    Ok(Ok(Converted {
+        referral,
+        new,
+        friend_code,
+    }))
+}
+
+/// The friend's gift code of `referral` (handed out once, then the same):
+/// none without a friend reward, for a blocked or flagged referral, or
+/// when the friend reward has no code left.
+async fn friend_code(
+    store: &Store,
+    settings: &ProgramSettings,
+    referral: &Referral,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let Some(reward) = settings.friend_reward_id else {
+        return Ok(None);
+    };
+    let earns = [ReferralStatus::Pending, ReferralStatus::Approved]
+        .iter()
+        .any(|s| s.as_str() == referral.status);
+    if !earns {
+        return Ok(None);
+    }
+    Ok(store.friend_code(reward, referral.id, now).await?)
 }
 
 /// A staff decision on a flagged referral: approve (it pays, or waits out
@@ -953,7 +1012,7 @@ pub async fn leaderboard(
 }
 
 /// "Ana Popescu" → "Ana P.": a board shows no full names.
-fn short_name(name: &str) -> String {
+pub fn short_name(name: &str) -> String {
     let mut parts = name.split_whitespace();
     match (parts.next(), parts.last()) {
         (Some(first), Some(last)) => {
@@ -1348,10 +1407,215 @@ pub async fn import_conversions(
             customer: row.customer,
         };
         match convert(store, &conversion, Utc::now()).await? {
-            Ok((r, true)) => *summary.new.entry(r.status).or_default() += 1,
-            Ok((_, false)) => summary.seen += 1,
+            Ok(Converted {
+                referral, new: true, ..
+            }) => *summary.new.entry(referral.status).or_default() += 1,
+            Ok(Converted { new: false, .. }) => summary.seen += 1,
             Err(refusal) => summary.refused.push((row.line, refusal.to_string())),
         }
     }
     Ok(summary)
+}
+
+/// A field that was not accepted, and what it needs (the API answers 422
+/// with it; a page shows it beside the form).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldRefusal {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn refuse<T>(field: &'static str, message: impl Into<String>) -> Result<std::result::Result<T, FieldRefusal>> {
+    Ok(Err(FieldRefusal {
+        field,
+        message: message.into(),
+    }))
+}
+
+/// A reward as staff describe it, on the page or through the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RewardDraft {
+    pub name: String,
+    pub kind: vouch_domain::program::RewardKind,
+    pub points: i64,
+    /// None: unlimited. A gift-code reward's stock is its codes.
+    pub stock: Option<i64>,
+    pub min_tier: Option<String>,
+    pub per_member_limit: Option<i64>,
+    pub fulfilment: Fulfilment,
+}
+
+/// Adds a reward to the catalogue after checking it. A gift-code reward
+/// starts with no stock: its codes are its stock (`add_gift_codes`).
+pub async fn add_reward(
+    store: &Store,
+    draft: RewardDraft,
+) -> Result<std::result::Result<vouch_store::Reward, FieldRefusal>> {
+    use vouch_domain::program::RewardKind;
+    let name = draft.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return refuse("name", "a name of 1 to 200 characters");
+    }
+    if !(1..=10_000_000).contains(&draft.points) {
+        return refuse("points", "1 to 10000000 points");
+    }
+    if draft
+        .stock
+        .is_some_and(|s| !(0..=1_000_000_000).contains(&s))
+    {
+        return refuse("stock", "0 to 1000000000 units");
+    }
+    let stock = match draft.kind {
+        RewardKind::GiftCode if draft.stock.is_some_and(|s| s > 0) => {
+            return refuse(
+                "stock",
+                "a gift-code reward's stock is its codes: add the codes to it once it exists",
+            );
+        }
+        RewardKind::GiftCode => Some(0),
+        _ => draft.stock,
+    };
+    if draft
+        .per_member_limit
+        .is_some_and(|l| !(1..=1000).contains(&l))
+    {
+        return refuse("per_member_limit", "1 to 1000");
+    }
+    let tiers = settings(store).await?.tiers;
+    let min_tier = draft.min_tier.filter(|t| !t.trim().is_empty());
+    if let Some(tier) = &min_tier
+        && !tiers.iter().any(|t| &t.name == tier)
+    {
+        let names: Vec<&str> = tiers.iter().map(|t| t.name.as_str()).collect();
+        return refuse("min_tier", format!("one of the tiers: {}", names.join(", ")));
+    }
+    let reward = vouch_store::NewReward {
+        name: name.to_owned(),
+        kind: draft.kind,
+        points: draft.points,
+        stock,
+        min_tier,
+        per_member_limit: draft.per_member_limit.map(|l| l as i32),
+        fulfilment: draft.fulfilment,
+    };
+    Ok(Ok(store.add_reward(&reward, Utc::now()).await?))
+}
+
+/// The most gift codes one upload takes.
+pub const MAX_CODES_PER_UPLOAD: usize = 100_000;
+
+/// Loads gift codes into a gift-code reward, one per line (blank lines
+/// skipped, codes it holds already skipped); its stock grows by as many
+/// as are new. How many were new.
+pub async fn add_gift_codes(
+    store: &Store,
+    reward: i64,
+    codes: &[String],
+) -> Result<std::result::Result<usize, FieldRefusal>> {
+    let Some(found) = store.reward(reward).await? else {
+        return Err(StoreError::NotFound {
+            what: "reward",
+            key: reward.to_string(),
+        }
+        .into());
+    };
+    if found.kind != vouch_domain::program::RewardKind::GiftCode.as_str() {
+        return refuse("codes", "only a gift-code reward takes codes");
+    }
+    let mut clean: Vec<String> = Vec::with_capacity(codes.len());
+    for (i, code) in codes.iter().enumerate() {
+        let code = code.trim();
+        if code.is_empty() {
+            continue;
+        }
+        if code.chars().count() > 200 || code.chars().any(char::is_control) {
+            return refuse(
+                "codes",
+                format!("code {} is over 200 characters or holds a control character", i + 1),
+            );
+        }
+        if !clean.iter().any(|c| c == code) {
+            clean.push(code.to_owned());
+        }
+    }
+    if clean.is_empty() || clean.len() > MAX_CODES_PER_UPLOAD {
+        return refuse(
+            "codes",
+            format!("1 to {MAX_CODES_PER_UPLOAD} codes, one per line"),
+        );
+    }
+    Ok(Ok(store.add_reward_codes(reward, &clean, Utc::now()).await?))
+}
+
+/// Withdraws a reward or offers it again, and adds stock (not to a
+/// gift-code reward, whose stock is its codes). None: no such reward.
+pub async fn change_reward(
+    store: &Store,
+    id: i64,
+    active: Option<bool>,
+    add_stock: Option<i64>,
+) -> Result<std::result::Result<Option<vouch_store::Reward>, FieldRefusal>> {
+    let Some(found) = store.reward(id).await? else {
+        return Ok(Ok(None));
+    };
+    if let Some(n) = add_stock {
+        if found.kind == vouch_domain::program::RewardKind::GiftCode.as_str() {
+            return refuse("add_stock", "a gift-code reward's stock is its codes: add codes");
+        }
+        if !(1..=1_000_000_000).contains(&n) {
+            return refuse("add_stock", "1 to 1000000000 units");
+        }
+    }
+    Ok(Ok(store.change_reward(id, active, add_stock, Utc::now()).await?))
+}
+
+/// Adds a challenge after the shape and the compliance guard (R3 for a
+/// review stage that pays where the platform forbids incentives).
+pub async fn add_challenge(
+    store: &Store,
+    spec: &vouch_domain::program::challenges::ChallengeSpec,
+) -> Result<std::result::Result<vouch_store::Challenge, vouch_domain::program::challenges::ChallengeRefusal>>
+{
+    if let Err(refusal) = spec.check() {
+        return Ok(Err(refusal));
+    }
+    Ok(Ok(store.add_challenge(spec, Utc::now()).await?))
+}
+
+/// Pauses a challenge or opens it again; false: no such challenge.
+pub async fn set_challenge_active(store: &Store, id: i64, active: bool) -> Result<bool> {
+    Ok(store.set_challenge_active(id, active, Utc::now()).await?)
+}
+
+/// Adds a join code: the one given (in capitals; 4 to 40 letters, digits
+/// or dashes) or one drawn like a referral code, used at most `max_uses`
+/// times until `expires_at`.
+pub async fn add_join_code(
+    store: &Store,
+    code: Option<&str>,
+    max_uses: Option<i64>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<std::result::Result<vouch_store::JoinCode, FieldRefusal>> {
+    let code = match code.map(crate::portal::normalise_join_code) {
+        Some(c) if !c.is_empty() => c,
+        _ => new_code(),
+    };
+    if !(4..=40).contains(&code.len())
+        || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return refuse("code", "4 to 40 letters, digits or dashes");
+    }
+    if max_uses.is_some_and(|m| !(1..=10_000_000).contains(&m)) {
+        return refuse("max_uses", "1 to 10000000 uses");
+    }
+    let now = Utc::now();
+    if expires_at.is_some_and(|at| at <= now) {
+        return refuse("expires_at", "a time in the future");
+    }
+    match store.add_join_code(&code, max_uses, expires_at, now).await {
+        Ok(added) => Ok(Ok(added)),
+        Err(e) if e.is_unique_violation() => refuse("code", format!("{code} exists already")),
+        Err(e) => Err(e.into()),
+    }
 }

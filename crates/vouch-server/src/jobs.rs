@@ -302,7 +302,9 @@ impl Worker {
             .map(|n| tracing::debug!(runs = n, "scheduled playbooks"))
             .map_err(|e| e.to_string()),
             Ok(Task::PortalLink { member_id }) => self.portal_link(member_id).await,
-            Ok(Task::PortalJoin { customer_id }) => self.portal_join(customer_id).await,
+            Ok(Task::PortalJoin { customer_id, code }) => {
+                self.portal_join(customer_id, code.as_deref()).await
+            }
             Ok(Task::ProgramSweep) => {
                 let paid = vouch_app::program::pay_due_referrals(&self.store, Utc::now()).await;
                 let expired = vouch_app::program::expire_points(&self.store, Utc::now()).await;
@@ -513,13 +515,18 @@ impl Worker {
     }
 
     /// Mails a customer's join link, made now (no job holds a token).
-    async fn portal_join(&self, customer: i64) -> Result<(), String> {
+    async fn portal_join(&self, customer: i64, code: Option<&str>) -> Result<(), String> {
         if !self.mailer.can_send() {
             return Err("no SMTP server is configured (smtp_url)".to_owned());
         }
         let Some(email) =
-            vouch_app::portal::prepare_join(&self.store, customer, &self.settings.mail.public_url)
-                .await
+            vouch_app::portal::prepare_join(
+                &self.store,
+                customer,
+                code,
+                &self.settings.mail.public_url,
+            )
+            .await
                 .map_err(|e| e.to_string())?
         else {
             return Ok(());

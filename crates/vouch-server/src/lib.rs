@@ -18,6 +18,7 @@ mod metrics;
 pub mod outbound;
 mod pages;
 mod playbook_pages;
+mod program_admin;
 mod program_pages;
 mod survey_admin;
 mod survey_pages;
@@ -215,6 +216,27 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/sla", get(playbook_pages::sla_report))
         .route("/program", get(program_pages::staff_program))
         .route(
+            "/program/rewards",
+            get(program_admin::rewards).post(program_admin::add_reward),
+        )
+        .route("/program/rewards/{id}", post(program_admin::change_reward))
+        .route(
+            "/program/challenges",
+            get(program_admin::challenges).post(program_admin::add_challenge),
+        )
+        .route(
+            "/program/challenges/{id}",
+            post(program_admin::switch_challenge),
+        )
+        .route(
+            "/program/join-codes",
+            get(program_admin::join_codes).post(program_admin::add_join_code),
+        )
+        .route(
+            "/program/join-codes/{code}",
+            post(program_admin::switch_join_code),
+        )
+        .route(
             "/program/submissions/{id}",
             post(program_pages::decide_stage),
         )
@@ -343,6 +365,9 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/tasks", Some(WorkTasks)),
         ("GET", "/reports/sla", Some(ReadMetrics)),
         ("GET", "/program", Some(ReadCustomers)),
+        ("GET", "/program/rewards", Some(ReadCustomers)),
+        ("GET", "/program/challenges", Some(ReadCustomers)),
+        ("GET", "/program/join-codes", Some(ManageProgram)),
         ("GET", "/program/submissions/1/file", Some(ReadCustomers)),
         ("GET", "/playbooks", Some(ReadCustomers)),
         ("GET", "/playbooks/1", Some(ManagePlaybooks)),
@@ -400,6 +425,12 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("POST", "/api/v1/program/points", Some(ManageProgram)),
         ("GET", "/api/v1/program/rewards", Some(ReadCustomers)),
         ("POST", "/api/v1/program/rewards", Some(ManageProgram)),
+        ("PATCH", "/api/v1/program/rewards/1", Some(ManageProgram)),
+        ("POST", "/api/v1/program/rewards/1/codes", Some(ManageProgram)),
+        ("GET", "/api/v1/program/join-codes", Some(ManageProgram)),
+        ("POST", "/api/v1/program/join-codes", Some(ManageProgram)),
+        ("PATCH", "/api/v1/program/join-codes/{code}", Some(ManageProgram)),
+        ("PATCH", "/api/v1/program/challenges/1", Some(ManageProgram)),
         ("GET", "/api/v1/program/redemptions", Some(ReadCustomers)),
         ("POST", "/api/v1/program/redemptions", Some(ManageProgram)),
         (

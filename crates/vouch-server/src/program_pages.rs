@@ -108,6 +108,8 @@ struct RedemptionRow {
     state_key: &'static str,
     reason: Option<String>,
     date: String,
+    /// The gift code it was fulfilled with.
+    code: Option<String>,
 }
 
 struct EntryRow {
@@ -163,6 +165,8 @@ struct PortalPage {
     badges: Vec<(String, String, String)>,
     /// Message, author, date.
     recognitions: Vec<(String, String, String)>,
+    /// Public thanks to any member: (message, member's short name, date).
+    wall: Vec<(String, String, String)>,
     lang: &'static str,
     ui: crate::locale::Ui,
     company: String,
@@ -406,7 +410,13 @@ pub async fn portal(
                 state_key: redemption_key(&r.state),
                 reason: r.reason.clone(),
                 date: date(r.created_at),
+                code: view.gift_codes.get(&r.id).cloned(),
             })
+            .collect(),
+        wall: view
+            .wall
+            .iter()
+            .map(|(r, name)| (r.message.clone(), name.clone(), date(r.created_at)))
             .collect(),
         links: view
             .links
@@ -1031,25 +1041,53 @@ struct JoinPage {
     company: String,
     logo: Option<String>,
     terms: String,
+    /// Whether the page must ask for a join code.
+    code_needed: bool,
+    /// A code given in the link (`?code=`), filled in.
+    code: String,
+    error: Option<&'static str>,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct JoinQuery {
+    code: Option<String>,
 }
 
 /// `GET /portal/join`: the open join page (an address the company knows
-/// gets a link; joining this way is untrusted).
-pub async fn join_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let brand = crate::survey_pages::brand(&state).await;
-    let (lang, t) = crate::locale::texts(&headers);
-    let terms = vouch_app::program::settings(&state.store)
-        .await
-        .map(|s| s.terms_version)
-        .unwrap_or_default();
+/// gets a link; joining this way is untrusted). `?code=` fills in a join
+/// code; a program closed to open sign-ups asks for one.
+pub async fn join_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<JoinQuery>,
+) -> Response {
+    join_form(&state, &headers, q.code.as_deref(), None, StatusCode::OK).await
+}
+
+async fn join_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    code: Option<&str>,
+    error: Option<&'static str>,
+    status: StatusCode,
+) -> Response {
+    let brand = crate::survey_pages::brand(state).await;
+    let (lang, t) = crate::locale::texts(headers);
+    let settings = match vouch_app::program::settings(&state.store).await {
+        Ok(settings) => settings,
+        Err(e) => return PageError::from(e).into_response(),
+    };
     crate::survey_pages::html(
-        StatusCode::OK,
+        status,
         JoinPage {
             lang,
             ui: crate::locale::Ui(t),
             company: brand.company_name,
             logo: brand.logo_url,
-            terms,
+            terms: settings.terms_version,
+            code_needed: !settings.open_sign_up,
+            code: code.map(vouch_app::portal::normalise_join_code).unwrap_or_default(),
+            error,
         },
     )
 }
@@ -1061,8 +1099,18 @@ pub async fn request_join(
     crate::edge::Form(form): crate::edge::Form<std::collections::HashMap<String, String>>,
 ) -> Response {
     let email = form.get("email").map_or("", String::as_str);
-    if let Err(e) = vouch_app::portal::request_join(&state.store, email).await {
-        return PageError::from(e).into_response();
+    let code = form.get("code").map(String::as_str);
+    match vouch_app::portal::request_join(&state.store, email, code).await {
+        Ok(Ok(())) => {}
+        Ok(Err(refusal)) => {
+            let key = match refusal {
+                vouch_app::portal::JoinRefusal::BadCode => "portal_join_bad_code",
+                vouch_app::portal::JoinRefusal::CodeNeeded => "portal_join_code_needed",
+            };
+            return join_form(&state, &headers, code, Some(key), StatusCode::UNPROCESSABLE_ENTITY)
+                .await;
+        }
+        Err(e) => return PageError::from(e).into_response(),
     }
     notice(
         &state,

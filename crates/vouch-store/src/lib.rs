@@ -11,6 +11,7 @@ mod answer_queue;
 mod attempts;
 mod audit;
 mod batch;
+mod codes;
 mod customers;
 mod error;
 pub(crate) mod events;
@@ -34,6 +35,7 @@ mod text;
 
 pub use answer_queue::FirstAnswer;
 pub use audit::AuditEntry;
+pub use codes::JoinCode;
 pub use customers::{CustomerFilter, CustomerKey, Erasure, like_literal};
 pub use error::StoreError;
 pub use events::StoredEvent;

@@ -12,6 +12,7 @@ use vouch_domain::program::{
 };
 use vouch_domain::{CustomerId, DomainEvent};
 
+use crate::codes::claim_code;
 use crate::events::append_events;
 use crate::store::{BeginWrite, on_backend};
 use crate::{Result, Store, StoreError};
@@ -931,6 +932,21 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(Some(Err(state)));
             }
+            if next == RedemptionState::Fulfilled {
+                // A gift code's redemption is fulfilled with one of its codes, or not at all.
+                let kind: String = sqlx::query_scalar("SELECT kind FROM rewards WHERE id = $1").bind(r.reward_id).fetch_one(&mut *tx).await?;
+                if kind == RewardKind::GiftCode.as_str() {
+                    if claim_code!(tx, r.reward_id, "redemption_id", id, now).await?.is_none() {
+                        tx.rollback().await?;
+                        return Ok(Some(Err(state)));
+                    }
+                    // Its stock is its free codes: one unit was set aside, or is taken now.
+                    sqlx::query("UPDATE rewards SET stock = stock - 1 WHERE id = $1 AND stock > 0 AND \
+                        EXISTS (SELECT 1 FROM redemptions WHERE id = $2 AND stock_reserved = FALSE)")
+                        .bind(r.reward_id).bind(id).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE redemptions SET stock_reserved = TRUE WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                }
+            }
             let customer = customer_of_member!(tx, r.member_id).await?;
             let mut events = Vec::new();
             if next.is_final() {
@@ -1349,30 +1365,32 @@ impl Store {
         token_hash: &str,
         customer: CustomerId,
         by: JoinedBy,
+        join_code: Option<&str>,
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         on_backend!(self, pool => sqlx::query(
-            "INSERT INTO program_joins (token_hash, customer_id, joined_by, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(token_hash).bind(customer.0).bind(by.as_str()).bind(expires_at).bind(now).execute(pool).await.map(|_| ()))?;
+            "INSERT INTO program_joins (token_hash, customer_id, joined_by, join_code, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(token_hash).bind(customer.0).bind(by.as_str()).bind(join_code).bind(expires_at).bind(now).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 
-    /// Spends a join link: its customer and how they join, when it is
-    /// known, unused and unexpired.
+    /// Spends a join link: its customer, how they join and the join code
+    /// it was asked for with, when it is known, unused and unexpired.
     pub async fn use_join_link(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<(CustomerId, JoinedBy)>> {
-        let row: Option<(i64, String)> = on_backend!(self, pool => sqlx::query_as(
-            "UPDATE program_joins SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING customer_id, joined_by")
+    ) -> Result<Option<(CustomerId, JoinedBy, Option<String>)>> {
+        let row: Option<(i64, String, Option<String>)> = on_backend!(self, pool => sqlx::query_as(
+            "UPDATE program_joins SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING customer_id, joined_by, join_code")
             .bind(token_hash).bind(now).fetch_optional(pool).await)?;
-        row.map(|(c, by)| {
+        row.map(|(c, by, code)| {
             Ok((
                 CustomerId(c),
                 by.parse()
                     .map_err(|e| StoreError::corrupt("join link", e))?,
+                code,
             ))
         })
         .transpose()
@@ -1792,6 +1810,23 @@ impl Store {
     }
 
     /// A member's recognition, newest first.
+    /// The newest public recognitions of any member, each with the
+    /// member's customer name (none once erased).
+    pub async fn public_recognitions(&self, limit: u32) -> Result<Vec<(Recognition, Option<String>)>> {
+        type Row = (i64, i64, String, bool, String, DateTime<Utc>, Option<String>);
+        let rows: Vec<Row> = on_backend!(self, pool => sqlx::query_as(
+            "SELECT r.id, r.member_id, r.message, r.public, r.author, r.created_at, c.name FROM recognitions r \
+             JOIN program_members m ON m.id = r.member_id LEFT JOIN customers c ON c.id = m.customer_id \
+             WHERE r.public = $1 AND m.status = 'active' ORDER BY r.id DESC LIMIT $2")
+            .bind(true).bind(i64::from(limit)).fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, member_id, message, public, author, created_at, name)| {
+                (Recognition { id, member_id, message, public, author, created_at }, name)
+            })
+            .collect())
+    }
+
     pub async fn recognitions(&self, member: i64) -> Result<Vec<Recognition>> {
         Ok(on_backend!(self, pool => sqlx::query_as(
             "SELECT id, member_id, message, public, author, created_at FROM recognitions WHERE member_id = $1 ORDER BY id DESC LIMIT 100")

@@ -14,7 +14,7 @@ use vouch_domain::program::{
     Fulfilment, JoinedBy, MemberStatus, Period, RedemptionRefusal, RedemptionState, RewardKind,
 };
 use vouch_store::{
-    LedgerEntry, LedgerRefusal, NewReward, Redemption, Referral, ReferralFilter, Reward,
+    LedgerEntry, LedgerRefusal, Redemption, Referral, ReferralFilter, Reward,
 };
 
 use super::{ApiError, ApiResult, Body, Params, Path, page, page_size, parse_field};
@@ -344,44 +344,8 @@ pub async fn add_reward(
     State(state): State<AppState>,
     Body(body): Body<RewardSpec>,
 ) -> Result<Response, ApiError> {
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid("name", "a name of 1 to 200 characters"));
-    }
-    if !(1..=10_000_000).contains(&body.points) {
-        return Err(ApiError::invalid("points", "1 to 10000000 points"));
-    }
-    if body
-        .stock
-        .is_some_and(|s| !(0..=1_000_000_000).contains(&s))
-    {
-        return Err(ApiError::invalid("stock", "0 to 1000000000 units"));
-    }
-    if body
-        .per_member_limit
-        .is_some_and(|l| !(1..=1000).contains(&l))
-    {
-        return Err(ApiError::invalid("per_member_limit", "1 to 1000"));
-    }
-    let settings = program::settings(&state.store).await?;
-    if let Some(tier) = &body.min_tier
-        && !settings.tiers.iter().any(|t| &t.name == tier)
-    {
-        return Err(ApiError::invalid(
-            "min_tier",
-            format!(
-                "one of the tiers: {}",
-                settings
-                    .tiers
-                    .iter()
-                    .map(|t| t.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    }
-    let reward = NewReward {
-        name: name.to_owned(),
+    let draft = program::RewardDraft {
+        name: body.name,
         kind: match body.kind.as_deref() {
             None => RewardKind::Swag,
             Some(k) => parse_field("kind", k)?,
@@ -389,12 +353,189 @@ pub async fn add_reward(
         points: body.points,
         stock: body.stock,
         min_tier: body.min_tier,
-        per_member_limit: body.per_member_limit.map(|l| l as i32),
+        per_member_limit: body.per_member_limit,
         fulfilment: parse_field::<Fulfilment>("fulfilment", &body.fulfilment)?,
     };
-    let reward = state.store.add_reward(&reward, chrono::Utc::now()).await?;
+    let reward = program::add_reward(&state.store, draft).await?.map_err(refused)?;
     Ok((StatusCode::CREATED, Json(reward)).into_response())
 }
+
+/// A use case's refusal of a field, as the API's 422.
+fn refused(r: program::FieldRefusal) -> ApiError {
+    ApiError::invalid(r.field, r.message)
+}
+
+/// A change to a reward.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RewardChange {
+    /// False withdraws it from the catalogue; true offers it again.
+    #[serde(default)]
+    active: Option<bool>,
+    /// Units to add to its stock (not for gift codes: add codes).
+    #[serde(default, deserialize_with = "super::optional_whole_number")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000000000)]
+    add_stock: Option<i64>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/program/rewards/{id}", operation_id = "change_reward", tag = "program",
+    params(("id" = i64, Path, description = "The reward's id")), request_body = RewardChange,
+    responses((status = 200, description = "The reward", body = Reward),
+              (status = 404, description = "No such reward", body = super::ErrorBody),
+              (status = 422, description = "A bad field", body = super::ErrorBody)))]
+pub async fn change_reward(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(body): Body<RewardChange>,
+) -> ApiResult<Reward> {
+    program::change_reward(&state.store, id, body.active, body.add_stock)
+        .await?
+        .map_err(refused)?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("reward", id))
+}
+
+/// Gift codes for a gift-code reward.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GiftCodes {
+    /// The codes, as the supplier gave them; ones the reward holds already are skipped.
+    #[schema(min_items = 1, max_items = 100000, value_type = Vec<String>)]
+    codes: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GiftCodesAdded {
+    /// Codes new to the reward (its stock grew by as many).
+    added: usize,
+    reward: Reward,
+}
+
+/// Loads gift codes; each is sealed at rest and handed out once, when a
+/// redemption of the reward is fulfilled (or to a referred friend, for
+/// the program's friend reward).
+#[utoipa::path(post, path = "/api/v1/program/rewards/{id}/codes", operation_id = "add_gift_codes", tag = "program",
+    params(("id" = i64, Path, description = "The reward's id")), request_body = GiftCodes,
+    responses((status = 200, description = "How many were new, and the reward with its stock", body = GiftCodesAdded),
+              (status = 404, description = "No such reward", body = super::ErrorBody),
+              (status = 422, description = "Not a gift-code reward, or a bad code", body = super::ErrorBody)))]
+pub async fn add_gift_codes(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(body): Body<GiftCodes>,
+) -> ApiResult<GiftCodesAdded> {
+    let added = program::add_gift_codes(&state.store, id, &body.codes)
+        .await?
+        .map_err(refused)?;
+    let reward = state
+        .store
+        .reward(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("reward", id))?;
+    Ok(Json(GiftCodesAdded { added, reward }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JoinCodeList {
+    join_codes: Vec<vouch_store::JoinCode>,
+}
+
+#[utoipa::path(get, path = "/api/v1/program/join-codes", operation_id = "list_join_codes", tag = "program",
+    responses((status = 200, description = "Every join code, newest first", body = JoinCodeList)))]
+pub async fn join_codes(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+) -> ApiResult<JoinCodeList> {
+    Ok(Json(JoinCodeList {
+        join_codes: state.store.join_codes().await?,
+    }))
+}
+
+/// A new join code.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinCodeSpec {
+    /// The code people type (4 to 40 letters, digits or dashes; kept in
+    /// capitals); none: one is drawn.
+    #[serde(default)]
+    #[schema(max_length = 40, pattern = "^[A-Za-z0-9-]{4,40}$")]
+    code: Option<String>,
+    /// How many people may join with it; none: any number.
+    #[serde(default, deserialize_with = "super::optional_whole_number")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000000)]
+    max_uses: Option<i64>,
+    /// When it stops working.
+    #[serde(default)]
+    #[schema(value_type = Option<super::schemas::Time>)]
+    expires_at: Option<String>,
+}
+
+/// Adds a join code: whoever holds it joins on `/portal/join?code=…`
+/// (untrusted, as an open sign-up), even when open sign-ups are off.
+#[utoipa::path(post, path = "/api/v1/program/join-codes", operation_id = "add_join_code", tag = "program",
+    request_body = JoinCodeSpec,
+    responses((status = 201, description = "The join code", body = vouch_store::JoinCode),
+              (status = 422, description = "A bad or taken code, or a bad field", body = super::ErrorBody)))]
+pub async fn add_join_code(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Body(body): Body<JoinCodeSpec>,
+) -> Result<Response, ApiError> {
+    let expires_at = super::time("expires_at", body.expires_at.as_deref())?;
+    let code = program::add_join_code(&state.store, body.code.as_deref(), body.max_uses, expires_at)
+        .await?
+        .map_err(refused)?;
+    Ok((StatusCode::CREATED, Json(code)).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Switch {
+    active: bool,
+}
+
+#[utoipa::path(patch, path = "/api/v1/program/join-codes/{code}", operation_id = "change_join_code", tag = "program",
+    params(("code" = String, Path, description = "The join code")), request_body = Switch,
+    responses((status = 200, description = "The join code", body = vouch_store::JoinCode),
+              (status = 404, description = "No such code", body = super::ErrorBody)))]
+pub async fn change_join_code(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Body(body): Body<Switch>,
+) -> ApiResult<vouch_store::JoinCode> {
+    let code = vouch_app::portal::normalise_join_code(&code);
+    state
+        .store
+        .set_join_code_active(&code, body.active)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("join code", code))
+}
+
+#[utoipa::path(patch, path = "/api/v1/program/challenges/{id}", operation_id = "change_challenge", tag = "program",
+    params(("id" = i64, Path, description = "The challenge's id")), request_body = Switch,
+    responses((status = 200, description = "The challenge", body = vouch_store::Challenge),
+              (status = 404, description = "No such challenge", body = super::ErrorBody)))]
+pub async fn change_challenge(
+    _: Api<need::ManageProgram>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Body(body): Body<Switch>,
+) -> ApiResult<vouch_store::Challenge> {
+    if !program::set_challenge_active(&state.store, id, body.active).await? {
+        return Err(ApiError::not_found("challenge", id));
+    }
+    state
+        .store
+        .challenge(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("challenge", id))
+}
+
 
 page!(
     /// A page of redemptions, newest first.
@@ -708,6 +849,16 @@ pub struct ConversionReport {
 #[derive(Serialize, ToSchema)]
 pub struct ConversionAnswer {
     referral: Referral,
+    /// The friend's side of the reward: a gift code from the program's
+    /// friend reward (`friend_reward_id`), for a referral neither blocked
+    /// nor flagged; the same code when the order is reported again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    friend_reward: Option<FriendReward>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FriendReward {
+    code: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/referrals/conversions", operation_id = "referral_conversion", tag = "referrals",
@@ -763,13 +914,17 @@ pub async fn conversion(
         customer: body.customer.filter(|c| !c.trim().is_empty()),
     };
     match program::convert(&state.store, &conversion, chrono::Utc::now()).await? {
-        Ok((referral, new)) => {
-            let status = if new {
+        Ok(done) => {
+            let status = if done.new {
                 StatusCode::CREATED
             } else {
                 StatusCode::OK
             };
-            Ok((status, Json(ConversionAnswer { referral })).into_response())
+            let answer = ConversionAnswer {
+                referral: done.referral,
+                friend_reward: done.friend_code.map(|code| FriendReward { code }),
+            };
+            Ok((status, Json(answer)).into_response())
         }
         Err(refusal) => {
             let (code, field) = match refusal {
@@ -813,7 +968,10 @@ pub async fn refund(
         .referral_by_order(order)
         .await?
         .ok_or_else(|| ApiError::not_found("referral for order", order))?;
-    Ok(Json(ConversionAnswer { referral }))
+    Ok(Json(ConversionAnswer {
+        referral,
+        friend_reward: None,
+    }))
 }
 
 page!(
@@ -899,7 +1057,10 @@ pub async fn decide(
         .referral(id)
         .await?
         .ok_or_else(|| ApiError::not_found("referral", id))?;
-    Ok(Json(ConversionAnswer { referral }))
+    Ok(Json(ConversionAnswer {
+        referral,
+        friend_reward: None,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -930,21 +1091,15 @@ pub async fn add_challenge(
     Body(spec): Body<vouch_domain::program::challenges::ChallengeSpec>,
 ) -> Result<Response, ApiError> {
     use vouch_domain::program::challenges::ChallengeRefusal;
-    match spec.check() {
-        Ok(()) => {}
-        Err(ChallengeRefusal::Shape(field, message)) => {
-            return Err(ApiError::invalid(field, message));
-        }
-        Err(ChallengeRefusal::Compliance(rule, message)) => {
-            return Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(serde_json::json!({"error": {"code": "compliance", "rule": rule.as_str(), "message": message, "field": "stages"}})),
-            )
-                .into_response());
-        }
+    match program::add_challenge(&state.store, &spec).await? {
+        Ok(challenge) => Ok((StatusCode::CREATED, Json(challenge)).into_response()),
+        Err(ChallengeRefusal::Shape(field, message)) => Err(ApiError::invalid(field, message)),
+        Err(ChallengeRefusal::Compliance(rule, message)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(serde_json::json!({"error": {"code": "compliance", "rule": rule.as_str(), "message": message, "field": "stages"}})),
+        )
+            .into_response()),
     }
-    let challenge = state.store.add_challenge(&spec, chrono::Utc::now()).await?;
-    Ok((StatusCode::CREATED, Json(challenge)).into_response())
 }
 
 /// A file handed in for an upload stage.

@@ -8,7 +8,10 @@ use vouch_testing::TestDb;
 
 use super::{Browser, start};
 
-vouch_testing::on_both_backends!(customers_are_found_shown_exported_and_erased_after_confirming);
+vouch_testing::on_both_backends!(
+    customers_are_found_shown_exported_and_erased_after_confirming,
+    managers_set_up_rewards_challenges_and_join_codes_on_the_program_pages,
+);
 
 async fn get(server: &super::Running, cookie: &str, path: &str) -> (StatusCode, String) {
     let page = server
@@ -188,6 +191,9 @@ async fn every_page_passes_axe_core_at_both_widths_in_both_languages() {
         "/playbooks".to_owned(),
         format!("/playbooks/{playbook}"),
         "/program".to_owned(),
+        "/program/rewards".to_owned(),
+        "/program/challenges".to_owned(),
+        "/program/join-codes".to_owned(),
     ];
     let shots = std::env::var("VOUCH_TEST_SCREENSHOTS").ok();
     let mut broken = Vec::new();
@@ -256,4 +262,96 @@ async fn views(
         }
     }
     Ok(found)
+}
+
+/// A manager sets the program up from the web: a reward (a refused one
+/// comes back with the field named), gift codes, a challenge (a review
+/// stage that pays on Google is refused by R3 before saving), pausing
+/// it, and a join code; an analyst sees the catalogue without the forms.
+async fn managers_set_up_rewards_challenges_and_join_codes_on_the_program_pages(db: &TestDb) {
+    let store = db.store.clone();
+    let now = chrono::Utc::now();
+    for (email, role) in [("mara@acme.example", Role::Manager), ("analyst@acme.example", Role::Analyst)] {
+        store
+            .add_user(email, role, &vouch_server::hash_password("correct horse battery"), now)
+            .await
+            .unwrap();
+    }
+    let server = start(store.clone()).await;
+    let mara = super::sign_in(&server, "mara@acme.example", "correct horse battery").await;
+    let analyst = super::sign_in(&server, "analyst@acme.example", "correct horse battery").await;
+    let post = |path: &str, form: Vec<(&str, String)>| {
+        server
+            .client
+            .post(format!("{}{path}", server.base))
+            .header("cookie", &mara)
+            .form(&form)
+            .send()
+    };
+    let (status, html) = get(&server, &mara, "/program/rewards").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("No rewards yet"), "{html}");
+    let csrf = super::csrf_field(&html);
+    let refused = post(
+        "/program/rewards",
+        vec![("csrf", csrf.clone()), ("name", "Voucher".into()), ("kind", "gift_code".into()), ("points", "100".into()), ("stock", "5".into()), ("fulfilment", "auto".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("Not saved. stock:"), "{html}");
+    assert!(html.contains(r#"value="Voucher""#), "the form keeps what was typed: {html}");
+    let added = post(
+        "/program/rewards",
+        vec![("csrf", csrf.clone()), ("name", "Voucher".into()), ("kind", "gift_code".into()), ("points", "100".into()), ("stock", "".into()), ("fulfilment", "auto".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let reward = store.rewards(false).await.unwrap()[0].clone();
+    let loaded = post(
+        &format!("/program/rewards/{}", reward.id),
+        vec![("csrf", csrf.clone()), ("action", "codes".into()), ("codes", "G-1\nG-2\n\nG-3\n".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(loaded.status(), StatusCode::SEE_OTHER);
+    let (_, html) = get(&server, &mara, "/program/rewards?saved=1").await;
+    assert!(html.contains("3 codes left"), "{html}");
+    let (_, html) = get(&server, &analyst, "/program/rewards").await;
+    assert!(html.contains("Voucher") && !html.contains("Add a reward"), "{html}");
+
+    let (_, html) = get(&server, &mara, "/program/challenges").await;
+    let gated = r#"{"name": "Review us", "stages": [{"kind": "review", "title": "Review us on Google", "points": 200, "platform": "google"}]}"#;
+    let denied = post("/program/challenges", vec![("csrf", super::csrf_field(&html)), ("spec", gated.into())])
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = denied.text().await.unwrap();
+    assert!(html.contains("Not saved. R3:"), "{html}");
+    assert!(html.contains("Review us on Google"), "the draft stays in the editor: {html}");
+    assert!(store.challenges(false).await.unwrap().is_empty());
+    let fine = r#"{"name": "Tell us your story", "stages": [{"kind": "answer", "title": "Your story", "points": 50, "questions": ["What changed?"]}]}"#;
+    let saved = post("/program/challenges", vec![("csrf", csrf.clone()), ("spec", fine.into())]).await.unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let challenge = store.challenges(false).await.unwrap()[0].id;
+    let paused = post(&format!("/program/challenges/{challenge}"), vec![("csrf", csrf.clone()), ("active", "false".into())])
+        .await
+        .unwrap();
+    assert_eq!(paused.status(), StatusCode::SEE_OTHER);
+    assert!(!store.challenge(challenge).await.unwrap().unwrap().active);
+
+    let made = post(
+        "/program/join-codes",
+        vec![("csrf", csrf.clone()), ("code", "meetup".into()), ("max_uses", "30".into()), ("expires", "2099-01-31".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    let (_, html) = get(&server, &mara, "/program/join-codes").await;
+    assert!(html.contains("<code>MEETUP</code>") && html.contains("0 / 30"), "{html}");
+    assert!(html.contains("/portal/join?code=MEETUP"), "{html}");
+    let (status, _) = get(&server, &analyst, "/program/join-codes").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

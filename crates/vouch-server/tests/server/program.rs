@@ -13,6 +13,8 @@ on_both_backends!(
     members_points_rewards_and_redemptions_follow_the_contract,
     referral_links_record_clicks_and_conversions_carry_their_signals,
     unspent_points_expire_oldest_first_once_a_month,
+    gift_codes_are_handed_out_once_to_redemptions_and_referred_friends,
+    join_codes_let_people_join_until_used_up_and_can_be_required,
 );
 
 struct Api {
@@ -1069,4 +1071,197 @@ async fn unspent_points_expire_oldest_first_once_a_month(db: &TestDb) {
         0,
         "once a month"
     );
+}
+
+/// A gift-code reward's stock is its codes: each is sealed, loaded once,
+/// and handed out once, to a fulfilled redemption or (as the friend's
+/// side of the referral reward) to a referred friend.
+async fn gift_codes_are_handed_out_once_to_redemptions_and_referred_friends(db: &TestDb) {
+    let store = &db.store;
+    let api = Api::start(db).await;
+    let (status, refused) = api
+        .call(
+            Method::POST,
+            "/program/rewards",
+            json!({"name": "Shop voucher", "points": 100, "stock": 5, "fulfilment": "auto", "kind": "gift_code"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["field"], "stock");
+    let (status, voucher) = api
+        .call(
+            Method::POST,
+            "/program/rewards",
+            json!({"name": "Shop voucher", "points": 100, "fulfilment": "auto", "kind": "gift_code"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{voucher}");
+    assert_eq!(voucher["stock"], 0);
+    let v = voucher["id"].as_i64().unwrap();
+    let codes = json!({"codes": ["VCH-AAAA-1111", "VCH-BBBB-2222", "VCH-AAAA-1111", " "]});
+    let (status, added) = api
+        .call(Method::POST, &format!("/program/rewards/{v}/codes"), codes.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert_eq!((added["added"].as_u64(), added["reward"]["stock"].as_i64()), (Some(2), Some(2)));
+    let (_, again) = api
+        .call(Method::POST, &format!("/program/rewards/{v}/codes"), codes)
+        .await;
+    assert_eq!((again["added"].as_u64(), again["reward"]["stock"].as_i64()), (Some(0), Some(2)), "a re-upload adds nothing");
+    let (status, _) = api
+        .call(Method::PATCH, &format!("/program/rewards/{v}"), json!({"add_stock": 3}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "its stock is its codes");
+    if store.seals_secrets() {
+        let stored = db.everything_stored().await;
+        assert!(!stored.contains("VCH-AAAA-1111") && !stored.contains("VCH-BBBB-2222"), "sealed at rest");
+    }
+
+    // A trusted member redeems it three times: two codes, then a backorder.
+    api.customer("ana@example.com").await;
+    let m = api.member(json!("ana@example.com")).await["id"].as_i64().unwrap();
+    let (status, _) = api
+        .call(Method::POST, "/program/points", json!({"member": m, "amount": 500, "reason": "talk", "idempotency_key": "gift-1"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut states = Vec::new();
+    for _ in 0..3 {
+        let (status, r) = api
+            .call(Method::POST, "/program/redemptions", json!({"member": m, "reward": v}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{r}");
+        states.push(r["state"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(states, ["fulfilled", "fulfilled", "backordered"]);
+    let handed = store.redemption_codes(m).await.unwrap();
+    let mut got: Vec<&str> = handed.values().map(String::as_str).collect();
+    got.sort();
+    assert_eq!(got, ["VCH-AAAA-1111", "VCH-BBBB-2222"], "each code once");
+
+    // The friend's side of the referral reward comes from another pool.
+    let (_, friends) = api
+        .call(
+            Method::POST,
+            "/program/rewards",
+            json!({"name": "10% off a first order", "points": 1, "fulfilment": "manual", "kind": "gift_code"}),
+        )
+        .await;
+    let f = friends["id"].as_i64().unwrap();
+    api.call(Method::POST, &format!("/program/rewards/{f}/codes"), json!({"codes": ["WELCOME-1", "WELCOME-2"]}))
+        .await;
+    api.call(Method::PATCH, &format!("/program/rewards/{f}"), json!({"active": false}))
+        .await;
+    let (_, mut settings) = api.call(Method::GET, "/program/settings", json!({})).await;
+    settings["friend_reward_id"] = json!(f);
+    let (status, saved) = api.call(Method::PUT, "/program/settings", settings).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (_, link) = api
+        .call(Method::POST, "/referrals/links", json!({"member": m}))
+        .await;
+    let order = |id: &str, email: &str| {
+        json!({"code": link["code"], "external_order_id": id, "value": 80.0, "currency": "EUR", "email": email})
+    };
+    let (status, first) = api
+        .call(Method::POST, "/referrals/conversions", order("o-1", "dan.new@example.org"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["referral"]["status"], "pending", "{first}");
+    let code = first["friend_reward"]["code"].as_str().unwrap().to_owned();
+    assert!(code.starts_with("WELCOME-"), "{first}");
+    let (status, retry) = api
+        .call(Method::POST, "/referrals/conversions", order("o-1", "dan.new@example.org"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(retry["friend_reward"]["code"], code.as_str(), "the same code on a retry");
+    // A self-referral is blocked: the friend gets nothing.
+    let (_, blocked) = api
+        .call(Method::POST, "/referrals/conversions", order("o-2", "ana@example.com"))
+        .await;
+    assert_eq!(blocked["referral"]["status"], "blocked", "{blocked}");
+    assert!(blocked.get("friend_reward").is_none(), "{blocked}");
+    let pool = store.reward(f).await.unwrap().unwrap();
+    assert_eq!(pool.stock, Some(1), "one friend code handed out");
+}
+
+/// A join code lets people join (untrusted, counted), until it is used up;
+/// with open sign-ups off, the join page asks for one.
+async fn join_codes_let_people_join_until_used_up_and_can_be_required(db: &TestDb) {
+    let store = &db.store;
+    let api = Api::start(db).await;
+    let (status, code) = api
+        .call(Method::POST, "/program/join-codes", json!({"code": "spring-26", "max_uses": 1}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{code}");
+    assert_eq!(code["code"], "SPRING-26");
+    let (status, taken) = api
+        .call(Method::POST, "/program/join-codes", json!({"code": "Spring-26"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{taken}");
+    assert_eq!(taken["error"]["field"], "code");
+    let (status, drawn) = api.call(Method::POST, "/program/join-codes", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{drawn}");
+    assert_eq!(drawn["code"].as_str().unwrap().len(), 8, "{drawn}");
+
+    let (_, mut settings) = api.call(Method::GET, "/program/settings", json!({})).await;
+    settings["open_sign_up"] = json!(false);
+    let (status, _) = api.call(Method::PUT, "/program/settings", settings).await;
+    assert_eq!(status, StatusCode::OK);
+    let base = &api.server.base;
+    let ask = |form: Vec<(&'static str, &'static str)>| {
+        api.server
+            .client
+            .post(format!("{base}/portal/join"))
+            .header("origin", base.as_str())
+            .form(&form)
+            .send()
+    };
+    let page = ask(vec![("email", "ioana@example.com")]).await.unwrap();
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().await.unwrap().contains("needs a join code"));
+    let page = ask(vec![("email", "ioana@example.com"), ("code", "NOPE-1234")]).await.unwrap();
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().await.unwrap().contains("does not work"));
+    let page = ask(vec![("email", "ioana@example.com"), ("code", " spring-26 ")]).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "a valid code, in any case");
+
+    // Two people got links with the code; it takes one, so the second
+    // joins as an open sign-up (both untrusted).
+    let mut joined = Vec::new();
+    for email in ["ioana@example.com", "mihai@example.com"] {
+        let id = api.customer(email).await;
+        let link = vouch_app::portal::join_link(
+            store,
+            vouch_domain::CustomerId(id),
+            vouch_domain::program::JoinedBy::OpenSignUp,
+            Some("SPRING-26"),
+            base,
+        )
+        .await
+        .unwrap();
+        let done = api
+            .server
+            .client
+            .post(&link)
+            .header("origin", base.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        let member = store.member_of_customer(vouch_domain::CustomerId(id)).await.unwrap().unwrap();
+        joined.push((member.joined_by.as_str().to_owned(), member.trusted));
+    }
+    assert_eq!(
+        joined,
+        [("join_code".to_owned(), false), ("open_sign_up".to_owned(), false)]
+    );
+    let (_, codes) = api.call(Method::GET, "/program/join-codes", json!({})).await;
+    let spring = codes["join_codes"].as_array().unwrap().iter().find(|c| c["code"] == "SPRING-26").unwrap().clone();
+    assert_eq!(spring["uses"], 1, "{spring}");
+    let page = ask(vec![("email", "x@example.com"), ("code", "SPRING-26")]).await.unwrap();
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY, "used up");
+    let (status, off) = api
+        .call(Method::PATCH, &format!("/program/join-codes/{}", drawn["code"].as_str().unwrap()), json!({"active": false}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(off["active"], false);
 }
