@@ -275,6 +275,43 @@ pub async fn run_program(store: &Store, seed: u64) -> Result<ProgramSummary> {
                 .await?,
         );
     }
+    // Gift codes: a voucher members redeem (a code each), and the friend's
+    // side of the referral reward (withdrawn from the catalogue, handed to
+    // referred friends). Join codes for a meetup and for partners.
+    let gift_code = |name: &str, points| NewReward {
+        name: name.into(),
+        kind: RewardKind::GiftCode,
+        points,
+        stock: Some(0),
+        min_tier: None,
+        per_member_limit: None,
+        fulfilment: Fulfilment::Auto,
+    };
+    let voucher = store
+        .add_reward(&gift_code("10 EUR shop voucher", 250), now - Duration::days(200))
+        .await?;
+    let codes: Vec<String> = (1..=40).map(|i| format!("DEMO-VCH-{i:04}")).collect();
+    store.add_reward_codes(voucher.id, &codes, now).await?;
+    rewards.push(voucher);
+    let welcome = store
+        .add_reward(&gift_code("15% off a first order (for referred friends)", 1), now - Duration::days(200))
+        .await?;
+    let codes: Vec<String> = (1..=200).map(|i| format!("DEMO-WELCOME-{i:04}")).collect();
+    store.add_reward_codes(welcome.id, &codes, now).await?;
+    store.change_reward(welcome.id, Some(false), None, now).await?;
+    program::save_settings(
+        store,
+        &ProgramSettings {
+            friend_reward_id: Some(welcome.id),
+            ..program::settings(store).await?
+        },
+    )
+    .await?;
+    store
+        .add_join_code("MEETUP-2026", Some(50), Some(now + Duration::days(60)), now)
+        .await?;
+    store.add_join_code("PARTNERS", None, None, now).await?;
+
     use vouch_domain::program::BadgeRule;
     for (name, description, rule) in [
         (

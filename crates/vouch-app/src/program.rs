@@ -798,6 +798,16 @@ pub async fn convert(
         earn,
     };
     let (referral, new) = store.add_referral(&referral, now).await?;
+    // A referral that is not blocked names who brought the friend, so the
+    // referral rate among new customers counts them.
+    if new
+        && referral.status != ReferralStatus::Blocked.as_str()
+        && let (Some(friend), Some(advocate)) = (&friend, advocate.customer_id)
+        && friend.profile.referred_by.is_none()
+        && friend.id.0 != advocate
+    {
+        store.set_referrer(friend.id, CustomerId(advocate)).await?;
+    }
     let friend_code = friend_code(store, &settings, &referral, now).await?;
     Ok(Ok(Converted {
         referral,

@@ -326,6 +326,8 @@ pub struct KpiReport {
     pub retention: Rate,
     /// New customers acquired through a referral ÷ new customers.
     pub referral: Rate,
+    /// Approved referred orders placed in the period, by currency.
+    pub referral_revenue: Vec<Money>,
     pub reviews: Vec<ReviewKpi>,
     pub social: Vec<SocialKpi>,
     /// Customers per category at `to`.
@@ -394,6 +396,15 @@ pub async fn scores(
     })
 }
 
+/// An amount in one currency.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Money {
+    /// ISO 4217.
+    pub currency: String,
+    /// In the currency's hundredths (cents, bani).
+    pub cents: i64,
+}
+
 pub async fn kpis(
     store: &Store,
     from: DateTime<Utc>,
@@ -423,6 +434,12 @@ pub async fn kpis(
         response_rate: None,
         retention: Rate::of(flow.retained, flow.present_at_start),
         referral: Rate::of(flow.new_referred, flow.new),
+        referral_revenue: store
+            .referral_revenue(from, to)
+            .await?
+            .into_iter()
+            .map(|(currency, cents)| Money { currency, cents })
+            .collect(),
         reviews: store
             .review_stats(from, to)
             .await?

@@ -127,6 +127,13 @@ pub async fn run_kpis(store: &Store, args: KpiArgs) -> anyhow::Result<()> {
     };
     table.row(rate(&report.retention, "Retention"));
     table.row(rate(&report.referral, "Referral rate"));
+    for m in &report.referral_revenue {
+        table.row(vec![
+            format!("Referral revenue ({})", m.currency),
+            format!("{}.{:02}", thousands((m.cents / 100) as u64), m.cents % 100),
+            "approved referred orders".into(),
+        ]);
+    }
     let c = report.categories;
     table.row(vec![
         "Customers".into(),

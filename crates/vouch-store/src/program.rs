@@ -1296,6 +1296,19 @@ impl Store {
 
     /// Counts for the program's KPIs: `(members active, referrals not
     /// blocked, approved referrals' value in cents, clicks)`.
+    /// The value of approved referred orders placed in `[from, to)`, by
+    /// currency (in hundredths).
+    pub async fn referral_revenue(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, i64)>> {
+        Ok(on_backend!(self, pool => sqlx::query_as(
+            "SELECT currency, CAST(SUM(value_cents) AS BIGINT) FROM referrals WHERE status = 'approved' \
+             AND created_at >= $1 AND created_at < $2 GROUP BY currency ORDER BY currency")
+            .bind(from).bind(to).fetch_all(pool).await)?)
+    }
+
     pub async fn program_counts(&self) -> Result<(i64, i64, i64, i64)> {
         Ok(on_backend!(self, pool => sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM program_members WHERE status = 'active'), \

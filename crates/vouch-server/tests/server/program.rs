@@ -617,6 +617,21 @@ async fn referral_links_record_clicks_and_conversions_carry_their_signals(db: &T
         got["points"]["lifetime"], 500,
         "the refund reversed the reward"
     );
+    // The paid referral's order feeds the KPIs' referral revenue.
+    let (_, referrals) = api.call(Method::GET, "/referrals?status=approved", json!({})).await;
+    let paid: i64 = referrals["referrals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["value_cents"].as_i64().unwrap())
+        .sum();
+    assert!(paid > 0, "{referrals}");
+    let (_, kpis) = api.call(Method::GET, "/metrics/kpis", json!({})).await;
+    assert_eq!(
+        kpis["referral_revenue"],
+        json!([{"currency": "EUR", "cents": paid}]),
+        "{kpis}"
+    );
 
     // Attribution: a click 91 days old is outside the 90-day window.
     let second = follow("").await;
