@@ -102,7 +102,10 @@ pub async fn profile(store: &Store, key: &str) -> Result<CustomerProfile> {
     let mut timeline: Vec<TimelineEntry> = Vec::new();
     let mut add = |at, moment| timeline.push(TimelineEntry { at, moment });
     for response in &view.responses {
-        add(response.answer.answered_at, Moment::Answer(response.clone()));
+        add(
+            response.answer.answered_at,
+            Moment::Answer(response.clone()),
+        );
     }
     for item in &view.feedback {
         add(item.feedback.posted_at, Moment::Feedback(item.clone()));

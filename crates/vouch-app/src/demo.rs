@@ -288,17 +288,25 @@ pub async fn run_program(store: &Store, seed: u64) -> Result<ProgramSummary> {
         fulfilment: Fulfilment::Auto,
     };
     let voucher = store
-        .add_reward(&gift_code("10 EUR shop voucher", 250), now - Duration::days(200))
+        .add_reward(
+            &gift_code("10 EUR shop voucher", 250),
+            now - Duration::days(200),
+        )
         .await?;
     let codes: Vec<String> = (1..=40).map(|i| format!("DEMO-VCH-{i:04}")).collect();
     store.add_reward_codes(voucher.id, &codes, now).await?;
     rewards.push(voucher);
     let welcome = store
-        .add_reward(&gift_code("15% off a first order (for referred friends)", 1), now - Duration::days(200))
+        .add_reward(
+            &gift_code("15% off a first order (for referred friends)", 1),
+            now - Duration::days(200),
+        )
         .await?;
     let codes: Vec<String> = (1..=200).map(|i| format!("DEMO-WELCOME-{i:04}")).collect();
     store.add_reward_codes(welcome.id, &codes, now).await?;
-    store.change_reward(welcome.id, Some(false), None, now).await?;
+    store
+        .change_reward(welcome.id, Some(false), None, now)
+        .await?;
     program::save_settings(
         store,
         &ProgramSettings {

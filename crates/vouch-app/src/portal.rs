@@ -326,7 +326,14 @@ pub async fn join_link(
         _ => Duration::minutes(LINK_MINUTES),
     };
     store
-        .add_join_link(&secret_hash(&token), customer, by, join_code, now + life, now)
+        .add_join_link(
+            &secret_hash(&token),
+            customer,
+            by,
+            join_code,
+            now + life,
+            now,
+        )
         .await?;
     Ok(format!(
         "{}/portal/join/{token}",

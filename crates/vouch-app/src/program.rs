@@ -1418,7 +1418,9 @@ pub async fn import_conversions(
         };
         match convert(store, &conversion, Utc::now()).await? {
             Ok(Converted {
-                referral, new: true, ..
+                referral,
+                new: true,
+                ..
             }) => *summary.new.entry(referral.status).or_default() += 1,
             Ok(Converted { new: false, .. }) => summary.seen += 1,
             Err(refusal) => summary.refused.push((row.line, refusal.to_string())),
@@ -1436,7 +1438,10 @@ pub struct FieldRefusal {
     pub message: String,
 }
 
-fn refuse<T>(field: &'static str, message: impl Into<String>) -> Result<std::result::Result<T, FieldRefusal>> {
+fn refuse<T>(
+    field: &'static str,
+    message: impl Into<String>,
+) -> Result<std::result::Result<T, FieldRefusal>> {
     Ok(Err(FieldRefusal {
         field,
         message: message.into(),
@@ -1498,7 +1503,10 @@ pub async fn add_reward(
         && !tiers.iter().any(|t| &t.name == tier)
     {
         let names: Vec<&str> = tiers.iter().map(|t| t.name.as_str()).collect();
-        return refuse("min_tier", format!("one of the tiers: {}", names.join(", ")));
+        return refuse(
+            "min_tier",
+            format!("one of the tiers: {}", names.join(", ")),
+        );
     }
     let reward = vouch_store::NewReward {
         name: name.to_owned(),
@@ -1542,7 +1550,10 @@ pub async fn add_gift_codes(
         if code.chars().count() > 200 || code.chars().any(char::is_control) {
             return refuse(
                 "codes",
-                format!("code {} is over 200 characters or holds a control character", i + 1),
+                format!(
+                    "code {} is over 200 characters or holds a control character",
+                    i + 1
+                ),
             );
         }
         if !clean.iter().any(|c| c == code) {
@@ -1555,7 +1566,9 @@ pub async fn add_gift_codes(
             format!("1 to {MAX_CODES_PER_UPLOAD} codes, one per line"),
         );
     }
-    Ok(Ok(store.add_reward_codes(reward, &clean, Utc::now()).await?))
+    Ok(Ok(store
+        .add_reward_codes(reward, &clean, Utc::now())
+        .await?))
 }
 
 /// Withdraws a reward or offers it again, and adds stock (not to a
@@ -1571,13 +1584,18 @@ pub async fn change_reward(
     };
     if let Some(n) = add_stock {
         if found.kind == vouch_domain::program::RewardKind::GiftCode.as_str() {
-            return refuse("add_stock", "a gift-code reward's stock is its codes: add codes");
+            return refuse(
+                "add_stock",
+                "a gift-code reward's stock is its codes: add codes",
+            );
         }
         if !(1..=1_000_000_000).contains(&n) {
             return refuse("add_stock", "1 to 1000000000 units");
         }
     }
-    Ok(Ok(store.change_reward(id, active, add_stock, Utc::now()).await?))
+    Ok(Ok(store
+        .change_reward(id, active, add_stock, Utc::now())
+        .await?))
 }
 
 /// Adds a challenge after the shape and the compliance guard (R3 for a
@@ -1585,8 +1603,12 @@ pub async fn change_reward(
 pub async fn add_challenge(
     store: &Store,
     spec: &vouch_domain::program::challenges::ChallengeSpec,
-) -> Result<std::result::Result<vouch_store::Challenge, vouch_domain::program::challenges::ChallengeRefusal>>
-{
+) -> Result<
+    std::result::Result<
+        vouch_store::Challenge,
+        vouch_domain::program::challenges::ChallengeRefusal,
+    >,
+> {
     if let Err(refusal) = spec.check() {
         return Ok(Err(refusal));
     }
@@ -1628,4 +1650,35 @@ pub async fn add_join_code(
         Err(e) if e.is_unique_violation() => refuse("code", format!("{code} exists already")),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Moves a member to `status` (banning voids their pending rewards); none:
+/// no such member.
+pub async fn set_status(
+    store: &Store,
+    member: i64,
+    status: MemberStatus,
+    actor: &str,
+) -> Result<Option<Member>> {
+    Ok(store
+        .set_member_status(member, status, actor, Utc::now())
+        .await?)
+}
+
+/// Staff thank a member, publicly (the portal's wall) or privately; none:
+/// no such member.
+pub async fn recognize(
+    store: &Store,
+    member: i64,
+    message: &str,
+    public: bool,
+    author: &str,
+) -> Result<std::result::Result<Option<vouch_store::Recognition>, FieldRefusal>> {
+    let message = message.trim();
+    if message.is_empty() || message.chars().count() > 1000 {
+        return refuse("message", "a message of 1 to 1000 characters");
+    }
+    Ok(Ok(store
+        .add_recognition(member, message, public, author, Utc::now())
+        .await?))
 }

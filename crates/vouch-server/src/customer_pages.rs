@@ -189,6 +189,12 @@ struct CustomerPage {
     consents: Vec<(String, &'static str, String)>,
     suppressed: Option<String>,
     member: Option<String>,
+    /// The member's id, when staff may act on their membership here.
+    manage_member: Option<i64>,
+    member_status: String,
+    /// A fresh key for the award form, so a form sent twice awards once.
+    award_key: String,
+    message: Option<String>,
     timeline: Vec<TimelineRow>,
     may_erase: bool,
 }
@@ -238,7 +244,11 @@ fn timeline_row(ui: &Ui, entry: &vouch_app::customers::TimelineEntry) -> Timelin
         }
         Moment::Message(c) => row(
             "tl_message",
-            if c.state == "sent" { "neutral" } else { "muted" },
+            if c.state == "sent" {
+                "neutral"
+            } else {
+                "muted"
+            },
             format!("{} · {}", c.what, c.purpose.as_str()),
             match &c.reason {
                 Some(reason) => format!("{} ({reason})", c.state),
@@ -324,6 +334,7 @@ fn customer_page(
     lang: &'static str,
     caller: crate::auth::Caller,
     profile: CustomerProfile,
+    message: Option<String>,
 ) -> CustomerPage {
     let customer = &profile.view.customer;
     let category = profile.view.category.map(|c| c.category);
@@ -360,7 +371,11 @@ fn customer_page(
                 } else {
                     "consent_withdrawn"
                 },
-                format!("{} · {}", c.recorded_at.format("%Y-%m-%d"), shown(&c.source)),
+                format!(
+                    "{} · {}",
+                    c.recorded_at.format("%Y-%m-%d"),
+                    shown(&c.source)
+                ),
             )
         })
         .collect();
@@ -404,6 +419,18 @@ fn customer_page(
         consents,
         suppressed: profile.suppressed.clone(),
         member,
+        manage_member: profile
+            .member
+            .as_ref()
+            .filter(|_| caller.may(Permission::ManageProgram))
+            .map(|m| m.id),
+        member_status: profile
+            .member
+            .as_ref()
+            .map(|m| m.status.as_str().to_owned())
+            .unwrap_or_default(),
+        award_key: vouch_app::secrets::new_secret(),
+        message,
         timeline,
         may_erase: caller.may(Permission::EraseCustomers),
         who: caller.name,
@@ -420,17 +447,98 @@ async fn load(state: &AppState, id: i64) -> Result<CustomerProfile, PageError> {
     Ok(vouch_app::customers::profile(&state.store, &id.to_string()).await?)
 }
 
+#[derive(Deserialize, Default)]
+pub struct ProfileQuery {
+    saved: Option<String>,
+}
+
 /// `GET /customers/{id}`: the profile and its timeline.
 pub async fn customer(
     State(state): State<AppState>,
     Page(caller, _): Page<need::ReadCustomers>,
     headers: HeaderMap,
     Path(id): Path<i64>,
+    Query(q): Query<ProfileQuery>,
 ) -> Response {
     let (lang, t) = texts(&headers);
+    let message = match q.saved.as_deref() {
+        Some("1") => Some(Ui(t).t("program_saved").to_owned()),
+        Some(_) => Some(Ui(t).t("member_not_saved").to_owned()),
+        None => None,
+    };
     match load(&state, id).await {
-        Ok(profile) => render(customer_page(Ui(t), lang, caller, profile)),
+        Ok(profile) => render(customer_page(Ui(t), lang, caller, profile, message)),
         Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /customers/{id}/program`: staff act on the customer's membership:
+/// `action` = `status` (with `status`), `award` (with `amount`, `reason`
+/// and the form's `key`, so a form sent twice awards once) or `thanks`
+/// (with `message` and `public`). The same use cases as the API's.
+pub async fn act_on_member(
+    State(state): State<AppState>,
+    Page(caller, _): Page<need::ManageProgram>,
+    Path(id): Path<i64>,
+    Form(form): Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    use vouch_app::program;
+    let field = |name: &str| form.get(name).map_or("", |v| v.trim());
+    if let Some(refused) = caller.form_refusal(field("csrf")) {
+        return refused;
+    }
+    let member = match state.store.member_of_customer(CustomerId(id)).await {
+        Ok(Some(member)) => member,
+        Ok(None) => return PageError::new(StatusCode::NOT_FOUND, "not_found").into_response(),
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let done: Result<bool, vouch_app::AppError> = match field("action") {
+        "status" => match field("status").parse() {
+            Ok(status) => program::set_status(&state.store, member.id, status, &caller.name)
+                .await
+                .map(|m| m.is_some()),
+            Err(_) => Ok(false),
+        },
+        "award" => match field("amount").parse::<i64>() {
+            Ok(amount)
+                if amount != 0 && amount.abs() <= 1_000_000 && !field("reason").is_empty() =>
+            {
+                let award = program::Award {
+                    member: member.id,
+                    amount,
+                    reason: field("reason").chars().take(500).collect(),
+                    idempotency_key: format!("staff:{}", field("key")),
+                    source: "staff".into(),
+                    actor: caller.name.clone(),
+                };
+                program::award(&state.store, &award)
+                    .await
+                    .map(|w| w.is_ok())
+            }
+            _ => Ok(false),
+        },
+        "thanks" => program::recognize(
+            &state.store,
+            member.id,
+            field("message"),
+            field("public") == "on",
+            &caller.name,
+        )
+        .await
+        .map(|r| matches!(r, Ok(Some(_)))),
+        _ => Ok(false),
+    };
+    match done {
+        Ok(saved) => Redirect::to(&format!(
+            "/customers/{id}?saved={}#program-actions",
+            if saved { 1 } else { 0 }
+        ))
+        .into_response(),
+        // A paused or banned member earns nothing: said, not an error page.
+        Err(vouch_app::AppError::Refused(_)) => {
+            Redirect::to(&format!("/customers/{id}?saved=0#program-actions")).into_response()
+        }
+        Err(e) => PageError::from(e).into_response(),
     }
 }
 

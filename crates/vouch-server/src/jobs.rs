@@ -519,15 +519,14 @@ impl Worker {
         if !self.mailer.can_send() {
             return Err("no SMTP server is configured (smtp_url)".to_owned());
         }
-        let Some(email) =
-            vouch_app::portal::prepare_join(
-                &self.store,
-                customer,
-                code,
-                &self.settings.mail.public_url,
-            )
-            .await
-                .map_err(|e| e.to_string())?
+        let Some(email) = vouch_app::portal::prepare_join(
+            &self.store,
+            customer,
+            code,
+            &self.settings.mail.public_url,
+        )
+        .await
+        .map_err(|e| e.to_string())?
         else {
             return Ok(());
         };

@@ -205,6 +205,10 @@ pub fn router(state: AppState) -> Router {
         .route("/customers/{id}", get(customer_pages::customer))
         .route("/customers/{id}/export", get(customer_pages::export))
         .route(
+            "/customers/{id}/program",
+            post(customer_pages::act_on_member),
+        )
+        .route(
             "/customers/{id}/erase",
             get(customer_pages::erase_form).post(customer_pages::erase),
         )
@@ -426,10 +430,18 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/api/v1/program/rewards", Some(ReadCustomers)),
         ("POST", "/api/v1/program/rewards", Some(ManageProgram)),
         ("PATCH", "/api/v1/program/rewards/1", Some(ManageProgram)),
-        ("POST", "/api/v1/program/rewards/1/codes", Some(ManageProgram)),
+        (
+            "POST",
+            "/api/v1/program/rewards/1/codes",
+            Some(ManageProgram),
+        ),
         ("GET", "/api/v1/program/join-codes", Some(ManageProgram)),
         ("POST", "/api/v1/program/join-codes", Some(ManageProgram)),
-        ("PATCH", "/api/v1/program/join-codes/{code}", Some(ManageProgram)),
+        (
+            "PATCH",
+            "/api/v1/program/join-codes/{code}",
+            Some(ManageProgram),
+        ),
         ("PATCH", "/api/v1/program/challenges/1", Some(ManageProgram)),
         ("GET", "/api/v1/program/redemptions", Some(ReadCustomers)),
         ("POST", "/api/v1/program/redemptions", Some(ManageProgram)),

@@ -107,7 +107,11 @@ async fn rewards_page(
             let gift_codes = r.kind == RewardKind::GiftCode.as_str();
             RewardRow {
                 stock: match (gift_codes, r.stock) {
-                    (true, _) => format!("{} {}", codes.get(&r.id).copied().unwrap_or(0), ui.t("codes_left")),
+                    (true, _) => format!(
+                        "{} {}",
+                        codes.get(&r.id).copied().unwrap_or(0),
+                        ui.t("codes_left")
+                    ),
                     (false, Some(n)) => n.to_string(),
                     (false, None) => "∞".into(),
                 },
@@ -116,7 +120,10 @@ async fn rewards_page(
                 kind: r.kind,
                 points: r.points,
                 min_tier: r.min_tier.map(|t| shown(&t)).unwrap_or_default(),
-                limit: r.per_member_limit.map(|l| l.to_string()).unwrap_or_default(),
+                limit: r
+                    .per_member_limit
+                    .map(|l| l.to_string())
+                    .unwrap_or_default(),
                 fulfilment: r.fulfilment,
                 active: r.active,
                 gift_codes,
@@ -150,7 +157,15 @@ pub async fn rewards(
     headers: HeaderMap,
     Query(q): Query<Saved>,
 ) -> Response {
-    rewards_page(&state, caller, &headers, Fields::new(), None, q.saved.is_some()).await
+    rewards_page(
+        &state,
+        caller,
+        &headers,
+        Fields::new(),
+        None,
+        q.saved.is_some(),
+    )
+    .await
 }
 
 /// `POST /program/rewards`: adds a reward; a refused one comes back with
@@ -226,13 +241,24 @@ pub async fn change_reward(
                 .await
                 .map(|r| r.map(|_| true))
         }
-        _ => return PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "error_refused").into_response(),
+        _ => {
+            return PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "error_refused")
+                .into_response();
+        }
     };
     match outcome {
         Ok(Ok(true)) => Redirect::to("/program/rewards?saved=1").into_response(),
         Ok(Ok(false)) => PageError::new(StatusCode::NOT_FOUND, "not_found").into_response(),
         Ok(Err(refusal)) => {
-            rewards_page(&state, caller, &headers, Fields::new(), Some(refusal), false).await
+            rewards_page(
+                &state,
+                caller,
+                &headers,
+                Fields::new(),
+                Some(refusal),
+                false,
+            )
+            .await
         }
         Err(e) => PageError::from(e).into_response(),
     }
@@ -366,7 +392,9 @@ pub async fn add_challenge(
     };
     match refusal {
         None => Redirect::to("/program/challenges?saved=1").into_response(),
-        Some(refusal) => challenges_page(&state, caller, &headers, text, Some(refusal), false).await,
+        Some(refusal) => {
+            challenges_page(&state, caller, &headers, text, Some(refusal), false).await
+        }
     }
 }
 
@@ -483,7 +511,15 @@ pub async fn join_codes(
     headers: HeaderMap,
     Query(q): Query<Saved>,
 ) -> Response {
-    join_codes_page(&state, caller, &headers, Fields::new(), None, q.saved.is_some()).await
+    join_codes_page(
+        &state,
+        caller,
+        &headers,
+        Fields::new(),
+        None,
+        q.saved.is_some(),
+    )
+    .await
 }
 
 /// `POST /program/join-codes`: adds a code (typed, or drawn when blank).

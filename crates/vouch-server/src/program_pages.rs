@@ -692,6 +692,12 @@ struct ProgramPage {
     referrals: i64,
     revenue: String,
     clicks: i64,
+    /// The program KPIs, worded: share of promoters enrolled, earning
+    /// actions per active advocate, conversions per click, revenue per action.
+    enrolled: String,
+    actions_per_advocate: String,
+    conversion_rate: String,
+    value_per_action: String,
     submissions: Vec<SubmissionRow>,
     redemptions: Vec<RedemptionQueueRow>,
     flagged: Vec<FlaggedRow>,
@@ -759,8 +765,12 @@ pub async fn staff_program(
             vouch_app::program::leaderboard(store, period, None, None, 10, chrono::Utc::now())
                 .await?;
         let members = store.members(None, None, 20).await?;
+        let promoters =
+            vouch_app::program::promoters_now(store, state.playbooks.lookback, chrono::Utc::now())
+                .await?;
+        let kpis = vouch_app::program::kpis(store, &promoters).await?;
         Ok::<_, vouch_app::AppError>((
-            settings,
+            (settings, kpis),
             counts,
             challenges,
             submissions,
@@ -772,11 +782,20 @@ pub async fn staff_program(
         ))
     }
     .await;
-    let (settings, counts, challenges, submissions, rewards, redemptions, flagged, places, members) =
-        match loaded {
-            Ok(all) => all,
-            Err(e) => return PageError::from(e).into_response(),
-        };
+    let (
+        (settings, kpis),
+        counts,
+        challenges,
+        submissions,
+        rewards,
+        redemptions,
+        flagged,
+        places,
+        members,
+    ) = match loaded {
+        Ok(all) => all,
+        Err(e) => return PageError::from(e).into_response(),
+    };
     let now = chrono::Utc::now();
     let reward_name = |id: i64| {
         rewards
@@ -795,6 +814,18 @@ pub async fn staff_program(
             Some("0") => Some(ui.t("program_not_saved")),
             _ => None,
         },
+        enrolled: kpis
+            .promoters_enrolled_share
+            .map_or("–".into(), |v| format!("{:.1}%", 100.0 * v)),
+        actions_per_advocate: kpis
+            .actions_per_advocate
+            .map_or("–".into(), |v| format!("{v:.1}")),
+        conversion_rate: kpis
+            .referral_conversion_rate
+            .map_or("–".into(), |v| format!("{:.1}%", 100.0 * v)),
+        value_per_action: kpis
+            .value_per_action_cents
+            .map_or("–".into(), |v| format!("{:.2}", v / 100.0)),
         active: counts.0,
         referrals: counts.1,
         revenue: format!("{:.2}", counts.2 as f64 / 100.0),
@@ -1086,7 +1117,9 @@ async fn join_form(
             logo: brand.logo_url,
             terms: settings.terms_version,
             code_needed: !settings.open_sign_up,
-            code: code.map(vouch_app::portal::normalise_join_code).unwrap_or_default(),
+            code: code
+                .map(vouch_app::portal::normalise_join_code)
+                .unwrap_or_default(),
             error,
         },
     )
@@ -1107,8 +1140,14 @@ pub async fn request_join(
                 vouch_app::portal::JoinRefusal::BadCode => "portal_join_bad_code",
                 vouch_app::portal::JoinRefusal::CodeNeeded => "portal_join_code_needed",
             };
-            return join_form(&state, &headers, code, Some(key), StatusCode::UNPROCESSABLE_ENTITY)
-                .await;
+            return join_form(
+                &state,
+                &headers,
+                code,
+                Some(key),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
         Err(e) => return PageError::from(e).into_response(),
     }

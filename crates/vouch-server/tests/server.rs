@@ -1224,7 +1224,10 @@ impl Browser {
                 );
                 return None;
             };
-            Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}")))
+            Some(
+                std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("cannot read {path}: {e}")),
+            )
         });
         let source = source.as_ref()?;
         self.client

@@ -173,19 +173,26 @@ impl Store {
         let sql = format!(
             "INSERT INTO join_codes (code, max_uses, uses, expires_at, active, created_at) VALUES ($1, $2, 0, $3, $4, $5) RETURNING {JOIN_CODE_COLUMNS}"
         );
-        Ok(on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(code).bind(max_uses).bind(expires_at).bind(true).bind(now).fetch_one(pool).await)?)
+        Ok(
+            on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(code).bind(max_uses).bind(expires_at).bind(true).bind(now).fetch_one(pool).await)?,
+        )
     }
 
     /// Every join code, newest first.
     pub async fn join_codes(&self) -> Result<Vec<JoinCode>> {
-        let sql = format!("SELECT {JOIN_CODE_COLUMNS} FROM join_codes ORDER BY created_at DESC, code");
-        Ok(on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await)?)
+        let sql =
+            format!("SELECT {JOIN_CODE_COLUMNS} FROM join_codes ORDER BY created_at DESC, code");
+        Ok(
+            on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await)?,
+        )
     }
 
     pub async fn join_code(&self, code: &str) -> Result<Option<JoinCode>> {
         let sql = format!("SELECT {JOIN_CODE_COLUMNS} FROM join_codes WHERE code = $1");
-        Ok(on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(code).fetch_optional(pool).await)?)
+        Ok(
+            on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(code).fetch_optional(pool).await)?,
+        )
     }
 
     /// Switches a join code on or off; none when there is no such code.

@@ -292,7 +292,12 @@ impl Store {
         if let Some(to) = filter.created_to {
             conditions.push(format!("created_at < {}", sql.bind(to)));
         }
-        if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(search) = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             let pattern = format!("%{}%", like_literal(&search.to_lowercase()));
             let mut any = Vec::new();
             for column in ["name", "email", "external_id"] {

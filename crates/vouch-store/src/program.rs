@@ -1825,8 +1825,19 @@ impl Store {
     /// A member's recognition, newest first.
     /// The newest public recognitions of any member, each with the
     /// member's customer name (none once erased).
-    pub async fn public_recognitions(&self, limit: u32) -> Result<Vec<(Recognition, Option<String>)>> {
-        type Row = (i64, i64, String, bool, String, DateTime<Utc>, Option<String>);
+    pub async fn public_recognitions(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(Recognition, Option<String>)>> {
+        type Row = (
+            i64,
+            i64,
+            String,
+            bool,
+            String,
+            DateTime<Utc>,
+            Option<String>,
+        );
         let rows: Vec<Row> = on_backend!(self, pool => sqlx::query_as(
             "SELECT r.id, r.member_id, r.message, r.public, r.author, r.created_at, c.name FROM recognitions r \
              JOIN program_members m ON m.id = r.member_id LEFT JOIN customers c ON c.id = m.customer_id \
@@ -1834,9 +1845,21 @@ impl Store {
             .bind(true).bind(i64::from(limit)).fetch_all(pool).await)?;
         Ok(rows
             .into_iter()
-            .map(|(id, member_id, message, public, author, created_at, name)| {
-                (Recognition { id, member_id, message, public, author, created_at }, name)
-            })
+            .map(
+                |(id, member_id, message, public, author, created_at, name)| {
+                    (
+                        Recognition {
+                            id,
+                            member_id,
+                            message,
+                            public,
+                            author,
+                            created_at,
+                        },
+                        name,
+                    )
+                },
+            )
             .collect())
     }
 

@@ -13,9 +13,7 @@ use vouch_domain::program::referrals::ReferralStatus;
 use vouch_domain::program::{
     Fulfilment, JoinedBy, MemberStatus, Period, RedemptionRefusal, RedemptionState, RewardKind,
 };
-use vouch_store::{
-    LedgerEntry, LedgerRefusal, Redemption, Referral, ReferralFilter, Reward,
-};
+use vouch_store::{LedgerEntry, LedgerRefusal, Redemption, Referral, ReferralFilter, Reward};
 
 use super::{ApiError, ApiResult, Body, Params, Path, page, page_size, parse_field};
 use crate::AppState;
@@ -164,9 +162,7 @@ pub async fn change_member(
     Body(body): Body<MemberChange>,
 ) -> ApiResult<MemberView> {
     let status: MemberStatus = parse_field("status", &body.status)?;
-    let member = state
-        .store
-        .set_member_status(id, status, &who.0.name, chrono::Utc::now())
+    let member = program::set_status(&state.store, id, status, &who.0.name)
         .await?
         .ok_or_else(|| ApiError::not_found("member", id))?;
     let settings = program::settings(&state.store).await?;
@@ -356,7 +352,9 @@ pub async fn add_reward(
         per_member_limit: body.per_member_limit,
         fulfilment: parse_field::<Fulfilment>("fulfilment", &body.fulfilment)?,
     };
-    let reward = program::add_reward(&state.store, draft).await?.map_err(refused)?;
+    let reward = program::add_reward(&state.store, draft)
+        .await?
+        .map_err(refused)?;
     Ok((StatusCode::CREATED, Json(reward)).into_response())
 }
 
@@ -484,9 +482,14 @@ pub async fn add_join_code(
     Body(body): Body<JoinCodeSpec>,
 ) -> Result<Response, ApiError> {
     let expires_at = super::time("expires_at", body.expires_at.as_deref())?;
-    let code = program::add_join_code(&state.store, body.code.as_deref(), body.max_uses, expires_at)
-        .await?
-        .map_err(refused)?;
+    let code = program::add_join_code(
+        &state.store,
+        body.code.as_deref(),
+        body.max_uses,
+        expires_at,
+    )
+    .await?
+    .map_err(refused)?;
     Ok((StatusCode::CREATED, Json(code)).into_response())
 }
 
@@ -535,7 +538,6 @@ pub async fn change_challenge(
         .map(Json)
         .ok_or_else(|| ApiError::not_found("challenge", id))
 }
-
 
 page!(
     /// A page of redemptions, newest first.
@@ -1444,17 +1446,9 @@ pub async fn recognize(
     Path(id): Path<i64>,
     Body(body): Body<RecognitionSpec>,
 ) -> Result<Response, ApiError> {
-    let message = body.message.trim();
-    if message.is_empty() || message.chars().count() > 1000 {
-        return Err(ApiError::invalid(
-            "message",
-            "a message of 1 to 1000 characters",
-        ));
-    }
-    let r = state
-        .store
-        .add_recognition(id, message, body.public, &who.0.name, chrono::Utc::now())
+    let r = program::recognize(&state.store, id, &body.message, body.public, &who.0.name)
         .await?
+        .map_err(refused)?
         .ok_or_else(|| ApiError::not_found("member", id))?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }

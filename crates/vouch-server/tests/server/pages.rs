@@ -42,13 +42,23 @@ async fn customers_are_found_shown_exported_and_erased_after_confirming(db: &Tes
         person("Ana Popescu", "ana@example.ro", "pro"),
         person("Dan <b>Ionescu</b>", "dan@example.ro", "free"),
     ];
-    people.extend((0..58).map(|i| person(&format!("Client {i}"), &format!("c{i}@example.com"), "free")));
+    people.extend(
+        (0..58).map(|i| person(&format!("Client {i}"), &format!("c{i}@example.com"), "free")),
+    );
     let ids = store.insert_customers(&people).await.unwrap();
     let (ana, dan) = (ids[0].0, ids[1].0);
     let now = chrono::Utc::now();
-    for (email, role) in [("admin@acme.example", Role::Admin), ("analyst@acme.example", Role::Analyst)] {
+    for (email, role) in [
+        ("admin@acme.example", Role::Admin),
+        ("analyst@acme.example", Role::Analyst),
+    ] {
         store
-            .add_user(email, role, &vouch_server::hash_password("correct horse battery"), now)
+            .add_user(
+                email,
+                role,
+                &vouch_server::hash_password("correct horse battery"),
+                now,
+            )
             .await
             .unwrap();
     }
@@ -58,16 +68,28 @@ async fn customers_are_found_shown_exported_and_erased_after_confirming(db: &Tes
 
     let (status, html) = get(&server, &analyst, "/customers?q=POPESCU").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains(&format!("<a href=\"/customers/{ana}\">Ana Popescu</a>")), "{html}");
+    assert!(
+        html.contains(&format!("<a href=\"/customers/{ana}\">Ana Popescu</a>")),
+        "{html}"
+    );
     assert!(!html.contains("dan@example.ro"), "{html}");
     let (_, html) = get(&server, &analyst, "/customers?q=100%25").await;
-    assert!(html.contains("No customer matches"), "a % is taken literally: {html}");
+    assert!(
+        html.contains("No customer matches"),
+        "a % is taken literally: {html}"
+    );
     let (_, html) = get(&server, &analyst, "/customers?attribute=plan%3Dpro").await;
-    assert!(html.contains("ana@example.ro") && !html.contains("c0@example.com"), "{html}");
+    assert!(
+        html.contains("ana@example.ro") && !html.contains("c0@example.com"),
+        "{html}"
+    );
     // 60 people: 50 on the first page, a link to the other 10.
     let (_, html) = get(&server, &analyst, "/customers").await;
     assert_eq!(html.matches("<tr id=\"customer-").count(), 50);
-    assert!(html.contains("Dan &#60;b&#62;Ionescu&#60;/b&#62;"), "escaped: {html}");
+    assert!(
+        html.contains("Dan &#60;b&#62;Ionescu&#60;/b&#62;"),
+        "escaped: {html}"
+    );
     let next = html
         .split("<a href=\"")
         .find(|s| s.contains("rel=\"next\""))
@@ -89,7 +111,10 @@ async fn customers_are_found_shown_exported_and_erased_after_confirming(db: &Tes
         .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Cronologie") && html.contains("Fără semnal"), "{html}");
+    assert!(
+        html.contains("Cronologie") && html.contains("Fără semnal"),
+        "{html}"
+    );
     assert!(html.contains("<dt>plan</dt><dd>pro</dd>"), "{html}");
     assert!(!html.contains("/erase"), "{html}");
     let (status, html) = get(&server, &analyst, &format!("/customers/{ana}/erase")).await;
@@ -107,9 +132,126 @@ async fn customers_are_found_shown_exported_and_erased_after_confirming(db: &Tes
         .await
         .unwrap();
     assert_eq!(export.status(), StatusCode::OK);
-    assert!(export.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(
+        export.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
     let body: serde_json::Value = export.json().await.unwrap();
     assert!(body.to_string().contains("ana@example.ro"), "{body}");
+
+    // She joins the program; an admin awards points (a form sent twice
+    // awards once), thanks her publicly and pauses her, from her page.
+    let (member, _) = vouch_app::program::join(
+        &store,
+        "ana@example.ro",
+        vouch_domain::program::JoinedBy::Staff,
+        true,
+    )
+    .await
+    .unwrap();
+    let (_, html) = get(&server, &admin, &format!("/customers/{ana}")).await;
+    assert!(html.contains("id=\"program-actions\""), "{html}");
+    let key = html
+        .split("name=\"key\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let act = |form: Vec<(&str, String)>| {
+        server
+            .client
+            .post(format!("{}/customers/{ana}/program", server.base))
+            .header("cookie", &admin)
+            .form(&form)
+            .send()
+    };
+    let csrf = super::csrf_field(&html);
+    for _ in 0..2 {
+        let done = act(vec![
+            ("csrf", csrf.clone()),
+            ("action", "award".into()),
+            ("amount", "50".into()),
+            ("reason", "Spoke at our meetup".into()),
+            ("key", key.clone()),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        assert!(
+            done.headers()["location"]
+                .to_str()
+                .unwrap()
+                .contains("saved=1")
+        );
+    }
+    assert_eq!(
+        store.balance(member.id).await.unwrap().lifetime,
+        50,
+        "awarded once"
+    );
+    act(vec![
+        ("csrf", csrf.clone()),
+        ("action", "thanks".into()),
+        ("message", "Thank you, Ana!".into()),
+        ("public", "on".into()),
+    ])
+    .await
+    .unwrap();
+    act(vec![
+        ("csrf", csrf.clone()),
+        ("action", "status".into()),
+        ("status", "paused".into()),
+    ])
+    .await
+    .unwrap();
+    let refused = act(vec![
+        ("csrf", csrf.clone()),
+        ("action", "award".into()),
+        ("amount", "10".into()),
+        ("reason", "more".into()),
+        ("key", "k2".into()),
+    ])
+    .await
+    .unwrap();
+    assert!(
+        refused.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("saved=0"),
+        "a paused member earns nothing"
+    );
+    let (_, html) = get(&server, &admin, &format!("/customers/{ana}?saved=1")).await;
+    assert!(
+        html.contains("Thank you, Ana!") && html.contains("Spoke at our meetup"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<option value="paused" selected>"#),
+        "{html}"
+    );
+    let (status, _) = get(&server, &analyst, &format!("/customers/{ana}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let forbidden = server
+        .client
+        .post(format!("{}/customers/{ana}/program", server.base))
+        .header("cookie", &analyst)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "status"),
+            ("status", "banned"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        forbidden.status(),
+        StatusCode::FORBIDDEN,
+        "analysts only read"
+    );
 
     // Erasing needs her id typed again; a wrong one erases no one.
     let (status, html) = get(&server, &admin, &format!("/customers/{ana}/erase")).await;
@@ -148,16 +290,19 @@ async fn every_page_passes_axe_core_at_both_widths_in_both_languages() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let store = vouch_store::Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
-        .await
-        .unwrap();
+    let store =
+        vouch_store::Store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
+            .await
+            .unwrap();
     let config = vouch_demo::DemoConfig {
         customers: 400,
         months: 12,
         seed: 1,
         until: chrono::Utc::now(),
     };
-    vouch_app::demo::load(&store, &config, |_| {}).await.unwrap();
+    vouch_app::demo::load(&store, &config, |_| {})
+        .await
+        .unwrap();
     vouch_app::text::retag(&store, |_, _| {}).await.unwrap();
     vouch_app::demo::run_playbooks(&store, &Default::default(), 400)
         .await
@@ -165,7 +310,12 @@ async fn every_page_passes_axe_core_at_both_widths_in_both_languages() {
     vouch_app::demo::run_program(&store, 1).await.unwrap();
     let now = chrono::Utc::now();
     store
-        .add_user("admin@acme.example", Role::Admin, &vouch_server::hash_password("correct horse battery"), now)
+        .add_user(
+            "admin@acme.example",
+            Role::Admin,
+            &vouch_server::hash_password("correct horse battery"),
+            now,
+        )
         .await
         .unwrap();
     let member = store.members(None, None, 1).await.unwrap();
@@ -206,7 +356,8 @@ async fn every_page_passes_axe_core_at_both_widths_in_both_languages() {
         let outcome = async {
             use fantoccini::Locator;
             for path in public {
-                broken.extend(views(&browser, &server.base, path, language, shots.as_deref()).await?);
+                broken
+                    .extend(views(&browser, &server.base, path, language, shots.as_deref()).await?);
                 checked += 2;
             }
             page.goto(&format!("{}/login", server.base)).await?;
@@ -218,13 +369,17 @@ async fn every_page_passes_axe_core_at_both_widths_in_both_languages() {
                 .await?
                 .send_keys("correct horse battery")
                 .await?;
-            page.find(Locator::Css("button[type=submit]")).await?.click().await?;
+            page.find(Locator::Css("button[type=submit]"))
+                .await?
+                .click()
+                .await?;
             page.wait()
                 .at_most(std::time::Duration::from_secs(20))
                 .for_element(Locator::Css("header nav"))
                 .await?;
             for path in &staff {
-                broken.extend(views(&browser, &server.base, path, language, shots.as_deref()).await?);
+                broken
+                    .extend(views(&browser, &server.base, path, language, shots.as_deref()).await?);
                 checked += 2;
             }
             Ok::<_, fantoccini::error::CmdError>(())
@@ -255,7 +410,11 @@ async fn views(
         assert_eq!(lang.as_deref(), Some(language), "{path}");
         if let Some(dir) = shots {
             let name = format!("{language}-{width}{}.png", path.replace('/', "_"));
-            std::fs::write(std::path::Path::new(dir).join(name), page.screenshot().await?).unwrap();
+            std::fs::write(
+                std::path::Path::new(dir).join(name),
+                page.screenshot().await?,
+            )
+            .unwrap();
         }
         for v in browser.axe().await.unwrap_or_default() {
             found.push(format!("{language} {width}px {path}: {v}"));
@@ -271,9 +430,17 @@ async fn views(
 async fn managers_set_up_rewards_challenges_and_join_codes_on_the_program_pages(db: &TestDb) {
     let store = db.store.clone();
     let now = chrono::Utc::now();
-    for (email, role) in [("mara@acme.example", Role::Manager), ("analyst@acme.example", Role::Analyst)] {
+    for (email, role) in [
+        ("mara@acme.example", Role::Manager),
+        ("analyst@acme.example", Role::Analyst),
+    ] {
         store
-            .add_user(email, role, &vouch_server::hash_password("correct horse battery"), now)
+            .add_user(
+                email,
+                role,
+                &vouch_server::hash_password("correct horse battery"),
+                now,
+            )
             .await
             .unwrap();
     }
@@ -294,17 +461,34 @@ async fn managers_set_up_rewards_challenges_and_join_codes_on_the_program_pages(
     let csrf = super::csrf_field(&html);
     let refused = post(
         "/program/rewards",
-        vec![("csrf", csrf.clone()), ("name", "Voucher".into()), ("kind", "gift_code".into()), ("points", "100".into()), ("stock", "5".into()), ("fulfilment", "auto".into())],
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Voucher".into()),
+            ("kind", "gift_code".into()),
+            ("points", "100".into()),
+            ("stock", "5".into()),
+            ("fulfilment", "auto".into()),
+        ],
     )
     .await
     .unwrap();
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = refused.text().await.unwrap();
     assert!(html.contains("Not saved. stock:"), "{html}");
-    assert!(html.contains(r#"value="Voucher""#), "the form keeps what was typed: {html}");
+    assert!(
+        html.contains(r#"value="Voucher""#),
+        "the form keeps what was typed: {html}"
+    );
     let added = post(
         "/program/rewards",
-        vec![("csrf", csrf.clone()), ("name", "Voucher".into()), ("kind", "gift_code".into()), ("points", "100".into()), ("stock", "".into()), ("fulfilment", "auto".into())],
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Voucher".into()),
+            ("kind", "gift_code".into()),
+            ("points", "100".into()),
+            ("stock", "".into()),
+            ("fulfilment", "auto".into()),
+        ],
     )
     .await
     .unwrap();
@@ -312,7 +496,11 @@ async fn managers_set_up_rewards_challenges_and_join_codes_on_the_program_pages(
     let reward = store.rewards(false).await.unwrap()[0].clone();
     let loaded = post(
         &format!("/program/rewards/{}", reward.id),
-        vec![("csrf", csrf.clone()), ("action", "codes".into()), ("codes", "G-1\nG-2\n\nG-3\n".into())],
+        vec![
+            ("csrf", csrf.clone()),
+            ("action", "codes".into()),
+            ("codes", "G-1\nG-2\n\nG-3\n".into()),
+        ],
     )
     .await
     .unwrap();
@@ -320,38 +508,69 @@ async fn managers_set_up_rewards_challenges_and_join_codes_on_the_program_pages(
     let (_, html) = get(&server, &mara, "/program/rewards?saved=1").await;
     assert!(html.contains("3 codes left"), "{html}");
     let (_, html) = get(&server, &analyst, "/program/rewards").await;
-    assert!(html.contains("Voucher") && !html.contains("Add a reward"), "{html}");
+    assert!(
+        html.contains("Voucher") && !html.contains("Add a reward"),
+        "{html}"
+    );
 
     let (_, html) = get(&server, &mara, "/program/challenges").await;
     let gated = r#"{"name": "Review us", "stages": [{"kind": "review", "title": "Review us on Google", "points": 200, "platform": "google"}]}"#;
-    let denied = post("/program/challenges", vec![("csrf", super::csrf_field(&html)), ("spec", gated.into())])
-        .await
-        .unwrap();
+    let denied = post(
+        "/program/challenges",
+        vec![("csrf", super::csrf_field(&html)), ("spec", gated.into())],
+    )
+    .await
+    .unwrap();
     assert_eq!(denied.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = denied.text().await.unwrap();
     assert!(html.contains("Not saved. R3:"), "{html}");
-    assert!(html.contains("Review us on Google"), "the draft stays in the editor: {html}");
+    assert!(
+        html.contains("Review us on Google"),
+        "the draft stays in the editor: {html}"
+    );
     assert!(store.challenges(false).await.unwrap().is_empty());
     let fine = r#"{"name": "Tell us your story", "stages": [{"kind": "answer", "title": "Your story", "points": 50, "questions": ["What changed?"]}]}"#;
-    let saved = post("/program/challenges", vec![("csrf", csrf.clone()), ("spec", fine.into())]).await.unwrap();
+    let saved = post(
+        "/program/challenges",
+        vec![("csrf", csrf.clone()), ("spec", fine.into())],
+    )
+    .await
+    .unwrap();
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     let challenge = store.challenges(false).await.unwrap()[0].id;
-    let paused = post(&format!("/program/challenges/{challenge}"), vec![("csrf", csrf.clone()), ("active", "false".into())])
-        .await
-        .unwrap();
+    let paused = post(
+        &format!("/program/challenges/{challenge}"),
+        vec![("csrf", csrf.clone()), ("active", "false".into())],
+    )
+    .await
+    .unwrap();
     assert_eq!(paused.status(), StatusCode::SEE_OTHER);
     assert!(!store.challenge(challenge).await.unwrap().unwrap().active);
 
     let made = post(
         "/program/join-codes",
-        vec![("csrf", csrf.clone()), ("code", "meetup".into()), ("max_uses", "30".into()), ("expires", "2099-01-31".into())],
+        vec![
+            ("csrf", csrf.clone()),
+            ("code", "meetup".into()),
+            ("max_uses", "30".into()),
+            ("expires", "2099-01-31".into()),
+        ],
     )
     .await
     .unwrap();
     assert_eq!(made.status(), StatusCode::SEE_OTHER);
     let (_, html) = get(&server, &mara, "/program/join-codes").await;
-    assert!(html.contains("<code>MEETUP</code>") && html.contains("0 / 30"), "{html}");
+    assert!(
+        html.contains("<code>MEETUP</code>") && html.contains("0 / 30"),
+        "{html}"
+    );
     assert!(html.contains("/portal/join?code=MEETUP"), "{html}");
     let (status, _) = get(&server, &analyst, "/program/join-codes").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // The program's page shows its KPIs (nothing to divide yet: dashes).
+    let (_, html) = get(&server, &analyst, "/program").await;
+    assert!(
+        html.contains("Promoters enrolled") && html.contains(r#"<dd id="enrolled">–</dd>"#),
+        "{html}"
+    );
 }

@@ -484,7 +484,10 @@ async fn a_detractor_answer_opens_one_routed_task_due_in_business_hours(db: &Tes
         .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    let timeline = html.split("<ol class=\"timeline\"").nth(1).unwrap_or_else(|| panic!("{html}"));
+    let timeline = html
+        .split("<ol class=\"timeline\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{html}"));
     for shown in [
         "Detractor",
         "Playbook run</b> · <a href=\"/playbooks/",

@@ -618,7 +618,9 @@ async fn referral_links_record_clicks_and_conversions_carry_their_signals(db: &T
         "the refund reversed the reward"
     );
     // The paid referral's order feeds the KPIs' referral revenue.
-    let (_, referrals) = api.call(Method::GET, "/referrals?status=approved", json!({})).await;
+    let (_, referrals) = api
+        .call(Method::GET, "/referrals?status=approved", json!({}))
+        .await;
     let paid: i64 = referrals["referrals"]
         .as_array()
         .unwrap()
@@ -1115,34 +1117,66 @@ async fn gift_codes_are_handed_out_once_to_redemptions_and_referred_friends(db: 
     let v = voucher["id"].as_i64().unwrap();
     let codes = json!({"codes": ["VCH-AAAA-1111", "VCH-BBBB-2222", "VCH-AAAA-1111", " "]});
     let (status, added) = api
-        .call(Method::POST, &format!("/program/rewards/{v}/codes"), codes.clone())
+        .call(
+            Method::POST,
+            &format!("/program/rewards/{v}/codes"),
+            codes.clone(),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{added}");
-    assert_eq!((added["added"].as_u64(), added["reward"]["stock"].as_i64()), (Some(2), Some(2)));
+    assert_eq!(
+        (added["added"].as_u64(), added["reward"]["stock"].as_i64()),
+        (Some(2), Some(2))
+    );
     let (_, again) = api
         .call(Method::POST, &format!("/program/rewards/{v}/codes"), codes)
         .await;
-    assert_eq!((again["added"].as_u64(), again["reward"]["stock"].as_i64()), (Some(0), Some(2)), "a re-upload adds nothing");
+    assert_eq!(
+        (again["added"].as_u64(), again["reward"]["stock"].as_i64()),
+        (Some(0), Some(2)),
+        "a re-upload adds nothing"
+    );
     let (status, _) = api
-        .call(Method::PATCH, &format!("/program/rewards/{v}"), json!({"add_stock": 3}))
+        .call(
+            Method::PATCH,
+            &format!("/program/rewards/{v}"),
+            json!({"add_stock": 3}),
+        )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "its stock is its codes");
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "its stock is its codes"
+    );
     if store.seals_secrets() {
         let stored = db.everything_stored().await;
-        assert!(!stored.contains("VCH-AAAA-1111") && !stored.contains("VCH-BBBB-2222"), "sealed at rest");
+        assert!(
+            !stored.contains("VCH-AAAA-1111") && !stored.contains("VCH-BBBB-2222"),
+            "sealed at rest"
+        );
     }
 
     // A trusted member redeems it three times: two codes, then a backorder.
     api.customer("ana@example.com").await;
-    let m = api.member(json!("ana@example.com")).await["id"].as_i64().unwrap();
+    let m = api.member(json!("ana@example.com")).await["id"]
+        .as_i64()
+        .unwrap();
     let (status, _) = api
-        .call(Method::POST, "/program/points", json!({"member": m, "amount": 500, "reason": "talk", "idempotency_key": "gift-1"}))
+        .call(
+            Method::POST,
+            "/program/points",
+            json!({"member": m, "amount": 500, "reason": "talk", "idempotency_key": "gift-1"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let mut states = Vec::new();
     for _ in 0..3 {
         let (status, r) = api
-            .call(Method::POST, "/program/redemptions", json!({"member": m, "reward": v}))
+            .call(
+                Method::POST,
+                "/program/redemptions",
+                json!({"member": m, "reward": v}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{r}");
         states.push(r["state"].as_str().unwrap().to_owned());
@@ -1162,10 +1196,18 @@ async fn gift_codes_are_handed_out_once_to_redemptions_and_referred_friends(db: 
         )
         .await;
     let f = friends["id"].as_i64().unwrap();
-    api.call(Method::POST, &format!("/program/rewards/{f}/codes"), json!({"codes": ["WELCOME-1", "WELCOME-2"]}))
-        .await;
-    api.call(Method::PATCH, &format!("/program/rewards/{f}"), json!({"active": false}))
-        .await;
+    api.call(
+        Method::POST,
+        &format!("/program/rewards/{f}/codes"),
+        json!({"codes": ["WELCOME-1", "WELCOME-2"]}),
+    )
+    .await;
+    api.call(
+        Method::PATCH,
+        &format!("/program/rewards/{f}"),
+        json!({"active": false}),
+    )
+    .await;
     let (_, mut settings) = api.call(Method::GET, "/program/settings", json!({})).await;
     settings["friend_reward_id"] = json!(f);
     let (status, saved) = api.call(Method::PUT, "/program/settings", settings).await;
@@ -1173,24 +1215,38 @@ async fn gift_codes_are_handed_out_once_to_redemptions_and_referred_friends(db: 
     let (_, link) = api
         .call(Method::POST, "/referrals/links", json!({"member": m}))
         .await;
-    let order = |id: &str, email: &str| {
-        json!({"code": link["code"], "external_order_id": id, "value": 80.0, "currency": "EUR", "email": email})
-    };
+    let order = |id: &str, email: &str| json!({"code": link["code"], "external_order_id": id, "value": 80.0, "currency": "EUR", "email": email});
     let (status, first) = api
-        .call(Method::POST, "/referrals/conversions", order("o-1", "dan.new@example.org"))
+        .call(
+            Method::POST,
+            "/referrals/conversions",
+            order("o-1", "dan.new@example.org"),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(first["referral"]["status"], "pending", "{first}");
     let code = first["friend_reward"]["code"].as_str().unwrap().to_owned();
     assert!(code.starts_with("WELCOME-"), "{first}");
     let (status, retry) = api
-        .call(Method::POST, "/referrals/conversions", order("o-1", "dan.new@example.org"))
+        .call(
+            Method::POST,
+            "/referrals/conversions",
+            order("o-1", "dan.new@example.org"),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(retry["friend_reward"]["code"], code.as_str(), "the same code on a retry");
+    assert_eq!(
+        retry["friend_reward"]["code"],
+        code.as_str(),
+        "the same code on a retry"
+    );
     // A self-referral is blocked: the friend gets nothing.
     let (_, blocked) = api
-        .call(Method::POST, "/referrals/conversions", order("o-2", "ana@example.com"))
+        .call(
+            Method::POST,
+            "/referrals/conversions",
+            order("o-2", "ana@example.com"),
+        )
         .await;
     assert_eq!(blocked["referral"]["status"], "blocked", "{blocked}");
     assert!(blocked.get("friend_reward").is_none(), "{blocked}");
@@ -1204,16 +1260,26 @@ async fn join_codes_let_people_join_until_used_up_and_can_be_required(db: &TestD
     let store = &db.store;
     let api = Api::start(db).await;
     let (status, code) = api
-        .call(Method::POST, "/program/join-codes", json!({"code": "spring-26", "max_uses": 1}))
+        .call(
+            Method::POST,
+            "/program/join-codes",
+            json!({"code": "spring-26", "max_uses": 1}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{code}");
     assert_eq!(code["code"], "SPRING-26");
     let (status, taken) = api
-        .call(Method::POST, "/program/join-codes", json!({"code": "Spring-26"}))
+        .call(
+            Method::POST,
+            "/program/join-codes",
+            json!({"code": "Spring-26"}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{taken}");
     assert_eq!(taken["error"]["field"], "code");
-    let (status, drawn) = api.call(Method::POST, "/program/join-codes", json!({})).await;
+    let (status, drawn) = api
+        .call(Method::POST, "/program/join-codes", json!({}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{drawn}");
     assert_eq!(drawn["code"].as_str().unwrap().len(), 8, "{drawn}");
 
@@ -1233,10 +1299,17 @@ async fn join_codes_let_people_join_until_used_up_and_can_be_required(db: &TestD
     let page = ask(vec![("email", "ioana@example.com")]).await.unwrap();
     assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.text().await.unwrap().contains("needs a join code"));
-    let page = ask(vec![("email", "ioana@example.com"), ("code", "NOPE-1234")]).await.unwrap();
+    let page = ask(vec![("email", "ioana@example.com"), ("code", "NOPE-1234")])
+        .await
+        .unwrap();
     assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.text().await.unwrap().contains("does not work"));
-    let page = ask(vec![("email", "ioana@example.com"), ("code", " spring-26 ")]).await.unwrap();
+    let page = ask(vec![
+        ("email", "ioana@example.com"),
+        ("code", " spring-26 "),
+    ])
+    .await
+    .unwrap();
     assert_eq!(page.status(), StatusCode::OK, "a valid code, in any case");
 
     // Two people got links with the code; it takes one, so the second
@@ -1262,20 +1335,41 @@ async fn join_codes_let_people_join_until_used_up_and_can_be_required(db: &TestD
             .await
             .unwrap();
         assert_eq!(done.status(), StatusCode::SEE_OTHER);
-        let member = store.member_of_customer(vouch_domain::CustomerId(id)).await.unwrap().unwrap();
+        let member = store
+            .member_of_customer(vouch_domain::CustomerId(id))
+            .await
+            .unwrap()
+            .unwrap();
         joined.push((member.joined_by.as_str().to_owned(), member.trusted));
     }
     assert_eq!(
         joined,
-        [("join_code".to_owned(), false), ("open_sign_up".to_owned(), false)]
+        [
+            ("join_code".to_owned(), false),
+            ("open_sign_up".to_owned(), false)
+        ]
     );
-    let (_, codes) = api.call(Method::GET, "/program/join-codes", json!({})).await;
-    let spring = codes["join_codes"].as_array().unwrap().iter().find(|c| c["code"] == "SPRING-26").unwrap().clone();
+    let (_, codes) = api
+        .call(Method::GET, "/program/join-codes", json!({}))
+        .await;
+    let spring = codes["join_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "SPRING-26")
+        .unwrap()
+        .clone();
     assert_eq!(spring["uses"], 1, "{spring}");
-    let page = ask(vec![("email", "x@example.com"), ("code", "SPRING-26")]).await.unwrap();
+    let page = ask(vec![("email", "x@example.com"), ("code", "SPRING-26")])
+        .await
+        .unwrap();
     assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY, "used up");
     let (status, off) = api
-        .call(Method::PATCH, &format!("/program/join-codes/{}", drawn["code"].as_str().unwrap()), json!({"active": false}))
+        .call(
+            Method::PATCH,
+            &format!("/program/join-codes/{}", drawn["code"].as_str().unwrap()),
+            json!({"active": false}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(off["active"], false);
