@@ -73,6 +73,29 @@ pub struct Caller {
     pub session: Option<String>,
 }
 
+/// The signed-in person as a staff page's header shows them: their name,
+/// and what their role lets the navigation offer.
+pub struct Who {
+    pub name: String,
+    pub role: Role,
+}
+
+impl Who {
+    /// Whether the role holds the permission named (`read_customers`…);
+    /// the navigation shows only the pages it may open.
+    pub fn may(&self, permission: &str) -> bool {
+        permission
+            .parse::<Permission>()
+            .is_ok_and(|p| self.role.can(p))
+    }
+}
+
+impl std::fmt::Display for Who {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
 impl Caller {
     pub fn may(&self, permission: Permission) -> bool {
         self.role.can(permission)
@@ -250,10 +273,23 @@ impl ApiCaller {
 pub struct PageCaller(pub Caller);
 
 /// The signed-in caller of a page, or the redirect to the login page.
+/// The sign-in page, told to come back to the page asked for (a GET's
+/// path and query; a form's target is no page to return to).
+fn login_then(parts: &Parts) -> String {
+    let asked = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    if parts.method != axum::http::Method::GET || asked == "/" {
+        return "/login".to_owned();
+    }
+    format!(
+        "/login?{}",
+        serde_urlencoded::to_string([("next", asked)]).unwrap_or_default()
+    )
+}
+
 async fn signed_in(parts: &mut Parts, state: &AppState) -> Result<Caller, Response> {
     match caller(parts, state).await {
         Ok(Some(caller)) if caller.session.is_some() => Ok(caller),
-        Ok(_) => Err(Redirect::to("/login").into_response()),
+        Ok(_) => Err(Redirect::to(&login_then(parts)).into_response()),
         Err(e) => Err(crate::error::PageError::from(e).into_response()),
     }
 }

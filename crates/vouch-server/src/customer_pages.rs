@@ -38,7 +38,7 @@ struct CustomerRow {
 struct CustomersPage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     q: String,
     attribute: String,
@@ -140,7 +140,10 @@ pub async fn customers(
         lang,
         message: q.erased.map(|_| ui.t("customer_erased").to_owned()),
         ui,
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         q: search,
         attribute,
@@ -174,7 +177,7 @@ struct StripPart {
 struct CustomerPage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     id: i64,
     name: String,
@@ -433,7 +436,10 @@ fn customer_page(
         message,
         timeline,
         may_erase: caller.may(Permission::EraseCustomers),
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         ui,
     }
@@ -581,7 +587,7 @@ pub async fn export(
 struct ErasePage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     id: i64,
     email: String,
@@ -614,7 +620,10 @@ async fn erase_page(
     let mut page = render(ErasePage {
         lang,
         ui: Ui(t),
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         id,
         email: customer

@@ -40,6 +40,19 @@ struct LoginPage {
     csrf: String,
     email: String,
     error: Option<String>,
+    /// Where to go once signed in (a path of ours).
+    next: String,
+}
+
+/// `next` when it is a path on this site, else the dashboard: signing in
+/// must not become a way to send people elsewhere (`//evil.example`).
+fn local_path(next: &str) -> &str {
+    let safe = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.len() <= 2_000
+        && !next.chars().any(char::is_control);
+    if safe { next } else { "/" }
 }
 
 fn login_page(
@@ -48,6 +61,7 @@ fn login_page(
     email: String,
     error: Option<&str>,
     status: StatusCode,
+    next: &str,
 ) -> Response {
     let (lang, t) = texts(headers);
     // Before a session exists, CSRF is a double-submit (the same random
@@ -61,6 +75,7 @@ fn login_page(
         csrf: csrf.clone(),
         email,
         error: error.map(|key| Ui(t).t(key).to_owned()),
+        next: local_path(next).to_owned(),
     });
     *response.status_mut() = status;
     set_cookie(
@@ -76,8 +91,25 @@ fn set_cookie(response: &mut Response, value: &str) {
     }
 }
 
-pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    login_page(&state.web, &headers, String::new(), None, StatusCode::OK)
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
+) -> Response {
+    login_page(
+        &state.web,
+        &headers,
+        String::new(),
+        None,
+        StatusCode::OK,
+        &q.next,
+    )
 }
 
 #[derive(Deserialize)]
@@ -88,6 +120,9 @@ pub struct LoginForm {
     /// The second factor: six digits, or a recovery code.
     #[serde(default)]
     code: String,
+    /// The page asked for before signing in.
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn login(
@@ -115,6 +150,7 @@ pub async fn login(
                 email,
                 Some("too_many"),
                 StatusCode::TOO_MANY_REQUESTS,
+                &form.next,
             );
         }
         Err(e) => return PageError::from(e).into_response(),
@@ -154,6 +190,7 @@ pub async fn login(
             email,
             Some("bad_login"),
             StatusCode::UNAUTHORIZED,
+            &form.next,
         );
     };
     let second = vouch_app::totp::check(
@@ -198,6 +235,7 @@ pub async fn login(
             email,
             Some(key),
             StatusCode::UNAUTHORIZED,
+            &form.next,
         );
     }
     if let Err(e) = vouch_app::limits::signed_in(&state.store, &email, address).await {
@@ -225,7 +263,7 @@ pub async fn login(
     {
         return PageError::from(e).into_response();
     }
-    let mut response = Redirect::to("/").into_response();
+    let mut response = Redirect::to(local_path(&form.next)).into_response();
     set_cookie(
         &mut response,
         &state.web.cookie(
@@ -344,7 +382,7 @@ fn chart(periods: &[vouch_app::reports::PeriodReport]) -> Chart {
 struct DashboardPage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     nps: String,
     nps_interval: String,
@@ -364,7 +402,7 @@ struct DashboardPage {
 struct FeedbackPage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     items: Vec<FeedbackRow>,
 }
@@ -422,7 +460,10 @@ pub async fn feedback(
     render(FeedbackPage {
         lang,
         ui: Ui(t),
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         items,
     })
@@ -488,7 +529,10 @@ async fn dashboard_page(
     let n = &kpis.nps;
     Ok(DashboardPage {
         lang,
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         nps: n.nps.map_or("–".to_owned(), |v| format!("{v:.1}")),
         nps_interval: match (n.ci_low, n.ci_high) {

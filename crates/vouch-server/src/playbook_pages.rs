@@ -41,7 +41,7 @@ struct TaskRow {
 struct TasksPage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     tasks: Vec<TaskRow>,
     states: Vec<(&'static str, &'static str, bool)>,
@@ -164,7 +164,10 @@ pub async fn tasks(
                 .unwrap_or_default()
         ),
         ui,
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         tasks: rows,
         query,
@@ -273,7 +276,7 @@ struct SlaRow {
 struct SlaPage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     periods: Vec<(u32, bool)>,
     days: u32,
@@ -307,7 +310,10 @@ pub async fn sla_report(
     render(SlaPage {
         lang,
         ui: Ui(t),
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         periods: [30, 90, 365].into_iter().map(|d| (d, d == days)).collect(),
         days,
@@ -348,7 +354,7 @@ struct PlaybookRow {
 struct PlaybooksPage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     playbooks: Vec<PlaybookRow>,
     can_manage: bool,
@@ -369,7 +375,10 @@ pub async fn playbooks(
         lang,
         ui: Ui(t),
         can_manage: caller.may(Permission::ManagePlaybooks),
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         playbooks: list
             .into_iter()
@@ -403,7 +412,7 @@ struct OutcomeRow {
 struct PlaybookEditPage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     id: i64,
     name: String,
@@ -467,7 +476,10 @@ async fn edit_page(
     let mut response = render(PlaybookEditPage {
         lang,
         ui,
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         id,
         name: playbook.spec.name,

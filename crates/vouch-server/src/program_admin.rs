@@ -62,7 +62,7 @@ struct RewardRow {
 struct RewardsPage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     can_manage: bool,
     rows: Vec<RewardRow>,
@@ -134,7 +134,10 @@ async fn rewards_page(
     let mut page = render(RewardsPage {
         lang,
         can_manage: caller.may(Permission::ManageProgram),
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         rows,
         kinds: RewardKind::ALL.iter().map(|k| k.as_str()).collect(),
@@ -278,7 +281,7 @@ struct ChallengeRow {
 struct ChallengesPage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     can_manage: bool,
     rows: Vec<ChallengeRow>,
@@ -335,7 +338,10 @@ async fn challenges_page(
     let mut page = render(ChallengesPage {
         lang,
         can_manage: caller.may(Permission::ManageProgram),
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         rows,
         spec,
@@ -429,7 +435,7 @@ struct JoinCodeRow {
 struct JoinCodesPage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     rows: Vec<JoinCodeRow>,
     open_sign_up: bool,
@@ -489,7 +495,10 @@ async fn join_codes_page(
     let refused = refusal.is_some();
     let mut page = render(JoinCodesPage {
         lang,
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         rows,
         open_sign_up,

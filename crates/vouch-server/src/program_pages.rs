@@ -684,7 +684,7 @@ struct FlaggedRow {
 struct ProgramPage {
     lang: &'static str,
     ui: crate::locale::Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     can_manage: bool,
     message: Option<&'static str>,
@@ -807,7 +807,10 @@ pub async fn staff_program(
     crate::pages::render(ProgramPage {
         lang,
         can_manage: caller.may(vouch_domain::Permission::ManageProgram),
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         message: match q.saved.as_deref() {
             Some("1") => Some(ui.t("program_saved")),

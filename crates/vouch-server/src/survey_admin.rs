@@ -31,7 +31,7 @@ struct SurveyRow {
 struct SurveysPage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     surveys: Vec<SurveyRow>,
     can_manage: bool,
@@ -43,7 +43,7 @@ struct SurveysPage {
 struct SurveyEditPage {
     lang: &'static str,
     ui: Ui,
-    who: String,
+    who: crate::auth::Who,
     csrf: String,
     id: i64,
     name: String,
@@ -71,7 +71,10 @@ async fn list_page(
         lang,
         ui: Ui(t),
         can_manage: caller.may(Permission::ManageSurveys),
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         surveys: surveys
             .into_iter()
@@ -191,7 +194,10 @@ async fn edit_page(
     let mut response = render(SurveyEditPage {
         lang,
         ui: Ui(t),
-        who: caller.name,
+        who: crate::auth::Who {
+            name: caller.name,
+            role: caller.role,
+        },
         csrf: caller.csrf.unwrap_or_default(),
         id,
         statuses: SurveyStatus::ALL

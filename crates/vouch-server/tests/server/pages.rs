@@ -68,6 +68,13 @@ async fn customers_are_found_shown_exported_and_erased_after_confirming(db: &Tes
 
     let (status, html) = get(&server, &analyst, "/customers?q=POPESCU").await;
     assert_eq!(status, StatusCode::OK);
+    // The menu offers only what the role may open: no task queue for an analyst.
+    assert!(
+        html.contains(r#"<a href="/customers">"#) && !html.contains(r#"<a href="/tasks">"#),
+        "{html}"
+    );
+    let (_, menu) = get(&server, &admin, "/customers").await;
+    assert!(menu.contains(r#"<a href="/tasks">"#), "{menu}");
     assert!(
         html.contains(&format!("<a href=\"/customers/{ana}\">Ana Popescu</a>")),
         "{html}"
@@ -573,4 +580,87 @@ async fn managers_set_up_rewards_challenges_and_join_codes_on_the_program_pages(
         html.contains("Promoters enrolled") && html.contains(r#"<dd id="enrolled">–</dd>"#),
         "{html}"
     );
+}
+
+/// Signing in returns to the page that was asked for, and only to a page
+/// of ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_returns_to_the_page_asked_for_and_nowhere_else() {
+    let db = vouch_testing::TestDb::sqlite().await;
+    db.store
+        .add_user(
+            "mara@acme.example",
+            Role::Manager,
+            &vouch_server::hash_password("correct horse battery"),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let server = start(db.store.clone()).await;
+    let asked = server
+        .client
+        .get(format!(
+            "{}/customers?q=ana&attribute=plan%3Dpro",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    let login = asked.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        login,
+        "/login?next=%2Fcustomers%3Fq%3Dana%26attribute%3Dplan%253Dpro"
+    );
+    for (next, lands) in [
+        (
+            "/customers?q=ana&attribute=plan%3Dpro",
+            "/customers?q=ana&attribute=plan%3Dpro",
+        ),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+    ] {
+        let form = server
+            .client
+            .get(format!(
+                "{}/login?{}",
+                server.base,
+                serde_urlencoded::to_string([("next", next)]).unwrap()
+            ))
+            .send()
+            .await
+            .unwrap();
+        let cookie = super::cookie_pair(&form);
+        let html = form.text().await.unwrap();
+        let csrf = super::csrf_field(&html);
+        let carried = html
+            .split("name=\"next\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        let signed_in = server
+            .client
+            .post(format!("{}/login", server.base))
+            .header("cookie", cookie)
+            .form(&[
+                ("email", "mara@acme.example"),
+                ("password", "correct horse battery"),
+                ("csrf", &csrf),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            signed_in.headers()["location"],
+            lands,
+            "{next} (the form carried {carried})"
+        );
+    }
+    db.cleanup().await;
 }
