@@ -6,6 +6,7 @@
 mod api;
 mod auth;
 mod cache;
+mod charts;
 mod client;
 mod customer_pages;
 mod edge;

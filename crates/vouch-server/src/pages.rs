@@ -304,79 +304,6 @@ pub async fn logout(
     response
 }
 
-struct ChartPoint {
-    x: f64,
-    y: f64,
-    label: String,
-    value: String,
-}
-
-/// The NPS trend as SVG coordinates.
-struct Chart {
-    width: f64,
-    height: f64,
-    left: f64,
-    right: f64,
-    top: f64,
-    bottom: f64,
-    zero: f64,
-    band: String,
-    line: String,
-    points: Vec<ChartPoint>,
-}
-
-fn chart(periods: &[vouch_app::reports::PeriodReport]) -> Chart {
-    let (width, height, left, right, top, bottom) = (720.0, 260.0, 36.0, 710.0, 10.0, 230.0);
-    let y = |nps: f64| top + (100.0 - nps) / 200.0 * (bottom - top);
-    let with_data: Vec<_> = periods.iter().filter(|p| p.nps.nps.is_some()).collect();
-    let step = (right - left) / (with_data.len().max(2) - 1) as f64;
-    let x = |i: usize| left + step * i as f64;
-    let points: Vec<ChartPoint> = with_data
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let nps = p.nps.nps.unwrap_or(0.0);
-            ChartPoint {
-                x: x(i),
-                y: y(nps),
-                label: p.period.clone(),
-                value: format!("{nps:.1}"),
-            }
-        })
-        .collect();
-    let line = points
-        .iter()
-        .map(|p| format!("{:.1},{:.1}", p.x, p.y))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let upper = with_data
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (x(i), y(p.nps.ci_high.unwrap_or(0.0))));
-    let lower = with_data
-        .iter()
-        .enumerate()
-        .rev()
-        .map(|(i, p)| (x(i), y(p.nps.ci_low.unwrap_or(0.0))));
-    let band = upper
-        .chain(lower)
-        .map(|(x, y)| format!("{x:.1},{y:.1}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    Chart {
-        width,
-        height,
-        left,
-        right,
-        top,
-        bottom,
-        zero: y(0.0),
-        band,
-        line,
-        points,
-    }
-}
-
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
@@ -384,6 +311,15 @@ struct DashboardPage {
     ui: Ui,
     who: crate::auth::Who,
     csrf: String,
+    /// The period chosen (`30d`, `90d`, `365d`, `quarter`, `custom`).
+    period: &'static str,
+    from: String,
+    to: String,
+    /// "Last 90 days: 2026-09-09 – 2026-12-07".
+    period_name: String,
+    /// "vs the previous 90 days".
+    compared: String,
+    error: Option<String>,
     nps: String,
     nps_interval: String,
     change: String,
@@ -393,7 +329,12 @@ struct DashboardPage {
     promoters: u64,
     passives: u64,
     detractors: u64,
-    chart: Chart,
+    /// The trend drawn twice: for screens and for phones.
+    chart_wide: String,
+    chart_narrow: String,
+    /// The trend as a table: the chart's text alternative.
+    trend: Vec<(String, String, String, u64)>,
+    trend_title: &'static str,
 }
 
 /// KPI tiles for the last 90 days and the NPS by month over the last year.
@@ -469,20 +410,53 @@ pub async fn feedback(
     })
 }
 
+#[derive(Deserialize, Default)]
+pub struct DashboardQuery {
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /`: the dashboard for `?period=30d|90d|365d|quarter` or
+/// `?from=YYYY-MM-DD&to=YYYY-MM-DD` (the last 90 days by default).
 pub async fn dashboard(
     State(state): State<AppState>,
     Page(caller, _): Page<need::ViewDashboards>,
     headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<DashboardQuery>,
 ) -> Response {
     let (lang, t) = texts(&headers);
-    match dashboard_page(&state, caller, lang, t).await {
-        Ok(page) => render(page),
+    let today = Utc::now().date_naive();
+    let (span, error) = match vouch_domain::analytics::Span::parse(
+        q.period.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
+        today,
+    ) {
+        Ok(span) => (span, None),
+        Err(e) => (
+            vouch_domain::analytics::Span::parse(None, None, None, today)
+                .expect("the default period parses"),
+            Some(e.to_string()),
+        ),
+    };
+    let refused = error.is_some();
+    match dashboard_page(&state, caller, lang, t, span, error).await {
+        Ok(page) => {
+            let mut response = render(page);
+            // A period not understood still shows the dashboard (the
+            // default period), with the reason beside the selector.
+            if refused {
+                *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            response
+        }
         Err(e) => e.into_response(),
     }
 }
 
 /// What the dashboard shows, the same for every viewer: the survey scores
-/// of the last 90 days up to `to` and the NPS by month over a year.
+/// of the period (against the one before it) and the NPS trend in it.
 pub type DashboardNumbers = Arc<(
     vouch_app::reports::ScoreReport,
     Vec<vouch_app::reports::PeriodReport>,
@@ -490,17 +464,16 @@ pub type DashboardNumbers = Arc<(
 
 async fn dashboard_numbers(
     state: &AppState,
-    to: chrono::DateTime<Utc>,
+    span: &vouch_domain::analytics::Span,
 ) -> Result<DashboardNumbers, PageError> {
-    let scores =
-        vouch_app::reports::scores(&state.store, to - Duration::days(90), to, 0.95).await?;
+    let scores = vouch_app::reports::scores(&state.store, span.from, span.to, 0.95).await?;
     let filter = ResponseFilter {
-        from: Some(to - Duration::days(365)),
-        to: Some(to),
+        from: Some(span.from),
+        to: Some(span.to),
         ..ResponseFilter::default()
     };
     let spec = TrendSpec {
-        granularity: Granularity::Month,
+        granularity: span.granularity(),
         tz: chrono_tz::Tz::UTC,
         rolling: None,
     };
@@ -513,20 +486,48 @@ async fn dashboard_page(
     caller: crate::auth::Caller,
     lang: &'static str,
     t: &'static Texts,
+    span: vouch_domain::analytics::Span,
+    error: Option<String>,
 ) -> Result<DashboardPage, PageError> {
-    // Whole UTC days (the last 90, today included), so the NPS comes from the daily rollup.
-    let to = (Utc::now() + Duration::days(1))
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc();
+    // Whole UTC days, so the NPS comes from the daily rollup.
+    let key = format!("{}/{}", span.from.to_rfc3339(), span.to.to_rfc3339());
     let numbers = state
         .dashboard_cache
-        .get_or_compute(&to.to_rfc3339(), || dashboard_numbers(state, to))
+        .get_or_compute(&key, || dashboard_numbers(state, &span))
         .await?;
     let (kpis, trend) = (&numbers.0, &numbers.1);
     let ui = Ui(t);
     let n = &kpis.nps;
+    let last_day = span.to - Duration::days(1);
+    let dates = format!(
+        "{} – {}",
+        span.from.format("%Y-%m-%d"),
+        last_day.format("%Y-%m-%d")
+    );
+    let period_name = match span.key {
+        "custom" => dates.clone(),
+        key => format!("{}: {dates}", ui.t(&format!("span_{key}"))),
+    };
+    let compared = ui
+        .t("compared_with_days")
+        .replace("{days}", &span.days().to_string());
+    let points: Vec<crate::charts::TrendPoint> = trend
+        .iter()
+        .filter_map(|p| {
+            Some(crate::charts::TrendPoint {
+                label: p.period.clone(),
+                nps: p.nps.nps?,
+                low: p.nps.ci_low?,
+                high: p.nps.ci_high?,
+                responses: p.nps.responses,
+            })
+        })
+        .collect();
+    let partial = span.ends_inside_a_period(chrono_tz::Tz::UTC);
+    let label = ui.t("trend_label");
+    let chart =
+        |size, id| crate::charts::nps_trend(&points, size, id, label, partial, ui.t("partial"));
+    let last = points.len().saturating_sub(1);
     Ok(DashboardPage {
         lang,
         who: crate::auth::Who {
@@ -534,6 +535,12 @@ async fn dashboard_page(
             role: caller.role,
         },
         csrf: caller.csrf.unwrap_or_default(),
+        period: span.key,
+        from: span.from.format("%Y-%m-%d").to_string(),
+        to: last_day.format("%Y-%m-%d").to_string(),
+        period_name,
+        compared,
+        error,
         nps: n.nps.map_or("–".to_owned(), |v| format!("{v:.1}")),
         nps_interval: match (n.ci_low, n.ci_high) {
             (Some(low), Some(high)) => format!("95%: {low:.1} … {high:.1}"),
@@ -562,7 +569,37 @@ async fn dashboard_page(
         promoters: n.promoters,
         passives: n.passives,
         detractors: n.detractors,
-        chart: chart(trend),
+        chart_wide: if points.is_empty() {
+            String::new()
+        } else {
+            chart(crate::charts::WIDE, "nps-trend")
+        },
+        chart_narrow: if points.is_empty() {
+            String::new()
+        } else {
+            chart(crate::charts::NARROW, "nps-trend-narrow")
+        },
+        trend: points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                (
+                    if partial && i == last {
+                        format!("{} ({})", p.label, ui.t("partial"))
+                    } else {
+                        p.label.clone()
+                    },
+                    format!("{:+.1}", p.nps),
+                    format!("{:+.1} … {:+.1}", p.low, p.high),
+                    p.responses,
+                )
+            })
+            .collect(),
+        trend_title: if span.granularity() == Granularity::Week {
+            "trend_by_week"
+        } else {
+            "trend_by_month"
+        },
         ui,
     })
 }

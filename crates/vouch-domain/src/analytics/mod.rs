@@ -15,7 +15,7 @@ pub use nps::{
     CoverageCell, NpsChange, NpsEstimate, NpsTally, compare, coverage_grid, exact_coverage,
     simulated_coverage,
 };
-pub use periods::{Granularity, PeriodKey};
+pub use periods::{Granularity, MAX_SPAN_DAYS, PeriodKey, Span, SpanError};
 pub use scales::{CesEstimate, CsatEstimate, ScoreCounts};
 pub use transitions::{CategoryOrNone, TransitionCell, transition_matrix};
 pub use trends::{TrendPoint, TrendSpec, period_containing, trend};

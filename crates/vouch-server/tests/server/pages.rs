@@ -664,3 +664,55 @@ async fn signing_in_returns_to_the_page_asked_for_and_nowhere_else() {
     }
     db.cleanup().await;
 }
+
+/// The dashboard names its period and the one it compares with, takes
+/// 30/90/365 days, the quarter or chosen dates, cuts its trend by week or
+/// month, and gives the trend as a table too; a period it does not know
+/// is said, with the default shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_the_period_asked_for_and_names_the_comparison() {
+    let db = vouch_testing::TestDb::sqlite().await;
+    super::seed(&db.store).await;
+    db.store
+        .add_user(
+            "mara@acme.example",
+            Role::Manager,
+            &vouch_server::hash_password("correct horse battery"),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let server = start(db.store.clone()).await;
+    let cookie = super::sign_in(&server, "mara@acme.example", "correct horse battery").await;
+    let (status, html) = get(&server, &cookie, "/?period=365d").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Last 365 days: ") && html.contains("changes against the previous 365 days"),
+        "{html}"
+    );
+    assert!(
+        html.contains("NPS by month")
+            && html.contains(r#"id="nps-trend""#)
+            && html.contains(r#"id="nps-trend-narrow""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<table id="trend-table">"#), "{html}");
+    assert!(html.contains(r#"<option value="365d" selected>"#), "{html}");
+    let (_, html) = get(&server, &cookie, "/?period=30d").await;
+    assert!(
+        html.contains("Last 30 days: ") && html.contains("NPS by week"),
+        "{html}"
+    );
+    let (_, html) = get(&server, &cookie, "/?from=2026-01-01&to=2026-03-31").await;
+    assert!(
+        html.contains("<b>2026-01-01 – 2026-03-31</b>") && html.contains("previous 90 days"),
+        "{html}"
+    );
+    let (status, html) = get(&server, &cookie, "/?period=7y").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("unknown period") && html.contains("Last 90 days: "),
+        "{html}"
+    );
+    db.cleanup().await;
+}

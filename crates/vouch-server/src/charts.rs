@@ -1,0 +1,308 @@
+//! Charts drawn on the server as SVG, from numbers only (no customer text
+//! reaches them): the NPS trend with its 95% band, an axis scaled to the
+//! data, gridlines, the value over each point and labels that fit.
+
+use std::fmt::Write;
+
+/// One period of the trend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendPoint {
+    pub label: String,
+    pub nps: f64,
+    pub low: f64,
+    pub high: f64,
+    pub responses: u64,
+}
+
+/// How big a chart is drawn and how big its text: the page shows a wide
+/// one on screens and a narrow one on phones, each readable at its size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Size {
+    pub width: f64,
+    pub height: f64,
+    pub font: f64,
+}
+
+pub const WIDE: Size = Size {
+    width: 720.0,
+    height: 300.0,
+    font: 12.0,
+};
+pub const NARROW: Size = Size {
+    width: 360.0,
+    height: 260.0,
+    font: 13.0,
+};
+
+/// The axis: from `low` to `high` in steps of `step`, all on the step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Axis {
+    pub low: f64,
+    pub high: f64,
+    pub step: f64,
+}
+
+/// An axis around the values (intervals included) on a round step, so
+/// a trend from +10 to +20 is not flattened into a ±100 frame; within
+/// −100…+100, and holding 0 whenever the data reach within a step of it.
+pub fn axis(values: impl IntoIterator<Item = f64>) -> Axis {
+    let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.into_iter().filter(|v| v.is_finite()) {
+        low = low.min(v);
+        high = high.max(v);
+    }
+    if !low.is_finite() {
+        return Axis {
+            low: -100.0,
+            high: 100.0,
+            step: 50.0,
+        };
+    }
+    let span = (high - low).max(10.0);
+    let step = [5.0, 10.0, 20.0, 25.0, 50.0]
+        .into_iter()
+        .find(|s| span / s <= 6.0)
+        .unwrap_or(50.0);
+    let mut low = ((low / step).floor() * step).max(-100.0);
+    let mut high = ((high / step).ceil() * step).min(100.0);
+    if high - low < step {
+        high = (low + step).min(100.0);
+        low = high - step;
+    }
+    // Zero is the line that matters in NPS: keep it when the data come near.
+    if low > 0.0 && low <= step {
+        low = 0.0;
+    }
+    if high < 0.0 && high >= -step {
+        high = 0.0;
+    }
+    Axis { low, high, step }
+}
+
+/// A whole NPS with its sign ("+12", "−3", "0").
+fn signed(v: f64) -> String {
+    match v.round() {
+        r if r > 0.0 => format!("+{r:.0}"),
+        r if r < 0.0 => format!("{r:.0}"),
+        _ => "0".to_owned(),
+    }
+}
+
+fn text_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The trend as an SVG element. `partial_last` marks the last period as
+/// not over yet (a hollow point, a dashed line to it, "(partial)" in its
+/// label); `partial_word` is that word in the reader's language.
+pub fn nps_trend(
+    points: &[TrendPoint],
+    size: Size,
+    id: &str,
+    label: &str,
+    partial_last: bool,
+    partial_word: &str,
+) -> String {
+    let Size {
+        width,
+        height,
+        font,
+    } = size;
+    let axis = axis(points.iter().flat_map(|p| [p.low, p.high, p.nps]));
+    let (left, right) = (font * 3.2, width - font * 2.5);
+    let (top, bottom) = (font * 1.8, height - font * 2.6);
+    let y = |v: f64| top + (axis.high - v) / (axis.high - axis.low) * (bottom - top);
+    let n = points.len();
+    let x = |i: usize| {
+        if n <= 1 {
+            (left + right) / 2.0
+        } else {
+            left + (right - left) * i as f64 / (n - 1) as f64
+        }
+    };
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r##"<svg id="{id}" class="chart" role="img" aria-label="{}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" font-size="{font}" font-family="system-ui, sans-serif">"##,
+        text_escape(label)
+    );
+    // Gridlines and their values; zero stronger.
+    let mut tick = axis.low;
+    while tick <= axis.high + 1e-9 {
+        let ty = y(tick);
+        let (stroke, dash) = if tick.abs() < 1e-9 {
+            ("#475569", "")
+        } else {
+            ("#e2e8f0", "")
+        };
+        let _ = write!(
+            svg,
+            r##"<line x1="{left:.1}" x2="{right:.1}" y1="{ty:.1}" y2="{ty:.1}" stroke="{stroke}"{dash}/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#334155">{}</text>"##,
+            left - font * 0.4,
+            ty + font * 0.35,
+            if tick > 0.0 {
+                format!("+{tick:.0}")
+            } else {
+                format!("{tick:.0}")
+            }
+        );
+        tick += axis.step;
+    }
+    if n > 0 {
+        let band: Vec<String> = (0..n)
+            .map(|i| format!("{:.1},{:.1}", x(i), y(points[i].high)))
+            .chain(
+                (0..n)
+                    .rev()
+                    .map(|i| format!("{:.1},{:.1}", x(i), y(points[i].low))),
+            )
+            .collect();
+        let _ = write!(
+            svg,
+            r##"<polygon class="interval" points="{}" fill="#93c5fd" fill-opacity="0.45"/>"##,
+            band.join(" ")
+        );
+        let whole = if partial_last && n > 1 { n - 1 } else { n };
+        let line: Vec<String> = (0..whole)
+            .map(|i| format!("{:.1},{:.1}", x(i), y(points[i].nps)))
+            .collect();
+        let _ = write!(
+            svg,
+            r##"<polyline class="nps" points="{}" fill="none" stroke="#1d4ed8" stroke-width="2"/>"##,
+            line.join(" ")
+        );
+        if whole < n && whole > 0 {
+            let _ = write!(
+                svg,
+                r##"<line class="partial" x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#1d4ed8" stroke-width="2" stroke-dasharray="4 4"/>"##,
+                x(whole - 1),
+                y(points[whole - 1].nps),
+                x(n - 1),
+                y(points[n - 1].nps)
+            );
+        }
+        // Labels that fit: every k-th period counted back from the last;
+        // the ends anchored inward so none runs off the chart.
+        let label_width =
+            font * 0.62 * points.iter().map(|p| p.label.len()).max().unwrap_or(7) as f64;
+        let room = if n > 1 {
+            (right - left) / (n - 1) as f64
+        } else {
+            right - left
+        };
+        let every = ((label_width + font) / room).ceil().max(1.0) as usize;
+        let values_fit = room >= font * 2.8;
+        for (i, p) in points.iter().enumerate() {
+            let (px, py) = (x(i), y(p.nps));
+            let partial = partial_last && i == n - 1;
+            let _ = write!(
+                svg,
+                r##"<circle cx="{px:.1}" cy="{py:.1}" r="{:.1}" fill="{}" stroke="#1d4ed8" stroke-width="2"><title>{}: {:+.1} ({:+.1} … {:+.1}), n = {}{}</title></circle>"##,
+                font * 0.3,
+                if partial { "#ffffff" } else { "#1d4ed8" },
+                text_escape(&p.label),
+                p.nps,
+                p.low,
+                p.high,
+                p.responses,
+                if partial {
+                    format!(", {}", text_escape(partial_word))
+                } else {
+                    String::new()
+                }
+            );
+            if values_fit || i == n - 1 {
+                let _ = write!(
+                    svg,
+                    r##"<text class="value" x="{px:.1}" y="{:.1}" text-anchor="middle" fill="#0f172a">{}</text>"##,
+                    (py - font * 0.7).max(font),
+                    signed(p.nps)
+                );
+            }
+            // Counted from the last, so the newest period always has its label.
+            if (n - 1 - i).is_multiple_of(every) {
+                let anchor = if n > 1 && i == 0 {
+                    "start"
+                } else if n > 1 && i == n - 1 {
+                    "end"
+                } else {
+                    "middle"
+                };
+                let _ = write!(
+                    svg,
+                    r##"<text class="label" x="{px:.1}" y="{:.1}" text-anchor="{anchor}" fill="#334155">{}</text>"##,
+                    height - font * 0.9,
+                    text_escape(&p.label)
+                );
+            }
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(label: &str, nps: f64) -> TrendPoint {
+        TrendPoint {
+            label: label.into(),
+            nps,
+            low: nps - 6.0,
+            high: nps + 6.0,
+            responses: 120,
+        }
+    }
+
+    #[test]
+    fn the_axis_fits_the_data_on_a_round_step_and_keeps_zero_near_it() {
+        let a = axis([12.0, 18.0, 24.0]);
+        assert_eq!((a.low, a.high, a.step), (10.0, 25.0, 5.0));
+        let a = axis([-35.0, 40.0]);
+        assert_eq!((a.low, a.high, a.step), (-40.0, 40.0, 20.0));
+        assert!(a.low < 0.0 && a.high > 0.0, "zero in range is on the axis");
+        let a = axis([4.0, 9.0]);
+        assert_eq!(a.low, 0.0, "zero kept when the data come within a step");
+        let a = axis([-120.0, 130.0]);
+        assert_eq!((a.low, a.high), (-100.0, 100.0));
+        let a = axis([]);
+        assert_eq!((a.low, a.high), (-100.0, 100.0));
+    }
+
+    #[test]
+    fn the_trend_draws_every_point_labels_the_last_and_marks_it_partial() {
+        let points: Vec<TrendPoint> = (1..=12)
+            .map(|m| point(&format!("2026-{m:02}"), 10.0 + m as f64))
+            .collect();
+        let svg = nps_trend(&points, NARROW, "t", "NPS <trend>", true, "partial");
+        assert!(
+            svg.starts_with(
+                r#"<svg id="t" class="chart" role="img" aria-label="NPS &lt;trend&gt;""#
+            )
+        );
+        assert_eq!(svg.matches("<circle").count(), 12);
+        assert!(
+            svg.contains(r##"text-anchor="end" fill="#334155">2026-12</text>"##),
+            "the last label, inside the chart: {svg}"
+        );
+        let labels = svg.matches(r#"class="label""#).count();
+        assert!(
+            (3..12).contains(&labels),
+            "labels thinned to fit 360 units: {labels}"
+        );
+        assert!(
+            svg.contains("2026-12: +22.0 (+16.0 … +28.0), n = 120, partial"),
+            "{svg}"
+        );
+        assert!(svg.contains(r#"class="partial""#) && svg.contains(r##"fill="#ffffff""##));
+        // No text runs past the right edge: the last label ends at the plot's edge.
+        let wide = nps_trend(&points, WIDE, "w", "NPS", false, "partial");
+        assert!(wide.matches(r#"class="label""#).count() >= 6, "{wide}");
+        assert_eq!(wide.matches(r#"class="value""#).count(), 12);
+        assert!(!wide.contains("class=\"partial\""));
+    }
+}
