@@ -337,7 +337,6 @@ struct DashboardPage {
     trend_title: &'static str,
 }
 
-/// KPI tiles for the last 90 days and the NPS by month over the last year.
 #[derive(Template)]
 #[template(path = "feedback.html")]
 struct FeedbackPage {
@@ -346,6 +345,19 @@ struct FeedbackPage {
     who: crate::auth::Who,
     csrf: String,
     items: Vec<FeedbackRow>,
+    /// The filters as sent, to fill the form again.
+    q: crate::api::records::FeedbackQuery,
+    sources: Vec<&'static str>,
+    error: Option<String>,
+    /// The next page's address, when there is one.
+    next: Option<String>,
+}
+
+impl FeedbackPage {
+    /// A filter's value as sent, for the form.
+    fn value<'a>(&self, field: &'a Option<String>) -> &'a str {
+        field.as_deref().unwrap_or("")
+    }
 }
 
 /// One item as the inbox shows it; askama escapes every field.
@@ -353,52 +365,89 @@ struct FeedbackRow {
     posted: String,
     source: String,
     author: String,
+    /// The customer's profile, when the item is linked to one.
+    customer: Option<i64>,
     rating: String,
+    /// `positive`, `neutral`, `negative` (a colour and a word), and the number.
+    sentiment_label: &'static str,
     sentiment: String,
-    topics: String,
+    /// Each topic with its own sentiment.
+    topics: Vec<(String, String)>,
     title: String,
     body: String,
 }
 
-/// The 100 newest feedback items: the agents' inbox.
+/// Items on one page of the inbox.
+const INBOX_ROWS: u32 = 50;
+
+/// `GET /feedback`: the inbox, newest first, filtered in the URL (source,
+/// language, sentiment, topic, category, customer, dates) and paged by
+/// cursor; a bad filter is said above an empty list.
 pub async fn feedback(
     State(state): State<AppState>,
     Page(caller, _): Page<need::ReadFeedback>,
     headers: HeaderMap,
+    axum::extract::Query(mut q): axum::extract::Query<crate::api::records::FeedbackQuery>,
 ) -> Response {
     let (lang, t) = texts(&headers);
-    let items = match state
-        .store
-        .feedback(&vouch_store::FeedbackFilter::default(), None, 100)
-        .await
-    {
-        Ok(items) => items,
-        Err(e) => return PageError::from(e).into_response(),
+    let after = q.after.take();
+    let (found, error) = match crate::api::records::feedback_filter(&q) {
+        Ok(filter) => match state
+            .store
+            .feedback(&filter, after.map(vouch_domain::FeedbackId), INBOX_ROWS + 1)
+            .await
+        {
+            Ok(items) => (items, None),
+            Err(e) => return PageError::from(e).into_response(),
+        },
+        Err(e) => (
+            Vec::new(),
+            Some(format!("{}: {}", e.field.unwrap_or_default(), e.message)),
+        ),
     };
-    let items = items
+    let more = found.len() > INBOX_ROWS as usize;
+    let next = more
+        .then(|| found.get(INBOX_ROWS as usize - 1).map(|i| i.id.0))
+        .flatten()
+        .map(|last| {
+            let mut query = q.clone();
+            query.after = Some(last);
+            format!(
+                "/feedback?{}",
+                serde_urlencoded::to_string(InboxLink::of(&query)).unwrap_or_default()
+            )
+        });
+    let items = found
         .into_iter()
+        .take(INBOX_ROWS as usize)
         .map(|item| {
             let f = item.feedback;
             FeedbackRow {
                 posted: f.posted_at.format("%Y-%m-%d").to_string(),
                 source: f.source.to_string(),
                 author: shown(&f.author.name.or(f.author.handle).unwrap_or_default()),
+                customer: f.customer_id.map(|c| c.0),
                 rating: f
                     .rating
                     .map_or(String::new(), |r| format!("{}★", r.as_stars())),
+                sentiment_label: match f.sentiment.map(vouch_domain::SentimentLabel::of) {
+                    Some(vouch_domain::SentimentLabel::Positive) => "positive",
+                    Some(vouch_domain::SentimentLabel::Negative) => "negative",
+                    Some(vouch_domain::SentimentLabel::Neutral) => "neutral",
+                    None => "",
+                },
                 sentiment: f.sentiment.map_or(String::new(), |s| format!("{s:+.2}")),
                 topics: f
                     .topics
                     .iter()
-                    .map(|m| m.topic.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                    .map(|m| (m.topic.clone(), format!("{:+.2}", m.sentiment)))
+                    .collect(),
                 title: shown(&f.title.unwrap_or_default()),
                 body: shown(&f.body),
             }
         })
         .collect();
-    render(FeedbackPage {
+    let page = render(FeedbackPage {
         lang,
         ui: Ui(t),
         who: crate::auth::Who {
@@ -407,7 +456,60 @@ pub async fn feedback(
         },
         csrf: caller.csrf.unwrap_or_default(),
         items,
-    })
+        q,
+        sources: vouch_domain::Source::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
+        error: error.clone(),
+        next,
+    });
+    if error.is_some() {
+        let mut page = page;
+        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return page;
+    }
+    page
+}
+
+/// The inbox's filters as a link carries them (blank ones left out).
+#[derive(serde::Serialize)]
+struct InboxLink<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sentiment: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topic: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<i64>,
+}
+
+impl<'a> InboxLink<'a> {
+    fn of(q: &'a crate::api::records::FeedbackQuery) -> InboxLink<'a> {
+        let given = |v: &'a Option<String>| v.as_deref().filter(|v| !v.trim().is_empty());
+        InboxLink {
+            source: given(&q.source),
+            language: given(&q.language),
+            sentiment: given(&q.sentiment),
+            topic: given(&q.topic),
+            category: given(&q.category),
+            customer: q.customer,
+            from: given(&q.from),
+            to: given(&q.to),
+            after: q.after,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]

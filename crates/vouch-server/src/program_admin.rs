@@ -39,6 +39,15 @@ fn number(form: &Fields, name: &'static str) -> Result<Option<i64>, FieldRefusal
     }
 }
 
+/// A page that shows a refused form answers 422, so scripts and tests
+/// can tell it from a page shown after a save.
+fn unprocessable_if(mut page: Response, refused: bool) -> Response {
+    if refused {
+        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    page
+}
+
 #[derive(Deserialize, Default)]
 pub struct Saved {
     saved: Option<String>,
@@ -131,7 +140,7 @@ async fn rewards_page(
         })
         .collect();
     let refused = refusal.is_some();
-    let mut page = render(RewardsPage {
+    let page = render(RewardsPage {
         lang,
         can_manage: caller.may(Permission::ManageProgram),
         who: crate::auth::Who {
@@ -147,10 +156,7 @@ async fn rewards_page(
         message: saved.then(|| ui.t("program_saved").to_owned()),
         ui,
     });
-    if refused {
-        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    page
+    unprocessable_if(page, refused)
 }
 
 /// `GET /program/rewards`: the catalogue, with forms for managers.
@@ -335,7 +341,7 @@ async fn challenges_page(
         })
         .collect();
     let refused = refusal.is_some();
-    let mut page = render(ChallengesPage {
+    let page = render(ChallengesPage {
         lang,
         can_manage: caller.may(Permission::ManageProgram),
         who: crate::auth::Who {
@@ -349,10 +355,7 @@ async fn challenges_page(
         message: saved.then(|| ui.t("program_saved").to_owned()),
         ui,
     });
-    if refused {
-        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    page
+    unprocessable_if(page, refused)
 }
 
 /// `GET /program/challenges`: every challenge, and the editor for a new one.
@@ -493,7 +496,7 @@ async fn join_codes_page(
         })
         .collect();
     let refused = refusal.is_some();
-    let mut page = render(JoinCodesPage {
+    let page = render(JoinCodesPage {
         lang,
         who: crate::auth::Who {
             name: caller.name,
@@ -507,10 +510,7 @@ async fn join_codes_page(
         message: saved.then(|| ui.t("program_saved").to_owned()),
         ui,
     });
-    if refused {
-        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    page
+    unprocessable_if(page, refused)
 }
 
 /// `GET /program/join-codes`: the codes, their uses and links.

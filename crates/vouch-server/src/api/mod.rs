@@ -10,7 +10,7 @@ mod metrics;
 mod outreach;
 mod playbooks;
 mod program;
-mod records;
+pub(crate) mod records;
 mod schemas;
 mod surveys;
 mod templates;

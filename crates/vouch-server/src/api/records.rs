@@ -19,36 +19,36 @@ use super::{
 use crate::AppState;
 use crate::auth::{Api, need};
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Deserialize, IntoParams, Default, Clone)]
 #[into_params(parameter_in = Query)]
 pub struct FeedbackQuery {
     /// The `next` cursor of the previous page.
-    after: Option<i64>,
+    pub(crate) after: Option<i64>,
     /// Items per page, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
-    limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
     /// Sources, comma-separated: `trustpilot,google,twitter`…
     #[param(value_type = Option<super::schemas::Sources>, inline)]
-    source: Option<String>,
+    pub(crate) source: Option<String>,
     /// Languages, comma-separated two-letter codes: `en,ro`.
     #[param(value_type = Option<super::schemas::Languages>, inline)]
-    language: Option<String>,
+    pub(crate) language: Option<String>,
     /// `positive`, `neutral` or `negative`.
     #[param(pattern = "^(positive|neutral|negative)$")]
-    sentiment: Option<String>,
+    pub(crate) sentiment: Option<String>,
     /// A topic of the taxonomy.
-    topic: Option<String>,
+    pub(crate) topic: Option<String>,
     /// `promoter`, `passive` or `detractor`: what the item itself signals
     /// (its NPS answer, or its star rating).
     #[param(pattern = "^(promoter|passive|detractor)$")]
-    category: Option<String>,
-    customer: Option<i64>,
+    pub(crate) category: Option<String>,
+    pub(crate) customer: Option<i64>,
     /// Posted at or after (date or RFC 3339).
     #[param(value_type = Option<super::schemas::Time>, inline)]
-    from: Option<String>,
+    pub(crate) from: Option<String>,
     /// Posted before.
     #[param(value_type = Option<super::schemas::Time>, inline)]
-    to: Option<String>,
+    pub(crate) to: Option<String>,
 }
 
 super::page!(
@@ -56,17 +56,13 @@ super::page!(
     FeedbackPage { feedback: vouch_domain::FeedbackItem }
 );
 
-/// Feedback, newest first.
-#[utoipa::path(get, path = "/api/v1/feedback", operation_id = "list_feedback", tag = "feedback", params(FeedbackQuery),
-    responses((status = 200, description = "A page of feedback", body = FeedbackPage),
-              (status = 422, description = "A bad filter", body = super::ErrorBody)))]
-pub async fn list_feedback(
-    _: Api<need::ReadFeedback>,
-    State(state): State<AppState>,
-    Params(q): Params<FeedbackQuery>,
-) -> ApiResult<FeedbackPage> {
-    let limit = page_size(q.limit)?;
-    let sentiment = match q.sentiment.as_deref() {
+/// The store's filter from the query's fields (the API's and the inbox
+/// page's): a bad field is named.
+pub(crate) fn feedback_filter(q: &FeedbackQuery) -> Result<FeedbackFilter, ApiError> {
+    fn blank(v: &Option<String>) -> Option<&str> {
+        v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
+    let sentiment = match blank(&q.sentiment) {
         None => None,
         Some("positive") => Some(SentimentLabel::Positive),
         Some("neutral") => Some(SentimentLabel::Neutral),
@@ -78,16 +74,29 @@ pub async fn list_feedback(
             ));
         }
     };
-    let filter = FeedbackFilter {
-        sources: comma_list("source", q.source.as_deref())?,
-        languages: super::languages("language", q.language.as_deref())?,
+    Ok(FeedbackFilter {
+        sources: comma_list("source", blank(&q.source))?,
+        languages: super::languages("language", blank(&q.language))?,
         sentiment,
-        topic: q.topic,
-        category: parse_optional("category", q.category.as_deref())?,
+        topic: blank(&q.topic).map(str::to_owned),
+        category: parse_optional("category", blank(&q.category))?,
         customer: q.customer.map(CustomerId),
-        from: time("from", q.from.as_deref())?,
-        to: time("to", q.to.as_deref())?,
-    };
+        from: time("from", blank(&q.from))?,
+        to: time("to", blank(&q.to))?,
+    })
+}
+
+/// Feedback, newest first.
+#[utoipa::path(get, path = "/api/v1/feedback", operation_id = "list_feedback", tag = "feedback", params(FeedbackQuery),
+    responses((status = 200, description = "A page of feedback", body = FeedbackPage),
+              (status = 422, description = "A bad filter", body = super::ErrorBody)))]
+pub async fn list_feedback(
+    _: Api<need::ReadFeedback>,
+    State(state): State<AppState>,
+    Params(q): Params<FeedbackQuery>,
+) -> ApiResult<FeedbackPage> {
+    let limit = page_size(q.limit)?;
+    let filter = feedback_filter(&q)?;
     let items = state
         .store
         .feedback(&filter, q.after.map(FeedbackId), limit)

@@ -25,6 +25,28 @@ async fn get(server: &super::Running, cookie: &str, path: &str) -> (StatusCode, 
     (status, page.text().await.unwrap())
 }
 
+/// The password every staff account of these tests has.
+const PASSWORD: &str = "correct horse battery";
+
+/// Adds a staff account with `role` and signs it in: its session cookie.
+async fn staff(
+    server: &super::Running,
+    store: &vouch_store::Store,
+    email: &str,
+    role: Role,
+) -> String {
+    store
+        .add_user(
+            email,
+            role,
+            &vouch_server::hash_password(PASSWORD),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    super::sign_in(server, email, PASSWORD).await
+}
+
 fn person(name: &str, email: &str, plan: &str) -> CustomerProfile {
     let mut p = CustomerProfile::new(Locale::parse("ro").unwrap(), chrono::Utc::now());
     p.name = Some(name.to_owned());
@@ -47,24 +69,9 @@ async fn customers_are_found_shown_exported_and_erased_after_confirming(db: &Tes
     );
     let ids = store.insert_customers(&people).await.unwrap();
     let (ana, dan) = (ids[0].0, ids[1].0);
-    let now = chrono::Utc::now();
-    for (email, role) in [
-        ("admin@acme.example", Role::Admin),
-        ("analyst@acme.example", Role::Analyst),
-    ] {
-        store
-            .add_user(
-                email,
-                role,
-                &vouch_server::hash_password("correct horse battery"),
-                now,
-            )
-            .await
-            .unwrap();
-    }
     let server = start(store.clone()).await;
-    let admin = super::sign_in(&server, "admin@acme.example", "correct horse battery").await;
-    let analyst = super::sign_in(&server, "analyst@acme.example", "correct horse battery").await;
+    let admin = staff(&server, &store, "admin@acme.example", Role::Admin).await;
+    let analyst = staff(&server, &store, "analyst@acme.example", Role::Analyst).await;
 
     let (status, html) = get(&server, &analyst, "/customers?q=POPESCU").await;
     assert_eq!(status, StatusCode::OK);
@@ -320,7 +327,7 @@ async fn every_page_passes_axe_core_at_both_widths_in_both_languages() {
         .add_user(
             "admin@acme.example",
             Role::Admin,
-            &vouch_server::hash_password("correct horse battery"),
+            &vouch_server::hash_password(PASSWORD),
             now,
         )
         .await
@@ -374,7 +381,7 @@ async fn every_page_passes_axe_core_at_both_widths_in_both_languages() {
                 .await?;
             page.find(Locator::Id("password"))
                 .await?
-                .send_keys("correct horse battery")
+                .send_keys(PASSWORD)
                 .await?;
             page.find(Locator::Css("button[type=submit]"))
                 .await?
@@ -436,24 +443,9 @@ async fn views(
 /// it, and a join code; an analyst sees the catalogue without the forms.
 async fn managers_set_up_rewards_challenges_and_join_codes_on_the_program_pages(db: &TestDb) {
     let store = db.store.clone();
-    let now = chrono::Utc::now();
-    for (email, role) in [
-        ("mara@acme.example", Role::Manager),
-        ("analyst@acme.example", Role::Analyst),
-    ] {
-        store
-            .add_user(
-                email,
-                role,
-                &vouch_server::hash_password("correct horse battery"),
-                now,
-            )
-            .await
-            .unwrap();
-    }
     let server = start(store.clone()).await;
-    let mara = super::sign_in(&server, "mara@acme.example", "correct horse battery").await;
-    let analyst = super::sign_in(&server, "analyst@acme.example", "correct horse battery").await;
+    let mara = staff(&server, &store, "mara@acme.example", Role::Manager).await;
+    let analyst = staff(&server, &store, "analyst@acme.example", Role::Analyst).await;
     let post = |path: &str, form: Vec<(&str, String)>| {
         server
             .client
@@ -591,7 +583,7 @@ async fn signing_in_returns_to_the_page_asked_for_and_nowhere_else() {
         .add_user(
             "mara@acme.example",
             Role::Manager,
-            &vouch_server::hash_password("correct horse battery"),
+            &vouch_server::hash_password(PASSWORD),
             chrono::Utc::now(),
         )
         .await
@@ -648,7 +640,7 @@ async fn signing_in_returns_to_the_page_asked_for_and_nowhere_else() {
             .header("cookie", cookie)
             .form(&[
                 ("email", "mara@acme.example"),
-                ("password", "correct horse battery"),
+                ("password", PASSWORD),
                 ("csrf", &csrf),
                 ("next", next),
             ])
@@ -673,17 +665,8 @@ async fn signing_in_returns_to_the_page_asked_for_and_nowhere_else() {
 async fn the_dashboard_shows_the_period_asked_for_and_names_the_comparison() {
     let db = vouch_testing::TestDb::sqlite().await;
     super::seed(&db.store).await;
-    db.store
-        .add_user(
-            "mara@acme.example",
-            Role::Manager,
-            &vouch_server::hash_password("correct horse battery"),
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap();
     let server = start(db.store.clone()).await;
-    let cookie = super::sign_in(&server, "mara@acme.example", "correct horse battery").await;
+    let cookie = staff(&server, &db.store, "mara@acme.example", Role::Manager).await;
     let (status, html) = get(&server, &cookie, "/?period=365d").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -712,6 +695,82 @@ async fn the_dashboard_shows_the_period_asked_for_and_names_the_comparison() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         html.contains("unknown period") && html.contains("Last 90 days: "),
+        "{html}"
+    );
+    db.cleanup().await;
+}
+
+/// The inbox filters in the URL (category here; the store's filters are
+/// the API's), pages by cursor, escapes customer text and says when a
+/// filter is not understood.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_filters_in_the_url_and_pages_by_cursor() {
+    let db = vouch_testing::TestDb::sqlite().await;
+    let store = &db.store;
+    let survey = store
+        .ensure_survey(
+            vouch_domain::SurveyKind::Nps,
+            "Relationship",
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let customer = store
+        .insert_customers(&[person("Ana Popescu", "ana@example.ro", "pro")])
+        .await
+        .unwrap()[0];
+    let now = chrono::Utc::now();
+    let answers: Vec<vouch_domain::Answer> = (0..66)
+        .map(|i| vouch_domain::Answer {
+            survey_id: survey.id,
+            customer_id: (i == 0).then_some(customer),
+            score: vouch_domain::Score::nps(i % 11).unwrap(),
+            comment: Some(format!("<b>comment {i}</b>")),
+            channel: vouch_domain::Channel::Api,
+            locale: None,
+            answered_at: now - chrono::Duration::hours(i),
+            metadata: Default::default(),
+        })
+        .collect();
+    store.insert_answers(&answers).await.unwrap();
+    let server = start(store.clone()).await;
+    let cookie = staff(&server, store, "mara@acme.example", Role::Agent).await;
+    let (status, html) = get(&server, &cookie, "/feedback").await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = |html: &str| html.matches("</tr>").count() - 1;
+    assert_eq!(rows(&html), 50);
+    assert!(
+        html.contains("&#60;b&#62;comment 0&#60;/b&#62;"),
+        "escaped: {html}"
+    );
+    assert!(
+        html.contains(&format!("<a href=\"/customers/{}\">", customer.0)),
+        "{html}"
+    );
+    let next = html
+        .split("<a href=\"")
+        .find(|s| s.contains("rel=\"next\""))
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no next page: {html}"))
+        .replace("&#38;", "&");
+    let (_, html) = get(&server, &cookie, &next).await;
+    assert_eq!(rows(&html), 16, "{next}");
+    // Scores 0–6 of 0..66 are detractors: 6 full rounds of 11 give 42.
+    let (_, html) = get(
+        &server,
+        &cookie,
+        "/feedback?category=detractor&source=survey",
+    )
+    .await;
+    assert_eq!(rows(&html), 42);
+    assert!(
+        html.contains(r#"<option value="detractor" selected>"#),
+        "the form keeps the filter: {html}"
+    );
+    let (status, html) = get(&server, &cookie, "/feedback?sentiment=furious").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("A filter was not understood: sentiment:"),
         "{html}"
     );
     db.cleanup().await;

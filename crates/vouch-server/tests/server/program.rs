@@ -1252,6 +1252,27 @@ async fn gift_codes_are_handed_out_once_to_redemptions_and_referred_friends(db: 
     assert!(blocked.get("friend_reward").is_none(), "{blocked}");
     let pool = store.reward(f).await.unwrap().unwrap();
     assert_eq!(pool.stock, Some(1), "one friend code handed out");
+
+    // A friend who is a customer is marked as referred by the advocate, so
+    // the referral rate among new customers counts them.
+    let (_, mut settings) = api.call(Method::GET, "/program/settings", json!({})).await;
+    settings["referral"]["new_customers_only"] = json!(false);
+    api.call(Method::PUT, "/program/settings", settings).await;
+    let ana = store.member(m).await.unwrap().unwrap().customer_id.unwrap();
+    let ioana = api.customer("ioana.friend@example.org").await;
+    let (status, known) = api
+        .call(
+            Method::POST,
+            "/referrals/conversions",
+            order("o-3", "ioana.friend@example.org"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{known}");
+    assert_eq!(known["referral"]["status"], "pending", "{known}");
+    let (_, friend) = api
+        .call(Method::GET, &format!("/customers/{ioana}"), json!({}))
+        .await;
+    assert_eq!(friend["referred_by"], ana, "{friend}");
 }
 
 /// A join code lets people join (untrusted, counted), until it is used up;
