@@ -299,6 +299,18 @@ fn thanks(words: (&'static str, &'static Texts), brand: Branding) -> Response {
     )
 }
 
+/// The thanks of a public link's answer: it cannot be changed later (the
+/// link is everyone's), so the page does not say it can.
+fn thanks_for_link(words: (&'static str, &'static Texts), brand: Branding) -> Response {
+    message(
+        StatusCode::OK,
+        words,
+        brand,
+        ("thanks_title", "thanks_link_body"),
+        None,
+    )
+}
+
 fn closed(words: (&'static str, &'static Texts), brand: Branding) -> Response {
     message(
         StatusCode::GONE,
@@ -356,7 +368,7 @@ pub async fn answer_link(
     };
     if !form.website.is_empty() {
         // A bot: thank it and keep nothing.
-        return thanks(words, brand);
+        return thanks_for_link(words, brand);
     }
     let allowed =
         vouch_app::limits::link_answer_allowed(&state.store, address, chrono::Utc::now()).await;
@@ -393,7 +405,7 @@ pub async fn answer_link(
     match vouch_app::surveys::answer_link(&state.store, &design, score, Some(&form.comment), locale)
         .await
     {
-        Ok(_) => thanks(words, brand),
+        Ok(_) => thanks_for_link(words, brand),
         Err(AppError::Refused(_)) => refused(brand, form.comment),
         Err(e) => crate::error::PageError::from(e).into_response(),
     }

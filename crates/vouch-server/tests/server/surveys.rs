@@ -641,6 +641,11 @@ async fn survey_pages_refuse_guessed_tokens_bad_scores_and_oversized_comments() 
         .await
         .unwrap();
     assert_eq!(person.status(), StatusCode::OK);
+    let thanks = person.text().await.unwrap();
+    assert!(
+        thanks.contains("Your answer was saved.") && !thanks.contains("24 hours"),
+        "a public link's answer cannot be changed later, and the page does not promise it: {thanks}"
+    );
     let (_, responses) = server.api(Method::GET, "/responses", json!({})).await;
     assert_eq!(responses["responses"].as_array().unwrap().len(), 2);
     let mut limited = false;
