@@ -912,6 +912,16 @@ async fn a_member_signs_in_by_emailed_link_completes_a_challenge_redeems_and_see
                     "{line}: {ledger}"
                 );
             }
+            // The signed-in portal, at a phone's width too, under axe-core.
+            for (width, height) in [(1366, 900), (390, 844)] {
+                page.set_window_size(width, height).await?;
+                if let Some(found) = browser.axe().await {
+                    assert!(
+                        found.is_empty(),
+                        "axe-core on the signed-in portal ({language}, {width}px): {found:?}"
+                    );
+                }
+            }
             if let Ok(dir) = std::env::var("VOUCH_TEST_SCREENSHOT_DIR") {
                 std::fs::write(
                     format!("{dir}/portal-{language}.png"),
