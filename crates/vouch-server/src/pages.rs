@@ -325,10 +325,20 @@ struct DashboardPage {
     change: String,
     change_note: String,
     csat: String,
+    ces: String,
     responses: String,
     promoters: u64,
     passives: u64,
     detractors: u64,
+    /// "72.5%" and "290 of 400".
+    retention: (String, String),
+    referral: (String, String),
+    /// "1,234.50 EUR" per currency.
+    referral_revenue: Vec<String>,
+    /// Platform, reviews, mean stars.
+    reviews: Vec<(String, u64, String)>,
+    /// The filters that narrow a list to this period (`from=…&to=…`).
+    in_period: String,
     /// The trend drawn twice: for screens and for phones.
     chart_wide: String,
     chart_narrow: String,
@@ -557,10 +567,11 @@ pub async fn dashboard(
     }
 }
 
-/// What the dashboard shows, the same for every viewer: the survey scores
-/// of the period (against the one before it) and the NPS trend in it.
+/// What the dashboard shows, the same for every viewer: the KPIs of the
+/// period (the survey scores against the period before, retention,
+/// referrals, reviews) and the NPS trend in it.
 pub type DashboardNumbers = Arc<(
-    vouch_app::reports::ScoreReport,
+    vouch_app::reports::KpiReport,
     Vec<vouch_app::reports::PeriodReport>,
 )>;
 
@@ -568,7 +579,14 @@ async fn dashboard_numbers(
     state: &AppState,
     span: &vouch_domain::analytics::Span,
 ) -> Result<DashboardNumbers, PageError> {
-    let scores = vouch_app::reports::scores(&state.store, span.from, span.to, 0.95).await?;
+    let scores = vouch_app::reports::kpis(
+        &state.store,
+        span.from,
+        span.to,
+        0.95,
+        Duration::days(vouch_domain::DEFAULT_LOOKBACK_DAYS),
+    )
+    .await?;
     let filter = ResponseFilter {
         from: Some(span.from),
         to: Some(span.to),
@@ -667,6 +685,33 @@ async fn dashboard_page(
             .csat
             .as_ref()
             .map_or("–".to_owned(), |c| format!("{:.1}%", c.csat)),
+        ces: kpis
+            .ces
+            .as_ref()
+            .map_or("–".to_owned(), |c| format!("{:.2}", c.ces)),
+        retention: rate(&kpis.retention),
+        referral: rate(&kpis.referral),
+        referral_revenue: kpis
+            .referral_revenue
+            .iter()
+            .map(|m| format!("{:.2} {}", m.cents as f64 / 100.0, m.currency))
+            .collect(),
+        reviews: kpis
+            .reviews
+            .iter()
+            .map(|r| {
+                (
+                    r.platform.clone(),
+                    r.reviews,
+                    format!("{:.1}★", r.mean_rating),
+                )
+            })
+            .collect(),
+        in_period: serde_urlencoded::to_string([
+            ("from", span.from.format("%Y-%m-%d").to_string()),
+            ("to", span.to.format("%Y-%m-%d").to_string()),
+        ])
+        .unwrap_or_default(),
         responses: n.responses.to_string(),
         promoters: n.promoters,
         passives: n.passives,
@@ -704,6 +749,15 @@ async fn dashboard_page(
         },
         ui,
     })
+}
+
+/// A rate as a tile shows it: the share, and what it is made of.
+fn rate(r: &vouch_app::reports::Rate) -> (String, String) {
+    (
+        r.rate
+            .map_or("–".to_owned(), |v| format!("{:.1}%", 100.0 * v)),
+        format!("{} / {}", r.numerator, r.denominator),
+    )
 }
 
 /// Customer text as a page shows it (askama escapes it as well): bidi

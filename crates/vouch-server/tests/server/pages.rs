@@ -681,6 +681,20 @@ async fn the_dashboard_shows_the_period_asked_for_and_names_the_comparison() {
     );
     assert!(html.contains(r#"<table id="trend-table">"#), "{html}");
     assert!(html.contains(r#"<option value="365d" selected>"#), "{html}");
+    // Each tile leads to the list behind it, for the same period.
+    let today = chrono::Utc::now().date_naive();
+    let from = today - chrono::Duration::days(364);
+    let to = today + chrono::Duration::days(1);
+    assert!(
+        html.contains(&format!(
+            r#"<a href="/feedback?category=promoter&amp;from={from}&#38;to={to}">Promoters</a>"#
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"id="tile-retention""#) && html.contains(r#"id="tile-referral""#),
+        "{html}"
+    );
     let (_, html) = get(&server, &cookie, "/?period=30d").await;
     assert!(
         html.contains("Last 30 days: ") && html.contains("NPS by week"),
