@@ -424,7 +424,7 @@ pub async fn feedback(
             query.after = Some(last);
             format!(
                 "/feedback?{}",
-                serde_urlencoded::to_string(InboxLink::of(&query)).unwrap_or_default()
+                serde_urlencoded::to_string(&query).unwrap_or_default()
             )
         });
     let items = found
@@ -480,46 +480,6 @@ pub async fn feedback(
         return page;
     }
     page
-}
-
-/// The inbox's filters as a link carries them (blank ones left out).
-#[derive(serde::Serialize)]
-struct InboxLink<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    language: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sentiment: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    topic: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    category: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    customer: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    from: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    to: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    after: Option<i64>,
-}
-
-impl<'a> InboxLink<'a> {
-    fn of(q: &'a crate::api::records::FeedbackQuery) -> InboxLink<'a> {
-        let given = |v: &'a Option<String>| v.as_deref().filter(|v| !v.trim().is_empty());
-        InboxLink {
-            source: given(&q.source),
-            language: given(&q.language),
-            sentiment: given(&q.sentiment),
-            topic: given(&q.topic),
-            category: given(&q.category),
-            customer: q.customer,
-            from: given(&q.from),
-            to: given(&q.to),
-            after: q.after,
-        }
-    }
 }
 
 #[derive(Deserialize, Default)]

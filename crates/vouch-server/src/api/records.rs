@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use vouch_domain::{Answer, Channel, CustomerId, FeedbackId, Locale, ResponseId, Score, Source};
@@ -19,35 +19,46 @@ use super::{
 use crate::AppState;
 use crate::auth::{Api, need};
 
-#[derive(Deserialize, IntoParams, Default, Clone)]
+/// Serialised, it is the inbox page's next-page link (fields not given left out).
+#[derive(Deserialize, Serialize, IntoParams, Default, Clone)]
 #[into_params(parameter_in = Query)]
 pub struct FeedbackQuery {
     /// The `next` cursor of the previous page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) after: Option<i64>,
     /// Items per page, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) limit: Option<u32>,
     /// Sources, comma-separated: `trustpilot,google,twitter`…
     #[param(value_type = Option<super::schemas::Sources>, inline)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) source: Option<String>,
     /// Languages, comma-separated two-letter codes: `en,ro`.
     #[param(value_type = Option<super::schemas::Languages>, inline)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) language: Option<String>,
     /// `positive`, `neutral` or `negative`.
     #[param(pattern = "^(positive|neutral|negative)$")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) sentiment: Option<String>,
     /// A topic of the taxonomy.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) topic: Option<String>,
     /// `promoter`, `passive` or `detractor`: what the item itself signals
     /// (its NPS answer, or its star rating).
     #[param(pattern = "^(promoter|passive|detractor)$")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) customer: Option<i64>,
     /// Posted at or after (date or RFC 3339).
     #[param(value_type = Option<super::schemas::Time>, inline)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) from: Option<String>,
     /// Posted before.
     #[param(value_type = Option<super::schemas::Time>, inline)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) to: Option<String>,
 }
 

@@ -47,6 +47,15 @@ async fn staff(
     super::sign_in(server, email, PASSWORD).await
 }
 
+/// The address of a list page's "next page" link.
+fn next_page(html: &str) -> String {
+    html.split("<a href=\"")
+        .find(|s| s.contains("rel=\"next\""))
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no next page: {html}"))
+        .replace("&#38;", "&")
+}
+
 fn person(name: &str, email: &str, plan: &str) -> CustomerProfile {
     let mut p = CustomerProfile::new(Locale::parse("ro").unwrap(), chrono::Utc::now());
     p.name = Some(name.to_owned());
@@ -104,12 +113,7 @@ async fn customers_are_found_shown_exported_and_erased_after_confirming(db: &Tes
         html.contains("Dan &#60;b&#62;Ionescu&#60;/b&#62;"),
         "escaped: {html}"
     );
-    let next = html
-        .split("<a href=\"")
-        .find(|s| s.contains("rel=\"next\""))
-        .and_then(|s| s.split('"').next())
-        .unwrap_or_else(|| panic!("no next page: {html}"))
-        .replace("&#38;", "&");
+    let next = next_page(&html);
     let (_, html) = get(&server, &analyst, &next).await;
     assert_eq!(html.matches("<tr id=\"customer-").count(), 10, "{next}");
     assert!(!html.contains("rel=\"next\""));
@@ -761,12 +765,7 @@ async fn the_inbox_filters_in_the_url_and_pages_by_cursor() {
         html.contains(&format!("<a href=\"/customers/{}\">", customer.0)),
         "{html}"
     );
-    let next = html
-        .split("<a href=\"")
-        .find(|s| s.contains("rel=\"next\""))
-        .and_then(|s| s.split('"').next())
-        .unwrap_or_else(|| panic!("no next page: {html}"))
-        .replace("&#38;", "&");
+    let next = next_page(&html);
     let (_, html) = get(&server, &cookie, &next).await;
     assert_eq!(rows(&html), 16, "{next}");
     // Scores 0–6 of 0..66 are detractors: 6 full rounds of 11 give 42.
