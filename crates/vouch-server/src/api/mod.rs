@@ -63,6 +63,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
             Ok(Json(value)) => value,
             Err(rejection) => return Err(bad_request(rejection.status(), rejection.body_text())),
         };
+        // Every body is an object: serde would also read a struct whose
+        // fields are all optional from an array (`[null, null]`).
+        if !value.is_object() {
+            return Err(ApiError::invalid("body", "the body is a JSON object"));
+        }
         check_strings(&value, &mut String::new())?;
         serde_json::from_value(value)
             .map(Body)

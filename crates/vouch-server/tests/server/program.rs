@@ -1308,6 +1308,14 @@ async fn join_codes_let_people_join_until_used_up_and_can_be_required(db: &TestD
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{taken}");
     assert_eq!(taken["error"]["field"], "code");
+    let (status, array) = api
+        .call(Method::POST, "/program/join-codes", json!([null, null]))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a body is an object: {array}"
+    );
     let (status, drawn) = api
         .call(Method::POST, "/program/join-codes", json!({}))
         .await;
