@@ -241,7 +241,8 @@ pub fn nps_trend(
         }
     }
     svg.push_str("</svg>");
-    svg
+    // An element a line, so the page's source and snapshot diffs read well.
+    svg.replace("><", ">\n<")
 }
 
 #[cfg(test)]
@@ -256,6 +257,38 @@ mod tests {
             high: nps + 6.0,
             responses: 120,
         }
+    }
+
+    /// The whole SVG of a fixed trend, wide and narrow: a diff shows what
+    /// a change to the drawing moved.
+    #[test]
+    fn the_trend_svg_of_a_fixed_year() {
+        let points: Vec<TrendPoint> = [14.0, 9.5, 11.0, 17.5, 22.0, 19.0]
+            .iter()
+            .enumerate()
+            .map(|(i, nps)| TrendPoint {
+                label: format!("2026-{:02}", i + 7),
+                nps: *nps,
+                low: nps - 8.0,
+                high: nps + 7.5,
+                responses: 200 + 10 * i as u64,
+            })
+            .collect();
+        insta::assert_snapshot!(
+            "wide",
+            nps_trend(&points, WIDE, "nps-trend", "NPS trend", true, "partial")
+        );
+        insta::assert_snapshot!(
+            "narrow",
+            nps_trend(
+                &points,
+                NARROW,
+                "nps-trend-narrow",
+                "NPS trend",
+                true,
+                "partial"
+            )
+        );
     }
 
     #[test]
