@@ -1620,18 +1620,20 @@ pub async fn set_challenge_active(store: &Store, id: i64, active: bool) -> Resul
     Ok(store.set_challenge_active(id, active, Utc::now()).await?)
 }
 
-/// Adds a join code: the one given (in capitals; 4 to 40 letters, digits
-/// or dashes) or one drawn like a referral code, used at most `max_uses`
-/// times until `expires_at`.
+/// Adds a join code: the one given (4 to 40 letters, digits or dashes,
+/// kept in capitals; an empty one is refused) or, with none, one drawn like
+/// a referral code; used at most `max_uses` times until `expires_at`.
 pub async fn add_join_code(
     store: &Store,
     code: Option<&str>,
     max_uses: Option<i64>,
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<std::result::Result<vouch_store::JoinCode, FieldRefusal>> {
-    let code = match code.map(crate::portal::normalise_join_code) {
-        Some(c) if !c.is_empty() => c,
-        _ => new_code(),
+    // A code given is taken as written (then kept in capitals): nothing
+    // is trimmed or dropped, so what staff typed is what people type.
+    let code = match code {
+        Some(c) => c.to_uppercase(),
+        None => new_code(),
     };
     if !(4..=40).contains(&code.len())
         || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')

@@ -1308,6 +1308,10 @@ async fn join_codes_let_people_join_until_used_up_and_can_be_required(db: &TestD
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{taken}");
     assert_eq!(taken["error"]["field"], "code");
+    for bad in [json!({"code": ""}), json!({"code": " SPRING-27"})] {
+        let (status, refused) = api.call(Method::POST, "/program/join-codes", bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    }
     let (status, array) = api
         .call(Method::POST, "/program/join-codes", json!([null, null]))
         .await;
