@@ -365,6 +365,18 @@ pub struct Invited {
     pub design: SurveyDesign,
 }
 
+/// The answer already given through an invitation, shown when its link
+/// is opened again.
+pub async fn saved_answer(
+    store: &Store,
+    invited: &Invited,
+) -> Result<Option<vouch_domain::Response>> {
+    match invited.invitation.response_id {
+        Some(id) => Ok(store.response(id).await?),
+        None => Ok(None),
+    }
+}
+
 /// The invitation behind `token`, if any.
 pub async fn invited(store: &Store, token: &str) -> Result<Option<Invited>> {
     let Some(invitation) = store.invitation_by_token(&secret_hash(token)).await? else {

@@ -36,6 +36,7 @@ struct SurveyPage {
     high: &'static str,
     comment: String,
     error: Option<String>,
+    notice: Option<String>,
 }
 
 /// One point of the score scale, and whether it is the chosen one.
@@ -108,6 +109,8 @@ struct Asked<'a> {
     chosen: Option<u8>,
     comment: String,
     error: Option<&'static str>,
+    /// Said above the question: the score just saved, or the answer given before.
+    notice: Option<String>,
 }
 
 impl<'a> Asked<'a> {
@@ -119,6 +122,7 @@ impl<'a> Asked<'a> {
             chosen: None,
             comment: String::new(),
             error: None,
+            notice: None,
         }
     }
 }
@@ -156,6 +160,7 @@ fn survey_page(
             high: ui.t(high),
             comment: asked.comment,
             error: asked.error.map(|key| ui.t(key).to_owned()),
+            notice: asked.notice,
             ui,
         },
     )
@@ -211,6 +216,20 @@ pub async fn invitation_page(
     };
     let asked = Asked::new(&invited.design, format!("/s/{token}"));
     let Some(raw) = q.score.as_deref() else {
+        // Opened again: the answer given, to read or change.
+        let saved = match vouch_app::surveys::saved_answer(&state.store, &invited).await {
+            Ok(saved) => saved,
+            Err(e) => return crate::error::PageError::from(e).into_response(),
+        };
+        let asked = match saved {
+            Some(answer) => Asked {
+                chosen: Some(answer.answer.score.value()),
+                comment: answer.answer.comment.unwrap_or_default(),
+                notice: Some(Ui(words.1).t("answer_saved_before").to_owned()),
+                ..asked
+            },
+            None => asked,
+        };
         return survey_page(StatusCode::OK, words, brand, asked);
     };
     let refused = |brand, asked| {
@@ -234,7 +253,19 @@ pub async fn invitation_page(
             // A write through a GET (the email's one-click link).
             crate::cache::wrote(&state.writes);
             let chosen = u8::try_from(score).ok();
-            survey_page(StatusCode::OK, words, brand, Asked { chosen, ..asked })
+            let notice = Ui(words.1)
+                .t("score_saved")
+                .replace("{score}", &score.to_string());
+            survey_page(
+                StatusCode::OK,
+                words,
+                brand,
+                Asked {
+                    chosen,
+                    notice: Some(notice),
+                    ..asked
+                },
+            )
         }
         Ok(TokenAnswer::Unknown) => unknown(&headers, brand),
         Ok(TokenAnswer::Closed) => closed(words, brand),

@@ -341,10 +341,18 @@ async fn every_page_passes_axe_core_at_both_widths_in_both_languages() {
         .first()
         .and_then(|m| m.customer_id)
         .expect("the demo program has members");
-    let survey = store.survey_designs().await.unwrap()[0].survey.id.0;
+    let design = store.survey_designs().await.unwrap()[0].clone();
+    let survey = design.survey.id.0;
     let playbook = store.playbooks().await.unwrap()[0].id;
     let server = start(store.clone()).await;
-    let public = ["/login", "/portal", "/portal/join", "/no-such-page"];
+    let link = format!("/l/{}", design.slug);
+    let public = [
+        "/login",
+        "/portal",
+        "/portal/join",
+        "/no-such-page",
+        link.as_str(),
+    ];
     let staff = [
         "/".to_owned(),
         "/feedback".to_owned(),

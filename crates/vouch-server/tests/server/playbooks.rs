@@ -233,6 +233,11 @@ async fn a_detractor_answer_opens_one_routed_task_due_in_business_hours(db: &Tes
     let url = link(mail_to(&mails, "ana@example.com")[0], 2);
     let page = server.server.client.get(&url).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("your score of 2 is saved") && html.contains(r#"value="2" checked"#),
+        "the one click is saved, and a comment asked for: {html}"
+    );
     let form = url.split('?').next().unwrap().to_owned();
     let posted = server
         .server
@@ -249,6 +254,15 @@ async fn a_detractor_answer_opens_one_routed_task_due_in_business_hours(db: &Tes
         .await
         .unwrap();
     assert_eq!(posted.status(), StatusCode::OK);
+    // Opened again, the link shows the answer given.
+    let again = server.server.client.get(&form).send().await.unwrap();
+    let html = again.text().await.unwrap();
+    assert!(
+        html.contains("Your answer is saved")
+            && html.contains(r#"value="2" checked"#)
+            && html.contains("The invoice was wrong twice and billing never answered</textarea>"),
+        "{html}"
+    );
 
     let detractor = server.default_playbook("default.detractor").await;
     let runs = server
