@@ -78,7 +78,14 @@ pub async fn customers(
 ) -> Response {
     let (lang, t) = texts(&headers);
     let ui = Ui(t);
-    let search = q.q.clone().unwrap_or_default().trim().to_owned();
+    // As the API takes it: at most 200 characters.
+    let search: String =
+        q.q.clone()
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .take(200)
+            .collect();
     let attribute = q.attribute.clone().unwrap_or_default().trim().to_owned();
     let attributes = match attribute.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => {

@@ -401,6 +401,7 @@ pub async fn feedback(
 ) -> Response {
     let (lang, t) = texts(&headers);
     let after = q.after.take();
+    let q = q.given();
     let (found, error) = match crate::api::records::feedback_filter(&q) {
         Ok(filter) => match state
             .store

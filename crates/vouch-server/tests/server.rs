@@ -401,6 +401,25 @@ async fn the_api_keeps_customers_feedback_and_answers_and_erases_a_person(db: &T
     )
     .await;
     assert_eq!(found["customers"].as_array().unwrap().len(), 1, "{found}");
+    // Searched by a part of her name or email, in any case; a search is at
+    // most 200 characters, as the document says.
+    let (_, found) = json_of(
+        api(Method::GET, "/customers?q=ANA%40EX")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(found["customers"].as_array().unwrap().len(), 1, "{found}");
+    let long = "x".repeat(201);
+    let (status, _) = json_of(
+        api(Method::GET, &format!("/customers?q={long}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Answers: one for Ana, with a hostile comment; bad scores refused.
     let (status, answer) = json_of(

@@ -79,7 +79,12 @@ pub async fn list(
         attributes: attributes(q.attribute.as_deref())?,
         created_from: time("created_from", q.created_from.as_deref())?,
         created_to: time("created_to", q.created_to.as_deref())?,
-        search: q.q.filter(|s| !s.trim().is_empty()),
+        search: match q.q {
+            Some(q) if q.chars().count() > 200 => {
+                return Err(ApiError::invalid("q", "at most 200 characters"));
+            }
+            q => q.filter(|s| !s.trim().is_empty()),
+        },
     };
     let customers = state
         .store

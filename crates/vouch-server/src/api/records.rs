@@ -70,10 +70,7 @@ super::page!(
 /// The store's filter from the query's fields (the API's and the inbox
 /// page's): a bad field is named.
 pub(crate) fn feedback_filter(q: &FeedbackQuery) -> Result<FeedbackFilter, ApiError> {
-    fn blank(v: &Option<String>) -> Option<&str> {
-        v.as_deref().map(str::trim).filter(|v| !v.is_empty())
-    }
-    let sentiment = match blank(&q.sentiment) {
+    let sentiment = match q.sentiment.as_deref() {
         None => None,
         Some("positive") => Some(SentimentLabel::Positive),
         Some("neutral") => Some(SentimentLabel::Neutral),
@@ -86,15 +83,33 @@ pub(crate) fn feedback_filter(q: &FeedbackQuery) -> Result<FeedbackFilter, ApiEr
         }
     };
     Ok(FeedbackFilter {
-        sources: comma_list("source", blank(&q.source))?,
-        languages: super::languages("language", blank(&q.language))?,
+        sources: comma_list("source", q.source.as_deref())?,
+        languages: super::languages("language", q.language.as_deref())?,
         sentiment,
-        topic: blank(&q.topic).map(str::to_owned),
-        category: parse_optional("category", blank(&q.category))?,
+        topic: q.topic.clone(),
+        category: parse_optional("category", q.category.as_deref())?,
         customer: q.customer.map(CustomerId),
-        from: time("from", blank(&q.from))?,
-        to: time("to", blank(&q.to))?,
+        from: time("from", q.from.as_deref())?,
+        to: time("to", q.to.as_deref())?,
     })
+}
+
+impl FeedbackQuery {
+    /// The query a form sends, with its empty fields ("any") as not given:
+    /// the API refuses an empty value, a page's select sends one.
+    pub(crate) fn given(self) -> FeedbackQuery {
+        let given = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+        FeedbackQuery {
+            source: given(self.source),
+            language: given(self.language),
+            sentiment: given(self.sentiment),
+            topic: given(self.topic),
+            category: given(self.category),
+            from: given(self.from),
+            to: given(self.to),
+            ..self
+        }
+    }
 }
 
 /// Feedback, newest first.

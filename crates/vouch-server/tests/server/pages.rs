@@ -780,7 +780,7 @@ async fn the_inbox_filters_in_the_url_and_pages_by_cursor() {
     let (_, html) = get(
         &server,
         &cookie,
-        "/feedback?category=detractor&source=survey",
+        "/feedback?source=survey&language=&sentiment=&topic=&category=detractor&from=&to=",
     )
     .await;
     assert_eq!(rows(&html), 42);
