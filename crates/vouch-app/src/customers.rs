@@ -107,7 +107,12 @@ pub async fn profile(store: &Store, key: &str) -> Result<CustomerProfile> {
             Moment::Answer(response.clone()),
         );
     }
-    for item in &view.feedback {
+    // A survey comment is its answer's: shown once, with the answer.
+    for item in view
+        .feedback
+        .iter()
+        .filter(|i| i.feedback.source != vouch_domain::Source::Survey)
+    {
         add(item.feedback.posted_at, Moment::Feedback(item.clone()));
     }
     for change in &view.category_history {

@@ -515,6 +515,13 @@ async fn a_detractor_answer_opens_one_routed_task_due_in_business_hours(db: &Tes
     ] {
         assert!(timeline.contains(shown), "{shown:?} in {timeline}");
     }
+    assert_eq!(
+        timeline
+            .matches("The invoice was wrong twice and billing never answered")
+            .count(),
+        1,
+        "a survey comment shows once, with its answer: {timeline}"
+    );
     let order = |text: &str| timeline.find(text).unwrap();
     assert!(
         order("reply on task") < order("Answer</b>"),
