@@ -27,7 +27,11 @@ pub struct CustomerView {
 
 /// The customer named by `key` (id, email or external id).
 pub async fn show(store: &Store, key: &str) -> Result<CustomerView> {
-    let customer = store.find_customer(key).await?;
+    view_of(store, store.find_customer(key).await?).await
+}
+
+/// Everything `show` gives, for a customer already read.
+async fn view_of(store: &Store, customer: Customer) -> Result<CustomerView> {
     let signals = store.category_signals(customer.id).await?;
     let lookback = Duration::days(DEFAULT_LOOKBACK_DAYS);
     let now = Utc::now();
@@ -95,9 +99,15 @@ pub struct CustomerProfile {
 /// How many of each kind of moment the timeline reads (the newest).
 pub const TIMELINE_PER_KIND: u32 = 200;
 
-/// The profile of the customer named by `key` (id, email or external id).
-pub async fn profile(store: &Store, key: &str) -> Result<CustomerProfile> {
-    let view = show(store, key).await?;
+/// The profile of customer `id`; none when there is no such customer.
+pub async fn profile(
+    store: &Store,
+    id: vouch_domain::CustomerId,
+) -> Result<Option<CustomerProfile>> {
+    let Some(customer) = store.customer(id).await? else {
+        return Ok(None);
+    };
+    let view = view_of(store, customer).await?;
     let id = view.customer.id;
     let mut timeline: Vec<TimelineEntry> = Vec::new();
     let mut add = |at, moment| timeline.push(TimelineEntry { at, moment });
@@ -168,11 +178,11 @@ pub async fn profile(store: &Store, key: &str) -> Result<CustomerProfile> {
             .next(),
         None => None,
     };
-    Ok(CustomerProfile {
+    Ok(Some(CustomerProfile {
         tags: store.customer_tags(id).await?,
         suppressed,
         member,
         timeline,
         view,
-    })
+    }))
 }

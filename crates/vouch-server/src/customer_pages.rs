@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use vouch_app::customers::{CustomerProfile, Moment};
-use vouch_domain::{CustomerId, DEFAULT_LOOKBACK_DAYS, LoyaltyCategory, Permission};
+use vouch_domain::{CustomerId, LoyaltyCategory, Permission};
 use vouch_store::CustomerFilter;
 
 use crate::AppState;
@@ -87,33 +87,33 @@ pub async fn customers(
             .take(200)
             .collect();
     let attribute = q.attribute.clone().unwrap_or_default().trim().to_owned();
-    let attributes = match attribute.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            vec![(name.trim().to_owned(), value.trim().to_owned())]
-        }
-        _ => Vec::new(),
-    };
+    let attributes = vouch_app::params::parse_attribute(&attribute)
+        .ok()
+        .into_iter()
+        .collect();
     let filter = CustomerFilter {
         search: Some(search.clone()).filter(|s| !s.is_empty()),
         attributes,
         ..CustomerFilter::default()
     };
     let after = q.after.map(CustomerId);
-    let mut found = match state.store.customers(&filter, after, PAGE_ROWS + 1).await {
-        Ok(found) => found,
+    let (found, last) = match state.store.customers(&filter, after, PAGE_ROWS + 1).await {
+        Ok(found) => crate::api::fetched_page(found, PAGE_ROWS, |c| c.id.0),
         Err(e) => return PageError::from(e).into_response(),
     };
-    let more = found.len() > PAGE_ROWS as usize;
-    found.truncate(PAGE_ROWS as usize);
-    let now = chrono::Utc::now();
-    let lookback = chrono::Duration::days(DEFAULT_LOOKBACK_DAYS);
+    // The page's categories in one read, not one per row.
+    let ids = found.iter().map(|c| c.id).collect();
+    let categories = match state.store.categories_of(&ids).await {
+        Ok(categories) => categories,
+        Err(e) => return PageError::from(e).into_response(),
+    };
     let mut rows = Vec::with_capacity(found.len());
     for customer in &found {
-        let signals = match state.store.category_signals(customer.id).await {
-            Ok(signals) => signals,
-            Err(e) => return PageError::from(e).into_response(),
-        };
-        let category = vouch_domain::category_at(&signals, now, lookback).map(|c| c.category);
+        let category = categories
+            .get(&customer.id)
+            .copied()
+            .flatten()
+            .map(|c| c.category);
         rows.push(CustomerRow {
             id: customer.id.0,
             name: shown(customer.profile.name.as_deref().unwrap_or("")),
@@ -128,21 +128,18 @@ pub async fn customers(
             created: customer.profile.created_at.format("%Y-%m-%d").to_string(),
         });
     }
-    let next = more
-        .then(|| found.last().map(|c| c.id.0))
-        .flatten()
-        .map(|last| {
-            let after = last.to_string();
-            format!(
-                "/customers?{}",
-                serde_urlencoded::to_string([
-                    ("q", search.as_str()),
-                    ("attribute", attribute.as_str()),
-                    ("after", after.as_str()),
-                ])
-                .unwrap_or_default()
-            )
-        });
+    let next = last.map(|last| {
+        let after = last.to_string();
+        format!(
+            "/customers?{}",
+            serde_urlencoded::to_string([
+                ("q", search.as_str()),
+                ("attribute", attribute.as_str()),
+                ("after", after.as_str()),
+            ])
+            .unwrap_or_default()
+        )
+    });
     render(CustomersPage {
         lang,
         message: q.erased.map(|_| ui.t("customer_erased").to_owned()),
@@ -454,10 +451,9 @@ fn customer_page(
 
 /// The profile of customer `id`, or a 404 page.
 async fn load(state: &AppState, id: i64) -> Result<CustomerProfile, PageError> {
-    if state.store.customer(CustomerId(id)).await?.is_none() {
-        return Err(PageError::new(StatusCode::NOT_FOUND, "not_found"));
-    }
-    Ok(vouch_app::customers::profile(&state.store, &id.to_string()).await?)
+    vouch_app::customers::profile(&state.store, CustomerId(id))
+        .await?
+        .ok_or(PageError::new(StatusCode::NOT_FOUND, "not_found"))
 }
 
 #[derive(Deserialize, Default)]

@@ -416,21 +416,17 @@ pub async fn feedback(
             Some(format!("{}: {}", e.field.unwrap_or_default(), e.message)),
         ),
     };
-    let more = found.len() > INBOX_ROWS as usize;
-    let next = more
-        .then(|| found.get(INBOX_ROWS as usize - 1).map(|i| i.id.0))
-        .flatten()
-        .map(|last| {
-            let mut query = q.clone();
-            query.after = Some(last);
-            format!(
-                "/feedback?{}",
-                serde_urlencoded::to_string(&query).unwrap_or_default()
-            )
-        });
+    let (found, last) = crate::api::fetched_page(found, INBOX_ROWS, |i| i.id.0);
+    let next = last.map(|last| {
+        let mut query = q.clone();
+        query.after = Some(last);
+        format!(
+            "/feedback?{}",
+            serde_urlencoded::to_string(&query).unwrap_or_default()
+        )
+    });
     let items = found
         .into_iter()
-        .take(INBOX_ROWS as usize)
         .map(|item| {
             let f = item.feedback;
             FeedbackRow {

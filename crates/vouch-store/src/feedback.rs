@@ -515,6 +515,21 @@ impl Store {
             .collect()
     }
 
+    /// The loyalty category of each of `customers` now (from their NPS
+    /// answers and rated reviews, `category_at` deciding), in one read per
+    /// 500 customers: the same as `category_signals` one by one.
+    pub async fn categories_of(
+        &self,
+        customers: &std::collections::BTreeSet<CustomerId>,
+    ) -> Result<std::collections::BTreeMap<CustomerId, Option<vouch_domain::CategoryAssignment>>>
+    {
+        let backend = self.backend();
+        on_backend!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            categories_in!(backend, conn, customers).await
+        })
+    }
+
     /// The signals that place a customer in a loyalty category: their NPS
     /// answers and their rated reviews on public platforms, oldest first.
     pub async fn category_signals(&self, customer: CustomerId) -> Result<Vec<CategorySignal>> {
