@@ -7,6 +7,7 @@ pub mod demo;
 pub mod erasure;
 pub mod events;
 pub mod import;
+pub mod inbox;
 pub mod jobs;
 pub mod limits;
 pub mod outreach;

@@ -223,7 +223,7 @@ pub enum EventsCommand {
         /// task.escalated, program.member_joined, program.member_changed,
         /// program.points_changed, program.redemption_changed,
         /// referral.converted, referral.changed, program.badge_awarded,
-        /// program.recognized.
+        /// program.recognized, feedback.triaged.
         #[arg(long = "type", value_delimiter = ',')]
         types: Vec<EventKind>,
         /// How many of the newest to show first.

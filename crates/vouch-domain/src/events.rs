@@ -58,6 +58,8 @@ named_enum! {
         BadgeAwarded = "program.badge_awarded",
         /// Staff recognised a member, publicly or privately.
         MemberRecognized = "program.recognized",
+        /// Staff worked a feedback item: assigned, handled, tagged or noted.
+        FeedbackTriaged = "feedback.triaged",
     }
 }
 
@@ -193,6 +195,13 @@ pub enum DomainEvent {
         customer_id: Option<CustomerId>,
         public: bool,
     },
+    /// What changed, by name: `assignee`, `handled`, `tags`, `notes`.
+    FeedbackTriaged {
+        feedback_id: FeedbackId,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
+        changed: Vec<String>,
+    },
 }
 
 impl DomainEvent {
@@ -221,6 +230,7 @@ impl DomainEvent {
             DomainEvent::ReferralChanged { .. } => EventKind::ReferralChanged,
             DomainEvent::BadgeAwarded { .. } => EventKind::BadgeAwarded,
             DomainEvent::MemberRecognized { .. } => EventKind::MemberRecognized,
+            DomainEvent::FeedbackTriaged { .. } => EventKind::FeedbackTriaged,
         }
     }
 
@@ -247,7 +257,8 @@ impl DomainEvent {
             | DomainEvent::ReferralConverted { customer_id, .. }
             | DomainEvent::ReferralChanged { customer_id, .. }
             | DomainEvent::BadgeAwarded { customer_id, .. }
-            | DomainEvent::MemberRecognized { customer_id, .. } => *customer_id,
+            | DomainEvent::MemberRecognized { customer_id, .. }
+            | DomainEvent::FeedbackTriaged { customer_id, .. } => *customer_id,
             DomainEvent::MemberJoined { customer_id, .. } => Some(*customer_id),
         }
     }

@@ -136,6 +136,15 @@ pub enum SentimentLabel {
 }
 
 impl SentimentLabel {
+    /// `positive`, `neutral` or `negative`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SentimentLabel::Positive => "positive",
+            SentimentLabel::Neutral => "neutral",
+            SentimentLabel::Negative => "negative",
+        }
+    }
+
     pub fn of(compound: f64) -> SentimentLabel {
         if compound >= SENTIMENT_THRESHOLD {
             SentimentLabel::Positive

@@ -1,7 +1,8 @@
 // Keyboard use of the staff lists (a progressive enhancement: every page
 // works without it). In a table marked data-keys: j and k move between
 // rows, Enter opens the row's first link, x ticks its checkbox, a goes to
-// the "assign" box, e to the row's state; / goes to the search box.
+// the "assign" box, e presses the row's "handled" button or goes to its
+// state; / goes to the search box.
 (function () {
   var table = document.querySelector("table[data-keys]");
   var search = document.querySelector("[role=search] input");
@@ -43,6 +44,9 @@
         found.focus();
         break;
       case "e":
+        // The row's "handled" button (the inbox), else its state (tasks).
+        found = row && row.querySelector("[data-key-e]");
+        if (found) { found.click(); break; }
         found = row && row.querySelector("select");
         if (!found) return;
         found.focus();

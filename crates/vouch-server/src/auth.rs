@@ -208,7 +208,8 @@ pub mod need {
         ManageProgram,
         WorkTasks,
         ManageUsers,
-        ManageSettings
+        ManageSettings,
+        Export
     );
 }
 

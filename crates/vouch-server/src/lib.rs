@@ -11,6 +11,7 @@ mod client;
 mod customer_pages;
 mod edge;
 mod error;
+mod inbox_pages;
 mod headers;
 mod jobs;
 mod locale;
@@ -201,7 +202,12 @@ pub fn router(state: AppState) -> Router {
             get(pages::invitation_form).post(pages::accept_invitation),
         )
         .route("/", get(pages::dashboard))
-        .route("/feedback", get(pages::feedback))
+        .route("/feedback", get(inbox_pages::inbox))
+        .route("/feedback/act", post(inbox_pages::act))
+        .route("/feedback/export", get(inbox_pages::export))
+        .route("/feedback/views", post(inbox_pages::save_view))
+        .route("/feedback/views/{id}/delete", post(inbox_pages::delete_view))
+        .route("/feedback/{id}", get(inbox_pages::show_item))
         .route("/customers", get(customer_pages::customers))
         .route("/customers/{id}", get(customer_pages::customer))
         .route("/customers/{id}/export", get(customer_pages::export))
@@ -361,6 +367,9 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/assets/public.css", None),
         ("GET", "/", Some(ViewDashboards)),
         ("GET", "/feedback", Some(ReadFeedback)),
+        ("GET", "/feedback/1", Some(ReadFeedback)),
+        ("GET", "/feedback/export", Some(Export)),
+        ("POST", "/feedback/act", Some(WorkTasks)),
         ("GET", "/customers", Some(ReadCustomers)),
         ("GET", "/customers/1", Some(ReadCustomers)),
         ("GET", "/customers/1/export", Some(EraseCustomers)),
@@ -384,6 +393,9 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/api/v1/customers/1/export", Some(EraseCustomers)),
         ("GET", "/api/v1/feedback", Some(ReadFeedback)),
         ("POST", "/api/v1/feedback", Some(WriteFeedback)),
+        ("POST", "/api/v1/feedback/actions", Some(WorkTasks)),
+        ("GET", "/api/v1/feedback/1/notes", Some(ReadFeedback)),
+        ("GET", "/api/v1/feedback/export", Some(Export)),
         ("GET", "/api/v1/responses", Some(ReadResponses)),
         ("POST", "/api/v1/responses", Some(WriteResponses)),
         ("GET", "/api/v1/metrics/nps", Some(ReadMetrics)),

@@ -53,6 +53,39 @@ pub struct FeedbackFilter {
     pub from: Option<DateTime<Utc>>,
     /// Posted strictly before.
     pub to: Option<DateTime<Utc>>,
+    /// Words that must all be in the title or body (full-text search,
+    /// any case, diacritics folded: "factura" finds "factură").
+    pub search: Option<String>,
+    /// Survey comments of this survey.
+    pub survey: Option<vouch_domain::SurveyId>,
+    /// Ratings, in whole stars (1–5) as `Rating::as_stars` rounds them.
+    pub stars: Vec<u8>,
+    /// Handled (true) or still to handle (false).
+    pub handled: Option<bool>,
+    /// `Some(None)`: nobody's; `Some(Some(email))`: that staff member's.
+    pub assignee: Option<Option<String>>,
+    /// Carries this tag.
+    pub tag: Option<String>,
+    /// The item's customer has all these attributes (a segment).
+    pub attributes: Vec<(String, String)>,
+}
+
+/// Diacritics PostgreSQL's search column folds (`translate`, in migration
+/// 0028), character for character: Romanian's, both cedilla and comma
+/// forms, and Western European ones. Queries fold with the same pair.
+pub(crate) const FOLD_FROM: &str =
+    "ĂÂÎȘŞȚŢăâîșşțţÁÀÄÃÅÉÈÊËÍÌÏÓÒÔÖÕÚÙÛÜÇÑáàäãåéèêëíìïóòôöõúùûüçñ";
+pub(crate) const FOLD_TO: &str = "aaissttaaissttaaaaaeeeeiiiooooouuuucnaaaaaeeeeiiiooooouuuucn";
+
+/// The words of a search, as both backends' indexes split text: runs of
+/// letters and digits, at most 16 of them. Punctuation is never query
+/// syntax (FTS5's `"`, `*`, `NEAR`; tsquery's `&`, `|`, `!`).
+pub fn search_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// The category an item signals, in SQL, over `feedback_items f` left-joined
@@ -393,13 +426,53 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<FeedbackItem>> {
         let mut sql = Sql::default();
-        let mut conditions: Vec<String> = vec!["1 = 1".to_owned()];
+        let mut conditions = self.feedback_conditions(filter, &mut sql);
         if let Some(after) = after {
             let id = sql.bind(after.0);
             conditions.push(format!(
                 "(f.posted_at, f.id) < (SELECT posted_at, id FROM feedback_items WHERE id = {id})"
             ));
         }
+        let columns: Vec<String> = FEEDBACK_COLUMNS
+            .split(", ")
+            .map(|c| format!("f.{c}"))
+            .collect();
+        sql.text = format!(
+            "SELECT {} FROM feedback_items f \
+             LEFT JOIN responses r ON r.id = f.response_id LEFT JOIN surveys s ON s.id = r.survey_id \
+             WHERE {} ORDER BY f.posted_at DESC, f.id DESC LIMIT {}",
+            columns.join(", "),
+            conditions.join(" AND "),
+            sql.bind(i64::from(limit))
+        );
+        let rows: Vec<FeedbackRow> = on_backend!(self, pool =>
+            bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
+        rows.into_iter().map(FeedbackItem::try_from).collect()
+    }
+
+    /// How many items match `filter` (the inbox's total).
+    pub async fn count_matching_feedback(&self, filter: &FeedbackFilter) -> Result<u64> {
+        let mut sql = Sql::default();
+        let conditions = self.feedback_conditions(filter, &mut sql);
+        // The joins are needed only by the category and survey filters.
+        let joins = if filter.category.is_some() || filter.survey.is_some() {
+            "LEFT JOIN responses r ON r.id = f.response_id LEFT JOIN surveys s ON s.id = r.survey_id"
+        } else {
+            ""
+        };
+        sql.text = format!(
+            "SELECT COUNT(*) FROM feedback_items f {joins} WHERE {}",
+            conditions.join(" AND ")
+        );
+        let (n,): (i64,) = on_backend!(self, pool =>
+            bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_one(pool).await)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The WHERE conditions of `filter` over `feedback_items f` (joined to
+    /// its answer `r` and survey `s`), their values bound into `sql`.
+    fn feedback_conditions(&self, filter: &FeedbackFilter, sql: &mut Sql) -> Vec<String> {
+        let mut conditions: Vec<String> = vec!["1 = 1".to_owned()];
         if !filter.sources.is_empty() {
             let names: Vec<&str> = filter.sources.iter().map(|s| s.as_str()).collect();
             conditions.push(format!("f.source IN ({})", sql.bind_list(&names)));
@@ -449,21 +522,60 @@ impl Store {
         if let Some(to) = filter.to {
             conditions.push(format!("f.posted_at < {}", sql.bind(to)));
         }
-        let columns: Vec<String> = FEEDBACK_COLUMNS
-            .split(", ")
-            .map(|c| format!("f.{c}"))
-            .collect();
-        sql.text = format!(
-            "SELECT {} FROM feedback_items f \
-             LEFT JOIN responses r ON r.id = f.response_id LEFT JOIN surveys s ON s.id = r.survey_id \
-             WHERE {} ORDER BY f.posted_at DESC, f.id DESC LIMIT {}",
-            columns.join(", "),
-            conditions.join(" AND "),
-            sql.bind(i64::from(limit))
-        );
-        let rows: Vec<FeedbackRow> = on_backend!(self, pool =>
-            bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
-        rows.into_iter().map(FeedbackItem::try_from).collect()
+        let words = filter.search.as_deref().map(search_words).unwrap_or_default();
+        if !words.is_empty() {
+            conditions.push(match self.backend() {
+                Backend::Sqlite => {
+                    // Each word quoted: an FTS5 string, never an operator.
+                    let query: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+                    format!(
+                        "f.id IN (SELECT rowid FROM feedback_search WHERE feedback_search MATCH {})",
+                        sql.bind(query.join(" "))
+                    )
+                }
+                Backend::Postgres => format!(
+                    "f.search @@ plainto_tsquery('simple'::regconfig, translate({}, '{FOLD_FROM}', '{FOLD_TO}'))",
+                    sql.bind(words.join(" "))
+                ),
+            });
+        }
+        if let Some(survey) = filter.survey {
+            conditions.push(format!("r.survey_id = {}", sql.bind(survey.0)));
+        }
+        if !filter.stars.is_empty() {
+            let stars: Vec<i64> = filter.stars.iter().map(|s| i64::from(*s)).collect();
+            // Half stars round up, as Rating::as_stars rounds.
+            conditions.push(format!(
+                "f.rating_normalized IS NOT NULL AND CAST(FLOOR(1.5 + 4 * f.rating_normalized) AS INTEGER) IN ({})",
+                sql.bind_list(&stars)
+            ));
+        }
+        match filter.handled {
+            Some(true) => conditions.push("f.handled_at IS NOT NULL".into()),
+            Some(false) => conditions.push("f.handled_at IS NULL".into()),
+            None => {}
+        }
+        match &filter.assignee {
+            Some(Some(email)) => {
+                conditions.push(format!("f.assignee = {}", sql.bind(email.as_str())))
+            }
+            Some(None) => conditions.push("f.assignee IS NULL".into()),
+            None => {}
+        }
+        if let Some(tag) = &filter.tag {
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM feedback_tags g WHERE g.feedback_id = f.id AND g.tag = {})",
+                sql.bind(tag.as_str())
+            ));
+        }
+        for (name, value) in &filter.attributes {
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM customer_attributes a WHERE a.customer_id = f.customer_id AND a.name = {} AND a.value = {})",
+                sql.bind(name.as_str()),
+                sql.bind(value.as_str())
+            ));
+        }
+        conditions
     }
 
     /// Stored items by (source, source id); keys not stored are absent.

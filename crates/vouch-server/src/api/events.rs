@@ -52,7 +52,9 @@ pub struct EventsQuery {
 /// `{referral_id, member_id, customer_id, status, value_cents, currency}`;
 /// `referral.changed`: `{referral_id, member_id, customer_id, status}`;
 /// `program.badge_awarded`: `{member_id, customer_id, badge_id, badge}`;
-/// `program.recognized`: `{recognition_id, member_id, customer_id, public}`.
+/// `program.recognized`: `{recognition_id, member_id, customer_id, public}`;
+/// `feedback.triaged`: `{feedback_id, customer_id, changed: [assignee,
+/// handled, tags, notes]}`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct Event {

@@ -6,6 +6,7 @@
 mod audit;
 mod customers;
 mod events;
+pub(crate) mod export;
 mod metrics;
 mod outreach;
 mod playbooks;
@@ -460,6 +461,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(templates::get, templates::save, templates::reset))
         .routes(routes!(templates::preview))
         .routes(routes!(records::list_feedback, records::push_feedback))
+        .routes(routes!(records::act_on_feedback))
+        .routes(routes!(records::feedback_notes))
+        .routes(routes!(export::export_feedback))
         .routes(routes!(records::list_responses, records::create_response))
         .routes(routes!(metrics::nps))
         .routes(routes!(metrics::kpis))

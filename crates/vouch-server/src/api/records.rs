@@ -60,12 +60,56 @@ pub struct FeedbackQuery {
     #[param(value_type = Option<super::schemas::Time>, inline)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) to: Option<String>,
+    /// Words that must all be in the title or body (full-text search; any
+    /// case; diacritics folded, so `factura` finds `factură`).
+    #[param(max_length = 200)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) q: Option<String>,
+    /// Comments on this survey's answers.
+    #[param(minimum = 1)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) survey: Option<i64>,
+    /// Ratings in whole stars, comma-separated: `1,2`.
+    #[param(pattern = "^[1-5](,[1-5])*$")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) rating: Option<String>,
+    /// `true`: handled; `false`: still to handle.
+    #[param(pattern = "^(true|false)$")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) handled: Option<String>,
+    /// A staff member's email, or `none` for items nobody has.
+    #[param(max_length = 254)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) assignee: Option<String>,
+    /// Items carrying this tag.
+    #[param(max_length = 40)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tag: Option<String>,
+    /// A customer segment: the item's customer has this attribute,
+    /// `NAME=VALUE` (`plan=pro`).
+    #[param(max_length = 200)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) attribute: Option<String>,
 }
 
-super::page!(
-    /// Feedback items, newest first.
-    FeedbackPage { feedback: vouch_domain::FeedbackItem }
-);
+/// Feedback items, newest first, with the total that match.
+#[derive(Serialize, ToSchema)]
+pub struct FeedbackPage {
+    pub feedback: Vec<InboxItem>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    pub next: Option<i64>,
+    /// How many items match the filters, on every page.
+    pub total: u64,
+}
+
+/// A feedback item with what staff have done with it.
+#[derive(Serialize, ToSchema)]
+pub struct InboxItem {
+    #[serde(flatten)]
+    pub item: vouch_domain::FeedbackItem,
+    #[serde(flatten)]
+    pub triage: vouch_store::Triage,
+}
 
 /// The store's filter from the query's fields (the API's and the inbox
 /// page's): a bad field is named.
@@ -82,7 +126,52 @@ pub(crate) fn feedback_filter(q: &FeedbackQuery) -> Result<FeedbackFilter, ApiEr
             ));
         }
     };
+    let q_text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    if q_text.is_some_and(|t| t.chars().count() > 200) {
+        return Err(ApiError::invalid("q", "at most 200 characters"));
+    }
+    let stars: Vec<u8> = comma_list("rating", q.rating.as_deref())?;
+    if stars.iter().any(|s| !(1..=5).contains(s)) {
+        return Err(ApiError::invalid("rating", "whole stars, 1 to 5"));
+    }
+    let handled = match q.handled.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(ApiError::invalid("handled", "true or false")),
+    };
+    let assignee = match q.assignee.as_deref().map(str::trim) {
+        None => None,
+        Some("none") => Some(None),
+        Some(email) if !email.is_empty() && email.len() <= 254 => {
+            Some(Some(email.to_lowercase()))
+        }
+        Some(_) => return Err(ApiError::invalid("assignee", "an email, or none")),
+    };
+    let tag = match q.tag.as_deref().map(str::trim) {
+        None => None,
+        Some(t) if !t.is_empty() && t.chars().count() <= 40 => Some(t.to_owned()),
+        Some(_) => return Err(ApiError::invalid("tag", "a tag of 1 to 40 characters")),
+    };
+    let attributes = q
+        .attribute
+        .as_deref()
+        .map(vouch_app::params::parse_attribute)
+        .transpose()
+        .map_err(|e| ApiError::invalid("attribute", e))?
+        .into_iter()
+        .collect();
+    if q.survey.is_some_and(|s| s < 1) {
+        return Err(ApiError::invalid("survey", "a survey id"));
+    }
     Ok(FeedbackFilter {
+        search: q_text.map(str::to_owned),
+        survey: q.survey.map(vouch_domain::SurveyId),
+        stars,
+        handled,
+        assignee,
+        tag,
+        attributes,
         sources: comma_list("source", q.source.as_deref())?,
         languages: super::languages("language", q.language.as_deref())?,
         sentiment,
@@ -107,6 +196,12 @@ impl FeedbackQuery {
             category: given(self.category),
             from: given(self.from),
             to: given(self.to),
+            q: given(self.q),
+            rating: given(self.rating),
+            handled: given(self.handled),
+            assignee: given(self.assignee),
+            tag: given(self.tag),
+            attribute: given(self.attribute),
             ..self
         }
     }
@@ -128,10 +223,124 @@ pub async fn list_feedback(
         .feedback(&filter, q.after.map(FeedbackId), limit)
         .await?;
     let next = next_cursor(&items, limit, |i| i.id.0);
+    let total = state.store.count_matching_feedback(&filter).await?;
     Ok(Json(FeedbackPage {
-        feedback: items,
+        feedback: with_triage(&state.store, items).await?,
         next,
+        total,
     }))
+}
+
+/// Items with their triage, read for the page at once.
+pub(crate) async fn with_triage(
+    store: &vouch_store::Store,
+    items: Vec<vouch_domain::FeedbackItem>,
+) -> Result<Vec<InboxItem>, ApiError> {
+    let ids: Vec<FeedbackId> = items.iter().map(|i| i.id).collect();
+    let mut triage = store.triage_of(&ids).await?;
+    Ok(items
+        .into_iter()
+        .map(|item| InboxItem {
+            triage: triage.remove(&item.id).unwrap_or_default(),
+            item,
+        })
+        .collect())
+}
+
+/// An action on feedback items, as the API takes it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    /// The items, 1 to 500.
+    #[schema(min_items = 1, max_items = 500)]
+    ids: Vec<i64>,
+    /// `assign` (with `assignee`, or `null` for nobody), `handled`,
+    /// `unhandled`, `tag` and `untag` (with `tag`), `note` (with `note` and
+    /// `key`), `open_task`, `reply` (with `subject` and `body`).
+    #[schema(pattern = "^(assign|handled|unhandled|tag|untag|note|open_task|reply)$")]
+    action: String,
+    #[schema(max_length = 254)]
+    assignee: Option<String>,
+    #[schema(max_length = 40)]
+    tag: Option<String>,
+    #[schema(max_length = 5000)]
+    note: Option<String>,
+    /// Makes a resent note one note: the same key on the same item adds nothing.
+    #[schema(max_length = 100)]
+    key: Option<String>,
+    #[schema(max_length = 200)]
+    subject: Option<String>,
+    #[schema(max_length = 20000)]
+    body: Option<String>,
+}
+
+impl ActionRequest {
+    fn action(self) -> Result<(Vec<FeedbackId>, vouch_app::inbox::InboxAction), ApiError> {
+        use vouch_app::inbox::InboxAction;
+        let need = |v: Option<String>, field: &str| {
+            v.ok_or_else(|| ApiError::invalid(field, "needed by this action"))
+        };
+        let action = match self.action.as_str() {
+            "assign" => InboxAction::Assign(self.assignee),
+            "handled" => InboxAction::Handled(true),
+            "unhandled" => InboxAction::Handled(false),
+            "tag" => InboxAction::Tag(need(self.tag, "tag")?),
+            "untag" => InboxAction::Untag(need(self.tag, "tag")?),
+            "note" => InboxAction::Note {
+                body: need(self.note, "note")?,
+                key: need(self.key, "key")?,
+            },
+            "open_task" => InboxAction::OpenTask,
+            "reply" => InboxAction::Reply {
+                subject: need(self.subject, "subject")?,
+                body: need(self.body, "body")?,
+            },
+            other => {
+                return Err(ApiError::invalid(
+                    "action",
+                    format!("{other:?} is not assign, handled, unhandled, tag, untag, note, open_task or reply"),
+                ));
+            }
+        };
+        Ok((self.ids.into_iter().map(FeedbackId).collect(), action))
+    }
+}
+
+/// Works feedback items, one or many at once: assign, mark handled, tag,
+/// add an internal note, open a close-the-loop task, reply to the customer
+/// (through the mail layer, on the item's task). Each change is a
+/// `feedback.triaged` (or `task.created`) event; the same call again
+/// changes nothing more.
+#[utoipa::path(post, path = "/api/v1/feedback/actions", operation_id = "act_on_feedback", tag = "feedback",
+    request_body = ActionRequest,
+    responses((status = 200, description = "What the action did, item by item", body = vouch_app::inbox::ActionReport),
+              (status = 422, description = "A bad action, assignee, tag or note; nothing changed", body = super::ErrorBody)))]
+pub async fn act_on_feedback(
+    caller: Api<need::WorkTasks>,
+    State(state): State<AppState>,
+    Body(request): Body<ActionRequest>,
+) -> ApiResult<vouch_app::inbox::ActionReport> {
+    let (ids, action) = request.action()?;
+    match vouch_app::inbox::act(&state.store, &state.playbooks, &ids, &action, &caller.0.name).await? {
+        Ok(report) => Ok(Json(report)),
+        Err(refusal) => Err(ApiError::invalid(refusal.field, refusal.message)),
+    }
+}
+
+/// An item's internal notes, oldest first.
+#[utoipa::path(get, path = "/api/v1/feedback/{id}/notes", operation_id = "feedback_notes", tag = "feedback",
+    params(("id" = i64, Path, description = "The feedback item")),
+    responses((status = 200, description = "The notes", body = Vec<vouch_store::FeedbackNote>),
+              (status = 404, description = "No such item", body = super::ErrorBody)))]
+pub async fn feedback_notes(
+    _: Api<need::ReadFeedback>,
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> ApiResult<Vec<vouch_store::FeedbackNote>> {
+    if state.store.feedback_item(FeedbackId(id)).await?.is_none() {
+        return Err(ApiError::not_found("feedback item", id));
+    }
+    Ok(Json(state.store.feedback_notes(FeedbackId(id)).await?))
 }
 
 /// One pushed item, for the document (the handler reads it as an import

@@ -169,6 +169,8 @@ pub enum EventName {
     BadgeAwarded,
     #[serde(rename = "program.recognized")]
     MemberRecognized,
+    #[serde(rename = "feedback.triaged")]
+    FeedbackTriaged,
 }
 
 /// Subscribes a URL to events. The answer holds the signing secret
