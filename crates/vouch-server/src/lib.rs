@@ -369,7 +369,6 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/feedback", Some(ReadFeedback)),
         ("GET", "/feedback/1", Some(ReadFeedback)),
         ("GET", "/feedback/export", Some(Export)),
-        ("POST", "/feedback/act", Some(WorkTasks)),
         ("GET", "/customers", Some(ReadCustomers)),
         ("GET", "/customers/1", Some(ReadCustomers)),
         ("GET", "/customers/1/export", Some(EraseCustomers)),

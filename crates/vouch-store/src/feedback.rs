@@ -543,12 +543,21 @@ impl Store {
             conditions.push(format!("r.survey_id = {}", sql.bind(survey.0)));
         }
         if !filter.stars.is_empty() {
-            let stars: Vec<i64> = filter.stars.iter().map(|s| i64::from(*s)).collect();
-            // Half stars round up, as Rating::as_stars rounds.
-            conditions.push(format!(
-                "f.rating_normalized IS NOT NULL AND CAST(FLOOR(1.5 + 4 * f.rating_normalized) AS INTEGER) IN ({})",
-                sql.bind_list(&stars)
-            ));
+            // Rating::as_stars rounds 1 + 4 × normalized, halves up: s stars
+            // are a normalized rating in [(s − 1.5) / 4, (s − 0.5) / 4).
+            let ranges: Vec<String> = filter
+                .stars
+                .iter()
+                .map(|s| {
+                    let s = f64::from(*s);
+                    format!(
+                        "(f.rating_normalized >= {} AND f.rating_normalized < {})",
+                        sql.bind(Some((s - 1.5) / 4.0)),
+                        sql.bind(Some((s - 0.5) / 4.0))
+                    )
+                })
+                .collect();
+            conditions.push(format!("({})", ranges.join(" OR ")));
         }
         match filter.handled {
             Some(true) => conditions.push("f.handled_at IS NOT NULL".into()),
@@ -672,5 +681,23 @@ impl Store {
         );
         signals.sort_by_key(|s| s.at);
         Ok(signals)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_fold_with_the_migrations_pair_and_words_are_plain() {
+        let migration = include_str!("../migrations/postgres/0028_inbox.sql");
+        assert!(migration.contains(&format!("'{FOLD_FROM}'")));
+        assert!(migration.contains(&format!("'{FOLD_TO}'")));
+        assert_eq!(FOLD_FROM.chars().count(), FOLD_TO.chars().count());
+        assert_eq!(
+            search_words("  Factură* \"NEAR\"(x) & !y | 2024 "),
+            ["factură", "near", "x", "y", "2024"]
+        );
+        assert_eq!(search_words(&"a ".repeat(40)).len(), 16);
     }
 }
