@@ -24,13 +24,19 @@ pub enum InboxAction {
     Untag(String),
     /// An internal note; `key` (the form's or the caller's) makes a resent
     /// note one note.
-    Note { body: String, key: String },
+    Note {
+        body: String,
+        key: String,
+    },
     /// A close-the-loop task on the item, unless one is open already.
     OpenTask,
     /// A reply to the item's customer through the mail layer: on the item's
     /// open close-the-loop task (opened if needed), so it is timed by the
     /// task's SLA and shows on it.
-    Reply { subject: String, body: String },
+    Reply {
+        subject: String,
+        body: String,
+    },
 }
 
 /// What an action did, item by item.
@@ -226,14 +232,16 @@ async fn task_on(
     let now = Utc::now();
     let policy = settings.sla_policy(None);
     let due = policy.due(&settings.calendar, now);
-    let negative = item
-        .feedback
-        .sentiment
-        .is_some_and(|s| vouch_domain::SentimentLabel::of(s) == vouch_domain::SentimentLabel::Negative);
+    let negative = item.feedback.sentiment.is_some_and(|s| {
+        vouch_domain::SentimentLabel::of(s) == vouch_domain::SentimentLabel::Negative
+    });
     let task = NewTask {
         customer_id: item.feedback.customer_id,
         task_type: TaskType::CloseLoop,
-        reason: format!("from the inbox: {} item {}", item.feedback.source, item.id.0),
+        reason: format!(
+            "from the inbox: {} item {}",
+            item.feedback.source, item.id.0
+        ),
         priority: if negative {
             Priority::High
         } else {

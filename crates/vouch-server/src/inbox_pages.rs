@@ -352,7 +352,10 @@ pub async fn act(
         report.refused.len()
     );
     let back = form.get("back").cloned().unwrap_or_default();
-    match back.strip_prefix("item:").and_then(|i| i.parse::<i64>().ok()) {
+    match back
+        .strip_prefix("item:")
+        .and_then(|i| i.parse::<i64>().ok())
+    {
         Some(item) => Redirect::to(&format!("/feedback/{item}?{counts}")).into_response(),
         None => Redirect::to(&format!("/feedback?{back}&{counts}")).into_response(),
     }

@@ -11,8 +11,8 @@ mod client;
 mod customer_pages;
 mod edge;
 mod error;
-mod inbox_pages;
 mod headers;
+mod inbox_pages;
 mod jobs;
 mod locale;
 mod mailer;
@@ -206,7 +206,10 @@ pub fn router(state: AppState) -> Router {
         .route("/feedback/act", post(inbox_pages::act))
         .route("/feedback/export", get(inbox_pages::export))
         .route("/feedback/views", post(inbox_pages::save_view))
-        .route("/feedback/views/{id}/delete", post(inbox_pages::delete_view))
+        .route(
+            "/feedback/views/{id}/delete",
+            post(inbox_pages::delete_view),
+        )
         .route("/feedback/{id}", get(inbox_pages::show_item))
         .route("/customers", get(customer_pages::customers))
         .route("/customers/{id}", get(customer_pages::customer))

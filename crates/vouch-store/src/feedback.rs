@@ -73,8 +73,7 @@ pub struct FeedbackFilter {
 /// Diacritics PostgreSQL's search column folds (`translate`, in migration
 /// 0028), character for character: Romanian's, both cedilla and comma
 /// forms, and Western European ones. Queries fold with the same pair.
-pub(crate) const FOLD_FROM: &str =
-    "ĂÂÎȘŞȚŢăâîșşțţÁÀÄÃÅÉÈÊËÍÌÏÓÒÔÖÕÚÙÛÜÇÑáàäãåéèêëíìïóòôöõúùûüçñ";
+pub(crate) const FOLD_FROM: &str = "ĂÂÎȘŞȚŢăâîșşțţÁÀÄÃÅÉÈÊËÍÌÏÓÒÔÖÕÚÙÛÜÇÑáàäãåéèêëíìïóòôöõúùûüçñ";
 pub(crate) const FOLD_TO: &str = "aaissttaaissttaaaaaeeeeiiiooooouuuucnaaaaaeeeeiiiooooouuuucn";
 
 /// The words of a search, as both backends' indexes split text: runs of
@@ -522,7 +521,11 @@ impl Store {
         if let Some(to) = filter.to {
             conditions.push(format!("f.posted_at < {}", sql.bind(to)));
         }
-        let words = filter.search.as_deref().map(search_words).unwrap_or_default();
+        let words = filter
+            .search
+            .as_deref()
+            .map(search_words)
+            .unwrap_or_default();
         if !words.is_empty() {
             conditions.push(match self.backend() {
                 Backend::Sqlite => {

@@ -238,7 +238,8 @@ impl Store {
 
     /// An item's notes, oldest first.
     pub async fn feedback_notes(&self, id: FeedbackId) -> Result<Vec<FeedbackNote>> {
-        const SQL: &str = "SELECT id, author, body, at FROM feedback_notes WHERE feedback_id = $1 ORDER BY id";
+        const SQL: &str =
+            "SELECT id, author, body, at FROM feedback_notes WHERE feedback_id = $1 ORDER BY id";
         Ok(on_backend!(self, pool => sqlx::query_as(SQL).bind(id.0).fetch_all(pool).await)?)
     }
 

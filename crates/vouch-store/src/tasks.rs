@@ -159,12 +159,18 @@ impl Store {
 
     /// The newest task not yet closed that was opened on this answer
     /// (`response`) or feedback item (`feedback`).
-    pub async fn open_task_on(&self, signal_type: &str, signal_id: i64) -> Result<Option<TaskRecord>> {
+    pub async fn open_task_on(
+        &self,
+        signal_type: &str,
+        signal_id: i64,
+    ) -> Result<Option<TaskRecord>> {
         let sql = format!(
             "SELECT {TASK_COLUMNS} FROM tasks WHERE signal_type = $1 AND signal_id = $2 AND state <> 'closed' ORDER BY id DESC LIMIT 1"
         );
-        Ok(on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(signal_type).bind(signal_id).fetch_optional(pool).await)?)
+        Ok(
+            on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(signal_type).bind(signal_id).fetch_optional(pool).await)?,
+        )
     }
 
     /// Tasks, newest first, paged by id.

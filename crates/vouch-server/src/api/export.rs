@@ -89,8 +89,16 @@ fn csv_record(row: &InboxItem) -> Vec<String> {
         f.source.to_string(),
         cell(&f.source_id),
         f.customer_id.map(|c| c.0.to_string()).unwrap_or_default(),
-        cell(f.author.name.as_deref().or(f.author.handle.as_deref()).unwrap_or("")),
-        f.rating.map(|r| r.as_stars().to_string()).unwrap_or_default(),
+        cell(
+            f.author
+                .name
+                .as_deref()
+                .or(f.author.handle.as_deref())
+                .unwrap_or(""),
+        ),
+        f.rating
+            .map(|r| r.as_stars().to_string())
+            .unwrap_or_default(),
         t.score.map(|s| s.to_string()).unwrap_or_default(),
         cell(f.title.as_deref().unwrap_or("")),
         cell(&f.body),

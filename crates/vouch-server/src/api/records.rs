@@ -143,9 +143,7 @@ pub(crate) fn feedback_filter(q: &FeedbackQuery) -> Result<FeedbackFilter, ApiEr
     let assignee = match q.assignee.as_deref().map(str::trim) {
         None => None,
         Some("none") => Some(None),
-        Some(email) if !email.is_empty() && email.len() <= 254 => {
-            Some(Some(email.to_lowercase()))
-        }
+        Some(email) if !email.is_empty() && email.len() <= 254 => Some(Some(email.to_lowercase())),
         Some(_) => return Err(ApiError::invalid("assignee", "an email, or none")),
     };
     let tag = match q.tag.as_deref().map(str::trim) {
@@ -298,7 +296,9 @@ impl ActionRequest {
             other => {
                 return Err(ApiError::invalid(
                     "action",
-                    format!("{other:?} is not assign, handled, unhandled, tag, untag, note, open_task or reply"),
+                    format!(
+                        "{other:?} is not assign, handled, unhandled, tag, untag, note, open_task or reply"
+                    ),
                 ));
             }
         };
@@ -321,7 +321,15 @@ pub async fn act_on_feedback(
     Body(request): Body<ActionRequest>,
 ) -> ApiResult<vouch_app::inbox::ActionReport> {
     let (ids, action) = request.action()?;
-    match vouch_app::inbox::act(&state.store, &state.playbooks, &ids, &action, &caller.0.name).await? {
+    match vouch_app::inbox::act(
+        &state.store,
+        &state.playbooks,
+        &ids,
+        &action,
+        &caller.0.name,
+    )
+    .await?
+    {
         Ok(report) => Ok(Json(report)),
         Err(refusal) => Err(ApiError::invalid(refusal.field, refusal.message)),
     }

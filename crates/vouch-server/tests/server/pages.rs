@@ -13,7 +13,7 @@ vouch_testing::on_both_backends!(
     managers_set_up_rewards_challenges_and_join_codes_on_the_program_pages,
 );
 
-async fn get(server: &super::Running, cookie: &str, path: &str) -> (StatusCode, String) {
+pub(super) async fn get(server: &super::Running, cookie: &str, path: &str) -> (StatusCode, String) {
     let page = server
         .client
         .get(format!("{}{path}", server.base))
@@ -29,7 +29,7 @@ async fn get(server: &super::Running, cookie: &str, path: &str) -> (StatusCode, 
 const PASSWORD: &str = "correct horse battery";
 
 /// Adds a staff account with `role` and signs it in: its session cookie.
-async fn staff(
+pub(super) async fn staff(
     server: &super::Running,
     store: &vouch_store::Store,
     email: &str,
@@ -56,7 +56,7 @@ fn next_page(html: &str) -> String {
         .replace("&#38;", "&")
 }
 
-fn person(name: &str, email: &str, plan: &str) -> CustomerProfile {
+pub(super) fn person(name: &str, email: &str, plan: &str) -> CustomerProfile {
     let mut p = CustomerProfile::new(Locale::parse("ro").unwrap(), chrono::Utc::now());
     p.name = Some(name.to_owned());
     p.email = Email::parse(email).ok();

@@ -2358,9 +2358,21 @@ async fn inbox_search_folds_diacritics_and_triage_changes_once(db: &TestDb) {
         f
     };
     let mut items = vec![
-        item("t1", Some("Factură greșită"), "Factura a venit de două ori.", 1.0, 1),
+        item(
+            "t1",
+            Some("Factură greșită"),
+            "Factura a venit de două ori.",
+            1.0,
+            1,
+        ),
         item("t2", None, "FACTURA corectă, livrare rapidă", 5.0, 2),
-        item("t3", None, "Șoferul a întârziat; livrarea a durat o săptămână", 2.0, 3),
+        item(
+            "t3",
+            None,
+            "Șoferul a întârziat; livrarea a durat o săptămână",
+            2.0,
+            3,
+        ),
         item("t4", None, "The invoice was wrong twice", 2.0, 4),
         item("t5", None, "Ştiri: ţeapă (cedilla forms)", 3.0, 5),
     ];
@@ -2384,18 +2396,42 @@ async fn inbox_search_folds_diacritics_and_triage_changes_once(db: &TestDb) {
     assert_eq!(found("factura").await, ["t1", "t2"], "folded, any case");
     assert_eq!(found("factură").await, ["t1", "t2"], "the query folds too");
     assert_eq!(found("gresita").await, ["t1"], "titles are searched");
-    assert_eq!(found("soferul intarziat").await, ["t3"], "every word must match");
+    assert_eq!(
+        found("soferul intarziat").await,
+        ["t3"],
+        "every word must match"
+    );
     assert_eq!(found("sofer").await, Vec::<String>::new(), "whole words");
-    assert_eq!(found("știri țeapă").await, ["t5"], "comma and cedilla forms are one letter");
-    assert_eq!(found("\"invoice\" -wrong*").await, ["t4"], "punctuation is not syntax");
+    assert_eq!(
+        found("știri țeapă").await,
+        ["t5"],
+        "comma and cedilla forms are one letter"
+    );
+    assert_eq!(
+        found("\"invoice\" -wrong*").await,
+        ["t4"],
+        "punctuation is not syntax"
+    );
     assert_eq!(found(" !? ").await.len(), 5, "no words: no search");
     let one_star = FeedbackFilter {
         stars: vec![1, 2],
         ..search("factura")
     };
     assert_eq!(store.feedback(&one_star, None, 50).await.unwrap().len(), 1);
-    assert_eq!(store.count_matching_feedback(&search("factura")).await.unwrap(), 2);
-    assert_eq!(store.count_matching_feedback(&FeedbackFilter::default()).await.unwrap(), 5);
+    assert_eq!(
+        store
+            .count_matching_feedback(&search("factura"))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .count_matching_feedback(&FeedbackFilter::default())
+            .await
+            .unwrap(),
+        5
+    );
 
     // An edit re-indexes the item; an erased text is no longer found.
     let mut edited = items[1].clone();
@@ -2412,29 +2448,112 @@ async fn inbox_search_folds_diacritics_and_triage_changes_once(db: &TestDb) {
         .into_iter()
         .map(|i| i.id)
         .collect();
-    let seq = store.events_after(0, &[], 10_000).await.unwrap().last().map_or(0, |e| e.seq);
+    let seq = store
+        .events_after(0, &[], 10_000)
+        .await
+        .unwrap()
+        .last()
+        .map_or(0, |e| e.seq);
     let now = at(10);
     let assign = TriageChange::Assign(Some("agent@example.com".into()));
-    assert_eq!(store.change_triage(&ids[..2], &assign, now).await.unwrap().len(), 2);
-    assert_eq!(store.change_triage(&ids[..3], &assign, now).await.unwrap(), [ids[2]]);
+    assert_eq!(
+        store
+            .change_triage(&ids[..2], &assign, now)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store.change_triage(&ids[..3], &assign, now).await.unwrap(),
+        [ids[2]]
+    );
     let handled = TriageChange::Handled(true);
-    assert_eq!(store.change_triage(&ids, &handled, now).await.unwrap().len(), 5);
-    assert!(store.change_triage(&ids, &handled, now).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .change_triage(&ids, &handled, now)
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+    assert!(
+        store
+            .change_triage(&ids, &handled, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let tag = TriageChange::Tag("billing".into());
-    assert_eq!(store.change_triage(&ids[..1], &tag, now).await.unwrap().len(), 1);
-    assert!(store.change_triage(&ids[..1], &tag, now).await.unwrap().is_empty());
-    assert!(store.change_triage(&[FeedbackId(999_999)], &tag, now).await.unwrap().is_empty());
-    assert!(store.add_feedback_note(ids[0], "agent@example.com", "Called her <b>back</b>", "k1", now).await.unwrap());
-    assert!(!store.add_feedback_note(ids[0], "agent@example.com", "Called her <b>back</b>", "k1", now).await.unwrap());
-    assert!(!store.add_feedback_note(FeedbackId(999_999), "a", "b", "k1", now).await.unwrap());
-    let events = store.events_after(seq, &[EventKind::FeedbackTriaged], 100).await.unwrap();
+    assert_eq!(
+        store
+            .change_triage(&ids[..1], &tag, now)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .change_triage(&ids[..1], &tag, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .change_triage(&[FeedbackId(999_999)], &tag, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .add_feedback_note(
+                ids[0],
+                "agent@example.com",
+                "Called her <b>back</b>",
+                "k1",
+                now
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .add_feedback_note(
+                ids[0],
+                "agent@example.com",
+                "Called her <b>back</b>",
+                "k1",
+                now
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .add_feedback_note(FeedbackId(999_999), "a", "b", "k1", now)
+            .await
+            .unwrap()
+    );
+    let events = store
+        .events_after(seq, &[EventKind::FeedbackTriaged], 100)
+        .await
+        .unwrap();
     assert_eq!(events.len(), 3 + 5 + 1 + 1);
     let triage = store.triage_of(&ids).await.unwrap();
-    assert_eq!(triage[&ids[0]].assignee.as_deref(), Some("agent@example.com"));
+    assert_eq!(
+        triage[&ids[0]].assignee.as_deref(),
+        Some("agent@example.com")
+    );
     assert_eq!(triage[&ids[0]].tags, ["billing"]);
     assert_eq!(triage[&ids[0]].notes, 1);
     assert!(triage.values().all(|t| t.handled_at.is_some()));
-    assert_eq!(store.feedback_notes(ids[0]).await.unwrap()[0].body, "Called her <b>back</b>");
+    assert_eq!(
+        store.feedback_notes(ids[0]).await.unwrap()[0].body,
+        "Called her <b>back</b>"
+    );
     let tagged = FeedbackFilter {
         tag: Some("billing".into()),
         handled: Some(true),
@@ -2451,18 +2570,38 @@ async fn inbox_search_folds_diacritics_and_triage_changes_once(db: &TestDb) {
         attributes: vec![("plan".into(), "pro".into())],
         ..FeedbackFilter::default()
     };
-    assert_eq!(store.count_matching_feedback(&segment).await.unwrap(), 1, "profile(3) is on pro");
-    assert!(store.change_triage(&ids, &TriageChange::Untag("billing".into()), now).await.unwrap().len() == 1);
+    assert_eq!(
+        store.count_matching_feedback(&segment).await.unwrap(),
+        1,
+        "profile(3) is on pro"
+    );
+    assert!(
+        store
+            .change_triage(&ids, &TriageChange::Untag("billing".into()), now)
+            .await
+            .unwrap()
+            .len()
+            == 1
+    );
 
     // Stars as Rating::as_stars rounds them: 4.5 is 5, 1.5 is 2.
-    let halves = [item("h1", None, "half", 4.5, 6), item("h2", None, "half", 1.5, 6)];
+    let halves = [
+        item("h1", None, "half", 4.5, 6),
+        item("h2", None, "half", 1.5, 6),
+    ];
     store.upsert_feedback(&halves).await.unwrap();
     for (stars, expected) in [(5, vec!["t2", "h1"]), (2, vec!["t3", "t4", "h2"])] {
         let filter = FeedbackFilter {
             stars: vec![stars],
             ..FeedbackFilter::default()
         };
-        let mut got: Vec<String> = store.feedback(&filter, None, 50).await.unwrap().into_iter().map(|i| i.feedback.source_id).collect();
+        let mut got: Vec<String> = store
+            .feedback(&filter, None, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.feedback.source_id)
+            .collect();
         got.sort();
         let mut expected = expected.clone();
         expected.sort();

@@ -1,0 +1,345 @@
+//! The inbox over HTTP (both backends): full-text search and filters in
+//! the URL with the total, actions on one item and in bulk (page and API),
+//! saved views, the item page, and streamed CSV and JSON exports.
+
+use reqwest::StatusCode;
+use vouch_domain::{Feedback, Rating, Role, Source};
+use vouch_testing::TestDb;
+
+use super::pages::{get, person, staff};
+use super::{json_of, start, token};
+
+vouch_testing::on_both_backends!(the_inbox_searches_acts_in_bulk_saves_views_and_exports);
+
+/// The ids of the rows of an inbox page, in order.
+fn row_ids(html: &str) -> Vec<i64> {
+    html.split("<tr id=\"item-")
+        .skip(1)
+        .filter_map(|s| s.split('"').next()?.parse().ok())
+        .collect()
+}
+
+async fn the_inbox_searches_acts_in_bulk_saves_views_and_exports(db: &TestDb) {
+    let store = &db.store;
+    let ana = store
+        .insert_customers(&[person("Ana Popescu", "ana@example.ro", "pro")])
+        .await
+        .unwrap()[0];
+    let now = chrono::Utc::now();
+    let review = |id: &str, body: &str, stars: f64, hours: i64| {
+        let mut f = Feedback::new(
+            Source::Trustpilot,
+            id,
+            body,
+            now - chrono::Duration::hours(hours),
+        )
+        .unwrap();
+        f.rating = Some(Rating::stars(stars).unwrap());
+        f
+    };
+    let mut items = vec![
+        review("bad", "Factură greșită, a doua oară", 1.0, 1),
+        review("good", "factura a sosit, totul bine", 5.0, 2),
+        review(
+            "formula",
+            "=HYPERLINK(\"http://evil.example\") factura",
+            3.0,
+            3,
+        ),
+    ];
+    items[0].customer_id = Some(ana);
+    items.extend((0..60).map(|i| review(&format!("d{i}"), &format!("delivery {i}"), 4.0, 10 + i)));
+    store.upsert_feedback(&items).await.unwrap();
+    let server = start(store.clone()).await;
+    let manager = staff(&server, store, "lead@acme.example", Role::Manager).await;
+    let analyst = staff(&server, store, "ana.lyst@acme.example", Role::Analyst).await;
+
+    // Search, any case and without diacritics, with the total.
+    let (status, html) = get(&server, &manager, "/feedback?q=FACTURA").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(row_ids(&html).len(), 3, "{html}");
+    assert!(html.contains("<b>3</b>"), "the total: {html}");
+    let (_, html) = get(&server, &manager, "/feedback?q=factura&rating=1").await;
+    let bad_id = row_ids(&html)[0];
+    assert_eq!(row_ids(&html).len(), 1);
+    let (_, all) = get(&server, &manager, "/feedback").await;
+    assert_eq!(row_ids(&all).len(), 50);
+    assert!(all.contains("<b>63</b>"), "the total is of every page");
+    let (status, html) = get(&server, &manager, "/feedback?rating=6").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+
+    // The API takes the same q and answers the total and the triage.
+    let agent_token = token(store, Role::Agent).await;
+    let api = |path: &str, bearer: &str| {
+        server
+            .client
+            .get(format!("{}{path}", server.base))
+            .bearer_auth(bearer)
+            .send()
+    };
+    let (status, page) = json_of(
+        api("/api/v1/feedback?q=factur%C4%83", &agent_token)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["total"], 3);
+    assert_eq!(page["feedback"][0]["tags"], serde_json::json!([]));
+    assert_eq!(page["feedback"][0]["handled_at"], serde_json::Value::Null);
+
+    // Bulk: assign the three; again changes nothing.
+    let (_, html) = get(&server, &manager, "/feedback?q=factura").await;
+    let csrf = super::csrf_field(&html);
+    let ids = row_ids(&html);
+    let act = |cookie: &str, fields: Vec<(String, String)>| {
+        server
+            .client
+            .post(format!("{}/feedback/act", server.base))
+            .header("cookie", cookie)
+            .form(&fields)
+            .send()
+    };
+    let mut bulk: Vec<(String, String)> = vec![
+        ("csrf".into(), csrf.clone()),
+        ("action".into(), "assign".into()),
+        ("assignee".into(), "lead@acme.example".into()),
+        ("back".into(), "q=factura".into()),
+    ];
+    bulk.extend(ids.iter().map(|id| (format!("item_{id}"), "on".to_owned())));
+    let done = act(&manager, bulk.clone()).await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let to = done.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/feedback?q=factura&changed=3&unchanged=0&refused=0");
+    let (_, html) = get(&server, &manager, &to).await;
+    assert!(html.contains("role=\"status\" class=\"notice\""), "{html}");
+    let again = act(&manager, bulk).await.unwrap();
+    assert!(
+        again.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("changed=0&unchanged=3")
+    );
+    let (_, html) = get(&server, &manager, "/feedback?assignee=lead%40acme.example").await;
+    assert_eq!(row_ids(&html).len(), 3);
+
+    // One item: handled, tagged, noted (a resent note is one note).
+    let one = |action: &str, extra: &[(&str, &str)]| {
+        let mut fields = vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("action".to_owned(), action.to_owned()),
+            ("ids".to_owned(), bad_id.to_string()),
+            ("back".to_owned(), format!("item:{bad_id}")),
+        ];
+        fields.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        act(&manager, fields)
+    };
+    for _ in 0..2 {
+        let done = one("handled", &[]).await.unwrap();
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        one("tag", &[("tag", "billing")]).await.unwrap();
+        one(
+            "note",
+            &[("note", "Called <b>Ana</b> back"), ("key", "form-1")],
+        )
+        .await
+        .unwrap();
+    }
+    let (status, html) = get(&server, &manager, &format!("/feedback/{bad_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        html.matches("Called &#60;b&#62;Ana&#60;/b&#62; back")
+            .count(),
+        1,
+        "{html}"
+    );
+    assert!(html.contains("#billing"));
+    let (_, html) = get(&server, &manager, "/feedback?handled=true&tag=billing").await;
+    assert_eq!(row_ids(&html), [bad_id]);
+    let (_, html) = get(&server, &manager, "/feedback?handled=false&q=factura").await;
+    assert_eq!(row_ids(&html).len(), 2);
+    let refused = one("tag", &[("tag", "")]).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("A tag is 1 to 40 characters.")
+    );
+
+    // A task and a reply through the API: the reply rides on the item's task.
+    let actions = |body: serde_json::Value, bearer: &str| {
+        server
+            .client
+            .post(format!("{}/api/v1/feedback/actions", server.base))
+            .bearer_auth(bearer)
+            .json(&body)
+            .send()
+    };
+    let (status, first) = json_of(
+        actions(
+            serde_json::json!({"ids": [bad_id], "action": "open_task"}),
+            &agent_token,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["changed"], serde_json::json!([bad_id]));
+    let task_id = first["tasks"][0]["task_id"].as_i64().unwrap();
+    let (_, again) = json_of(
+        actions(
+            serde_json::json!({"ids": [bad_id], "action": "open_task"}),
+            &agent_token,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(again["unchanged"], serde_json::json!([bad_id]));
+    assert_eq!(again["tasks"][0]["task_id"], task_id, "the same task");
+    let task = store.task(task_id).await.unwrap().unwrap();
+    assert_eq!(task.customer_id, Some(ana.0));
+    assert_eq!(task.signal_id, Some(bad_id));
+    assert_eq!(task.priority, "normal");
+    let anonymous = ids.iter().copied().find(|i| *i != bad_id).unwrap();
+    let (status, reply) = json_of(
+        actions(
+            serde_json::json!({"ids": [bad_id, anonymous], "action": "reply", "subject": "Your invoice", "body": "Fixed: sorry."}),
+            &agent_token,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(reply["changed"], serde_json::json!([bad_id]));
+    assert_eq!(reply["tasks"][0]["task_id"], task_id);
+    assert_eq!(reply["refused"][0]["id"], anonymous);
+    let (status, bad) = json_of(
+        actions(serde_json::json!({"ids": [bad_id], "action": "assign", "assignee": "who@nowhere.example"}), &agent_token)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad["error"]["field"], "assignee");
+    let (status, _) = json_of(
+        actions(
+            serde_json::json!({"ids": [], "action": "handled"}),
+            &agent_token,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, notes) = json_of(
+        api(&format!("/api/v1/feedback/{bad_id}/notes"), &agent_token)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(notes.as_array().unwrap().len(), 1);
+    let events = store
+        .events_after(0, &[vouch_domain::EventKind::FeedbackTriaged], 100)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 3 + 1 + 1 + 1, "assign ×3, handled, tag, note");
+
+    // Analysts read and export but do not act.
+    let denied = act(
+        &analyst,
+        vec![
+            ("csrf".into(), "x".into()),
+            ("action".into(), "handled".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+
+    // Exports: the filtered view, streamed; a formula is defused.
+    let csv = server
+        .client
+        .get(format!(
+            "{}/feedback/export?q=factura&format=csv",
+            server.base
+        ))
+        .header("cookie", &analyst)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.unwrap();
+    let mut reader = csv_reader(&text);
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(header[0], "id");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    let body = header.iter().position(|h| h == "body").unwrap();
+    assert!(
+        rows.iter().any(|r| r[body].starts_with("'=HYPERLINK")),
+        "{text}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| &r[body] == "Factură greșită, a doua oară")
+    );
+    let analyst_token = token(store, Role::Analyst).await;
+    let json = api("/api/v1/feedback/export?format=json", &analyst_token)
+        .await
+        .unwrap();
+    assert_eq!(json.status(), StatusCode::OK);
+    let all: serde_json::Value = json.json().await.unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 63);
+    let denied = api("/api/v1/feedback/export", &agent_token).await.unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let bad = api("/api/v1/feedback/export?format=xml", &analyst_token)
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A saved view comes back as a link with its filters.
+    let saved = server
+        .client
+        .post(format!("{}/feedback/views", server.base))
+        .header("cookie", &manager)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Billing to do"),
+            ("query", "tag=billing&handled=false&changed=3"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (_, html) = get(&server, &manager, "/feedback").await;
+    assert!(
+        html.contains("<a href=\"/feedback?handled=false&#38;tag=billing\">Billing to do</a>"),
+        "{html}"
+    );
+
+    // An unknown item is an HTML 404.
+    let (status, html) = get(&server, &manager, "/feedback/999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.starts_with("<!doctype html>"));
+}
+
+fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
+    csv::Reader::from_reader(text.as_bytes())
+}
