@@ -343,3 +343,140 @@ async fn the_inbox_searches_acts_in_bulk_saves_views_and_exports(db: &TestDb) {
 fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
     csv::Reader::from_reader(text.as_bytes())
 }
+
+/// In Chromium, with the keyboard: `/` goes to the search box, a search
+/// narrows the list, `j` and `e` mark the first item handled, `j`, `x`
+/// and `a` tick an item and go to the assignee, and the bulk form assigns it.
+#[tokio::test]
+async fn a_browser_searches_the_inbox_and_works_items_by_keyboard() {
+    use fantoccini::Locator;
+    let Some(browser) = super::Browser::start().await else {
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let store = &db.store;
+    let now = chrono::Utc::now();
+    let review = |id: &str, body: &str, hours: i64| {
+        Feedback::new(
+            Source::Google,
+            id,
+            body,
+            now - chrono::Duration::hours(hours),
+        )
+        .unwrap()
+    };
+    store
+        .upsert_feedback(&[
+            review("a", "Factură greșită", 1),
+            review("b", "factura dublă", 2),
+            review("c", "delivery late", 3),
+        ])
+        .await
+        .unwrap();
+    let server = start(store.clone()).await;
+    store
+        .add_user(
+            "lead@acme.example",
+            Role::Manager,
+            &vouch_server::hash_password("browser password 1"),
+            now,
+        )
+        .await
+        .unwrap();
+    let page = &browser.client;
+    let wait = std::time::Duration::from_secs(20);
+    let outcome = async {
+        page.goto(&format!("{}/login?next=%2Ffeedback", server.base))
+            .await?;
+        page.find(Locator::Id("email"))
+            .await?
+            .send_keys("lead@acme.example")
+            .await?;
+        page.find(Locator::Id("password"))
+            .await?
+            .send_keys("browser password 1")
+            .await?;
+        page.find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        page.wait()
+            .at_most(wait)
+            .for_element(Locator::Css("#feedback"))
+            .await?;
+        page.active_element().await?.send_keys("/").await?;
+        assert_eq!(
+            page.active_element().await?.attr("id").await?.as_deref(),
+            Some("f-q")
+        );
+        page.active_element()
+            .await?
+            .send_keys("factura\u{E007}")
+            .await?;
+        page.wait()
+            .at_most(wait)
+            .for_element(Locator::Css("#f-q[value=factura]"))
+            .await?;
+        let rows = page.find_all(Locator::Css("#feedback tbody tr")).await?;
+        assert_eq!(rows.len(), 2, "the search narrows the list");
+        let first: i64 = rows[0]
+            .attr("id")
+            .await?
+            .unwrap()
+            .trim_start_matches("item-")
+            .parse()
+            .unwrap();
+        for key in ["j", "e"] {
+            page.active_element().await?.send_keys(key).await?;
+        }
+        page.wait()
+            .at_most(wait)
+            .for_element(Locator::Css("p.notice"))
+            .await?;
+        let triage = store
+            .triage_of(&[vouch_domain::FeedbackId(first)])
+            .await
+            .unwrap();
+        assert!(
+            triage[&vouch_domain::FeedbackId(first)]
+                .handled_at
+                .is_some(),
+            "e marked it handled"
+        );
+        for key in ["j", "x", "a"] {
+            page.active_element().await?.send_keys(key).await?;
+        }
+        assert_eq!(
+            page.active_element().await?.attr("id").await?.as_deref(),
+            Some("bulk-assignee")
+        );
+        page.active_element().await?.send_keys("lead").await?;
+        page.find(Locator::Css("#bulk button[type=submit]"))
+            .await?
+            .send_keys("\u{E007}")
+            .await?;
+        // The earlier notice is on the page already: wait for the store.
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            let triage = store
+                .triage_of(&[vouch_domain::FeedbackId(first)])
+                .await
+                .unwrap();
+            let assignee = triage[&vouch_domain::FeedbackId(first)].assignee.clone();
+            if assignee.as_deref() == Some("lead@acme.example") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not assigned: {assignee:?}, {}",
+                page.current_url().await?
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    browser.close().await;
+    outcome.expect("the browser steps");
+    db.cleanup().await;
+}

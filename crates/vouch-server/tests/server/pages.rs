@@ -344,6 +344,9 @@ async fn every_page_passes_axe_core_at_both_widths_in_both_languages() {
     let design = store.survey_designs().await.unwrap()[0].clone();
     let survey = design.survey.id.0;
     let playbook = store.playbooks().await.unwrap()[0].id;
+    let item = store.feedback(&Default::default(), None, 1).await.unwrap()[0]
+        .id
+        .0;
     let server = start(store.clone()).await;
     let link = format!("/l/{}", design.slug);
     let public = [
@@ -356,6 +359,8 @@ async fn every_page_passes_axe_core_at_both_widths_in_both_languages() {
     let staff = [
         "/".to_owned(),
         "/feedback".to_owned(),
+        "/feedback?q=delivery&handled=false".to_owned(),
+        format!("/feedback/{item}"),
         "/customers".to_owned(),
         format!("/customers/{customer}"),
         format!("/customers/{customer}/erase"),
