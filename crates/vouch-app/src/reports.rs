@@ -202,6 +202,33 @@ pub async fn nps_segments(
         .collect())
 }
 
+/// The category at each of `dates` (in order) of every customer with a
+/// signal in the window before the last date.
+async fn categories_by_customer(
+    store: &Store,
+    dates: &[DateTime<Utc>],
+    lookback: Duration,
+) -> Result<HashMap<CustomerId, Vec<Option<LoyaltyCategory>>>> {
+    let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) else {
+        return Ok(HashMap::new());
+    };
+    let signals = store.all_category_signals(*first - lookback, *last).await?;
+    let mut by_customer: HashMap<CustomerId, Vec<CategorySignal>> = HashMap::new();
+    for (customer, signal) in signals {
+        by_customer.entry(customer).or_default().push(signal);
+    }
+    Ok(by_customer
+        .into_iter()
+        .map(|(customer, signals)| {
+            let at: Vec<Option<LoyaltyCategory>> = dates
+                .iter()
+                .map(|at| category_at(&signals, *at, lookback).map(|a| a.category))
+                .collect();
+            (customer, at)
+        })
+        .collect())
+}
+
 /// Each customer's category at each of `dates` (in order), for the
 /// `customers` who existed by the last date; those without any signal in
 /// the window count as none at every date.
@@ -211,24 +238,9 @@ async fn categories_on(
     lookback: Duration,
     customers: u64,
 ) -> Result<Vec<Vec<Option<LoyaltyCategory>>>> {
-    let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) else {
-        return Ok(Vec::new());
-    };
-    let signals = store.all_category_signals(*first - lookback, *last).await?;
-    let mut by_customer: HashMap<CustomerId, Vec<CategorySignal>> = HashMap::new();
-    for (customer, signal) in signals {
-        by_customer.entry(customer).or_default().push(signal);
-    }
+    let by_customer = categories_by_customer(store, dates, lookback).await?;
     let silent = customers.saturating_sub(by_customer.len() as u64);
-    let mut rows: Vec<Vec<Option<LoyaltyCategory>>> = by_customer
-        .values()
-        .map(|signals| {
-            dates
-                .iter()
-                .map(|at| category_at(signals, *at, lookback).map(|a| a.category))
-                .collect()
-        })
-        .collect();
+    let mut rows: Vec<Vec<Option<LoyaltyCategory>>> = by_customer.into_values().collect();
     rows.extend(std::iter::repeat_n(
         vec![None; dates.len()],
         silent as usize,
@@ -262,6 +274,44 @@ pub async fn transitions(
         lookback_days: lookback.num_days(),
         matrix: transition_matrix(pairs),
     })
+}
+
+/// Topic drivers over the NPS answers of `[from, to)` with an analysed
+/// comment (`vouch_domain::analytics::topic_drivers`).
+pub async fn topic_drivers(
+    store: &Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    level: f64,
+) -> Result<Vec<vouch_domain::analytics::TopicDriver>> {
+    let answers = store.commented_nps_answers(from, to).await?;
+    Ok(vouch_domain::analytics::topic_drivers(&answers, level))
+}
+
+/// The customers who were in `moved.0` at `from` and in `moved.1` at
+/// `to` (a flow of the transitions), by id. "None" to "none" is every
+/// silent customer and is not listed (`None`).
+pub async fn movers(
+    store: &Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    lookback: Duration,
+    moved: (
+        vouch_domain::analytics::CategoryOrNone,
+        vouch_domain::analytics::CategoryOrNone,
+    ),
+) -> Result<Option<Vec<CustomerId>>> {
+    if moved.0.0.is_none() && moved.1.0.is_none() {
+        return Ok(None);
+    }
+    let mut ids: Vec<CustomerId> = categories_by_customer(store, &[from, to], lookback)
+        .await?
+        .into_iter()
+        .filter(|(_, c)| c[0] == moved.0.0 && c[1] == moved.1.0)
+        .map(|(id, _)| id)
+        .collect();
+    ids.sort();
+    Ok(Some(ids))
 }
 
 /// Customers per category at one date.
@@ -298,6 +348,10 @@ pub struct ReviewKpi {
     pub reviews: u64,
     /// Mean stars on 1–5, one decimal.
     pub mean_rating: f64,
+    /// The mean of the period of equal length just before, when it had reviews.
+    pub previous_mean_rating: Option<f64>,
+    /// Reviews marked handled in the inbox ÷ reviews.
+    pub answered: Rate,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -320,7 +374,8 @@ pub struct KpiReport {
     pub nps_change: Option<ChangeReport>,
     pub csat: Option<CsatEstimate>,
     pub ces: Option<CesEstimate>,
-    /// Answered ÷ invited. `null` until Vouch sends invitations itself.
+    /// Invitations sent in the period that were answered ÷ invitations
+    /// sent in the period; `null` when Vouch sent none.
     pub response_rate: Option<Rate>,
     /// Customers present at `from` and not churned by `to`, ÷ customers present at `from`.
     pub retention: Rate,
@@ -431,7 +486,10 @@ pub async fn kpis(
         nps_change: scores.nps_change,
         csat: scores.csat,
         ces: scores.ces,
-        response_rate: None,
+        response_rate: {
+            let (answered, sent) = store.invitations_answered(from, to).await?;
+            (sent > 0).then(|| Rate::of(answered, sent))
+        },
         retention: Rate::of(flow.retained, flow.present_at_start),
         referral: Rate::of(flow.new_referred, flow.new),
         referral_revenue: store
@@ -440,16 +498,24 @@ pub async fn kpis(
             .into_iter()
             .map(|(currency, cents)| Money { currency, cents })
             .collect(),
-        reviews: store
-            .review_stats(from, to)
-            .await?
-            .into_iter()
-            .map(|r| ReviewKpi {
-                platform: r.source.to_string(),
-                reviews: r.reviews,
-                mean_rating: round1(r.mean_stars),
-            })
-            .collect(),
+        reviews: {
+            let before = store.review_stats(from - (to - from), from).await?;
+            store
+                .review_stats(from, to)
+                .await?
+                .into_iter()
+                .map(|r| ReviewKpi {
+                    platform: r.source.to_string(),
+                    reviews: r.reviews,
+                    mean_rating: round1(r.mean_stars),
+                    previous_mean_rating: before
+                        .iter()
+                        .find(|b| b.source == r.source)
+                        .map(|b| round1(b.mean_stars)),
+                    answered: Rate::of(r.handled, r.reviews),
+                })
+                .collect()
+        },
         social: store
             .social_stats(from, to)
             .await?

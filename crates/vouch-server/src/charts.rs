@@ -245,6 +245,127 @@ pub fn nps_trend(
     svg.replace("><", ">\n<")
 }
 
+/// One flow between categories: where from, where to, how many, and the
+/// list of those customers (none for "no signal" to "no signal").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    pub from: usize,
+    pub to: usize,
+    pub customers: u64,
+    pub link: Option<String>,
+}
+
+/// The categories' colours, in `CategoryOrNone::ORDER`: promoter, passive,
+/// detractor, no signal.
+const FLOW_COLOURS: [&str; 4] = ["#15803d", "#a16207", "#b91c1c", "#64748b"];
+
+/// Who moved between categories from one date to the next, as an SVG:
+/// the four groups at the start on the left and at the end on the right,
+/// each as tall as its customers, and a band per flow as thick as its
+/// count, linking to those customers. `names` are the four groups' names
+/// in the reader's language; every node says its count, every band its
+/// names and count in a tooltip. The chart is hidden from screen readers
+/// and out of the tab order: the page's table after it, with the same
+/// counts and links, is its text alternative.
+pub fn flows(flows: &[Flow], names: [&str; 4], size: Size, id: &str, label: &str) -> String {
+    let Size {
+        width,
+        height,
+        font,
+    } = size;
+    let (top, bottom) = (font * 1.6, height - font * 0.6);
+    let node_w = font * 0.9;
+    let (left_x, right_x) = (font * 0.5, width - font * 0.5 - node_w);
+    let gap = font * 0.8;
+    let total: u64 = flows.iter().map(|f| f.customers).sum();
+    let mut out = [0u64; 4];
+    let mut into = [0u64; 4];
+    for f in flows {
+        out[f.from] += f.customers;
+        into[f.to] += f.customers;
+    }
+    let scale = if total == 0 {
+        0.0
+    } else {
+        (bottom - top - 3.0 * gap) / total as f64
+    };
+    let tops = |sizes: &[u64; 4]| {
+        let mut y = top;
+        let mut at = [0.0; 4];
+        for (i, n) in sizes.iter().enumerate() {
+            at[i] = y;
+            y += *n as f64 * scale + gap;
+        }
+        at
+    };
+    let (left_tops, right_tops) = (tops(&out), tops(&into));
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r##"<svg id="{id}" class="chart flows" aria-hidden="true" data-label="{}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" font-size="{font}" font-family="system-ui, sans-serif">"##,
+        text_escape(label)
+    );
+    // Bands first, under the nodes; each starts below the band before it.
+    let mut left_used = [0.0; 4];
+    let mut right_used = [0.0; 4];
+    let mut ordered: Vec<&Flow> = flows.iter().filter(|f| f.customers > 0).collect();
+    ordered.sort_by_key(|f| (f.from, f.to));
+    for f in ordered {
+        let thick = f.customers as f64 * scale;
+        let y0 = left_tops[f.from] + left_used[f.from] + thick / 2.0;
+        left_used[f.from] += thick;
+        // Right side: bands arrive in the order of their sources.
+        let y1 = right_tops[f.to] + right_used[f.to] + thick / 2.0;
+        right_used[f.to] += thick;
+        let (x0, x1) = (left_x + node_w, right_x);
+        let mid = (x0 + x1) / 2.0;
+        let tip = format!("{} → {}: {}", names[f.from], names[f.to], f.customers);
+        let band = format!(
+            r##"<path d="M{x0:.1} {y0:.1} C{mid:.1} {y0:.1} {mid:.1} {y1:.1} {x1:.1} {y1:.1}" fill="none" stroke="{}" stroke-opacity="0.35" stroke-width="{:.1}"><title>{}</title></path>"##,
+            FLOW_COLOURS[f.from],
+            thick.max(1.0),
+            text_escape(&tip)
+        );
+        match &f.link {
+            Some(link) => {
+                // The table after the chart holds the same links for the
+                // keyboard and screen readers; these are for the mouse.
+                let _ = write!(
+                    svg,
+                    r#"<a href="{}" tabindex="-1">{band}</a>"#,
+                    text_escape(link)
+                );
+            }
+            None => svg.push_str(&band),
+        }
+    }
+    for (side, (tops, sizes)) in [(left_tops, out), (right_tops, into)].iter().enumerate() {
+        let x = if side == 0 { left_x } else { right_x };
+        for i in 0..4 {
+            let h = (sizes[i] as f64 * scale).max(1.0);
+            let _ = write!(
+                svg,
+                r##"<rect x="{x:.1}" y="{:.1}" width="{node_w:.1}" height="{h:.1}" fill="{}"/>"##,
+                tops[i], FLOW_COLOURS[i]
+            );
+            let (tx, anchor) = if side == 0 {
+                (x + node_w + font * 0.3, "start")
+            } else {
+                (x - font * 0.3, "end")
+            };
+            let _ = write!(
+                svg,
+                r##"<text x="{tx:.1}" y="{:.1}" text-anchor="{anchor}" fill="#0f172a">{} {}</text>"##,
+                tops[i] + font * 0.9,
+                text_escape(names[i]),
+                sizes[i]
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,5 +458,35 @@ mod tests {
         assert!(wide.matches(r#"class="label""#).count() >= 6, "{wide}");
         assert_eq!(wide.matches(r#"class="value""#).count(), 12);
         assert!(!wide.contains("class=\"partial\""));
+    }
+
+    #[test]
+    fn the_flows_svg_of_fixed_counts() {
+        let counts = [[40, 6, 2, 5], [8, 30, 4, 3], [1, 5, 20, 6], [10, 4, 3, 0]];
+        let flows: Vec<Flow> = (0..4)
+            .flat_map(|from| {
+                (0..4).map(move |to| Flow {
+                    from,
+                    to,
+                    customers: counts[from][to],
+                    link: (from != 3 || to != 3)
+                        .then(|| format!("/customers?moved={from}-{to}&x=<1>")),
+                })
+            })
+            .collect();
+        let names = ["Promoter", "Passive", "Detractor", "No <signal>"];
+        let svg = flows_svg_for_test(&flows, names);
+        assert_eq!(svg.matches("<path").count(), 15, "bands of 0 are not drawn");
+        assert!(
+            svg.contains("No &lt;signal&gt; 17"),
+            "escaped names with counts: {svg}"
+        );
+        assert!(svg.contains("&amp;x=&lt;1&gt;"), "escaped links");
+        assert!(svg.contains("<title>Promoter → Passive: 6</title>"));
+        insta::assert_snapshot!("flows", svg);
+    }
+
+    fn flows_svg_for_test(flows: &[Flow], names: [&str; 4]) -> String {
+        super::flows(flows, names, WIDE, "flows", "Flows")
     }
 }

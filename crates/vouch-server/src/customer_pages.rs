@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use vouch_app::customers::{CustomerProfile, Moment};
+use vouch_domain::analytics::CategoryOrNone;
 use vouch_domain::{CustomerId, LoyaltyCategory, Permission};
 use vouch_store::CustomerFilter;
 
@@ -47,6 +48,8 @@ struct CustomersPage {
     next: Option<String>,
     /// Set when a person was just erased.
     message: Option<String>,
+    /// "Detractors → Promoters, 2026-09-08 – 2026-12-07: 14 customers".
+    moved: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -56,6 +59,32 @@ pub struct CustomersQuery {
     attribute: Option<String>,
     after: Option<i64>,
     erased: Option<String>,
+    /// A flow between categories, `promoter-passive` (`none` for no
+    /// signal), between the dates `from` and `to` (the dashboard's links).
+    moved: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// A flow's two groups and its dates.
+type Moved = (
+    (CategoryOrNone, CategoryOrNone),
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+);
+
+/// A flow's ends from `detractor-promoter`, and its dates.
+fn parse_moved(q: &CustomersQuery) -> Option<Moved> {
+    let group = |name: &str| {
+        CategoryOrNone::ORDER
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == name)
+    };
+    let (a, b) = q.moved.as_deref()?.split_once('-')?;
+    let from = vouch_app::parse_time(q.from.as_deref()?).ok()?;
+    let to = vouch_app::parse_time(q.to.as_deref()?).ok()?;
+    Some(((group(a)?, group(b)?), from, to))
 }
 
 /// A category's text key; "no signal" when there is none.
@@ -91,12 +120,44 @@ pub async fn customers(
         .ok()
         .into_iter()
         .collect();
-    let filter = CustomerFilter {
+    let mut filter = CustomerFilter {
         search: Some(search.clone()).filter(|s| !s.is_empty()),
         attributes,
         ..CustomerFilter::default()
     };
     let after = q.after.map(CustomerId);
+    // A flow of the dashboard: its customers, paged by id in that list.
+    let mut moved = None;
+    if q.moved.is_some() {
+        let Some((groups, from, to)) = parse_moved(&q) else {
+            return PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_filter").into_response();
+        };
+        let lookback = chrono::Duration::days(vouch_domain::DEFAULT_LOOKBACK_DAYS);
+        let ids = match vouch_app::reports::movers(&state.store, from, to, lookback, groups).await {
+            Ok(Some(ids)) => ids,
+            Ok(None) => {
+                return PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_filter")
+                    .into_response();
+            }
+            Err(e) => return PageError::from(e).into_response(),
+        };
+        let name = |c: CategoryOrNone| ui.t(category_key(c.0));
+        moved = Some(format!(
+            "{} → {}, {} – {}: {} {}",
+            name(groups.0),
+            name(groups.1),
+            from.format("%Y-%m-%d"),
+            (to - chrono::Duration::days(1)).format("%Y-%m-%d"),
+            ids.len(),
+            ui.t("customers_count")
+        ));
+        let page: Vec<CustomerId> = ids
+            .into_iter()
+            .filter(|id| after.is_none_or(|a| *id > a))
+            .take(PAGE_ROWS as usize + 1)
+            .collect();
+        filter.ids = Some(page);
+    }
     let (found, last) = match state.store.customers(&filter, after, PAGE_ROWS + 1).await {
         Ok(found) => crate::api::fetched_page(found, PAGE_ROWS, |c| c.id.0),
         Err(e) => return PageError::from(e).into_response(),
@@ -135,6 +196,9 @@ pub async fn customers(
             serde_urlencoded::to_string([
                 ("q", search.as_str()),
                 ("attribute", attribute.as_str()),
+                ("moved", q.moved.as_deref().unwrap_or("")),
+                ("from", q.from.as_deref().unwrap_or("")),
+                ("to", q.to.as_deref().unwrap_or("")),
                 ("after", after.as_str()),
             ])
             .unwrap_or_default()
@@ -153,6 +217,7 @@ pub async fn customers(
         attribute,
         rows,
         next,
+        moved,
     })
 }
 

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
 use serde::Deserialize;
-use vouch_domain::analytics::{Granularity, TrendSpec};
+use vouch_domain::analytics::{CategoryOrNone, Granularity, TrendSpec};
 use vouch_store::ResponseFilter;
 
 use crate::AppState;
@@ -335,8 +335,24 @@ struct DashboardPage {
     referral: (String, String),
     /// "1,234.50 EUR" per currency.
     referral_revenue: Vec<String>,
-    /// Platform, reviews, mean stars.
-    reviews: Vec<(String, u64, String)>,
+    /// Platform, reviews, mean stars, the change from the period before
+    /// ("▲ +0.3 vs 4.1★"), the share answered.
+    reviews: Vec<(String, u64, String, String, String)>,
+    /// Answered ÷ invited ("38.0%", "190 / 500").
+    response_rate: (String, String),
+    /// Social mentions and their likes + shares + comments.
+    social: (u64, u64),
+    social_sources: String,
+    open_tasks: u64,
+    overdue_tasks: u64,
+    /// The flows, drawn twice, and as a table: rows of (name, cells of
+    /// (count, link)).
+    flows_wide: String,
+    flows_narrow: String,
+    flow_rows: Vec<(&'static str, Vec<FlowCell>)>,
+    /// Topic, answers mentioning it, its NPS (interval), mean sentiment,
+    /// effect in points (interval), significant, link to its comments.
+    drivers: Vec<DriverRow>,
     /// The filters that narrow a list to this period (`from=…&to=…`).
     in_period: String,
     /// The trend drawn twice: for screens and for phones.
@@ -345,6 +361,20 @@ struct DashboardPage {
     /// The trend as a table: the chart's text alternative.
     trend: Vec<(String, String, String, u64)>,
     trend_title: &'static str,
+}
+
+/// A count of customers in a flow, and the list of them.
+type FlowCell = (u64, Option<String>);
+
+/// One topic driver as the dashboard shows it.
+struct DriverRow {
+    topic: String,
+    mentions: u64,
+    nps: String,
+    sentiment: String,
+    effect: String,
+    significant: bool,
+    link: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -395,10 +425,16 @@ pub async fn dashboard(
 /// What the dashboard shows, the same for every viewer: the KPIs of the
 /// period (the survey scores against the period before, retention,
 /// referrals, reviews) and the NPS trend in it.
-pub type DashboardNumbers = Arc<(
-    vouch_app::reports::KpiReport,
-    Vec<vouch_app::reports::PeriodReport>,
-)>;
+pub type DashboardNumbers = Arc<Numbers>;
+
+pub struct Numbers {
+    kpis: vouch_app::reports::KpiReport,
+    trend: Vec<vouch_app::reports::PeriodReport>,
+    drivers: Vec<vouch_domain::analytics::TopicDriver>,
+    flows: vouch_app::reports::TransitionsReport,
+    /// Tasks not closed, and of them overdue (now).
+    tasks: (u64, u64),
+}
 
 async fn dashboard_numbers(
     state: &AppState,
@@ -423,7 +459,22 @@ async fn dashboard_numbers(
         rolling: None,
     };
     let trend = vouch_app::reports::nps_trend(&state.store, &filter, spec, 0.95).await?;
-    Ok(Arc::new((scores, trend)))
+    let drivers = vouch_app::reports::topic_drivers(&state.store, span.from, span.to, 0.95).await?;
+    let flows = vouch_app::reports::transitions(
+        &state.store,
+        span.from,
+        span.to,
+        Duration::days(vouch_domain::DEFAULT_LOOKBACK_DAYS),
+    )
+    .await?;
+    let tasks = state.store.open_task_counts().await?;
+    Ok(Arc::new(Numbers {
+        kpis: scores,
+        trend,
+        drivers,
+        flows,
+        tasks,
+    }))
 }
 
 async fn dashboard_page(
@@ -440,7 +491,7 @@ async fn dashboard_page(
         .dashboard_cache
         .get_or_compute(&key, || dashboard_numbers(state, &span))
         .await?;
-    let (kpis, trend) = (&numbers.0, &numbers.1);
+    let (kpis, trend) = (&numbers.kpis, &numbers.trend);
     let ui = Ui(t);
     let n = &kpis.nps;
     let last_day = span.to - Duration::days(1);
@@ -529,7 +580,92 @@ async fn dashboard_page(
                     r.platform.clone(),
                     r.reviews,
                     format!("{:.1}★", r.mean_rating),
+                    r.previous_mean_rating.map_or("–".to_owned(), |p| {
+                        let d = r.mean_rating - p;
+                        let arrow = if d > 0.05 {
+                            "▲"
+                        } else if d < -0.05 {
+                            "▼"
+                        } else {
+                            "="
+                        };
+                        format!("{arrow} {d:+.1} ({p:.1}★)")
+                    }),
+                    rate(&r.answered).0,
                 )
+            })
+            .collect(),
+        response_rate: kpis
+            .response_rate
+            .as_ref()
+            .map_or(("–".to_owned(), ui.t("no_invitations").to_owned()), rate),
+        social: (
+            kpis.social.iter().map(|s| s.mentions).sum(),
+            kpis.social
+                .iter()
+                .map(|s| s.likes + s.shares + s.comments)
+                .sum(),
+        ),
+        social_sources: vouch_domain::Source::ALL
+            .iter()
+            .filter(|s| s.is_social())
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        open_tasks: numbers.tasks.0,
+        overdue_tasks: numbers.tasks.1,
+        flows_wide: flows_chart(&numbers.flows, &span, &ui, crate::charts::WIDE, "flows"),
+        flows_narrow: flows_chart(
+            &numbers.flows,
+            &span,
+            &ui,
+            crate::charts::NARROW,
+            "flows-narrow",
+        ),
+        flow_rows: CategoryOrNone::ORDER
+            .iter()
+            .map(|from| {
+                let cells = CategoryOrNone::ORDER
+                    .iter()
+                    .map(|to| {
+                        let n = numbers
+                            .flows
+                            .matrix
+                            .iter()
+                            .find(|c| c.from == *from && c.to == *to)
+                            .map_or(0, |c| c.customers);
+                        (n, mover_link(*from, *to, &span).filter(|_| n > 0))
+                    })
+                    .collect();
+                (flow_name(*from), cells)
+            })
+            .collect(),
+        drivers: numbers
+            .drivers
+            .iter()
+            .map(|d| DriverRow {
+                topic: d.topic.clone(),
+                mentions: d.mentions,
+                nps: d.nps.as_ref().map_or("–".to_owned(), |e| {
+                    format!("{:+.1} ({:+.1} … {:+.1})", e.nps, e.ci_low, e.ci_high)
+                }),
+                sentiment: format!("{:+.2}", d.mean_sentiment),
+                effect: d.effect.as_ref().map_or(ui.t("too_few").to_owned(), |e| {
+                    format!(
+                        "{:+.1} ({:+.1} … {:+.1}), p = {:.3}",
+                        e.difference, e.ci_low, e.ci_high, e.p_value
+                    )
+                }),
+                significant: d.significant,
+                link: format!(
+                    "/feedback?source=survey&{}",
+                    serde_urlencoded::to_string([
+                        ("topic", d.topic.as_str()),
+                        ("from", &span.from.format("%Y-%m-%d").to_string()),
+                        ("to", &span.to.format("%Y-%m-%d").to_string()),
+                    ])
+                    .unwrap_or_default()
+                ),
             })
             .collect(),
         in_period: serde_urlencoded::to_string([
@@ -574,6 +710,60 @@ async fn dashboard_page(
         },
         ui,
     })
+}
+
+/// The locale key of a group of the flows.
+fn flow_name(c: CategoryOrNone) -> &'static str {
+    match c.0 {
+        Some(vouch_domain::LoyaltyCategory::Promoter) => "promoters",
+        Some(vouch_domain::LoyaltyCategory::Passive) => "passives",
+        Some(vouch_domain::LoyaltyCategory::Detractor) => "detractors",
+        None => "no_signal",
+    }
+}
+
+/// The customers behind one flow; none for "no signal" to "no signal".
+fn mover_link(
+    from: CategoryOrNone,
+    to: CategoryOrNone,
+    span: &vouch_domain::analytics::Span,
+) -> Option<String> {
+    (from.0.is_some() || to.0.is_some()).then(|| {
+        format!(
+            "/customers?moved={}-{}&from={}&to={}",
+            from.as_str(),
+            to.as_str(),
+            span.from.format("%Y-%m-%d"),
+            span.to.format("%Y-%m-%d")
+        )
+    })
+}
+
+fn flows_chart(
+    report: &vouch_app::reports::TransitionsReport,
+    span: &vouch_domain::analytics::Span,
+    ui: &Ui,
+    size: crate::charts::Size,
+    id: &str,
+) -> String {
+    let index = |c: CategoryOrNone| {
+        CategoryOrNone::ORDER
+            .iter()
+            .position(|o| *o == c)
+            .unwrap_or(3)
+    };
+    let flows: Vec<crate::charts::Flow> = report
+        .matrix
+        .iter()
+        .map(|c| crate::charts::Flow {
+            from: index(c.from),
+            to: index(c.to),
+            customers: c.customers,
+            link: mover_link(c.from, c.to, span),
+        })
+        .collect();
+    let names = CategoryOrNone::ORDER.map(|c| ui.t(flow_name(c)));
+    crate::charts::flows(&flows, names, size, id, ui.t("flows_label"))
 }
 
 /// A rate as a tile shows it: the share, and what it is made of.

@@ -60,6 +60,8 @@ pub struct TasksQuery {
     team: Option<String>,
     owner: Option<String>,
     saved: Option<String>,
+    /// `true`: only tasks past their resolution target (the dashboard's tile).
+    overdue: Option<String>,
 }
 
 fn state_label(state: &str) -> &'static str {
@@ -108,6 +110,7 @@ pub async fn tasks(
         not_closed,
         team: clean(&q.team),
         owner: clean(&q.owner),
+        overdue: (q.overdue.as_deref() == Some("true")).then_some(true),
         limit: 200,
         ..TaskFilter::default()
     };
@@ -146,6 +149,14 @@ pub async fn tasks(
         ("state", wanted.as_str()),
         ("team", filter.team.as_deref().unwrap_or("")),
         ("owner", filter.owner.as_deref().unwrap_or("")),
+        (
+            "overdue",
+            if filter.overdue == Some(true) {
+                "true"
+            } else {
+                ""
+            },
+        ),
     ])
     .unwrap_or_default();
     render(TasksPage {

@@ -49,6 +49,9 @@ pub struct CustomerFilter {
     pub created_to: Option<chrono::DateTime<chrono::Utc>>,
     /// Words found in the name, email or external id (any case).
     pub search: Option<String>,
+    /// Only these customers (a page of a list computed elsewhere, such as
+    /// the customers of one flow between categories).
+    pub ids: Option<Vec<CustomerId>>,
 }
 
 /// A column that names a customer in imported records.
@@ -285,6 +288,14 @@ impl Store {
                 sql.bind(name.as_str()),
                 sql.bind(value.as_str())
             ));
+        }
+        if let Some(ids) = &filter.ids {
+            if ids.is_empty() {
+                conditions.push("1 = 0".into());
+            } else {
+                let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
+                conditions.push(format!("id IN ({})", sql.bind_list(&ids)));
+            }
         }
         if let Some(from) = filter.created_from {
             conditions.push(format!("created_at >= {}", sql.bind(from)));

@@ -29,6 +29,8 @@ pub struct ReviewStats {
     pub reviews: u64,
     /// Mean rating on a 1–5 star scale (other scales mapped linearly).
     pub mean_stars: f64,
+    /// Of them, marked handled in the inbox (answered).
+    pub handled: u64,
 }
 
 /// Mentions on one social network over a period, with their engagement.
@@ -55,6 +57,49 @@ fn source_list(filter: fn(Source) -> bool) -> String {
 }
 
 impl Store {
+    /// Every NPS answer of `[from, to)` with an analysed comment: its score
+    /// and the topics the comment mentions (the input of topic drivers).
+    pub async fn commented_nps_answers(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<vouch_domain::analytics::CommentedAnswer>> {
+        const SQL: &str = "SELECT r.score, f.topics FROM responses r JOIN surveys s ON s.id = r.survey_id \
+            JOIN feedback_items f ON f.response_id = r.id \
+            WHERE s.kind = 'nps' AND r.answered_at >= $1 AND r.answered_at < $2 AND f.sentiment IS NOT NULL";
+        type Row = (i64, sqlx::types::Json<Vec<vouch_domain::TopicMention>>);
+        let rows: Vec<Row> = on_backend!(self, pool => sqlx::query_as(SQL).bind(from).bind(to).fetch_all(pool).await)?;
+        rows.into_iter()
+            .map(|(score, topics)| {
+                Ok(vouch_domain::analytics::CommentedAnswer {
+                    score: u8::try_from(score)
+                        .map_err(|_| StoreError::corrupt("response", format!("score {score}")))?,
+                    topics: topics.0,
+                })
+            })
+            .collect()
+    }
+
+    /// Invitations sent in `[from, to)`: how many, and how many of those
+    /// were answered (by now).
+    pub async fn invitations_answered(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<(u64, u64)> {
+        const SQL: &str = "SELECT COUNT(*), COUNT(answered_at) FROM invitations WHERE sent_at >= $1 AND sent_at < $2";
+        let (sent, answered): (i64, i64) = on_backend!(self, pool => sqlx::query_as(SQL).bind(from).bind(to).fetch_one(pool).await)?;
+        Ok((count(answered), count(sent)))
+    }
+
+    /// Tasks not closed now, and how many of them are overdue.
+    pub async fn open_task_counts(&self) -> Result<(u64, u64)> {
+        const SQL: &str = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN overdue THEN 1 ELSE 0 END), 0) FROM tasks WHERE state <> 'closed'";
+        let (open, overdue): (i64, i64) =
+            on_backend!(self, pool => sqlx::query_as(SQL).fetch_one(pool).await)?;
+        Ok((count(open), count(overdue)))
+    }
+
     pub async fn customer_flow(
         &self,
         from: DateTime<Utc>,
@@ -84,21 +129,22 @@ impl Store {
         to: DateTime<Utc>,
     ) -> Result<Vec<ReviewStats>> {
         let sql = format!(
-            "SELECT source, COUNT(*), CAST(AVG(rating_normalized) AS DOUBLE PRECISION) FROM feedback_items \
+            "SELECT source, COUNT(*), CAST(AVG(rating_normalized) AS DOUBLE PRECISION), COUNT(handled_at) FROM feedback_items \
              WHERE source IN ({}) AND rating_normalized IS NOT NULL AND posted_at >= $1 AND posted_at < $2 \
              GROUP BY source ORDER BY source",
             source_list(Source::is_review_platform)
         );
-        let rows: Vec<(String, i64, f64)> = on_backend!(self, pool =>
+        let rows: Vec<(String, i64, f64, i64)> = on_backend!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(from).bind(to).fetch_all(pool).await)?;
         rows.into_iter()
-            .map(|(source, n, mean)| {
+            .map(|(source, n, mean, handled)| {
                 Ok(ReviewStats {
                     source: source
                         .parse()
                         .map_err(|e| StoreError::corrupt("feedback item", e))?,
                     reviews: count(n),
                     mean_stars: 1.0 + 4.0 * mean,
+                    handled: count(handled),
                 })
             })
             .collect()

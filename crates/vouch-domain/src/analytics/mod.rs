@@ -2,6 +2,7 @@
 //! between periods, trends, transitions and KPIs. Pure functions over counts,
 //! so the CLI, the API and the dashboard all show the same numbers.
 
+pub mod drivers;
 pub mod holdout;
 pub mod nps;
 pub mod periods;
@@ -10,6 +11,7 @@ pub mod stats;
 pub mod transitions;
 pub mod trends;
 
+pub use drivers::{CommentedAnswer, TopicDriver, topic_drivers};
 pub use holdout::{Effect, MIN_GROUP, compare_nps, compare_shares};
 pub use nps::{
     CoverageCell, NpsChange, NpsEstimate, NpsTally, compare, coverage_grid, exact_coverage,

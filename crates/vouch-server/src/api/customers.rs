@@ -85,6 +85,7 @@ pub async fn list(
             }
             q => q.filter(|s| !s.trim().is_empty()),
         },
+        ids: None,
     };
     let customers = state
         .store

@@ -480,3 +480,124 @@ async fn a_browser_searches_the_inbox_and_works_items_by_keyboard() {
     outcome.expect("the browser steps");
     db.cleanup().await;
 }
+
+/// The dashboard on demo data: the response-rate, social, open and
+/// overdue task tiles; flows between categories as a chart and a table
+/// whose numbers are the transitions report's and whose links list those
+/// customers; topic drivers in the order vouch-domain ranks them; reviews
+/// by platform with the change and the share answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_flows_topic_drivers_tasks_and_reviews() {
+    let db = TestDb::sqlite().await;
+    let store = &db.store;
+    let config = vouch_demo::DemoConfig {
+        customers: 300,
+        months: 12,
+        seed: 7,
+        until: chrono::Utc::now(),
+    };
+    vouch_app::demo::load(store, &config, |_| {}).await.unwrap();
+    vouch_app::text::retag(store, |_, _| {}).await.unwrap();
+    vouch_app::demo::run_playbooks(store, &Default::default(), 300)
+        .await
+        .unwrap();
+    let server = start(store.clone()).await;
+    let cookie = staff(&server, store, "mara@acme.example", Role::Manager).await;
+    let (status, html) = get(&server, &cookie, "/?period=90d").await;
+    assert_eq!(status, StatusCode::OK);
+    for tile in [
+        "tile-response-rate",
+        "tile-social",
+        "tile-open-tasks",
+        "tile-overdue-tasks",
+    ] {
+        assert!(html.contains(&format!("id=\"{tile}\"")), "{tile}");
+    }
+    let (open, overdue) = store.open_task_counts().await.unwrap();
+    assert!(
+        html.contains(&format!("<a href=\"/tasks\">Open tasks</a><b>{open}</b>")),
+        "{html}"
+    );
+    assert!(html.contains("<a href=\"/tasks?overdue=true\">Overdue tasks</a>"));
+    let (_, tasks) = get(&server, &cookie, "/tasks?overdue=true").await;
+    assert_eq!(
+        tasks.matches("<tr id=\"task-").count() as u64,
+        overdue.min(200)
+    );
+
+    // Flows: the chart, and the table's cells are the report's.
+    assert!(html.contains("id=\"flows\"") && html.contains("id=\"flows-narrow\""));
+    let span = vouch_domain::analytics::Span::parse(
+        Some("90d"),
+        None,
+        None,
+        chrono::Utc::now().date_naive(),
+    )
+    .unwrap();
+    let report = vouch_app::reports::transitions(
+        store,
+        span.from,
+        span.to,
+        chrono::Duration::days(vouch_domain::DEFAULT_LOOKBACK_DAYS),
+    )
+    .await
+    .unwrap();
+    let table = html.split("<table id=\"flows-table\">").nth(1).unwrap();
+    let table = table.split("</table>").next().unwrap();
+    let promoters_to_passives = report
+        .matrix
+        .iter()
+        .find(|c| c.from.as_str() == "promoter" && c.to.as_str() == "passive")
+        .unwrap()
+        .customers;
+    let link = format!(
+        "/customers?moved=promoter-passive&#38;from={}&#38;to={}",
+        span.from.format("%Y-%m-%d"),
+        span.to.format("%Y-%m-%d")
+    );
+    assert!(promoters_to_passives > 0, "the demo has movers");
+    {
+        assert!(
+            table.contains(&format!("<a href=\"{link}\">{promoters_to_passives}</a>")),
+            "{table}"
+        );
+        let (status, list) = get(&server, &cookie, &link.replace("&#38;", "&")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            list.contains(&format!(": {promoters_to_passives} customers")),
+            "{list}"
+        );
+        assert_eq!(
+            list.matches("<tr id=\"customer-").count() as u64,
+            promoters_to_passives.min(50)
+        );
+    }
+    let total: u64 = report.matrix.iter().map(|c| c.customers).sum();
+    assert_eq!(total, 300, "every customer is in one flow");
+    let (status, _) = get(
+        &server,
+        &cookie,
+        "/customers?moved=promoter-nowhere&from=2026-01-01&to=2026-02-01",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Topic drivers, ranked as the domain ranks them.
+    let drivers = vouch_app::reports::topic_drivers(store, span.from, span.to, 0.95)
+        .await
+        .unwrap();
+    assert!(!drivers.is_empty(), "the demo's comments have topics");
+    let section = html.split("<table id=\"drivers\">").nth(1).unwrap();
+    let mut at = 0;
+    for d in &drivers {
+        let found = section[at..]
+            .find(&format!(">{}</a></th>", d.topic))
+            .unwrap_or_else(|| panic!("{} in order: {section}", d.topic));
+        at += found;
+    }
+    assert!(html.contains("not a cause"));
+
+    // Reviews by platform: the change against the period before and the share answered.
+    assert!(html.contains("vs the period before") && html.contains("Answered (handled)"));
+    db.cleanup().await;
+}
