@@ -40,6 +40,13 @@ pub enum Task {
     TaskReply {
         reply_id: i64,
     },
+    /// Invites an audience to a survey at the time staff chose; `round`
+    /// (the form's key) makes a resent form one round.
+    SurveyRound {
+        survey_id: i64,
+        audience: crate::surveys::Audience,
+        round: String,
+    },
 }
 
 /// The scheduled playbooks' tick, by its schedule name.
@@ -69,6 +76,7 @@ impl Task {
             Task::PortalLink { .. } => JobKind::PortalLink,
             Task::PortalJoin { .. } => JobKind::PortalJoin,
             Task::TaskReply { .. } => JobKind::TaskReply,
+            Task::SurveyRound { .. } => JobKind::SurveyRound,
         }
     }
 
@@ -93,6 +101,9 @@ impl Task {
             Task::PortalLink { member_id } => format!("portal.link:{member_id}"),
             Task::PortalJoin { customer_id, .. } => format!("portal.join:{customer_id}"),
             Task::TaskReply { reply_id } => format!("task.reply:{reply_id}"),
+            Task::SurveyRound {
+                survey_id, round, ..
+            } => format!("survey.round:{survey_id}:{round}"),
         }
     }
 
@@ -106,9 +117,10 @@ impl Task {
             | Task::ProgramSweep => 1,
             Task::PlaybookStep(_) | Task::PlaybookMessage(_) => STEP_ATTEMPTS,
             Task::PlaybookCall(_) => WEBHOOK_ATTEMPTS,
-            Task::TaskReply { .. } | Task::PortalLink { .. } | Task::PortalJoin { .. } => {
-                STEP_ATTEMPTS
-            }
+            Task::TaskReply { .. }
+            | Task::PortalLink { .. }
+            | Task::PortalJoin { .. }
+            | Task::SurveyRound { .. } => STEP_ATTEMPTS,
         }
     }
 
@@ -133,6 +145,15 @@ impl Task {
             | Task::PlaybookSchedule
             | Task::ProgramSweep => Ok(serde_json::json!({})),
             Task::TaskReply { reply_id } => Ok(serde_json::json!({ "reply_id": reply_id })),
+            Task::SurveyRound {
+                survey_id,
+                audience,
+                round,
+            } => Ok(serde_json::json!({
+                "survey_id": survey_id,
+                "audience": audience,
+                "round": round,
+            })),
             Task::PortalLink { member_id } => Ok(serde_json::json!({ "member_id": member_id })),
             Task::PortalJoin { customer_id, code } => {
                 Ok(serde_json::json!({ "customer_id": customer_id, "code": code }))
@@ -174,6 +195,20 @@ impl Task {
                     .as_i64()
                     .ok_or_else(|| format!("a {} job without its reply_id", job.kind))?,
             },
+            JobKind::SurveyRound => {
+                #[derive(serde::Deserialize)]
+                struct Round {
+                    survey_id: i64,
+                    audience: crate::surveys::Audience,
+                    round: String,
+                }
+                let r: Round = serde_json::from_value(job.payload.clone()).map_err(bad)?;
+                Task::SurveyRound {
+                    survey_id: r.survey_id,
+                    audience: r.audience,
+                    round: r.round,
+                }
+            }
             JobKind::PlaybookStep => {
                 Task::PlaybookStep(serde_json::from_value(job.payload.clone()).map_err(bad)?)
             }
@@ -218,6 +253,11 @@ mod tests {
                 code: Some("SPRING".into()),
             },
             Task::TaskReply { reply_id: 9 },
+            Task::SurveyRound {
+                survey_id: 4,
+                audience: crate::surveys::Audience::Where(vec![("plan".into(), "pro".into())]),
+                round: "k1".into(),
+            },
         ] {
             let new = task.job(now);
             let job = Job {

@@ -314,6 +314,74 @@ pub async fn movers(
     Ok(Some(ids))
 }
 
+/// A survey's results: what became of its invitations, its score with
+/// the interval, and (for NPS) its monthly trend over the last year.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SurveyResults {
+    pub invitations: vouch_store::InvitationCounts,
+    /// Invitations answered ÷ sent; `null` before any was sent.
+    pub response_rate: Option<Rate>,
+    /// Every answer, invited or not (links, the widget, imports).
+    pub responses: u64,
+    pub nps: Option<NpsReport>,
+    pub csat: Option<CsatEstimate>,
+    pub ces: Option<CesEstimate>,
+    pub trend: Vec<PeriodReport>,
+}
+
+pub async fn survey_results(
+    store: &Store,
+    design: &vouch_domain::SurveyDesign,
+    level: f64,
+    now: DateTime<Utc>,
+) -> Result<SurveyResults> {
+    let invitations = store.invitation_counts(design.survey.id).await?;
+    let counts = store.survey_score_counts(design.survey.id).await?;
+    let kind = design.survey.kind;
+    let (nps, trend) = if kind == SurveyKind::Nps {
+        let (mut promoters, mut passives, mut detractors) = (0, 0, 0);
+        for (score, n) in counts.0.iter().enumerate() {
+            match LoyaltyCategory::from_nps(score as u8) {
+                LoyaltyCategory::Promoter => promoters += n,
+                LoyaltyCategory::Passive => passives += n,
+                LoyaltyCategory::Detractor => detractors += n,
+            }
+        }
+        let tally = NpsTally::new(promoters, passives, detractors);
+        let filter = ResponseFilter {
+            from: Some(now - Duration::days(365)),
+            to: Some(now),
+            surveys: vec![design.survey.name.clone()],
+            ..ResponseFilter::default()
+        };
+        let spec = TrendSpec {
+            granularity: vouch_domain::analytics::Granularity::Month,
+            tz: chrono_tz::Tz::UTC,
+            rolling: None,
+        };
+        (
+            Some(NpsReport::from_tally(tally, level)),
+            nps_trend(store, &filter, spec, level).await?,
+        )
+    } else {
+        (None, Vec::new())
+    };
+    Ok(SurveyResults {
+        response_rate: (invitations.sent > 0)
+            .then(|| Rate::of(invitations.answered, invitations.sent)),
+        invitations,
+        responses: counts.responses(),
+        nps,
+        csat: (kind == SurveyKind::Csat)
+            .then(|| counts.csat(level))
+            .flatten(),
+        ces: (kind == SurveyKind::Ces)
+            .then(|| counts.ces(level))
+            .flatten(),
+        trend,
+    })
+}
+
 /// Customers per category at one date.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CategoryCounts {

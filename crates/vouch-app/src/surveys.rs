@@ -241,12 +241,38 @@ pub async fn update_survey(
 }
 
 /// Who to invite.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Audience {
     /// Customers by Vouch id, email or external id.
     Customers(Vec<String>),
-    /// Every customer whose attributes all match.
+    /// Every customer whose attributes all match (none: every customer).
     Where(Vec<(String, String)>),
+}
+
+/// Invites `audience` to `survey` at `at` (a job; now or later), once per
+/// `round` key: the same key again schedules nothing more.
+pub async fn schedule_round(
+    store: &Store,
+    survey: &SurveyDesign,
+    audience: Audience,
+    at: chrono::DateTime<Utc>,
+    round: &str,
+) -> Result<()> {
+    if survey.status != SurveyStatus::Active {
+        return Err(AppError::Conflict(format!(
+            "survey {:?} is {}; only active surveys send invitations",
+            survey.survey.name, survey.status
+        )));
+    }
+    let job = crate::jobs::Task::SurveyRound {
+        survey_id: survey.survey.id.0,
+        audience,
+        round: round.to_owned(),
+    }
+    .job(at);
+    store.enqueue_jobs(&[job], Utc::now()).await?;
+    Ok(())
 }
 
 /// What an invitation round did.

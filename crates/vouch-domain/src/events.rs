@@ -375,6 +375,8 @@ named_enum! {
         PortalLink = "portal.link",
         /// Mails a customer the link that lets them join the program.
         PortalJoin = "portal.join",
+        /// Invites a survey's audience at the time staff chose.
+        SurveyRound = "survey.round",
     }
 }
 

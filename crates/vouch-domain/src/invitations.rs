@@ -73,6 +73,32 @@ impl SurveyTexts {
         texts
     }
 
+    /// Languages whose question or follow-up still has the default wording
+    /// while another language's was written by the company: customers of
+    /// those languages would read a different question.
+    pub fn left_at_default(&self, kind: SurveyKind) -> Vec<String> {
+        let defaults = SurveyTexts::defaults(kind);
+        let mut left = Vec::new();
+        for (texts, defaults) in [
+            (&self.question, &defaults.question),
+            (&self.follow_up, &defaults.follow_up),
+        ] {
+            let custom = |language: &str| {
+                texts
+                    .get(language)
+                    .is_some_and(|t| defaults.get(language) != Some(t))
+            };
+            if defaults.keys().any(|l| custom(l)) {
+                for language in defaults.keys().filter(|l| !custom(l)) {
+                    if !left.contains(language) {
+                        left.push(language.clone());
+                    }
+                }
+            }
+        }
+        left
+    }
+
     /// The question in `language`, else English, with `{company}` filled in.
     pub fn question_in(&self, language: &str, company: &str) -> String {
         pick(&self.question, language).replace("{company}", company)
@@ -163,6 +189,24 @@ impl ContactPolicy {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_question_written_in_one_language_leaves_the_other_at_the_default() {
+        let defaults = SurveyTexts::defaults(SurveyKind::Nps);
+        assert!(defaults.left_at_default(SurveyKind::Nps).is_empty());
+        let mut texts = defaults.clone();
+        texts
+            .question
+            .insert("en".into(), "Would you recommend us?".into());
+        assert_eq!(texts.left_at_default(SurveyKind::Nps), ["ro"]);
+        texts
+            .question
+            .insert("ro".into(), "Ne-ai recomanda?".into());
+        assert!(texts.left_at_default(SurveyKind::Nps).is_empty());
+        texts.follow_up.insert("ro".into(), "De ce?".into());
+        assert_eq!(texts.left_at_default(SurveyKind::Nps), ["en"]);
+    }
+
     use super::*;
 
     fn day(d: i64) -> DateTime<Utc> {

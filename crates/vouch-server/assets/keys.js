@@ -56,3 +56,22 @@
     event.preventDefault();
   });
 })();
+
+// Copy buttons: data-copy names the field whose text a click copies.
+(function () {
+  var said = document.getElementById("copied");
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {
+    button.addEventListener("click", function () {
+      var field = document.getElementById(button.getAttribute("data-copy"));
+      if (!field) return;
+      field.select();
+      var done = function () { if (said) said.textContent = button.getAttribute("data-done") || "✓"; };
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+      } else {
+        document.execCommand("copy");
+        done();
+      }
+    });
+  });
+})();

@@ -128,7 +128,7 @@ pub async fn customers(
     let after = q.after.map(CustomerId);
     // A flow of the dashboard: its customers, paged by id in that list.
     let mut moved = None;
-    if q.moved.is_some() {
+    if q.moved.as_deref().is_some_and(|m| !m.is_empty()) {
         let Some((groups, from, to)) = parse_moved(&q) else {
             return PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_filter").into_response();
         };

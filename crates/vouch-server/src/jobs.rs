@@ -287,6 +287,11 @@ impl Worker {
             }
             Ok(Task::PlaybookCall(step)) => self.call(step).await,
             Ok(Task::TaskReply { reply_id }) => self.reply(&job, reply_id).await,
+            Ok(Task::SurveyRound {
+                survey_id,
+                audience,
+                ..
+            }) => self.survey_round(survey_id, &audience).await,
             Ok(Task::TaskSweep) => self
                 .store
                 .sweep_tasks(Utc::now())
@@ -476,6 +481,27 @@ impl Worker {
 
     /// Mails a staff reply (a service message); its first send stops the
     /// task's first-response clock.
+    /// A scheduled invitation round: the same invitations as "send now".
+    async fn survey_round(
+        &self,
+        survey: i64,
+        audience: &vouch_app::surveys::Audience,
+    ) -> Result<(), String> {
+        let design = match self
+            .store
+            .survey_design(vouch_domain::SurveyId(survey))
+            .await
+        {
+            Ok(Some(design)) => design,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        };
+        vouch_app::surveys::invite(&self.store, &design, audience, &self.settings.policy)
+            .await
+            .map(|report| tracing::info!(survey, queued = report.queued, "survey round"))
+            .map_err(|e| e.to_string())
+    }
+
     async fn reply(&self, job: &Job, reply_id: i64) -> Result<(), String> {
         if !self.mailer.can_send() {
             return Err("no SMTP server is configured (smtp_url)".to_owned());

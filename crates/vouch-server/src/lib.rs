@@ -24,6 +24,7 @@ mod program_admin;
 mod program_pages;
 mod survey_admin;
 mod survey_pages;
+mod survey_results;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -57,6 +58,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Where people reach Vouch (`public_url`); empty when not set.
+    pub(crate) fn public_url(&self) -> &str {
+        &self.web.public_url
+    }
+
     pub fn new(store: Store) -> AppState {
         let writes = Arc::new(AtomicU64::new(0));
         AppState {
@@ -275,6 +281,11 @@ pub fn router(state: AppState) -> Router {
             "/surveys",
             get(survey_admin::list).post(survey_admin::create),
         )
+        .route("/surveys/{id}/results", get(survey_results::results))
+        .route(
+            "/surveys/{id}/send",
+            get(survey_results::send_form).post(survey_results::send),
+        )
         .route(
             "/surveys/{id}",
             get(survey_admin::edit).post(survey_admin::save),
@@ -378,6 +389,8 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/customers/1/erase", Some(EraseCustomers)),
         ("GET", "/surveys", Some(ReadResponses)),
         ("GET", "/surveys/1", Some(ManageSurveys)),
+        ("GET", "/surveys/1/results", Some(ReadResponses)),
+        ("GET", "/surveys/1/send", Some(ManageSurveys)),
         ("GET", "/tasks", Some(WorkTasks)),
         ("GET", "/reports/sla", Some(ReadMetrics)),
         ("GET", "/program", Some(ReadCustomers)),

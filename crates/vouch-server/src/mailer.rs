@@ -111,6 +111,38 @@ pub fn survey_email_sample(
     )
 }
 
+/// A survey's own email with sample links, as the send page previews it
+/// in `lang` (the survey's kind and wording; links to `public_url`).
+pub fn survey_email_preview(
+    design: &vouch_domain::SurveyDesign,
+    lang: &str,
+    company: &str,
+    colour: &str,
+    public_url: &str,
+) -> serde_json::Value {
+    let kind = design.survey.kind;
+    let scores = match kind {
+        vouch_domain::SurveyKind::Nps => 0..=10,
+        vouch_domain::SurveyKind::Csat => 1..=5,
+        vouch_domain::SurveyKind::Ces => 1..=7,
+    };
+    let links: Vec<(u8, String)> = scores
+        .map(|n| (n, format!("{public_url}/s/SAMPLE?score={n}")))
+        .collect();
+    survey_context(
+        lang,
+        kind,
+        company,
+        colour,
+        &design.texts.question_in(lang, company),
+        &links,
+        &format!("{public_url}/u/SAMPLE"),
+        false,
+        Some("Ana Popescu"),
+        None,
+    )
+}
+
 /// Why a send did not happen.
 #[derive(Debug)]
 pub enum SendError {

@@ -53,6 +53,9 @@ struct SurveyEditPage {
     follow_up_en: String,
     follow_up_ro: String,
     error: Option<String>,
+    /// After a save: "Saved.", and the languages left at the default wording.
+    saved: bool,
+    left_at_default: Vec<String>,
 }
 
 async fn list_page(
@@ -150,7 +153,9 @@ pub async fn create(
         follow_up: BTreeMap::new(),
     };
     match vouch_app::surveys::create_survey(&state.store, kind, &form.name, texts).await {
-        Ok(_) => Redirect::to("/surveys").into_response(),
+        Ok(design) => {
+            Redirect::to(&format!("/surveys/{}?saved=1", design.survey.id.0)).into_response()
+        }
         Err(e) => {
             list_page(
                 &state,
@@ -170,8 +175,23 @@ pub async fn edit(
     Page(caller, _): Page<need::ManageSurveys>,
     headers: HeaderMap,
     Path(id): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<SavedQuery>,
 ) -> Response {
-    edit_page(&state, caller, &headers, id, StatusCode::OK, None).await
+    edit_page(
+        &state,
+        caller,
+        &headers,
+        id,
+        StatusCode::OK,
+        None,
+        q.saved.is_some(),
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+pub struct SavedQuery {
+    saved: Option<String>,
 }
 
 async fn edit_page(
@@ -181,6 +201,7 @@ async fn edit_page(
     id: i64,
     status: StatusCode,
     error: Option<String>,
+    saved: bool,
 ) -> Response {
     let (lang, t) = texts(headers);
     let design = match state.store.survey_design(SurveyId(id)).await {
@@ -208,8 +229,10 @@ async fn edit_page(
         question_ro: text(&design.texts.question, "ro"),
         follow_up_en: text(&design.texts.follow_up, "en"),
         follow_up_ro: text(&design.texts.follow_up, "ro"),
+        left_at_default: design.texts.left_at_default(design.survey.kind),
         name: design.survey.name,
         error,
+        saved,
     });
     *response.status_mut() = status;
     response
@@ -260,7 +283,7 @@ pub async fn save(
     )
     .await
     {
-        Ok(_) => Redirect::to("/surveys").into_response(),
+        Ok(_) => Redirect::to(&format!("/surveys/{id}?saved=1")).into_response(),
         Err(e) => {
             edit_page(
                 &state,
@@ -269,6 +292,7 @@ pub async fn save(
                 id,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(e.to_string()),
+                false,
             )
             .await
         }

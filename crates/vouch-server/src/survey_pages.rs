@@ -214,6 +214,14 @@ pub async fn invitation_page(
         Ok(found) => found,
         Err(page) => return page,
     };
+    // The survey's "opened" count; a failure here costs the count, not the page.
+    if let Err(e) = state
+        .store
+        .mark_invitation_opened(invited.invitation.id, chrono::Utc::now())
+        .await
+    {
+        tracing::warn!(error = %e, "an opened invitation was not noted");
+    }
     let asked = Asked::new(&invited.design, format!("/s/{token}"));
     let Some(raw) = q.score.as_deref() else {
         // Opened again: the answer given, to read or change.

@@ -108,6 +108,20 @@ impl TryFrom<DesignRow> for SurveyDesign {
     }
 }
 
+/// What became of a survey's invitations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct InvitationCounts {
+    pub invited: u64,
+    /// Waiting for the mail worker (or the contact budget).
+    pub queued: u64,
+    pub sent: u64,
+    /// Their survey page was opened.
+    pub opened: u64,
+    pub answered: u64,
+    pub bounced: u64,
+    pub unsubscribed: u64,
+}
+
 impl Store {
     /// Creates a survey with its public slug and wording.
     pub async fn create_survey(
@@ -315,6 +329,8 @@ impl Store {
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let customer: Option<i64> = sqlx::query_scalar(CUSTOMER).bind(id).fetch_optional(&mut *tx).await?;
+            sqlx::query("UPDATE invitations SET bounced_at = $2 WHERE id = $1 AND bounced_at IS NULL")
+                .bind(id).bind(at).execute(&mut *tx).await?;
             sqlx::query(SUPPRESS).bind(email).bind("all").bind("bounced").bind(at).execute(&mut *tx).await?;
             sqlx::query(CONTACT_FAILED).bind(reason).bind(message_id).execute(&mut *tx).await?;
             if let Some(customer) = customer {
@@ -327,6 +343,35 @@ impl Store {
             }
             tx.commit().await?;
             Ok::<_, StoreError>(())
+        })
+    }
+
+    /// Notes the first time an invitation's page was opened.
+    pub async fn mark_invitation_opened(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        const SQL: &str =
+            "UPDATE invitations SET opened_at = $2 WHERE id = $1 AND opened_at IS NULL";
+        on_backend!(self, pool => sqlx::query(SQL).bind(id).bind(at).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// What became of a survey's invitations.
+    pub async fn invitation_counts(
+        &self,
+        survey: vouch_domain::SurveyId,
+    ) -> Result<InvitationCounts> {
+        const SQL: &str = "SELECT COUNT(*), COUNT(*) - COUNT(sent_at), COUNT(sent_at), COUNT(opened_at), \
+            COUNT(answered_at), COUNT(bounced_at), COUNT(unsubscribed_at) FROM invitations WHERE survey_id = $1";
+        let row: (i64, i64, i64, i64, i64, i64, i64) =
+            on_backend!(self, pool => sqlx::query_as(SQL).bind(survey.0).fetch_one(pool).await)?;
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(InvitationCounts {
+            invited: n(row.0),
+            queued: n(row.1),
+            sent: n(row.2),
+            opened: n(row.3),
+            answered: n(row.4),
+            bounced: n(row.5),
+            unsubscribed: n(row.6),
         })
     }
 

@@ -43,7 +43,7 @@ pub use events::StoredEvent;
 pub use feedback::{FeedbackFilter, FeedbackWriter, UpsertSummary, search_words};
 pub use flows::{CustomerFlow, ReviewStats, SocialStats};
 pub use inbox::{FeedbackNote, SavedView, Triage, TriageChange};
-pub use invitations::{Invitation, NewInvitation};
+pub use invitations::{Invitation, InvitationCounts, NewInvitation};
 pub use jobs::{Delivery, Job, NewJob, Webhook};
 pub use location::DatabaseLocation;
 pub use metrics::{ResponseFilter, Segment};

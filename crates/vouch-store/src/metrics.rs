@@ -285,6 +285,23 @@ impl Store {
             .collect())
     }
 
+    /// How many answers of one survey gave each score, all time.
+    pub async fn survey_score_counts(&self, survey: vouch_domain::SurveyId) -> Result<ScoreCounts> {
+        const SQL: &str =
+            "SELECT score, COUNT(*) FROM responses WHERE survey_id = $1 GROUP BY score";
+        let rows: Vec<(i64, i64)> =
+            on_backend!(self, pool => sqlx::query_as(SQL).bind(survey.0).fetch_all(pool).await)?;
+        let mut counts = ScoreCounts::default();
+        for (score, n) in rows {
+            counts.record(
+                u8::try_from(score)
+                    .map_err(|_| StoreError::corrupt("response", format!("score {score}")))?,
+                u64::try_from(n).unwrap_or(0),
+            );
+        }
+        Ok(counts)
+    }
+
     /// How many answers of `kind` gave each score, within `[from, to)`.
     pub async fn score_counts(
         &self,

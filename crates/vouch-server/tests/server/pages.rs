@@ -367,6 +367,8 @@ async fn every_page_passes_axe_core_at_both_widths_in_both_languages() {
         "/customers/999999".to_owned(),
         "/surveys".to_owned(),
         format!("/surveys/{survey}"),
+        format!("/surveys/{survey}/results"),
+        format!("/surveys/{survey}/send"),
         "/tasks".to_owned(),
         "/reports/sla".to_owned(),
         "/playbooks".to_owned(),

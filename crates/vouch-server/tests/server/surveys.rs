@@ -16,6 +16,7 @@ on_both_backends!(
     one_click_unsubscribe_crash_after_send_and_the_contact_budget,
     company_templates_are_checked_previewed_and_used,
     an_email_that_dies_gives_its_budget_back,
+    a_manager_sends_a_survey_from_the_web_and_reads_its_results,
 );
 
 /// The server of `server.rs`, with an admin token for the API.
@@ -1101,4 +1102,208 @@ async fn an_email_that_dies_gives_its_budget_back(db: &TestDb) {
         "the failure is recorded: {report}"
     );
     assert_eq!(report["budget"]["left"], 1, "given back: {report}");
+}
+
+/// From the web: saving a question in English alone says it is saved and
+/// warns that Romanian keeps the default; the send page previews the
+/// email in both languages; a segment is sent now (real SMTP) and the
+/// results page counts sent, opened and answered with the NPS and its
+/// interval, the comment, the link and the widget snippet; a round at a
+/// later time is one job however often the form is sent.
+async fn a_manager_sends_a_survey_from_the_web_and_reads_its_results(db: &TestDb) {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sink) = smtp_sink(dir.path()) else {
+        return;
+    };
+    let store = db.store.clone();
+    let server = start(
+        store.clone(),
+        Some(sink.url.clone()),
+        ContactPolicy::default(),
+    )
+    .await;
+    server
+        .api(
+            Method::PUT,
+            "/settings/branding",
+            json!({"company_name": "Acme", "colour": "#0f766e", "logo_url": null}),
+        )
+        .await;
+    for (email, locale, plan) in [
+        ("ana@example.com", "en", "pro"),
+        ("bogdan@example.ro", "ro", "pro"),
+        ("carol@example.com", "en", "free"),
+    ] {
+        let (status, _) = server
+            .api(
+                Method::POST,
+                "/customers",
+                json!({"email": email, "locale": locale, "attributes": {"plan": plan}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (_, survey) = server
+        .api(
+            Method::POST,
+            "/surveys",
+            json!({"kind": "nps", "name": "Pulse"}),
+        )
+        .await;
+    let id = survey["id"].as_i64().unwrap();
+    let cookie = super::pages::staff(&server, &store, "lead@acme.example", Role::Manager).await;
+    let (_, html) = super::pages::get(&server, &cookie, &format!("/surveys/{id}")).await;
+    let csrf = super::csrf_field(&html);
+    let saved = server
+        .client
+        .post(format!("{}/surveys/{id}", server.base))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Pulse"),
+            ("status", "active"),
+            ("question_en", "Would you recommend {company}?"),
+            ("question_ro", ""),
+            ("follow_up_en", ""),
+            ("follow_up_ro", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let to = saved.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, format!("/surveys/{id}?saved=1"));
+    let (_, html) = super::pages::get(&server, &cookie, &to).await;
+    assert!(
+        html.contains("Saved.") && html.contains("default wording") && html.contains("(ro)"),
+        "{html}"
+    );
+    let (status, html) = super::pages::get(&server, &cookie, "/surveys/999999/results").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.starts_with("<!doctype html>"));
+
+    let (status, html) = super::pages::get(&server, &cookie, &format!("/surveys/{id}/send")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Would you recommend Acme?"),
+        "the English preview: {html}"
+    );
+    assert!(
+        html.contains("Cât de probabil este să recomanzi Acme"),
+        "the Romanian preview"
+    );
+    // A multipart body as a browser sends the form (it has a file field).
+    let send = |fields: Vec<(&'static str, String)>| {
+        let boundary = "vouch-test-boundary-7d1c";
+        let mut body = String::new();
+        for (k, v) in std::iter::once(("csrf", csrf.clone())).chain(fields) {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        server
+            .client
+            .post(format!("{}/surveys/{id}/send", server.base))
+            .header("cookie", &cookie)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+    };
+    let bad = send(vec![
+        ("audience", "segment".into()),
+        ("attribute", "pro".into()),
+        ("when", "now".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().await.unwrap().contains("NAME=VALUE"));
+    let done = send(vec![
+        ("audience", "segment".into()),
+        ("attribute", "plan=pro".into()),
+        ("when", "now".into()),
+        ("key", "round-1".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let to = done.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.contains("queued=2&throttled=0"), "{to}");
+
+    let mails = wait_for_mails(&sink.maildir, 2).await;
+    let ana = mail_to(&mails, "ana@example.com")[0].clone();
+    assert!(ana.contains("Would you recommend Acme?"));
+    let answered = server.client.get(link(&ana, 10)).send().await.unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    let (_, html) = super::pages::get(&server, &cookie, &to).await;
+    assert!(html.contains("Invitations queued: 2"), "{html}");
+    let count = |label: &str| {
+        let row = html
+            .split(&format!("<th scope=\"row\">{label}</th><td>"))
+            .nth(1)
+            .unwrap();
+        row.split('<').next().unwrap().to_owned()
+    };
+    assert_eq!(count("Invited"), "2");
+    assert_eq!(count("Sent"), "2");
+    assert_eq!(count("Opened the page"), "1");
+    assert_eq!(count("Answered"), "1");
+    assert!(html.contains("<b>+100.0</b>"), "{html}");
+    assert!(
+        html.contains("50.0%") && html.contains("1 / 2"),
+        "the response rate"
+    );
+    assert!(html.contains(&format!("{}/l/", server.base)) && html.contains("/widget.js"));
+
+    // A CSV file names the audience by its first column.
+    let listed = send(vec![
+        ("audience", "list".into()),
+        (
+            "file",
+            "email,name\ncarol@example.com,Carol\nnobody@example.com,?\n".into(),
+        ),
+        ("when", "now".into()),
+    ])
+    .await
+    .unwrap();
+    let to = listed.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to.contains("queued=1&throttled=0&suppressed=0&unknown=1"),
+        "{to}"
+    );
+
+    // Later: one job for the round, however often the form is sent.
+    let at = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    for _ in 0..2 {
+        let later = send(vec![
+            ("audience", "everyone".into()),
+            ("when", "later".into()),
+            ("at", at.clone()),
+            ("key", "round-2".into()),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(later.status(), StatusCode::SEE_OTHER);
+        assert!(
+            later.headers()["location"]
+                .to_str()
+                .unwrap()
+                .contains("scheduled=")
+        );
+    }
+    let rounds = store
+        .jobs(Some(vouch_domain::JobState::Queued), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.kind == vouch_domain::JobKind::SurveyRound)
+        .count();
+    assert_eq!(rounds, 1);
 }

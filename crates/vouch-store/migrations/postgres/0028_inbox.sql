@@ -43,3 +43,8 @@ CREATE TABLE saved_views (
     query   TEXT   NOT NULL,
     UNIQUE (user_id, name)
 );
+
+-- What became of each invitation, for a survey's distribution counts:
+-- its page opened (first time), its address bounced.
+ALTER TABLE invitations ADD COLUMN opened_at TIMESTAMPTZ;
+ALTER TABLE invitations ADD COLUMN bounced_at TIMESTAMPTZ;

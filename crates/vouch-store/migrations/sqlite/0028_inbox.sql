@@ -53,3 +53,8 @@ CREATE TABLE saved_views (
     query   TEXT    NOT NULL,
     UNIQUE (user_id, name)
 );
+
+-- What became of each invitation, for a survey's distribution counts:
+-- its page opened (first time), its address bounced.
+ALTER TABLE invitations ADD COLUMN opened_at TEXT;
+ALTER TABLE invitations ADD COLUMN bounced_at TEXT;
