@@ -36,6 +36,28 @@ pub struct DeliveryPayload {
     pub seq: i64,
 }
 
+/// Delivers again what delivery job `job` carried to webhook `webhook`
+/// (staff asked, say after fixing their receiver): a new job for the same
+/// event, so the receiver sees the same `webhook-id`. False when the
+/// webhook, the job or its event is gone; a delivery already waiting for
+/// its retry is not doubled (the same dedupe key).
+pub async fn redeliver(store: &Store, webhook: i64, job: i64) -> Result<bool> {
+    if !store.webhooks().await?.iter().any(|h| h.id == webhook) {
+        return Ok(false);
+    }
+    let Some(Ok(Task::WebhookDelivery(payload))) = store.job(job).await?.map(|j| Task::of(&j))
+    else {
+        return Ok(false);
+    };
+    if payload.webhook_id != webhook || store.event_by_id(&payload.event_id).await?.is_none() {
+        return Ok(false);
+    }
+    let task = Task::WebhookDelivery(payload);
+    let now = Utc::now();
+    store.enqueue_jobs(&[task.job(now)], now).await?;
+    Ok(true)
+}
+
 /// One step of the webhook consumer: the next batch of events becomes
 /// delivery jobs. Returns how many events it passed (0: caught up).
 pub async fn relay_to_webhooks(store: &Store) -> Result<usize> {

@@ -166,6 +166,45 @@ async fn build_analyzer(store: &Store) -> Result<TextAnalyzer> {
     Ok(analyzer)
 }
 
+/// The taxonomy in use as its TOML source: the company's, or the default.
+pub async fn taxonomy_definition(store: &Store) -> Result<String> {
+    Ok(store
+        .taxonomy()
+        .await?
+        .unwrap_or_else(|| vouch_text::topics::DEFAULT_TAXONOMY.to_owned()))
+}
+
+/// The topics a definition holds, or why it is not a taxonomy.
+pub fn topic_names(definition: &str) -> std::result::Result<Vec<String>, String> {
+    let taxonomy = Taxonomy::parse(definition).map_err(|e| e.to_string())?;
+    Ok(taxonomy.topics().iter().map(|t| t.name.clone()).collect())
+}
+
+/// What a definition would find in the `n` newest items, saving nothing:
+/// each item's text and the topics it would get.
+pub async fn preview_taxonomy(
+    store: &Store,
+    definition: &str,
+    n: u32,
+) -> Result<Vec<(String, Vec<String>)>> {
+    let taxonomy = Taxonomy::parse(definition).map_err(|e| AppError::Refused(e.to_string()))?;
+    let analyzer = TextAnalyzer::new(taxonomy);
+    let items = store
+        .feedback(&vouch_store::FeedbackFilter::default(), None, n)
+        .await?;
+    Ok(items
+        .into_iter()
+        .map(|item| {
+            let f = item.feedback;
+            let analysis = analyzer.analyze(&f.body, f.language.as_deref());
+            (
+                f.body,
+                analysis.topics.into_iter().map(|t| t.topic).collect(),
+            )
+        })
+        .collect())
+}
+
 /// Validates and stores the company's taxonomy.
 pub async fn set_taxonomy(store: &Store, definition: &str) -> Result<Taxonomy> {
     let taxonomy = Taxonomy::parse(definition).map_err(|e| AppError::Refused(e.to_string()))?;

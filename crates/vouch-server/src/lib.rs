@@ -22,6 +22,7 @@ mod pages;
 mod playbook_pages;
 mod program_admin;
 mod program_pages;
+mod settings_pages;
 mod survey_admin;
 mod survey_pages;
 mod survey_results;
@@ -217,6 +218,27 @@ pub fn router(state: AppState) -> Router {
             post(inbox_pages::delete_view),
         )
         .route("/feedback/{id}", get(inbox_pages::show_item))
+        .route(
+            "/settings/users",
+            get(settings_pages::users).post(settings_pages::change_users),
+        )
+        .route(
+            "/settings/tokens",
+            get(settings_pages::tokens).post(settings_pages::change_tokens),
+        )
+        .route(
+            "/settings/webhooks",
+            get(settings_pages::webhooks).post(settings_pages::change_webhooks),
+        )
+        .route(
+            "/settings/branding",
+            get(settings_pages::branding).post(settings_pages::save_branding),
+        )
+        .route(
+            "/settings/topics",
+            get(settings_pages::topics).post(settings_pages::save_topics),
+        )
+        .route("/settings/languages", get(settings_pages::languages))
         .route("/customers", get(customer_pages::customers))
         .route("/customers/{id}", get(customer_pages::customer))
         .route("/customers/{id}/export", get(customer_pages::export))
@@ -384,6 +406,12 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/feedback/1", Some(ReadFeedback)),
         ("GET", "/feedback/export", Some(Export)),
         ("GET", "/customers", Some(ReadCustomers)),
+        ("GET", "/settings/users", Some(ManageUsers)),
+        ("GET", "/settings/tokens", Some(ManageUsers)),
+        ("GET", "/settings/webhooks", Some(ManageSettings)),
+        ("GET", "/settings/branding", Some(ManageSettings)),
+        ("GET", "/settings/topics", Some(ManageSettings)),
+        ("GET", "/settings/languages", Some(ManageSettings)),
         ("GET", "/customers/1", Some(ReadCustomers)),
         ("GET", "/customers/1/export", Some(EraseCustomers)),
         ("GET", "/customers/1/erase", Some(EraseCustomers)),

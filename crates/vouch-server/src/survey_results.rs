@@ -30,7 +30,7 @@ async fn design(state: &AppState, id: i64) -> Result<SurveyDesign, PageError> {
 }
 
 /// Where the public pages are: the configured address, else this request's.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     let configured = state.public_url();
     if !configured.is_empty() {
         return configured.trim_end_matches('/').to_owned();

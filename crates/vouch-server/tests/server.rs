@@ -18,6 +18,9 @@ mod pages;
 
 #[path = "server/inbox.rs"]
 mod inbox;
+
+#[path = "server/settings.rs"]
+mod settings;
 use hardening::{
     a_second_factor_is_asked_for_once_set_up_and_each_code_works_once,
     control_characters_and_oversized_texts_stop_at_the_edge,

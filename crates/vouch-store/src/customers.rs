@@ -329,6 +329,18 @@ impl Store {
         self.with_details(rows).await
     }
 
+    /// How many customers speak each language (their locale), most first.
+    pub async fn customer_locales(&self) -> Result<Vec<(String, u64)>> {
+        const SQL: &str =
+            "SELECT locale, COUNT(*) FROM customers GROUP BY locale ORDER BY COUNT(*) DESC, locale";
+        let rows: Vec<(String, i64)> =
+            on_backend!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(l, n)| (l, u64::try_from(n).unwrap_or(0)))
+            .collect())
+    }
+
     /// Replaces a customer's profile, attributes and handles included.
     pub async fn update_customer(&self, id: CustomerId, profile: &CustomerProfile) -> Result<()> {
         const SQL: &str = "UPDATE customers SET external_id = $1, email = $2, name = $3, locale = $4, \

@@ -238,6 +238,13 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// One job by id (kept until the retention sweep removes finished ones).
+    pub async fn job(&self, id: i64) -> Result<Option<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
+        let row: Option<JobRow> = on_backend!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?;
+        row.map(Job::try_from).transpose()
+    }
+
     /// Jobs, newest first, optionally in one state.
     pub async fn jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
         let rows: Vec<JobRow> = match state {

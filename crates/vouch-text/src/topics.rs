@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::ascii::{self, ALPHANUMERIC, SENTENCE_END, WHITESPACE, packed_lowercase};
 use crate::romanian::fold;
 
-const DEFAULT_TAXONOMY: &str = include_str!("../taxonomy/default.toml");
+/// The shipped taxonomy, as its TOML source.
+pub const DEFAULT_TAXONOMY: &str = include_str!("../taxonomy/default.toml");
 
 /// Why a taxonomy could not be read.
 #[derive(Debug, thiserror::Error)]

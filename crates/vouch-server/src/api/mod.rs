@@ -15,7 +15,7 @@ pub(crate) mod records;
 mod schemas;
 mod surveys;
 mod templates;
-mod webhooks;
+pub(crate) mod webhooks;
 
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};

@@ -36,9 +36,9 @@ pub struct NewWebhook {
     url: String,
     events: Vec<EventKind>,
     /// `whsec_` and the base64 of the signing key.
-    secret: String,
+    pub(crate) secret: String,
     /// Why deliveries may fail for now (a host that does not resolve yet).
-    warning: Option<String>,
+    pub(crate) warning: Option<String>,
 }
 
 #[derive(serde::Serialize, ToSchema)]
@@ -205,6 +205,24 @@ pub async fn create(
         .iter()
         .map(|e| parse_field("events", e))
         .collect::<Result<_, _>>()?;
+    Ok((
+        StatusCode::CREATED,
+        Json(subscribe(&state, url, events).await?),
+    ))
+}
+
+/// Checks a webhook's URL and subscribes it (the API and the settings page).
+pub(crate) async fn subscribe(
+    state: &AppState,
+    url: &str,
+    events: Vec<EventKind>,
+) -> Result<NewWebhook, ApiError> {
+    if url.len() > 2000 || !url_shape_ok(url) {
+        return Err(ApiError::invalid(
+            "url",
+            format!("{url:?} is not an http(s) URL"),
+        ));
+    }
     // A host that does not resolve yet is kept (its DNS may come later):
     // every delivery checks the address again before it connects.
     let warning = match crate::outbound::check(url, state.web.allow_private_webhooks).await {
@@ -219,16 +237,13 @@ pub async fn create(
         .store
         .add_webhook(url, &secret, &events, chrono::Utc::now())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(NewWebhook {
-            id,
-            url: url.to_owned(),
-            events,
-            secret,
-            warning,
-        }),
-    ))
+    Ok(NewWebhook {
+        id,
+        url: url.to_owned(),
+        events,
+        secret,
+        warning,
+    })
 }
 
 #[utoipa::path(delete, path = "/api/v1/webhooks/{id}", operation_id = "delete_webhook", tag = "webhooks",

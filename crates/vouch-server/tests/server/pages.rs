@@ -377,6 +377,12 @@ async fn every_page_passes_axe_core_at_both_widths_in_both_languages() {
         "/program/rewards".to_owned(),
         "/program/challenges".to_owned(),
         "/program/join-codes".to_owned(),
+        "/settings/users".to_owned(),
+        "/settings/tokens".to_owned(),
+        "/settings/webhooks".to_owned(),
+        "/settings/branding".to_owned(),
+        "/settings/topics".to_owned(),
+        "/settings/languages".to_owned(),
     ];
     let shots = std::env::var("VOUCH_TEST_SCREENSHOTS").ok();
     let mut broken = Vec::new();
