@@ -475,15 +475,27 @@ pub async fn scores(
     to: DateTime<Utc>,
     level: f64,
 ) -> Result<ScoreReport> {
+    scores_of(store, &ResponseFilter::default(), from, to, level).await
+}
+
+/// `scores` over the answers `base` takes (surveys, channels, languages,
+/// attributes): the dashboard's filters. Its times are `from` and `to`.
+pub async fn scores_of(
+    store: &Store,
+    base: &ResponseFilter,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    level: f64,
+) -> Result<ScoreReport> {
     let period = ResponseFilter {
         from: Some(from),
         to: Some(to),
-        ..Default::default()
+        ..base.clone()
     };
     let before = ResponseFilter {
         from: Some(from - (to - from)),
         to: Some(from),
-        ..Default::default()
+        ..base.clone()
     };
     let (now, earlier) = (
         store.nps_tally(&period).await?,
@@ -502,20 +514,24 @@ pub async fn scores(
         ci_high: c.ci_high.map(round4),
         ..c
     };
+    // Without lists the counts come straight off the (survey, time) index.
+    let unfiltered = base.surveys.is_empty()
+        && base.channels.is_empty()
+        && base.languages.is_empty()
+        && base.attributes.is_empty();
+    let counts = async |kind| {
+        if unfiltered {
+            store.score_counts(kind, Some(from), Some(to)).await
+        } else {
+            store.filtered_score_counts(kind, &period).await
+        }
+    };
     Ok(ScoreReport {
         nps: NpsReport::from_tally(now, level),
         previous_nps: NpsReport::from_tally(earlier, level),
         nps_change: ChangeReport::between(&earlier, &now, level),
-        csat: store
-            .score_counts(SurveyKind::Csat, Some(from), Some(to))
-            .await?
-            .csat(level)
-            .map(round_csat),
-        ces: store
-            .score_counts(SurveyKind::Ces, Some(from), Some(to))
-            .await?
-            .ces(level)
-            .map(round_ces),
+        csat: counts(SurveyKind::Csat).await?.csat(level).map(round_csat),
+        ces: counts(SurveyKind::Ces).await?.ces(level).map(round_ces),
     })
 }
 

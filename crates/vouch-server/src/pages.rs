@@ -304,9 +304,25 @@ pub async fn logout(
     response
 }
 
+/// The dashboard's filters as sent, to fill the form again.
+#[derive(Default)]
+struct Filters {
+    /// The same, as the store takes them.
+    base: ResponseFilter,
+    survey: String,
+    channel: String,
+    language: String,
+    attribute: String,
+}
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
+    filters: Filters,
+    /// The survey names and channels the filters offer.
+    surveys: Vec<String>,
+    channels: Vec<&'static str>,
+    filtered: bool,
     lang: &'static str,
     ui: Ui,
     who: crate::auth::Who,
@@ -382,6 +398,38 @@ pub struct DashboardQuery {
     period: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// Filters of the survey scores: a survey's name, a channel, a
+    /// language, a customer segment (`NAME=VALUE`).
+    survey: Option<String>,
+    channel: Option<String>,
+    language: Option<String>,
+    attribute: Option<String>,
+}
+
+/// The dashboard's filters as the store's; a bad one is named.
+fn answer_filter(q: &DashboardQuery) -> Result<ResponseFilter, String> {
+    fn given(v: &Option<String>) -> Option<&str> {
+        v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
+    let mut filter = ResponseFilter::default();
+    if let Some(survey) = given(&q.survey) {
+        filter.surveys = vec![survey.chars().take(200).collect()];
+    }
+    if let Some(channel) = given(&q.channel) {
+        filter.channels = vec![channel.parse().map_err(|e| format!("channel: {e}"))?];
+    }
+    if let Some(language) = given(&q.language) {
+        if language.len() != 2 || !language.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(format!("language: {language:?} is not a two-letter code"));
+        }
+        filter.languages = vec![language.to_ascii_lowercase()];
+    }
+    if let Some(attribute) = given(&q.attribute) {
+        filter.attributes = vec![
+            vouch_app::params::parse_attribute(attribute).map_err(|e| format!("segment: {e}"))?,
+        ];
+    }
+    Ok(filter)
 }
 
 /// `GET /`: the dashboard for `?period=30d|90d|365d|quarter` or
@@ -407,8 +455,19 @@ pub async fn dashboard(
             Some(e.to_string()),
         ),
     };
+    let (base, error) = match answer_filter(&q) {
+        Ok(base) => (base, error),
+        Err(e) => (ResponseFilter::default(), Some(e)),
+    };
     let refused = error.is_some();
-    match dashboard_page(&state, caller, lang, t, span, error).await {
+    let filters = Filters {
+        base,
+        survey: q.survey.clone().unwrap_or_default(),
+        channel: q.channel.clone().unwrap_or_default(),
+        language: q.language.clone().unwrap_or_default(),
+        attribute: q.attribute.clone().unwrap_or_default(),
+    };
+    match dashboard_page(&state, caller, lang, t, span, filters, error).await {
         Ok(page) => {
             let mut response = render(page);
             // A period not understood still shows the dashboard (the
@@ -439,8 +498,9 @@ pub struct Numbers {
 async fn dashboard_numbers(
     state: &AppState,
     span: &vouch_domain::analytics::Span,
+    base: &ResponseFilter,
 ) -> Result<DashboardNumbers, PageError> {
-    let scores = vouch_app::reports::kpis(
+    let mut scores = vouch_app::reports::kpis(
         &state.store,
         span.from,
         span.to,
@@ -448,10 +508,20 @@ async fn dashboard_numbers(
         Duration::days(vouch_domain::DEFAULT_LOOKBACK_DAYS),
     )
     .await?;
+    if *base != ResponseFilter::default() {
+        // The filters narrow the survey scores; the other tiles cover everyone.
+        let filtered =
+            vouch_app::reports::scores_of(&state.store, base, span.from, span.to, 0.95).await?;
+        scores.nps = filtered.nps;
+        scores.previous_nps = filtered.previous_nps;
+        scores.nps_change = filtered.nps_change;
+        scores.csat = filtered.csat;
+        scores.ces = filtered.ces;
+    }
     let filter = ResponseFilter {
         from: Some(span.from),
         to: Some(span.to),
-        ..ResponseFilter::default()
+        ..base.clone()
     };
     let spec = TrendSpec {
         granularity: span.granularity(),
@@ -483,14 +553,31 @@ async fn dashboard_page(
     lang: &'static str,
     t: &'static Texts,
     span: vouch_domain::analytics::Span,
+    filters: Filters,
     error: Option<String>,
 ) -> Result<DashboardPage, PageError> {
+    let base = filters.base.clone();
     // Whole UTC days, so the NPS comes from the daily rollup.
-    let key = format!("{}/{}", span.from.to_rfc3339(), span.to.to_rfc3339());
+    let key = format!(
+        "{}/{}/{:?}",
+        span.from.to_rfc3339(),
+        span.to.to_rfc3339(),
+        (
+            &base.surveys,
+            &base.channels,
+            &base.languages,
+            &base.attributes
+        )
+    );
     let numbers = state
         .dashboard_cache
-        .get_or_compute(&key, || dashboard_numbers(state, &span))
+        .get_or_compute(&key, || dashboard_numbers(state, &span, &base))
         .await?;
+    let surveys: Vec<String> = match state.store.surveys().await {
+        Ok(s) => s.into_iter().map(|s| shown(&s.name)).collect(),
+        Err(e) => return Err(e.into()),
+    };
+    let filtered = base != ResponseFilter::default();
     let (kpis, trend) = (&numbers.kpis, &numbers.trend);
     let ui = Ui(t);
     let n = &kpis.nps;
@@ -525,6 +612,13 @@ async fn dashboard_page(
         |size, id| crate::charts::nps_trend(&points, size, id, label, partial, ui.t("partial"));
     let last = points.len().saturating_sub(1);
     Ok(DashboardPage {
+        filters,
+        surveys,
+        channels: vouch_domain::Channel::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect(),
+        filtered,
         lang,
         who: crate::auth::Who {
             name: caller.name,

@@ -285,6 +285,33 @@ impl Store {
             .collect())
     }
 
+    /// How many answers of `kind` gave each score, among the answers
+    /// `filter` takes (surveys, channels, languages, attributes, times).
+    pub async fn filtered_score_counts(
+        &self,
+        kind: SurveyKind,
+        filter: &ResponseFilter,
+    ) -> Result<ScoreCounts> {
+        let mut sql = Sql::default();
+        let mut conditions = filter.conditions(&mut sql);
+        conditions.push(format!("s.kind = {}", sql.bind(kind.as_str())));
+        sql.text = format!(
+            "SELECT r.score, COUNT(*) FROM responses r JOIN surveys s ON s.id = r.survey_id WHERE {} GROUP BY r.score",
+            conditions.join(" AND ")
+        );
+        let rows: Vec<(i64, i64)> = on_backend!(self, pool =>
+            bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
+        let mut counts = ScoreCounts::default();
+        for (score, n) in rows {
+            counts.record(
+                u8::try_from(score)
+                    .map_err(|_| StoreError::corrupt("response", format!("score {score}")))?,
+                u64::try_from(n).unwrap_or(0),
+            );
+        }
+        Ok(counts)
+    }
+
     /// How many answers of one survey gave each score, all time.
     pub async fn survey_score_counts(&self, survey: vouch_domain::SurveyId) -> Result<ScoreCounts> {
         const SQL: &str =

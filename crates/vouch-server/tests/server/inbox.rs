@@ -597,6 +597,41 @@ async fn the_dashboard_shows_flows_topic_drivers_tasks_and_reviews() {
     }
     assert!(html.contains("not a cause"));
 
+    // Filters narrow the survey scores, and say so.
+    let email_only = vouch_store::ResponseFilter {
+        channels: vec![vouch_domain::Channel::Email],
+        ..Default::default()
+    };
+    let filtered = vouch_app::reports::scores_of(store, &email_only, span.from, span.to, 0.95)
+        .await
+        .unwrap();
+    let all = vouch_app::reports::scores(store, span.from, span.to, 0.95)
+        .await
+        .unwrap();
+    assert_ne!(
+        filtered.nps.responses, all.nps.responses,
+        "the demo answers by several channels"
+    );
+    let (status, page) = get(
+        &server,
+        &cookie,
+        "/?period=90d&channel=email&survey=&language=&attribute=",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"filtered\"") && page.contains("<option value=\"email\" selected>"));
+    let nps = filtered
+        .nps
+        .nps
+        .map_or("–".to_owned(), |v| format!("{v:.1}"));
+    assert!(
+        page.contains(&format!("NPS</a><b>{nps}</b>")),
+        "the filtered NPS {nps}: {page}"
+    );
+    let (status, page) = get(&server, &cookie, "/?period=90d&channel=pigeon").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("channel:"));
+
     // Reviews by platform: the change against the period before and the share answered.
     assert!(html.contains("vs the period before") && html.contains("Answered (handled)"));
     db.cleanup().await;
