@@ -315,6 +315,13 @@ async fn invitations_go_out_by_email_and_one_click_answers_count(db: &TestDb) {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("most important reason") && html.contains("value=\"9\" checked"));
+    // The scale's ends describe its first and last buttons for screen readers.
+    assert!(
+        html.contains("value=\"0\" required aria-describedby=\"end-low\"")
+            && html.contains("value=\"10\" required aria-describedby=\"end-high\"")
+            && html.contains("id=\"end-low\">Not at all likely<"),
+        "{html}"
+    );
     let (_, nps) = server.api(Method::GET, "/metrics/nps", json!({})).await;
     assert_eq!(
         (nps["responses"].as_u64(), nps["promoters"].as_u64()),
