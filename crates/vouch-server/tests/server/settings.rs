@@ -418,3 +418,123 @@ async fn admins_manage_staff_tokens_webhooks_branding_and_topics_on_the_web(db: 
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<th scope=\"row\">ro</th>"));
 }
+
+/// In Chromium, on demo data: the dashboard's period changed from its
+/// form, a profile opened from the customer list by keyboard (j, Enter),
+/// a survey sent from its send page, and a taxonomy previewed on the
+/// newest feedback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_changes_the_period_opens_a_profile_sends_a_survey_and_previews_topics() {
+    use fantoccini::Locator;
+    let Some(browser) = super::Browser::start().await else {
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let store = &db.store;
+    let config = vouch_demo::DemoConfig {
+        customers: 200,
+        months: 6,
+        seed: 3,
+        until: chrono::Utc::now(),
+    };
+    vouch_app::demo::load(store, &config, |_| {}).await.unwrap();
+    store
+        .add_user(
+            "root@acme.example",
+            Role::Admin,
+            &vouch_server::hash_password("browser password 1"),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let survey = store.survey_designs().await.unwrap()[0].survey.id.0;
+    let server = start(store.clone()).await;
+    let page = &browser.client;
+    let wait = std::time::Duration::from_secs(20);
+    let outcome = async {
+        page.goto(&format!("{}/login", server.base)).await?;
+        page.find(Locator::Id("email"))
+            .await?
+            .send_keys("root@acme.example")
+            .await?;
+        page.find(Locator::Id("password"))
+            .await?
+            .send_keys("browser password 1")
+            .await?;
+        page.find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        page.wait()
+            .at_most(wait)
+            .for_element(Locator::Id("period-form"))
+            .await?;
+        page.find(Locator::Id("period"))
+            .await?
+            .select_by_value("30d")
+            .await?;
+        page.find(Locator::Css("#period-form button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        page.wait()
+            .at_most(wait)
+            .for_element(Locator::Css("#period option[value='30d'][selected]"))
+            .await?;
+        let named = page.find(Locator::Id("period-name")).await?.text().await?;
+        assert!(named.starts_with("Last 30 days"), "{named}");
+
+        page.goto(&format!("{}/customers", server.base)).await?;
+        page.wait()
+            .at_most(wait)
+            .for_element(Locator::Css("#customers tbody tr"))
+            .await?;
+        page.active_element().await?.send_keys("j").await?;
+        page.active_element().await?.send_keys("\u{E007}").await?;
+        page.wait()
+            .at_most(wait)
+            .for_element(Locator::Id("timeline-title"))
+            .await?;
+        assert!(page.current_url().await?.path().starts_with("/customers/"));
+
+        page.goto(&format!("{}/surveys/{survey}/send", server.base))
+            .await?;
+        page.find(Locator::Id("a-everyone")).await?.click().await?;
+        page.find(Locator::Css("form[enctype] button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        let notice = page
+            .wait()
+            .at_most(wait)
+            .for_element(Locator::Css("p.notice"))
+            .await?
+            .text()
+            .await?;
+        assert!(notice.starts_with("Invitations queued:"), "{notice}");
+
+        page.goto(&format!("{}/settings/topics", server.base))
+            .await?;
+        let area = page.find(Locator::Id("definition")).await?;
+        area.clear().await?;
+        area.send_keys("[[topic]]\nname = \"support\"\nen = [\"support\"]\nro = [\"suport\"]\n")
+            .await?;
+        page.find(Locator::Css("button[value=preview]"))
+            .await?
+            .click()
+            .await?;
+        page.wait()
+            .at_most(wait)
+            .for_element(Locator::Id("taxonomy-preview"))
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    browser.close().await;
+    outcome.expect("the browser steps");
+    assert!(
+        store.taxonomy().await.unwrap().is_none(),
+        "previewed, not saved"
+    );
+    db.cleanup().await;
+}
