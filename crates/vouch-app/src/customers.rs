@@ -25,6 +25,87 @@ pub struct CustomerView {
     pub consents: Vec<ConsentRecord>,
 }
 
+/// Who the customer list shows beyond the store's filter: a category now
+/// (`CategoryOrNone`: "none" is no signal in the look-back window), and
+/// whether their latest signal is at most (or more than) some days old.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StandingFilter {
+    pub category: Option<vouch_domain::analytics::CategoryOrNone>,
+    /// `Some((days, true))`: a signal within `days`; `(days, false)`: none within.
+    pub last_signal: Option<(i64, bool)>,
+}
+
+/// The customers on a list page and where they stand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedPage {
+    pub customers: Vec<(Customer, Option<CategoryAssignment>)>,
+    /// Where the next page starts, when there may be one: the last
+    /// customer shown, or the last one looked at when a scan stopped short.
+    pub next: Option<vouch_domain::CustomerId>,
+}
+
+/// Customers looked at per request at most when a standing filter thins
+/// them out: a page costs a bounded time, and the list goes on from where
+/// the scan stopped.
+const SCAN_LIMIT: usize = 20_000;
+
+/// A page of customers matching `filter` and `standing`, by id after
+/// `after`. Categories are read for 500 customers at a time
+/// (`Store::categories_of`), the same as each profile shows.
+pub async fn list(
+    store: &Store,
+    filter: &vouch_store::CustomerFilter,
+    standing: StandingFilter,
+    after: Option<vouch_domain::CustomerId>,
+    limit: usize,
+) -> Result<ListedPage> {
+    const CHUNK: u32 = 500;
+    let now = Utc::now();
+    let mut found = Vec::new();
+    let mut cursor = after;
+    let mut scanned = 0;
+    loop {
+        let chunk = store.customers(filter, cursor, CHUNK).await?;
+        let full = chunk.len() == CHUNK as usize;
+        let ids = chunk.iter().map(|c| c.id).collect();
+        let categories = store.categories_of(&ids).await?;
+        for customer in chunk {
+            scanned += 1;
+            cursor = Some(customer.id);
+            let category = categories.get(&customer.id).copied().flatten();
+            let category_ok = standing
+                .category
+                .is_none_or(|want| want.0 == category.map(|a| a.category));
+            let signal_ok = standing.last_signal.is_none_or(|(days, within)| {
+                let recent = category.is_some_and(|a| a.signal_at > now - Duration::days(days));
+                recent == within
+            });
+            if category_ok && signal_ok {
+                found.push((customer, category));
+                if found.len() == limit {
+                    let next = found.last().map(|(c, _)| c.id);
+                    return Ok(ListedPage {
+                        customers: found,
+                        next,
+                    });
+                }
+            }
+        }
+        if !full {
+            return Ok(ListedPage {
+                customers: found,
+                next: None,
+            });
+        }
+        if scanned >= SCAN_LIMIT {
+            return Ok(ListedPage {
+                customers: found,
+                next: cursor,
+            });
+        }
+    }
+}
+
 /// The customer named by `key` (id, email or external id).
 pub async fn show(store: &Store, key: &str) -> Result<CustomerView> {
     view_of(store, store.find_customer(key).await?).await

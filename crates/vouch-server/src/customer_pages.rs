@@ -50,6 +50,8 @@ struct CustomersPage {
     message: Option<String>,
     /// "Detractors → Promoters, 2026-09-08 – 2026-12-07: 14 customers".
     moved: Option<String>,
+    category: String,
+    signal: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -64,6 +66,10 @@ pub struct CustomersQuery {
     moved: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// `promoter`, `passive`, `detractor` or `none` (no signal).
+    category: Option<String>,
+    /// `30`, `90` or `365`: a signal within so many days; `-365`: none within.
+    signal: Option<String>,
 }
 
 /// A flow's two groups and its dates.
@@ -158,23 +164,53 @@ pub async fn customers(
             .collect();
         filter.ids = Some(page);
     }
-    let (found, last) = match state.store.customers(&filter, after, PAGE_ROWS + 1).await {
-        Ok(found) => crate::api::fetched_page(found, PAGE_ROWS, |c| c.id.0),
+    let category = q.category.as_deref().filter(|c| !c.is_empty());
+    let signal = q.signal.as_deref().filter(|s| !s.is_empty());
+    let standing = vouch_app::customers::StandingFilter {
+        category: match category {
+            None => None,
+            Some(name) => match CategoryOrNone::ORDER.iter().find(|c| c.as_str() == name) {
+                Some(c) => Some(*c),
+                None => {
+                    return PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_filter")
+                        .into_response();
+                }
+            },
+        },
+        last_signal: match signal {
+            None => None,
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(d) if (1..=3650).contains(&d.abs()) => Some((d.abs(), d > 0)),
+                _ => {
+                    return PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_filter")
+                        .into_response();
+                }
+            },
+        },
+    };
+    // Categories are read with the page, 500 customers at a time.
+    let listed = match vouch_app::customers::list(
+        &state.store,
+        &filter,
+        standing,
+        after,
+        PAGE_ROWS as usize + 1,
+    )
+    .await
+    {
+        Ok(listed) => listed,
         Err(e) => return PageError::from(e).into_response(),
     };
-    // The page's categories in one read, not one per row.
-    let ids = found.iter().map(|c| c.id).collect();
-    let categories = match state.store.categories_of(&ids).await {
-        Ok(categories) => categories,
-        Err(e) => return PageError::from(e).into_response(),
+    let mut found = listed.customers;
+    let last = if found.len() > PAGE_ROWS as usize {
+        found.truncate(PAGE_ROWS as usize);
+        found.last().map(|(c, _)| c.id.0)
+    } else {
+        listed.next.map(|n| n.0)
     };
     let mut rows = Vec::with_capacity(found.len());
-    for customer in &found {
-        let category = categories
-            .get(&customer.id)
-            .copied()
-            .flatten()
-            .map(|c| c.category);
+    for (customer, category) in &found {
+        let category = category.map(|c| c.category);
         rows.push(CustomerRow {
             id: customer.id.0,
             name: shown(customer.profile.name.as_deref().unwrap_or("")),
@@ -197,6 +233,8 @@ pub async fn customers(
                 ("q", search.as_str()),
                 ("attribute", attribute.as_str()),
                 ("moved", q.moved.as_deref().unwrap_or("")),
+                ("category", category.unwrap_or("")),
+                ("signal", signal.unwrap_or("")),
                 ("from", q.from.as_deref().unwrap_or("")),
                 ("to", q.to.as_deref().unwrap_or("")),
                 ("after", after.as_str()),
@@ -218,6 +256,8 @@ pub async fn customers(
         rows,
         next,
         moved,
+        category: category.unwrap_or("").to_owned(),
+        signal: signal.unwrap_or("").to_owned(),
     })
 }
 

@@ -582,6 +582,30 @@ async fn the_dashboard_shows_flows_topic_drivers_tasks_and_reviews() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
+    // The customer list by category and by last signal, 50 a page.
+    let all: std::collections::BTreeSet<vouch_domain::CustomerId> =
+        (1..=300).map(vouch_domain::CustomerId).collect();
+    let categories = store.categories_of(&all).await.unwrap();
+    let detractors = categories
+        .values()
+        .filter(|c| c.is_some_and(|c| c.category == vouch_domain::LoyaltyCategory::Detractor))
+        .count();
+    let (status, list) = get(&server, &cookie, "/customers?category=detractor").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        list.matches("<tr id=\"customer-").count(),
+        detractors.min(50)
+    );
+    assert_eq!(
+        list.matches("class=\"cat detractor\"").count(),
+        detractors.min(50)
+    );
+    let silent = categories.values().filter(|c| c.is_none()).count();
+    let (_, list) = get(&server, &cookie, "/customers?signal=-365&category=").await;
+    assert_eq!(list.matches("<tr id=\"customer-").count(), silent.min(50));
+    let (status, _) = get(&server, &cookie, "/customers?category=fan").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
     // Topic drivers, ranked as the domain ranks them.
     let drivers = vouch_app::reports::topic_drivers(store, span.from, span.to, 0.95)
         .await
