@@ -1281,6 +1281,38 @@ impl Browser {
         Some(serde_json::from_value(found).expect("a list of violations"))
     }
 
+    /// Signs in on `{base}/login` (with `next`, when given) and waits for
+    /// the page it leads to.
+    async fn sign_in(
+        &self,
+        base: &str,
+        next: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<(), fantoccini::error::CmdError> {
+        use fantoccini::Locator;
+        let page = &self.client;
+        let query = serde_urlencoded::to_string([("next", next)]).unwrap();
+        page.goto(&format!("{base}/login?{query}")).await?;
+        page.find(Locator::Id("email"))
+            .await?
+            .send_keys(email)
+            .await?;
+        page.find(Locator::Id("password"))
+            .await?
+            .send_keys(password)
+            .await?;
+        page.find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        page.wait()
+            .at_most(std::time::Duration::from_secs(20))
+            .for_element(Locator::Css("header nav"))
+            .await?;
+        Ok(())
+    }
+
     async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();

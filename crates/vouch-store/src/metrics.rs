@@ -236,6 +236,19 @@ fn nps_query(backend: Backend, filter: &ResponseFilter, grouping: Grouping<'_>) 
     sql
 }
 
+/// Score counts from `(score, count)` rows.
+fn counts_of(rows: Vec<(i64, i64)>) -> Result<ScoreCounts> {
+    let mut counts = ScoreCounts::default();
+    for (score, n) in rows {
+        counts.record(
+            u8::try_from(score)
+                .map_err(|_| StoreError::corrupt("response", format!("score {score}")))?,
+            u64::try_from(n).unwrap_or(0),
+        );
+    }
+    Ok(counts)
+}
+
 fn tally((p, pa, d): (i64, i64, i64)) -> NpsTally {
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
     NpsTally::new(count(p), count(pa), count(d))
@@ -301,15 +314,7 @@ impl Store {
         );
         let rows: Vec<(i64, i64)> = on_backend!(self, pool =>
             bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
-        let mut counts = ScoreCounts::default();
-        for (score, n) in rows {
-            counts.record(
-                u8::try_from(score)
-                    .map_err(|_| StoreError::corrupt("response", format!("score {score}")))?,
-                u64::try_from(n).unwrap_or(0),
-            );
-        }
-        Ok(counts)
+        counts_of(rows)
     }
 
     /// How many answers of one survey gave each score, all time.
@@ -318,15 +323,7 @@ impl Store {
             "SELECT score, COUNT(*) FROM responses WHERE survey_id = $1 GROUP BY score";
         let rows: Vec<(i64, i64)> =
             on_backend!(self, pool => sqlx::query_as(SQL).bind(survey.0).fetch_all(pool).await)?;
-        let mut counts = ScoreCounts::default();
-        for (score, n) in rows {
-            counts.record(
-                u8::try_from(score)
-                    .map_err(|_| StoreError::corrupt("response", format!("score {score}")))?,
-                u64::try_from(n).unwrap_or(0),
-            );
-        }
-        Ok(counts)
+        counts_of(rows)
     }
 
     /// How many answers of `kind` gave each score, within `[from, to)`.
@@ -354,15 +351,7 @@ impl Store {
         );
         let rows: Vec<(i64, i64)> = on_backend!(self, pool =>
             bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
-        let mut counts = ScoreCounts::default();
-        for (score, n) in rows {
-            counts.record(
-                u8::try_from(score)
-                    .map_err(|_| StoreError::corrupt("response", format!("score {score}")))?,
-                u64::try_from(n).unwrap_or(0),
-            );
-        }
-        Ok(counts)
+        counts_of(rows)
     }
 
     /// Recomputes both NPS rollups from the responses. The triggers keep

@@ -386,19 +386,13 @@ async fn a_browser_searches_the_inbox_and_works_items_by_keyboard() {
     let page = &browser.client;
     let wait = std::time::Duration::from_secs(20);
     let outcome = async {
-        page.goto(&format!("{}/login?next=%2Ffeedback", server.base))
-            .await?;
-        page.find(Locator::Id("email"))
-            .await?
-            .send_keys("lead@acme.example")
-            .await?;
-        page.find(Locator::Id("password"))
-            .await?
-            .send_keys("browser password 1")
-            .await?;
-        page.find(Locator::Css("button[type=submit]"))
-            .await?
-            .click()
+        browser
+            .sign_in(
+                &server.base,
+                "/feedback",
+                "lead@acme.example",
+                "browser password 1",
+            )
             .await?;
         page.wait()
             .at_most(wait)

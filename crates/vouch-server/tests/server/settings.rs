@@ -452,18 +452,8 @@ async fn a_browser_changes_the_period_opens_a_profile_sends_a_survey_and_preview
     let page = &browser.client;
     let wait = std::time::Duration::from_secs(20);
     let outcome = async {
-        page.goto(&format!("{}/login", server.base)).await?;
-        page.find(Locator::Id("email"))
-            .await?
-            .send_keys("root@acme.example")
-            .await?;
-        page.find(Locator::Id("password"))
-            .await?
-            .send_keys("browser password 1")
-            .await?;
-        page.find(Locator::Css("button[type=submit]"))
-            .await?
-            .click()
+        browser
+            .sign_in(&server.base, "/", "root@acme.example", "browser password 1")
             .await?;
         page.wait()
             .at_most(wait)
