@@ -56,6 +56,7 @@ pub struct AppState {
     writes: Arc<AtomicU64>,
     nps_cache: Arc<cache::ReportCache<Arc<String>>>,
     dashboard_cache: Arc<cache::ReportCache<pages::DashboardNumbers>>,
+    dashboard_slow: Arc<cache::StaleCache<pages::SlowDashboardNumbers>>,
 }
 
 impl AppState {
@@ -69,6 +70,7 @@ impl AppState {
         AppState {
             nps_cache: Arc::new(cache::ReportCache::new(writes.clone())),
             dashboard_cache: Arc::new(cache::ReportCache::new(writes.clone())),
+            dashboard_slow: Arc::default(),
             writes,
             store,
             policy: ContactPolicy::default(),
@@ -599,6 +601,10 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let workers = Workers::start(state.store.clone(), jobs, instance, state.metrics.clone());
+    // The dashboard's slow part for its default period, counted before
+    // the first visitor asks.
+    let warm = state.clone();
+    tokio::spawn(async move { pages::warm_dashboard(&warm).await });
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

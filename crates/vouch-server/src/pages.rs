@@ -366,6 +366,8 @@ struct DashboardPage {
     flows_wide: String,
     flows_narrow: String,
     flow_rows: Vec<(&'static str, Vec<FlowCell>)>,
+    /// When the categories, flows, retention, reviews and drivers were counted.
+    slow_at: String,
     /// Topic, answers mentioning it, its NPS (interval), mean sentiment,
     /// effect in points (interval), significant, link to its comments.
     drivers: Vec<DriverRow>,
@@ -481,43 +483,59 @@ pub async fn dashboard(
     }
 }
 
-/// What the dashboard shows, the same for every viewer: the KPIs of the
-/// period (the survey scores against the period before, retention,
-/// referrals, reviews) and the NPS trend in it.
-pub type DashboardNumbers = Arc<Numbers>;
+/// What the dashboard shows, the same for every viewer, in two parts by
+/// cost. The fast part (the survey scores from the rollups, the trend,
+/// the task counts) is cached like other reports (until a write, one
+/// second at most). The slow part reads every customer's signals (the
+/// categories, the flows, retention and referrals, reviews, topic
+/// drivers): seconds over a million customers, so it is refreshed in the
+/// background at most every `SLOW_MAX_AGE` and shown with its time.
+pub type DashboardNumbers = Arc<FastNumbers>;
+pub type SlowDashboardNumbers = Arc<SlowNumbers>;
 
-pub struct Numbers {
-    kpis: vouch_app::reports::KpiReport,
+pub struct FastNumbers {
+    scores: vouch_app::reports::ScoreReport,
     trend: Vec<vouch_app::reports::PeriodReport>,
-    drivers: Vec<vouch_domain::analytics::TopicDriver>,
-    flows: vouch_app::reports::TransitionsReport,
     /// Tasks not closed, and of them overdue (now).
     tasks: (u64, u64),
 }
 
-async fn dashboard_numbers(
+pub struct SlowNumbers {
+    kpis: vouch_app::reports::KpiReport,
+    drivers: Vec<vouch_domain::analytics::TopicDriver>,
+    flows: vouch_app::reports::TransitionsReport,
+    at: chrono::DateTime<Utc>,
+}
+
+/// Counts the slow part of the default dashboard (the last 90 days).
+pub async fn warm_dashboard(state: &AppState) {
+    let today = Utc::now().date_naive();
+    let Ok(span) = vouch_domain::analytics::Span::parse(None, None, None, today) else {
+        return;
+    };
+    let key = format!("{}/{}", span.from.to_rfc3339(), span.to.to_rfc3339());
+    let store = state.store.clone();
+    if let Err(e) = state
+        .dashboard_slow
+        .get_or_refresh(&key, SLOW_MAX_AGE, move || {
+            slow_numbers(store.clone(), span.clone())
+        })
+        .await
+    {
+        tracing::warn!(status = %e.status, "the dashboard could not be counted ahead");
+    }
+}
+
+/// How old the slow part may get before a refresh starts.
+pub const SLOW_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(300);
+
+async fn fast_numbers(
     state: &AppState,
     span: &vouch_domain::analytics::Span,
     base: &ResponseFilter,
 ) -> Result<DashboardNumbers, PageError> {
-    let mut scores = vouch_app::reports::kpis(
-        &state.store,
-        span.from,
-        span.to,
-        0.95,
-        Duration::days(vouch_domain::DEFAULT_LOOKBACK_DAYS),
-    )
-    .await?;
-    if *base != ResponseFilter::default() {
-        // The filters narrow the survey scores; the other tiles cover everyone.
-        let filtered =
-            vouch_app::reports::scores_of(&state.store, base, span.from, span.to, 0.95).await?;
-        scores.nps = filtered.nps;
-        scores.previous_nps = filtered.previous_nps;
-        scores.nps_change = filtered.nps_change;
-        scores.csat = filtered.csat;
-        scores.ces = filtered.ces;
-    }
+    let scores =
+        vouch_app::reports::scores_of(&state.store, base, span.from, span.to, 0.95).await?;
     let filter = ResponseFilter {
         from: Some(span.from),
         to: Some(span.to),
@@ -529,21 +547,27 @@ async fn dashboard_numbers(
         rolling: None,
     };
     let trend = vouch_app::reports::nps_trend(&state.store, &filter, spec, 0.95).await?;
-    let drivers = vouch_app::reports::topic_drivers(&state.store, span.from, span.to, 0.95).await?;
-    let flows = vouch_app::reports::transitions(
-        &state.store,
-        span.from,
-        span.to,
-        Duration::days(vouch_domain::DEFAULT_LOOKBACK_DAYS),
-    )
-    .await?;
     let tasks = state.store.open_task_counts().await?;
-    Ok(Arc::new(Numbers {
-        kpis: scores,
+    Ok(Arc::new(FastNumbers {
+        scores,
         trend,
+        tasks,
+    }))
+}
+
+async fn slow_numbers(
+    store: vouch_store::Store,
+    span: vouch_domain::analytics::Span,
+) -> Result<SlowDashboardNumbers, PageError> {
+    let lookback = Duration::days(vouch_domain::DEFAULT_LOOKBACK_DAYS);
+    let kpis = vouch_app::reports::kpis(&store, span.from, span.to, 0.95, lookback).await?;
+    let drivers = vouch_app::reports::topic_drivers(&store, span.from, span.to, 0.95).await?;
+    let flows = vouch_app::reports::transitions(&store, span.from, span.to, lookback).await?;
+    Ok(Arc::new(SlowNumbers {
+        kpis,
         drivers,
         flows,
-        tasks,
+        at: Utc::now(),
     }))
 }
 
@@ -569,16 +593,32 @@ async fn dashboard_page(
             &base.attributes
         )
     );
-    let numbers = state
+    let fast = state
         .dashboard_cache
-        .get_or_compute(&key, || dashboard_numbers(state, &span, &base))
+        .get_or_compute(&key, || fast_numbers(state, &span, &base))
+        .await?;
+    let slow_key = format!("{}/{}", span.from.to_rfc3339(), span.to.to_rfc3339());
+    let (store, slow_span) = (state.store.clone(), span.clone());
+    let slow = state
+        .dashboard_slow
+        .get_or_refresh(&slow_key, SLOW_MAX_AGE, move || {
+            slow_numbers(store.clone(), slow_span.clone())
+        })
         .await?;
     let surveys: Vec<String> = match state.store.surveys().await {
         Ok(s) => s.into_iter().map(|s| shown(&s.name)).collect(),
         Err(e) => return Err(e.into()),
     };
     let filtered = base != ResponseFilter::default();
-    let (kpis, trend) = (&numbers.kpis, &numbers.trend);
+    // Everything from the slow part but the survey scores, which are fresh.
+    let mut kpis = slow.kpis.clone();
+    kpis.nps = fast.scores.nps.clone();
+    kpis.previous_nps = fast.scores.previous_nps.clone();
+    kpis.nps_change = fast.scores.nps_change;
+    kpis.csat = fast.scores.csat;
+    kpis.ces = fast.scores.ces;
+    let (kpis, trend) = (&kpis, &fast.trend);
+    let numbers = &slow;
     let ui = Ui(t);
     let n = &kpis.nps;
     let last_day = span.to - Duration::days(1);
@@ -706,8 +746,9 @@ async fn dashboard_page(
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(","),
-        open_tasks: numbers.tasks.0,
-        overdue_tasks: numbers.tasks.1,
+        open_tasks: fast.tasks.0,
+        overdue_tasks: fast.tasks.1,
+        slow_at: slow.at.format("%Y-%m-%d %H:%M UTC").to_string(),
         flows_wide: flows_chart(&numbers.flows, &span, &ui, crate::charts::WIDE, "flows"),
         flows_narrow: flows_chart(
             &numbers.flows,
