@@ -321,7 +321,8 @@ pub struct SurveyResults {
     pub invitations: vouch_store::InvitationCounts,
     /// Invitations answered ÷ sent; `null` before any was sent.
     pub response_rate: Option<Rate>,
-    /// Every answer, invited or not (links, the widget, imports).
+    /// Every answer of the last 365 days, invited or not (links, the
+    /// widget, imports); the score and the trend cover the same days.
     pub responses: u64,
     pub nps: Option<NpsReport>,
     pub csat: Option<CsatEstimate>,
@@ -336,48 +337,52 @@ pub async fn survey_results(
     now: DateTime<Utc>,
 ) -> Result<SurveyResults> {
     let invitations = store.invitation_counts(design.survey.id).await?;
-    let counts = store.survey_score_counts(design.survey.id).await?;
+    // The last 365 whole UTC days: NPS then comes from the daily rollup,
+    // CSAT and CES from the (survey, time, score) index.
+    let to = now.date_naive().succ_opt().unwrap_or(now.date_naive());
+    let to = to.and_time(chrono::NaiveTime::MIN).and_utc();
+    let filter = ResponseFilter {
+        from: Some(to - Duration::days(365)),
+        to: Some(to),
+        surveys: vec![design.survey.name.clone()],
+        ..ResponseFilter::default()
+    };
     let kind = design.survey.kind;
-    let (nps, trend) = if kind == SurveyKind::Nps {
-        let (mut promoters, mut passives, mut detractors) = (0, 0, 0);
-        for (score, n) in counts.0.iter().enumerate() {
-            match LoyaltyCategory::from_nps(score as u8) {
-                LoyaltyCategory::Promoter => promoters += n,
-                LoyaltyCategory::Passive => passives += n,
-                LoyaltyCategory::Detractor => detractors += n,
-            }
+    let (nps, csat, ces, responses, trend) = match kind {
+        SurveyKind::Nps => {
+            let tally = store.nps_tally(&filter).await?;
+            let spec = TrendSpec {
+                granularity: vouch_domain::analytics::Granularity::Month,
+                tz: chrono_tz::Tz::UTC,
+                rolling: None,
+            };
+            let trend = nps_trend(store, &filter, spec, level).await?;
+            (
+                Some(NpsReport::from_tally(tally, level)),
+                None,
+                None,
+                tally.responses(),
+                trend,
+            )
         }
-        let tally = NpsTally::new(promoters, passives, detractors);
-        let filter = ResponseFilter {
-            from: Some(now - Duration::days(365)),
-            to: Some(now),
-            surveys: vec![design.survey.name.clone()],
-            ..ResponseFilter::default()
-        };
-        let spec = TrendSpec {
-            granularity: vouch_domain::analytics::Granularity::Month,
-            tz: chrono_tz::Tz::UTC,
-            rolling: None,
-        };
-        (
-            Some(NpsReport::from_tally(tally, level)),
-            nps_trend(store, &filter, spec, level).await?,
-        )
-    } else {
-        (None, Vec::new())
+        SurveyKind::Csat | SurveyKind::Ces => {
+            let counts = store.filtered_score_counts(kind, &filter).await?;
+            let (csat, ces) = if kind == SurveyKind::Csat {
+                (counts.csat(level), None)
+            } else {
+                (None, counts.ces(level))
+            };
+            (None, csat, ces, counts.responses(), Vec::new())
+        }
     };
     Ok(SurveyResults {
         response_rate: (invitations.sent > 0)
             .then(|| Rate::of(invitations.answered, invitations.sent)),
         invitations,
-        responses: counts.responses(),
+        responses,
         nps,
-        csat: (kind == SurveyKind::Csat)
-            .then(|| counts.csat(level))
-            .flatten(),
-        ces: (kind == SurveyKind::Ces)
-            .then(|| counts.ces(level))
-            .flatten(),
+        csat,
+        ces,
         trend,
     })
 }

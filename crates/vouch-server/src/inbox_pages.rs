@@ -93,6 +93,8 @@ struct InboxPage {
     csrf: String,
     items: Vec<Row>,
     total: u64,
+    /// At least `COUNT_CAP` match: the total is shown as "10000+".
+    capped: bool,
     /// The filters as sent, to fill the form again.
     q: FeedbackQuery,
     /// The same, as a query string (links, exports, the bulk form's return).
@@ -209,6 +211,7 @@ pub async fn inbox(
         },
         csrf: caller.csrf.unwrap_or_default(),
         items: rows,
+        capped: total >= vouch_store::COUNT_CAP,
         total,
         q,
         query,

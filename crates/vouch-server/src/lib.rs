@@ -57,6 +57,8 @@ pub struct AppState {
     nps_cache: Arc<cache::ReportCache<Arc<String>>>,
     dashboard_cache: Arc<cache::ReportCache<pages::DashboardNumbers>>,
     dashboard_slow: Arc<cache::StaleCache<pages::SlowDashboardNumbers>>,
+    /// The program's promoters now (its "promoters enrolled" KPI).
+    promoters: Arc<cache::StaleCache<Arc<Vec<vouch_domain::CustomerId>>>>,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             nps_cache: Arc::new(cache::ReportCache::new(writes.clone())),
             dashboard_cache: Arc::new(cache::ReportCache::new(writes.clone())),
             dashboard_slow: Arc::default(),
+            promoters: Arc::default(),
             writes,
             store,
             policy: ContactPolicy::default(),

@@ -765,9 +765,20 @@ pub async fn staff_program(
             vouch_app::program::leaderboard(store, period, None, None, 10, chrono::Utc::now())
                 .await?;
         let members = store.members(None, None, 20).await?;
-        let promoters =
-            vouch_app::program::promoters_now(store, state.playbooks.lookback, chrono::Utc::now())
-                .await?;
+        // Who is a promoter now reads every customer's signals: seconds over
+        // a million customers, so it is counted at most every 5 minutes.
+        let (lookback, owned) = (state.playbooks.lookback, store.clone());
+        let promoters = state
+            .promoters
+            .get_or_refresh("now", crate::pages::SLOW_MAX_AGE, move || {
+                let store = owned.clone();
+                async move {
+                    vouch_app::program::promoters_now(&store, lookback, chrono::Utc::now())
+                        .await
+                        .map(std::sync::Arc::new)
+                }
+            })
+            .await?;
         let kpis = vouch_app::program::kpis(store, &promoters).await?;
         Ok::<_, vouch_app::AppError>((
             (settings, kpis),

@@ -70,6 +70,9 @@ pub struct FeedbackFilter {
     pub attributes: Vec<(String, String)>,
 }
 
+/// The inbox counts matches up to this many (see `count_matching_feedback`).
+pub const COUNT_CAP: u64 = 10_000;
+
 /// Diacritics PostgreSQL's search column folds (`translate`, in migration
 /// 0028), character for character: Romanian's, both cedilla and comma
 /// forms, and Western European ones. Queries fold with the same pair.
@@ -449,20 +452,42 @@ impl Store {
         rows.into_iter().map(FeedbackItem::try_from).collect()
     }
 
-    /// How many items match `filter` (the inbox's total).
+    /// How many items match `filter` (the inbox's total), counted up to
+    /// `COUNT_CAP` and no further: a million-row count costs seconds, and
+    /// "10,000 or more" says what a reader needs. Exact below the cap.
     pub async fn count_matching_feedback(&self, filter: &FeedbackFilter) -> Result<u64> {
         let mut sql = Sql::default();
-        let conditions = self.feedback_conditions(filter, &mut sql);
-        // The joins are needed only by the category and survey filters.
-        let joins = if filter.category.is_some() || filter.survey.is_some() {
-            "LEFT JOIN responses r ON r.id = f.response_id LEFT JOIN surveys s ON s.id = r.survey_id"
+        let words = filter
+            .search
+            .as_deref()
+            .map(search_words)
+            .unwrap_or_default();
+        let search_only = FeedbackFilter {
+            search: filter.search.clone(),
+            ..FeedbackFilter::default()
+        } == *filter;
+        if search_only && !words.is_empty() && self.backend() == Backend::Sqlite {
+            // The index alone counts its matches, without the items.
+            let query: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+            sql.text = format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM feedback_search WHERE feedback_search MATCH {} LIMIT {})",
+                sql.bind(query.join(" ")),
+                sql.bind(COUNT_CAP as i64)
+            );
         } else {
-            ""
-        };
-        sql.text = format!(
-            "SELECT COUNT(*) FROM feedback_items f {joins} WHERE {}",
-            conditions.join(" AND ")
-        );
+            let conditions = self.feedback_conditions(filter, &mut sql);
+            // The joins are needed only by the category and survey filters.
+            let joins = if filter.category.is_some() || filter.survey.is_some() {
+                "LEFT JOIN responses r ON r.id = f.response_id LEFT JOIN surveys s ON s.id = r.survey_id"
+            } else {
+                ""
+            };
+            sql.text = format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM feedback_items f {joins} WHERE {} LIMIT {}) t",
+                conditions.join(" AND "),
+                sql.bind(COUNT_CAP as i64)
+            );
+        }
         let (n,): (i64,) = on_backend!(self, pool =>
             bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_one(pool).await)?;
         Ok(u64::try_from(n).unwrap_or(0))

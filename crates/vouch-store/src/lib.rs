@@ -40,7 +40,7 @@ pub use codes::JoinCode;
 pub use customers::{CustomerFilter, CustomerKey, Erasure, like_literal};
 pub use error::StoreError;
 pub use events::StoredEvent;
-pub use feedback::{FeedbackFilter, FeedbackWriter, UpsertSummary, search_words};
+pub use feedback::{COUNT_CAP, FeedbackFilter, FeedbackWriter, UpsertSummary, search_words};
 pub use flows::{CustomerFlow, ReviewStats, SocialStats};
 pub use inbox::{FeedbackNote, SavedView, Triage, TriageChange};
 pub use invitations::{Invitation, InvitationCounts, NewInvitation};

@@ -307,22 +307,19 @@ impl Store {
     ) -> Result<ScoreCounts> {
         let mut sql = Sql::default();
         let mut conditions = filter.conditions(&mut sql);
-        conditions.push(format!("s.kind = {}", sql.bind(kind.as_str())));
+        // Driven by the (survey, time, score) index: a condition on the
+        // join's survey row let SQLite scan every answer of the period
+        // (662 ms for CSAT by channel over 1.7M answers; 75 ms so).
+        conditions.push(format!(
+            "r.survey_id IN (SELECT id FROM surveys WHERE kind = {})",
+            sql.bind(kind.as_str())
+        ));
         sql.text = format!(
             "SELECT r.score, COUNT(*) FROM responses r JOIN surveys s ON s.id = r.survey_id WHERE {} GROUP BY r.score",
             conditions.join(" AND ")
         );
         let rows: Vec<(i64, i64)> = on_backend!(self, pool =>
             bind_values!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text.as_str())), sql.values.iter()).fetch_all(pool).await)?;
-        counts_of(rows)
-    }
-
-    /// How many answers of one survey gave each score, all time.
-    pub async fn survey_score_counts(&self, survey: vouch_domain::SurveyId) -> Result<ScoreCounts> {
-        const SQL: &str =
-            "SELECT score, COUNT(*) FROM responses WHERE survey_id = $1 GROUP BY score";
-        let rows: Vec<(i64, i64)> =
-            on_backend!(self, pool => sqlx::query_as(SQL).bind(survey.0).fetch_all(pool).await)?;
         counts_of(rows)
     }
 

@@ -98,8 +98,10 @@ pub struct FeedbackPage {
     pub feedback: Vec<InboxItem>,
     /// Pass as `after` for the next page; `null` on the last page.
     pub next: Option<i64>,
-    /// How many items match the filters, on every page.
+    /// How many items match the filters, on every page, counted up to
+    /// 10,000: `total_capped` is true when there are at least that many.
     pub total: u64,
+    pub total_capped: bool,
 }
 
 /// A feedback item with what staff have done with it.
@@ -225,6 +227,7 @@ pub async fn list_feedback(
     Ok(Json(FeedbackPage {
         feedback: with_triage(&state.store, items).await?,
         next,
+        total_capped: total >= vouch_store::COUNT_CAP,
         total,
     }))
 }

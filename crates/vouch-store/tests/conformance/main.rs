@@ -2584,6 +2584,34 @@ async fn inbox_search_folds_diacritics_and_triage_changes_once(db: &TestDb) {
             == 1
     );
 
+    // Counts stop at the cap, with or without a search.
+    let many: Vec<Feedback> = (0..vouch_store::COUNT_CAP + 5)
+        .map(|i| item(&format!("m{i}"), None, "many words here", 3.0, 7))
+        .collect();
+    store.upsert_feedback(&many).await.unwrap();
+    assert_eq!(
+        store
+            .count_matching_feedback(&FeedbackFilter::default())
+            .await
+            .unwrap(),
+        vouch_store::COUNT_CAP
+    );
+    assert_eq!(
+        store
+            .count_matching_feedback(&search("many"))
+            .await
+            .unwrap(),
+        vouch_store::COUNT_CAP
+    );
+    assert_eq!(
+        store
+            .count_matching_feedback(&search("factura"))
+            .await
+            .unwrap(),
+        1,
+        "exact below the cap"
+    );
+
     // Stars as Rating::as_stars rounds them: 4.5 is 5, 1.5 is 2.
     let halves = [
         item("h1", None, "half", 4.5, 6),
