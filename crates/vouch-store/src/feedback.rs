@@ -70,6 +70,9 @@ pub struct FeedbackFilter {
     pub attributes: Vec<(String, String)>,
 }
 
+/// Matches from which a search walks the items by date (`search_is_dense`).
+const DENSE_SEARCH: i64 = 2_000;
+
 /// The inbox counts matches up to this many (see `count_matching_feedback`).
 pub const COUNT_CAP: u64 = 10_000;
 
@@ -428,7 +431,8 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<FeedbackItem>> {
         let mut sql = Sql::default();
-        let mut conditions = self.feedback_conditions(filter, &mut sql);
+        let dense = self.search_is_dense(filter).await?;
+        let mut conditions = self.feedback_conditions(filter, &mut sql, dense);
         if let Some(after) = after {
             let id = sql.bind(after.0);
             conditions.push(format!(
@@ -475,7 +479,7 @@ impl Store {
                 sql.bind(COUNT_CAP as i64)
             );
         } else {
-            let conditions = self.feedback_conditions(filter, &mut sql);
+            let conditions = self.feedback_conditions(filter, &mut sql, false);
             // The joins are needed only by the category and survey filters.
             let joins = if filter.category.is_some() || filter.survey.is_some() {
                 "LEFT JOIN responses r ON r.id = f.response_id LEFT JOIN surveys s ON s.id = r.survey_id"
@@ -493,9 +497,44 @@ impl Store {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    /// Whether a search on SQLite matches so many items (`DENSE_SEARCH` or
+    /// more) that the newest are best found by walking the items by date
+    /// and checking each against the matches: 5 ms instead of 58 for a
+    /// word in 36,000 of 1.3 million items. With fewer matches, reading
+    /// the matches and sorting them is the fast way (1 ms instead of 86
+    /// for a word in none). The index counts its matches in about 1 ms.
+    async fn search_is_dense(&self, filter: &FeedbackFilter) -> Result<bool> {
+        let words = filter
+            .search
+            .as_deref()
+            .map(search_words)
+            .unwrap_or_default();
+        let Pool::Sqlite(pool) = &self.pool else {
+            return Ok(false);
+        };
+        if words.is_empty() {
+            return Ok(false);
+        }
+        let query: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM feedback_search WHERE feedback_search MATCH $1 LIMIT $2)",
+        )
+        .bind(query.join(" "))
+        .bind(DENSE_SEARCH)
+        .fetch_one(pool)
+        .await?;
+        Ok(n >= DENSE_SEARCH)
+    }
+
     /// The WHERE conditions of `filter` over `feedback_items f` (joined to
-    /// its answer `r` and survey `s`), their values bound into `sql`.
-    fn feedback_conditions(&self, filter: &FeedbackFilter, sql: &mut Sql) -> Vec<String> {
+    /// its answer `r` and survey `s`), their values bound into `sql`;
+    /// `dense`: see `search_is_dense`.
+    fn feedback_conditions(
+        &self,
+        filter: &FeedbackFilter,
+        sql: &mut Sql,
+        dense: bool,
+    ) -> Vec<String> {
         let mut conditions: Vec<String> = vec!["1 = 1".to_owned()];
         if !filter.sources.is_empty() {
             let names: Vec<&str> = filter.sources.iter().map(|s| s.as_str()).collect();
@@ -556,8 +595,10 @@ impl Store {
                 Backend::Sqlite => {
                     // Each word quoted: an FTS5 string, never an operator.
                     let query: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+                    // `+` keeps SQLite from driving the query by the matches.
+                    let id = if dense { "+f.id" } else { "f.id" };
                     format!(
-                        "f.id IN (SELECT rowid FROM feedback_search WHERE feedback_search MATCH {})",
+                        "{id} IN (SELECT rowid FROM feedback_search WHERE feedback_search MATCH {})",
                         sql.bind(query.join(" "))
                     )
                 }

@@ -2611,6 +2611,29 @@ async fn inbox_search_folds_diacritics_and_triage_changes_once(db: &TestDb) {
         1,
         "exact below the cap"
     );
+    // A word in many items (walked by date) pages in the same order as no search.
+    let ids = |items: Vec<vouch_domain::FeedbackItem>| {
+        items.into_iter().map(|i| i.id).collect::<Vec<_>>()
+    };
+    let newest = ids(store
+        .feedback(&FeedbackFilter::default(), None, 20)
+        .await
+        .unwrap());
+    assert_eq!(
+        ids(store.feedback(&search("many"), None, 20).await.unwrap()),
+        newest
+    );
+    let after = Some(newest[19]);
+    assert_eq!(
+        ids(store
+            .feedback(&search("many words"), after, 20)
+            .await
+            .unwrap()),
+        ids(store
+            .feedback(&FeedbackFilter::default(), after, 20)
+            .await
+            .unwrap())
+    );
 
     // Stars as Rating::as_stars rounds them: 4.5 is 5, 1.5 is 2.
     let halves = [
