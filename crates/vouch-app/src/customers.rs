@@ -59,17 +59,22 @@ pub async fn list(
     after: Option<vouch_domain::CustomerId>,
     limit: usize,
 ) -> Result<ListedPage> {
-    const CHUNK: u32 = 500;
+    // Without a standing filter every customer read is shown: read a page.
+    let chunk = if standing == StandingFilter::default() {
+        u32::try_from(limit).unwrap_or(500)
+    } else {
+        500
+    };
     let now = Utc::now();
     let mut found = Vec::new();
     let mut cursor = after;
     let mut scanned = 0;
     loop {
-        let chunk = store.customers(filter, cursor, CHUNK).await?;
-        let full = chunk.len() == CHUNK as usize;
-        let ids = chunk.iter().map(|c| c.id).collect();
+        let read = store.customers(filter, cursor, chunk).await?;
+        let full = read.len() == chunk as usize;
+        let ids = read.iter().map(|c| c.id).collect();
         let categories = store.categories_of(&ids).await?;
-        for customer in chunk {
+        for customer in read {
             scanned += 1;
             cursor = Some(customer.id);
             let category = categories.get(&customer.id).copied().flatten();
