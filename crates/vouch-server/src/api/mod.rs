@@ -239,6 +239,17 @@ pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Er
         .ok_or_else(|| serde::de::Error::custom(format!("{number} is not a whole number")))
 }
 
+/// `whole_number` for each number of a list.
+pub fn whole_numbers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    Vec::<serde_json::Number>::deserialize(d)?
+        .iter()
+        .map(|n| {
+            as_whole_number(n)
+                .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number")))
+        })
+        .collect()
+}
+
 /// `whole_number` for an optional field (absent or null: none).
 pub fn optional_whole_number<'de, D: serde::Deserializer<'de>>(
     d: D,
@@ -259,7 +270,8 @@ pub fn as_whole_number(number: &serde_json::Number) -> Option<i64> {
     }
     number
         .as_f64()
-        .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+        // Up to 2^53 every whole number is exact in a double.
+        .filter(|f| f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0)
         .map(|f| f as i64)
 }
 
@@ -794,6 +806,9 @@ mod tests {
         assert_eq!(read("2251799813685247.0"), Some(2_251_799_813_685_247));
         assert_eq!(read("-20061731.0"), Some(-20_061_731));
         assert_eq!(read("1351"), Some(1351));
+        assert_eq!(read("-9007199254740991.0"), Some(-9_007_199_254_740_991));
+        assert_eq!(read("9007199254740992.0"), Some(9_007_199_254_740_992));
+        assert_eq!(read("1.0e16"), None);
         assert_eq!(read("1.5"), None);
         assert_eq!(read("9223372036854775808"), None);
     }

@@ -86,8 +86,8 @@ pub struct FeedbackQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) tag: Option<String>,
     /// A customer segment: the item's customer has this attribute,
-    /// `NAME=VALUE` (`plan=pro`).
-    #[param(max_length = 200)]
+    /// `NAME=VALUE` (`plan=pro`); the name is not blank.
+    #[param(max_length = 200, pattern = r"^[^=]*[^=\s][^=]*=.*$")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) attribute: Option<String>,
 }
@@ -254,6 +254,7 @@ pub(crate) async fn with_triage(
 pub struct ActionRequest {
     /// The items, 1 to 500.
     #[schema(min_items = 1, max_items = 500)]
+    #[serde(deserialize_with = "super::whole_numbers")]
     ids: Vec<i64>,
     /// `assign` (with `assignee`, or `null` for nobody), `handled`,
     /// `unhandled`, `tag` and `untag` (with `tag`), `note` (with `note` and
@@ -278,6 +279,19 @@ pub struct ActionRequest {
 impl ActionRequest {
     fn action(self) -> Result<(Vec<FeedbackId>, vouch_app::inbox::InboxAction), ApiError> {
         use vouch_app::inbox::InboxAction;
+        // Every field sent is checked, used by this action or not.
+        for (field, value, most) in [
+            ("assignee", &self.assignee, 254),
+            ("tag", &self.tag, 40),
+            ("note", &self.note, 5000),
+            ("key", &self.key, 100),
+            ("subject", &self.subject, 200),
+            ("body", &self.body, 20_000),
+        ] {
+            if value.as_ref().is_some_and(|v| v.chars().count() > most) {
+                return Err(ApiError::invalid(field, format!("at most {most} characters")));
+            }
+        }
         let need = |v: Option<String>, field: &str| {
             v.ok_or_else(|| ApiError::invalid(field, "needed by this action"))
         };
@@ -346,7 +360,7 @@ pub async fn act_on_feedback(
 pub async fn feedback_notes(
     _: Api<need::ReadFeedback>,
     State(state): State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<i64>,
+    super::Path(id): super::Path<i64>,
 ) -> ApiResult<Vec<vouch_store::FeedbackNote>> {
     if state.store.feedback_item(FeedbackId(id)).await?.is_none() {
         return Err(ApiError::not_found("feedback item", id));

@@ -507,6 +507,17 @@ async fn the_dashboard_shows_flows_topic_drivers_tasks_and_reviews() {
     ] {
         assert!(html.contains(&format!("id=\"{tile}\"")), "{tile}");
     }
+    // Every tile leads to the list behind it.
+    let tiles = html.matches("class=\"tile\"").count();
+    let linked = html
+        .split("class=\"tile\" id=\"")
+        .skip(1)
+        .filter(|t| {
+            t.split_once("\">")
+                .is_some_and(|(_, rest)| rest.starts_with("<a href="))
+        })
+        .count();
+    assert_eq!((tiles, linked), (15, 15));
     let (open, overdue) = store.open_task_counts().await.unwrap();
     assert!(
         html.contains(&format!("<a href=\"/tasks\">Open tasks</a><b>{open}</b>")),
