@@ -289,7 +289,10 @@ impl ActionRequest {
             ("body", &self.body, 20_000),
         ] {
             if value.as_ref().is_some_and(|v| v.chars().count() > most) {
-                return Err(ApiError::invalid(field, format!("at most {most} characters")));
+                return Err(ApiError::invalid(
+                    field,
+                    format!("at most {most} characters"),
+                ));
             }
         }
         let need = |v: Option<String>, field: &str| {
