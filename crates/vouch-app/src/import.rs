@@ -245,6 +245,11 @@ fn parse_and_tag(
 
 /// Fills an item's language, sentiment and topics.
 pub(crate) fn tag(analyzer: &TextAnalyzer, item: &mut Feedback) {
+    // A star-only review has no words: it counts in rating KPIs, never in
+    // text analytics (no sentiment, language or topics).
+    if item.body.trim().is_empty() && item.title.is_none() {
+        return;
+    }
     let a = analyzer.analyze(
         &crate::text::analysis_text(item.title.as_deref(), &item.body),
         item.language.as_deref(),

@@ -265,11 +265,19 @@ pub(crate) async fn off_the_runtime<T: Send + 'static>(
         .map_err(|e| AppError::Refused(format!("tagging failed: {e}")))
 }
 
+/// The tags of each item of `page` that has words: star-only reviews get
+/// none (they stay out of text analytics).
 fn analyze_page(analyzer: &TextAnalyzer, page: &[FeedbackText]) -> Vec<FeedbackAnalysis> {
-    vouch_text::map_on_all_cores(page, |item| FeedbackAnalysis {
-        id: item.id,
-        tags: tags(analyzer, &full_text(item), item.language.as_deref()),
+    vouch_text::map_on_all_cores(page, |item| {
+        let text = full_text(item);
+        (!text.trim().is_empty()).then(|| FeedbackAnalysis {
+            id: item.id,
+            tags: tags(analyzer, &text, item.language.as_deref()),
+        })
     })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The tags of `text`, whose language, when known, is `language`.

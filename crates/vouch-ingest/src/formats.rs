@@ -182,8 +182,20 @@ impl Format {
             if v.get("review_id").is_some() && v.get("business_id").is_some() {
                 return Some(Format::Yelp);
             }
-            if v.get("reviewId").is_some() && v.get("starRating").is_some() {
+            // A review of the API, or of a Takeout `reviews.json` (the
+            // resource `name` where `reviewId` is left out).
+            if v.get("starRating").is_some()
+                && (v.get("reviewId").is_some() || v.get("name").is_some())
+            {
                 return Some(Format::GoogleBusiness);
+            }
+            // Trustpilot's API: `stars` and the reviewing `consumer`.
+            if v.get("stars").is_some() && v.get("consumer").is_some() {
+                return Some(Format::Trustpilot);
+            }
+            // An X archive's `tweets.js` wraps each tweet.
+            if v.pointer("/tweet/full_text").is_some() {
+                return Some(Format::Twitter);
             }
             if v.pointer("/attributes/reviewerNickname").is_some() {
                 return Some(Format::AppStore);
@@ -193,6 +205,7 @@ impl Format {
             }
             if v.get("satisfaction_rating").is_some()
                 || (v.get("subject").is_some() && v.get("requester_id").is_some())
+                || (v.get("score").is_some() && v.get("ticket_id").is_some())
             {
                 return Some(Format::Zendesk);
             }
@@ -219,6 +232,15 @@ impl Format {
         } else {
             None
         }
+    }
+
+    /// Formats whose items may have no id of their own, so that the id is
+    /// a hash of the content.
+    pub(crate) fn may_lack_ids(self) -> bool {
+        matches!(
+            self,
+            Format::Tripadvisor | Format::GooglePlay | Format::Csv | Format::Jsonl
+        )
     }
 
     pub(crate) fn is_csv(self) -> bool {
@@ -393,10 +415,20 @@ impl Format {
                     "FIVE" => 5.0,
                     other => return Err(format!("field `starRating`: {other:?} is not ONE..FIVE")),
                 };
+                // Takeout leaves out `reviewId`; the resource name ends with it.
+                let id = match optional_text(v, &["reviewId"]) {
+                    Some(id) => id,
+                    None => text(v, &["name"])?
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                };
+                // A rating without a comment is a star-only review.
                 let mut f = Feedback::new(
                     Source::Google,
-                    text(v, &["reviewId"])?,
-                    text(v, &["comment"])?,
+                    id,
+                    optional_text(v, &["comment"]).unwrap_or_default(),
                     rfc3339(v, &["createTime"])?,
                 )
                 .map_err(|e| e.to_string())?;
@@ -435,16 +467,28 @@ impl Format {
                 Ok(f)
             }
             Format::Twitter => {
-                let id = match field(v, &["id"]) {
+                // An X archive's `tweets.js` item is `{"tweet": {…}}`, with
+                // `id_str`, `full_text`, counts and `Sat Mar 02 10:00:00 +0000 2024`.
+                let v = v.get("tweet").unwrap_or(v);
+                let id = match field(v, &["id_str", "id"]) {
                     Some(Value::String(id)) => id.clone(),
                     Some(Value::Number(id)) => id.to_string(),
                     _ => return Err("field `id`: missing".to_owned()),
                 };
+                let created = text(v, &["created_at"])?;
+                let posted_at = DateTime::parse_from_rfc3339(&created)
+                    .or_else(|_| DateTime::parse_from_str(&created, "%a %b %d %H:%M:%S %z %Y"))
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| {
+                        format!(
+                            "field `created_at`: {created:?} is not an RFC 3339 or X archive time"
+                        )
+                    })?;
                 let mut f = Feedback::new(
                     Source::Twitter,
                     id.clone(),
-                    text(v, &["text"])?,
-                    rfc3339(v, &["created_at"])?,
+                    text(v, &["text", "full_text"])?,
+                    posted_at,
                 )
                 .map_err(|e| e.to_string())?;
                 f.author = Author {
@@ -453,15 +497,24 @@ impl Format {
                     ..Author::default()
                 };
                 f.language = optional_text(v, &["lang"]).filter(|l| l.len() == 2);
-                let metrics = v.get("public_metrics").cloned().unwrap_or_default();
-                f.engagement = Engagement {
-                    likes: count(&metrics, &["like_count"]),
-                    shares: count(&metrics, &["retweet_count"]) + count(&metrics, &["quote_count"]),
-                    comments: count(&metrics, &["reply_count"]),
+                f.engagement = match v.get("public_metrics") {
+                    Some(metrics) => Engagement {
+                        likes: count(metrics, &["like_count"]),
+                        shares: count(metrics, &["retweet_count"])
+                            + count(metrics, &["quote_count"]),
+                        comments: count(metrics, &["reply_count"]),
+                    },
+                    // The archive's counts, as strings.
+                    None => Engagement {
+                        likes: count(v, &["favorite_count"]),
+                        shares: count(v, &["retweet_count"]),
+                        comments: 0,
+                    },
                 };
                 f.url = Some(format!("https://x.com/i/web/status/{id}"));
                 Ok(f)
             }
+            Format::Zendesk if v.get("ticket_id").is_some() => zendesk_rating(v),
             Format::Zendesk => {
                 let id = number(v, &["id"])? as u64;
                 let body = text(v, &["description"])?;
@@ -489,6 +542,7 @@ impl Format {
                 };
                 Ok(f)
             }
+            Format::Trustpilot => trustpilot_review(v),
             Format::Jsonl => generic(&Row::Json(v), options),
             _ => Err(format!("{} files are CSV", self.name())),
         }
@@ -608,7 +662,7 @@ fn time_in(row: &Row, name: &str, options: &ReadOptions) -> Result<DateTime<Utc>
 
 fn trustpilot(row: &Row, options: &ReadOptions) -> Result<Feedback, String> {
     let id = column(row, "Review ID")?;
-    let body = column(row, "Review Content")?;
+    let body = row.get("Review Content").unwrap_or_default();
     let mut f = Feedback::new(
         Source::Trustpilot,
         id.clone(),
@@ -619,10 +673,15 @@ fn trustpilot(row: &Row, options: &ReadOptions) -> Result<Feedback, String> {
     f.rating = Some(stars_in(&column(row, "Review Stars")?, "Review Stars")?);
     f.title = row.get("Review Title");
     f.language = row.get("Review Language").and_then(|l| language_code(&l));
+    // Older exports name the author "Review Username" and "Review User Email".
     f.author = Author {
-        name: row.get("Consumer Name"),
+        name: row
+            .get("Consumer Name")
+            .or_else(|| row.get("Review Username")),
         handle: row.get("Review Consumer User ID"),
-        email: row.get("Consumer Email"),
+        email: row
+            .get("Consumer Email")
+            .or_else(|| row.get("Review User Email")),
         external_id: row.get("Reference Id"),
     };
     f.url = Some(format!("https://www.trustpilot.com/reviews/{id}"));
@@ -631,11 +690,11 @@ fn trustpilot(row: &Row, options: &ReadOptions) -> Result<Feedback, String> {
 
 fn google_play(row: &Row, options: &ReadOptions) -> Result<Feedback, String> {
     let title = row.get("Review Title");
-    // Play keeps star-only ratings too; with neither text nor title there is nothing to read.
+    // Play keeps star-only ratings too: a rating without text.
     let body = row
         .get("Review Text")
         .or_else(|| title.clone())
-        .ok_or("field `Review Text`: missing")?;
+        .unwrap_or_default();
     let posted_at = match row.get("Review Submit Date and Time") {
         Some(raw) => parse_time(&raw, options.date_format.as_deref())
             .map_err(|e| format!("field `Review Submit Date and Time`: {e}"))?,
@@ -648,10 +707,10 @@ fn google_play(row: &Row, options: &ReadOptions) -> Result<Feedback, String> {
     f.title = title.filter(|t| *t != f.body);
     f.language = row.get("Reviewer Language").and_then(|l| language_code(&l));
     // The review link carries Play's review id; without one, a content hash.
+    // Older links spell it `reviewid=gp:…`; the id is the same review's.
     let review_id = link
         .as_deref()
-        .and_then(|l| l.split("reviewId=").nth(1))
-        .map(|id| id.split('&').next().unwrap_or(id).to_owned())
+        .and_then(play_review_id)
         .filter(|id| !id.is_empty());
     f.source_id = match review_id {
         Some(id) => id,
@@ -661,6 +720,78 @@ fn google_play(row: &Row, options: &ReadOptions) -> Result<Feedback, String> {
         }
     };
     f.url = link;
+    Ok(f)
+}
+
+/// The review id in a Play review link, whichever spelling it uses.
+fn play_review_id(link: &str) -> Option<String> {
+    let query = link.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        key.eq_ignore_ascii_case("reviewid")
+            .then(|| value.to_owned())
+    })
+}
+
+/// A review of Trustpilot's API (`GET /v1/business-units/{id}/reviews`).
+fn trustpilot_review(v: &Value) -> Result<Feedback, String> {
+    let id = text(v, &["id"])?;
+    let mut f = Feedback::new(
+        Source::Trustpilot,
+        id.clone(),
+        optional_text(v, &["text"]).unwrap_or_default(),
+        rfc3339(v, &["createdAt"])?,
+    )
+    .map_err(|e| e.to_string())?;
+    f.rating = Some(stars(v, &["stars"])?);
+    f.title = optional_text(v, &["title"]);
+    f.language = optional_text(v, &["language"]).and_then(|l| language_code(&l));
+    let consumer = v.get("consumer").cloned().unwrap_or_default();
+    f.author = Author {
+        name: optional_text(&consumer, &["displayName"]),
+        handle: optional_text(&consumer, &["id"]),
+        email: None,
+        external_id: optional_text(v, &["referenceId"]),
+    };
+    f.url = Some(format!("https://www.trustpilot.com/reviews/{id}"));
+    Ok(f)
+}
+
+/// A Zendesk satisfaction rating (`GET /api/v2/satisfaction_ratings`): a
+/// CSAT signal, good (1) or bad (0), on its ticket, from its requester.
+fn zendesk_rating(v: &Value) -> Result<Feedback, String> {
+    let value = match text(v, &["score"])?.as_str() {
+        "good" => 1.0,
+        "bad" => 0.0,
+        other => {
+            return Err(format!(
+                "field `score`: {other:?} is not a rating given (good or bad)"
+            ));
+        }
+    };
+    let id = number(v, &["id"])? as u64;
+    let ticket = number(v, &["ticket_id"])? as u64;
+    let mut f = Feedback::new(
+        Source::Support,
+        format!("zendesk:rating:{id}"),
+        optional_text(v, &["comment"]).unwrap_or_default(),
+        rfc3339(v, &["created_at"])?,
+    )
+    .map_err(|e| e.to_string())?;
+    f.rating = Some(Rating::new(value, 0.0, 1.0).map_err(|e| e.to_string())?);
+    // The ticket's page in the agent interface, on the rating's own host.
+    f.url = optional_text(v, &["url"])
+        .and_then(|u| {
+            let host = u.strip_prefix("https://")?.split('/').next()?.to_owned();
+            Some(host)
+        })
+        .map(|host| format!("https://{host}/agent/tickets/{ticket}"));
+    // The requester, as on their tickets: the same customer.
+    f.author = Author {
+        name: None,
+        handle: field(v, &["requester_id"]).map(|r| r.to_string()),
+        ..Author::default()
+    };
     Ok(f)
 }
 
@@ -1031,9 +1162,11 @@ com.example.app,42,1.4.2,en,a52,,1767616496000,,,5,,,,,,
         assert!(second.source_id.starts_with("com.example.app:h"));
         assert_eq!(second.language.as_deref(), Some("en"));
         assert_eq!(second.posted_at.timestamp(), 1_767_616_496);
+        // A star-only rating is a rating without text, not an error.
+        let star_only = items[2].as_ref().unwrap();
         assert_eq!(
-            items[2].as_ref().unwrap_err().reason,
-            "field `Review Text`: missing"
+            (star_only.body.as_str(), star_only.rating.map(|r| r.value())),
+            ("", Some(5.0))
         );
     }
 

@@ -8,6 +8,7 @@
 //! more implementation.
 
 mod conversions;
+mod document;
 mod formats;
 #[cfg(test)]
 mod fuzz;
@@ -15,6 +16,8 @@ mod mapping;
 mod responses;
 mod source;
 mod times;
+#[cfg(test)]
+mod vendor_files;
 
 pub use conversions::{ConversionRow, read_conversions};
 pub use formats::{FORMAT_NAMES, Format, generic_field_names};

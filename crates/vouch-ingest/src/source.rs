@@ -1,8 +1,9 @@
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use chrono::{DateTime, Utc};
 use vouch_domain::{Feedback, Source};
 
+use crate::document::{JsonItems, looks_like_document};
 use crate::{FieldMap, Format};
 
 /// A record that could not be read: where, why, and the raw record, so
@@ -29,6 +30,10 @@ pub struct Record {
     /// 1-based line where the record starts.
     pub line: u64,
     pub text: String,
+    /// How many records of the same text came before it in the file
+    /// (counted for formats whose items may lack an id): two identical
+    /// rows are two items, and the same file read again the same two.
+    pub repeat: u32,
 }
 
 /// How to read a file besides its format.
@@ -45,20 +50,86 @@ pub struct ReadOptions {
     pub undated_at: DateTime<Utc>,
 }
 
-/// Splits a file into records, line-numbered; CSV headers come first.
+/// Splits a file into records, line-numbered; CSV headers come first. A
+/// whole JSON document is split into its items (`JsonItems`).
 pub struct RecordReader<R: BufRead> {
-    lines: std::io::Lines<R>,
+    input: Input<R>,
     csv: bool,
     line: u64,
-    pending: Option<String>,
+    /// The first record, read to recognise the format.
+    pending: Option<Record>,
     /// Set when the stream itself broke (a truncated .gz, a failing disk):
     /// no record can follow, so reading stops there.
     broken: Option<Rejection>,
+    /// Records seen, by a hash of their text, when repeats are counted.
+    seen: Option<std::collections::HashMap<u64, u32>>,
+}
+
+/// The file with its first bytes read ahead (to tell JSON lines from a
+/// document) put back in front.
+type Peeked<R> = std::io::Chain<std::io::Cursor<Vec<u8>>, R>;
+
+enum Input<R: BufRead> {
+    Lines(std::io::Lines<Peeked<R>>),
+    Document(JsonItems<Peeked<R>>),
+}
+
+/// Read ahead up to the first line's end, or this much of a longer line.
+const PEEK: usize = 64 * 1024;
+
+/// The file's first line, or its first `PEEK` bytes, read from `reader`
+/// (however little each read gives: decoders give a few bytes at first).
+fn peek<R: BufRead>(reader: &mut R) -> std::io::Result<Vec<u8>> {
+    let mut start = Vec::new();
+    while start.len() < PEEK && !start.contains(&b'\n') {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if start.is_empty() => return Err(e),
+            // The read fails again where the records are read, and says where.
+            Err(_) => break,
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let take = buf.len().min(PEEK - start.len());
+        start.extend_from_slice(&buf[..take]);
+        reader.consume(take);
+    }
+    Ok(start)
 }
 
 impl<R: BufRead> RecordReader<R> {
-    /// Reads the first line (for format detection) and keeps it pending.
-    fn open(reader: R) -> Result<(RecordReader<R>, String), Rejection> {
+    /// Reads the first record (for format detection) and keeps it pending:
+    /// the first line, or a JSON document's first item.
+    fn open(mut reader: R) -> Result<(RecordReader<R>, String), Rejection> {
+        let start = peek(&mut reader).map_err(|e| Rejection {
+            line: 1,
+            reason: e.to_string(),
+            raw: String::new(),
+        })?;
+        let document = looks_like_document(&start);
+        let reader = std::io::Cursor::new(start).chain(reader);
+        if document {
+            let mut items = JsonItems::new(reader);
+            let first = match items.next() {
+                Some(Ok(record)) => Some(record),
+                Some(Err(rejection)) => return Err(rejection),
+                None => match items.broken() {
+                    Some(broken) => return Err(broken.clone()),
+                    None => None,
+                },
+            };
+            let text = first.as_ref().map(|r| r.text.clone()).unwrap_or_default();
+            let reader = RecordReader {
+                input: Input::Document(items),
+                csv: false,
+                line: 1,
+                pending: first,
+                broken: None,
+                seen: None,
+            };
+            return Ok((reader, text));
+        }
         let mut lines = reader.lines();
         let first = match lines.next() {
             Some(Ok(line)) => line.trim_start_matches('\u{feff}').to_owned(),
@@ -72,11 +143,16 @@ impl<R: BufRead> RecordReader<R> {
             None => String::new(),
         };
         let reader = RecordReader {
-            lines,
+            input: Input::Lines(lines),
             csv: false,
             line: 1,
-            pending: Some(first.clone()),
+            pending: Some(Record {
+                line: 1,
+                text: first.clone(),
+                repeat: 0,
+            }),
             broken: None,
+            seen: None,
         };
         Ok((reader, first))
     }
@@ -88,15 +164,42 @@ impl<R: BufRead> RecordReader<R> {
         Ok(records)
     }
 
+    /// Counts repeated records from here on (see `Record::repeat`).
+    pub(crate) fn count_repeats(&mut self) {
+        self.seen = Some(std::collections::HashMap::new());
+    }
+
+    fn with_repeat(&mut self, mut record: Record) -> Record {
+        if let Some(seen) = &mut self.seen {
+            let count = seen
+                .entry(vouch_domain::stable_hash([record.text.as_str()]))
+                .or_insert(0);
+            record.repeat = *count;
+            *count += 1;
+        }
+        record
+    }
+
+    /// Whether the file is one JSON document, read item by item.
+    pub fn is_document(&self) -> bool {
+        matches!(self.input, Input::Document(_))
+    }
+
     /// The line last read.
     pub fn line(&self) -> u64 {
-        self.line
+        match &self.input {
+            Input::Document(items) => items.line(),
+            Input::Lines(_) => self.line,
+        }
     }
 
     /// Why reading stopped before the end of the file, if it did: the
     /// stream broke, so the records stop at the last whole one.
     pub fn broken(&self) -> Option<&Rejection> {
-        self.broken.as_ref()
+        match &self.input {
+            Input::Document(items) => items.broken(),
+            Input::Lines(_) => self.broken.as_ref(),
+        }
     }
 
     /// The next line. A line that is not UTF-8 is a bad record (the
@@ -107,7 +210,10 @@ impl<R: BufRead> RecordReader<R> {
         if self.broken.is_some() {
             return None;
         }
-        match self.lines.next()? {
+        let Input::Lines(lines) = &mut self.input else {
+            return None;
+        };
+        match lines.next()? {
             Ok(line) => Some(Ok(line)),
             Err(e) if is_bad_text(&e) => Some(Err(Rejection {
                 line: self.line + 1,
@@ -138,9 +244,16 @@ impl<R: BufRead> Iterator for RecordReader<R> {
     /// The next non-blank record: one line, or for CSV as many lines as an
     /// open quoted field needs.
     fn next(&mut self) -> Option<Self::Item> {
+        if let Input::Document(items) = &mut self.input {
+            let next = match self.pending.take() {
+                Some(first) => Ok(first),
+                None => items.next()?,
+            };
+            return Some(next.map(|r| self.with_repeat(r)));
+        }
         loop {
             let (start, mut text) = match self.pending.take() {
-                Some(first) => (1, first),
+                Some(first) => (first.line, first.text),
                 None => {
                     let line = self.next_line()?;
                     self.line += 1;
@@ -164,7 +277,12 @@ impl<R: BufRead> Iterator for RecordReader<R> {
                 }
             }
             if !text.trim().is_empty() {
-                return Some(Ok(Record { line: start, text }));
+                let record = Record {
+                    line: start,
+                    text,
+                    repeat: 0,
+                };
+                return Some(Ok(self.with_repeat(record)));
             }
         }
     }
@@ -195,6 +313,13 @@ impl Parser {
             },
         };
         parsed
+            .map(|mut item| {
+                // The second of two identical rows is a second item.
+                if record.repeat > 0 && is_content_id(&item.source_id) {
+                    item.source_id = format!("{}-{}", item.source_id, record.repeat + 1);
+                }
+                item
+            })
             .and_then(|item| item.admit().map_err(|e| e.to_string()))
             .map_err(|reason| Rejection {
                 line: record.line,
@@ -211,6 +336,13 @@ impl Parser {
     pub fn options(&self) -> &ReadOptions {
         &self.options
     }
+}
+
+/// Whether `id` is `Feedback::content_id`'s (maybe after a prefix such as
+/// Play's package name), not the vendor's.
+fn is_content_id(id: &str) -> bool {
+    let last = id.rsplit(':').next().unwrap_or(id);
+    last.len() == 17 && last.starts_with('h') && last[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 pub(crate) fn csv_record(line: &str) -> Option<Vec<String>> {
@@ -256,13 +388,16 @@ impl<R: BufRead> FileSource<R> {
         };
         format.check_options(&options).map_err(refuse)?;
         let mut headers = None;
-        if format.is_csv() {
+        if format.is_csv() && !records.is_document() {
             records.csv = true;
             let header = records.next().transpose()?.map(|r| r.text);
             headers = Some(header.as_deref().and_then(csv_record).unwrap_or_default());
         }
         if let Some(headers) = &headers {
             format.check_headers(headers, &options).map_err(refuse)?;
+        }
+        if format.may_lack_ids() {
+            records.count_repeats();
         }
         Ok(FileSource {
             records,

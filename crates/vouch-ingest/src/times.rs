@@ -24,7 +24,15 @@ pub fn parse_time(raw: &str, custom: Option<&str>) -> Result<DateTime<Utc>, Stri
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Ok(t.with_timezone(&Utc));
     }
-    for pattern in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f %z"] {
+    if let Some(t) = with_zone_name(raw) {
+        return Ok(t);
+    }
+    for pattern in [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f %z",
+        // X's and the X archive's `Sat Mar 02 10:00:00 +0000 2024`.
+        "%a %b %d %H:%M:%S %z %Y",
+    ] {
         if let Ok(t) = DateTime::parse_from_str(raw, pattern) {
             return Ok(t.with_timezone(&Utc));
         }
@@ -36,6 +44,11 @@ pub fn parse_time(raw: &str, custom: Option<&str>) -> Result<DateTime<Utc>, Stri
         "%Y-%m-%d %H:%M",
         "%m/%d/%Y %H:%M:%S",
         "%m/%d/%Y %H:%M",
+        // Spreadsheets' and survey tools' 12-hour clocks.
+        "%m/%d/%Y %I:%M:%S %p",
+        "%m/%d/%Y %I:%M %p",
+        "%Y/%m/%d %I:%M:%S %p",
+        "%Y/%m/%d %H:%M:%S",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(raw, pattern) {
             return Ok(t.and_utc());
@@ -62,13 +75,91 @@ pub fn parse_time(raw: &str, custom: Option<&str>) -> Result<DateTime<Utc>, Stri
             .ok_or_else(|| format!("{raw:?} is out of range"));
     }
     Err(format!(
-        "{raw:?} is not a time Vouch recognises (RFC 3339, YYYY-MM-DD[ HH:MM:SS], Unix seconds, M/D/YYYY H:MM:SS); give --date-format"
+        "{raw:?} is not a time Vouch recognises (RFC 3339, YYYY-MM-DD[ HH:MM:SS], Unix seconds, M/D/YYYY H:MM:SS [AM|PM], YYYY/MM/DD H:MM:SS AM ZONE); give --date-format"
     ))
+}
+
+/// Zone abbreviations exports write after a time (Google Forms' direct
+/// download: `2024/03/01 10:15:00 AM EET`), with their UTC offsets in
+/// hours. Ambiguous ones (IST, CST in Asia) are left out: such a time needs
+/// `--date-format` with an offset.
+const ZONE_NAMES: &[(&str, i32)] = &[
+    ("UTC", 0),
+    ("GMT", 0),
+    ("WET", 0),
+    ("WEST", 1),
+    ("BST", 1),
+    ("CET", 1),
+    ("CEST", 2),
+    ("EET", 2),
+    ("EEST", 3),
+    ("MSK", 3),
+    ("EST", -5),
+    ("EDT", -4),
+    ("CST", -6),
+    ("CDT", -5),
+    ("MST", -7),
+    ("MDT", -6),
+    ("PST", -8),
+    ("PDT", -7),
+];
+
+/// A time ending in a zone abbreviation of `ZONE_NAMES`.
+fn with_zone_name(raw: &str) -> Option<DateTime<Utc>> {
+    let (time, zone) = raw.rsplit_once(' ')?;
+    let hours = ZONE_NAMES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(zone))?
+        .1;
+    let offset = chrono::FixedOffset::east_opt(hours * 3600)?;
+    let time = time.trim();
+    let naive = [
+        "%Y/%m/%d %I:%M:%S %p",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%m/%d/%Y %I:%M:%S %p",
+        "%m/%d/%Y %H:%M:%S",
+    ]
+    .iter()
+    .find_map(|p| NaiveDateTime::parse_from_str(time, p).ok())?;
+    Some(
+        naive
+            .and_local_timezone(offset)
+            .single()?
+            .with_timezone(&Utc),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::parse_time;
+
+    #[test]
+    fn vendor_layouts_without_a_date_format() {
+        let t = |raw| parse_time(raw, None).map(|t| t.to_rfc3339());
+        assert_eq!(
+            t("03/01/2024 08:15:00 AM"),
+            Ok("2024-03-01T08:15:00+00:00".into())
+        );
+        assert_eq!(
+            t("03/01/2024 08:15:00 PM"),
+            Ok("2024-03-01T20:15:00+00:00".into())
+        );
+        // Google Forms' direct download keeps the zone: EET is UTC+2.
+        assert_eq!(
+            t("2024/03/01 10:15:00 AM EET"),
+            Ok("2024-03-01T08:15:00+00:00".into())
+        );
+        assert_eq!(
+            t("Sat Mar 02 10:00:00 +0000 2024"),
+            Ok("2024-03-02T10:00:00+00:00".into())
+        );
+        assert_eq!(
+            t("Sat Mar 02 12:00:00 +0200 2024"),
+            Ok("2024-03-02T10:00:00+00:00".into())
+        );
+        assert!(t("2024/03/01 10:15:00 AM XYZ").is_err());
+    }
 
     #[test]
     fn the_forms_exports_use() {

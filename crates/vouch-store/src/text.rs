@@ -103,14 +103,15 @@ impl Store {
         Ok(rows.into_iter().map(feedback_text).collect())
     }
 
-    /// A page of feedback not analysed yet (sentiment unset), by id after `after`.
+    /// A page of feedback not analysed yet (sentiment unset), by id after
+    /// `after`; star-only reviews (no words) are never analysed.
     pub async fn untagged_feedback_texts(
         &self,
         after: Option<FeedbackId>,
         limit: u32,
     ) -> Result<Vec<FeedbackText>> {
         const SQL: &str = "SELECT id, title, body, language, rating_normalized, posted_at FROM feedback_items \
-            WHERE sentiment IS NULL AND id > $1 ORDER BY id LIMIT $2";
+            WHERE sentiment IS NULL AND (body <> '' OR title IS NOT NULL) AND id > $1 ORDER BY id LIMIT $2";
         let rows: Vec<FeedbackTextRow> = on_backend!(self, pool =>
             sqlx::query_as(SQL).bind(after.map_or(0, |a| a.0)).bind(i64::from(limit)).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(feedback_text).collect())

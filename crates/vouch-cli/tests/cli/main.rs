@@ -1652,3 +1652,55 @@ fn conversions_import_from_csv_once_per_order_naming_bad_lines() {
     );
     assert_fails_cleanly(&missing, "/no/such/orders.csv");
 }
+
+#[test]
+fn vendor_files_import_without_flags_and_reimport_adds_nothing() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vouch-ingest/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    for (file, items) in [
+        ("trustpilot_api_reviews_page.json", 2),
+        ("google_business_takeout_reviews.json", 2),
+        ("app_store_customer_reviews.json", 2),
+        ("zendesk_incremental_tickets.json", 2),
+        ("zendesk_satisfaction_ratings.json", 2),
+        ("x_api_v2_recent_search.json", 2),
+        ("x_archive_tweets.js", 2),
+        ("trustpilot_older_headers.csv", 2),
+        ("google_play_older_links.csv", 2),
+        ("tripadvisor_identical_guests.csv", 3),
+    ] {
+        let path = fixtures.join(file);
+        let first = vouch(&db, &["import", path.to_str().unwrap(), "--json"]);
+        assert_eq!(first.status.code(), Some(0), "{file}: {}", stdout(&first));
+        let first = json(&first);
+        assert_eq!(
+            (first["imported"].as_u64(), first["rejected"].as_u64()),
+            (Some(items), Some(0)),
+            "{file}"
+        );
+        let again = json(&vouch(&db, &["import", path.to_str().unwrap(), "--json"]));
+        assert_eq!(
+            (again["imported"].as_u64(), again["unchanged"].as_u64()),
+            (Some(0), Some(items)),
+            "{file}: a re-import adds nothing"
+        );
+    }
+    // Star-only reviews count as ratings and stay out of text analytics.
+    let star_only = with_store(&db, async |store| {
+        store
+            .feedback(&vouch_store::FeedbackFilter::default(), None, 500)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|f| f.feedback.body.is_empty())
+            .map(|f| (f.feedback.rating.is_some(), f.feedback.sentiment))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(star_only.len(), 4, "{star_only:?}");
+    assert!(
+        star_only
+            .iter()
+            .all(|(rated, sentiment)| *rated && sentiment.is_none())
+    );
+}
