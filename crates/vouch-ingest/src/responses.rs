@@ -97,11 +97,33 @@ const TIME_COLUMNS: &[&str] = &[
     "date",
     "created_at",
     "response date",
+    "recorded date",
 ];
 
 impl Columns {
-    fn from_header(headers: &[String], map: &FieldMap) -> Result<Columns, String> {
-        let lower: Vec<String> = headers.iter().map(|h| h.trim().to_lowercase()).collect();
+    fn from_header(
+        headers: &[String],
+        questions: Option<&[String]>,
+        map: &FieldMap,
+    ) -> Result<Columns, String> {
+        // A column's meaning is its name and, where the export gives one,
+        // its question's text.
+        let lower: Vec<String> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let question = questions
+                    .and_then(|q| q.get(i))
+                    .map(|q| q.trim().to_lowercase())
+                    .filter(|q| !q.is_empty() && !q.eq_ignore_ascii_case(h.trim()));
+                match question {
+                    Some(q) => format!("{} | {q}", h.trim().to_lowercase()),
+                    None => h.trim().to_lowercase(),
+                }
+            })
+            .collect();
+        let name_of = |i: usize| lower[i].split(" | ").next().unwrap_or_default().to_owned();
+        let question_of = |i: usize| lower[i].split(" | ").nth(1).map(str::to_owned);
         let mut columns = Columns::default();
         for field in FIELDS {
             if let Some(column) = map.get(field) {
@@ -114,27 +136,74 @@ impl Columns {
                 columns.by_field.insert(field, column.to_owned());
             }
         }
-        let taken = |c: &Columns, h: &str| c.by_field.values().any(|v| v.eq_ignore_ascii_case(h));
+        let taken = |c: &Columns, i: usize| {
+            c.by_field
+                .values()
+                .any(|v| v.eq_ignore_ascii_case(headers[i].trim()))
+        };
         let is_comment = |h: &str| COMMENT_WORDS.iter().any(|w| h.contains(w));
-        let mut guess = |field: &'static str, matches: &dyn Fn(&str) -> bool| {
+        let mut guess = |field: &'static str, matches: &dyn Fn(usize) -> bool| {
             if columns.by_field.contains_key(field) {
                 return;
             }
-            if let Some(i) = lower.iter().position(|h| matches(h) && !taken(&columns, h)) {
+            if let Some(i) = (0..lower.len()).find(|&i| matches(i) && !taken(&columns, i)) {
                 columns.by_field.insert(field, headers[i].trim().to_owned());
             }
         };
-        guess("answered_at", &|h| TIME_COLUMNS.contains(&h));
-        guess("email", &|h| h.contains("email") || h.contains("e-mail"));
-        guess("customer", &|h| {
-            ["customer_id", "external_id", "user_id"].contains(&h)
+        let either = |i: usize, test: &dyn Fn(&str) -> bool| {
+            test(&name_of(i)) || question_of(i).is_some_and(|q| test(&q))
+        };
+        guess("answered_at", &|i| {
+            either(i, &|h| TIME_COLUMNS.contains(&h))
         });
-        guess("locale", &|h| ["locale", "language"].contains(&h));
-        guess("name", &|h| ["name", "full name"].contains(&h));
-        guess("comment", &|h| is_comment(h));
-        guess("score", &|h| {
-            !is_comment(h) && SCORE_WORDS.iter().any(|w| h.contains(w))
+        guess("email", &|i| {
+            either(i, &|h| h.contains("email") || h.contains("e-mail"))
         });
+        guess("customer", &|i| {
+            either(i, &|h| {
+                ["customer_id", "external_id", "user_id"].contains(&h)
+            })
+        });
+        guess("locale", &|i| {
+            either(i, &|h| ["locale", "language"].contains(&h))
+        });
+        guess("name", &|i| {
+            either(i, &|h| ["name", "full name"].contains(&h))
+        });
+        guess("comment", &|i| is_comment(&lower[i]));
+        if !columns.by_field.contains_key("score") {
+            // Qualtrics' `Q1_NPS_GROUP` ("… - Group") holds the category
+            // code 1-3, not the score.
+            let group = |h: &str| h.contains("_nps_group") || h.ends_with(" - group");
+            let candidates: Vec<usize> = (0..lower.len())
+                .filter(|&i| {
+                    let h = &lower[i];
+                    !is_comment(h)
+                        && !group(h)
+                        && !taken(&columns, i)
+                        && SCORE_WORDS.iter().any(|w| h.contains(w))
+                })
+                .collect();
+            match candidates.as_slice() {
+                [] => {}
+                [one] => {
+                    columns
+                        .by_field
+                        .insert("score", headers[*one].trim().to_owned());
+                }
+                many => {
+                    let names: Vec<String> = many
+                        .iter()
+                        .map(|i| format!("{:?}", headers[*i].trim()))
+                        .collect();
+                    return Err(format!(
+                        "{} columns could be the score ({}): name one with --map score=COLUMN",
+                        many.len(),
+                        names.join(", ")
+                    ));
+                }
+            }
+        }
         for needed in ["score", "answered_at"] {
             if !columns.by_field.contains_key(needed) {
                 return Err(format!(
@@ -164,6 +233,44 @@ pub struct ResponseSource<R: BufRead> {
     columns: Columns,
     kind: SurveyKind,
     options: ReadOptions,
+    layout: Layout,
+}
+
+/// What the header rows said about the file.
+#[derive(Debug, Default)]
+struct Layout {
+    vendor: Option<&'static str>,
+    /// Qualtrics' second row: each column's question text.
+    questions: Option<Vec<String>>,
+    /// The zone of times written without one (Qualtrics' third row).
+    zone: Option<chrono_tz::Tz>,
+    /// An answer read while looking at the header rows, returned first.
+    second: Option<crate::Record>,
+}
+
+/// SurveyMonkey's second header row: nothing under the respondent's
+/// columns, and "Response", "Open-Ended Response" or a choice under each
+/// question.
+fn is_survey_monkey_second_row(fields: &[String]) -> bool {
+    fields.first().is_some_and(|f| f.trim().is_empty())
+        && fields
+            .iter()
+            .any(|f| matches!(f.trim(), "Response" | "Open-Ended Response"))
+}
+
+/// Qualtrics' third header row: `{"ImportId":"startDate",…}` in each column.
+fn is_qualtrics_import_row(text: &str) -> bool {
+    csv_record(text)
+        .and_then(|fields| fields.into_iter().next())
+        .is_some_and(|f| f.trim_start().starts_with("{\"ImportId\""))
+}
+
+/// The `timeZone` Qualtrics names for its dates in the third row.
+fn qualtrics_zone(text: &str) -> Option<chrono_tz::Tz> {
+    csv_record(text)?.iter().find_map(|field| {
+        let v: serde_json::Value = serde_json::from_str(field).ok()?;
+        v.get("timeZone")?.as_str()?.parse().ok()
+    })
 }
 
 impl<R: BufRead> ResponseSource<R> {
@@ -172,7 +279,11 @@ impl<R: BufRead> ResponseSource<R> {
         self.records.broken()
     }
 
-    /// Reads the header and decides which column holds which field.
+    /// Reads the header rows and decides which column holds which field.
+    /// Qualtrics writes three header rows (names, question texts, import
+    /// ids with the time zone) and SurveyMonkey two (questions, then
+    /// "Response" or the choice under each): those rows are headers, never
+    /// answers or rejects.
     pub fn new(reader: R, kind: SurveyKind, options: ReadOptions) -> Result<Self, Rejection> {
         let mut records = RecordReader::open_csv(reader)?;
         let header = records
@@ -190,19 +301,62 @@ impl<R: BufRead> ResponseSource<R> {
             .check(FIELDS, "responses-csv")
             .map_err(refuse)?;
         let headers = csv_record(&header).unwrap_or_default();
-        let columns = Columns::from_header(&headers, &options.mapping).map_err(refuse)?;
+        let mut layout = Layout::default();
+        if let Some(second) = records.next().transpose()? {
+            let fields = csv_record(&second.text).unwrap_or_default();
+            if is_survey_monkey_second_row(&fields) {
+                layout.vendor = Some("SurveyMonkey");
+            } else {
+                match records.next().transpose()? {
+                    Some(third) if is_qualtrics_import_row(&third.text) => {
+                        layout.vendor = Some("Qualtrics");
+                        layout.questions = Some(fields);
+                        layout.zone = qualtrics_zone(&third.text);
+                    }
+                    // Answers from the second row on: give both back, in order.
+                    Some(third) => {
+                        records.put_back(third);
+                        layout.second = Some(second);
+                    }
+                    None => records.put_back(second),
+                }
+            }
+        }
+        let columns = Columns::from_header(&headers, layout.questions.as_deref(), &options.mapping)
+            .map_err(refuse)?;
         Ok(ResponseSource {
             records,
             headers,
             columns,
             kind,
             options,
+            layout,
         })
+    }
+
+    /// The exporting tool, when its header shape says (`Qualtrics`,
+    /// `SurveyMonkey`).
+    pub fn vendor(&self) -> Option<&'static str> {
+        self.layout.vendor
     }
 
     /// Which column each field was read from, for the summary.
     pub fn columns(&self) -> impl Iterator<Item = (&str, &str)> {
         self.columns.by_field.iter().map(|(f, c)| (*f, c.as_str()))
+    }
+
+    /// A time written without a zone, in the zone the export names.
+    fn zoned(&self, raw: &str) -> Option<DateTime<Utc>> {
+        use chrono::TimeZone;
+        let zone = self.layout.zone?;
+        let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
+            .iter()
+            .find_map(|p| chrono::NaiveDateTime::parse_from_str(raw.trim(), p).ok())?;
+        Some(
+            zone.from_local_datetime(&naive)
+                .earliest()?
+                .with_timezone(&Utc),
+        )
     }
 
     fn parse(&self, line: u64, text: &str) -> Result<ImportedAnswer, String> {
@@ -236,8 +390,11 @@ impl<R: BufRead> ResponseSource<R> {
             .map_err(|e| format!("field `{}`: {e}", named("score")))?;
         let raw_time = get("answered_at")
             .ok_or_else(|| format!("field `{}`: missing", named("answered_at")))?;
-        let answered_at = parse_time(&raw_time, self.options.date_format.as_deref())
-            .map_err(|e| format!("field `{}`: {e}", named("answered_at")))?;
+        let answered_at = match self.zoned(&raw_time) {
+            Some(at) => at,
+            None => parse_time(&raw_time, self.options.date_format.as_deref())
+                .map_err(|e| format!("field `{}`: {e}", named("answered_at")))?,
+        };
         let email = get("email")
             .map(|e| Email::parse(&e).map_err(|err| format!("field `{}`: {err}", named("email"))))
             .transpose()?;
@@ -274,9 +431,12 @@ impl<R: BufRead> Iterator for ResponseSource<R> {
     type Item = Result<ImportedAnswer, Rejection>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let record = match self.records.next()? {
-            Ok(record) => record,
-            Err(rejection) => return Some(Err(rejection)),
+        let record = match self.layout.second.take() {
+            Some(second) => second,
+            None => match self.records.next()? {
+                Ok(record) => record,
+                Err(rejection) => return Some(Err(rejection)),
+            },
         };
         Some(
             self.parse(record.line, &record.text)

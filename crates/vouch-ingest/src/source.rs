@@ -164,6 +164,12 @@ impl<R: BufRead> RecordReader<R> {
         Ok(records)
     }
 
+    /// Gives `record` back: the next call returns it again.
+    pub(crate) fn put_back(&mut self, record: Record) {
+        debug_assert!(self.pending.is_none(), "one record at a time");
+        self.pending = Some(record);
+    }
+
     /// Counts repeated records from here on (see `Record::repeat`).
     pub(crate) fn count_repeats(&mut self) {
         self.seen = Some(std::collections::HashMap::new());

@@ -301,3 +301,88 @@ fn vendor_csv_quirks_keep_authors_ids_and_star_only_ratings() {
         "the same ids on every read"
     );
 }
+
+/// Each answer as (score, UTC time, email, comment).
+type Answer = (u8, String, Option<String>, Option<String>);
+
+fn answers(name: &str) -> Result<Vec<Answer>, String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
+    let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
+    let source = crate::ResponseSource::new(
+        file,
+        vouch_domain::SurveyKind::Nps,
+        crate::ReadOptions::default(),
+    )
+    .map_err(|e| e.reason)?;
+    Ok(source
+        .map(|a| {
+            let a = a.unwrap_or_else(|e| panic!("{name}: line {}: {}", e.line, e.reason));
+            (
+                a.score.value(),
+                a.answered_at.to_rfc3339(),
+                a.email.map(|e| e.as_str().to_owned()),
+                a.comment,
+            )
+        })
+        .collect())
+}
+
+#[test]
+fn survey_exports_with_header_rows_read_the_score_not_the_group() {
+    let qualtrics = answers("qualtrics_nps_export.csv").unwrap();
+    assert_eq!(
+        qualtrics.iter().map(|a| a.0).collect::<Vec<_>>(),
+        vec![10, 3, 8, 9],
+        "Q1, not Q1_NPS_GROUP"
+    );
+    // Denver is UTC-7 in March before daylight saving time.
+    assert_eq!(qualtrics[0].1, "2024-03-01T15:15:00+00:00");
+    assert_eq!(qualtrics[0].2.as_deref(), Some("ana@example.com"));
+    assert_eq!(qualtrics[1].3.as_deref(), Some("Invoices are always wrong"));
+    assert_eq!(qualtrics[2].3, None);
+
+    // Answered when submitted: the End Date.
+    let monkey = answers("surveymonkey_nps_export.csv").unwrap();
+    assert_eq!(
+        monkey,
+        vec![
+            (
+                10,
+                "2024-03-01T08:15:00+00:00".to_owned(),
+                Some("ana@example.com".to_owned()),
+                Some("Fast support".to_owned())
+            ),
+            (
+                3,
+                "2024-03-01T13:02:00+00:00".to_owned(),
+                Some("mihai@example.com".to_owned()),
+                Some("Invoices are always wrong".to_owned())
+            ),
+            (
+                0,
+                "2024-03-02T10:05:00+00:00".to_owned(),
+                Some("ioana@example.com".to_owned()),
+                None
+            ),
+        ]
+    );
+}
+
+#[test]
+fn two_columns_that_could_be_the_score_stop_the_import_and_are_named() {
+    let file = "email,date,How likely are you to recommend us?,Overall satisfaction rating\na@example.com,2024-03-01,9,4\n";
+    let refused = crate::ResponseSource::new(
+        file.as_bytes(),
+        vouch_domain::SurveyKind::Nps,
+        crate::ReadOptions::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        refused.reason.contains("2 columns could be the score (\"How likely are you to recommend us?\", \"Overall satisfaction rating\")"),
+        "{}",
+        refused.reason
+    );
+}

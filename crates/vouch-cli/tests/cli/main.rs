@@ -1704,3 +1704,63 @@ fn vendor_files_import_without_flags_and_reimport_adds_nothing() {
             .all(|(rated, sentiment)| *rated && sentiment.is_none())
     );
 }
+
+#[test]
+fn survey_exports_with_header_rows_give_the_true_nps_and_ambiguity_stops() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vouch-ingest/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    for (file, survey, imported) in [
+        ("qualtrics_nps_export.csv", "Qualtrics NPS", 4),
+        ("surveymonkey_nps_export.csv", "SurveyMonkey NPS", 3),
+    ] {
+        let path = fixtures.join(file);
+        let out = vouch(
+            &db,
+            &[
+                "import",
+                path.to_str().unwrap(),
+                "--survey",
+                survey,
+                "--json",
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{file}: header rows are not rejects"
+        );
+        let summary = json(&out);
+        assert_eq!(
+            (summary["imported"].as_u64(), summary["rejected"].as_u64()),
+            (Some(imported), Some(0)),
+            "{file}"
+        );
+    }
+    // Qualtrics: 10, 3, 8, 9 is NPS +25 (the group codes 3, 1, 2, 3 would say -100).
+    let nps = json(&vouch(&db, &["nps", "--survey", "Qualtrics NPS", "--json"]));
+    assert_eq!(nps["nps"].as_f64(), Some(25.0), "{nps}");
+
+    let ambiguous = dir.path().join("two_scores.csv");
+    std::fs::write(
+        &ambiguous,
+        "email,date,How likely are you to recommend us?,Overall satisfaction rating\na@example.com,2024-03-01,9,4\n",
+    )
+    .unwrap();
+    let out = vouch(
+        &db,
+        &[
+            "import",
+            ambiguous.to_str().unwrap(),
+            "--survey",
+            "Two",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("2 columns could be the score") && err.contains("Overall satisfaction rating"),
+        "{err}"
+    );
+}
