@@ -1,6 +1,6 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -12,10 +12,14 @@ use vouch_store::Store;
 
 use crate::table::thousands;
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct ImportArgs {
     /// The file to import; - reads standard input; .gz files are
     /// decompressed; UTF-16 files (Google Play's) are recognised by their BOM.
+    /// A directory or a .zip archive (a Google Takeout, an X archive) is
+    /// searched for .json, .js, .jsonl, .ndjson, .csv and .gz files; each
+    /// is imported and reported on its own, and files of no known format
+    /// are skipped.
     file: PathBuf,
     /// The file's format, or auto to recognise it from the first line:
     /// yelp, amazon, tripadvisor, google-business, app-store, twitter,
@@ -58,6 +62,10 @@ pub struct ImportArgs {
     /// Print the summary as JSON: imported, updated, unchanged, rejected, seconds.
     #[arg(long)]
     json: bool,
+    /// Set for each file of a directory or archive: the rejects file
+    /// collects every file's rejects, each naming its file.
+    #[arg(skip)]
+    rejects_of: Option<String>,
 }
 
 /// Opens `path` for reading from its start; `bar`, when the file's size is
@@ -86,7 +94,210 @@ fn open(path: &PathBuf, bar: &ProgressBar) -> std::io::Result<Box<dyn BufRead>> 
 /// Exit code 0 when every record was imported, 1 when some were rejected;
 /// a file that cannot be read at all is an error (exit code 2).
 pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    if args.file.is_dir() || is_zip(&args.file) {
+        return run_many(store, args).await;
+    }
     let name = args.file.display().to_string();
+    let summary = import_one(store, &args, &name).await?;
+    print_summary(&summary, &args, &name)?;
+    Ok(if summary.rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn is_zip(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+}
+
+/// Names of files that may hold feedback or answers.
+fn is_data_file(name: &str) -> bool {
+    let name = name.to_lowercase();
+    [".json", ".js", ".jsonl", ".ndjson", ".csv", ".gz"]
+        .iter()
+        .any(|e| name.ends_with(e))
+}
+
+/// Every data file under `dir`, in name order.
+fn files_under(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            files_under(&path, found)?;
+        } else if is_data_file(&path.to_string_lossy()) {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The data files of a zip archive, each copied out to `into` (import
+/// reads a file twice with --strict, and from its start), with the name
+/// it has in the archive.
+fn files_in_zip(archive: &Path, into: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let file = File::open(archive).map_err(|e| anyhow::anyhow!("{}: {e}", archive.display()))?;
+    let mut zip = zip::ZipArchive::new(BufReader::new(file))
+        .map_err(|e| anyhow::anyhow!("{}: not a zip archive: {e}", archive.display()))?;
+    let mut found = Vec::new();
+    let mut names: Vec<(usize, String)> = (0..zip.len())
+        .filter_map(|i| {
+            let entry = zip.by_index(i).ok()?;
+            // An entry whose name would leave the folder is not read.
+            let name = entry.enclosed_name()?.to_string_lossy().into_owned();
+            (entry.is_file() && is_data_file(&name)).then_some((i, name))
+        })
+        .collect();
+    names.sort_by(|a, b| a.1.cmp(&b.1));
+    for (n, (i, name)) in names.into_iter().enumerate() {
+        let mut entry = zip.by_index(i)?;
+        let base = Path::new(&name)
+            .file_name()
+            .map(|b| b.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = into.join(format!("{n}-{base}"));
+        let mut out = File::create(&path)?;
+        std::io::copy(&mut entry, &mut out)
+            .map_err(|e| anyhow::anyhow!("{}: {name}: {e}", archive.display()))?;
+        found.push((path, name));
+    }
+    Ok(found)
+}
+
+/// One file's outcome in a directory or archive.
+#[derive(serde::Serialize)]
+struct FileReport {
+    file: String,
+    #[serde(flatten)]
+    summary: Option<ImportSummary>,
+    /// Why nothing was imported from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Imports each data file of a directory or zip archive and reports each.
+/// Files of no known format are skipped (archives hold other things);
+/// a file that cannot be read is an error (exit 2) after the others.
+async fn run_many(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let root = args.file.display().to_string();
+    let scratch = tempfile::tempdir()?;
+    let files: Vec<(PathBuf, String)> = if is_zip(&args.file) {
+        files_in_zip(&args.file, scratch.path())?
+    } else {
+        let mut found = Vec::new();
+        files_under(&args.file, &mut found).map_err(|e| anyhow::anyhow!("{root}: {e}"))?;
+        found
+            .into_iter()
+            .map(|p| {
+                let name = p
+                    .strip_prefix(&args.file)
+                    .unwrap_or(&p)
+                    .display()
+                    .to_string();
+                (p, name)
+            })
+            .collect()
+    };
+    anyhow::ensure!(
+        !files.is_empty(),
+        "{root}: no .json, .js, .jsonl, .ndjson, .csv or .gz file in it"
+    );
+    if let Some(path) = &args.rejects {
+        // Emptied once; each file's rejects are appended.
+        File::create(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    let mut reports = Vec::new();
+    let mut total = ImportSummary::default();
+    for (path, name) in files {
+        let one = ImportArgs {
+            file: path,
+            rejects_of: Some(name.clone()),
+            ..args.clone()
+        };
+        let report = match import_one(store, &one, &name).await {
+            Ok(summary) => {
+                total.imported += summary.imported;
+                total.updated += summary.updated;
+                total.unchanged += summary.unchanged;
+                total.rejected += summary.rejected;
+                total.seconds += summary.seconds;
+                if !args.json {
+                    print_summary(&summary, &one, &name)?;
+                }
+                FileReport {
+                    file: name,
+                    summary: Some(summary),
+                    skipped: None,
+                    error: None,
+                }
+            }
+            Err(e) if e.to_string().contains("unrecognised format") => {
+                if !args.json {
+                    println!("{name}: skipped, not a format Vouch recognises");
+                }
+                FileReport {
+                    file: name,
+                    summary: None,
+                    skipped: Some("not a format Vouch recognises".into()),
+                    error: None,
+                }
+            }
+            Err(e) => {
+                if !args.json {
+                    println!("{name}: not imported: {e:#}");
+                }
+                FileReport {
+                    file: name,
+                    summary: None,
+                    skipped: None,
+                    error: Some(format!("{e:#}")),
+                }
+            }
+        };
+        reports.push(report);
+    }
+    let failed = reports.iter().any(|r| r.error.is_some());
+    let imported_files = reports.iter().filter(|r| r.summary.is_some()).count();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "files": reports,
+                "imported": total.imported,
+                "updated": total.updated,
+                "unchanged": total.unchanged,
+                "rejected": total.rejected,
+                "seconds": total.seconds,
+            })
+        );
+    } else {
+        println!(
+            "{root}: {} of {} files read: {} imported, {} updated, {} unchanged, {} rejected",
+            imported_files,
+            reports.len(),
+            thousands(total.imported),
+            thousands(total.updated),
+            thousands(total.unchanged),
+            thousands(total.rejected)
+        );
+    }
+    Ok(if failed {
+        ExitCode::from(2)
+    } else if total.rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Imports one file; `name` is how reports call it.
+async fn import_one(store: &Store, args: &ImportArgs, name: &str) -> anyhow::Result<ImportSummary> {
     anyhow::ensure!(
         !(args.strict && name == "-"),
         "--strict reads the file twice, so it needs a file, not standard input"
@@ -133,9 +344,15 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
         strict: args.strict,
     };
     let mut rejects = match &args.rejects {
-        Some(path) => Some(std::io::BufWriter::new(
-            File::create(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-        )),
+        Some(path) => {
+            let file = match args.rejects_of {
+                Some(_) => File::options().create(true).append(true).open(path),
+                None => File::create(path),
+            };
+            Some(std::io::BufWriter::new(
+                file.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            ))
+        }
         None => None,
     };
     // A file's size gives the bar an end, so an ETA; standard input has none.
@@ -151,7 +368,12 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut write_error = None;
     let reject = |r: &vouch_ingest::Rejection| {
         if let Some(out) = rejects.as_mut() {
-            let line = serde_json::json!({ "line": r.line, "reason": r.reason, "raw": r.raw });
+            let line = match &args.rejects_of {
+                Some(file) => {
+                    serde_json::json!({ "file": file, "line": r.line, "reason": r.reason, "raw": r.raw })
+                }
+                None => serde_json::json!({ "line": r.line, "reason": r.reason, "raw": r.raw }),
+            };
             if let Err(e) = writeln!(out, "{line}") {
                 write_error.get_or_insert(e);
             }
@@ -190,12 +412,7 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
     if let Some(e) = write_error {
         anyhow::bail!("writing the rejects file: {e}");
     }
-    print_summary(&summary, &args, &name)?;
-    Ok(if summary.rejected > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(summary)
 }
 
 fn print_summary(s: &ImportSummary, args: &ImportArgs, name: &str) -> anyhow::Result<()> {

@@ -1764,3 +1764,71 @@ fn survey_exports_with_header_rows_give_the_true_nps_and_ambiguity_stops() {
         "{err}"
     );
 }
+
+#[test]
+fn directories_and_zip_archives_import_file_by_file() {
+    use std::io::Write;
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vouch-ingest/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+
+    // An X archive as a folder: data/tweets.js beside files that are not feedback.
+    let archive = dir.path().join("twitter-archive");
+    std::fs::create_dir_all(archive.join("data")).unwrap();
+    std::fs::copy(
+        fixtures.join("x_archive_tweets.js"),
+        archive.join("data/tweets.js"),
+    )
+    .unwrap();
+    std::fs::write(
+        archive.join("data/account.js"),
+        "window.YTD.account.part0 = [{\"account\": {\"username\": \"example\"}}]",
+    )
+    .unwrap();
+    std::fs::write(archive.join("Your archive.html"), "<html></html>").unwrap();
+    let out = vouch(&db, &["import", archive.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let report = json(&out);
+    assert_eq!(report["imported"].as_u64(), Some(2), "{report}");
+    let files = report["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{report}");
+    assert_eq!(files[0]["file"], "data/account.js");
+    assert!(files[0]["skipped"].is_string(), "{report}");
+    assert_eq!(files[1]["file"], "data/tweets.js");
+    assert_eq!(files[1]["imported"].as_u64(), Some(2));
+
+    // A Google Takeout zip, deflated, with the reviews deep inside.
+    let zip_path = dir.path().join("takeout.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file(
+        "Takeout/Google Business Profile/account-1/location-1/reviews.json",
+        options,
+    )
+    .unwrap();
+    zip.write_all(&std::fs::read(fixtures.join("google_business_takeout_reviews.json")).unwrap())
+        .unwrap();
+    zip.start_file("Takeout/archive_browser.html", options)
+        .unwrap();
+    zip.write_all(b"<html></html>").unwrap();
+    zip.finish().unwrap();
+    let readable = vouch(&db, &["import", zip_path.to_str().unwrap()]);
+    assert_eq!(readable.status.code(), Some(0));
+    let text = stdout(&readable);
+    assert!(
+        text.contains(
+            "Takeout/Google Business Profile/account-1/location-1/reviews.json: 2 imported"
+        ) && text.contains("1 of 1 files read"),
+        "{text}"
+    );
+    let again = json(&vouch(
+        &db,
+        &["import", zip_path.to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(
+        (again["imported"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(2)),
+        "{again}"
+    );
+}
