@@ -28,6 +28,8 @@ pub struct ImportSummary {
     pub unchanged: u64,
     pub rejected: u64,
     pub seconds: f64,
+    /// Times written without a zone, read in `--tz` (UTC by default).
+    pub zoneless_times: u64,
 }
 
 impl ImportSummary {
@@ -86,6 +88,11 @@ pub async fn import<R: BufRead>(
         let mut first_pass = source()?;
         check_every_record(&mut first_pass, &mut reject)?;
         stop_if_broken(first_pass.records().broken(), &ImportSummary::default())?;
+        // The second pass counts the times again.
+        options
+            .read
+            .zoneless
+            .store(0, std::sync::atomic::Ordering::Relaxed);
     }
     let mut source = source()?;
     let parser = Arc::new(source.parser().clone());
@@ -150,6 +157,7 @@ pub async fn import<R: BufRead>(
     }
     stop_if_broken(source.records().broken(), &summary)?;
     summary.seconds = started.elapsed().as_secs_f64();
+    summary.zoneless_times = options.read.zoneless_times();
     Ok(summary)
 }
 
@@ -364,6 +372,10 @@ pub async fn import_responses<R: BufRead>(
         let mut first_pass = source()?;
         check_every_record(&mut first_pass, &mut reject)?;
         stop_if_broken(first_pass.broken(), &ImportSummary::default())?;
+        options
+            .read
+            .zoneless
+            .store(0, std::sync::atomic::Ordering::Relaxed);
     }
     let mut rows = source()?;
     let mut summary = ImportSummary::default();
@@ -432,6 +444,7 @@ pub async fn import_responses<R: BufRead>(
     }
     stop_if_broken(rows.broken(), &summary)?;
     summary.seconds = started.elapsed().as_secs_f64();
+    summary.zoneless_times = options.read.zoneless_times();
     Ok(summary)
 }
 

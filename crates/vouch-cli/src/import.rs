@@ -43,6 +43,11 @@ pub struct ImportArgs {
     /// when they are not ISO 8601 / RFC 3339, Unix seconds or M/D/YYYY H:MM:SS.
     #[arg(long, value_name = "FMT")]
     date_format: Option<String>,
+    /// The time zone of times written without one (Europe/Bucharest,
+    /// America/New_York…); times with a zone or offset keep theirs. The
+    /// summary says how many had none.
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
+    tz: chrono_tz::Tz,
     /// Import survey answers (responses-csv) into this survey, created if needed.
     #[arg(long, value_name = "NAME")]
     survey: Option<String>,
@@ -104,6 +109,12 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+fn parse_zone(raw: &str) -> Result<chrono_tz::Tz, String> {
+    raw.parse().map_err(|_| {
+        format!("{raw:?} is not a time zone of the tz database (e.g. UTC, Europe/Bucharest)")
     })
 }
 
@@ -227,6 +238,7 @@ async fn run_many(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 total.unchanged += summary.unchanged;
                 total.rejected += summary.rejected;
                 total.seconds += summary.seconds;
+                total.zoneless_times += summary.zoneless_times;
                 if !args.json {
                     print_summary(&summary, &one, &name)?;
                 }
@@ -274,6 +286,7 @@ async fn run_many(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 "unchanged": total.unchanged,
                 "rejected": total.rejected,
                 "seconds": total.seconds,
+                "zoneless_times": total.zoneless_times,
             })
         );
     } else {
@@ -337,6 +350,7 @@ async fn import_one(store: &Store, args: &ImportArgs, name: &str) -> anyhow::Res
         read: ReadOptions {
             mapping: FieldMap::parse(&args.map).map_err(anyhow::Error::msg)?,
             date_format: args.date_format.clone(),
+            zone: Some(args.tz),
             source,
             ..ReadOptions::default()
         },
@@ -435,6 +449,13 @@ fn print_summary(s: &ImportSummary, args: &ImportArgs, name: &str) -> anyhow::Re
             ""
         }
     );
+    if s.zoneless_times > 0 {
+        println!(
+            "{} times had no time zone and were read as {} (--tz sets another).",
+            thousands(s.zoneless_times),
+            args.tz
+        );
+    }
     if s.rejected > 0 {
         match &args.rejects {
             Some(path) => println!(

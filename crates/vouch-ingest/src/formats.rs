@@ -4,8 +4,8 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 use vouch_domain::{Author, Engagement, Feedback, Rating, Source};
 
+use crate::ReadOptions;
 use crate::mapping::Row;
-use crate::{ReadOptions, parse_time};
 
 /// A file format Vouch reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -657,7 +657,9 @@ fn stars_in(raw: &str, name: &str) -> Result<Rating, String> {
 
 fn time_in(row: &Row, name: &str, options: &ReadOptions) -> Result<DateTime<Utc>, String> {
     let raw = column(row, name)?;
-    parse_time(&raw, options.date_format.as_deref()).map_err(|e| format!("field `{name}`: {e}"))
+    options
+        .time(&raw)
+        .map_err(|e| format!("field `{name}`: {e}"))
 }
 
 fn trustpilot(row: &Row, options: &ReadOptions) -> Result<Feedback, String> {
@@ -696,7 +698,8 @@ fn google_play(row: &Row, options: &ReadOptions) -> Result<Feedback, String> {
         .or_else(|| title.clone())
         .unwrap_or_default();
     let posted_at = match row.get("Review Submit Date and Time") {
-        Some(raw) => parse_time(&raw, options.date_format.as_deref())
+        Some(raw) => options
+            .time(&raw)
             .map_err(|e| format!("field `Review Submit Date and Time`: {e}"))?,
         None => time_in(row, "Review Submit Millis Since Epoch", options)?,
     };
@@ -827,7 +830,8 @@ fn generic(row: &Row, options: &ReadOptions) -> Result<Feedback, String> {
     let date_column = map.get("date").is_some() || usual("date").iter().any(|c| row.has(c));
     let posted_at = match get("date") {
         Some((raw, column)) => Some(
-            parse_time(&raw, options.date_format.as_deref())
+            options
+                .time(&raw)
                 .map_err(|e| format!("field `{column}`: {e}"))?,
         ),
         None if date_column => return Err("field `date`: missing".to_owned()),

@@ -9,7 +9,7 @@ use vouch_domain::{Email, Locale, Score, SurveyKind};
 
 use crate::mapping::Row;
 use crate::source::{RecordReader, csv_record};
-use crate::{FieldMap, ReadOptions, Rejection, parse_time};
+use crate::{FieldMap, ReadOptions, Rejection};
 
 /// The fields of a response export; `--map` names their columns.
 const FIELDS: &[&str] = &[
@@ -392,7 +392,9 @@ impl<R: BufRead> ResponseSource<R> {
             .ok_or_else(|| format!("field `{}`: missing", named("answered_at")))?;
         let answered_at = match self.zoned(&raw_time) {
             Some(at) => at,
-            None => parse_time(&raw_time, self.options.date_format.as_deref())
+            None => self
+                .options
+                .time(&raw_time)
                 .map_err(|e| format!("field `{}`: {e}", named("answered_at")))?,
         };
         let email = get("email")

@@ -48,6 +48,32 @@ pub struct ReadOptions {
     /// When items of formats without dates (Tripadvisor) count as posted,
     /// typically the import's start; their ids do not depend on it.
     pub undated_at: DateTime<Utc>,
+    /// `--tz`: the zone of times written without one (default UTC).
+    pub zone: Option<chrono_tz::Tz>,
+    /// How many times were read without a zone, so in `zone`: shared by
+    /// every clone, counted on every thread, for the import's report.
+    pub zoneless: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl ReadOptions {
+    /// A time of the file: with its own zone, or in `zone` (counted).
+    pub fn time(&self, raw: &str) -> Result<DateTime<Utc>, String> {
+        let (at, zoneless) = crate::times::parse_time_in(
+            raw,
+            self.date_format.as_deref(),
+            self.zone.unwrap_or(chrono_tz::UTC),
+        )?;
+        if zoneless {
+            self.zoneless
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(at)
+    }
+
+    /// How many times so far had no zone.
+    pub fn zoneless_times(&self) -> u64 {
+        self.zoneless.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Splits a file into records, line-numbered; CSV headers come first. A

@@ -8,24 +8,61 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 /// seconds or milliseconds, and the US `M/D/YYYY H:MM:SS` of Google Forms
 /// and spreadsheets.
 pub fn parse_time(raw: &str, custom: Option<&str>) -> Result<DateTime<Utc>, String> {
+    read_time(raw, custom).map(|t| match t {
+        Read::Zoned(t) => t,
+        Read::Naive(t) => t.and_utc(),
+    })
+}
+
+/// `parse_time` for a time that may be written without a zone: such a
+/// time is in `zone`, and the second value is true.
+pub fn parse_time_in(
+    raw: &str,
+    custom: Option<&str>,
+    zone: chrono_tz::Tz,
+) -> Result<(DateTime<Utc>, bool), String> {
+    match read_time(raw, custom)? {
+        Read::Zoned(t) => Ok((t, false)),
+        Read::Naive(t) => {
+            // A time in a daylight-saving gap does not exist there: an hour on.
+            let local = zone
+                .from_local_datetime(&t)
+                .earliest()
+                .or_else(|| {
+                    zone.from_local_datetime(&(t + chrono::Duration::hours(1)))
+                        .earliest()
+                })
+                .ok_or_else(|| format!("{raw:?} does not exist in {zone}"))?;
+            Ok((local.with_timezone(&Utc), true))
+        }
+    }
+}
+
+/// A time read with its zone (or as Unix time), or without one.
+enum Read {
+    Zoned(DateTime<Utc>),
+    Naive(NaiveDateTime),
+}
+
+fn read_time(raw: &str, custom: Option<&str>) -> Result<Read, String> {
     let raw = raw.trim();
     if let Some(pattern) = custom {
         if let Ok(t) = DateTime::parse_from_str(raw, pattern) {
-            return Ok(t.with_timezone(&Utc));
+            return Ok(Read::Zoned(t.with_timezone(&Utc)));
         }
         if let Ok(t) = NaiveDateTime::parse_from_str(raw, pattern) {
-            return Ok(t.and_utc());
+            return Ok(Read::Naive(t));
         }
         if let Ok(d) = NaiveDate::parse_from_str(raw, pattern) {
-            return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+            return Ok(Read::Naive(d.and_hms_opt(0, 0, 0).unwrap_or_default()));
         }
         return Err(format!("{raw:?} does not match --date-format {pattern:?}"));
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(t.with_timezone(&Utc));
+        return Ok(Read::Zoned(t.with_timezone(&Utc)));
     }
     if let Some(t) = with_zone_name(raw) {
-        return Ok(t);
+        return Ok(Read::Zoned(t));
     }
     for pattern in [
         "%Y-%m-%d %H:%M:%S%.f%:z",
@@ -34,7 +71,7 @@ pub fn parse_time(raw: &str, custom: Option<&str>) -> Result<DateTime<Utc>, Stri
         "%a %b %d %H:%M:%S %z %Y",
     ] {
         if let Ok(t) = DateTime::parse_from_str(raw, pattern) {
-            return Ok(t.with_timezone(&Utc));
+            return Ok(Read::Zoned(t.with_timezone(&Utc)));
         }
     }
     for pattern in [
@@ -51,12 +88,12 @@ pub fn parse_time(raw: &str, custom: Option<&str>) -> Result<DateTime<Utc>, Stri
         "%Y/%m/%d %H:%M:%S",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(raw, pattern) {
-            return Ok(t.and_utc());
+            return Ok(Read::Naive(t));
         }
     }
     for pattern in ["%Y-%m-%d", "%m/%d/%Y"] {
         if let Ok(d) = NaiveDate::parse_from_str(raw, pattern) {
-            return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+            return Ok(Read::Naive(d.and_hms_opt(0, 0, 0).unwrap_or_default()));
         }
     }
     if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
@@ -72,6 +109,7 @@ pub fn parse_time(raw: &str, custom: Option<&str>) -> Result<DateTime<Utc>, Stri
         return Utc
             .timestamp_opt(seconds, (millis * 1_000_000) as u32)
             .single()
+            .map(Read::Zoned)
             .ok_or_else(|| format!("{raw:?} is out of range"));
     }
     Err(format!(
@@ -133,6 +171,29 @@ fn with_zone_name(raw: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::parse_time;
+
+    #[test]
+    fn times_without_a_zone_take_the_one_given() {
+        let bucharest: chrono_tz::Tz = "Europe/Bucharest".parse().unwrap();
+        let t = |raw| super::parse_time_in(raw, None, bucharest).map(|(t, z)| (t.to_rfc3339(), z));
+        assert_eq!(
+            t("2024-03-01 10:15:00"),
+            Ok(("2024-03-01T08:15:00+00:00".into(), true))
+        );
+        // Summer time: UTC+3.
+        assert_eq!(
+            t("07/01/2024 10:15:00 AM"),
+            Ok(("2024-07-01T07:15:00+00:00".into(), true))
+        );
+        assert_eq!(
+            t("2024-03-01T10:15:00Z"),
+            Ok(("2024-03-01T10:15:00+00:00".into(), false))
+        );
+        assert_eq!(
+            t("1709288100"),
+            Ok(("2024-03-01T10:15:00+00:00".into(), false))
+        );
+    }
 
     #[test]
     fn vendor_layouts_without_a_date_format() {

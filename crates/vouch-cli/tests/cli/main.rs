@@ -1832,3 +1832,53 @@ fn directories_and_zip_archives_import_file_by_file() {
         "{again}"
     );
 }
+
+#[test]
+fn times_without_a_zone_take_tz_and_the_summary_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let file = dir.path().join("mentions.csv");
+    std::fs::write(
+        &file,
+        "id,date,text\nm1,2024-03-01 10:15:00,Slow checkout again\nm2,2024-03-01T10:15:00Z,Fast delivery\n",
+    )
+    .unwrap();
+    let out = vouch(
+        &db,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--format",
+            "csv",
+            "--tz",
+            "Europe/Bucharest",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("1 times had no time zone and were read as Europe/Bucharest"),
+        "{}",
+        stdout(&out)
+    );
+    let times = with_store(&db, async |store| {
+        let mut items = store
+            .feedback(&vouch_store::FeedbackFilter::default(), None, 10)
+            .await
+            .unwrap();
+        items.sort_by(|a, b| a.feedback.source_id.cmp(&b.feedback.source_id));
+        items
+            .into_iter()
+            .map(|f| f.feedback.posted_at.to_rfc3339())
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(
+        times,
+        vec!["2024-03-01T08:15:00+00:00", "2024-03-01T10:15:00+00:00"],
+        "Bucharest is UTC+2 in March; a time with its zone keeps it"
+    );
+    let bad = vouch(
+        &db,
+        &["import", file.to_str().unwrap(), "--tz", "Mars/Olympus"],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+}
