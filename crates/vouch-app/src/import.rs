@@ -610,3 +610,200 @@ async fn respondents(store: &Store, rows: &[ImportedAnswer]) -> Result<Responden
     store.set_customer_attributes(&attributes).await?;
     Ok(known)
 }
+
+/// What a customer file changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CustomerImportSummary {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    pub seconds: f64,
+}
+
+/// `insider` (yes/no), as the playbooks' compliance rule reads it.
+fn insider_value(raw: &str) -> Option<&'static str> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" | "1" | "da" => Some("true"),
+        "no" | "n" | "false" | "0" | "nu" => Some("false"),
+        _ => None,
+    }
+}
+
+/// Imports a customer or CRM file (`vouch import --customers`): each row
+/// is upserted by email, else by the CRM's id. Name and locale are set
+/// when given; the other columns become attributes, `consent_PURPOSE`
+/// columns consent records and `insider` the insider flag. People erased
+/// on request are refused, never made again. A re-import changes nothing.
+pub async fn import_customers<R: BufRead>(
+    store: &Store,
+    reader: R,
+    mapping: &vouch_ingest::FieldMap,
+    mut reject: impl FnMut(&Rejection),
+    mut progress: impl FnMut(u64),
+) -> Result<(CustomerImportSummary, Option<&'static str>)> {
+    let started = std::time::Instant::now();
+    let mut rows = vouch_ingest::CustomerSource::new(reader, mapping).map_err(refused)?;
+    let vendor = rows.vendor();
+    let erased = crate::erasure::ErasedPeople::load(store).await?;
+    let mut summary = CustomerImportSummary::default();
+    let mut handled = 0u64;
+    loop {
+        let mut batch = Vec::with_capacity(BATCH);
+        let before = handled;
+        for row in rows.by_ref().take(BATCH) {
+            handled += 1;
+            match row {
+                Ok(row) => {
+                    let ids = crate::erasure::identifiers(
+                        row.email.as_ref().map(|e| e.as_str()),
+                        row.external_id.as_deref(),
+                        &[],
+                    );
+                    if erased.any(&ids) {
+                        summary.rejected += 1;
+                        reject(&Rejection {
+                            line: row.line,
+                            reason: "erased on request: not made again".to_owned(),
+                            raw: String::new(),
+                        });
+                    } else {
+                        batch.push(row);
+                    }
+                }
+                Err(rejection) => {
+                    summary.rejected += 1;
+                    reject(&rejection);
+                }
+            }
+        }
+        if handled == before {
+            break;
+        }
+        upsert_customer_rows(store, batch, &mut summary).await?;
+        progress(handled);
+    }
+    stop_if_broken(rows.broken(), &ImportSummary::default())?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok((summary, vendor))
+}
+
+async fn upsert_customer_rows(
+    store: &Store,
+    rows: Vec<vouch_ingest::ImportedCustomer>,
+    summary: &mut CustomerImportSummary,
+) -> Result<()> {
+    let emails: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.email.as_ref().map(|e| e.match_key()))
+        .collect();
+    let external: Vec<String> = rows.iter().filter_map(|r| r.external_id.clone()).collect();
+    let mut by_email = lookup(store, CustomerKey::Email, &emails).await?;
+    let mut by_external = lookup(store, CustomerKey::ExternalId, &external).await?;
+    let now = chrono::Utc::now();
+    let mut consents: BTreeMap<(i64, Purpose), bool> = BTreeMap::new();
+    let mut attributes: BTreeMap<(i64, String), String> = BTreeMap::new();
+    for row in rows {
+        // Attributes, consents and the insider flag from the other columns.
+        let mut own: BTreeMap<String, String> = BTreeMap::new();
+        let mut own_consents = Vec::new();
+        for (name, value) in &row.other {
+            if let Some(c) = consent_column(name, value) {
+                own_consents.push(c);
+            } else if name.eq_ignore_ascii_case("insider") {
+                if let Some(v) = insider_value(value) {
+                    own.insert("insider".to_owned(), v.to_owned());
+                }
+            } else {
+                own.insert(name.clone(), value.clone());
+            }
+        }
+        let known = row
+            .email
+            .as_ref()
+            .and_then(|e| by_email.get(&e.match_key()).copied())
+            .or_else(|| by_external.get(row.external_id.as_deref()?).copied());
+        let id = match known {
+            Some(id) => {
+                let Some(current) = store.customer(id).await? else {
+                    continue;
+                };
+                let mut profile = current.profile.clone();
+                if let Some(name) = &row.name {
+                    profile.name = Some(name.clone());
+                }
+                if let Some(locale) = &row.locale {
+                    profile.locale = locale.clone();
+                }
+                if profile.email.is_none() {
+                    profile.email = row.email.clone();
+                }
+                if profile.external_id.is_none() {
+                    profile.external_id = row.external_id.clone();
+                }
+                let details_changed = profile.name != current.profile.name
+                    || profile.locale != current.profile.locale
+                    || profile.email != current.profile.email
+                    || profile.external_id != current.profile.external_id;
+                if details_changed {
+                    store.update_customer(id, &profile).await?;
+                }
+                let attributes_changed = own
+                    .iter()
+                    .any(|(k, v)| current.profile.attributes.get(k) != Some(v));
+                let consents_changed = {
+                    let on_record = store.consents_of(id).await?;
+                    own_consents.iter().any(|(purpose, granted)| {
+                        !on_record
+                            .iter()
+                            .any(|c| c.purpose == *purpose && c.granted == *granted)
+                    })
+                };
+                if details_changed || attributes_changed || consents_changed {
+                    summary.updated += 1;
+                } else {
+                    summary.unchanged += 1;
+                }
+                for (k, v) in own {
+                    if current.profile.attributes.get(&k) != Some(&v) {
+                        attributes.insert((id.0, k), v);
+                    }
+                }
+                id
+            }
+            None => {
+                let mut profile = CustomerProfile::new(
+                    row.locale
+                        .clone()
+                        .unwrap_or_else(|| Locale::parse("en").expect("en is a locale")),
+                    now,
+                );
+                profile.email = row.email.clone();
+                profile.external_id = row.external_id.clone();
+                profile.name = row.name.clone();
+                profile.attributes = own;
+                let id = store.insert_customers(&[profile]).await?[0];
+                if let Some(email) = &row.email {
+                    by_email.insert(email.match_key(), id);
+                }
+                if let Some(x) = &row.external_id {
+                    by_external.insert(x.clone(), id);
+                }
+                summary.created += 1;
+                id
+            }
+        };
+        for (purpose, granted) in own_consents {
+            consents.insert((id.0, purpose), granted);
+        }
+    }
+    let attributes: Vec<(CustomerId, String, String)> = attributes
+        .into_iter()
+        .map(|((id, name), value)| (CustomerId(id), name, value))
+        .collect();
+    if !attributes.is_empty() {
+        store.set_customer_attributes(&attributes).await?;
+    }
+    record_imported_consents(store, consents).await?;
+    Ok(())
+}

@@ -51,6 +51,15 @@ pub struct ImportArgs {
     /// Import survey answers (responses-csv) into this survey, created if needed.
     #[arg(long, value_name = "NAME")]
     survey: Option<String>,
+    /// The file holds customers, one a row (a CRM export: HubSpot and
+    /// Salesforce contacts are recognised): each is created or updated,
+    /// matched by email, else by id (Record ID, Contact ID, external_id).
+    /// Name and locale are set when given, consent_PURPOSE columns (yes/no)
+    /// record consent, insider (yes/no) marks employees and relatives, and
+    /// every other column becomes an attribute. Fields for --map: email,
+    /// customer, name, first_name, last_name, locale.
+    #[arg(long, conflicts_with_all = ["survey", "strict", "dry_run"])]
+    customers: bool,
     /// The survey's kind, for --survey: nps (0-10), csat (1-5), ces (1-7).
     #[arg(long, default_value = "nps", value_parser = ["nps", "csat", "ces"])]
     kind: String,
@@ -99,12 +108,79 @@ fn open(path: &PathBuf, bar: &ProgressBar) -> std::io::Result<Box<dyn BufRead>> 
 /// Exit code 0 when every record was imported, 1 when some were rejected;
 /// a file that cannot be read at all is an error (exit code 2).
 pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    if args.customers {
+        return run_customers(store, &args).await;
+    }
     if args.file.is_dir() || is_zip(&args.file) {
         return run_many(store, args).await;
     }
     let name = args.file.display().to_string();
     let summary = import_one(store, &args, &name).await?;
     print_summary(&summary, &args, &name)?;
+    Ok(if summary.rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `--customers`: upserts the file's customers and reports what changed.
+async fn run_customers(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let name = args.file.display().to_string();
+    let size = (name != "-")
+        .then(|| std::fs::metadata(&args.file).ok())
+        .flatten()
+        .map(|m| m.len());
+    let bar = match size {
+        Some(len) => crate::progress::file(len),
+        None => crate::progress::counter(),
+    };
+    let mut rejects = match &args.rejects {
+        Some(path) => Some(std::io::BufWriter::new(
+            File::create(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        )),
+        None => None,
+    };
+    let mut write_error = None;
+    let reject = |r: &vouch_ingest::Rejection| {
+        if let Some(out) = rejects.as_mut() {
+            let line = serde_json::json!({ "line": r.line, "reason": r.reason, "raw": r.raw });
+            if let Err(e) = writeln!(out, "{line}") {
+                write_error.get_or_insert(e);
+            }
+        }
+    };
+    let progress = |done| bar.set_message(crate::progress::importing(done, bar.elapsed()));
+    let mapping = FieldMap::parse(&args.map).map_err(anyhow::Error::msg)?;
+    let reader = open(&args.file, &bar).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let (summary, vendor) =
+        vouch_app::import::import_customers(store, reader, &mapping, reject, progress)
+            .await
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    bar.finish_and_clear();
+    if let Some(out) = rejects.as_mut() {
+        out.flush()?;
+    }
+    if let Some(e) = write_error {
+        anyhow::bail!("writing the rejects file: {e}");
+    }
+    if args.json {
+        let mut value = serde_json::to_value(summary)?;
+        value["vendor"] = serde_json::json!(vendor);
+        println!("{value}");
+    } else {
+        println!(
+            "{name}{}: {} customers created, {} updated, {} unchanged, {} rejected in {:.1} s",
+            vendor
+                .map(|v| format!(" ({v} contacts)"))
+                .unwrap_or_default(),
+            thousands(summary.created),
+            thousands(summary.updated),
+            thousands(summary.unchanged),
+            thousands(summary.rejected),
+            summary.seconds
+        );
+    }
     Ok(if summary.rejected > 0 {
         ExitCode::from(1)
     } else {

@@ -8,6 +8,7 @@
 //! more implementation.
 
 mod conversions;
+mod customers;
 mod document;
 mod formats;
 #[cfg(test)]
@@ -20,6 +21,7 @@ mod times;
 mod vendor_files;
 
 pub use conversions::{ConversionRow, read_conversions};
+pub use customers::{CUSTOMER_FIELDS, CustomerSource, ImportedCustomer};
 pub use formats::{FORMAT_NAMES, Format, generic_field_names};
 pub use mapping::FieldMap;
 pub use responses::{ImportedAnswer, ResponseSource};

@@ -1882,3 +1882,84 @@ fn times_without_a_zone_take_tz_and_the_summary_says_so() {
     );
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn customer_files_upsert_by_email_or_id_with_consent_and_insiders() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let file = dir.path().join("hubspot-contacts.csv");
+    std::fs::write(
+        &file,
+        "Record ID,First Name,Last Name,Email,Lifecycle Stage,Contact owner,Preferred language,Plan,consent_marketing,insider\n\
+         51,Ana,Popescu,ana@example.com,customer,Dan,ro,pro,yes,no\n\
+         52,Dan,Staff,dan@example.com,customer,Dan,,team,no,yes\n\
+         53,,,,lead,,,,,\n\
+         54,Bad,Email,not-an-email,lead,,,,,\n",
+    )
+    .unwrap();
+    let out = vouch(
+        &db,
+        &["import", file.to_str().unwrap(), "--customers", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "one bad row");
+    let first: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            first["created"].as_u64(),
+            first["rejected"].as_u64(),
+            first["vendor"].as_str()
+        ),
+        (Some(3), Some(1), Some("HubSpot")),
+        "{first}"
+    );
+    let again: Value = serde_json::from_slice(
+        &vouch(
+            &db,
+            &["import", file.to_str().unwrap(), "--customers", "--json"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            again["created"].as_u64(),
+            again["updated"].as_u64(),
+            again["unchanged"].as_u64()
+        ),
+        (Some(0), Some(0), Some(3)),
+        "a re-import changes nothing: {again}"
+    );
+    // A later export moves Ana to another plan: found by email, updated.
+    std::fs::write(&file, "Email,Plan\nana@example.com,enterprise\n").unwrap();
+    let moved = json(&vouch(
+        &db,
+        &["import", file.to_str().unwrap(), "--customers", "--json"],
+    ));
+    assert_eq!(moved["updated"].as_u64(), Some(1), "{moved}");
+    let (ana, dan) = with_store(&db, async |store| {
+        let ana = store.find_customer("ana@example.com").await.unwrap();
+        let dan = store.find_customer("dan@example.com").await.unwrap();
+        let consents = store.consents_of(ana.id).await.unwrap();
+        (
+            (
+                ana.profile.name.clone(),
+                ana.profile.locale.as_str().to_owned(),
+                ana.profile.attributes.get("Plan").cloned(),
+                ana.profile.external_id.clone(),
+                consents.iter().any(|c| c.granted),
+            ),
+            dan.profile.attributes.get("insider").cloned(),
+        )
+    });
+    assert_eq!(
+        ana,
+        (
+            Some("Ana Popescu".to_owned()),
+            "ro".to_owned(),
+            Some("enterprise".to_owned()),
+            Some("51".to_owned()),
+            true
+        )
+    );
+    assert_eq!(dan.as_deref(), Some("true"));
+}
