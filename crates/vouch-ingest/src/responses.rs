@@ -98,6 +98,9 @@ const TIME_COLUMNS: &[&str] = &[
     "created_at",
     "response date",
     "recorded date",
+    // Delighted's and Formbricks' exports.
+    "created",
+    "created at",
 ];
 
 impl Columns {

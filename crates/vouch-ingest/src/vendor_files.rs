@@ -371,6 +371,45 @@ fn survey_exports_with_header_rows_read_the_score_not_the_group() {
 }
 
 #[test]
+fn delighted_and_google_forms_exports_need_no_flags() {
+    assert_eq!(
+        answers("delighted_nps_export.csv").unwrap(),
+        vec![
+            (
+                9,
+                "2024-03-01T10:15:00+00:00".to_owned(),
+                Some("ana@example.com".to_owned()),
+                Some("Great onboarding".to_owned())
+            ),
+            (
+                4,
+                "2024-03-02T11:00:00+00:00".to_owned(),
+                Some("mihai@example.com".to_owned()),
+                Some("Too slow, and support never answered".to_owned())
+            ),
+        ]
+    );
+    // The direct download keeps the form's zone: EET is UTC+2.
+    assert_eq!(
+        answers("google_forms_direct_download.csv").unwrap(),
+        vec![
+            (
+                10,
+                "2024-03-01T08:15:00+00:00".to_owned(),
+                Some("ana@example.com".to_owned()),
+                Some("Fast support".to_owned())
+            ),
+            (
+                6,
+                "2024-03-01T12:30:00+00:00".to_owned(),
+                Some("mihai@example.com".to_owned()),
+                None
+            ),
+        ]
+    );
+}
+
+#[test]
 fn two_columns_that_could_be_the_score_stop_the_import_and_are_named() {
     let file = "email,date,How likely are you to recommend us?,Overall satisfaction rating\na@example.com,2024-03-01,9,4\n";
     let refused = crate::ResponseSource::new(
