@@ -19,6 +19,7 @@ pub mod records;
 pub mod reports;
 pub mod retention;
 pub mod secrets;
+pub mod sources;
 pub mod surveys;
 pub mod templates;
 pub mod text;

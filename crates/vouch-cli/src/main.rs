@@ -13,6 +13,7 @@ mod playbooks;
 mod program;
 mod progress;
 mod serve;
+mod sources;
 mod table;
 mod text;
 
@@ -151,6 +152,10 @@ enum Command {
     ///   vouch import mentions.csv --format csv --source reddit --map text=Body --map date=Posted
     ///   vouch import answers.csv --survey "NPS 2025" --kind nps --map score="How likely…"
     Import(import::ImportArgs),
+    /// Connectors: feedback pulled from vendors' APIs (Trustpilot, Zendesk)
+    /// on a schedule, each from where its last sync stopped.
+    #[command(subcommand)]
+    Sources(sources::SourcesCommand),
     /// Text analytics: score texts, learn from ratings, re-tag stored feedback.
     #[command(subcommand)]
     Text(text::TextCommand),
@@ -360,6 +365,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(command) => bench::run(&store, command).await,
         Command::Text(command) => text::run(&store, command).await,
         Command::Topics(command) => text::run_topics(&store, command).await,
+        Command::Sources(command) => {
+            let code = sources::run(&store, command).await;
+            store.close().await;
+            return code;
+        }
         Command::Import(args) => {
             let code = import::run(&store, args).await;
             store.close().await;

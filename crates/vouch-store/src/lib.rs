@@ -28,6 +28,7 @@ mod program;
 mod retention;
 mod rows;
 mod sealed;
+mod sources;
 mod staff;
 mod store;
 mod surveys;
@@ -56,6 +57,7 @@ pub use program::{
 };
 pub use retention::Purged;
 pub use sealed::SecretKey;
+pub use sources::{NewSource, StoredSource};
 pub use staff::{ApiTokenInfo, StaffAccount, StaffUser, UserChange};
 pub use store::{Backend, Store};
 pub use tasks::{NewTask, TaskChange, TaskFilter, TaskRecord, TaskTimes};

@@ -20,6 +20,8 @@ use crate::{Result, Store, StoreError};
 /// The columns sealed values are bound to.
 pub(crate) const WEBHOOK_SECRET: &str = "webhooks.secret";
 pub(crate) const TOTP_SECRET: &str = "users.totp_secret";
+/// A connector's API key or token.
+pub(crate) const SOURCE_CREDENTIALS: &str = "feedback_sources.credentials";
 /// Settings named `secret.…` (the erasure key) are sealed too.
 pub(crate) const SECRET_SETTING: &str = "settings.secret";
 

@@ -1963,3 +1963,238 @@ fn customer_files_upsert_by_email_or_id_with_consent_and_insiders() {
     );
     assert_eq!(dan.as_deref(), Some("true"));
 }
+
+/// A local HTTP server that answers as a vendor's API documents: each
+/// request (its path with query, and its headers, lower-cased) goes to
+/// `answer`, which gives the status, extra headers and body.
+fn vendor_api(
+    answer: impl Fn(
+        &str,
+        &std::collections::HashMap<String, String>,
+    ) -> (u16, Vec<(&'static str, String)>, String)
+    + Send
+    + 'static,
+) -> String {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let target = request_line.split(' ').nth(1).unwrap_or("/").to_owned();
+            let mut headers = std::collections::HashMap::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':') {
+                    headers.insert(k.trim().to_lowercase(), v.trim().to_owned());
+                }
+            }
+            let (status, extra, body) = answer(&target, &headers);
+            let mut out = stream;
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in extra {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = out.write_all(head.as_bytes());
+            let _ = out.write_all(body.as_bytes());
+        }
+    });
+    base
+}
+
+fn trustpilot_review(n: usize) -> Value {
+    serde_json::json!({
+        "links": [],
+        "id": format!("{n:024x}"),
+        "consumer": {"id": format!("c{n}"), "displayName": format!("Customer {n}")},
+        "stars": 1 + n % 5,
+        "title": "Review",
+        "text": format!("Review number {n}: delivery was fine"),
+        "language": "en",
+        "createdAt": format!("2024-03-01T10:{:02}:{:02}Z", n / 60 % 60, n % 60),
+    })
+}
+
+#[test]
+fn connectors_page_back_off_resume_and_keep_credentials_sealed() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("vouch.db");
+    let db = format!("sqlite://{}", db_path.display());
+
+    // Trustpilot: 130 reviews in pages of 100, one 429 on the way, and a
+    // key that can expire.
+    let limited = Arc::new(AtomicBool::new(false));
+    let key = Arc::new(std::sync::Mutex::new("tp-key-0001".to_owned()));
+    let (limited_in, key_in) = (limited.clone(), key.clone());
+    let base = vendor_api(move |target, headers| {
+        if headers.get("apikey") != Some(&*key_in.lock().unwrap()) {
+            return (401, vec![], r#"{"message": "Unauthorized"}"#.to_owned());
+        }
+        assert!(
+            target.starts_with("/v1/business-units/bu-1/reviews?"),
+            "{target}"
+        );
+        assert!(target.contains("orderBy=createdat.asc"), "{target}");
+        let page: usize = target.split("page=").nth(1).unwrap()[..1].parse().unwrap();
+        if page == 2 && !limited_in.swap(true, Ordering::SeqCst) {
+            return (429, vec![("retry-after", "1".to_owned())], "{}".to_owned());
+        }
+        let reviews: Vec<Value> = match page {
+            1 => (0..100).map(trustpilot_review).collect(),
+            2 => (100..130).map(trustpilot_review).collect(),
+            _ => vec![],
+        };
+        (
+            200,
+            vec![],
+            serde_json::json!({"links": [], "reviews": reviews}).to_string(),
+        )
+    });
+    let add = |name: &str, kind: &str, account: &str, var: &str, value: &str, base: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vouch"))
+            .args([
+                "--db",
+                &db,
+                "sources",
+                "add",
+                name,
+                "--kind",
+                kind,
+                "--account",
+                account,
+            ])
+            .args(["--credentials-env", var, "--base-url", base])
+            .env(var, value)
+            .output()
+            .unwrap()
+    };
+    let out = add("tp", "trustpilot", "bu-1", "TP_KEY", "tp-key-0001", &base);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = json(&vouch(&db, &["sources", "sync", "tp", "--json"]));
+    assert_eq!(
+        (
+            first["pages"].as_u64(),
+            first["imported"].as_u64(),
+            first["waits"].as_u64()
+        ),
+        (Some(2), Some(130), Some(1)),
+        "{first}"
+    );
+    let again = json(&vouch(&db, &["sources", "sync", "tp", "--json"]));
+    assert_eq!(
+        (again["imported"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(30)),
+        "a re-sync reads the last page again and adds nothing: {again}"
+    );
+    // The key expires: the sync stops with the reason, and the list shows it.
+    *key.lock().unwrap() = "tp-key-0002".to_owned();
+    let refused = vouch(&db, &["sources", "sync", "tp"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stdout).contains("refused the credentials (HTTP 401)"),
+        "{}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
+
+    // Zendesk: a cursor export whose second page fails once.
+    let failed_once = Arc::new(AtomicU32::new(0));
+    let failed_in = failed_once.clone();
+    let zendesk = vendor_api(move |target, headers| {
+        use base64::Engine;
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD
+                .encode("agent@example.com/token:zd-token-0001")
+        );
+        if headers.get("authorization") != Some(&expected) {
+            return (401, vec![], "{}".to_owned());
+        }
+        let ticket = |id: u64| {
+            serde_json::json!({"id": id, "created_at": "2024-03-01T08:15:00Z", "subject": "Help",
+                "description": format!("Ticket {id}: the export button does nothing"), "requester_id": 7})
+        };
+        if target.contains("start_time=0") {
+            let page = serde_json::json!({"tickets": [ticket(1), ticket(2)], "after_cursor": "c1", "end_of_stream": false});
+            return (200, vec![], page.to_string());
+        }
+        assert!(target.contains("cursor=c1"), "{target}");
+        if failed_in.fetch_add(1, Ordering::SeqCst) == 0 {
+            return (500, vec![], "{}".to_owned());
+        }
+        let page = serde_json::json!({"tickets": [ticket(3)], "after_cursor": "c2", "end_of_stream": true});
+        (200, vec![], page.to_string())
+    });
+    let out = add(
+        "support",
+        "zendesk",
+        "agent@example.com@example",
+        "ZD_TOKEN",
+        "zd-token-0001",
+        &zendesk,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let broken = vouch(&db, &["sources", "sync", "support", "--json"]);
+    assert_eq!(broken.status.code(), Some(1));
+    let broken: Value = serde_json::from_slice(&broken.stdout).unwrap();
+    assert_eq!(broken["imported"].as_u64(), Some(2), "{broken}");
+    assert!(
+        broken["error"].as_str().unwrap().contains("HTTP 500"),
+        "{broken}"
+    );
+    let resumed = json(&vouch(&db, &["sources", "sync", "support", "--json"]));
+    assert_eq!(
+        (resumed["pages"].as_u64(), resumed["imported"].as_u64()),
+        (Some(1), Some(1)),
+        "the interrupted sync resumes from its cursor: {resumed}"
+    );
+
+    let list = json(&vouch(&db, &["sources", "list", "--json"]));
+    let text = list.to_string();
+    assert!(!text.contains("tp-key-0001") && !text.contains("zd-token-0001"));
+    assert_eq!(list[0]["name"], "support");
+    assert_eq!(list[0]["cursor"], "c2");
+    assert_eq!(list[0]["items_pulled"].as_u64(), Some(3));
+    assert!(
+        list[1]["last_error"].as_str().unwrap().contains("HTTP 401"),
+        "{list}"
+    );
+    // Sealed at rest: the database file holds neither credential in clear.
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("vouch.db") && !path.to_string_lossy().ends_with(".key")
+        {
+            bytes.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(!bytes.is_empty());
+    for secret in ["tp-key-0001", "zd-token-0001"] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} in clear"
+        );
+    }
+    assert!(vouch(&db, &["sources", "remove", "tp"]).status.success());
+}

@@ -1,0 +1,162 @@
+//! `vouch sources`: connectors that pull feedback from vendors' APIs.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use vouch_app::sources::{CONNECTORS, Connector};
+use vouch_store::{NewSource, Store};
+
+use crate::table::{Table, terminal_safe, thousands};
+
+#[derive(Subcommand)]
+pub enum SourcesCommand {
+    /// Connect a vendor's API. The credentials are read from an
+    /// environment variable (never from the command line, where `ps` and
+    /// shell history would show them) and kept sealed.
+    ///
+    /// Examples:
+    ///   TP_KEY=… vouch sources add trustpilot-main --kind trustpilot --account 507f191e810c19729de860ea --credentials-env TP_KEY
+    ///   ZD_TOKEN=… vouch sources add support --kind zendesk --account agent@example.com@example --credentials-env ZD_TOKEN
+    #[command(verbatim_doc_comment)]
+    Add {
+        /// A name for it.
+        name: String,
+        /// trustpilot or zendesk.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(CONNECTORS))]
+        kind: String,
+        /// Trustpilot: the business unit id. Zendesk: the agent's email and
+        /// the subdomain, agent@example.com@SUBDOMAIN.
+        #[arg(long)]
+        account: String,
+        /// The environment variable that holds the API key (Trustpilot) or
+        /// API token (Zendesk).
+        #[arg(long, value_name = "VAR")]
+        credentials_env: String,
+        /// The API's address, when not the vendor's own (a relay, a test server).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Minutes between syncs (5 to 10080).
+        #[arg(long, default_value_t = 60)]
+        every: i64,
+    },
+    /// The sources with their last sync, next sync, items pulled and last error.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pull a source now, from where its last sync stopped.
+    Sync {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget a source (what it pulled stays).
+    Remove { name: String },
+}
+
+pub async fn run(store: &Store, command: SourcesCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        SourcesCommand::Add {
+            name,
+            kind,
+            account,
+            credentials_env,
+            base_url,
+            every,
+        } => {
+            let credentials = std::env::var(&credentials_env).map_err(|_| {
+                anyhow::anyhow!("the environment variable {credentials_env} is not set")
+            })?;
+            let connector: Connector = kind.parse().map_err(anyhow::Error::msg)?;
+            let base_url = base_url.unwrap_or_else(|| connector.default_base_url(&account));
+            let source = NewSource {
+                name: name.clone(),
+                kind,
+                base_url,
+                account,
+                credentials,
+                every_minutes: every,
+            };
+            let id = vouch_app::sources::add(store, source, chrono::Utc::now()).await?;
+            println!(
+                "Source {name:?} added (id {id}); it syncs every {every} minutes while vouch serve runs, or now with: vouch sources sync {name:?}"
+            );
+        }
+        SourcesCommand::List { json } => {
+            let sources = store.sources().await?;
+            if json {
+                println!("{}", serde_json::to_string(&sources)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            if sources.is_empty() {
+                println!(
+                    "No sources yet. Add one with: vouch sources add NAME --kind trustpilot …"
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut table = Table::new(&[
+                "name",
+                "kind",
+                "account",
+                "last sync",
+                "next sync",
+                "items",
+                "last error",
+            ]);
+            let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map_or("never".to_owned(), |t| {
+                    t.format("%Y-%m-%d %H:%M").to_string()
+                })
+            };
+            for s in sources {
+                table.row(vec![
+                    terminal_safe(&s.name),
+                    s.kind,
+                    terminal_safe(&s.account),
+                    at(s.last_sync_at),
+                    at(s.next_sync_at),
+                    thousands(s.items_pulled.max(0) as u64),
+                    terminal_safe(s.last_error.as_deref().unwrap_or("")),
+                ]);
+            }
+            print!("{}", table.render());
+        }
+        SourcesCommand::Sync { name, json } => {
+            let source = store.source(&name).await?.ok_or_else(|| {
+                anyhow::anyhow!("no source named {name:?} (see vouch sources list)")
+            })?;
+            let report = vouch_app::sources::sync(store, &source, chrono::Utc::now()).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "{}: {} pages, {} imported, {} updated, {} unchanged, {} rejected{}",
+                    terminal_safe(&name),
+                    report.pages,
+                    thousands(report.imported),
+                    thousands(report.updated),
+                    thousands(report.unchanged),
+                    thousands(report.rejected),
+                    if report.waits > 0 {
+                        format!(" ({} rate limits waited out)", report.waits)
+                    } else {
+                        String::new()
+                    }
+                );
+                if let Some(error) = &report.error {
+                    println!("Stopped: {}", terminal_safe(error));
+                }
+            }
+            if report.error.is_some() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        SourcesCommand::Remove { name } => {
+            if !store.remove_source(&name).await? {
+                anyhow::bail!("no source named {name:?}");
+            }
+            println!("Source {name:?} removed; the feedback it pulled stays.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
