@@ -26,6 +26,8 @@ pub enum Task {
     PlaybookSchedule,
     /// Pays the referrals whose hold has ended.
     ProgramSweep,
+    /// Pulls the connectors whose next sync is due.
+    SourcesSync,
     /// Mails member `member_id` a portal sign-in link (made at send time).
     PortalLink {
         member_id: i64,
@@ -52,6 +54,9 @@ pub enum Task {
 /// The scheduled playbooks' tick, by its schedule name.
 pub const PLAYBOOK_SCHEDULE: &str = "playbooks.schedule";
 
+/// The connectors' schedule name.
+pub const SOURCES_SCHEDULE: &str = "sources.sync";
+
 /// The program sweep's schedule name.
 pub const PROGRAM_SCHEDULE: &str = "program.sweep";
 
@@ -73,6 +78,7 @@ impl Task {
             Task::TaskSweep => JobKind::TaskSweep,
             Task::PlaybookSchedule => JobKind::PlaybookSchedule,
             Task::ProgramSweep => JobKind::ProgramSweep,
+            Task::SourcesSync => JobKind::SourcesSync,
             Task::PortalLink { .. } => JobKind::PortalLink,
             Task::PortalJoin { .. } => JobKind::PortalJoin,
             Task::TaskReply { .. } => JobKind::TaskReply,
@@ -97,6 +103,7 @@ impl Task {
             Task::TaskSweep => TASK_SCHEDULE.to_owned(),
             Task::PlaybookSchedule => PLAYBOOK_SCHEDULE.to_owned(),
             Task::ProgramSweep => PROGRAM_SCHEDULE.to_owned(),
+            Task::SourcesSync => SOURCES_SCHEDULE.to_owned(),
             // One pending link per member: asking again while one waits sends one.
             Task::PortalLink { member_id } => format!("portal.link:{member_id}"),
             Task::PortalJoin { customer_id, .. } => format!("portal.join:{customer_id}"),
@@ -114,7 +121,8 @@ impl Task {
             Task::RetentionSweep
             | Task::TaskSweep
             | Task::PlaybookSchedule
-            | Task::ProgramSweep => 1,
+            | Task::ProgramSweep
+            | Task::SourcesSync => 1,
             Task::PlaybookStep(_) | Task::PlaybookMessage(_) => STEP_ATTEMPTS,
             Task::PlaybookCall(_) => WEBHOOK_ATTEMPTS,
             Task::TaskReply { .. }
@@ -143,7 +151,8 @@ impl Task {
             Task::RetentionSweep
             | Task::TaskSweep
             | Task::PlaybookSchedule
-            | Task::ProgramSweep => Ok(serde_json::json!({})),
+            | Task::ProgramSweep
+            | Task::SourcesSync => Ok(serde_json::json!({})),
             Task::TaskReply { reply_id } => Ok(serde_json::json!({ "reply_id": reply_id })),
             Task::SurveyRound {
                 survey_id,
@@ -179,6 +188,7 @@ impl Task {
             JobKind::TaskSweep => Task::TaskSweep,
             JobKind::PlaybookSchedule => Task::PlaybookSchedule,
             JobKind::ProgramSweep => Task::ProgramSweep,
+            JobKind::SourcesSync => Task::SourcesSync,
             JobKind::PortalJoin => Task::PortalJoin {
                 customer_id: job.payload["customer_id"]
                     .as_i64()
@@ -247,6 +257,7 @@ mod tests {
             Task::TaskSweep,
             Task::PlaybookSchedule,
             Task::ProgramSweep,
+            Task::SourcesSync,
             Task::PortalLink { member_id: 5 },
             Task::PortalJoin {
                 customer_id: 6,

@@ -377,6 +377,8 @@ named_enum! {
         PortalJoin = "portal.join",
         /// Invites a survey's audience at the time staff chose.
         SurveyRound = "survey.round",
+        /// Pulls the connectors whose next sync is due (every 5 minutes).
+        SourcesSync = "sources.sync",
     }
 }
 

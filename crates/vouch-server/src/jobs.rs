@@ -191,6 +191,19 @@ async fn schedule(store: Store, settings: JobSettings, mut stopped: watch::Recei
     {
         tracing::warn!(error = %e, "cannot register the program sweep");
     }
+    let sync = Task::SourcesSync;
+    if let Err(e) = store
+        .ensure_schedule(
+            vouch_app::jobs::SOURCES_SCHEDULE,
+            sync.kind(),
+            &sync.payload(),
+            chrono::Duration::minutes(5),
+            Utc::now(),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "cannot register the connectors' schedule");
+    }
     let tick = settings.poll.max(Duration::from_secs(1));
     while !*stopped.borrow() {
         match store.fire_due_schedules(Utc::now()).await {
@@ -317,6 +330,15 @@ impl Worker {
                     .map(|(paid, expired)| tracing::debug!(paid, expired, "program sweep"))
                     .map_err(|e| e.to_string())
             }
+            Ok(Task::SourcesSync) => vouch_app::sources::sync_due(&self.store, Utc::now())
+                .await
+                .map(|reports| {
+                    for r in reports {
+                        // A source's error is kept on the source; the job itself went fine.
+                        tracing::info!(source = %r.source, imported = r.imported, error = ?r.error, "source synced");
+                    }
+                })
+                .map_err(|e| e.to_string()),
             Ok(Task::RetentionSweep) => {
                 vouch_app::retention::purge(&self.store, &self.settings.retention)
                     .await

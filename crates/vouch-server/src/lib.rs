@@ -244,6 +244,7 @@ pub fn router(state: AppState) -> Router {
             get(settings_pages::topics).post(settings_pages::save_topics),
         )
         .route("/settings/languages", get(settings_pages::languages))
+        .route("/settings/sources", get(settings_pages::sources))
         .route("/customers", get(customer_pages::customers))
         .route("/customers/{id}", get(customer_pages::customer))
         .route("/customers/{id}/export", get(customer_pages::export))
@@ -417,6 +418,7 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/settings/branding", Some(ManageSettings)),
         ("GET", "/settings/topics", Some(ManageSettings)),
         ("GET", "/settings/languages", Some(ManageSettings)),
+        ("GET", "/settings/sources", Some(ManageSettings)),
         ("GET", "/customers/1", Some(ReadCustomers)),
         ("GET", "/customers/1/export", Some(EraseCustomers)),
         ("GET", "/customers/1/erase", Some(EraseCustomers)),

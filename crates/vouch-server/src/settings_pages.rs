@@ -797,3 +797,36 @@ pub async fn languages(
         done: None,
     })
 }
+
+#[derive(Template)]
+#[template(path = "settings_sources.html")]
+struct SourcesPage {
+    lang: &'static str,
+    ui: Ui,
+    who: crate::auth::Who,
+    csrf: String,
+    sources: Vec<vouch_store::StoredSource>,
+    done: Option<&'static str>,
+}
+
+/// `GET /settings/sources`: the connectors, each with its last and next
+/// sync, the items it pulled and its last error (never its credentials).
+pub async fn sources(
+    State(state): State<AppState>,
+    Page(caller, _): Page<need::ManageSettings>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, t) = texts(&headers);
+    let sources = match state.store.sources().await {
+        Ok(s) => s,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    render(SourcesPage {
+        lang,
+        ui: Ui(t),
+        who: who(&caller),
+        csrf: caller.csrf.clone().unwrap_or_default(),
+        sources,
+        done: None,
+    })
+}

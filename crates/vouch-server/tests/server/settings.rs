@@ -12,7 +12,8 @@ use super::pages::{get, staff};
 use super::{csrf_field, start};
 
 vouch_testing::on_both_backends!(
-    admins_manage_staff_tokens_webhooks_branding_and_topics_on_the_web
+    admins_manage_staff_tokens_webhooks_branding_and_topics_on_the_web,
+    the_sources_page_lists_connectors_without_their_credentials
 );
 
 /// The value of the read-only field `id` on a page.
@@ -527,4 +528,33 @@ async fn a_browser_changes_the_period_opens_a_profile_sends_a_survey_and_preview
         "previewed, not saved"
     );
     db.cleanup().await;
+}
+
+async fn the_sources_page_lists_connectors_without_their_credentials(db: &TestDb) {
+    let store = &db.store;
+    let server = start(store.clone()).await;
+    let admin = staff(&server, store, "root@acme.example", Role::Admin).await;
+    let (status, html) = get(&server, &admin, "/settings/sources").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("vouch sources add"), "the empty state teaches");
+    store
+        .add_source(
+            &vouch_store::NewSource {
+                name: "Trustpilot <main>".into(),
+                kind: "trustpilot".into(),
+                base_url: "https://api.trustpilot.com".into(),
+                account: "bu-1".into(),
+                credentials: "tp-secret-key".into(),
+                every_minutes: 60,
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let (_, html) = get(&server, &admin, "/settings/sources").await;
+    assert!(html.contains("Trustpilot &#60;main&#62;") || html.contains("Trustpilot &lt;main&gt;"), "escaped: {html}");
+    assert!(!html.contains("tp-secret-key"));
+    let manager = staff(&server, store, "lead@acme.example", Role::Manager).await;
+    let (status, _) = get(&server, &manager, "/settings/sources").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
