@@ -420,7 +420,10 @@ impl<R: BufRead> FileSource<R> {
         };
         format.check_options(&options).map_err(refuse)?;
         let mut headers = None;
-        if format.is_csv() && !records.is_document() {
+        // A vendor with both CSV exports and a JSON API (Trustpilot): JSON
+        // lines or a document are read as JSON.
+        let json = records.is_document() || first.trim_start().starts_with('{');
+        if format.is_csv() && !json {
             records.csv = true;
             let header = records.next().transpose()?.map(|r| r.text);
             headers = Some(header.as_deref().and_then(csv_record).unwrap_or_default());

@@ -196,6 +196,19 @@ fn whole_json_documents_from_vendor_apis_and_archives() {
 }
 
 #[test]
+fn trustpilot_api_reviews_as_json_lines_read_as_json() {
+    let line = r#"{"id": "5f1a", "consumer": {"id": "c1", "displayName": "Ana"}, "stars": 4, "text": "Good", "createdAt": "2024-03-01T10:15:00Z"}"#;
+    let text = format!("{line}\n{line}\n");
+    let mut source = FileSource::new(text.as_bytes(), None).unwrap();
+    assert_eq!(source.format(), Format::Trustpilot);
+    let item = source.next().unwrap().unwrap();
+    assert_eq!(
+        (item.source_id.as_str(), item.author.name.as_deref()),
+        ("5f1a", Some("Ana"))
+    );
+}
+
+#[test]
 fn zendesk_satisfaction_ratings_are_csat_signals_on_their_ticket() {
     let (format, items) = read("zendesk_satisfaction_ratings.json");
     assert_eq!(format, Format::Zendesk);

@@ -536,7 +536,10 @@ async fn the_sources_page_lists_connectors_without_their_credentials(db: &TestDb
     let admin = staff(&server, store, "root@acme.example", Role::Admin).await;
     let (status, html) = get(&server, &admin, "/settings/sources").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("vouch sources add"), "the empty state teaches");
+    assert!(
+        html.contains("vouch sources add"),
+        "the empty state teaches"
+    );
     store
         .add_source(
             &vouch_store::NewSource {
@@ -552,7 +555,10 @@ async fn the_sources_page_lists_connectors_without_their_credentials(db: &TestDb
         .await
         .unwrap();
     let (_, html) = get(&server, &admin, "/settings/sources").await;
-    assert!(html.contains("Trustpilot &#60;main&#62;") || html.contains("Trustpilot &lt;main&gt;"), "escaped: {html}");
+    assert!(
+        html.contains("Trustpilot &#60;main&#62;") || html.contains("Trustpilot &lt;main&gt;"),
+        "escaped: {html}"
+    );
     assert!(!html.contains("tp-secret-key"));
     let manager = staff(&server, store, "lead@acme.example", Role::Manager).await;
     let (status, _) = get(&server, &manager, "/settings/sources").await;
