@@ -135,20 +135,10 @@ async fn run_customers(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitC
         Some(len) => crate::progress::file(len),
         None => crate::progress::counter(),
     };
-    let mut rejects = match &args.rejects {
-        Some(path) => Some(std::io::BufWriter::new(
-            File::create(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-        )),
-        None => None,
-    };
+    let mut rejects = open_rejects(args.rejects.as_ref(), false)?;
     let mut write_error = None;
     let reject = |r: &vouch_ingest::Rejection| {
-        if let Some(out) = rejects.as_mut() {
-            let line = serde_json::json!({ "line": r.line, "reason": r.reason, "raw": r.raw });
-            if let Err(e) = writeln!(out, "{line}") {
-                write_error.get_or_insert(e);
-            }
-        }
+        write_reject(rejects.as_mut(), None, r, &mut write_error);
     };
     let progress = |done| bar.set_message(crate::progress::importing(done, bar.elapsed()));
     let mapping = FieldMap::parse(&args.map).map_err(anyhow::Error::msg)?;
@@ -186,6 +176,40 @@ async fn run_customers(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitC
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The `--rejects` file: new, or appended to (each file of a directory).
+fn open_rejects(
+    path: Option<&PathBuf>,
+    append: bool,
+) -> anyhow::Result<Option<std::io::BufWriter<File>>> {
+    let Some(path) = path else { return Ok(None) };
+    let file = if append {
+        File::options().create(true).append(true).open(path)
+    } else {
+        File::create(path)
+    };
+    Ok(Some(std::io::BufWriter::new(file.map_err(|e| {
+        anyhow::anyhow!("{}: {e}", path.display())
+    })?)))
+}
+
+/// One rejected record as a JSON line, naming its file when there are
+/// several; the first write error is kept for the end.
+fn write_reject(
+    out: Option<&mut std::io::BufWriter<File>>,
+    file: Option<&str>,
+    r: &vouch_ingest::Rejection,
+    error: &mut Option<std::io::Error>,
+) {
+    let Some(out) = out else { return };
+    let mut line = serde_json::json!({ "line": r.line, "reason": r.reason, "raw": r.raw });
+    if let Some(file) = file {
+        line["file"] = serde_json::json!(file);
+    }
+    if let Err(e) = writeln!(out, "{line}") {
+        error.get_or_insert(e);
+    }
 }
 
 fn parse_zone(raw: &str) -> Result<chrono_tz::Tz, String> {
@@ -433,18 +457,7 @@ async fn import_one(store: &Store, args: &ImportArgs, name: &str) -> anyhow::Res
         dry_run: args.dry_run,
         strict: args.strict,
     };
-    let mut rejects = match &args.rejects {
-        Some(path) => {
-            let file = match args.rejects_of {
-                Some(_) => File::options().create(true).append(true).open(path),
-                None => File::create(path),
-            };
-            Some(std::io::BufWriter::new(
-                file.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-            ))
-        }
-        None => None,
-    };
+    let mut rejects = open_rejects(args.rejects.as_ref(), args.rejects_of.is_some())?;
     // A file's size gives the bar an end, so an ETA; standard input has none.
     let size = (name != "-")
         .then(|| std::fs::metadata(&args.file).ok())
@@ -457,17 +470,12 @@ async fn import_one(store: &Store, args: &ImportArgs, name: &str) -> anyhow::Res
     bar.set_message(crate::progress::importing(0, bar.elapsed()));
     let mut write_error = None;
     let reject = |r: &vouch_ingest::Rejection| {
-        if let Some(out) = rejects.as_mut() {
-            let line = match &args.rejects_of {
-                Some(file) => {
-                    serde_json::json!({ "file": file, "line": r.line, "reason": r.reason, "raw": r.raw })
-                }
-                None => serde_json::json!({ "line": r.line, "reason": r.reason, "raw": r.raw }),
-            };
-            if let Err(e) = writeln!(out, "{line}") {
-                write_error.get_or_insert(e);
-            }
-        }
+        write_reject(
+            rejects.as_mut(),
+            args.rejects_of.as_deref(),
+            r,
+            &mut write_error,
+        );
     };
     let progress = |done| bar.set_message(crate::progress::importing(done, bar.elapsed()));
     let summary = match &args.survey {

@@ -193,14 +193,9 @@ impl<R: BufRead> Iterator for CustomerSource<R> {
             Ok(record) => record,
             Err(rejection) => return Some(Err(rejection)),
         };
-        Some(
-            self.parse(record.line, &record.text)
-                .map_err(|reason| Rejection {
-                    line: record.line,
-                    reason,
-                    raw: record.text,
-                }),
-        )
+        Some(crate::source::parsed(record, |line, text| {
+            self.parse(line, text)
+        }))
     }
 }
 

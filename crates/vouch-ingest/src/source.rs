@@ -370,6 +370,19 @@ impl Parser {
     }
 }
 
+/// A record through `parse`: its value, or its rejection naming the line
+/// and keeping the raw record (the row readers of answers and customers).
+pub(crate) fn parsed<T>(
+    record: Record,
+    parse: impl FnOnce(u64, &str) -> Result<T, String>,
+) -> Result<T, Rejection> {
+    parse(record.line, &record.text).map_err(|reason| Rejection {
+        line: record.line,
+        reason,
+        raw: record.text,
+    })
+}
+
 /// Whether `id` is `Feedback::content_id`'s (maybe after a prefix such as
 /// Play's package name), not the vendor's.
 fn is_content_id(id: &str) -> bool {
