@@ -235,6 +235,9 @@ pub async fn export_feedback(
     Params(f): Params<ExportFormat>,
 ) -> Result<Response, ApiError> {
     let format = Format::parse(f.format.as_deref())?;
+    // The list's query, paging included: checked alike, though the export
+    // streams every match.
+    super::page_size(q.limit)?;
     let filter = feedback_filter(&q)?;
     Ok(export_response(state.store.clone(), filter, format))
 }
