@@ -477,7 +477,7 @@ impl Format {
                 };
                 let created = text(v, &["created_at"])?;
                 let posted_at = DateTime::parse_from_rfc3339(&created)
-                    .or_else(|_| DateTime::parse_from_str(&created, "%a %b %d %H:%M:%S %z %Y"))
+                    .or_else(|_| DateTime::parse_from_str(&created, crate::times::X_TIME))
                     .map(|t| t.with_timezone(&Utc))
                     .map_err(|_| {
                         format!(
@@ -531,15 +531,11 @@ impl Format {
                     handle: field(v, &["requester_id"]).map(|r| r.to_string()),
                     ..Author::default()
                 };
-                // Zendesk's satisfaction is good or bad: 1 or 0 on a 0-1 scale; offered/unoffered is no rating.
-                f.rating = match v
+                // Offered or unoffered is no rating.
+                f.rating = v
                     .pointer("/satisfaction_rating/score")
                     .and_then(Value::as_str)
-                {
-                    Some("good") => Some(Rating::new(1.0, 0.0, 1.0).map_err(|e| e.to_string())?),
-                    Some("bad") => Some(Rating::new(0.0, 0.0, 1.0).map_err(|e| e.to_string())?),
-                    _ => None,
-                };
+                    .and_then(zendesk_satisfaction);
                 Ok(f)
             }
             Format::Trustpilot => trustpilot_review(v),
@@ -760,18 +756,23 @@ fn trustpilot_review(v: &Value) -> Result<Feedback, String> {
     Ok(f)
 }
 
+/// Zendesk's satisfaction, good or bad: 1 or 0 on a 0–1 scale; any other
+/// score (offered, unoffered) is no rating.
+fn zendesk_satisfaction(score: &str) -> Option<Rating> {
+    let value = match score {
+        "good" => 1.0,
+        "bad" => 0.0,
+        _ => return None,
+    };
+    Rating::new(value, 0.0, 1.0).ok()
+}
+
 /// A Zendesk satisfaction rating (`GET /api/v2/satisfaction_ratings`): a
 /// CSAT signal, good (1) or bad (0), on its ticket, from its requester.
 fn zendesk_rating(v: &Value) -> Result<Feedback, String> {
-    let value = match text(v, &["score"])?.as_str() {
-        "good" => 1.0,
-        "bad" => 0.0,
-        other => {
-            return Err(format!(
-                "field `score`: {other:?} is not a rating given (good or bad)"
-            ));
-        }
-    };
+    let score = text(v, &["score"])?;
+    let rating = zendesk_satisfaction(&score)
+        .ok_or_else(|| format!("field `score`: {score:?} is not a rating given (good or bad)"))?;
     let id = number(v, &["id"])? as u64;
     let ticket = number(v, &["ticket_id"])? as u64;
     let mut f = Feedback::new(
@@ -781,7 +782,7 @@ fn zendesk_rating(v: &Value) -> Result<Feedback, String> {
         rfc3339(v, &["created_at"])?,
     )
     .map_err(|e| e.to_string())?;
-    f.rating = Some(Rating::new(value, 0.0, 1.0).map_err(|e| e.to_string())?);
+    f.rating = Some(rating);
     // The ticket's page in the agent interface, on the rating's own host.
     f.url = optional_text(v, &["url"])
         .and_then(|u| {

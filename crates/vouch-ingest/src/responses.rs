@@ -242,13 +242,10 @@ pub struct ResponseSource<R: BufRead> {
 /// What the header rows said about the file.
 #[derive(Debug, Default)]
 struct Layout {
-    vendor: Option<&'static str>,
     /// Qualtrics' second row: each column's question text.
     questions: Option<Vec<String>>,
     /// The zone of times written without one (Qualtrics' third row).
     zone: Option<chrono_tz::Tz>,
-    /// An answer read while looking at the header rows, returned first.
-    second: Option<crate::Record>,
 }
 
 /// SurveyMonkey's second header row: nothing under the respondent's
@@ -307,19 +304,17 @@ impl<R: BufRead> ResponseSource<R> {
         let mut layout = Layout::default();
         if let Some(second) = records.next().transpose()? {
             let fields = csv_record(&second.text).unwrap_or_default();
-            if is_survey_monkey_second_row(&fields) {
-                layout.vendor = Some("SurveyMonkey");
-            } else {
+            // SurveyMonkey's second row is a header: nothing to give back.
+            if !is_survey_monkey_second_row(&fields) {
                 match records.next().transpose()? {
                     Some(third) if is_qualtrics_import_row(&third.text) => {
-                        layout.vendor = Some("Qualtrics");
                         layout.questions = Some(fields);
                         layout.zone = qualtrics_zone(&third.text);
                     }
                     // Answers from the second row on: give both back, in order.
                     Some(third) => {
                         records.put_back(third);
-                        layout.second = Some(second);
+                        records.put_back(second);
                     }
                     None => records.put_back(second),
                 }
@@ -337,29 +332,21 @@ impl<R: BufRead> ResponseSource<R> {
         })
     }
 
-    /// The exporting tool, when its header shape says (`Qualtrics`,
-    /// `SurveyMonkey`).
-    pub fn vendor(&self) -> Option<&'static str> {
-        self.layout.vendor
-    }
-
     /// Which column each field was read from, for the summary.
     pub fn columns(&self) -> impl Iterator<Item = (&str, &str)> {
         self.columns.by_field.iter().map(|(f, c)| (*f, c.as_str()))
     }
 
-    /// A time written without a zone, in the zone the export names.
-    fn zoned(&self, raw: &str) -> Option<DateTime<Utc>> {
-        use chrono::TimeZone;
-        let zone = self.layout.zone?;
-        let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
-            .iter()
-            .find_map(|p| chrono::NaiveDateTime::parse_from_str(raw.trim(), p).ok())?;
-        Some(
-            zone.from_local_datetime(&naive)
-                .earliest()?
-                .with_timezone(&Utc),
-        )
+    /// An answer's time: in the zone the export names for times written
+    /// without one (Qualtrics), else as `--tz` and the options say.
+    fn time(&self, raw: &str) -> Result<DateTime<Utc>, String> {
+        match self.layout.zone {
+            Some(zone) => {
+                crate::times::parse_time_in(raw, self.options.date_format.as_deref(), zone)
+                    .map(|(at, _)| at)
+            }
+            None => self.options.time(raw),
+        }
     }
 
     fn parse(&self, line: u64, text: &str) -> Result<ImportedAnswer, String> {
@@ -393,13 +380,9 @@ impl<R: BufRead> ResponseSource<R> {
             .map_err(|e| format!("field `{}`: {e}", named("score")))?;
         let raw_time = get("answered_at")
             .ok_or_else(|| format!("field `{}`: missing", named("answered_at")))?;
-        let answered_at = match self.zoned(&raw_time) {
-            Some(at) => at,
-            None => self
-                .options
-                .time(&raw_time)
-                .map_err(|e| format!("field `{}`: {e}", named("answered_at")))?,
-        };
+        let answered_at = self
+            .time(&raw_time)
+            .map_err(|e| format!("field `{}`: {e}", named("answered_at")))?;
         let email = get("email")
             .map(|e| Email::parse(&e).map_err(|err| format!("field `{}`: {err}", named("email"))))
             .transpose()?;
@@ -436,12 +419,9 @@ impl<R: BufRead> Iterator for ResponseSource<R> {
     type Item = Result<ImportedAnswer, Rejection>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let record = match self.layout.second.take() {
-            Some(second) => second,
-            None => match self.records.next()? {
-                Ok(record) => record,
-                Err(rejection) => return Some(Err(rejection)),
-            },
+        let record = match self.records.next()? {
+            Ok(record) => record,
+            Err(rejection) => return Some(Err(rejection)),
         };
         Some(crate::source::parsed(record, |line, text| {
             self.parse(line, text)

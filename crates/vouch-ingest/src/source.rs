@@ -82,8 +82,9 @@ pub struct RecordReader<R: BufRead> {
     input: Input<R>,
     csv: bool,
     line: u64,
-    /// The first record, read to recognise the format.
-    pending: Option<Record>,
+    /// Records to give before reading on, the next last: the first one
+    /// (read to recognise the format) and any given back.
+    pending: Vec<Record>,
     /// Set when the stream itself broke (a truncated .gz, a failing disk):
     /// no record can follow, so reading stops there.
     broken: Option<Rejection>,
@@ -150,7 +151,7 @@ impl<R: BufRead> RecordReader<R> {
                 input: Input::Document(items),
                 csv: false,
                 line: 1,
-                pending: first,
+                pending: first.into_iter().collect(),
                 broken: None,
                 seen: None,
             };
@@ -172,11 +173,11 @@ impl<R: BufRead> RecordReader<R> {
             input: Input::Lines(lines),
             csv: false,
             line: 1,
-            pending: Some(Record {
+            pending: vec![Record {
                 line: 1,
                 text: first.clone(),
                 repeat: 0,
-            }),
+            }],
             broken: None,
             seen: None,
         };
@@ -190,10 +191,10 @@ impl<R: BufRead> RecordReader<R> {
         Ok(records)
     }
 
-    /// Gives `record` back: the next call returns it again.
+    /// Gives `record` back: the next call returns it again (records given
+    /// back one after another come out in the reverse order).
     pub(crate) fn put_back(&mut self, record: Record) {
-        debug_assert!(self.pending.is_none(), "one record at a time");
-        self.pending = Some(record);
+        self.pending.push(record);
     }
 
     /// Counts repeated records from here on (see `Record::repeat`).
@@ -277,14 +278,14 @@ impl<R: BufRead> Iterator for RecordReader<R> {
     /// open quoted field needs.
     fn next(&mut self) -> Option<Self::Item> {
         if let Input::Document(items) = &mut self.input {
-            let next = match self.pending.take() {
+            let next = match self.pending.pop() {
                 Some(first) => Ok(first),
                 None => items.next()?,
             };
             return Some(next.map(|r| self.with_repeat(r)));
         }
         loop {
-            let (start, mut text) = match self.pending.take() {
+            let (start, mut text) = match self.pending.pop() {
                 Some(first) => (first.line, first.text),
                 None => {
                     let line = self.next_line()?;

@@ -64,12 +64,7 @@ fn read_time(raw: &str, custom: Option<&str>) -> Result<Read, String> {
     if let Some(t) = with_zone_name(raw) {
         return Ok(Read::Zoned(t));
     }
-    for pattern in [
-        "%Y-%m-%d %H:%M:%S%.f%:z",
-        "%Y-%m-%d %H:%M:%S%.f %z",
-        // X's and the X archive's `Sat Mar 02 10:00:00 +0000 2024`.
-        "%a %b %d %H:%M:%S %z %Y",
-    ] {
+    for pattern in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f %z", X_TIME] {
         if let Ok(t) = DateTime::parse_from_str(raw, pattern) {
             return Ok(Read::Zoned(t.with_timezone(&Utc)));
         }
@@ -116,6 +111,9 @@ fn read_time(raw: &str, custom: Option<&str>) -> Result<Read, String> {
         "{raw:?} is not a time Vouch recognises (RFC 3339, YYYY-MM-DD[ HH:MM:SS], Unix seconds, M/D/YYYY H:MM:SS [AM|PM], YYYY/MM/DD H:MM:SS AM ZONE); give --date-format"
     ))
 }
+
+/// X's and the X archive's `Sat Mar 02 10:00:00 +0000 2024`.
+pub(crate) const X_TIME: &str = "%a %b %d %H:%M:%S %z %Y";
 
 /// Zone abbreviations exports write after a time (Google Forms' direct
 /// download: `2024/03/01 10:15:00 AM EET`), with their UTC offsets in
