@@ -253,15 +253,11 @@ fn parse_and_tag(
 
 /// Fills an item's language, sentiment and topics.
 pub(crate) fn tag(analyzer: &TextAnalyzer, item: &mut Feedback) {
-    // A star-only review has no words: it counts in rating KPIs, never in
-    // text analytics (no sentiment, language or topics).
-    if item.body.trim().is_empty() && item.title.is_none() {
+    let text = crate::text::analysis_text(item.title.as_deref(), &item.body);
+    if !crate::text::has_words(&text) {
         return;
     }
-    let a = analyzer.analyze(
-        &crate::text::analysis_text(item.title.as_deref(), &item.body),
-        item.language.as_deref(),
-    );
+    let a = analyzer.analyze(&text, item.language.as_deref());
     item.language = a.language.map(str::to_owned).or(item.language.take());
     item.sentiment = Some(a.compound);
     item.topics = crate::text::topic_mentions(a.topics);
@@ -454,12 +450,21 @@ fn consent_column(name: &str, value: &str) -> Option<(Purpose, bool)> {
     if purpose == Purpose::Service {
         return None;
     }
-    let granted = match value.trim().to_ascii_lowercase().as_str() {
-        "yes" | "y" | "true" | "1" | "granted" | "da" => true,
-        "no" | "n" | "false" | "0" | "withdrawn" | "nu" => false,
-        _ => return None,
-    };
+    let granted = yes_no(value).or_else(|| match value.trim().to_ascii_lowercase().as_str() {
+        "granted" => Some(true),
+        "withdrawn" => Some(false),
+        _ => None,
+    })?;
     Some((purpose, granted))
+}
+
+/// A yes/no cell as files write it, in English or Romanian.
+fn yes_no(raw: &str) -> Option<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" | "1" | "da" => Some(true),
+        "no" | "n" | "false" | "0" | "nu" => Some(false),
+        _ => None,
+    }
 }
 
 /// Writes imported consents that differ from what is on record (so a
@@ -621,15 +626,6 @@ pub struct CustomerImportSummary {
     pub seconds: f64,
 }
 
-/// `insider` (yes/no), as the playbooks' compliance rule reads it.
-fn insider_value(raw: &str) -> Option<&'static str> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "yes" | "y" | "true" | "1" | "da" => Some("true"),
-        "no" | "n" | "false" | "0" | "nu" => Some("false"),
-        _ => None,
-    }
-}
-
 /// Imports a customer or CRM file (`vouch import --customers`): each row
 /// is upserted by email, else by the CRM's id. Name and locale are set
 /// when given; the other columns become attributes, `consent_PURPOSE`
@@ -711,8 +707,9 @@ async fn upsert_customer_rows(
             if let Some(c) = consent_column(name, value) {
                 own_consents.push(c);
             } else if name.eq_ignore_ascii_case("insider") {
-                if let Some(v) = insider_value(value) {
-                    own.insert("insider".to_owned(), v.to_owned());
+                // As the playbooks' compliance rule reads it: true or false.
+                if let Some(insider) = yes_no(value) {
+                    own.insert("insider".to_owned(), insider.to_string());
                 }
             } else {
                 own.insert(name.clone(), value.clone());

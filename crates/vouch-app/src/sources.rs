@@ -264,21 +264,20 @@ async fn fetch(
     cursor: Option<&str>,
 ) -> Fetched {
     let base = source.base_url.trim_end_matches('/');
+    // Trustpilot's cursor is its page number.
+    let page = cursor.and_then(|c| c.parse::<u64>().ok()).unwrap_or(1);
     let request = match connector {
-        Connector::Trustpilot => {
-            let page = cursor.and_then(|c| c.parse::<u64>().ok()).unwrap_or(1);
-            client
-                .get(format!(
-                    "{base}/v1/business-units/{}/reviews",
-                    source.account
-                ))
-                .query(&[
-                    ("perPage", TRUSTPILOT_PAGE.to_string()),
-                    ("page", page.to_string()),
-                    ("orderBy", "createdat.asc".to_owned()),
-                ])
-                .header("apikey", credentials)
-        }
+        Connector::Trustpilot => client
+            .get(format!(
+                "{base}/v1/business-units/{}/reviews",
+                source.account
+            ))
+            .query(&[
+                ("perPage", TRUSTPILOT_PAGE.to_string()),
+                ("page", page.to_string()),
+                ("orderBy", "createdat.asc".to_owned()),
+            ])
+            .header("apikey", credentials),
         Connector::Zendesk => {
             let url = format!("{base}/api/v2/incremental/tickets/cursor.json");
             let query = match cursor {
@@ -339,7 +338,6 @@ async fn fetch(
     };
     match connector {
         Connector::Trustpilot => {
-            let page = cursor.and_then(|c| c.parse::<u64>().ok()).unwrap_or(1);
             let full = value
                 .get("reviews")
                 .and_then(|r| r.as_array())

@@ -37,6 +37,13 @@ pub(crate) fn analysis_text<'a>(title: Option<&str>, body: &'a str) -> Cow<'a, s
     }
 }
 
+/// Whether a text has words to tag. A star-only review has none: it
+/// counts in rating KPIs, never in text analytics (no sentiment, language
+/// or topics).
+pub(crate) fn has_words(text: &str) -> bool {
+    !text.trim().is_empty()
+}
+
 fn full_text(item: &FeedbackText) -> String {
     analysis_text(item.title.as_deref(), &item.body).into_owned()
 }
@@ -265,12 +272,11 @@ pub(crate) async fn off_the_runtime<T: Send + 'static>(
         .map_err(|e| AppError::Refused(format!("tagging failed: {e}")))
 }
 
-/// The tags of each item of `page` that has words: star-only reviews get
-/// none (they stay out of text analytics).
+/// The tags of each item of `page` that `has_words`.
 fn analyze_page(analyzer: &TextAnalyzer, page: &[FeedbackText]) -> Vec<FeedbackAnalysis> {
     vouch_text::map_on_all_cores(page, |item| {
         let text = full_text(item);
-        (!text.trim().is_empty()).then(|| FeedbackAnalysis {
+        has_words(&text).then(|| FeedbackAnalysis {
             id: item.id,
             tags: tags(analyzer, &text, item.language.as_deref()),
         })
