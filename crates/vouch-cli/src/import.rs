@@ -127,14 +127,7 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
 /// `--customers`: upserts the file's customers and reports what changed.
 async fn run_customers(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let name = args.file.display().to_string();
-    let size = (name != "-")
-        .then(|| std::fs::metadata(&args.file).ok())
-        .flatten()
-        .map(|m| m.len());
-    let bar = match size {
-        Some(len) => crate::progress::file(len),
-        None => crate::progress::counter(),
-    };
+    let bar = progress_bar(&args.file);
     let mut rejects = open_rejects(args.rejects.as_ref(), false)?;
     let mut write_error = None;
     let reject = |r: &vouch_ingest::Rejection| {
@@ -148,12 +141,7 @@ async fn run_customers(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitC
             .await
             .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     bar.finish_and_clear();
-    if let Some(out) = rejects.as_mut() {
-        out.flush()?;
-    }
-    if let Some(e) = write_error {
-        anyhow::bail!("writing the rejects file: {e}");
-    }
+    finish_rejects(rejects, write_error)?;
     if args.json {
         let mut value = serde_json::to_value(summary)?;
         value["vendor"] = serde_json::json!(vendor);
@@ -176,6 +164,33 @@ async fn run_customers(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitC
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The import's bar: a file's size gives it an end, so an ETA; standard
+/// input has none.
+fn progress_bar(file: &Path) -> ProgressBar {
+    let size = (file.as_os_str() != "-")
+        .then(|| std::fs::metadata(file).ok())
+        .flatten()
+        .map(|m| m.len());
+    match size {
+        Some(len) => crate::progress::file(len),
+        None => crate::progress::counter(),
+    }
+}
+
+/// Flushes the `--rejects` file and reports the first write that failed.
+fn finish_rejects(
+    rejects: Option<std::io::BufWriter<File>>,
+    write_error: Option<std::io::Error>,
+) -> anyhow::Result<()> {
+    if let Some(mut out) = rejects {
+        out.flush()?;
+    }
+    match write_error {
+        Some(e) => anyhow::bail!("writing the rejects file: {e}"),
+        None => Ok(()),
+    }
 }
 
 /// The `--rejects` file: new, or appended to (each file of a directory).
@@ -349,7 +364,7 @@ async fn run_many(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
                     error: None,
                 }
             }
-            Err(e) if e.to_string().contains("unrecognised format") => {
+            Err(e) if e.to_string().contains(vouch_ingest::UNRECOGNISED_FORMAT) => {
                 if !args.json {
                     println!("{name}: skipped, not a format Vouch recognises");
                 }
@@ -458,15 +473,7 @@ async fn import_one(store: &Store, args: &ImportArgs, name: &str) -> anyhow::Res
         strict: args.strict,
     };
     let mut rejects = open_rejects(args.rejects.as_ref(), args.rejects_of.is_some())?;
-    // A file's size gives the bar an end, so an ETA; standard input has none.
-    let size = (name != "-")
-        .then(|| std::fs::metadata(&args.file).ok())
-        .flatten()
-        .map(|m| m.len());
-    let bar = match size {
-        Some(len) => crate::progress::file(len),
-        None => crate::progress::counter(),
-    };
+    let bar = progress_bar(&args.file);
     bar.set_message(crate::progress::importing(0, bar.elapsed()));
     let mut write_error = None;
     let reject = |r: &vouch_ingest::Rejection| {
@@ -504,12 +511,7 @@ async fn import_one(store: &Store, args: &ImportArgs, name: &str) -> anyhow::Res
     }
     .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     bar.finish_and_clear();
-    if let Some(out) = rejects.as_mut() {
-        out.flush()?;
-    }
-    if let Some(e) = write_error {
-        anyhow::bail!("writing the rejects file: {e}");
-    }
+    finish_rejects(rejects, write_error)?;
     Ok(summary)
 }
 

@@ -27,5 +27,6 @@ pub use mapping::FieldMap;
 pub use responses::{ImportedAnswer, ResponseSource};
 pub use source::{
     FeedbackSource, FileSource, Parser, ReadOptions, Record, RecordReader, Rejection,
+    UNRECOGNISED_FORMAT,
 };
 pub use times::parse_time;

@@ -6,6 +6,10 @@ use vouch_domain::{Feedback, Source};
 use crate::document::{JsonItems, looks_like_document};
 use crate::{FieldMap, Format};
 
+/// Why a file of no known format is refused (a directory's import skips
+/// such files by it).
+pub const UNRECOGNISED_FORMAT: &str = "unrecognised format; give --format";
+
 /// A record that could not be read: where, why, and the raw record, so
 /// nothing is lost (importers write these to a rejects file).
 #[derive(Debug, Clone, PartialEq)]
@@ -429,8 +433,7 @@ impl<R: BufRead> FileSource<R> {
         };
         let format = match format {
             Some(format) => format,
-            None => Format::detect(&first)
-                .ok_or_else(|| refuse("unrecognised format; give --format".to_owned()))?,
+            None => Format::detect(&first).ok_or_else(|| refuse(UNRECOGNISED_FORMAT.to_owned()))?,
         };
         format.check_options(&options).map_err(refuse)?;
         let mut headers = None;
