@@ -563,4 +563,22 @@ async fn the_sources_page_lists_connectors_without_their_credentials(db: &TestDb
     let manager = staff(&server, store, "lead@acme.example", Role::Manager).await;
     let (status, _) = get(&server, &manager, "/settings/sources").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // The refusal is a page in the reader's language.
+    let page = server
+        .client
+        .get(format!("{}/settings/sources", server.base))
+        .header("cookie", manager.clone())
+        .header("accept-language", "ro-RO,ro;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("lang=\"ro\""), "{html}");
 }
