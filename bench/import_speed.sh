@@ -17,6 +17,8 @@ ls -l "$work/yelp.jsonl"
 cargo build --release --quiet --manifest-path "$here/Cargo.toml"
 vouch="$here/target/release/vouch"
 /usr/bin/time -f "peak RSS %M KB" "$vouch" --db "$work/vouch.db" import "$work/yelp.jsonl"
+echo "the inbox's search index, filled after the import (vouch serve does it in the background):"
+/usr/bin/time -f "peak RSS %M KB, %e s" "$vouch" --db "$work/vouch.db" text index
 echo "re-import (nothing new):"
 /usr/bin/time -f "peak RSS %M KB" "$vouch" --db "$work/vouch.db" import "$work/yelp.jsonl"
 python3 "$here/bench/python_pipeline.py" "$work/yelp.jsonl" "$python_rows"

@@ -92,6 +92,8 @@ pub async fn load(
         progress(summary.customers);
         first = last;
     }
+    // The demo is searched at once: its items are indexed before it ends.
+    crate::search::catch_up(store, None, |_| {}).await?;
     // Survey comments became feedback items inside the store: count, don't re-derive.
     summary.feedback_items = store.count_feedback().await?;
     Ok(summary)

@@ -30,6 +30,9 @@ pub struct ImportSummary {
     pub seconds: f64,
     /// Times written without a zone, read in `--tz` (UTC by default).
     pub zoneless_times: u64,
+    /// Items left for the search index's background job (a long import);
+    /// a search finds them once it is done. See `crate::search`.
+    pub search_backlog: u64,
 }
 
 impl ImportSummary {
@@ -154,6 +157,7 @@ pub async fn import<R: BufRead>(
             .await
             .map_err(|e| AppError::Refused(format!("writing failed: {e}")))??;
         summary.add(written);
+        summary.search_backlog = crate::search::after_writing(store).await?;
     }
     stop_if_broken(source.records().broken(), &summary)?;
     summary.seconds = started.elapsed().as_secs_f64();
@@ -437,6 +441,7 @@ pub async fn import_responses<R: BufRead>(
     if target.is_some() {
         let analyzer = crate::text::analyzer(store).await?;
         crate::text::tag_untagged(store, &analyzer).await?;
+        summary.search_backlog = crate::search::after_writing(store).await?;
     }
     stop_if_broken(rows.broken(), &summary)?;
     summary.seconds = started.elapsed().as_secs_f64();

@@ -28,6 +28,8 @@ pub enum Task {
     ProgramSweep,
     /// Pulls the connectors whose next sync is due.
     SourcesSync,
+    /// Indexes the feedback waiting for the inbox's search (see `crate::search`).
+    SearchIndex,
     /// Mails member `member_id` a portal sign-in link (made at send time).
     PortalLink {
         member_id: i64,
@@ -57,6 +59,9 @@ pub const PLAYBOOK_SCHEDULE: &str = "playbooks.schedule";
 /// The connectors' schedule name.
 pub const SOURCES_SCHEDULE: &str = "sources.sync";
 
+/// The search index's schedule name (its catch-up after a bulk import).
+pub const SEARCH_SCHEDULE: &str = "search.index";
+
 /// The program sweep's schedule name.
 pub const PROGRAM_SCHEDULE: &str = "program.sweep";
 
@@ -79,6 +84,7 @@ impl Task {
             Task::PlaybookSchedule => JobKind::PlaybookSchedule,
             Task::ProgramSweep => JobKind::ProgramSweep,
             Task::SourcesSync => JobKind::SourcesSync,
+            Task::SearchIndex => JobKind::SearchIndex,
             Task::PortalLink { .. } => JobKind::PortalLink,
             Task::PortalJoin { .. } => JobKind::PortalJoin,
             Task::TaskReply { .. } => JobKind::TaskReply,
@@ -104,6 +110,7 @@ impl Task {
             Task::PlaybookSchedule => PLAYBOOK_SCHEDULE.to_owned(),
             Task::ProgramSweep => PROGRAM_SCHEDULE.to_owned(),
             Task::SourcesSync => SOURCES_SCHEDULE.to_owned(),
+            Task::SearchIndex => SEARCH_SCHEDULE.to_owned(),
             // One pending link per member: asking again while one waits sends one.
             Task::PortalLink { member_id } => format!("portal.link:{member_id}"),
             Task::PortalJoin { customer_id, .. } => format!("portal.join:{customer_id}"),
@@ -122,7 +129,8 @@ impl Task {
             | Task::TaskSweep
             | Task::PlaybookSchedule
             | Task::ProgramSweep
-            | Task::SourcesSync => 1,
+            | Task::SourcesSync
+            | Task::SearchIndex => 1,
             Task::PlaybookStep(_) | Task::PlaybookMessage(_) => STEP_ATTEMPTS,
             Task::PlaybookCall(_) => WEBHOOK_ATTEMPTS,
             Task::TaskReply { .. }
@@ -152,7 +160,8 @@ impl Task {
             | Task::TaskSweep
             | Task::PlaybookSchedule
             | Task::ProgramSweep
-            | Task::SourcesSync => Ok(serde_json::json!({})),
+            | Task::SourcesSync
+            | Task::SearchIndex => Ok(serde_json::json!({})),
             Task::TaskReply { reply_id } => Ok(serde_json::json!({ "reply_id": reply_id })),
             Task::SurveyRound {
                 survey_id,
@@ -189,6 +198,7 @@ impl Task {
             JobKind::PlaybookSchedule => Task::PlaybookSchedule,
             JobKind::ProgramSweep => Task::ProgramSweep,
             JobKind::SourcesSync => Task::SourcesSync,
+            JobKind::SearchIndex => Task::SearchIndex,
             JobKind::PortalJoin => Task::PortalJoin {
                 customer_id: job.payload["customer_id"]
                     .as_i64()
@@ -258,6 +268,7 @@ mod tests {
             Task::PlaybookSchedule,
             Task::ProgramSweep,
             Task::SourcesSync,
+            Task::SearchIndex,
             Task::PortalLink { member_id: 5 },
             Task::PortalJoin {
                 customer_id: 6,

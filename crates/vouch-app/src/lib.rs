@@ -18,6 +18,7 @@ pub mod program;
 pub mod records;
 pub mod reports;
 pub mod retention;
+pub mod search;
 pub mod secrets;
 pub mod sources;
 pub mod surveys;

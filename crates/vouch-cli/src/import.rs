@@ -354,6 +354,8 @@ async fn run_many(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 total.rejected += summary.rejected;
                 total.seconds += summary.seconds;
                 total.zoneless_times += summary.zoneless_times;
+                // The backlog is the database's: the last file's count is the total.
+                total.search_backlog = summary.search_backlog;
                 if !args.json {
                     print_summary(&summary, &one, &name)?;
                 }
@@ -402,6 +404,7 @@ async fn run_many(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 "rejected": total.rejected,
                 "seconds": total.seconds,
                 "zoneless_times": total.zoneless_times,
+                "search_backlog": total.search_backlog,
             })
         );
     } else {
@@ -414,6 +417,7 @@ async fn run_many(store: &Store, args: ImportArgs) -> anyhow::Result<ExitCode> {
             thousands(total.unchanged),
             thousands(total.rejected)
         );
+        print_search_backlog(total.search_backlog);
     }
     Ok(if failed {
         ExitCode::from(2)
@@ -515,6 +519,16 @@ async fn import_one(store: &Store, args: &ImportArgs, name: &str) -> anyhow::Res
     Ok(summary)
 }
 
+/// Says that the newest items are not searchable yet, and what makes them so.
+fn print_search_backlog(backlog: u64) {
+    if backlog > 0 {
+        println!(
+            "{} items wait for the inbox's search index: `vouch serve` indexes them in the background, or run `vouch text index` now. Everything else (NPS, KPIs, lists, filters) has them already.",
+            thousands(backlog)
+        );
+    }
+}
+
 fn print_summary(s: &ImportSummary, args: &ImportArgs, name: &str) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(s)?);
@@ -541,6 +555,9 @@ fn print_summary(s: &ImportSummary, args: &ImportArgs, name: &str) -> anyhow::Re
             thousands(s.zoneless_times),
             args.tz
         );
+    }
+    if args.rejects_of.is_none() {
+        print_search_backlog(s.search_backlog);
     }
     if s.rejected > 0 {
         match &args.rejects {

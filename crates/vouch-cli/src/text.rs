@@ -24,6 +24,10 @@ pub enum TextCommand {
     /// Re-apply language, sentiment and topics to all stored feedback, after
     /// the taxonomy or a model changed.
     Retag,
+    /// Index the feedback that waits for the inbox's search. A large import
+    /// leaves its items to `vouch serve`, which indexes them in the
+    /// background; this does it now, in the foreground.
+    Index,
 }
 
 #[derive(Args)]
@@ -107,6 +111,20 @@ pub async fn run(store: &vouch_store::Store, command: TextCommand) -> anyhow::Re
             let seconds = started.elapsed().as_secs_f64();
             println!(
                 "Re-tagged {done} feedback items in {seconds:.1} s ({:.0} items/s)",
+                done as f64 / seconds.max(1e-9)
+            );
+            Ok(())
+        }
+        TextCommand::Index => {
+            let backlog = store.search_backlog().await?;
+            let bar = crate::progress::bar(backlog, "Indexing for search");
+            let started = std::time::Instant::now();
+            let done =
+                vouch_app::search::catch_up(store, None, |done| bar.set_position(done)).await?;
+            bar.finish_and_clear();
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "Indexed {done} feedback items for search in {seconds:.1} s ({:.0} items/s); none waits now.",
                 done as f64 / seconds.max(1e-9)
             );
             Ok(())

@@ -379,6 +379,9 @@ named_enum! {
         SurveyRound = "survey.round",
         /// Pulls the connectors whose next sync is due (every 5 minutes).
         SourcesSync = "sources.sync",
+        /// Indexes feedback waiting for the inbox's search (after a bulk
+        /// import; every minute besides).
+        SearchIndex = "search.index",
     }
 }
 

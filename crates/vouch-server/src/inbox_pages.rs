@@ -95,6 +95,9 @@ struct InboxPage {
     total: u64,
     /// At least `COUNT_CAP` match: the total is shown as "10000+".
     capped: bool,
+    /// The newest items a search cannot find yet: a large import still
+    /// being indexed in the background (see `vouch_app::search`).
+    unsearched: u64,
     /// The filters as sent, to fill the form again.
     q: FeedbackQuery,
     /// The same, as a query string (links, exports, the bulk form's return).
@@ -175,19 +178,24 @@ pub async fn inbox(
         None => feedback_filter(&q)
             .map_err(|e| format!("{}: {}", e.field.unwrap_or_default(), e.message)),
     };
-    let (found, total, error) = match filter {
+    let (found, total, unsearched, error) = match filter {
         Ok(filter) => {
+            let unsearched = match vouch_app::search::before_searching(&state.store, &filter).await
+            {
+                Ok(n) => n,
+                Err(e) => return PageError::from(e).into_response(),
+            };
             let items = state
                 .store
                 .feedback(&filter, after.map(FeedbackId), INBOX_ROWS + 1)
                 .await;
             let total = state.store.count_matching_feedback(&filter).await;
             match (items, total) {
-                (Ok(items), Ok(total)) => (items, total, None),
+                (Ok(items), Ok(total)) => (items, total, unsearched, None),
                 (Err(e), _) | (_, Err(e)) => return PageError::from(e).into_response(),
             }
         }
-        Err(e) => (Vec::new(), 0, Some(e)),
+        Err(e) => (Vec::new(), 0, 0, Some(e)),
     };
     let (found, last) = crate::api::fetched_page(found, INBOX_ROWS, |i| i.id.0);
     let query = filters_of(&q);
@@ -213,6 +221,7 @@ pub async fn inbox(
         items: rows,
         capped: total >= vouch_store::COUNT_CAP,
         total,
+        unsearched,
         q,
         query,
         sources: vouch_domain::Source::ALL
@@ -471,6 +480,9 @@ pub async fn export(
         (None, Ok(filter)) => filter,
         _ => return PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_filter").into_response(),
     };
+    if let Err(e) = vouch_app::search::before_searching(&state.store, &filter).await {
+        return PageError::from(e).into_response();
+    }
     match crate::api::export::Format::parse(format.as_deref()) {
         Ok(format) => crate::api::export::export_response(state.store.clone(), filter, format),
         Err(_) => PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_filter").into_response(),

@@ -204,6 +204,19 @@ async fn schedule(store: Store, settings: JobSettings, mut stopped: watch::Recei
     {
         tracing::warn!(error = %e, "cannot register the connectors' schedule");
     }
+    let index = Task::SearchIndex;
+    if let Err(e) = store
+        .ensure_schedule(
+            vouch_app::jobs::SEARCH_SCHEDULE,
+            index.kind(),
+            &index.payload(),
+            chrono::Duration::minutes(1),
+            Utc::now(),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "cannot register the search index's schedule");
+    }
     let tick = settings.poll.max(Duration::from_secs(1));
     while !*stopped.borrow() {
         match store.fire_due_schedules(Utc::now()).await {
@@ -339,6 +352,15 @@ impl Worker {
                     }
                 })
                 .map_err(|e| e.to_string()),
+            // At most half the lease (a minute at most) at a time; the
+            // schedule comes back for the rest within a minute.
+            Ok(Task::SearchIndex) => {
+                let budget = self.settings.lease.min(Duration::from_secs(120)) / 2;
+                vouch_app::search::catch_up(&self.store, Some(budget), |_| {})
+                    .await
+                    .map(|indexed| tracing::debug!(indexed, "search index"))
+                    .map_err(|e| e.to_string())
+            }
             Ok(Task::RetentionSweep) => {
                 vouch_app::retention::purge(&self.store, &self.settings.retention)
                     .await

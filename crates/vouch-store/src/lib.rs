@@ -28,6 +28,7 @@ mod program;
 mod retention;
 mod rows;
 mod sealed;
+mod search;
 mod sources;
 mod staff;
 mod store;

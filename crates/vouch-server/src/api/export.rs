@@ -239,5 +239,6 @@ pub async fn export_feedback(
     // streams every match.
     super::page_size(q.limit)?;
     let filter = feedback_filter(&q)?;
+    vouch_app::search::before_searching(&state.store, &filter).await?;
     Ok(export_response(state.store.clone(), filter, format))
 }

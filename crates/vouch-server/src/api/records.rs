@@ -218,6 +218,7 @@ pub async fn list_feedback(
 ) -> ApiResult<FeedbackPage> {
     let limit = page_size(q.limit)?;
     let filter = feedback_filter(&q)?;
+    vouch_app::search::before_searching(&state.store, &filter).await?;
     let items = state
         .store
         .feedback(&filter, q.after.map(FeedbackId), limit)

@@ -48,6 +48,7 @@ on_both_backends!(
     consent_suppressions_and_the_contact_budget,
     thresholds_in_sql_agree_with_the_domain,
     inbox_search_folds_diacritics_and_triage_changes_once,
+    the_search_index_fills_behind_the_writes_and_forgets_deleted_items,
 );
 
 fn at(day: i64) -> DateTime<Utc> {
@@ -2341,6 +2342,102 @@ async fn tasks_escalate_and_go_overdue_once_and_a_step_finishes_once(db: &TestDb
     assert_eq!(store.playbook_run(id).await.unwrap().unwrap().state, "done");
 }
 
+/// Indexes every item that waits for the search index.
+async fn index_everything(store: &vouch_store::Store) {
+    while store.index_search_backlog(1_000).await.unwrap() > 0 {}
+    assert_eq!(store.search_backlog().await.unwrap(), 0);
+}
+
+/// On SQLite new and edited items wait in a backlog until indexed, in
+/// batches, oldest first; an item deleted while it waits (retention,
+/// erasure) leaves the backlog, and one deleted after indexing leaves the
+/// index, so neither is found again. PostgreSQL indexes as it writes.
+async fn the_search_index_fills_behind_the_writes_and_forgets_deleted_items(db: &TestDb) {
+    use vouch_domain::RetentionCutoffs;
+    use vouch_store::{Backend, FeedbackFilter};
+    let store = &db.store;
+    let sqlite = store.backend() == Backend::Sqlite;
+    let found = |q: &'static str| async move {
+        let filter = FeedbackFilter {
+            search: Some(q.to_owned()),
+            ..FeedbackFilter::default()
+        };
+        let mut ids: Vec<String> = store
+            .feedback(&filter, None, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.feedback.source_id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let item =
+        |id: &str, body: &str, day: i64| Feedback::new(Source::Yelp, id, body, at(day)).unwrap();
+    let old: Vec<Feedback> = (0..3)
+        .map(|i| item(&format!("old{i}"), "parking was impossible", i))
+        .collect();
+    store.upsert_feedback(&old).await.unwrap();
+    assert_eq!(
+        store.search_backlog().await.unwrap(),
+        if sqlite { 3 } else { 0 }
+    );
+    if sqlite {
+        assert!(found("parking").await.is_empty(), "not indexed yet");
+        // Batches, oldest first.
+        assert_eq!(store.index_search_backlog(2).await.unwrap(), 2);
+        assert_eq!(found("parking").await, ["old0", "old1"]);
+    }
+    index_everything(store).await;
+    assert_eq!(found("parking").await, ["old0", "old1", "old2"]);
+
+    // Two more wait; one indexed item is edited and waits again.
+    store
+        .upsert_feedback(&[
+            item("old3", "parking again", 3),
+            item("old4", "parking once more", 4),
+            item("old0", "the valet was rude", 0),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.search_backlog().await.unwrap(),
+        if sqlite { 3 } else { 0 }
+    );
+    assert_eq!(
+        found("parking").await,
+        if sqlite {
+            vec!["old1", "old2"]
+        } else {
+            vec!["old1", "old2", "old3", "old4"]
+        },
+        "the edited item's old words are gone at once"
+    );
+    // Retention deletes them all: the waiting ones leave the backlog, the
+    // indexed ones the index.
+    let purged = store
+        .purge(&RetentionCutoffs {
+            feedback: Some(at(10)),
+            answers: None,
+            jobs: None,
+            events: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(purged.feedback, 5);
+    assert_eq!(store.search_backlog().await.unwrap(), 0);
+    assert_eq!(store.index_search_backlog(100).await.unwrap(), 0);
+    assert!(found("parking").await.is_empty());
+    assert!(found("valet").await.is_empty());
+    // The index is whole after all that: new items are found, old ones never.
+    store
+        .upsert_feedback(&[item("new0", "parking is easy now", 20)])
+        .await
+        .unwrap();
+    index_everything(store).await;
+    assert_eq!(found("parking").await, ["new0"]);
+}
+
 /// Full-text search finds words with or without their diacritics, in any
 /// case, on both backends, and stays in step with updates and deletes;
 /// filters combine with it, the count agrees with the pages, and a triage
@@ -2378,6 +2475,7 @@ async fn inbox_search_folds_diacritics_and_triage_changes_once(db: &TestDb) {
     ];
     items[0].customer_id = Some(customer);
     store.upsert_feedback(&items).await.unwrap();
+    index_everything(store).await;
     let search = |q: &str| FeedbackFilter {
         search: Some(q.to_owned()),
         ..FeedbackFilter::default()
@@ -2437,6 +2535,7 @@ async fn inbox_search_folds_diacritics_and_triage_changes_once(db: &TestDb) {
     let mut edited = items[1].clone();
     edited.body = "Totul a mers bine".into();
     store.upsert_feedback(&[edited]).await.unwrap();
+    index_everything(store).await;
     assert_eq!(found("factura").await, ["t1"]);
     assert_eq!(found("bine").await, ["t2"]);
 
@@ -2589,6 +2688,7 @@ async fn inbox_search_folds_diacritics_and_triage_changes_once(db: &TestDb) {
         .map(|i| item(&format!("m{i}"), None, "many words here", 3.0, 7))
         .collect();
     store.upsert_feedback(&many).await.unwrap();
+    index_everything(store).await;
     assert_eq!(
         store
             .count_matching_feedback(&FeedbackFilter::default())

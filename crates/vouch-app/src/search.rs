@@ -1,0 +1,82 @@
+//! Keeping the inbox's search index caught up with what is written.
+//!
+//! On SQLite the index is filled behind the writes (`Store::search_backlog`):
+//! indexing a review's words costs as much as the rest of its import. A
+//! short backlog is indexed at once, by the import that made it or by the
+//! search that meets it, so small writes are found as soon as they are
+//! made; a long one (a bulk import) is the `search.index` job's, and until
+//! it is done the inbox says how many of the newest items a search misses.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use vouch_store::{FeedbackFilter, Store, search_words};
+
+use crate::Result;
+use crate::jobs::Task;
+
+/// A backlog this short is indexed on the spot (about a fifth of a second).
+pub const INDEX_AT_ONCE: u64 = 5_000;
+
+/// Items indexed per transaction: other writers get the database between them.
+const BATCH: u32 = 5_000;
+
+/// Indexes the backlog batch after batch, all of it or as much as `budget`
+/// allows; `progress` is told how many items are done so far. Returns that
+/// number.
+pub async fn catch_up(
+    store: &Store,
+    budget: Option<Duration>,
+    mut progress: impl FnMut(u64),
+) -> Result<u64> {
+    let started = Instant::now();
+    let mut done = 0;
+    loop {
+        if budget.is_some_and(|b| started.elapsed() >= b) {
+            return Ok(done);
+        }
+        let indexed = store.index_search_backlog(BATCH).await?;
+        if indexed == 0 {
+            return Ok(done);
+        }
+        done += indexed;
+        progress(done);
+        tokio::task::yield_now().await;
+    }
+}
+
+/// After a write: a short backlog is indexed now; a long one is queued for
+/// the `search.index` job. Returns how many items wait for that job.
+pub async fn after_writing(store: &Store) -> Result<u64> {
+    let backlog = store.search_backlog().await?;
+    if backlog == 0 {
+        return Ok(0);
+    }
+    if backlog <= INDEX_AT_ONCE {
+        catch_up(store, None, |_| {}).await?;
+        return Ok(0);
+    }
+    store
+        .enqueue_jobs(&[Task::SearchIndex.job(Utc::now())], Utc::now())
+        .await?;
+    Ok(backlog)
+}
+
+/// Before a search by `filter`: a short backlog is indexed first, so what
+/// was just written is found. Returns how many items the search cannot
+/// find yet (a long backlog, being indexed by the job); 0 without words.
+pub async fn before_searching(store: &Store, filter: &FeedbackFilter) -> Result<u64> {
+    let searching = filter
+        .search
+        .as_deref()
+        .is_some_and(|s| !search_words(s).is_empty());
+    if !searching {
+        return Ok(0);
+    }
+    let backlog = store.search_backlog().await?;
+    if backlog == 0 || backlog > INDEX_AT_ONCE {
+        return Ok(backlog);
+    }
+    catch_up(store, None, |_| {}).await?;
+    Ok(0)
+}
