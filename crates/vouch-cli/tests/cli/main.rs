@@ -1833,6 +1833,57 @@ fn directories_and_zip_archives_import_file_by_file() {
     );
 }
 
+/// A large import leaves the inbox's search index to the background and
+/// says so; `vouch text index` fills it now; a small import (or a re-import
+/// with nothing new) leaves nothing waiting.
+#[test]
+fn a_large_import_leaves_search_indexing_to_the_background_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let file = dir.path().join("reviews.jsonl");
+    let lines: String = (0..6_000)
+        .map(|i| {
+            format!(
+                "{{\"review_id\":\"r{i}\",\"user_id\":\"u{i}\",\"business_id\":\"b1\",\"stars\":4,\"date\":\"2024-03-01 10:15:00\",\"text\":\"Parking was easy, visit {i}\"}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    let out = vouch(&db, &["import", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("6,000 items wait for the inbox's search index: `vouch serve` indexes them in the background, or run `vouch text index` now."),
+        "{}",
+        stdout(&out)
+    );
+    let out = vouch(&db, &["text", "index"]);
+    assert!(
+        stdout(&out).starts_with("Indexed 6000 feedback items for search in "),
+        "{}",
+        stdout(&out)
+    );
+    let found = with_store(&db, async |store| {
+        let filter = vouch_store::FeedbackFilter {
+            search: Some("parking".into()),
+            ..Default::default()
+        };
+        (
+            store.count_matching_feedback(&filter).await.unwrap(),
+            store.search_backlog().await.unwrap(),
+        )
+    });
+    assert_eq!(found, (6_000, 0));
+    let again = json(&vouch(&db, &["import", file.to_str().unwrap(), "--json"]));
+    assert_eq!(again["unchanged"], 6_000);
+    assert_eq!(again["search_backlog"], 0);
+    let out = vouch(&db, &["text", "index"]);
+    assert!(
+        stdout(&out).starts_with("Indexed 0 feedback items"),
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[test]
 fn times_without_a_zone_take_tz_and_the_summary_says_so() {
     let dir = tempfile::tempdir().unwrap();
