@@ -194,7 +194,7 @@ macro_rules! on_connection {
     };
 }
 
-enum Connection {
+pub(crate) enum Connection {
     Sqlite(PoolConnection<sqlx::Sqlite>),
     Postgres(PoolConnection<sqlx::Postgres>),
 }
@@ -206,7 +206,7 @@ enum Connection {
 /// every pooled connection filled its own cache with the same index pages
 /// (five connections held about 60 MB more in an import of a million reviews).
 pub struct FeedbackWriter {
-    connection: Connection,
+    pub(crate) connection: Connection,
     backend: Backend,
     /// The bulk writer's own one-connection pool (SQLite), closed by `finish`.
     own_pool: Option<SqlitePool>,

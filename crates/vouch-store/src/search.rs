@@ -5,8 +5,9 @@
 //! it to the background (see `vouch_app::search`). PostgreSQL indexes as
 //! it writes (a generated tsvector, GIN), so its backlog is always empty.
 
+use crate::feedback::Connection;
 use crate::store::{BeginWrite, Pool};
-use crate::{Result, Store};
+use crate::{FeedbackWriter, Result, Store};
 
 impl Store {
     /// How many items wait to be indexed for search.
@@ -22,11 +23,26 @@ impl Store {
 
     /// Indexes up to `limit` of the oldest items in the backlog, in one
     /// transaction, and says how many it indexed (0: the backlog is empty).
+    /// A whole backlog goes faster through `FeedbackWriter::index_search_backlog`
+    /// on a bulk writer.
     pub async fn index_search_backlog(&self, limit: u32) -> Result<u64> {
-        let Pool::Sqlite(pool) = &self.pool else {
+        self.feedback_writer()
+            .await?
+            .index_search_backlog(limit)
+            .await
+    }
+}
+
+impl FeedbackWriter {
+    /// `Store::index_search_backlog` on this writer's connection. On a bulk
+    /// writer's, a million reviews were indexed in 67.1 s instead of 100.6 s
+    /// (46 s of it in the kernel): the pool's connections checkpoint the
+    /// WAL every 4 MiB, and indexing rewrites many index pages per batch.
+    pub async fn index_search_backlog(&mut self, limit: u32) -> Result<u64> {
+        let Connection::Sqlite(connection) = &mut self.connection else {
             return Ok(0);
         };
-        let mut tx = pool.begin_write().await?;
+        let mut tx = (&mut **connection).begin_write().await?;
         let upto: Option<i64> = sqlx::query_scalar(
             "SELECT MAX(feedback_id) FROM \
              (SELECT feedback_id FROM feedback_search_backlog ORDER BY feedback_id LIMIT $1)",
@@ -35,6 +51,8 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let Some(upto) = upto else {
+            // Nothing waits: end the transaction cleanly, nothing written.
+            tx.rollback().await?;
             return Ok(0);
         };
         sqlx::query(

@@ -27,3 +27,4 @@ CREATE TRIGGER feedback_search_changed AFTER UPDATE OF title, body ON feedback_i
         WHERE NOT EXISTS (SELECT 1 FROM feedback_search_backlog WHERE feedback_id = old.id);
     INSERT OR IGNORE INTO feedback_search_backlog (feedback_id) VALUES (new.id);
 END;
+
