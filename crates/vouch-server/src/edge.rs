@@ -37,9 +37,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
 }
 
 /// Whether a raw URL part holds a percent-encoded control character
-/// (`%00`–`%1F`, `%7F`) or a raw one.
+/// (`%00`–`%1F`, `%7F`, and the C1 controls U+0080–U+009F as their UTF-8
+/// `%C2%80`–`%C2%9F`, which the API's text checks refuse too) or a raw one.
 fn has_encoded_control(raw: &str) -> bool {
     let bytes = raw.as_bytes();
+    let hex = |b: u8| b.is_ascii_hexdigit();
     bytes.iter().any(|b| b.is_ascii_control())
         || bytes.windows(3).any(|w| {
             w[0] == b'%'
@@ -47,6 +49,13 @@ fn has_encoded_control(raw: &str) -> bool {
                     (w[1], w[2].to_ascii_uppercase()),
                     (b'0' | b'1', b'0'..=b'9' | b'A'..=b'F') | (b'7', b'F')
                 )
+        })
+        || bytes.windows(6).any(|w| {
+            w[0] == b'%'
+                && w[1..3].eq_ignore_ascii_case(b"C2")
+                && w[3] == b'%'
+                && matches!(w[4], b'8' | b'9')
+                && hex(w[5])
         })
 }
 
@@ -200,7 +209,15 @@ mod tests {
 
     #[test]
     fn encoded_controls_are_found_and_ordinary_escapes_pass() {
-        for bad in ["/l/%00", "q=a%0a", "q=%1F", "q=%7f", "/x\u{1}"] {
+        for bad in [
+            "/l/%00",
+            "q=a%0a",
+            "q=%1F",
+            "q=%7f",
+            "/x\u{1}",
+            "attribute=%C2%9Dqs%C2%A7%3D",
+            "q=%c2%80",
+        ] {
             assert!(has_encoded_control(bad), "{bad}");
         }
         for good in [
@@ -208,6 +225,8 @@ mod tests {
             "q=%20caf%C3%A9",
             "q=%2F%41",
             "q=%7E",
+            "q=%C2%A7%C2%A0",
+            "q=%C3%A9",
         ] {
             assert!(!has_encoded_control(good), "{good}");
         }
