@@ -63,7 +63,7 @@ pub async fn after_writing(store: &Store) -> Result<u64> {
         return Ok(0);
     }
     if backlog <= INDEX_AT_ONCE {
-        catch_up(store, None, |_| {}).await?;
+        index_now(store).await?;
         return Ok(0);
     }
     store
@@ -87,6 +87,14 @@ pub async fn before_searching(store: &Store, filter: &FeedbackFilter) -> Result<
     if backlog == 0 || backlog > INDEX_AT_ONCE {
         return Ok(backlog);
     }
-    catch_up(store, None, |_| {}).await?;
+    index_now(store).await?;
     Ok(0)
+}
+
+/// A short backlog in one transaction on a pooled connection: a search or
+/// a small write should not open a bulk writer's connection of its own and
+/// checkpoint the WAL, as `catch_up` does for a long one.
+async fn index_now(store: &Store) -> Result<()> {
+    store.index_search_backlog(INDEX_AT_ONCE as u32).await?;
+    Ok(())
 }
