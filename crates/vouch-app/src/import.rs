@@ -689,6 +689,31 @@ pub async fn import_customers<R: BufRead>(
     Ok((summary, vendor))
 }
 
+/// Customers from somewhere other than a file (a CRM connector's page),
+/// through the same upsert and the same refusal of erased people.
+pub(crate) async fn upsert_customers(
+    store: &Store,
+    rows: Vec<vouch_ingest::ImportedCustomer>,
+) -> Result<CustomerImportSummary> {
+    let erased = crate::erasure::ErasedPeople::load(store).await?;
+    let mut summary = CustomerImportSummary::default();
+    let rows = rows
+        .into_iter()
+        .filter(|row| {
+            let ids = crate::erasure::identifiers(
+                row.email.as_ref().map(|e| e.as_str()),
+                row.external_id.as_deref(),
+                &[],
+            );
+            let keep = !erased.any(&ids);
+            summary.rejected += u64::from(!keep);
+            keep
+        })
+        .collect();
+    upsert_customer_rows(store, rows, &mut summary).await?;
+    Ok(summary)
+}
+
 async fn upsert_customer_rows(
     store: &Store,
     rows: Vec<vouch_ingest::ImportedCustomer>,

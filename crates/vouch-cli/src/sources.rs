@@ -11,27 +11,44 @@ use crate::table::{Table, terminal_safe, thousands};
 #[derive(Subcommand)]
 pub enum SourcesCommand {
     /// Connect a vendor's API. The credentials are read from an
-    /// environment variable (never from the command line, where `ps` and
-    /// shell history would show them) and kept sealed.
+    /// environment variable or a file (never from the command line, where
+    /// `ps` and shell history would show them) and kept sealed.
+    ///
+    /// Kinds, and what --account and the credentials are:
+    ///   trustpilot       the business unit id; the API key
+    ///   zendesk          agent@example.com@SUBDOMAIN; an API token
+    ///   google-business  accounts/ACCOUNT_ID/locations/LOCATION_ID; Google JSON credentials
+    ///   google-play      the package name; Google JSON credentials
+    ///   app-store        the app's Apple ID; JSON with issuer_id, key_id, private_key
+    ///   hubspot          the hub id; a private app's access token (contacts read and
+    ///                    write): contacts become customers, and each one's category
+    ///                    and latest NPS go back as vouch_nps_category, vouch_nps_score
+    ///
+    /// Google JSON credentials: an authorized_user file (`gcloud auth
+    /// application-default login`) or a service account's key file.
     ///
     /// Examples:
     ///   TP_KEY=… vouch sources add trustpilot-main --kind trustpilot --account 507f191e810c19729de860ea --credentials-env TP_KEY
     ///   ZD_TOKEN=… vouch sources add support --kind zendesk --account agent@example.com@example --credentials-env ZD_TOKEN
+    ///   vouch sources add play --kind google-play --account com.example.app --credentials-file play-service-account.json
+    ///   vouch sources add ios --kind app-store --account 1234567890 --credentials-file asc-key.json
     #[command(verbatim_doc_comment)]
     Add {
         /// A name for it.
         name: String,
-        /// trustpilot or zendesk.
+        /// Which vendor's API (see above).
         #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(CONNECTORS))]
         kind: String,
-        /// Trustpilot: the business unit id. Zendesk: the agent's email and
-        /// the subdomain, agent@example.com@SUBDOMAIN.
+        /// What the source reads at the vendor (see above).
         #[arg(long)]
         account: String,
-        /// The environment variable that holds the API key (Trustpilot) or
-        /// API token (Zendesk).
-        #[arg(long, value_name = "VAR")]
-        credentials_env: String,
+        /// The environment variable that holds the credentials.
+        #[arg(long, value_name = "VAR", required_unless_present = "credentials_file", conflicts_with = "credentials_file")]
+        credentials_env: Option<String>,
+        /// A file that holds the credentials (a JSON key file); it can be
+        /// deleted once the source is added.
+        #[arg(long, value_name = "PATH")]
+        credentials_file: Option<std::path::PathBuf>,
         /// The API's address, when not the vendor's own (a relay, a test server).
         #[arg(long)]
         base_url: Option<String>,
@@ -61,12 +78,17 @@ pub async fn run(store: &Store, command: SourcesCommand) -> anyhow::Result<ExitC
             kind,
             account,
             credentials_env,
+            credentials_file,
             base_url,
             every,
         } => {
-            let credentials = std::env::var(&credentials_env).map_err(|_| {
-                anyhow::anyhow!("the environment variable {credentials_env} is not set")
-            })?;
+            let credentials = match (credentials_env, credentials_file) {
+                (Some(var), _) => std::env::var(&var)
+                    .map_err(|_| anyhow::anyhow!("the environment variable {var} is not set"))?,
+                (None, Some(path)) => std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                (None, None) => anyhow::bail!("--credentials-env or --credentials-file"),
+            };
             let connector: Connector = kind.parse().map_err(anyhow::Error::msg)?;
             let base_url = base_url.unwrap_or_else(|| connector.default_base_url(&account));
             let source = NewSource {
@@ -130,13 +152,18 @@ pub async fn run(store: &Store, command: SourcesCommand) -> anyhow::Result<ExitC
                 println!("{}", serde_json::to_string(&report)?);
             } else {
                 println!(
-                    "{}: {} pages, {} imported, {} updated, {} unchanged, {} rejected{}",
+                    "{}: {} pages, {} imported, {} updated, {} unchanged, {} rejected{}{}",
                     terminal_safe(&name),
                     report.pages,
                     thousands(report.imported),
                     thousands(report.updated),
                     thousands(report.unchanged),
                     thousands(report.rejected),
+                    if report.written_back > 0 {
+                        format!(", {} written back", thousands(report.written_back))
+                    } else {
+                        String::new()
+                    },
                     if report.waits > 0 {
                         format!(" ({} rate limits waited out)", report.waits)
                     } else {

@@ -200,6 +200,11 @@ impl Format {
             if v.pointer("/attributes/reviewerNickname").is_some() {
                 return Some(Format::AppStore);
             }
+            // The Play Developer API's `reviews.list`: the rating is in the
+            // user's comment.
+            if v.get("reviewId").is_some() && v.pointer("/comments/0/userComment").is_some() {
+                return Some(Format::GooglePlay);
+            }
             if v.get("public_metrics").is_some() && v.get("text").is_some() {
                 return Some(Format::Twitter);
             }
@@ -539,6 +544,7 @@ impl Format {
                 Ok(f)
             }
             Format::Trustpilot => trustpilot_review(v),
+            Format::GooglePlay => google_play_api_review(v),
             Format::Jsonl => generic(&Row::Json(v), options),
             _ => Err(format!("{} files are CSV", self.name())),
         }
@@ -719,6 +725,40 @@ fn google_play(row: &Row, options: &ReadOptions) -> Result<Feedback, String> {
         }
     };
     f.url = link;
+    Ok(f)
+}
+
+/// A review of the Play Developer API (`reviews.list`): `reviewId`,
+/// `authorName` and `comments[]`, whose `userComment` holds the text,
+/// `starRating`, `reviewerLanguage` and `lastModified{seconds, nanos}`.
+/// The API gives no creation time, so the last change dates the review;
+/// its id is the one Play's CSV export links to, so the two meet.
+fn google_play_api_review(v: &Value) -> Result<Feedback, String> {
+    let id = text(v, &["reviewId"])?;
+    let comment = v
+        .pointer("/comments")
+        .and_then(Value::as_array)
+        .and_then(|comments| comments.iter().find_map(|c| c.get("userComment")))
+        .ok_or("field `comments`: no userComment")?;
+    let modified = comment
+        .get("lastModified")
+        .ok_or("field `userComment.lastModified`: missing")?;
+    let posted_at = unix_seconds(number(modified, &["seconds"])?)?;
+    // A review with a title comes as "title<TAB>body".
+    let raw = optional_text(comment, &["text"]).unwrap_or_default();
+    let (title, body) = match raw.split_once('\t') {
+        Some((title, body)) => (Some(title.trim().to_owned()), body.trim().to_owned()),
+        None => (None, raw.trim().to_owned()),
+    };
+    let mut f =
+        Feedback::new(Source::GooglePlay, id, body, posted_at).map_err(|e| e.to_string())?;
+    f.rating = Some(stars(comment, &["starRating"])?);
+    f.title = title.filter(|t| !t.is_empty());
+    f.language = optional_text(comment, &["reviewerLanguage"]).and_then(|l| language_code(&l));
+    f.author = Author {
+        name: optional_text(v, &["authorName"]),
+        ..Author::default()
+    };
     Ok(f)
 }
 
@@ -1173,6 +1213,62 @@ com.example.app,42,1.4.2,en,a52,,1767616496000,,,5,,,,,,
             (star_only.body.as_str(), star_only.rating.map(|r| r.value())),
             ("", Some(5.0))
         );
+    }
+
+    #[test]
+    fn google_play_api_pages_are_read_and_meet_the_export() {
+        // A `reviews.list` page as the Play Developer API documents it: a
+        // title and body joined by a tab, a developer reply after the
+        // user's comment, and a star-only rating.
+        let page = r#"{
+  "reviews": [
+    {"reviewId": "gp:AOqpTOE", "authorName": "Andrei",
+     "comments": [
+       {"userComment": {"text": "Se blochează\tAplicatia se blocheaza des", "lastModified": {"seconds": "1767616496", "nanos": 913000000},
+        "starRating": 2, "reviewerLanguage": "ro_RO", "device": "a52", "androidOsVersion": 34, "appVersionCode": 42, "appVersionName": "1.4.2"}},
+       {"developerComment": {"text": "Thanks, fixed in 1.4.3", "lastModified": {"seconds": "1767700000", "nanos": 0}}}
+     ]},
+    {"reviewId": "gp:AOqpTOF", "authorName": "Bo",
+     "comments": [{"userComment": {"text": "", "lastModified": {"seconds": 1767616500}, "starRating": 5, "reviewerLanguage": "en"}}]}
+  ],
+  "tokenPagination": {"nextPageToken": "t2"}
+}"#;
+        let items = read(page, None);
+        let first = items[0].as_ref().unwrap();
+        assert_eq!(
+            (
+                first.source,
+                first.source_id.as_str(),
+                first.title.as_deref(),
+                first.body.as_str(),
+                first.rating.map(|r| r.value()),
+                first.language.as_deref(),
+                first.author.name.as_deref(),
+                first.posted_at.timestamp()
+            ),
+            (
+                Source::GooglePlay,
+                "gp:AOqpTOE",
+                Some("Se blochează"),
+                "Aplicatia se blocheaza des",
+                Some(2.0),
+                Some("ro"),
+                Some("Andrei"),
+                1_767_616_496
+            )
+        );
+        let star_only = items[1].as_ref().unwrap();
+        assert_eq!(
+            (star_only.body.as_str(), star_only.rating.map(|r| r.value())),
+            ("", Some(5.0))
+        );
+        // The id is the one the CSV export's review link carries.
+        let export = "\
+Package Name,App Version Code,App Version Name,Reviewer Language,Device,Review Submit Date and Time,Review Submit Millis Since Epoch,Review Last Update Date and Time,Review Last Update Millis Since Epoch,Star Rating,Review Title,Review Text,Developer Reply Date and Time,Developer Reply Millis Since Epoch,Developer Reply Text,Review Link
+com.example.app,42,1.4.2,ro,a52,2026-01-05T12:34:56Z,1767616496000,2026-01-05T12:34:56Z,1767616496000,2,,Aplicatia se blocheaza des,,,,http://play.google.com/console/developers/123/app/456/user-feedback/review-details?reviewId=gp:AOqpTOE&corpus=PUBLISHED_ONLY
+";
+        let csv = read(export, None);
+        assert_eq!(csv[0].as_ref().unwrap().source_id, first.source_id);
     }
 
     #[test]

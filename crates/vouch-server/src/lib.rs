@@ -244,7 +244,10 @@ pub fn router(state: AppState) -> Router {
             get(settings_pages::topics).post(settings_pages::save_topics),
         )
         .route("/settings/languages", get(settings_pages::languages))
-        .route("/settings/sources", get(settings_pages::sources))
+        .route(
+            "/settings/sources",
+            get(settings_pages::sources).post(settings_pages::change_sources),
+        )
         .route("/customers", get(customer_pages::customers))
         .route("/customers/{id}", get(customer_pages::customer))
         .route("/customers/{id}/export", get(customer_pages::export))

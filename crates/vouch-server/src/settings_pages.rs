@@ -44,6 +44,9 @@ fn done_key(done: &Option<String>) -> Option<&'static str> {
         "redelivered" => Some("redelivered"),
         "disabled" => Some("user_disabled"),
         "enabled" => Some("user_enabled"),
+        "source_added" => Some("source_added"),
+        "source_queued" => Some("source_queued"),
+        "source_removed" => Some("source_removed"),
         _ => None,
     }
 }
@@ -806,27 +809,150 @@ struct SourcesPage {
     who: crate::auth::Who,
     csrf: String,
     sources: Vec<vouch_store::StoredSource>,
+    /// Each connector's name, with what its account and credentials are.
+    kinds: Vec<(&'static str, &'static str, &'static str)>,
+    /// What the add form was sent with, when it was refused.
+    form: SourceForm,
     done: Option<&'static str>,
+    error: Option<String>,
 }
 
-/// `GET /settings/sources`: the connectors, each with its last and next
-/// sync, the items it pulled and its last error (never its credentials).
-pub async fn sources(
-    State(state): State<AppState>,
-    Page(caller, _): Page<need::ManageSettings>,
-    headers: HeaderMap,
+/// The add form's fields, kept when it is refused (never the credentials).
+#[derive(Debug, Default, Deserialize)]
+pub struct SourceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    account: String,
+    /// Sealed on add, and never sent back to the page.
+    #[serde(default)]
+    credentials: String,
+    #[serde(default)]
+    base_url: String,
+    #[serde(default)]
+    every: String,
+}
+
+async fn sources_page(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    form: SourceForm,
+    done: Option<&'static str>,
+    error: Option<String>,
 ) -> Response {
-    let (lang, t) = texts(&headers);
+    let (lang, t) = texts(headers);
     let sources = match state.store.sources().await {
         Ok(s) => s,
         Err(e) => return PageError::from(e).into_response(),
     };
-    render(SourcesPage {
+    let kinds = vouch_app::sources::CONNECTORS
+        .iter()
+        .filter_map(|k| k.parse::<vouch_app::sources::Connector>().ok())
+        .map(|c| (c.name(), c.account_help(), c.credentials_help()))
+        .collect();
+    let mut page = render(SourcesPage {
         lang,
         ui: Ui(t),
-        who: who(&caller),
+        who: who(caller),
         csrf: caller.csrf.clone().unwrap_or_default(),
         sources,
-        done: None,
-    })
+        kinds,
+        form: SourceForm {
+            credentials: String::new(),
+            ..form
+        },
+        done,
+        error: error.clone(),
+    });
+    if error.is_some() {
+        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    page
+}
+
+/// `GET /settings/sources`: the connectors, each with its last and next
+/// sync, the items it pulled and its last error (never its credentials),
+/// and the form that adds one.
+pub async fn sources(
+    State(state): State<AppState>,
+    Page(caller, _): Page<need::ManageSettings>,
+    headers: HeaderMap,
+    Query(q): Query<Done>,
+) -> Response {
+    let form = SourceForm {
+        every: "60".to_owned(),
+        ..SourceForm::default()
+    };
+    sources_page(&state, &caller, &headers, form, done_key(&q.done), None).await
+}
+
+/// `POST /settings/sources`: adds a connector (the same checks as `vouch
+/// sources add`), asks for a sync now, or removes one.
+pub async fn change_sources(
+    State(state): State<AppState>,
+    Page(caller, _): Page<need::ManageSettings>,
+    headers: HeaderMap,
+    Form(form): Form<SourceForm>,
+) -> Response {
+    if let Some(r) = caller.form_refusal(&form.csrf) {
+        return r;
+    }
+    let (_, t) = texts(&headers);
+    let ui = Ui(t);
+    let now = Utc::now();
+    match form.action.as_str() {
+        "add" => {
+            let connector = form.kind.parse::<vouch_app::sources::Connector>();
+            let every = form.every.trim().parse::<i64>();
+            let (connector, every) = match (connector, every) {
+                (Ok(c), Ok(e)) => (c, e),
+                (Err(e), _) => {
+                    let error = Some(format!("{} {}", ui.t("source_refused"), shown(&e)));
+                    return sources_page(&state, &caller, &headers, form, None, error).await;
+                }
+                (_, Err(_)) => {
+                    let error = Some(format!("{} {}", ui.t("source_refused"), ui.t("source_every_number")));
+                    return sources_page(&state, &caller, &headers, form, None, error).await;
+                }
+            };
+            let base_url = match form.base_url.trim() {
+                "" => connector.default_base_url(form.account.trim()),
+                url => url.to_owned(),
+            };
+            let source = vouch_store::NewSource {
+                name: form.name.clone(),
+                kind: connector.name().to_owned(),
+                base_url,
+                account: form.account.clone(),
+                credentials: form.credentials.clone(),
+                every_minutes: every,
+            };
+            match vouch_app::sources::add(&state.store, source, now).await {
+                Ok(_) => Redirect::to("/settings/sources?done=source_added").into_response(),
+                Err(vouch_app::AppError::Refused(why)) => {
+                    let error = Some(format!("{} {}", ui.t("source_refused"), shown(&why)));
+                    sources_page(&state, &caller, &headers, form, None, error).await
+                }
+                Err(e) => PageError::from(e).into_response(),
+            }
+        }
+        "sync" => match vouch_app::sources::sync_soon(&state.store, &form.name, now).await {
+            Ok(true) => Redirect::to("/settings/sources?done=source_queued").into_response(),
+            Ok(false) => PageError::new(StatusCode::NOT_FOUND, "not_found").into_response(),
+            Err(e) => PageError::from(e).into_response(),
+        },
+        "remove" => match state.store.remove_source(&form.name).await {
+            Ok(true) => Redirect::to("/settings/sources?done=source_removed").into_response(),
+            Ok(false) => PageError::new(StatusCode::NOT_FOUND, "not_found").into_response(),
+            Err(e) => PageError::from(e).into_response(),
+        },
+        _ => PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "error_refused").into_response(),
+    }
 }

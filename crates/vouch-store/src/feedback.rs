@@ -720,6 +720,33 @@ impl Store {
         })
     }
 
+    /// The latest NPS score of each of `customers` who answered one.
+    pub async fn latest_nps_scores(
+        &self,
+        customers: &std::collections::BTreeSet<CustomerId>,
+    ) -> Result<std::collections::BTreeMap<CustomerId, u8>> {
+        let ids: Vec<i64> = customers.iter().map(|c| c.0).collect();
+        let mut latest: std::collections::BTreeMap<CustomerId, (DateTime<Utc>, u8)> =
+            std::collections::BTreeMap::new();
+        for chunk in ids.chunks(500) {
+            let (answers, _) = crate::events::signal_queries(self.backend(), chunk.len());
+            let rows: Vec<(i64, DateTime<Utc>, i64)> = on_backend!(self, pool => chunk
+                .iter()
+                .fold(sqlx::query_as(sqlx::AssertSqlSafe(answers.as_str())).persistent(false), |q, id| q.bind(*id))
+                .fetch_all(pool)
+                .await)?;
+            for (customer, at, score) in rows {
+                let score = u8::try_from(score)
+                    .map_err(|_| crate::StoreError::corrupt("response", format!("score {score}")))?;
+                let entry = latest.entry(CustomerId(customer)).or_insert((at, score));
+                if at >= entry.0 {
+                    *entry = (at, score);
+                }
+            }
+        }
+        Ok(latest.into_iter().map(|(c, (_, s))| (c, s)).collect())
+    }
+
     /// The signals that place a customer in a loyalty category: their NPS
     /// answers and their rated reviews on public platforms, oldest first.
     pub async fn category_signals(&self, customer: CustomerId) -> Result<Vec<CategorySignal>> {

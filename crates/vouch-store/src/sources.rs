@@ -113,6 +113,13 @@ impl Store {
         Ok(())
     }
 
+    /// Makes a connector due at `at` (a sync asked for now); false when there is none.
+    pub async fn schedule_source(&self, name: &str, at: DateTime<Utc>) -> Result<bool> {
+        const SQL: &str = "UPDATE feedback_sources SET next_sync_at = $1 WHERE name = $2";
+        let done = on_backend!(self, pool => sqlx::query(SQL).bind(at).bind(name).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
     /// Removes a connector (what it pulled stays); false when there was none.
     pub async fn remove_source(&self, name: &str) -> Result<bool> {
         const SQL: &str = "DELETE FROM feedback_sources WHERE name = $1";
