@@ -92,11 +92,58 @@ pub async fn load(
         progress(summary.customers);
         first = last;
     }
+    demo_sources(store, config).await?;
     // The demo is searched at once: its items are indexed before it ends.
     crate::search::catch_up(store, None, |_| {}).await?;
     // Survey comments became feedback items inside the store: count, don't re-derive.
     summary.feedback_items = store.count_feedback().await?;
     Ok(summary)
+}
+
+/// Two connectors as they look after a while in use, so the sources page
+/// has something to show: one that synced, one whose key was refused.
+/// Their credentials are placeholders and their next syncs a week away
+/// (no demo reaches a vendor unless someone asks it to).
+async fn demo_sources(store: &Store, config: &DemoConfig) -> Result<()> {
+    let at = config.until;
+    let sources = [
+        (
+            "Trustpilot (main site)",
+            "trustpilot",
+            "https://api.trustpilot.com",
+            "507f191e810c19729de860ea",
+            1_240,
+            None,
+        ),
+        (
+            "Google Play app",
+            "google-play",
+            "https://androidpublisher.googleapis.com",
+            "com.example.vouchdemo",
+            310,
+            Some(
+                "google-play refused the credentials (HTTP 401): add the source again with new ones",
+            ),
+        ),
+    ];
+    for (name, kind, base_url, account, pulled, error) in sources {
+        let source = vouch_store::NewSource {
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+            base_url: base_url.to_owned(),
+            account: account.to_owned(),
+            credentials: "demo-placeholder".to_owned(),
+            every_minutes: 10_080,
+        };
+        let Some(id) = store.add_source(&source, at).await? else {
+            continue;
+        };
+        store.advance_source(id, None, pulled).await?;
+        store
+            .finish_source_sync(id, at, at + chrono::Duration::days(7), error)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Installs the default playbooks and runs them over the last `events` of

@@ -43,7 +43,12 @@ pub enum SourcesCommand {
         #[arg(long)]
         account: String,
         /// The environment variable that holds the credentials.
-        #[arg(long, value_name = "VAR", required_unless_present = "credentials_file", conflicts_with = "credentials_file")]
+        #[arg(
+            long,
+            value_name = "VAR",
+            required_unless_present = "credentials_file",
+            conflicts_with = "credentials_file"
+        )]
         credentials_env: Option<String>,
         /// A file that holds the credentials (a JSON key file); it can be
         /// deleted once the source is added.

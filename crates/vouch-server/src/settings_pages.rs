@@ -852,10 +852,19 @@ async fn sources_page(
         Ok(s) => s,
         Err(e) => return PageError::from(e).into_response(),
     };
+    // What each needs, in the reader's language (`source_account_KIND`…).
     let kinds = vouch_app::sources::CONNECTORS
         .iter()
-        .filter_map(|k| k.parse::<vouch_app::sources::Connector>().ok())
-        .map(|c| (c.name(), c.account_help(), c.credentials_help()))
+        .map(|k| {
+            let key = k.replace('-', "_");
+            (
+                *k,
+                t.get(&format!("source_account_{key}"))
+                    .map_or("", String::as_str),
+                t.get(&format!("source_credentials_{key}"))
+                    .map_or("", String::as_str),
+            )
+        })
         .collect();
     let mut page = render(SourcesPage {
         lang,
@@ -918,7 +927,11 @@ pub async fn change_sources(
                     return sources_page(&state, &caller, &headers, form, None, error).await;
                 }
                 (_, Err(_)) => {
-                    let error = Some(format!("{} {}", ui.t("source_refused"), ui.t("source_every_number")));
+                    let error = Some(format!(
+                        "{} {}",
+                        ui.t("source_refused"),
+                        ui.t("source_every_number")
+                    ));
                     return sources_page(&state, &caller, &headers, form, None, error).await;
                 }
             };

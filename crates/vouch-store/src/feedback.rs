@@ -736,8 +736,9 @@ impl Store {
                 .fetch_all(pool)
                 .await)?;
             for (customer, at, score) in rows {
-                let score = u8::try_from(score)
-                    .map_err(|_| crate::StoreError::corrupt("response", format!("score {score}")))?;
+                let score = u8::try_from(score).map_err(|_| {
+                    crate::StoreError::corrupt("response", format!("score {score}"))
+                })?;
                 let entry = latest.entry(CustomerId(customer)).or_insert((at, score));
                 if at >= entry.0 {
                     *entry = (at, score);

@@ -50,8 +50,7 @@ impl GoogleCredentials {
             RsaKeyPair::from_pkcs8(&pem_der(private_key)?)
                 .map_err(|e| format!("the service account's private_key is not an RSA key: {e}"))?;
         }
-        super::check_base_url(credentials.token_uri())
-            .map_err(|e| format!("token_uri: {e}"))?;
+        super::check_base_url(credentials.token_uri()).map_err(|e| format!("token_uri: {e}"))?;
         Ok(credentials)
     }
 
@@ -230,9 +229,8 @@ mod tests {
     #[test]
     fn app_store_tokens_verify_with_the_key_they_were_signed_with() {
         let rng = SystemRandom::new();
-        let pkcs8 =
-            EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                .unwrap();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .unwrap();
         let pem = format!(
             "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
             STANDARD.encode(pkcs8.as_ref())
@@ -250,7 +248,9 @@ mod tests {
         let public = key.signer().unwrap();
         let public = signature::UnparsedPublicKey::new(
             &signature::ECDSA_P256_SHA256_FIXED,
-            ring::signature::KeyPair::public_key(&public).as_ref().to_vec(),
+            ring::signature::KeyPair::public_key(&public)
+                .as_ref()
+                .to_vec(),
         );
         let signed = format!("{}.{}", parts[0], parts[1]);
         public
@@ -259,14 +259,17 @@ mod tests {
                 &URL_SAFE_NO_PAD.decode(parts[2]).unwrap(),
             )
             .expect("a valid ES256 signature");
-        assert!(AppStoreKey::parse(r#"{"issuer_id":"i","key_id":"k","private_key":"nope"}"#)
-            .unwrap_err()
-            .contains("private_key"));
+        assert!(
+            AppStoreKey::parse(r#"{"issuer_id":"i","key_id":"k","private_key":"nope"}"#)
+                .unwrap_err()
+                .contains("private_key")
+        );
     }
 
     #[test]
     fn google_credentials_are_checked_when_read() {
-        let user = r#"{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"r"}"#;
+        let user =
+            r#"{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"r"}"#;
         let parsed = GoogleCredentials::parse(user).unwrap();
         assert_eq!(parsed.token_uri(), GOOGLE_TOKEN_URI);
         let plain = r#"{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"r","token_uri":"http://example.com/token"}"#;

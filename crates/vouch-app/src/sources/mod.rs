@@ -208,8 +208,7 @@ pub async fn add(store: &Store, source: NewSource, now: DateTime<Utc>) -> Result
         return Err(AppError::Refused("the credentials are empty".into()));
     }
     Credentials::read(connector, &source.credentials).map_err(AppError::Refused)?;
-    check_base_url(&source.base_url)
-        .map_err(|e| AppError::Refused(format!("--base-url {e}")))?;
+    check_base_url(&source.base_url).map_err(|e| AppError::Refused(format!("--base-url {e}")))?;
     if !(5..=10_080).contains(&source.every_minutes) {
         return Err(AppError::Refused(
             "a sync every 5 minutes to 7 days (10080 minutes)".into(),
@@ -562,7 +561,11 @@ async fn fetch(
                 ("archived", "false".to_owned()),
                 ("properties", hubspot::PROPERTIES.to_owned()),
             ];
-            query.extend(cursor.filter(|c| !c.is_empty()).map(|c| ("after", c.to_owned())));
+            query.extend(
+                cursor
+                    .filter(|c| !c.is_empty())
+                    .map(|c| ("after", c.to_owned())),
+            );
             client
                 .get(format!("{base}/crm/v3/objects/contacts"))
                 .query(&query)

@@ -269,11 +269,28 @@ fn connectors_page_back_off_resume_and_keep_credentials_sealed() {
 }
 
 /// `vouch sources add` with the credentials in a file.
-fn add_with_file(db: &str, name: &str, kind: &str, account: &str, credentials: &str, base: &str) -> Output {
+fn add_with_file(
+    db: &str,
+    name: &str,
+    kind: &str,
+    account: &str,
+    credentials: &str,
+    base: &str,
+) -> Output {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), credentials).unwrap();
     Command::new(env!("CARGO_BIN_EXE_vouch"))
-        .args(["--db", db, "sources", "add", name, "--kind", kind, "--account", account])
+        .args([
+            "--db",
+            db,
+            "sources",
+            "add",
+            name,
+            "--kind",
+            kind,
+            "--account",
+            account,
+        ])
         .args(["--credentials-file", &file.path().display().to_string()])
         .args(["--base-url", base])
         .output()
@@ -322,7 +339,8 @@ fn verified_claims(token: &str, key: &signature::UnparsedPublicKey<Vec<u8>>) -> 
 fn minutes_before(n: usize) -> String {
     let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z").unwrap()
         - chrono::Duration::minutes(n as i64);
-    at.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    at.with_timezone(&chrono::Utc)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[test]
@@ -345,14 +363,18 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
             {
                 return (400, vec![], r#"{"error": "invalid_grant"}"#.to_owned());
             }
-            let token = r#"{"access_token": "ya29.gbp", "expires_in": 3599, "token_type": "Bearer"}"#;
+            let token =
+                r#"{"access_token": "ya29.gbp", "expires_in": 3599, "token_type": "Bearer"}"#;
             return (200, vec![], token.to_owned());
         }
         if request.headers.get("authorization").map(String::as_str) != Some("Bearer ya29.gbp") {
             return (401, vec![], "{}".to_owned());
         }
         let target = &request.target;
-        assert!(target.starts_with("/v4/accounts/111/locations/222/reviews?pageSize=50"), "{target}");
+        assert!(
+            target.starts_with("/v4/accounts/111/locations/222/reviews?pageSize=50"),
+            "{target}"
+        );
         // `newest` reviews were added since the first 120.
         let added = newest_in.load(Ordering::SeqCst) as usize;
         let all: Vec<usize> = (0..added).map(|n| 1000 + added - n).chain(0..120).collect();
@@ -389,18 +411,37 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
     });
     let user = serde_json::json!({"type": "authorized_user", "client_id": "client-1",
         "client_secret": "secret-1", "refresh_token": "rt-0001", "token_uri": format!("{gbp}/token")});
-    let out = add_with_file(&db, "maps", "google-business", "accounts/111/locations/222", &user.to_string(), &gbp);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = add_with_file(
+        &db,
+        "maps",
+        "google-business",
+        "accounts/111/locations/222",
+        &user.to_string(),
+        &gbp,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let first = json(&vouch(&db, &["sources", "sync", "maps", "--json"]));
     assert_eq!(
-        (first["pages"].as_u64(), first["imported"].as_u64(), first["waits"].as_u64()),
+        (
+            first["pages"].as_u64(),
+            first["imported"].as_u64(),
+            first["waits"].as_u64()
+        ),
         (Some(3), Some(120), Some(1)),
         "{first}"
     );
     newest.store(2, Ordering::SeqCst);
     let second = json(&vouch(&db, &["sources", "sync", "maps", "--json"]));
     assert_eq!(
-        (second["pages"].as_u64(), second["imported"].as_u64(), second["unchanged"].as_u64()),
+        (
+            second["pages"].as_u64(),
+            second["imported"].as_u64(),
+            second["unchanged"].as_u64()
+        ),
         (Some(1), Some(2), Some(48)),
         "the next sync reads back to what the last one saw, and stops there: {second}"
     );
@@ -426,8 +467,14 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
     let revoked = vouch(&db, &["sources", "sync", "maps"]);
     assert_eq!(revoked.status.code(), Some(1));
     let said = String::from_utf8_lossy(&revoked.stdout);
-    assert!(said.contains("Google refused the credentials (HTTP 400 invalid_grant)"), "{said}");
-    assert!(!said.contains("rt-0001") && !said.contains("secret-1"), "{said}");
+    assert!(
+        said.contains("Google refused the credentials (HTTP 400 invalid_grant)"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("rt-0001") && !said.contains("secret-1"),
+        "{said}"
+    );
 
     // Google Play, with a service account: 250 reviews, 100 a page, the
     // second page failing once.
@@ -467,14 +514,23 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
             if !good {
                 return (400, vec![], r#"{"error": "invalid_grant"}"#.to_owned());
             }
-            return (200, vec![], r#"{"access_token": "ya29.play", "expires_in": 3599}"#.to_owned());
+            return (
+                200,
+                vec![],
+                r#"{"access_token": "ya29.play", "expires_in": 3599}"#.to_owned(),
+            );
         }
         if request.headers.get("authorization").map(String::as_str) != Some("Bearer ya29.play") {
             return (401, vec![], "{}".to_owned());
         }
         let target = &request.target;
         seen_in.lock().unwrap().push(target.clone());
-        assert!(target.starts_with("/androidpublisher/v3/applications/com.example.app/reviews?maxResults=100"), "{target}");
+        assert!(
+            target.starts_with(
+                "/androidpublisher/v3/applications/com.example.app/reviews?maxResults=100"
+            ),
+            "{target}"
+        );
         let page = match target.split("token=").nth(1) {
             None => 0,
             Some(token) => token.trim_start_matches('t').parse::<usize>().unwrap(),
@@ -493,7 +549,8 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
             .collect();
         let mut body = serde_json::json!({"reviews": reviews, "pageInfo": {"resultPerPage": 100}});
         if (page + 1) * 100 < 250 {
-            body["tokenPagination"] = serde_json::json!({"nextPageToken": format!("t{}", page + 1)});
+            body["tokenPagination"] =
+                serde_json::json!({"nextPageToken": format!("t{}", page + 1)});
         }
         (200, vec![], body.to_string())
     });
@@ -501,13 +558,27 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
     let service_account = serde_json::json!({"type": "service_account", "project_id": "p",
         "private_key_id": "k1", "private_key": include_str!("test-only-rsa-key.pem"),
         "client_email": "reviews@example.iam.gserviceaccount.com", "token_uri": format!("{play}/token")});
-    let out = add_with_file(&db, "play", "google-play", "com.example.app", &service_account.to_string(), &play);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = add_with_file(
+        &db,
+        "play",
+        "google-play",
+        "com.example.app",
+        &service_account.to_string(),
+        &play,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let broken = vouch(&db, &["sources", "sync", "play", "--json"]);
     assert_eq!(broken.status.code(), Some(1));
     let broken: Value = serde_json::from_slice(&broken.stdout).unwrap();
     assert_eq!(broken["imported"].as_u64(), Some(100), "{broken}");
-    assert!(broken["error"].as_str().unwrap().contains("HTTP 500"), "{broken}");
+    assert!(
+        broken["error"].as_str().unwrap().contains("HTTP 500"),
+        "{broken}"
+    );
     let resumed = json(&vouch(&db, &["sources", "sync", "play", "--json"]));
     assert_eq!(
         (resumed["pages"].as_u64(), resumed["imported"].as_u64()),
@@ -515,20 +586,36 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
         "{resumed}"
     );
     assert!(
-        seen.lock().unwrap().iter().filter(|t| !t.contains("token=")).count() == 1,
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|t| !t.contains("token="))
+            .count()
+            == 1,
         "the interrupted sync resumed at its page token, not at the top: {:?}",
         seen.lock().unwrap()
     );
     let again = json(&vouch(&db, &["sources", "sync", "play", "--json"]));
-    assert_eq!((again["pages"].as_u64(), again["imported"].as_u64()), (Some(1), Some(0)), "{again}");
+    assert_eq!(
+        (again["pages"].as_u64(), again["imported"].as_u64()),
+        (Some(1), Some(0)),
+        "{again}"
+    );
 
     // App Store Connect, with an ES256 key: Apple's next page is a whole
     // address; a rotated key is refused.
     let rng = ring::rand::SystemRandom::new();
     let p256 = |pkcs8: &[u8]| {
-        signature::EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng).unwrap()
+        signature::EcdsaKeyPair::from_pkcs8(
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            pkcs8,
+            &rng,
+        )
+        .unwrap()
     };
-    let pkcs8 = signature::EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let pkcs8 =
+        signature::EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .unwrap();
     let apple_public = Arc::new(Mutex::new(signature::UnparsedPublicKey::new(
         &signature::ECDSA_P256_SHA256_FIXED,
         p256(pkcs8.as_ref()).public_key().as_ref().to_vec(),
@@ -543,13 +630,22 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
             .unwrap_or_default();
         let claims = verified_claims(token, &apple_public_in.lock().unwrap());
         if !claims.is_some_and(|c| c["aud"] == "appstoreconnect-v1" && c["iss"] == "issuer-1") {
-            return (401, vec![], r#"{"errors": [{"status": "401", "code": "NOT_AUTHORIZED"}]}"#.to_owned());
+            return (
+                401,
+                vec![],
+                r#"{"errors": [{"status": "401", "code": "NOT_AUTHORIZED"}]}"#.to_owned(),
+            );
         }
         let target = &request.target;
-        let page = if target.starts_with("/v1/apps/1234567890/customerReviews?sort=-createdDate&limit=200") {
+        let page = if target
+            .starts_with("/v1/apps/1234567890/customerReviews?sort=-createdDate&limit=200")
+        {
             0
         } else {
-            assert!(target.starts_with("/v1/apps/1234567890/customerReviews?cursor="), "{target}");
+            assert!(
+                target.starts_with("/v1/apps/1234567890/customerReviews?cursor="),
+                "{target}"
+            );
             1
         };
         let data: Vec<Value> = (page * 200..(page * 200 + 200).min(230))
@@ -558,34 +654,86 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
                     "reviewerNickname": format!("nick{n}"), "createdDate": minutes_before(n).replace('Z', "-07:00"), "territory": "USA"},
                 "links": {"self": "…"}}))
             .collect();
-        let mut links = serde_json::json!({"self": format!("{}{target}", apple_base_in.get().unwrap())});
+        let mut links =
+            serde_json::json!({"self": format!("{}{target}", apple_base_in.get().unwrap())});
         if page == 0 {
-            links["next"] = Value::from(format!("{}/v1/apps/1234567890/customerReviews?cursor=Mg.AAA&limit=200&sort=-createdDate", apple_base_in.get().unwrap()));
+            links["next"] = Value::from(format!(
+                "{}/v1/apps/1234567890/customerReviews?cursor=Mg.AAA&limit=200&sort=-createdDate",
+                apple_base_in.get().unwrap()
+            ));
         }
         let body = serde_json::json!({"data": data, "links": links, "meta": {"paging": {"total": 230, "limit": 200}}});
         (200, vec![], body.to_string())
     });
     apple_base.set(apple.clone()).unwrap();
-    let pem = |der: &[u8]| format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", STANDARD.encode(der));
+    let pem = |der: &[u8]| {
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            STANDARD.encode(der)
+        )
+    };
     let key = serde_json::json!({"issuer_id": "issuer-1", "key_id": "ABC123", "private_key": pem(pkcs8.as_ref())});
-    let bad = add_with_file(&db, "ios", "app-store", "../../admin", &key.to_string(), &apple);
-    assert_eq!(bad.status.code(), Some(2), "an account that would leave the API's path is refused");
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("the app's Apple ID"), "{}", String::from_utf8_lossy(&bad.stderr));
-    let out = add_with_file(&db, "ios", "app-store", "1234567890", &key.to_string(), &apple);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bad = add_with_file(
+        &db,
+        "ios",
+        "app-store",
+        "../../admin",
+        &key.to_string(),
+        &apple,
+    );
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an account that would leave the API's path is refused"
+    );
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("the app's Apple ID"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let out = add_with_file(
+        &db,
+        "ios",
+        "app-store",
+        "1234567890",
+        &key.to_string(),
+        &apple,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let first = json(&vouch(&db, &["sources", "sync", "ios", "--json"]));
-    assert_eq!((first["pages"].as_u64(), first["imported"].as_u64()), (Some(2), Some(230)), "{first}");
+    assert_eq!(
+        (first["pages"].as_u64(), first["imported"].as_u64()),
+        (Some(2), Some(230)),
+        "{first}"
+    );
     let again = json(&vouch(&db, &["sources", "sync", "ios", "--json"]));
-    assert_eq!((again["pages"].as_u64(), again["imported"].as_u64(), again["unchanged"].as_u64()), (Some(1), Some(0), Some(200)), "{again}");
+    assert_eq!(
+        (
+            again["pages"].as_u64(),
+            again["imported"].as_u64(),
+            again["unchanged"].as_u64()
+        ),
+        (Some(1), Some(0), Some(200)),
+        "{again}"
+    );
     // The key is revoked in App Store Connect.
-    let other = signature::EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let other =
+        signature::EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .unwrap();
     *apple_public.lock().unwrap() = signature::UnparsedPublicKey::new(
         &signature::ECDSA_P256_SHA256_FIXED,
         p256(other.as_ref()).public_key().as_ref().to_vec(),
     );
     let refused = vouch(&db, &["sources", "sync", "ios"]);
     assert_eq!(refused.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&refused.stdout).contains("app-store refused the credentials (HTTP 401)"));
+    assert!(
+        String::from_utf8_lossy(&refused.stdout)
+            .contains("app-store refused the credentials (HTTP 401)")
+    );
 
     // Nothing secret is shown, and none of it is in the database in clear.
     let list = json(&vouch(&db, &["sources", "list", "--json"])).to_string();
@@ -595,12 +743,16 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
     let mut bytes = Vec::new();
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let path = entry.unwrap().path();
-        if path.to_string_lossy().contains("vouch.db") && !path.to_string_lossy().ends_with(".key") {
+        if path.to_string_lossy().contains("vouch.db") && !path.to_string_lossy().ends_with(".key")
+        {
             bytes.extend(std::fs::read(&path).unwrap());
         }
     }
     for secret in ["rt-0001", "secret-1", "PRIVATE KEY", "issuer-1"] {
-        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} in clear");
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} in clear"
+        );
     }
 }
 
@@ -619,9 +771,21 @@ fn hubspot_contacts_become_customers_and_get_their_category_back() {
         .unwrap();
         let out = vouch(
             &db,
-            &["import", file.to_str().unwrap(), "--survey", "NPS", "--kind", "nps", "--json"],
+            &[
+                "import",
+                file.to_str().unwrap(),
+                "--survey",
+                "NPS",
+                "--kind",
+                "nps",
+                "--json",
+            ],
         );
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     answers("3/5/2026 14:07:09,c501@example.com,10\n3/6/2026 9:00:00,c502@example.com,3\n");
 
@@ -632,7 +796,11 @@ fn hubspot_contacts_become_customers_and_get_their_category_back() {
     let (held_in, writes_in, limited_in) = (held.clone(), writes.clone(), limited.clone());
     let hubspot = vendor_api(move |request| {
         if request.headers.get("authorization").map(String::as_str) != Some("Bearer pat-na1-0001") {
-            return (401, vec![], r#"{"status": "error", "category": "EXPIRED_AUTHENTICATION"}"#.to_owned());
+            return (
+                401,
+                vec![],
+                r#"{"status": "error", "category": "EXPIRED_AUTHENTICATION"}"#.to_owned(),
+            );
         }
         if request.method == "POST" {
             assert_eq!(request.target, "/crm/v3/objects/contacts/batch/update");
@@ -643,19 +811,35 @@ fn hubspot_contacts_become_customers_and_get_their_category_back() {
                 held.insert(
                     input["id"].as_str().unwrap().to_owned(),
                     (
-                        p["vouch_nps_category"].as_str().unwrap_or_default().to_owned(),
+                        p["vouch_nps_category"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
                         p["vouch_nps_score"].as_str().unwrap_or_default().to_owned(),
                     ),
                 );
             }
             writes_in.lock().unwrap().push(body.clone());
-            return (200, vec![], serde_json::json!({"status": "COMPLETE", "results": []}).to_string());
+            return (
+                200,
+                vec![],
+                serde_json::json!({"status": "COMPLETE", "results": []}).to_string(),
+            );
         }
         let target = &request.target;
-        assert!(target.starts_with("/crm/v3/objects/contacts?limit=100&archived=false&properties=email%2Cfirstname"), "{target}");
+        assert!(
+            target.starts_with(
+                "/crm/v3/objects/contacts?limit=100&archived=false&properties=email%2Cfirstname"
+            ),
+            "{target}"
+        );
         let second = target.contains("after=601");
         if second && !limited_in.swap(true, Ordering::SeqCst) {
-            return (429, vec![("retry-after", "1".to_owned())], r#"{"status": "error", "category": "RATE_LIMITS"}"#.to_owned());
+            return (
+                429,
+                vec![("retry-after", "1".to_owned())],
+                r#"{"status": "error", "category": "RATE_LIMITS"}"#.to_owned(),
+            );
         }
         let ids = if second { 601..651 } else { 501..601 };
         let held = held_in.lock().unwrap();
@@ -678,12 +862,26 @@ fn hubspot_contacts_become_customers_and_get_their_category_back() {
         (200, vec![], body.to_string())
     });
     let out = Command::new(env!("CARGO_BIN_EXE_vouch"))
-        .args(["--db", &db, "sources", "add", "crm", "--kind", "hubspot", "--account", "4242"])
+        .args([
+            "--db",
+            &db,
+            "sources",
+            "add",
+            "crm",
+            "--kind",
+            "hubspot",
+            "--account",
+            "4242",
+        ])
         .args(["--credentials-env", "HS_TOKEN", "--base-url", &hubspot])
         .env("HS_TOKEN", "pat-na1-0001")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let first = json(&vouch(&db, &["sources", "sync", "crm", "--json"]));
     assert_eq!(
         (
@@ -706,7 +904,11 @@ fn hubspot_contacts_become_customers_and_get_their_category_back() {
     );
     let again = json(&vouch(&db, &["sources", "sync", "crm", "--json"]));
     assert_eq!(
-        (again["imported"].as_u64(), again["unchanged"].as_u64(), again["written_back"].as_u64()),
+        (
+            again["imported"].as_u64(),
+            again["unchanged"].as_u64(),
+            again["written_back"].as_u64()
+        ),
         (Some(0), Some(150), Some(0)),
         "a re-sync adds and writes nothing: {again}"
     );
@@ -719,7 +921,9 @@ fn hubspot_contacts_become_customers_and_get_their_category_back() {
         held.lock().unwrap().get("503"),
         Some(&("passive".to_owned(), "8".to_owned()))
     );
-    let customer = with_store(&db, async |store| store.find_customer("c600@example.com").await.unwrap());
+    let customer = with_store(&db, async |store| {
+        store.find_customer("c600@example.com").await.unwrap()
+    });
     assert_eq!(
         (
             customer.profile.external_id.as_deref(),

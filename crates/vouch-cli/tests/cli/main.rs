@@ -2015,4 +2015,3 @@ fn customer_files_upsert_by_email_or_id_with_consent_and_insiders() {
     );
     assert_eq!(dan.as_deref(), Some("true"));
 }
-

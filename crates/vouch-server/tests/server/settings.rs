@@ -589,17 +589,37 @@ async fn the_sources_page_lists_connectors_without_their_credentials(db: &TestDb
             ("every", "30"),
         ]
     };
-    let refused = post(&add("com.example.app", "not-json-secret")).await.unwrap();
+    let refused = post(&add("com.example.app", "not-json-secret"))
+        .await
+        .unwrap();
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = refused.text().await.unwrap();
-    assert!(html.contains("The connector was not added:") && html.contains("authorized_user"), "{html}");
-    assert!(html.contains("value=\"com.example.app\""), "the form is kept");
-    assert!(!html.contains("not-json-secret"), "credentials are never sent back");
-    let bad_account = post(&add("../../v1", r#"{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"r"}"#)).await.unwrap();
+    assert!(
+        html.contains("The connector was not added:") && html.contains("authorized_user"),
+        "{html}"
+    );
+    assert!(
+        html.contains("value=\"com.example.app\""),
+        "the form is kept"
+    );
+    assert!(
+        !html.contains("not-json-secret"),
+        "credentials are never sent back"
+    );
+    let bad_account = post(&add(
+        "../../v1",
+        r#"{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"r"}"#,
+    ))
+    .await
+    .unwrap();
     assert_eq!(bad_account.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad_account.text().await.unwrap().contains("package name"));
     let added = post(&add("com.example.app", r#"{"type":"authorized_user","client_id":"c","client_secret":"play-secret","refresh_token":"r"}"#)).await.unwrap();
-    assert_eq!(added.status(), StatusCode::SEE_OTHER, "redirected to the list");
+    assert_eq!(
+        added.status(),
+        StatusCode::SEE_OTHER,
+        "redirected to the list"
+    );
     let after = |response: reqwest::Response| {
         let location = response.headers()["location"].to_str().unwrap().to_owned();
         let server = &server;
@@ -611,19 +631,32 @@ async fn the_sources_page_lists_connectors_without_their_credentials(db: &TestDb
     assert!(html.contains("com.example.app") && !html.contains("play-secret"));
     let added = store.source("Play <app>").await.unwrap().unwrap();
     assert_eq!(
-        (added.kind.as_str(), added.base_url.as_str(), added.every_minutes),
+        (
+            added.kind.as_str(),
+            added.base_url.as_str(),
+            added.every_minutes
+        ),
         ("google-play", "https://androidpublisher.googleapis.com", 30)
     );
     let later = chrono::Utc::now() + chrono::Duration::hours(1);
-    store.finish_source_sync(added.id, chrono::Utc::now(), later, None).await.unwrap();
-    let queued = post(&[("action", "sync"), ("name", "Play <app>")]).await.unwrap();
+    store
+        .finish_source_sync(added.id, chrono::Utc::now(), later, None)
+        .await
+        .unwrap();
+    let queued = post(&[("action", "sync"), ("name", "Play <app>")])
+        .await
+        .unwrap();
     assert!(after(queued).await.contains("Sync queued"));
     let due = store.due_sources(chrono::Utc::now()).await.unwrap();
     assert!(due.iter().any(|s| s.name == "Play <app>"), "due now");
-    let removed = post(&[("action", "remove"), ("name", "Play <app>")]).await.unwrap();
+    let removed = post(&[("action", "remove"), ("name", "Play <app>")])
+        .await
+        .unwrap();
     assert!(after(removed).await.contains("Connector removed."));
     assert!(store.source("Play <app>").await.unwrap().is_none());
-    let missing = post(&[("action", "remove"), ("name", "Play <app>")]).await.unwrap();
+    let missing = post(&[("action", "remove"), ("name", "Play <app>")])
+        .await
+        .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 
     let manager = staff(&server, store, "lead@acme.example", Role::Manager).await;
