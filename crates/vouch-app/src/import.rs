@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::sync::Arc;
+/// How `--map` names a file's columns, for callers that pass one on.
+pub use vouch_ingest::FieldMap;
 
 use serde::Serialize;
 use vouch_domain::{

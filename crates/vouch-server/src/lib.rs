@@ -440,6 +440,7 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/playbooks/1", Some(ManagePlaybooks)),
         ("GET", "/api/v1/customers", Some(ReadCustomers)),
         ("POST", "/api/v1/customers", Some(WriteCustomers)),
+        ("POST", "/api/v1/customers/import", Some(WriteCustomers)),
         ("GET", "/api/v1/customers/1", Some(ReadCustomers)),
         ("PATCH", "/api/v1/customers/1", Some(WriteCustomers)),
         ("DELETE", "/api/v1/customers/1", Some(EraseCustomers)),

@@ -1461,12 +1461,73 @@ async fn a_customer_answers_a_survey_in_the_browser_in_romanian() {
     );
 }
 
+async fn a_crm_file_upserts_customers_through_the_api(db: &TestDb) {
+    let store = db.store.clone();
+    let server = start(store.clone()).await;
+    let post = |token: String, body: &'static str| {
+        server
+            .client
+            .post(format!("{}/api/v1/customers/import", server.base))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+    };
+    // A HubSpot contacts export, one bad email among the rows.
+    const HUBSPOT: &str = "Record ID,First Name,Last Name,Email,Lifecycle Stage,Contact owner,Preferred language,consent_marketing,plan\n\
+        501,Ana,Pop,ana@example.com,customer,Ion,ro,yes,pro\n\
+        502,Bob,Ionescu,not-an-email,lead,Ion,en,,basic\n\
+        503,Cleo,,cleo@example.com,customer,Ion,en,no,\n";
+    let admin = token(&store, Role::Admin).await;
+    let (status, first) = json_of(post(admin.clone(), HUBSPOT).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(
+        (
+            first["created"].as_u64(),
+            first["rejected"].as_u64(),
+            first["vendor"].as_str()
+        ),
+        (Some(2), Some(1), Some("HubSpot")),
+        "{first}"
+    );
+    assert_eq!(first["rejections"][0]["line"].as_u64(), Some(3), "{first}");
+    let (_, again) = json_of(post(admin.clone(), HUBSPOT).await.unwrap()).await;
+    assert_eq!(
+        (again["created"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(2)),
+        "the same file again changes nothing: {again}"
+    );
+    let ana = store.find_customer("ana@example.com").await.unwrap();
+    assert_eq!(
+        (
+            ana.profile.external_id.as_deref(),
+            ana.profile.locale.as_str(),
+            ana.profile.attributes.get("plan").map(String::as_str)
+        ),
+        (Some("501"), "ro", Some("pro"))
+    );
+    let (status, refused) =
+        json_of(post(admin.clone(), "Name,Plan\nAna,pro\n").await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no email or id column"),
+        "{refused}"
+    );
+    let analyst = token(&store, Role::Analyst).await;
+    let refused = post(analyst, HUBSPOT).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
 use vouch_testing::{TestDb, on_both_backends};
 
 on_both_backends!(
     every_route_checks_access,
     sign_in_read_the_dashboard_and_call_the_api,
     the_api_keeps_customers_feedback_and_answers_and_erases_a_person,
+    a_crm_file_upserts_customers_through_the_api,
     webhooks_are_signed_retried_and_logged,
     the_openapi_document_describes_every_api_route,
     managers_create_edit_pause_and_archive_surveys_in_the_web_app,

@@ -244,3 +244,77 @@ pub async fn erase(
     tracing::info!(customer = id, by = %caller.0.name, "customer erased");
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// What a customer file did: the same counts as `vouch import --customers`.
+#[derive(serde::Serialize, ToSchema)]
+pub struct CustomerImport {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    /// The CRM whose export this is, when its headers say (HubSpot, Salesforce).
+    pub vendor: Option<&'static str>,
+    /// The first 100 rejected rows, each with its line and why.
+    pub rejections: Vec<RejectedRow>,
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct RejectedRow {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// The most rows a response names as rejected.
+const REJECTIONS_SHOWN: usize = 100;
+
+/// The largest customer file the API takes; larger ones go through `vouch
+/// import --customers`.
+pub const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Upserts customers from a CSV file (a CRM's contacts export or any CSV
+/// with an email or id column), as `vouch import FILE --customers` does:
+/// matched by email, else by the CRM's id; name and locale set when given;
+/// other columns become attributes, `consent_PURPOSE` columns consents and
+/// `insider` the insider flag. Sending the same file again changes nothing.
+#[utoipa::path(post, path = "/api/v1/customers/import", operation_id = "import_customers", tag = "customers",
+    request_body(content = String, content_type = "text/csv", description = "The file, with its header row (up to 64 MB)"),
+    responses((status = 200, description = "What the file did", body = CustomerImport),
+              (status = 400, description = "The body is not UTF-8 text", body = super::ErrorBody),
+              (status = 413, description = "Over 64 MB: use vouch import --customers"),
+              (status = 422, description = "The header has no email or id column", body = super::ErrorBody)))]
+pub async fn import(
+    _: Api<need::WriteCustomers>,
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> ApiResult<CustomerImport> {
+    if std::str::from_utf8(&body).is_err() {
+        return Err(super::bad_request(
+            StatusCode::BAD_REQUEST,
+            "the body is not UTF-8 text".to_owned(),
+        ));
+    }
+    let mut rejections = Vec::new();
+    let (summary, vendor) = vouch_app::import::import_customers(
+        &state.store,
+        std::io::Cursor::new(&body[..]),
+        &vouch_app::import::FieldMap::default(),
+        |r| {
+            if rejections.len() < REJECTIONS_SHOWN {
+                rejections.push(RejectedRow {
+                    line: r.line,
+                    reason: r.reason.clone(),
+                });
+            }
+        },
+        |_| {},
+    )
+    .await?;
+    Ok(Json(CustomerImport {
+        created: summary.created,
+        updated: summary.updated,
+        unchanged: summary.unchanged,
+        rejected: summary.rejected,
+        vendor,
+        rejections,
+    }))
+}

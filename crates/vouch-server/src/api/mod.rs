@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use vouch_store::ResponseFilter;
 
@@ -180,7 +180,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     }
 }
 
-fn bad_request(status: StatusCode, message: String) -> ApiError {
+pub(crate) fn bad_request(status: StatusCode, message: String) -> ApiError {
     ApiError {
         status,
         code: "bad_request",
@@ -466,6 +466,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customers::list, customers::create))
         .routes(routes!(customers::get, customers::update, customers::erase))
         .routes(routes!(customers::export))
+        .routes(
+            routes!(customers::import).layer(axum::extract::DefaultBodyLimit::max(
+                customers::IMPORT_LIMIT,
+            )),
+        )
         .routes(routes!(outreach::consents))
         .routes(routes!(outreach::set_consent))
         .routes(routes!(outreach::contacts))
