@@ -250,11 +250,23 @@ fn parse_and_tag(
     analyzer: &TextAnalyzer,
     records: &[Record],
 ) -> Vec<Result<Feedback, Rejection>> {
-    vouch_text::map_on_all_cores(records, |record| {
-        let mut item = parser.parse(record)?;
-        tag(analyzer, &mut item);
-        Ok(item)
-    })
+    let parsed = vouch_text::map_on_all_cores(records, |record| {
+        let (item, mut companion) = parser.parse_with_companion(record);
+        let item = item.map(|mut item| {
+            tag(analyzer, &mut item);
+            item
+        });
+        if let Some(companion) = &mut companion {
+            tag(analyzer, companion);
+        }
+        (item, companion)
+    });
+    let mut items = Vec::with_capacity(parsed.len());
+    for (item, companion) in parsed {
+        items.push(item);
+        items.extend(companion.map(Ok));
+    }
+    items
 }
 
 /// Fills an item's language, sentiment and topics.

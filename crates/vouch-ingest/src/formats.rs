@@ -349,6 +349,32 @@ impl Format {
         }
     }
 
+    /// The item a record carries besides its own: a Zendesk ticket's
+    /// satisfaction rating, as the item a satisfaction-ratings export
+    /// gives for it (`zendesk:rating:ID`), dated when the ticket last
+    /// changed. `None` for every other record.
+    pub(crate) fn companion_json(self, v: &Value) -> Option<Feedback> {
+        if self != Format::Zendesk || v.get("ticket_id").is_some() {
+            return None;
+        }
+        let rating = v.get("satisfaction_rating")?;
+        let mut fields = serde_json::Map::new();
+        fields.insert("id".into(), rating.get("id")?.clone());
+        fields.insert("score".into(), rating.get("score")?.clone());
+        fields.insert("ticket_id".into(), v.get("id")?.clone());
+        for (to, from) in [
+            ("comment", rating.get("comment")),
+            ("created_at", v.get("updated_at").or(v.get("created_at"))),
+            ("requester_id", v.get("requester_id")),
+            ("url", v.get("url")),
+        ] {
+            if let Some(value) = from {
+                fields.insert(to.into(), value.clone());
+            }
+        }
+        zendesk_rating(&Value::Object(fields)).ok()
+    }
+
     pub(crate) fn parse_json(self, v: &Value, options: &ReadOptions) -> Result<Feedback, String> {
         match self {
             Format::Yelp => {
@@ -536,11 +562,14 @@ impl Format {
                     handle: field(v, &["requester_id"]).map(|r| r.to_string()),
                     ..Author::default()
                 };
-                // Offered or unoffered is no rating.
+                // Offered or unoffered is no rating. A rating with an id of
+                // its own is its own item (`companion_json`), the same one
+                // a satisfaction-ratings export gives, so it counts once.
                 f.rating = v
                     .pointer("/satisfaction_rating/score")
                     .and_then(Value::as_str)
-                    .and_then(zendesk_satisfaction);
+                    .and_then(zendesk_satisfaction)
+                    .filter(|_| v.pointer("/satisfaction_rating/id").is_none());
                 Ok(f)
             }
             Format::Trustpilot => trustpilot_review(v),

@@ -336,6 +336,16 @@ pub struct Parser {
 
 impl Parser {
     pub fn parse(&self, record: &Record) -> Result<Feedback, Rejection> {
+        self.parse_with_companion(record).0
+    }
+
+    /// The record's item, and the item it carries besides, if any (a
+    /// Zendesk ticket's satisfaction rating).
+    pub fn parse_with_companion(
+        &self,
+        record: &Record,
+    ) -> (Result<Feedback, Rejection>, Option<Feedback>) {
+        let mut companion = None;
         let parsed = match &self.headers {
             Some(headers) => match csv_record(&record.text) {
                 Some(fields) => self.format.parse_csv(headers, &fields, &self.options),
@@ -344,12 +354,18 @@ impl Parser {
             None => match self.format.parse_json_line(&record.text) {
                 Some(item) => Ok(item),
                 None => match serde_json::from_str::<serde_json::Value>(&record.text) {
-                    Ok(value) => self.format.parse_json(&value, &self.options),
+                    Ok(value) => {
+                        companion = self
+                            .format
+                            .companion_json(&value)
+                            .and_then(|item| item.admit().ok());
+                        self.format.parse_json(&value, &self.options)
+                    }
                     Err(e) => Err(format!("invalid JSON: {e}")),
                 },
             },
         };
-        parsed
+        let parsed = parsed
             .map(|mut item| {
                 // The second of two identical rows is a second item.
                 if record.repeat > 0 && is_content_id(&item.source_id) {
@@ -362,7 +378,8 @@ impl Parser {
                 line: record.line,
                 reason,
                 raw: record.text.clone(),
-            })
+            });
+        (parsed, companion)
     }
 
     /// The CSV header, for formats that have one.
@@ -441,6 +458,8 @@ pub(crate) fn csv_record(line: &str) -> Option<Vec<String>> {
 pub struct FileSource<R: BufRead> {
     records: RecordReader<R>,
     parser: Parser,
+    /// The item the last record carried besides its own.
+    companion: Option<Feedback>,
 }
 
 impl<R: BufRead> FileSource<R> {
@@ -488,6 +507,7 @@ impl<R: BufRead> FileSource<R> {
                 headers,
                 options,
             },
+            companion: None,
         })
     }
 
@@ -516,11 +536,16 @@ impl<R: BufRead> Iterator for FileSource<R> {
     type Item = Result<Feedback, Rejection>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(companion) = self.companion.take() {
+            return Some(Ok(companion));
+        }
         let record = match self.records.next()? {
             Ok(record) => record,
             Err(rejection) => return Some(Err(rejection)),
         };
-        Some(self.parser.parse(&record))
+        let (item, companion) = self.parser.parse_with_companion(&record);
+        self.companion = companion;
+        Some(item)
     }
 }
 

@@ -132,9 +132,29 @@ fn whole_json_documents_from_vendor_apis_and_archives() {
             ))
             .collect::<Vec<_>>(),
         vec![
-            ("zendesk:35436", Some(1.0), Some("20978392")),
+            ("zendesk:35436", None, Some("20978392")),
+            // The ticket's rating is its own item: the one the
+            // satisfaction-ratings export gives, so the two count once.
+            ("zendesk:rating:62", Some(1.0), Some("20978392")),
             ("zendesk:35437", None, Some("20978393"))
         ]
+    );
+    let (_, ratings) = read("zendesk_satisfaction_ratings.json");
+    let rating = items
+        .iter()
+        .find(|f| f.source_id == "zendesk:rating:62")
+        .unwrap();
+    let exported = ratings
+        .iter()
+        .find(|f| f.source_id == "zendesk:rating:62")
+        .unwrap();
+    assert_eq!(
+        (rating.body.as_str(), rating.rating, rating.url.as_deref()),
+        (
+            exported.body.as_str(),
+            exported.rating,
+            exported.url.as_deref()
+        )
     );
 
     let (format, items) = read("x_api_v2_recent_search.json");

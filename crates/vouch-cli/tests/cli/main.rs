@@ -1659,34 +1659,53 @@ fn vendor_files_import_without_flags_and_reimport_adds_nothing() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vouch-ingest/fixtures");
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_url(dir.path());
-    for (file, items) in [
-        ("trustpilot_api_reviews_page.json", 2),
-        ("google_business_takeout_reviews.json", 2),
-        ("app_store_customer_reviews.json", 2),
-        ("zendesk_incremental_tickets.json", 2),
-        ("zendesk_satisfaction_ratings.json", 2),
-        ("x_api_v2_recent_search.json", 2),
-        ("x_archive_tweets.js", 2),
-        ("trustpilot_older_headers.csv", 2),
-        ("google_play_older_links.csv", 2),
-        ("tripadvisor_identical_guests.csv", 3),
+    // (file, items new, items already there): a ticket's satisfaction
+    // rating is the item the ratings export gives for it, so the export
+    // adds only the other rating; nothing counts twice.
+    for (file, items, already) in [
+        ("trustpilot_api_reviews_page.json", 2, 0),
+        ("google_business_takeout_reviews.json", 2, 0),
+        ("app_store_customer_reviews.json", 2, 0),
+        ("zendesk_incremental_tickets.json", 3, 0),
+        ("zendesk_satisfaction_ratings.json", 1, 1),
+        ("x_api_v2_recent_search.json", 2, 0),
+        ("x_archive_tweets.js", 2, 0),
+        ("trustpilot_older_headers.csv", 2, 0),
+        ("google_play_older_links.csv", 2, 0),
+        ("tripadvisor_identical_guests.csv", 3, 0),
     ] {
         let path = fixtures.join(file);
         let first = vouch(&db, &["import", path.to_str().unwrap(), "--json"]);
         assert_eq!(first.status.code(), Some(0), "{file}: {}", stdout(&first));
         let first = json(&first);
         assert_eq!(
-            (first["imported"].as_u64(), first["rejected"].as_u64()),
-            (Some(items), Some(0)),
+            (
+                first["imported"].as_u64(),
+                first["unchanged"].as_u64(),
+                first["rejected"].as_u64()
+            ),
+            (Some(items), Some(already), Some(0)),
             "{file}"
         );
         let again = json(&vouch(&db, &["import", path.to_str().unwrap(), "--json"]));
         assert_eq!(
             (again["imported"].as_u64(), again["unchanged"].as_u64()),
-            (Some(0), Some(items)),
+            (Some(0), Some(items + already)),
             "{file}: a re-import adds nothing"
         );
     }
+    let support_ratings = with_store(&db, async |store| {
+        let filter = vouch_store::FeedbackFilter {
+            sources: vec![vouch_domain::Source::Support],
+            ..Default::default()
+        };
+        let items = store.feedback(&filter, None, 500).await.unwrap();
+        items.iter().filter(|f| f.feedback.rating.is_some()).count()
+    });
+    assert_eq!(
+        support_ratings, 2,
+        "one CSAT signal per rating, not per file"
+    );
     // Star-only reviews count as ratings and stay out of text analytics.
     let star_only = with_store(&db, async |store| {
         store
