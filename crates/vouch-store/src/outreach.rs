@@ -81,6 +81,37 @@ impl Store {
         })
     }
 
+    /// Each of `customers`' consents on record, purpose by purpose: granted
+    /// or not (an import's check for what changed), one read per 500.
+    pub async fn consents_of_many(
+        &self,
+        customers: &[CustomerId],
+    ) -> Result<std::collections::HashMap<CustomerId, Vec<(vouch_domain::Purpose, bool)>>> {
+        let mut found: std::collections::HashMap<CustomerId, Vec<(vouch_domain::Purpose, bool)>> =
+            std::collections::HashMap::new();
+        for chunk in customers.chunks(500) {
+            let list = crate::batch::placeholders(self.backend(), 1, chunk.len());
+            let sql = format!(
+                "SELECT customer_id, purpose, granted FROM consents WHERE customer_id IN ({list})"
+            );
+            let rows: Vec<(i64, String, bool)> = on_backend!(self, pool => chunk
+                .iter()
+                .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false), |q, id| q.bind(id.0))
+                .fetch_all(pool)
+                .await)?;
+            for (customer, purpose, granted) in rows {
+                let purpose = purpose
+                    .parse()
+                    .map_err(|e: vouch_domain::DomainError| StoreError::corrupt("consent", e))?;
+                found
+                    .entry(CustomerId(customer))
+                    .or_default()
+                    .push((purpose, granted));
+            }
+        }
+        Ok(found)
+    }
+
     /// The customer's consent records, by purpose.
     pub async fn consents_of(&self, customer: CustomerId) -> Result<Vec<ConsentRecord>> {
         const SQL: &str = "SELECT purpose, granted, basis, source, evidence, recorded_at FROM consents WHERE customer_id = $1 ORDER BY purpose";
