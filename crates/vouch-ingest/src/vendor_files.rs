@@ -443,6 +443,43 @@ fn delighted_and_google_forms_exports_need_no_flags() {
 }
 
 #[test]
+fn typeform_and_formbricks_exports_need_no_flags() {
+    // Typeform: `#` (the response token), question titles, hidden fields,
+    // then its dates in UTC; Formbricks: a row number and ids first,
+    // numbered questions, `Timestamp` in UTC.
+    for file in ["typeform_nps_export.csv", "formbricks_nps_export.csv"] {
+        let (first, second) = match file {
+            "typeform_nps_export.csv" => (
+                (9, "Setup took minutes, support is friendly"),
+                (3, "The export keeps failing"),
+            ),
+            _ => (
+                (10, "Clear reports, quick support"),
+                (2, "Billing is confusing"),
+            ),
+        };
+        assert_eq!(
+            answers(file).unwrap(),
+            vec![
+                (
+                    first.0,
+                    "2024-03-01T10:15:00+00:00".to_owned(),
+                    Some("ana@example.com".to_owned()),
+                    Some(first.1.to_owned())
+                ),
+                (
+                    second.0,
+                    "2024-03-02T11:00:00+00:00".to_owned(),
+                    Some("mihai@example.com".to_owned()),
+                    Some(second.1.to_owned())
+                ),
+            ],
+            "{file}"
+        );
+    }
+}
+
+#[test]
 fn two_columns_that_could_be_the_score_stop_the_import_and_are_named() {
     let file = "email,date,How likely are you to recommend us?,Overall satisfaction rating\na@example.com,2024-03-01,9,4\n";
     let refused = crate::ResponseSource::new(
