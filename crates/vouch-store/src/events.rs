@@ -100,7 +100,7 @@ pub(crate) use append_events;
 /// `$tx` from their NPS answers and rated reviews (`category_at` decides).
 /// Expands to an `async` block yielding
 /// `BTreeMap<CustomerId, Option<CategoryAssignment>>`.
-macro_rules! categories_in {
+macro_rules! signals_in {
     ($backend:expr, $tx:expr, $customers:expr) => {
         async {
             let customers: &std::collections::BTreeSet<vouch_domain::CustomerId> = $customers;
@@ -132,6 +132,18 @@ macro_rules! categories_in {
                     $crate::events::add_review_signal(&mut signals, row);
                 }
             }
+            Ok::<_, $crate::StoreError>(signals)
+        }
+    };
+}
+pub(crate) use signals_in;
+
+/// Each of `customers`' loyalty category now, from their signals in the
+/// database as `$tx` sees it.
+macro_rules! categories_in {
+    ($backend:expr, $tx:expr, $customers:expr) => {
+        async {
+            let signals = $crate::events::signals_in!($backend, $tx, $customers).await?;
             Ok::<_, $crate::StoreError>($crate::events::categories_from(signals))
         }
     };
@@ -186,6 +198,39 @@ pub(crate) fn add_review_signal(
         at,
         kind: SignalKind::Review { rating },
     });
+}
+
+/// `signals` (as `signals_in!` read them: each customer's answers, then
+/// reviews) with new NPS answers added after the answers already there,
+/// as the database would list them once the answers are written.
+pub(crate) fn with_new_answers<'a>(
+    mut signals: BTreeMap<CustomerId, Vec<CategorySignal>>,
+    answers: impl Iterator<Item = &'a vouch_domain::Answer>,
+) -> BTreeMap<CustomerId, Vec<CategorySignal>> {
+    for answer in answers {
+        let (Some(customer), vouch_domain::SurveyKind::Nps) =
+            (answer.customer_id, answer.score.kind())
+        else {
+            continue;
+        };
+        let Some(list) = signals.get_mut(&customer) else {
+            continue;
+        };
+        let reviews_from = list
+            .iter()
+            .position(|s| matches!(s.kind, SignalKind::Review { .. }))
+            .unwrap_or(list.len());
+        list.insert(
+            reviews_from,
+            CategorySignal {
+                at: answer.answered_at,
+                kind: SignalKind::NpsAnswer {
+                    score: answer.score.value(),
+                },
+            },
+        );
+    }
+    signals
 }
 
 pub(crate) fn categories_from(

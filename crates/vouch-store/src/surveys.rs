@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::answer_queue::FirstAnswer;
 use crate::batch::{Sql, Value, bind_values, placeholders};
-use crate::events::{append_events, categories_in};
+use crate::events::{append_events, categories_from, categories_in, signals_in, with_new_answers};
 use crate::rows::{RESPONSE_COLUMNS, ResponseRow, SurveyRow};
 use crate::store::{BeginWrite, execute_inserts, insert_rows, on_backend};
 use crate::{ResponseFilter, Result, Store, StoreError, TextTags};
@@ -132,7 +132,11 @@ impl Store {
         let watched = nps_customers(answers.iter());
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let before = categories_in!(self.backend(), tx, &watched).await?;
+            // The signals are read once: the categories after are the
+            // ones before with the new answers added (comments are no
+            // review-platform signal), not a second read.
+            let signals = signals_in!(self.backend(), tx, &watched).await?;
+            let before = categories_from(signals.clone());
             let ids = insert_rows!(self.backend(), tx, "responses", RESPONSE_INSERT_COLUMNS, &rows).await?;
             let comments: Vec<Vec<Value>> = answers
                 .iter()
@@ -140,7 +144,7 @@ impl Store {
                 .filter_map(|(a, id)| comment_row(a, *id, None))
                 .collect();
             execute_inserts!(self.backend(), tx, "feedback_items", COMMENT_FEEDBACK_COLUMNS, "", &comments).await?;
-            let after = categories_in!(self.backend(), tx, &watched).await?;
+            let after = categories_from(with_new_answers(signals, answers.iter()));
             let ids: Vec<ResponseId> = ids.into_iter().map(ResponseId).collect();
             let events = answer_events(ids.iter().copied().zip(answers), &before, after, DomainEvent::ResponseCreated);
             append_events!(self.backend(), tx, &events).await?;

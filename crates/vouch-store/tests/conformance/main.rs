@@ -16,6 +16,7 @@ mod program;
 
 on_both_backends!(
     migrations_are_current_and_idempotent,
+    imported_answers_move_categories_as_a_fresh_read_places_them,
     tasks_escalate_and_go_overdue_once_and_a_step_finishes_once,
     webhook_and_totp_secrets_are_sealed_at_rest,
     customers_round_trip_with_attributes_and_handles,
@@ -1446,6 +1447,70 @@ async fn event_kinds_after(store: &vouch_store::Store, after: i64) -> Vec<&'stat
         .iter()
         .map(|e| e.kind.as_str())
         .collect()
+}
+
+/// An answer import works out the categories after it from the signals
+/// it read before, not a second read: the outcome must be what a fresh
+/// read gives, ties between a review and an answer at the same instant
+/// included.
+async fn imported_answers_move_categories_as_a_fresh_read_places_them(db: &TestDb) {
+    use vouch_domain::EventKind as K;
+    let store = &db.store;
+    let now = Utc::now();
+    let survey = survey(store, SurveyKind::Nps, "Relationship").await;
+    let customers = store
+        .insert_customers(&[profile(0), profile(1), profile(2)])
+        .await
+        .unwrap();
+    let at = now - Duration::days(3);
+    // The first has a 5-star review at the very instant of their answer.
+    let mut review = Feedback::new(Source::Trustpilot, "tp-tie", "Lovely", at).unwrap();
+    review.customer_id = Some(customers[0]);
+    review.rating = Some(Rating::stars(5.0).unwrap());
+    store.upsert_feedback(&[review]).await.unwrap();
+    let seq = store.last_event_seq().await.unwrap();
+    let answers: Vec<(String, Answer)> = [(0, 2, at), (1, 9, at), (1, 3, now), (2, 8, at)]
+        .into_iter()
+        .map(|(c, score, when)| {
+            (
+                format!("key-{c}-{score}"),
+                Answer {
+                    answered_at: when,
+                    ..answer(survey, Some(customers[c]), score, 0, None)
+                },
+            )
+        })
+        .collect();
+    store.upsert_answers(&answers).await.unwrap();
+    let fresh = store
+        .categories_of(&customers.iter().copied().collect())
+        .await
+        .unwrap();
+    let moved: std::collections::BTreeMap<CustomerId, Option<String>> = store
+        .events_after(seq, &[K::CustomerCategoryChanged], 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            (
+                e.customer_id.unwrap(),
+                e.data["to"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    for customer in &customers {
+        let now_in = fresh[customer].map(|a| a.category.as_str().to_owned());
+        let before = (*customer == customers[0]).then(|| "promoter".to_owned());
+        match moved.get(customer) {
+            Some(to) => assert_eq!(to, &now_in, "{customer:?}"),
+            None => assert_eq!(before, now_in, "{customer:?} did not move"),
+        }
+    }
+    assert_eq!(
+        fresh[&customers[1]].map(|a| a.category.as_str()),
+        Some("detractor"),
+        "the later answer decides"
+    );
 }
 
 /// Every write path of the store appends its events in its own
