@@ -403,6 +403,20 @@ pub async fn import_responses<R: BufRead>(
                 .await?,
         )
     };
+    // Batches are written by a task of their own while the next one is
+    // read, as the feedback import does.
+    let writer = target.clone().map(|target| {
+        let (queue, mut batches) = tokio::sync::mpsc::channel::<Vec<ImportedAnswer>>(2);
+        let store = store.clone();
+        let task = tokio::spawn(async move {
+            let mut written = UpsertSummary::default();
+            while let Some(mut batch) = batches.recv().await {
+                written += write_answers(&store, &target, &mut batch).await?;
+            }
+            Ok::<_, AppError>(written)
+        });
+        (queue, task)
+    });
     loop {
         let mut batch: Vec<ImportedAnswer> = Vec::with_capacity(BATCH);
         let before = handled;
@@ -419,38 +433,23 @@ pub async fn import_responses<R: BufRead>(
         if handled == before {
             break;
         }
-        match &target {
+        match &writer {
             None => summary.imported += batch.len() as u64,
-            Some(target) => {
-                forget_erased_respondents(store, &mut batch).await?;
-                let customers = respondents(store, &batch).await?;
-                let answers: Vec<(String, Answer)> = batch
-                    .into_iter()
-                    .map(|row| {
-                        let customer_id = respondent_of(&row, &customers);
-                        let key = row.import_key(&target.id.0.to_string());
-                        let answer = Answer {
-                            survey_id: target.id,
-                            customer_id,
-                            score: row.score,
-                            comment: row.comment,
-                            channel: Channel::Import,
-                            locale: row.locale,
-                            answered_at: row.answered_at,
-                            // Known customers got the other columns as attributes.
-                            metadata: if customer_id.is_some() {
-                                BTreeMap::new()
-                            } else {
-                                row.other
-                            },
-                        };
-                        (key, answer)
-                    })
-                    .collect();
-                summary.add(store.upsert_answers(&answers).await?);
+            // A closed queue means the writer stopped on an error, reported below.
+            Some((queue, _)) => {
+                if queue.send(batch).await.is_err() {
+                    break;
+                }
             }
         }
         progress(handled);
+    }
+    if let Some((queue, task)) = writer {
+        drop(queue);
+        let written = task
+            .await
+            .map_err(|e| AppError::Refused(format!("writing failed: {e}")))??;
+        summary.add(written);
     }
     if target.is_some() {
         let analyzer = crate::text::analyzer(store).await?;
@@ -519,6 +518,41 @@ async fn record_imported_consents(
         store.set_consent(customer, &record).await?;
     }
     Ok(())
+}
+
+/// One batch of answers into `target`: erased people forgotten,
+/// respondents found or created, answers upserted by their import key.
+async fn write_answers(
+    store: &Store,
+    target: &vouch_domain::Survey,
+    batch: &mut Vec<ImportedAnswer>,
+) -> Result<UpsertSummary> {
+    forget_erased_respondents(store, batch).await?;
+    let customers = respondents(store, batch).await?;
+    let answers: Vec<(String, Answer)> = batch
+        .drain(..)
+        .map(|row| {
+            let customer_id = respondent_of(&row, &customers);
+            let key = row.import_key(&target.id.0.to_string());
+            let answer = Answer {
+                survey_id: target.id,
+                customer_id,
+                score: row.score,
+                comment: row.comment,
+                channel: Channel::Import,
+                locale: row.locale,
+                answered_at: row.answered_at,
+                // Known customers got the other columns as attributes.
+                metadata: if customer_id.is_some() {
+                    BTreeMap::new()
+                } else {
+                    row.other
+                },
+            };
+            (key, answer)
+        })
+        .collect();
+    Ok(store.upsert_answers(&answers).await?)
 }
 
 /// Rows of erased people are imported as anonymous answers: their email,
