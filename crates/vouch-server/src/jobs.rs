@@ -152,70 +152,46 @@ async fn schedule(store: Store, settings: JobSettings, mut stopped: watch::Recei
     if let Err(e) = registered {
         tracing::warn!(error = %e, "cannot register the retention schedule");
     }
-    let sweep = Task::TaskSweep;
-    if let Err(e) = store
-        .ensure_schedule(
+    // The fixed schedules: (name, task, period, what the warning calls it).
+    let fixed = [
+        (
             vouch_app::jobs::TASK_SCHEDULE,
-            sweep.kind(),
-            &sweep.payload(),
+            Task::TaskSweep,
             chrono::Duration::minutes(5),
-            Utc::now(),
-        )
-        .await
-    {
-        tracing::warn!(error = %e, "cannot register the task sweep");
-    }
-    let tick = Task::PlaybookSchedule;
-    if let Err(e) = store
-        .ensure_schedule(
+            "the task sweep",
+        ),
+        (
             vouch_app::jobs::PLAYBOOK_SCHEDULE,
-            tick.kind(),
-            &tick.payload(),
+            Task::PlaybookSchedule,
             chrono::Duration::hours(1),
-            Utc::now(),
-        )
-        .await
-    {
-        tracing::warn!(error = %e, "cannot register the playbook schedule");
-    }
-    let sweep = Task::ProgramSweep;
-    if let Err(e) = store
-        .ensure_schedule(
+            "the playbook schedule",
+        ),
+        (
             vouch_app::jobs::PROGRAM_SCHEDULE,
-            sweep.kind(),
-            &sweep.payload(),
+            Task::ProgramSweep,
             chrono::Duration::minutes(15),
-            Utc::now(),
-        )
-        .await
-    {
-        tracing::warn!(error = %e, "cannot register the program sweep");
-    }
-    let sync = Task::SourcesSync;
-    if let Err(e) = store
-        .ensure_schedule(
+            "the program sweep",
+        ),
+        (
             vouch_app::jobs::SOURCES_SCHEDULE,
-            sync.kind(),
-            &sync.payload(),
+            Task::SourcesSync,
             chrono::Duration::minutes(5),
-            Utc::now(),
-        )
-        .await
-    {
-        tracing::warn!(error = %e, "cannot register the connectors' schedule");
-    }
-    let index = Task::SearchIndex;
-    if let Err(e) = store
-        .ensure_schedule(
+            "the connectors' schedule",
+        ),
+        (
             vouch_app::jobs::SEARCH_SCHEDULE,
-            index.kind(),
-            &index.payload(),
+            Task::SearchIndex,
             chrono::Duration::minutes(1),
-            Utc::now(),
-        )
-        .await
-    {
-        tracing::warn!(error = %e, "cannot register the search index's schedule");
+            "the search index's schedule",
+        ),
+    ];
+    for (name, task, every, what) in fixed {
+        if let Err(e) = store
+            .ensure_schedule(name, task.kind(), &task.payload(), every, Utc::now())
+            .await
+        {
+            tracing::warn!(error = %e, "cannot register {what}");
+        }
     }
     let tick = settings.poll.max(Duration::from_secs(1));
     while !*stopped.borrow() {
