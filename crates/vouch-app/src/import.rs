@@ -498,6 +498,7 @@ async fn record_imported_consents(
         ids
     };
     let on_record = store.consents_of_many(&customers).await?;
+    let mut changed = Vec::new();
     for ((customer, purpose), granted) in consents {
         let customer = CustomerId(customer);
         let held = on_record
@@ -515,9 +516,10 @@ async fn record_imported_consents(
             evidence: Some(format!("column consent_{purpose}")),
             recorded_at: now,
         };
-        store.set_consent(customer, &record).await?;
+        changed.push((customer, record));
     }
-    Ok(())
+    // One transaction for the batch's changes, not one each.
+    Ok(store.set_consents(&changed).await?)
 }
 
 /// One batch of answers into `target`: erased people forgotten,

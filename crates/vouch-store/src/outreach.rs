@@ -81,6 +81,23 @@ impl Store {
         })
     }
 
+    /// `set_consent` for many customers in one transaction (an import's
+    /// consent columns), each with its `consent.changed` event.
+    pub async fn set_consents(&self, records: &[(CustomerId, ConsentRecord)]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let backend = self.backend();
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for (customer, record) in records {
+                upsert_consent!(backend, tx, *customer, record).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
     /// Each of `customers`' consents on record, purpose by purpose: granted
     /// or not (an import's check for what changed), one read per 500.
     pub async fn consents_of_many(
