@@ -153,12 +153,8 @@ pub async fn import<R: BufRead>(
         }
         progress(handled);
     }
-    if let Some((queue, task)) = writer {
-        drop(queue);
-        let written = task
-            .await
-            .map_err(|e| AppError::Refused(format!("writing failed: {e}")))??;
-        summary.add(written);
+    if let Some(writer) = writer {
+        summary.add(written_by(writer).await?);
         summary.search_backlog = crate::search::after_writing(store).await?;
     }
     stop_if_broken(source.records().broken(), &summary)?;
@@ -243,6 +239,19 @@ fn write_in_order(store: Store) -> Writer {
         Ok(written)
     });
     (queue, task)
+}
+
+/// What a writer task wrote once its queue is closed, or the error it
+/// stopped on.
+async fn written_by<T>(
+    (queue, task): (
+        tokio::sync::mpsc::Sender<T>,
+        tokio::task::JoinHandle<Result<UpsertSummary>>,
+    ),
+) -> Result<UpsertSummary> {
+    drop(queue);
+    task.await
+        .map_err(|e| AppError::Refused(format!("writing failed: {e}")))?
 }
 
 fn parse_and_tag(
@@ -444,12 +453,8 @@ pub async fn import_responses<R: BufRead>(
         }
         progress(handled);
     }
-    if let Some((queue, task)) = writer {
-        drop(queue);
-        let written = task
-            .await
-            .map_err(|e| AppError::Refused(format!("writing failed: {e}")))??;
-        summary.add(written);
+    if let Some(writer) = writer {
+        summary.add(written_by(writer).await?);
     }
     if target.is_some() {
         let analyzer = crate::text::analyzer(store).await?;

@@ -85,6 +85,27 @@ fn vendor_api(
     base
 }
 
+/// A sync that stops on `reason`: exit 1, with its report.
+fn sync_stops(db: &str, name: &str, reason: &str) -> Value {
+    let out = vouch(db, &["sources", "sync", name, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["error"].as_str().unwrap().contains(reason),
+        "{report}"
+    );
+    report
+}
+
+/// `vouch sources add` went through.
+fn added(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn trustpilot_review(n: usize) -> Value {
     serde_json::json!({
         "links": [],
@@ -153,11 +174,7 @@ fn connectors_page_back_off_resume_and_keep_credentials_sealed() {
             .unwrap()
     };
     let out = add("tp", "trustpilot", "bu-1", "TP_KEY", "tp-key-0001", &base);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    added(&out);
     let first = json(&vouch(&db, &["sources", "sync", "tp", "--json"]));
     assert_eq!(
         (
@@ -219,19 +236,9 @@ fn connectors_page_back_off_resume_and_keep_credentials_sealed() {
         "zd-token-0001",
         &zendesk,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let broken = vouch(&db, &["sources", "sync", "support", "--json"]);
-    assert_eq!(broken.status.code(), Some(1));
-    let broken: Value = serde_json::from_slice(&broken.stdout).unwrap();
+    added(&out);
+    let broken = sync_stops(&db, "support", "HTTP 500");
     assert_eq!(broken["imported"].as_u64(), Some(2), "{broken}");
-    assert!(
-        broken["error"].as_str().unwrap().contains("HTTP 500"),
-        "{broken}"
-    );
     let resumed = json(&vouch(&db, &["sources", "sync", "support", "--json"]));
     assert_eq!(
         (resumed["pages"].as_u64(), resumed["imported"].as_u64()),
@@ -419,11 +426,7 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
         &user.to_string(),
         &gbp,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    added(&out);
     let first = json(&vouch(&db, &["sources", "sync", "maps", "--json"]));
     assert_eq!(
         (
@@ -566,19 +569,9 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
         &service_account.to_string(),
         &play,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let broken = vouch(&db, &["sources", "sync", "play", "--json"]);
-    assert_eq!(broken.status.code(), Some(1));
-    let broken: Value = serde_json::from_slice(&broken.stdout).unwrap();
+    added(&out);
+    let broken = sync_stops(&db, "play", "HTTP 500");
     assert_eq!(broken["imported"].as_u64(), Some(100), "{broken}");
-    assert!(
-        broken["error"].as_str().unwrap().contains("HTTP 500"),
-        "{broken}"
-    );
     let resumed = json(&vouch(&db, &["sources", "sync", "play", "--json"]));
     assert_eq!(
         (resumed["pages"].as_u64(), resumed["imported"].as_u64()),
@@ -699,11 +692,7 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
         &key.to_string(),
         &apple,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    added(&out);
     let first = json(&vouch(&db, &["sources", "sync", "ios", "--json"]));
     assert_eq!(
         (first["pages"].as_u64(), first["imported"].as_u64()),
@@ -781,11 +770,7 @@ fn hubspot_contacts_become_customers_and_get_their_category_back() {
                 "--json",
             ],
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        added(&out);
     };
     answers("3/5/2026 14:07:09,c501@example.com,10\n3/6/2026 9:00:00,c502@example.com,3\n");
 
@@ -877,11 +862,7 @@ fn hubspot_contacts_become_customers_and_get_their_category_back() {
         .env("HS_TOKEN", "pat-na1-0001")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    added(&out);
     let first = json(&vouch(&db, &["sources", "sync", "crm", "--json"]));
     assert_eq!(
         (
