@@ -80,6 +80,11 @@ pub struct ScoreArgs {
     /// The languages to identify among, comma-separated (a subset of en,ro,fr,de,es,it).
     #[arg(long, env = "VOUCH_LANGUAGES", value_delimiter = ',', default_value = "en,ro,fr,de,es,it", value_parser = ["en", "ro", "fr", "de", "es", "it"])]
     languages: Vec<String>,
+    /// The sentiment scorer: feedback (customer feedback: VADER with the
+    /// feedback supplement for English, the Romanian scorer for Romanian)
+    /// or vader (vaderSentiment 3.3.2 exactly, for every text).
+    #[arg(long, default_value = "feedback", value_parser = clap::builder::PossibleValuesParser::new(vouch_text::SCORERS))]
+    analyzer: String,
     /// One JSON object per text, in input order: language, compound,
     /// positive, neutral, negative, label, topics.
     #[arg(long)]
@@ -291,7 +296,10 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
         None => Taxonomy::default_taxonomy(),
     };
     let languages: Vec<&str> = args.languages.iter().map(String::as_str).collect();
-    let analyzer = TextAnalyzer::new(taxonomy).with_languages(&languages);
+    let scorer: vouch_text::Scorer = args.analyzer.parse().map_err(anyhow::Error::msg)?;
+    let analyzer = TextAnalyzer::new(taxonomy)
+        .with_languages(&languages)
+        .with_scorer(scorer);
     let language = (args.lang != "auto").then_some(args.lang.as_str());
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());

@@ -30,6 +30,37 @@ pub struct Analysis {
     pub topics: Vec<TopicSentiment>,
 }
 
+/// Which sentiment scorer an analyzer uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scorer {
+    /// The customer-feedback scorer (the default): VADER's rules and
+    /// lexicon with the feedback supplement for English, the Romanian
+    /// scorer for Romanian, and a model learnt from ratings where one is
+    /// switched on.
+    #[default]
+    Feedback,
+    /// vaderSentiment 3.3.2 exactly, for every text whatever its language,
+    /// and nothing else: the reference, for those who want to compare.
+    Vader,
+}
+
+/// Every scorer's name, as `--analyzer` takes it.
+pub const SCORERS: &[&str] = &["feedback", "vader"];
+
+impl std::str::FromStr for Scorer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "feedback" => Ok(Scorer::Feedback),
+            "vader" => Ok(Scorer::Vader),
+            other => Err(format!(
+                "{other:?} is not an analyzer: {}",
+                SCORERS.join(", ")
+            )),
+        }
+    }
+}
+
 /// Language identification, the sentiment scorers, optional models learnt
 /// from ratings, and a taxonomy.
 pub struct TextAnalyzer {
@@ -37,6 +68,7 @@ pub struct TextAnalyzer {
     models: HashMap<String, SentimentModel>,
     /// `None`: all six languages (the shared identifier).
     languages: Option<LanguageIdentifier>,
+    scorer: Scorer,
 }
 
 impl TextAnalyzer {
@@ -45,6 +77,21 @@ impl TextAnalyzer {
             taxonomy,
             models: HashMap::default(),
             languages: None,
+            scorer: Scorer::Feedback,
+        }
+    }
+
+    /// Scores with `scorer` instead of the customer-feedback scorer.
+    pub fn with_scorer(mut self, scorer: Scorer) -> TextAnalyzer {
+        self.scorer = scorer;
+        self
+    }
+
+    /// The English rules and lexicon this analyzer scores with.
+    fn vader(&self) -> &'static Vader {
+        match self.scorer {
+            Scorer::Feedback => Vader::feedback(),
+            Scorer::Vader => Vader::english(),
         }
     }
 
@@ -77,11 +124,15 @@ impl TextAnalyzer {
         tokens: Option<&AsciiTokens>,
         language: Option<&str>,
     ) -> Polarity {
-        let mut polarity = match (language, tokens) {
-            (Some("ro"), _) => Romanian::shared().polarity(part),
-            (_, Some(tokens)) => Vader::feedback().polarity_of_part(tokens, text, part),
-            _ => Vader::feedback().polarity(part),
+        let romanian = language == Some("ro") && self.scorer == Scorer::Feedback;
+        let mut polarity = match tokens {
+            _ if romanian => Romanian::shared().polarity(part),
+            Some(tokens) => self.vader().polarity_of_part(tokens, text, part),
+            None => self.vader().polarity(part),
         };
+        if self.scorer == Scorer::Vader {
+            return polarity;
+        }
         if let Some(model) = language.and_then(|l| self.models.get(l)) {
             polarity.compound = blend(polarity.compound, model.compound(part));
         }
@@ -109,8 +160,8 @@ impl TextAnalyzer {
         };
         // VADER tokenises the text once; its clauses reuse the tokens.
         let tokens = match (&lowered, language) {
-            (Some(lowered), language) if language != Some("ro") => {
-                Some(Vader::feedback().ascii_tokens(text, lowered.text))
+            (Some(lowered), language) if language != Some("ro") || self.scorer == Scorer::Vader => {
+                Some(self.vader().ascii_tokens(text, lowered.text))
             }
             _ => None,
         };
@@ -175,6 +226,31 @@ mod tests {
         };
         assert!(topic("delivery").unwrap() < 0.0, "{a:?}");
         assert!(topic("support").unwrap() > 0.0, "{a:?}");
+    }
+
+    #[test]
+    fn the_vader_scorer_is_vader_sentiment_exactly() {
+        // vaderSentiment 3.3.2's compound for each (polarity_scores),
+        // where the feedback supplement ("fast", "quick", "slow",
+        // "buggy", "refund") would move the score.
+        let vader = analyzer().with_scorer(Scorer::Vader);
+        for (text, reference) in [
+            ("Delivery was fast and the refund was quick.", 0.0),
+            ("The app is slow and buggy, I want a refund.", 0.0772),
+            ("Support was great", 0.7783),
+            ("I would not recommend it.", -0.2755),
+        ] {
+            assert_eq!(vader.analyze(text, None).compound, reference, "{text}");
+            assert_eq!(
+                vader.analyze(text, Some("ro")).compound,
+                reference,
+                "{text}"
+            );
+        }
+        let feedback = analyzer().analyze("The app is slow and buggy, I want a refund.", None);
+        assert!(feedback.compound < 0.0, "{feedback:?}");
+        assert_eq!("vader".parse::<Scorer>(), Ok(Scorer::Vader));
+        assert!("bert".parse::<Scorer>().is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod romanian;
 pub mod topics;
 pub mod vader;
 
-pub use analyzer::{Analysis, TextAnalyzer, TopicSentiment};
+pub use analyzer::{Analysis, SCORERS, Scorer, TextAnalyzer, TopicSentiment};
 pub use language::{LANGUAGES, LanguageIdentifier, known_language};
 pub use model::{SentimentModel, Training};
 pub use parallel::map_on_all_cores;

@@ -628,6 +628,19 @@ fn text_score_follows_the_json_contract_and_needs_no_database() {
         sentiment("delivery") < 0.0 && sentiment("support") > 0.0,
         "{one}"
     );
+    // The reference scorer, reachable: vaderSentiment 3.3.2 gives 0.0772
+    // (it knows neither "slow" nor "buggy"); the default does not.
+    let text = "The app is slow and buggy, I want a refund.";
+    let compound = |analyzer: &str| {
+        json(&vouch(
+            &db,
+            &["text", "score", "--json", "--analyzer", analyzer, text],
+        ))["compound"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(compound("vader"), 0.0772);
+    assert!(compound("feedback") < 0.0);
     assert!(
         !dir.path().join("vouch.db").exists(),
         "text commands must not create a database"
