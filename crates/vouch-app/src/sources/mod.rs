@@ -445,7 +445,8 @@ pub async fn sync(store: &Store, source: &StoredSource, now: DateTime<Utc>) -> R
             }
             (Some(body), _) => write_page(store, connector, body).await?,
         };
-        report.pages += 1;
+        // A page with no items (a restart, an empty last page) is no page read.
+        report.pages += u64::from(page.body.is_some());
         report.imported += summary.imported;
         report.updated += summary.updated;
         report.unchanged += summary.unchanged;
@@ -611,6 +612,16 @@ async fn fetch(
             .and_then(|v| v.trim().parse::<u64>().ok())
             .unwrap_or(60);
         return Fetched::Wait(Duration::from_secs(seconds));
+    }
+    // A page token the vendor no longer takes (they expire): the walk
+    // starts again from the newest page, keeping what it has seen.
+    if status.as_u16() == 400 && walk.next.is_some() {
+        let restart = Walk { next: None, ..walk };
+        return Fetched::Page(Page {
+            body: None,
+            next: Some(restart.cursor()),
+            keep: restart.cursor(),
+        });
     }
     if status.as_u16() == 401 || status.as_u16() == 403 {
         return Fetched::Failed(format!(

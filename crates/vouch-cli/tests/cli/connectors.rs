@@ -360,7 +360,10 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
     let newest = Arc::new(AtomicU32::new(0));
     let limited = Arc::new(AtomicBool::new(false));
     let refresh = Arc::new(Mutex::new("rt-0001".to_owned()));
+    // The next answer to page 1: 0 as usual, 500 (a failure), 400 (an expired token).
+    let page_one = Arc::new(AtomicU32::new(0));
     let (newest_in, limited_in, refresh_in) = (newest.clone(), limited.clone(), refresh.clone());
+    let page_one_in = page_one.clone();
     let gbp = vendor_api(move |request| {
         if request.method == "POST" && request.target == "/token" {
             let fields = form(&request.body);
@@ -391,6 +394,18 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
         };
         if page == 1 && !limited_in.swap(true, Ordering::SeqCst) {
             return (429, vec![("retry-after", "1".to_owned())], "{}".to_owned());
+        }
+        if page == 1 {
+            match page_one_in.swap(0, Ordering::SeqCst) {
+                0 => {}
+                status => {
+                    return (
+                        status as u16,
+                        vec![],
+                        r#"{"error": {"status": "INVALID_ARGUMENT"}}"#.to_owned(),
+                    );
+                }
+            }
         }
         let reviews: Vec<Value> = all
             .iter()
@@ -450,6 +465,25 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
     );
     let third = json(&vouch(&db, &["sources", "sync", "maps", "--json"]));
     assert_eq!(third["imported"].as_u64(), Some(0), "{third}");
+    // 50 more reviews; the walk breaks on its second page, and by the next
+    // sync Google no longer takes its page token: it starts again from the
+    // newest page and loses nothing.
+    newest.store(52, Ordering::SeqCst);
+    page_one.store(500, Ordering::SeqCst);
+    let broken = sync_stops(&db, "maps", "HTTP 500");
+    assert_eq!(broken["imported"].as_u64(), Some(50), "{broken}");
+    page_one.store(400, Ordering::SeqCst);
+    let restarted = json(&vouch(&db, &["sources", "sync", "maps", "--json"]));
+    assert_eq!(
+        (
+            restarted["pages"].as_u64(),
+            restarted["imported"].as_u64(),
+            restarted["unchanged"].as_u64(),
+            restarted["error"].as_str()
+        ),
+        (Some(2), Some(0), Some(100), None),
+        "{restarted}"
+    );
     // Star-only reviews are ratings without text.
     let google = with_store(&db, async |store| {
         let filter = vouch_store::FeedbackFilter {
@@ -458,7 +492,7 @@ fn google_and_app_store_connectors_walk_back_to_what_they_saw() {
         };
         store.feedback(&filter, None, 500).await.unwrap()
     });
-    assert_eq!(google.len(), 122);
+    assert_eq!(google.len(), 172);
     assert!(
         google
             .iter()
