@@ -717,12 +717,7 @@ pub async fn import_customers<R: BufRead>(
             handled += 1;
             match row {
                 Ok(row) => {
-                    let ids = crate::erasure::identifiers(
-                        row.email.as_ref().map(|e| e.as_str()),
-                        row.external_id.as_deref(),
-                        &[],
-                    );
-                    if erased.any(&ids) {
+                    if is_erased(&erased, &row) {
                         summary.rejected += 1;
                         reject(&Rejection {
                             line: row.line,
@@ -761,18 +756,23 @@ pub(crate) async fn upsert_customers(
     let rows = rows
         .into_iter()
         .filter(|row| {
-            let ids = crate::erasure::identifiers(
-                row.email.as_ref().map(|e| e.as_str()),
-                row.external_id.as_deref(),
-                &[],
-            );
-            let keep = !erased.any(&ids);
-            summary.rejected += u64::from(!keep);
-            keep
+            let erased = is_erased(&erased, row);
+            summary.rejected += u64::from(erased);
+            !erased
         })
         .collect();
     upsert_customer_rows(store, rows, &mut summary).await?;
     Ok(summary)
+}
+
+/// Whether a customer row names someone erased on request, who is not
+/// made again.
+fn is_erased(erased: &crate::erasure::ErasedPeople, row: &vouch_ingest::ImportedCustomer) -> bool {
+    erased.any(&crate::erasure::identifiers(
+        row.email.as_ref().map(|e| e.as_str()),
+        row.external_id.as_deref(),
+        &[],
+    ))
 }
 
 async fn upsert_customer_rows(

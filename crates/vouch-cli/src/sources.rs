@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use vouch_app::sources::{CONNECTORS, Connector};
+use vouch_app::sources::CONNECTORS;
 use vouch_store::{NewSource, Store};
 
 use crate::table::{Table, terminal_safe, thousands};
@@ -94,12 +94,10 @@ pub async fn run(store: &Store, command: SourcesCommand) -> anyhow::Result<ExitC
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
                 (None, None) => anyhow::bail!("--credentials-env or --credentials-file"),
             };
-            let connector: Connector = kind.parse().map_err(anyhow::Error::msg)?;
-            let base_url = base_url.unwrap_or_else(|| connector.default_base_url(&account));
             let source = NewSource {
                 name: name.clone(),
                 kind,
-                base_url,
+                base_url: base_url.unwrap_or_default(),
                 account,
                 credentials,
                 every_minutes: every,

@@ -918,31 +918,18 @@ pub async fn change_sources(
     let now = Utc::now();
     match form.action.as_str() {
         "add" => {
-            let connector = form.kind.parse::<vouch_app::sources::Connector>();
-            let every = form.every.trim().parse::<i64>();
-            let (connector, every) = match (connector, every) {
-                (Ok(c), Ok(e)) => (c, e),
-                (Err(e), _) => {
-                    let error = Some(format!("{} {}", ui.t("source_refused"), shown(&e)));
-                    return sources_page(&state, &caller, &headers, form, None, error).await;
-                }
-                (_, Err(_)) => {
-                    let error = Some(format!(
-                        "{} {}",
-                        ui.t("source_refused"),
-                        ui.t("source_every_number")
-                    ));
-                    return sources_page(&state, &caller, &headers, form, None, error).await;
-                }
-            };
-            let base_url = match form.base_url.trim() {
-                "" => connector.default_base_url(form.account.trim()),
-                url => url.to_owned(),
+            let Ok(every) = form.every.trim().parse::<i64>() else {
+                let error = Some(format!(
+                    "{} {}",
+                    ui.t("source_refused"),
+                    ui.t("source_every_number")
+                ));
+                return sources_page(&state, &caller, &headers, form, None, error).await;
             };
             let source = vouch_store::NewSource {
                 name: form.name.clone(),
-                kind: connector.name().to_owned(),
-                base_url,
+                kind: form.kind.clone(),
+                base_url: form.base_url.clone(),
                 account: form.account.clone(),
                 credentials: form.credentials.clone(),
                 every_minutes: every,

@@ -242,30 +242,16 @@ impl Store {
                 .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false), |q, id| q.bind(id.0))
                 .fetch_all(pool)
                 .await)?;
-            const DETAILS: [&str; 2] = [
-                "SELECT customer_id, name, value FROM customer_attributes WHERE customer_id IN",
-                "SELECT customer_id, platform, handle FROM customer_handles WHERE customer_id IN",
-            ];
-            let mut maps: [HashMap<i64, BTreeMap<String, String>>; 2] = Default::default();
-            for (slot, select) in DETAILS.iter().enumerate() {
-                let sql = format!("{select} ({list})");
-                let entries: Vec<(i64, String, String)> = on_backend!(self, pool => chunk
+            let mut details: [Vec<(i64, String, String)>; 2] = Default::default();
+            for (slot, table) in DETAIL_TABLES.iter().enumerate() {
+                let sql = format!("{table} WHERE customer_id IN ({list})");
+                details[slot] = on_backend!(self, pool => chunk
                     .iter()
                     .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false), |q, id| q.bind(id.0))
                     .fetch_all(pool)
                     .await)?;
-                for (id, k, v) in entries {
-                    maps[slot].entry(id).or_default().insert(k, v);
-                }
             }
-            let [mut attributes, mut handles] = maps;
-            for row in rows {
-                let id = row.id;
-                found.push(row.into_customer(
-                    attributes.remove(&id).unwrap_or_default(),
-                    handles.remove(&id).unwrap_or_default(),
-                )?);
-            }
+            found.extend(with_details(rows, details)?);
         }
         Ok(found)
     }
@@ -510,29 +496,46 @@ impl Store {
             return Ok(Vec::new());
         };
         let (low, high) = (first.min(last), first.max(last));
-        const DETAILS: [&str; 2] = [
-            "SELECT customer_id, name, value FROM customer_attributes WHERE customer_id BETWEEN $1 AND $2",
-            "SELECT customer_id, platform, handle FROM customer_handles WHERE customer_id BETWEEN $1 AND $2",
-        ];
-        let mut maps: [HashMap<i64, BTreeMap<String, String>>; 2] = Default::default();
-        for (slot, sql) in DETAILS.iter().enumerate() {
-            let entries: Vec<(i64, String, String)> = on_backend!(self, pool =>
-                sqlx::query_as(*sql).bind(low).bind(high).fetch_all(pool).await)?;
-            for (id, k, v) in entries {
-                maps[slot].entry(id).or_default().insert(k, v);
-            }
+        let mut details: [Vec<(i64, String, String)>; 2] = Default::default();
+        for (slot, table) in DETAIL_TABLES.iter().enumerate() {
+            let sql = format!("{table} WHERE customer_id BETWEEN $1 AND $2");
+            details[slot] = on_backend!(self, pool =>
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(low).bind(high).fetch_all(pool).await)?;
         }
-        let [mut attributes, mut handles] = maps;
-        rows.into_iter()
-            .map(|row| {
-                let id = row.id;
-                row.into_customer(
-                    attributes.remove(&id).unwrap_or_default(),
-                    handles.remove(&id).unwrap_or_default(),
-                )
-            })
-            .collect()
+        with_details(rows, details)
     }
+}
+
+/// A customer's attributes and handles, each `(customer_id, name, value)`.
+const DETAIL_TABLES: [&str; 2] = [
+    "SELECT customer_id, name, value FROM customer_attributes",
+    "SELECT customer_id, platform, handle FROM customer_handles",
+];
+
+/// Customers from their rows and the attribute and handle rows read for
+/// them (`DETAIL_TABLES`, in that order); rows of other customers are
+/// passed over.
+fn with_details(
+    rows: Vec<CustomerRow>,
+    [attributes, handles]: [Vec<(i64, String, String)>; 2],
+) -> Result<Vec<Customer>> {
+    let by_customer = |entries: Vec<(i64, String, String)>| {
+        let mut map: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
+        for (id, k, v) in entries {
+            map.entry(id).or_default().insert(k, v);
+        }
+        map
+    };
+    let (mut attributes, mut handles) = (by_customer(attributes), by_customer(handles));
+    rows.into_iter()
+        .map(|row| {
+            let id = row.id;
+            row.into_customer(
+                attributes.remove(&id).unwrap_or_default(),
+                handles.remove(&id).unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 /// What erasing a customer removes besides their record (see `erase_customer`).

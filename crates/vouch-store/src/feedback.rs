@@ -12,7 +12,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 
 use crate::batch::{Sql, Value, bind_values, placeholders};
-use crate::events::{append_events, categories_in};
+use crate::events::{append_events, categories_in, signals_in};
 use crate::rows::{FEEDBACK_COLUMNS, FeedbackRow};
 use crate::store::{BeginWrite, Pool, cannot_open, insert_rows, on_backend, sqlite_options};
 use crate::{Backend, DatabaseLocation, Result, Store};
@@ -720,32 +720,37 @@ impl Store {
         })
     }
 
-    /// The latest NPS score of each of `customers` who answered one.
-    pub async fn latest_nps_scores(
+    /// `categories_of`, with each customer's latest NPS score beside the
+    /// category, from the same one read of their signals (what a CRM is
+    /// told about its contacts).
+    pub async fn loyalty_of(
         &self,
-        customers: &std::collections::BTreeSet<CustomerId>,
-    ) -> Result<std::collections::BTreeMap<CustomerId, u8>> {
-        let ids: Vec<i64> = customers.iter().map(|c| c.0).collect();
-        let mut latest: std::collections::BTreeMap<CustomerId, (DateTime<Utc>, u8)> =
-            std::collections::BTreeMap::new();
-        for chunk in ids.chunks(500) {
-            let (answers, _) = crate::events::signal_queries(self.backend(), chunk.len());
-            let rows: Vec<(i64, DateTime<Utc>, i64)> = on_backend!(self, pool => chunk
-                .iter()
-                .fold(sqlx::query_as(sqlx::AssertSqlSafe(answers.as_str())).persistent(false), |q, id| q.bind(*id))
-                .fetch_all(pool)
-                .await)?;
-            for (customer, at, score) in rows {
-                let score = u8::try_from(score).map_err(|_| {
-                    crate::StoreError::corrupt("response", format!("score {score}"))
-                })?;
-                let entry = latest.entry(CustomerId(customer)).or_insert((at, score));
-                if at >= entry.0 {
-                    *entry = (at, score);
-                }
-            }
-        }
-        Ok(latest.into_iter().map(|(c, (_, s))| (c, s)).collect())
+        customers: &BTreeSet<CustomerId>,
+    ) -> Result<BTreeMap<CustomerId, (Option<vouch_domain::CategoryAssignment>, Option<u8>)>> {
+        let backend = self.backend();
+        let signals = on_backend!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            signals_in!(backend, conn, customers).await
+        })?;
+        // The latest answer; of two at the same time, the one written last.
+        let latest: BTreeMap<CustomerId, Option<u8>> = signals
+            .iter()
+            .map(|(customer, list)| {
+                let score = list
+                    .iter()
+                    .filter_map(|s| match s.kind {
+                        SignalKind::NpsAnswer { score } => Some((s.at, score)),
+                        SignalKind::Review { .. } => None,
+                    })
+                    .reduce(|a, b| if b.0 >= a.0 { b } else { a })
+                    .map(|(_, score)| score);
+                (*customer, score)
+            })
+            .collect();
+        Ok(crate::events::categories_from(signals)
+            .into_iter()
+            .map(|(customer, category)| (customer, (category, latest[&customer])))
+            .collect())
     }
 
     /// The signals that place a customer in a loyalty category: their NPS

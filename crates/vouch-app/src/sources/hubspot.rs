@@ -71,18 +71,17 @@ pub(super) async fn write_page(
     let ids: Vec<&str> = held.keys().map(String::as_str).collect();
     let by_contact = store.customer_ids_by(CustomerKey::ExternalId, &ids).await?;
     let known: BTreeSet<_> = by_contact.values().copied().collect();
-    let categories = store.categories_of(&known).await?;
-    let scores = store.latest_nps_scores(&known).await?;
+    let loyalty = store.loyalty_of(&known).await?;
     let mut inputs = Vec::new();
     for (contact, (category_held, score_held)) in &held {
         let Some(customer) = by_contact.get(contact) else {
             continue;
         };
-        let Some(Some(assignment)) = categories.get(customer) else {
+        let Some((Some(assignment), score)) = loyalty.get(customer) else {
             continue;
         };
         let category = assignment.category.as_str().to_owned();
-        let score = scores.get(customer).map(u8::to_string).unwrap_or_default();
+        let score = score.map(|s| s.to_string()).unwrap_or_default();
         if category != *category_held || score != *score_held {
             let mut properties = serde_json::Map::new();
             properties.insert(CATEGORY.to_owned(), Value::from(category));

@@ -86,7 +86,7 @@ impl Connector {
     }
 
     /// The vendor's own API address, for `account` where it names it.
-    pub fn default_base_url(self, account: &str) -> String {
+    fn default_base_url(self, account: &str) -> String {
         match self {
             Connector::Trustpilot => "https://api.trustpilot.com".to_owned(),
             // Zendesk: the account is `agent@example.com@SUBDOMAIN`.
@@ -114,24 +114,6 @@ impl Connector {
             Connector::GooglePlay => "the app's package name, such as com.example.app",
             Connector::AppStore => "the app's Apple ID, a number such as 1234567890",
             Connector::HubSpot => "the HubSpot account (hub) id, a number",
-        }
-    }
-
-    /// What the credentials are, as help and errors say it.
-    pub fn credentials_help(self) -> &'static str {
-        match self {
-            Connector::Trustpilot => "the API key",
-            Connector::Zendesk => "an API token",
-            Connector::GoogleBusiness | Connector::GooglePlay => {
-                "Google's JSON credentials: an authorized_user file (gcloud auth \
-                 application-default login) or a service account's key file"
-            }
-            Connector::AppStore => {
-                "JSON with issuer_id, key_id and private_key (the .p8 file's text)"
-            }
-            Connector::HubSpot => {
-                "a private app's access token with the crm.objects.contacts read and write scopes"
-            }
         }
     }
 
@@ -187,9 +169,9 @@ const TRUSTPILOT_PAGE: usize = 100;
 const MAX_WAIT: Duration = Duration::from_secs(300);
 const MAX_WAITS: u32 = 5;
 
-/// Checks and adds a connector. Credentials travel to the vendor only
-/// over HTTPS (plain HTTP to this machine is allowed, for tests and
-/// local relays).
+/// Checks and adds a connector; an empty `base_url` is the vendor's own
+/// API. Credentials travel to the vendor only over HTTPS (see
+/// `check_base_url`).
 pub async fn add(store: &Store, source: NewSource, now: DateTime<Utc>) -> Result<i64> {
     let connector: Connector = source.kind.parse().map_err(AppError::Refused)?;
     let name = source.name.trim();
@@ -208,7 +190,12 @@ pub async fn add(store: &Store, source: NewSource, now: DateTime<Utc>) -> Result
         return Err(AppError::Refused("the credentials are empty".into()));
     }
     Credentials::read(connector, &source.credentials).map_err(AppError::Refused)?;
-    check_base_url(&source.base_url).map_err(|e| AppError::Refused(format!("--base-url {e}")))?;
+    // No address given: the vendor's own.
+    let base_url = match source.base_url.trim() {
+        "" => connector.default_base_url(source.account.trim()),
+        given => given.to_owned(),
+    };
+    check_base_url(&base_url).map_err(|e| AppError::Refused(format!("--base-url {e}")))?;
     if !(5..=10_080).contains(&source.every_minutes) {
         return Err(AppError::Refused(
             "a sync every 5 minutes to 7 days (10080 minutes)".into(),
@@ -217,6 +204,7 @@ pub async fn add(store: &Store, source: NewSource, now: DateTime<Utc>) -> Result
     let source = NewSource {
         name: name.to_owned(),
         account: source.account.trim().to_owned(),
+        base_url,
         ..source
     };
     store
@@ -282,30 +270,25 @@ impl Walk {
     }
 
     /// The walk after a page whose items changed at `times` and that the
-    /// vendor says goes on at `token`. It ends at the last page, or at the
-    /// first page that reaches what the last complete sync saw.
-    fn after(&self, times: &[DateTime<Utc>], token: Option<String>) -> (Walk, bool) {
+    /// vendor says goes on at `token`. It ends (no `next`) at the last
+    /// page, or at the first page that reaches what the last complete sync
+    /// saw.
+    fn after(&self, times: &[DateTime<Utc>], token: Option<String>) -> Walk {
         let top = times.iter().copied().max().max(self.top);
         let reached = self
             .since
             .is_some_and(|since| times.iter().any(|t| *t <= since));
         match token {
-            Some(next) if !reached => (
-                Walk {
-                    since: self.since,
-                    top,
-                    next: Some(next),
-                },
-                true,
-            ),
-            _ => (
-                Walk {
-                    since: top.max(self.since),
-                    top: None,
-                    next: None,
-                },
-                false,
-            ),
+            Some(next) if !reached => Walk {
+                since: self.since,
+                top,
+                next: Some(next),
+            },
+            _ => Walk {
+                since: top.max(self.since),
+                top: None,
+                next: None,
+            },
         }
     }
 
@@ -392,21 +375,32 @@ pub async fn sync(store: &Store, source: &StoredSource, now: DateTime<Utc>) -> R
         Ok(Credentials::AppStore(key)) => Ok(Auth::AppStore(key)),
         Err(e) => Err(format!("the stored credentials do not read: {e}")),
     };
-    let auth = match auth {
-        Ok(auth) => auth,
-        Err(error) => {
-            report.error = Some(error);
-            let next = now + chrono::Duration::minutes(source.every_minutes);
-            store
-                .finish_source_sync(source.id, now, next, report.error.as_deref())
-                .await?;
-            return Ok(report);
-        }
-    };
+    match auth {
+        Ok(auth) => pull(store, &client, connector, source, &auth, &mut report).await?,
+        Err(error) => report.error = Some(error),
+    }
+    let next = now + chrono::Duration::minutes(source.every_minutes);
+    store
+        .finish_source_sync(source.id, now, next, report.error.as_deref())
+        .await?;
+    Ok(report)
+}
+
+/// The pages from the source's cursor on, each written before the cursor
+/// moves past it; a page that cannot be had stops the pull with its
+/// reason in `report`.
+async fn pull(
+    store: &Store,
+    client: &reqwest::Client,
+    connector: Connector,
+    source: &StoredSource,
+    auth: &Auth,
+    report: &mut SyncReport,
+) -> Result<()> {
     let mut cursor = source.cursor.clone();
     let mut waits = 0;
     loop {
-        let fetched = fetch(&client, connector, source, &auth, cursor.as_deref()).await;
+        let fetched = fetch(client, connector, source, auth, cursor.as_deref()).await;
         let page = match fetched {
             Fetched::Page(page) => page,
             Fetched::Wait(wait) if waits < MAX_WAITS => {
@@ -419,27 +413,27 @@ pub async fn sync(store: &Store, source: &StoredSource, now: DateTime<Utc>) -> R
                 report.error = Some(format!(
                     "rate-limited {waits} times in a row; the next sync goes on"
                 ));
-                break;
+                return Ok(());
             }
             Fetched::Failed(error) => {
                 report.error = Some(error);
-                break;
+                return Ok(());
             }
         };
         waits = 0;
-        let summary = match (&page.body, &auth) {
+        let summary = match (&page.body, auth) {
             (None, _) => ImportSummary::default(),
             (Some(body), Auth::Secret(token)) if connector == Connector::HubSpot => {
                 let body: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
                 let base = source.base_url.trim_end_matches('/');
-                match hubspot::write_page(store, &client, base, token, &body).await? {
+                match hubspot::write_page(store, client, base, token, &body).await? {
                     Ok((summary, written)) => {
                         report.written_back += written;
                         summary
                     }
                     Err(error) => {
                         report.error = Some(error);
-                        break;
+                        return Ok(());
                     }
                 }
             }
@@ -460,14 +454,9 @@ pub async fn sync(store: &Store, source: &StoredSource, now: DateTime<Utc>) -> R
             .await?;
         match page.next {
             Some(next) => cursor = Some(next),
-            None => break,
+            None => return Ok(()),
         }
     }
-    let next = now + chrono::Duration::minutes(source.every_minutes);
-    store
-        .finish_source_sync(source.id, now, next, report.error.as_deref())
-        .await?;
-    Ok(report)
 }
 
 /// Asks for a sync of `name` now: the source falls due and the sync job
@@ -650,20 +639,19 @@ async fn fetch(
             ));
         }
     };
-    let items = |key: &str| {
+    let count = |key: &str| {
         value
             .get(key)
             .and_then(|r| r.as_array())
-            .cloned()
-            .unwrap_or_default()
+            .map_or(0, Vec::len)
     };
-    let body = |items: &[serde_json::Value]| (!items.is_empty()).then(|| body.clone());
+    // A page whose list `key` is empty has nothing to write.
+    let body = |key: &str| (count(key) > 0).then(|| body.clone());
     match connector {
         Connector::Trustpilot => {
-            let reviews = items("reviews");
-            let full = reviews.len() >= TRUSTPILOT_PAGE;
+            let full = count("reviews") >= TRUSTPILOT_PAGE;
             Fetched::Page(Page {
-                body: body(&reviews),
+                body: body("reviews"),
                 // A full page has one after it; a short one is read again
                 // next time, with whatever was added to it.
                 next: full.then(|| (page + 1).to_string()),
@@ -684,7 +672,7 @@ async fn fetch(
                 .or_else(|| cursor.map(str::to_owned))
                 .unwrap_or_default();
             Fetched::Page(Page {
-                body: body(&items("tickets")),
+                body: body("tickets"),
                 next: if end { None } else { after },
                 keep,
             })
@@ -698,19 +686,18 @@ async fn fetch(
                 .and_then(|a| a.as_str())
                 .map(str::to_owned);
             Fetched::Page(Page {
-                body: body(&items("results")),
+                body: body("results"),
                 keep: after.clone().unwrap_or_default(),
                 next: after,
             })
         }
         _ => {
             let (list, times, token) = newest_first_page(connector, &value);
-            let list = items(list);
-            let (walk, more) = walk.after(&times, token);
+            let walk = walk.after(&times, token);
             let cursor = walk.cursor();
             Fetched::Page(Page {
-                body: body(&list),
-                next: more.then(|| cursor.clone()),
+                body: body(list),
+                next: walk.next.is_some().then(|| cursor.clone()),
                 keep: cursor,
             })
         }
