@@ -10,6 +10,7 @@ mod customer;
 mod error;
 mod events;
 mod feedback;
+pub mod goals;
 mod invitations;
 mod loyalty;
 mod names;

@@ -65,6 +65,10 @@ impl std::str::FromStr for Scorer {
 /// from ratings, and a taxonomy.
 pub struct TextAnalyzer {
     taxonomy: Taxonomy,
+    /// The feedback scorer for English, with the taxonomy's topic names neutral.
+    feedback: Vader,
+    /// The stems of the Romanian topic names, neutral in Romanian texts.
+    romanian_neutral: rustc_hash::FxHashSet<String>,
     models: HashMap<String, SentimentModel>,
     /// `None`: all six languages (the shared identifier).
     languages: Option<LanguageIdentifier>,
@@ -73,7 +77,13 @@ pub struct TextAnalyzer {
 
 impl TextAnalyzer {
     pub fn new(taxonomy: Taxonomy) -> TextAnalyzer {
+        let english = taxonomy.neutral_stems("en");
+        let feedback = Vader::feedback().with_neutral_words(|word| {
+            matches!(crate::topics::stems(word, "en").as_slice(), [stem] if english.contains(&**stem))
+        });
         TextAnalyzer {
+            romanian_neutral: taxonomy.neutral_stems("ro"),
+            feedback,
             taxonomy,
             models: HashMap::default(),
             languages: None,
@@ -88,9 +98,9 @@ impl TextAnalyzer {
     }
 
     /// The English rules and lexicon this analyzer scores with.
-    fn vader(&self) -> &'static Vader {
+    fn vader(&self) -> &Vader {
         match self.scorer {
-            Scorer::Feedback => Vader::feedback(),
+            Scorer::Feedback => &self.feedback,
             Scorer::Vader => Vader::english(),
         }
     }
@@ -126,7 +136,9 @@ impl TextAnalyzer {
     ) -> Polarity {
         let romanian = language == Some("ro") && self.scorer == Scorer::Feedback;
         let mut polarity = match tokens {
-            _ if romanian => Romanian::shared().polarity(part),
+            _ if romanian => Romanian::shared().polarity_with_neutral(part, |word| {
+                matches!(crate::topics::stems(word, "ro").as_slice(), [stem] if self.romanian_neutral.contains(&**stem))
+            }),
             Some(tokens) => self.vader().polarity_of_part(tokens, text, part),
             None => self.vader().polarity(part),
         };
@@ -226,6 +238,65 @@ mod tests {
         };
         assert!(topic("delivery").unwrap() < 0.0, "{a:?}");
         assert!(topic("support").unwrap() > 0.0, "{a:?}");
+    }
+
+    #[test]
+    fn ordinary_complaints_read_as_complaints() {
+        // The texts of issue 22, which the lexicon alone read as praise or
+        // as nothing.
+        let topic = |a: &Analysis, name: &str| {
+            a.topics
+                .iter()
+                .find(|t| t.topic == name)
+                .map(|t| t.sentiment)
+        };
+        let a = analyzer().analyze(
+            "I would not recommend it. I waited three days for support and the issue is still not fixed.",
+            None,
+        );
+        assert_eq!(a.label, "negative", "{a:?}");
+        assert!(topic(&a, "support").unwrap() < 0.0, "{a:?}");
+        let a = analyzer().analyze("Great product but the billing is a nightmare.", None);
+        assert!(topic(&a, "billing").unwrap() < 0.0, "{a:?}");
+        for text in [
+            "Instalarea a durat săptămâni și multă frustrare.",
+            "Instalarea a durat saptamani si multa frustrare.",
+            "Facturile sunt greșite în fiecare lună.",
+            "Facturile sunt gresite in fiecare luna.",
+            "N-aș recomanda nimănui acest magazin.",
+            "Nu cred că o să vă recomand prietenilor.",
+        ] {
+            let a = analyzer().analyze(text, Some("ro"));
+            assert_eq!(a.label, "negative", "{text}: {a:?}");
+        }
+        assert_eq!(
+            analyzer().analyze(
+                "Instalarea a durat săptămâni și multă frustrare.",
+                Some("ro")
+            ),
+            analyzer().analyze(
+                "Instalarea a durat saptamani si multa frustrare.",
+                Some("ro")
+            ),
+            "diacritics are folded"
+        );
+    }
+
+    #[test]
+    fn a_topic_name_is_neutral_and_an_opinion_keyword_is_not() {
+        let a = analyzer();
+        assert_eq!(a.analyze("I contacted support.", Some("en")).compound, 0.0);
+        assert!(Vader::feedback().polarity("I contacted support.").compound > 0.0);
+        assert!(a.analyze("The staff were rude.", Some("en")).compound < 0.0);
+        assert!(a.analyze("Am sunat la suport.", Some("ro")).compound == 0.0);
+        assert!(a.analyze("Personalul a fost amabil.", Some("ro")).compound > 0.0);
+        // The exact scorer keeps every word's valence.
+        assert!(
+            a.with_scorer(Scorer::Vader)
+                .analyze("I contacted support.", Some("en"))
+                .compound
+                > 0.0
+        );
     }
 
     #[test]

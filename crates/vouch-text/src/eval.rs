@@ -302,6 +302,130 @@ pub fn hostile_texts(chars: usize) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The human-rated texts with their mean rating (−4..4): (text, mean).
+pub fn sentiment_en_rated(dir: &Path) -> Result<Vec<(String, f64)>, String> {
+    let mut texts = Vec::new();
+    for file in [
+        "tweets_GroundTruth.txt",
+        "movieReviewSnippets_GroundTruth.txt",
+    ] {
+        let path = dir.join(file);
+        let content =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for line in content
+            .split('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        {
+            let mut fields = line.splitn(3, '\t');
+            if let (Some(_), Some(mean), Some(text)) = (fields.next(), fields.next(), fields.next())
+                && let Ok(mean) = mean.trim().parse::<f64>()
+            {
+                texts.push((text.to_owned(), mean));
+            }
+        }
+    }
+    Ok(texts)
+}
+
+/// The label of a score on either scale: positive above +0.05, negative
+/// below −0.05, else neutral (VADER's thresholds, on the compound and on
+/// the raters' mean alike).
+fn three_class(score: f64) -> usize {
+    if score >= 0.05 {
+        0
+    } else if score <= -0.05 {
+        2
+    } else {
+        1
+    }
+}
+
+/// Macro-averaged F1 over positive, neutral and negative of `scores`
+/// against the raters' means.
+pub fn three_class_f1(rated: &[(String, f64)], scores: &[f64]) -> f64 {
+    let mut confusion = [[0u64; 3]; 3];
+    for ((_, mean), score) in rated.iter().zip(scores) {
+        confusion[three_class(*mean)][three_class(*score)] += 1;
+    }
+    let f1 = |c: usize| {
+        let tp = confusion[c][c] as f64;
+        let predicted: u64 = (0..3).map(|g| confusion[g][c]).sum();
+        let actual: u64 = confusion[c].iter().sum();
+        if tp == 0.0 {
+            0.0
+        } else {
+            let (p, r) = (tp / predicted as f64, tp / actual as f64);
+            2.0 * p * r / (p + r)
+        }
+    };
+    (f1(0) + f1(1) + f1(2)) / 3.0
+}
+
+/// Star-rated English reviews from the shared samples (Yelp, Amazon,
+/// TripAdvisor), 3★ left out: (text, true when 4–5★).
+pub fn star_labelled_reviews(reviews_dir: &Path) -> Result<Vec<(String, bool)>, String> {
+    let read = |file: &str| {
+        let path = reviews_dir.join(file);
+        std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let mut out = Vec::new();
+    let mut keep = |text: &str, stars: f64| {
+        if stars <= 2.0 {
+            out.push((text.to_owned(), false));
+        } else if stars >= 4.0 {
+            out.push((text.to_owned(), true));
+        }
+    };
+    for (file, text, stars) in [
+        ("yelp_review.sample.jsonl", "text", "stars"),
+        (
+            "amazon_mcauley_musical_instruments.sample.jsonl",
+            "reviewText",
+            "overall",
+        ),
+    ] {
+        for line in read(file)?.lines().filter(|l| !l.trim().is_empty()) {
+            let v: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| format!("{file}: {e}"))?;
+            if let (Some(t), Some(s)) = (v[text].as_str(), v[stars].as_f64()) {
+                keep(t, s);
+            }
+        }
+    }
+    let csv = read("tripadvisor_hotel_reviews.sample.csv")?;
+    let mut rest = csv.split_once('\n').map_or("", |(_, r)| r);
+    // "text",rating rows; the text is quoted and may hold commas.
+    while let Some(start) = rest.find('"') {
+        let Some(end) = rest[start + 1..].find("\",") else {
+            break;
+        };
+        let text = &rest[start + 1..start + 1 + end];
+        let after = &rest[start + 1 + end + 2..];
+        let (rating, tail) = after.split_once('\n').unwrap_or((after, ""));
+        if let Ok(stars) = rating.trim().parse::<f64>() {
+            keep(text, stars);
+        }
+        rest = tail;
+    }
+    Ok(out)
+}
+
+/// Share of `reviews` whose label (±0.05) agrees with their stars; neutral counts as wrong.
+pub fn star_accuracy(reviews: &[(String, bool)], scores: &[f64]) -> f64 {
+    let right = reviews
+        .iter()
+        .zip(scores)
+        .filter(|((_, positive), score)| {
+            if *positive {
+                **score >= 0.05
+            } else {
+                **score <= -0.05
+            }
+        })
+        .count();
+    right as f64 / reviews.len().max(1) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

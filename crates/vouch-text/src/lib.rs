@@ -5,6 +5,7 @@
 //! - `language`: which language (en, ro, fr, de, es, it), fast path first.
 //! - `vader`: English sentiment reproducing vaderSentiment 3.3.2.
 //! - `romanian`: Romanian sentiment, the same rules over a lexicon of our own.
+//! - `idioms`: customer-service idioms in English and Romanian, for the feedback scorers.
 //! - `model`: sentiment learnt from the company's own star ratings.
 //! - `topics`: a taxonomy of topics, found by stemmed keywords, with aspect sentiment.
 //! - `analyzer`: all of the above for one text, as `vouch text score` prints it.
@@ -13,6 +14,7 @@
 pub mod analyzer;
 mod ascii;
 pub mod eval;
+pub mod idioms;
 pub mod language;
 pub mod model;
 pub mod parallel;

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::Polarity;
+use crate::idioms::Idioms;
 use crate::vader::{B_DECR, B_INCR, N_SCALAR, score_valence};
 
 const LEXICON: &str = include_str!("../lexicons/ro_valence.txt");
@@ -118,19 +119,53 @@ impl Romanian {
             .find_map(|chars| self.stems.get(&word[..boundaries[chars]]).copied())
     }
 
-    /// Scores one Romanian text on VADER's scales.
+    /// The words of a folded text as the rules see them, with whether a
+    /// clause ends after each (a `.`, `,`, `;`, `!` or `?` follows it).
+    pub fn tokens(folded: &str) -> (Vec<&str>, Vec<bool>) {
+        let (mut words, mut ends) = (Vec::new(), Vec::new());
+        for piece in folded.split(|c: char| !(c.is_alphanumeric() || c == '-')) {
+            if piece.is_empty() {
+                continue;
+            }
+            // "n-am", "n-a": the clitic n- is a negation of its own.
+            let (clitic, rest) = match piece.strip_prefix("n-") {
+                Some(rest) => (true, rest),
+                None => (false, piece),
+            };
+            if clitic {
+                words.push("n");
+                ends.push(false);
+            }
+            let word = rest.trim_matches('-');
+            if !word.is_empty() {
+                let after =
+                    &folded[piece.as_ptr() as usize - folded.as_ptr() as usize + piece.len()..];
+                let separator = after
+                    .split(|c: char| c.is_alphanumeric() || c == '-')
+                    .next()
+                    .unwrap_or("");
+                words.push(word);
+                ends.push(separator.contains(['.', ',', ';', '!', '?']));
+            }
+        }
+        (words, ends)
+    }
+
+    /// Whether a folded word negates.
+    pub fn negates(word: &str) -> bool {
+        NEGATIONS.contains(&word)
+    }
+
+    /// Scores one Romanian text on VADER's scales, with its idioms.
     pub fn polarity(&self, text: &str) -> Polarity {
+        self.polarity_with_neutral(text, |_| false)
+    }
+
+    /// `polarity`, with the words `neutral` picks (a topic's name) counted
+    /// as carrying no sentiment.
+    pub fn polarity_with_neutral(&self, text: &str, neutral: impl Fn(&str) -> bool) -> Polarity {
         let folded = fold(text);
-        // "n-am", "n-a": the clitic n- is a negation of its own.
-        let tokens: Vec<&str> = folded
-            .split(|c: char| !(c.is_alphanumeric() || c == '-'))
-            .flat_map(|t| match t.strip_prefix("n-") {
-                Some(rest) => vec!["n", rest],
-                None => vec![t],
-            })
-            .map(|t| t.trim_matches('-'))
-            .filter(|t| !t.is_empty())
-            .collect();
+        let (tokens, ends) = Romanian::tokens(&folded);
         let mut sentiments = Vec::with_capacity(tokens.len());
         for (i, word) in tokens.iter().enumerate() {
             let phrase = |n: usize| (i + n <= tokens.len()).then(|| tokens[i..i + n].join("_"));
@@ -144,7 +179,7 @@ impl Romanian {
                         self.valence(word)
                     }
                 });
-            let Some(mut valence) = base else {
+            let Some(mut valence) = base.filter(|_| !neutral(word)) else {
                 sentiments.push(0.0);
                 continue;
             };
@@ -163,6 +198,12 @@ impl Romanian {
             }
             sentiments.push(valence);
         }
+        Idioms::romanian().apply(
+            &tokens,
+            |i| Romanian::negates(tokens[i]),
+            |i| ends[i],
+            &mut sentiments,
+        );
         if let Some(contrast) = tokens.iter().position(|t| CONTRASTS.contains(t)) {
             for (i, s) in sentiments.iter_mut().enumerate() {
                 if i < contrast {

@@ -38,6 +38,12 @@ struct TaxonomyFile {
 pub struct TopicEntry {
     pub name: String,
     pub label: Option<String>,
+    /// Keywords that judge as well as name ("rude", "broken", "intuitive"),
+    /// in any language: they keep their sentiment. Every other one-word
+    /// keyword is neutral, since it says what the customer talks about,
+    /// not how they feel ("support" is +1.7 in VADER).
+    #[serde(default)]
+    pub opinions: Vec<String>,
     #[serde(flatten)]
     pub keywords: HashMap<String, Vec<String>>,
 }
@@ -332,6 +338,28 @@ impl Taxonomy {
 
     pub fn topics(&self) -> &[TopicEntry] {
         &self.entries
+    }
+
+    /// The stems of the one-word keywords of `language` that are not
+    /// opinions: the words sentiment should not count.
+    pub fn neutral_stems(&self, language: &str) -> rustc_hash::FxHashSet<String> {
+        let single = |word: &str| match stems(word, language).as_slice() {
+            [stem] => Some(stem.to_string()),
+            _ => None,
+        };
+        let opinions: rustc_hash::FxHashSet<String> = self
+            .entries
+            .iter()
+            .flat_map(|e| &e.opinions)
+            .filter_map(|w| single(w))
+            .collect();
+        self.entries
+            .iter()
+            .filter_map(|e| e.keywords.get(language))
+            .flatten()
+            .filter_map(|w| single(w))
+            .filter(|stem| !opinions.contains(stem))
+            .collect()
     }
 
     /// The topics (by index) mentioned in already-stemmed words of `language`.

@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use crate::ascii::{self, PUNCTUATION, PYTHON_SPACE};
+use crate::idioms::Idioms;
 
 const VADER_LEXICON: &str = include_str!("../lexicons/vader_lexicon.txt");
 const EMOJI_LEXICON: &str = include_str!("../lexicons/emoji_utf8_lexicon.txt");
@@ -250,11 +251,15 @@ struct WordEntry {
     negation: bool,
     /// Part of a special case or a multi-word booster ("kind of").
     in_phrase: bool,
+    /// Followed by `.`, `,`, `;`, `!` or `?` (set per token): the idioms
+    /// never match across it.
+    ends_clause: bool,
     /// Whether this token is in capitals (set per token, not in the table).
     upper: bool,
 }
 
 /// The English scorer: lexicons loaded once, shared by every thread.
+#[derive(Clone)]
 pub struct Vader {
     /// Lexicon words, boosters (single-word ones; "kind of" and the like
     /// are in `phrase_boosters`), negations and the words of phrases.
@@ -264,6 +269,8 @@ pub struct Vader {
     phrases: Vec<(Vec<&'static str>, f64)>,
     /// The boosters of more than one word, as words, with their scalar.
     phrase_boosters: Vec<(Vec<&'static str>, f64)>,
+    /// Customer-service idioms (the feedback scorer only).
+    idioms: Option<&'static Idioms>,
 }
 
 impl Vader {
@@ -273,13 +280,15 @@ impl Vader {
         VADER.get_or_init(Vader::new)
     }
 
-    /// VADER's lexicon plus `lexicons/en_feedback_supplement.txt`: words of
-    /// customer feedback VADER lacks ("slow", "late"). Used by the text
-    /// analyzer; not VADER-identical by design.
+    /// VADER's lexicon plus `lexicons/en_feedback_supplement.txt` (words of
+    /// customer feedback VADER lacks: "slow", "late") and the English
+    /// customer-service idioms (`idioms`). Used by the text analyzer; not
+    /// VADER-identical by design.
     pub fn feedback() -> &'static Vader {
         static FEEDBACK: OnceLock<Vader> = OnceLock::new();
         FEEDBACK.get_or_init(|| {
             let mut vader = Vader::new();
+            vader.idioms = Some(Idioms::english());
             for (word, valence) in parse_lexicon(FEEDBACK_SUPPLEMENT) {
                 vader
                     .words
@@ -345,7 +354,37 @@ impl Vader {
             emojis,
             phrases,
             phrase_boosters,
+            idioms: None,
         }
+    }
+
+    /// This scorer with the words `neutral` picks stripped of their
+    /// valence: a topic's name ("support" is +1.7 in VADER) says what a
+    /// clause is about, not how the customer feels about it.
+    pub fn with_neutral_words(&self, neutral: impl Fn(&str) -> bool) -> Vader {
+        let mut vader = self.clone();
+        for (word, entry) in &mut vader.words {
+            if entry.valence.is_some() && neutral(word) {
+                entry.valence = None;
+            }
+        }
+        vader
+    }
+
+    /// A text's words as the rules see them (lower-case, edge punctuation
+    /// stripped), with whether each negates and whether a clause ends after it.
+    pub fn words_of(&self, text: &str) -> (Vec<String>, Vec<bool>, Vec<bool>) {
+        let (mut lower, mut negation, mut ends) = (Vec::new(), Vec::new(), Vec::new());
+        for raw in split_python_whitespace(text.trim_matches(is_python_space)) {
+            let word = strip_punctuation_if_word(raw).to_lowercase();
+            negation.push(is_negation(
+                self.words.get(&word).copied().unwrap_or_default(),
+                &word,
+            ));
+            ends.push(ends_clause(raw.as_bytes()));
+            lower.push(word);
+        }
+        (lower, negation, ends)
     }
 
     /// The valence of a lower-case word in the lexicon, if it has one.
@@ -375,9 +414,11 @@ impl Vader {
         let lower: Vec<&str> = lowered.iter().map(String::as_str).collect();
         let entries: Vec<WordEntry> = lower
             .iter()
+            .zip(split_python_whitespace(text))
             .zip(&tokens)
-            .map(|(w, t)| WordEntry {
+            .map(|((w, raw), t)| WordEntry {
                 upper: is_upper(t),
+                ends_clause: ends_clause(raw.as_bytes()),
                 ..self.words.get(*w).copied().unwrap_or_default()
             })
             .collect();
@@ -424,6 +465,7 @@ impl Vader {
         let lower = &lowered[a..b];
         let entry = WordEntry {
             upper: is_ascii_upper(&text[a..b]),
+            ends_clause: ends_clause(&bytes[from..to]),
             ..self.words.get(lower).copied().unwrap_or_default()
         };
         (lower, entry)
@@ -480,6 +522,14 @@ impl Vader {
             } else {
                 self.sentiment_valence(&sentence, i)
             });
+        }
+        if let Some(idioms) = self.idioms {
+            idioms.apply(
+                lower,
+                |i| is_negation(entries[i], lower[i]),
+                |i| entries[i].ends_clause,
+                &mut sentiments,
+            );
         }
         but_check(lower, &mut sentiments);
         score_valence(&sentiments, text)
@@ -616,13 +666,22 @@ impl Vader {
     }
 }
 
-fn negation_check(valence: f64, s: &Sentence, start: usize, i: usize) -> f64 {
-    let w = |back: usize| s.lower[i - back];
+/// Whether a token (as written, with its punctuation) ends a clause.
+fn ends_clause(raw: &[u8]) -> bool {
+    raw.last()
+        .is_some_and(|b| matches!(b, b'.' | b',' | b';' | b'!' | b'?'))
+}
+
+/// Whether a word negates: a negation of VADER's list, or any "…n't".
+fn is_negation(entry: WordEntry, lower: &str) -> bool {
     // A byte window, not `str::contains`, whose searcher costs more to set
     // up than these short words cost to scan.
-    let negated = |back: usize| {
-        s.entries[i - back].negation || w(back).as_bytes().windows(3).any(|x| x == b"n't")
-    };
+    entry.negation || lower.as_bytes().windows(3).any(|x| x == b"n't")
+}
+
+fn negation_check(valence: f64, s: &Sentence, start: usize, i: usize) -> f64 {
+    let w = |back: usize| s.lower[i - back];
+    let negated = |back: usize| is_negation(s.entries[i - back], w(back));
     match start {
         0 if negated(1) => valence * N_SCALAR,
         1 if w(2) == "never" && (w(1) == "so" || w(1) == "this") => valence * 1.25,
