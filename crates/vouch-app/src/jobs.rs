@@ -30,6 +30,8 @@ pub enum Task {
     SourcesSync,
     /// Indexes the feedback waiting for the inbox's search (see `crate::search`).
     SearchIndex,
+    /// Measures the goals whose check-in is due (see `crate::goals`).
+    GoalsCheckin,
     /// Mails member `member_id` a portal sign-in link (made at send time).
     PortalLink {
         member_id: i64,
@@ -62,6 +64,9 @@ pub const SOURCES_SCHEDULE: &str = "sources.sync";
 /// The search index's schedule name (its catch-up after a bulk import).
 pub const SEARCH_SCHEDULE: &str = "search.index";
 
+/// The goals' check-in schedule name.
+pub const GOALS_SCHEDULE: &str = "goals.checkin";
+
 /// The program sweep's schedule name.
 pub const PROGRAM_SCHEDULE: &str = "program.sweep";
 
@@ -85,6 +90,7 @@ impl Task {
             Task::ProgramSweep => JobKind::ProgramSweep,
             Task::SourcesSync => JobKind::SourcesSync,
             Task::SearchIndex => JobKind::SearchIndex,
+            Task::GoalsCheckin => JobKind::GoalsCheckin,
             Task::PortalLink { .. } => JobKind::PortalLink,
             Task::PortalJoin { .. } => JobKind::PortalJoin,
             Task::TaskReply { .. } => JobKind::TaskReply,
@@ -111,6 +117,7 @@ impl Task {
             Task::ProgramSweep => PROGRAM_SCHEDULE.to_owned(),
             Task::SourcesSync => SOURCES_SCHEDULE.to_owned(),
             Task::SearchIndex => SEARCH_SCHEDULE.to_owned(),
+            Task::GoalsCheckin => GOALS_SCHEDULE.to_owned(),
             // One pending link per member: asking again while one waits sends one.
             Task::PortalLink { member_id } => format!("portal.link:{member_id}"),
             Task::PortalJoin { customer_id, .. } => format!("portal.join:{customer_id}"),
@@ -130,7 +137,8 @@ impl Task {
             | Task::PlaybookSchedule
             | Task::ProgramSweep
             | Task::SourcesSync
-            | Task::SearchIndex => 1,
+            | Task::SearchIndex
+            | Task::GoalsCheckin => 1,
             Task::PlaybookStep(_) | Task::PlaybookMessage(_) => STEP_ATTEMPTS,
             Task::PlaybookCall(_) => WEBHOOK_ATTEMPTS,
             Task::TaskReply { .. }
@@ -161,7 +169,8 @@ impl Task {
             | Task::PlaybookSchedule
             | Task::ProgramSweep
             | Task::SourcesSync
-            | Task::SearchIndex => Ok(serde_json::json!({})),
+            | Task::SearchIndex
+            | Task::GoalsCheckin => Ok(serde_json::json!({})),
             Task::TaskReply { reply_id } => Ok(serde_json::json!({ "reply_id": reply_id })),
             Task::SurveyRound {
                 survey_id,
@@ -199,6 +208,7 @@ impl Task {
             JobKind::ProgramSweep => Task::ProgramSweep,
             JobKind::SourcesSync => Task::SourcesSync,
             JobKind::SearchIndex => Task::SearchIndex,
+            JobKind::GoalsCheckin => Task::GoalsCheckin,
             JobKind::PortalJoin => Task::PortalJoin {
                 customer_id: job.payload["customer_id"]
                     .as_i64()
@@ -269,6 +279,7 @@ mod tests {
             Task::ProgramSweep,
             Task::SourcesSync,
             Task::SearchIndex,
+            Task::GoalsCheckin,
             Task::PortalLink { member_id: 5 },
             Task::PortalJoin {
                 customer_id: 6,

@@ -6,6 +6,7 @@ pub mod customers;
 pub mod demo;
 pub mod erasure;
 pub mod events;
+pub mod goals;
 pub mod import;
 pub mod inbox;
 pub mod jobs;

@@ -60,6 +60,12 @@ named_enum! {
         MemberRecognized = "program.recognized",
         /// Staff worked a feedback item: assigned, handled, tagged or noted.
         FeedbackTriaged = "feedback.triaged",
+        /// A goal's check-in found it behind: at risk or off track.
+        GoalAtRisk = "goal.at_risk",
+        /// A goal's interval cleared its target.
+        GoalAchieved = "goal.achieved",
+        /// A goal's deadline passed without its interval clearing the target.
+        GoalMissed = "goal.missed",
     }
 }
 
@@ -202,6 +208,36 @@ pub enum DomainEvent {
         customer_id: Option<CustomerId>,
         changed: Vec<String>,
     },
+    GoalAtRisk(GoalProgress),
+    GoalAchieved(GoalProgress),
+    GoalMissed(GoalProgress),
+}
+
+/// A goal's check-in, as its events carry it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GoalProgress {
+    pub goal_id: i64,
+    pub kpi: crate::goals::GoalKpi,
+    /// `at_risk`, `off_track`, `achieved` or `missed`.
+    pub status: crate::goals::GoalStatus,
+    pub current: Option<crate::goals::Measurement>,
+    pub target: f64,
+    pub deadline: chrono::NaiveDate,
+    pub owner: String,
+}
+
+impl GoalProgress {
+    /// The event for a check-in that moved the goal to `status`, if that
+    /// move is one consumers hear of (at risk, off track, achieved, missed).
+    pub fn event(self) -> Option<DomainEvent> {
+        use crate::goals::GoalStatus::*;
+        match self.status {
+            AtRisk | OffTrack => Some(DomainEvent::GoalAtRisk(self)),
+            Achieved => Some(DomainEvent::GoalAchieved(self)),
+            Missed => Some(DomainEvent::GoalMissed(self)),
+            OnTrack => None,
+        }
+    }
 }
 
 impl DomainEvent {
@@ -231,6 +267,9 @@ impl DomainEvent {
             DomainEvent::BadgeAwarded { .. } => EventKind::BadgeAwarded,
             DomainEvent::MemberRecognized { .. } => EventKind::MemberRecognized,
             DomainEvent::FeedbackTriaged { .. } => EventKind::FeedbackTriaged,
+            DomainEvent::GoalAtRisk(_) => EventKind::GoalAtRisk,
+            DomainEvent::GoalAchieved(_) => EventKind::GoalAchieved,
+            DomainEvent::GoalMissed(_) => EventKind::GoalMissed,
         }
     }
 
@@ -260,6 +299,9 @@ impl DomainEvent {
             | DomainEvent::MemberRecognized { customer_id, .. }
             | DomainEvent::FeedbackTriaged { customer_id, .. } => *customer_id,
             DomainEvent::MemberJoined { customer_id, .. } => Some(*customer_id),
+            DomainEvent::GoalAtRisk(_)
+            | DomainEvent::GoalAchieved(_)
+            | DomainEvent::GoalMissed(_) => None,
         }
     }
 }
@@ -382,6 +424,8 @@ named_enum! {
         /// Indexes feedback waiting for the inbox's search (after a bulk
         /// import; every minute besides).
         SearchIndex = "search.index",
+        /// Measures the goals whose check-in is due (hourly).
+        GoalsCheckin = "goals.checkin",
     }
 }
 

@@ -58,6 +58,18 @@ crate::names::named_enum! {
     }
 }
 
+impl Direction {
+    /// The way from `baseline` to `target`: a goal set without a direction
+    /// raises the KPI unless its target lies below the baseline.
+    pub fn towards(baseline: f64, target: f64) -> Direction {
+        if target < baseline {
+            Direction::Decrease
+        } else {
+            Direction::Increase
+        }
+    }
+}
+
 impl Cadence {
     pub fn days(self) -> i64 {
         match self {
@@ -92,6 +104,19 @@ pub struct Measurement {
 }
 
 impl Measurement {
+    /// `k` of `n` in percent, with its Wilson interval at `level`; `None` when n = 0.
+    pub fn share(k: u64, n: u64, level: f64) -> Option<Measurement> {
+        if n == 0 {
+            return None;
+        }
+        let (low, high) = crate::analytics::holdout::wilson(k, n, normal_critical(level));
+        Some(Measurement {
+            value: 100.0 * k as f64 / n as f64,
+            ci_low: 100.0 * low,
+            ci_high: 100.0 * high,
+        })
+    }
+
     /// A count or an exact figure: no sampling uncertainty.
     pub fn exact(value: f64) -> Measurement {
         Measurement {
@@ -113,8 +138,7 @@ pub struct GoalPlan {
 }
 
 impl GoalPlan {
-    /// Refuses a goal that cannot be met or measured: a deadline not after
-    /// the start, or a target on the wrong side of the baseline.
+    /// Refuses a goal whose deadline is not after its start.
     pub fn check(&self) -> Result<(), DomainError> {
         if self.deadline <= self.start {
             return Err(DomainError::Invalid {
@@ -122,24 +146,6 @@ impl GoalPlan {
                 reason: format!(
                     "the deadline {} must be after the start {}",
                     self.deadline, self.start
-                ),
-            });
-        }
-        let beyond = match self.direction {
-            Direction::Increase => self.target > self.baseline,
-            Direction::Decrease => self.target < self.baseline,
-        };
-        if !beyond {
-            return Err(DomainError::Invalid {
-                what: "goal",
-                reason: format!(
-                    "a goal to {} from {} needs a target {} it",
-                    self.direction,
-                    self.baseline,
-                    match self.direction {
-                        Direction::Increase => "above",
-                        Direction::Decrease => "below",
-                    }
                 ),
             });
         }
@@ -176,8 +182,9 @@ pub struct Projection {
     pub standard_error: f64,
 }
 
-/// The check-ins this many or more give a trend; fewer, and the current
-/// value is projected flat.
+/// The check-ins (the baseline included) this many or more give a trend;
+/// with fewer, progress is judged against the straight path from the
+/// baseline to the target.
 pub const TREND_MIN_CHECKINS: usize = 3;
 
 /// Projects the KPI to the deadline from `history` (oldest first, the last
@@ -234,9 +241,12 @@ pub fn project(plan: &GoalPlan, history: &[CheckinPoint], level: f64) -> Option<
 /// - `achieved` when the current interval clears the target (its lower
 ///   bound at or above it for an increase, its upper bound for a decrease);
 /// - after the deadline, otherwise `missed`;
-/// - before it, `on_track` when the projection to the deadline meets the
-///   target, `at_risk` when it does not but the target lies within the
-///   projection's interval, `off_track` when it lies beyond.
+/// - before it, with fewer than `TREND_MIN_CHECKINS` check-ins (no trend
+///   yet), `on_track` when the current interval reaches the straight path
+///   from the baseline to the target, else `at_risk`;
+/// - with a trend, `on_track` when the trend projected to the deadline
+///   meets the target, `at_risk` when it does not but the target lies
+///   within the projection's interval, `off_track` when it lies beyond.
 pub fn goal_status(
     plan: &GoalPlan,
     history: &[CheckinPoint],
@@ -259,6 +269,18 @@ pub fn goal_status(
     }
     if today > plan.deadline {
         return GoalStatus::Missed;
+    }
+    if history.len() < TREND_MIN_CHECKINS {
+        let expected = plan.expected_on(current.day);
+        let reaches = match plan.direction {
+            Direction::Increase => current.measurement.ci_high >= expected,
+            Direction::Decrease => current.measurement.ci_low <= expected,
+        };
+        return if reaches {
+            GoalStatus::OnTrack
+        } else {
+            GoalStatus::AtRisk
+        };
     }
     let projection = project(plan, history, level).expect("history is not empty");
     if plan.meets(projection.value) {

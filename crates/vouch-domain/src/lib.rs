@@ -29,8 +29,8 @@ pub use calendar::{SlaDue, SlaPolicy, SlaSummary, TaskClock, WorkCalendar, sla_s
 pub use customer::{Customer, CustomerId, CustomerProfile, Email, Locale};
 pub use error::DomainError;
 pub use events::{
-    CategoryMove, ChangeSignal, DomainEvent, EVENT_VERSION, EventKind, JobKind, JobState,
-    RecordRef, category_changes,
+    CategoryMove, ChangeSignal, DomainEvent, EVENT_VERSION, EventKind, GoalProgress, JobKind,
+    JobState, RecordRef, category_changes,
 };
 pub use feedback::{
     Author, Engagement, Feedback, FeedbackId, FeedbackItem, PASSIVE_MIN_RATING,

@@ -184,6 +184,12 @@ async fn schedule(store: Store, settings: JobSettings, mut stopped: watch::Recei
             chrono::Duration::minutes(1),
             "the search index's schedule",
         ),
+        (
+            vouch_app::jobs::GOALS_SCHEDULE,
+            Task::GoalsCheckin,
+            chrono::Duration::hours(1),
+            "the goals' check-ins",
+        ),
     ];
     for (name, task, every, what) in fixed {
         if let Err(e) = store
@@ -335,6 +341,12 @@ impl Worker {
                 vouch_app::search::catch_up(&self.store, Some(budget), |_| {})
                     .await
                     .map(|indexed| tracing::debug!(indexed, "search index"))
+                    .map_err(|e| e.to_string())
+            }
+            Ok(Task::GoalsCheckin) => {
+                vouch_app::goals::check_in(&self.store, &self.settings.playbooks, Utc::now().date_naive())
+                    .await
+                    .map(|measured| tracing::debug!(measured, "goal check-ins"))
                     .map_err(|e| e.to_string())
             }
             Ok(Task::RetentionSweep) => {

@@ -24,6 +24,9 @@ mod settings;
 
 #[path = "server/snapshots.rs"]
 mod snapshots;
+
+#[path = "server/goals.rs"]
+mod goals;
 use hardening::{
     a_second_factor_is_asked_for_once_set_up_and_each_code_works_once,
     control_characters_and_oversized_texts_stop_at_the_edge,

@@ -25,7 +25,7 @@ pub struct Effect {
 }
 
 /// Wilson's score interval for `k` of `n` at critical value `z`.
-fn wilson(k: u64, n: u64, z: f64) -> (f64, f64) {
+pub(crate) fn wilson(k: u64, n: u64, z: f64) -> (f64, f64) {
     let (k, n) = (k as f64, n as f64);
     let p = k / n;
     let z2 = z * z;

@@ -7,6 +7,7 @@ mod audit;
 mod customers;
 mod events;
 pub(crate) mod export;
+mod goals;
 mod metrics;
 mod outreach;
 mod playbooks;
@@ -485,6 +486,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics::nps))
         .routes(routes!(metrics::kpis))
         .routes(routes!(metrics::transitions))
+        .routes(routes!(goals::list, goals::create))
+        .routes(routes!(goals::get))
         .routes(routes!(webhooks::list, webhooks::create))
         .routes(routes!(webhooks::delete))
         .routes(routes!(webhooks::deliveries))

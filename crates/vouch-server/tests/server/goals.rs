@@ -1,0 +1,176 @@
+//! SMART goals over HTTP (both backends), on demo data: set through the
+//! API with a measured baseline, read with the contract's fields, measured
+//! as time advances until the outbox hears `goal.at_risk`.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use vouch_domain::Role;
+use vouch_testing::TestDb;
+
+use super::{json_of, start, token};
+
+vouch_testing::on_both_backends!(a_goal_set_on_demo_data_falls_behind_and_the_outbox_hears_it);
+
+async fn a_goal_set_on_demo_data_falls_behind_and_the_outbox_hears_it(db: &TestDb) {
+    let store = &db.store;
+    let config = vouch_demo::DemoConfig {
+        customers: 200,
+        months: 6,
+        seed: 5,
+        until: chrono::Utc::now(),
+    };
+    vouch_app::demo::load(store, &config, |_| {}).await.unwrap();
+    let server = start(store.clone()).await;
+    let manager = token(store, Role::Manager).await;
+    let analyst = token(store, Role::Analyst).await;
+    let today = chrono::Utc::now().date_naive();
+    let deadline = today + chrono::Duration::days(84);
+    let post = |bearer: &str, body: serde_json::Value| {
+        server
+            .client
+            .post(format!("{}/api/v1/goals", server.base))
+            .bearer_auth(bearer)
+            .json(&body)
+            .send()
+    };
+    let nps = vouch_app::reports::scores(
+        store,
+        chrono::Utc::now() - chrono::Duration::days(90),
+        chrono::Utc::now(),
+        0.95,
+    )
+    .await
+    .unwrap()
+    .nps
+    .nps
+    .unwrap();
+    let target = (nps + 30.0).min(100.0).round();
+    let body = json!({
+        "kpi": "nps",
+        "target": target,
+        "deadline": deadline.to_string(),
+        "segment": {},
+        "owner": "Maria (CX lead)",
+        "specific": "Raise NPS among all customers",
+        "relevant": "Promoters refer; detractors churn"
+    });
+
+    // An analyst reads goals but does not set them.
+    let (status, _) = json_of(post(&analyst, body.clone()).await.unwrap()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, goal) = json_of(post(&manager, body.clone()).await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{goal}");
+    let id = goal["id"].as_i64().unwrap();
+    assert_eq!(goal["baseline"]["value"].as_f64(), Some(nps), "{goal}");
+    assert!(goal["baseline"]["ci_low"].as_f64().unwrap() < nps);
+    assert_eq!(goal["direction"], "increase");
+    assert_eq!(goal["status"], "on_track", "on its path the day it is set");
+
+    // Refusals name the field.
+    for (bad, why) in [
+        (
+            json!({"kpi": "nps", "target": 20, "deadline": "2020-01-01", "owner": "x"}),
+            "deadline",
+        ),
+        (
+            json!({"kpi": "review_rating", "target": 4.5, "deadline": deadline.to_string(), "owner": "x", "segment": {"languages": ["ro"]}}),
+            "segment",
+        ),
+        (
+            json!({"kpi": "happiness", "target": 1, "deadline": deadline.to_string(), "owner": "x"}),
+            "happiness",
+        ),
+        (
+            json!({"kpi": "nps", "target": 20, "deadline": deadline.to_string(), "owner": " "}),
+            "owner",
+        ),
+    ] {
+        let (status, error) = json_of(post(&manager, bad).await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {error}");
+        assert!(error.to_string().contains(why), "{why}: {error}");
+    }
+
+    let get = |path: String| {
+        let server = &server;
+        let analyst = analyst.clone();
+        async move {
+            json_of(
+                server
+                    .client
+                    .get(format!("{}{path}", server.base))
+                    .bearer_auth(analyst)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (status, read) = get(format!("/api/v1/goals/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    for field in ["value", "ci_low", "ci_high"] {
+        assert!(read["current"][field].is_number(), "{field}: {read}");
+    }
+    assert_eq!(
+        read["checkins"].as_array().unwrap().len(),
+        1,
+        "the baseline"
+    );
+    let (status, _) = get("/api/v1/goals/999999".to_owned()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = get("/api/v1/goals".to_owned()).await;
+    assert_eq!(list["goals"].as_array().unwrap().len(), 1);
+
+    // Time advances a week at a time; no new answers come, so the goal
+    // falls behind its path, and the outbox hears it once.
+    let settings = vouch_app::playbooks::RunSettings::default();
+    let mut weeks = 0;
+    let at_risk = loop {
+        weeks += 1;
+        assert!(weeks <= 12, "never at risk: {read}");
+        let day = today + chrono::Duration::days(7 * weeks);
+        assert_eq!(
+            vouch_app::goals::check_in(store, &settings, day)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            vouch_app::goals::check_in(store, &settings, day)
+                .await
+                .unwrap(),
+            0,
+            "a retried check-in measures nothing twice"
+        );
+        let (_, events) = get("/api/v1/events?type=goal.at_risk".to_owned()).await;
+        let events = events["events"].as_array().unwrap().clone();
+        if !events.is_empty() {
+            break events;
+        }
+    };
+    assert_eq!(at_risk.len(), 1, "{at_risk:?}");
+    let data = &at_risk[0]["data"];
+    assert_eq!(data["goal_id"].as_i64(), Some(id), "{data}");
+    assert!(
+        matches!(data["status"].as_str(), Some("at_risk" | "off_track")),
+        "{data}"
+    );
+    let (_, read) = get(format!("/api/v1/goals/{id}")).await;
+    assert!(
+        matches!(read["status"].as_str(), Some("at_risk" | "off_track")),
+        "{read}"
+    );
+    assert_eq!(
+        read["checkins"].as_array().unwrap().len(),
+        1 + weeks as usize
+    );
+
+    // Past the deadline it is missed, and the outbox hears that too.
+    vouch_app::goals::check_in(store, &settings, deadline + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    let (_, read) = get(format!("/api/v1/goals/{id}")).await;
+    assert_eq!(read["status"], "missed", "{read}");
+    let (_, missed) = get("/api/v1/events?type=goal.missed".to_owned()).await;
+    assert_eq!(missed["events"].as_array().unwrap().len(), 1, "{missed}");
+}
