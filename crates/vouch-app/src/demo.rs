@@ -93,11 +93,66 @@ pub async fn load(
         first = last;
     }
     demo_sources(store, config).await?;
+    demo_goals(store, config).await?;
     // The demo is searched at once: its items are indexed before it ends.
     crate::search::catch_up(store, None, |_| {}).await?;
     // Survey comments became feedback items inside the store: count, don't re-derive.
     summary.feedback_items = store.count_feedback().await?;
     Ok(summary)
+}
+
+/// Two goals set two months before the demo's end and measured every week
+/// since, so the goals list and each goal's history have data.
+async fn demo_goals(store: &Store, config: &DemoConfig) -> Result<()> {
+    use crate::goals::{GoalSegment, NewGoal};
+    use vouch_domain::goals::{Cadence, GoalKpi};
+    let today = config.until.date_naive();
+    let start = today - chrono::Duration::days(63);
+    let settings = crate::playbooks::RunSettings::default();
+    let goals = [
+        (
+            GoalKpi::Nps,
+            10.0,
+            "Maria Ionescu",
+            "Raise NPS by ten points across all customers",
+            "Promoters refer; detractors churn",
+        ),
+        (
+            GoalKpi::Csat,
+            5.0,
+            "Andrei Pop",
+            "Five more points of satisfied support answers",
+            "Support is where detractors are made",
+        ),
+    ];
+    for (kpi, rise, owner, specific, relevant) in goals {
+        let Some(baseline) =
+            crate::goals::measure(store, &settings, kpi, None, &GoalSegment::default(), start)
+                .await?
+        else {
+            continue;
+        };
+        let new = NewGoal {
+            kpi,
+            platform: None,
+            segment: GoalSegment::default(),
+            target: (baseline.value + rise).min(100.0).round(),
+            direction: None,
+            start: Some(start),
+            deadline: today + chrono::Duration::days(120),
+            owner: owner.to_owned(),
+            cadence: Some(Cadence::Weekly),
+            specific: specific.to_owned(),
+            relevant: relevant.to_owned(),
+        };
+        crate::goals::set_goal(store, &settings, &new, start).await?;
+    }
+    let mut day = start + chrono::Duration::days(7);
+    while day <= today {
+        crate::goals::check_in(store, &settings, day).await?;
+        day += chrono::Duration::days(7);
+    }
+    Ok(())
 }
 
 /// Two connectors as they look after a while in use, so the sources page

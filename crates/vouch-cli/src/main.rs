@@ -6,6 +6,7 @@ mod bench;
 mod config;
 mod customers;
 mod demo;
+mod goals;
 mod import;
 mod kpis;
 mod nps;
@@ -97,6 +98,10 @@ enum Command {
     /// queues of challenge stages and referrals waiting for a person.
     #[command(subcommand)]
     Program(program::ProgramCommand),
+    /// SMART goals on the KPIs: set one with its measured baseline, list
+    /// them with their intervals and honest status.
+    #[command(subcommand)]
+    Goals(goals::GoalsCommand),
     /// The audit log, newest first: sign-ins, account and token changes,
     /// exports, erasures, settings and every API write.
     ///
@@ -353,6 +358,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Playbooks(command) => playbooks::run_playbooks(&store, command).await,
         Command::Tasks(command) => playbooks::run_tasks(&store, command).await,
         Command::Program(command) => program::run(&store, command).await,
+        Command::Goals(command) => goals::run(&store, &config.playbooks()?, command).await,
         Command::Purge => {
             let purged = vouch_app::retention::purge(&store, &config.retention()).await?;
             println!("{}", serde_json::to_string(&purged)?);
