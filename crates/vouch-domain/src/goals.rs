@@ -367,9 +367,20 @@ mod tests {
     #[test]
     fn after_the_deadline_a_goal_not_achieved_is_missed() {
         let p = plan();
+        // On the deadline, 19 ± 2 still reaches the path's 20; a day later
+        // it is missed.
         let history = [point("2026-06-30", 19.0, 2.0)];
         assert_eq!(
             goal_status(&p, &history, day("2026-06-30"), 0.95),
+            GoalStatus::OnTrack
+        );
+        assert_eq!(
+            goal_status(
+                &p,
+                &[point("2026-06-30", 17.0, 2.0)],
+                day("2026-06-30"),
+                0.95
+            ),
             GoalStatus::AtRisk
         );
         assert_eq!(
@@ -420,7 +431,8 @@ mod tests {
             goal_status(&p, &falling, day("2026-03-01"), 0.95),
             GoalStatus::OffTrack
         );
-        // Two check-ins give no trend: the current value is projected flat.
+        // Two check-ins give no trend: the current value is projected flat,
+        // and judged against the straight path (13.4 on 1 February).
         let two = [
             point("2026-01-01", 12.0, 1.0),
             point("2026-02-01", 19.0, 1.0),
@@ -429,7 +441,25 @@ mod tests {
         assert_eq!(projection.value, 19.0);
         assert_eq!(
             goal_status(&p, &two, day("2026-02-01"), 0.95),
+            GoalStatus::OnTrack
+        );
+        let behind = [
+            point("2026-01-01", 12.0, 1.0),
+            point("2026-04-01", 12.0, 1.0),
+        ];
+        assert_eq!(
+            goal_status(&p, &behind, day("2026-04-01"), 0.95),
             GoalStatus::AtRisk
+        );
+        // The day a goal is set, it is on its path.
+        assert_eq!(
+            goal_status(
+                &p,
+                &[point("2026-01-01", 12.0, 1.0)],
+                day("2026-01-01"),
+                0.95
+            ),
+            GoalStatus::OnTrack
         );
     }
 
@@ -437,24 +467,13 @@ mod tests {
     fn a_goal_must_lead_somewhere_before_its_deadline() {
         let p = plan();
         assert!(p.check().is_ok());
-        assert!(GoalPlan { target: 10.0, ..p }.check().is_err());
-        assert!(
-            GoalPlan {
-                deadline: p.start,
-                ..p
-            }
-            .check()
-            .is_err()
-        );
-        assert!(
-            GoalPlan {
-                direction: Direction::Decrease,
-                target: 10.0,
-                ..p
-            }
-            .check()
-            .is_ok()
-        );
+        let no_time = GoalPlan {
+            deadline: p.start,
+            ..p
+        };
+        assert!(no_time.check().is_err());
+        assert_eq!(Direction::towards(12.0, 20.0), Direction::Increase);
+        assert_eq!(Direction::towards(3.0, 2.0), Direction::Decrease);
         assert_eq!(p.expected_on(day("2025-12-01")), 12.0);
         assert_eq!(p.expected_on(day("2026-12-01")), 20.0);
     }
