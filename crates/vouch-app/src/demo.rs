@@ -280,6 +280,17 @@ pub struct ProgramSummary {
     pub flagged: u64,
 }
 
+/// How the demo decides who becomes an advocate: the log-odds of joining
+/// (and so of becoming an active advocate, since every demo member acts)
+/// are −4.5 + 2.5 × NPS level + 0.5 × NPS recency + 1.0 × review rating +
+/// 0.5 × review count + 1.5 × referrals + 0.3 × revenue, over the features
+/// of `vouch_domain::propensity` (docs/METRICS.md); non-promoters join at a
+/// fifth of that chance.
+pub const DEMO_ADVOCACY: vouch_domain::propensity::Weights = vouch_domain::propensity::Weights {
+    intercept: -4.5,
+    features: [2.5, 0.5, 1.0, 0.5, 0.0, 0.0, 1.5, 0.0, 0.3],
+};
+
 /// A lively advocate program over the demo's promoters: members (most
 /// invited, some from the open link), points for the actions advocates
 /// take across the last months, a catalogue with redemptions in every
@@ -479,7 +490,21 @@ pub async fn run_program(store: &Store, seed: u64) -> Result<ProgramSummary> {
     ];
     let mut summary = ProgramSummary::default();
     let mut members = Vec::new();
-    for (i, customer) in promoters.iter().take(150).enumerate() {
+    // Who joins depends on their signals, as `DEMO_ADVOCACY` says (a
+    // logistic on the propensity features), so the propensity model has
+    // something real to learn and its AUC on the demo means something.
+    let categories: std::collections::HashSet<CustomerId> = promoters.iter().copied().collect();
+    let mut joiners = Vec::new();
+    for row in store.propensity_rows(None, now).await? {
+        let p = DEMO_ADVOCACY.probability(&row.signals);
+        let promoter = categories.contains(&row.customer);
+        // The program invites promoters; others join by open sign-up, rarely.
+        let p = if promoter { p } else { p * 0.2 };
+        if (draw(1_000_000) as f64) < p * 1_000_000.0 {
+            joiners.push(row.customer);
+        }
+    }
+    for (i, customer) in joiners.iter().take(300).enumerate() {
         let by = if i % 3 == 2 {
             JoinedBy::OpenSignUp
         } else {
@@ -558,6 +583,8 @@ pub async fn run_program(store: &Store, seed: u64) -> Result<ProgramSummary> {
                 .await?;
         }
     }
+    // The last two are paused and banned below: the rest act.
+    let active_ones = 40.min(members.len().saturating_sub(2));
     if let [.., paused, banned] = members.as_slice() {
         store
             .set_member_status(paused.id, MemberStatus::Paused, "admin@vouch.demo", now)
@@ -591,7 +618,7 @@ pub async fn run_program(store: &Store, seed: u64) -> Result<ProgramSummary> {
     let review = store
         .add_challenge(&review, now - Duration::days(30))
         .await?;
-    for (i, member) in members.iter().take(40).enumerate() {
+    for (i, member) in members.iter().take(active_ones).enumerate() {
         let input = program::StageInput {
             answer: Some(
                 "We hear every unhappy customer within a day now, and half of them come back."
@@ -639,7 +666,7 @@ pub async fn run_program(store: &Store, seed: u64) -> Result<ProgramSummary> {
         .into_iter()
         .filter_map(|c| c.profile.email.map(|e| e.as_str().to_owned()))
         .collect();
-    for (i, member) in members.iter().take(40).enumerate() {
+    for (i, member) in members.iter().take(active_ones).enumerate() {
         let (link, _) = program::referral_link(store, member.id, None, None).await?;
         let advocate_email = match member.customer_id {
             Some(c) => store

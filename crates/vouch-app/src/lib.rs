@@ -16,6 +16,7 @@ pub mod params;
 pub mod playbooks;
 pub mod portal;
 pub mod program;
+pub mod propensity;
 pub mod records;
 pub mod reports;
 pub mod retention;

@@ -18,6 +18,7 @@ mod outreach;
 pub mod password;
 pub mod playbooks;
 pub mod program;
+pub mod propensity;
 mod retention;
 mod survey;
 pub mod text;

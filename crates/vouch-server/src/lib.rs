@@ -455,6 +455,11 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/api/v1/metrics/nps", Some(ReadMetrics)),
         ("GET", "/api/v1/metrics/kpis", Some(ReadMetrics)),
         ("GET", "/api/v1/metrics/transitions", Some(ReadMetrics)),
+        (
+            "GET",
+            "/api/v1/customers/likely-advocates",
+            Some(ReadCustomers),
+        ),
         ("GET", "/api/v1/goals", Some(ReadMetrics)),
         ("POST", "/api/v1/goals", Some(ManagePlaybooks)),
         ("GET", "/api/v1/goals/1", Some(ReadMetrics)),

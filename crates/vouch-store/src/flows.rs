@@ -47,7 +47,7 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn source_list(filter: fn(Source) -> bool) -> String {
+pub(crate) fn source_list(filter: fn(Source) -> bool) -> String {
     let names: Vec<String> = Source::ALL
         .iter()
         .filter(|s| filter(**s))

@@ -26,6 +26,7 @@ mod metrics;
 pub(crate) mod outreach;
 mod playbooks;
 mod program;
+mod propensity;
 mod retention;
 mod rows;
 mod sealed;
@@ -58,6 +59,7 @@ pub use program::{
     NewReward, NewSubmission, Recognition, Redemption, RedemptionCheck, Referral, ReferralClick,
     ReferralFilter, ReferralLink, Reward, Settlement, Submission,
 };
+pub use propensity::PropensityRow;
 pub use retention::Purged;
 pub use sealed::SecretKey;
 pub use sources::{NewSource, StoredSource};

@@ -95,16 +95,68 @@ pub async fn list(
     Ok(Json(CustomerPage { customers, next }))
 }
 
+/// A customer with their advocate propensity.
+#[derive(serde::Serialize, ToSchema)]
+pub struct CustomerWithPropensity {
+    #[serde(flatten)]
+    customer: Customer,
+    /// How likely they are to become an active advocate (0–100), with the
+    /// features that raised the score most.
+    propensity: vouch_domain::propensity::Propensity,
+}
+
 #[utoipa::path(get, path = "/api/v1/customers/{id}", operation_id = "get_customer", tag = "customers",
     params(("id" = i64, Path, description = "Vouch's id of the customer")),
-    responses((status = 200, description = "The customer", body = Customer),
+    responses((status = 200, description = "The customer, with their advocate propensity", body = CustomerWithPropensity),
               (status = 404, description = "No such customer", body = super::ErrorBody)))]
 pub async fn get(
     _: Api<need::ReadCustomers>,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> ApiResult<Customer> {
-    Ok(Json(customer(&state, CustomerId(id)).await?))
+) -> ApiResult<CustomerWithPropensity> {
+    let customer = customer(&state, CustomerId(id)).await?;
+    let propensity =
+        vouch_app::propensity::of_customer(&state.store, customer.id, chrono::Utc::now())
+            .await?
+            .ok_or_else(|| ApiError::not_found("customer", id))?;
+    Ok(Json(CustomerWithPropensity {
+        customer,
+        propensity,
+    }))
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct LikelyAdvocates {
+    likely_advocates: Vec<vouch_app::propensity::LikelyAdvocate>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct LikelyQuery {
+    /// How many, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
+
+/// The likely next advocates: passives and promoters not yet in the
+/// program, ranked by advocate propensity, each with its top reasons.
+#[utoipa::path(get, path = "/api/v1/customers/likely-advocates", operation_id = "likely_advocates", tag = "customers",
+    params(LikelyQuery),
+    responses((status = 200, description = "The likeliest first", body = LikelyAdvocates)))]
+pub async fn likely(
+    _: Api<need::ReadCustomers>,
+    State(state): State<AppState>,
+    Params(q): Params<LikelyQuery>,
+) -> ApiResult<LikelyAdvocates> {
+    let limit = page_size(q.limit)? as usize;
+    Ok(Json(LikelyAdvocates {
+        likely_advocates: vouch_app::propensity::likely_advocates(
+            &state.store,
+            state.playbooks.lookback,
+            chrono::Utc::now(),
+            limit,
+        )
+        .await?,
+    }))
 }
 
 /// A customer's fields as the API takes them. On update, only the fields

@@ -467,6 +467,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customers::list, customers::create))
         .routes(routes!(customers::get, customers::update, customers::erase))
         .routes(routes!(customers::export))
+        .routes(routes!(customers::likely))
         .routes(
             routes!(customers::import).layer(axum::extract::DefaultBodyLimit::max(
                 customers::IMPORT_LIMIT,

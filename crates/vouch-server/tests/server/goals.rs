@@ -1,6 +1,8 @@
-//! SMART goals over HTTP (both backends), on demo data: set through the
-//! API with a measured baseline, read with the contract's fields, measured
-//! as time advances until the outbox hears `goal.at_risk`.
+//! SMART goals and advocate propensity over HTTP (both backends), on demo
+//! data: a goal set through the API with a measured baseline, read with
+//! the contract's fields, measured as time advances until the outbox hears
+//! `goal.at_risk`; each customer's propensity with its reasons, the likely
+//! advocates ranked, and weights learnt from who became an advocate.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -9,7 +11,10 @@ use vouch_testing::TestDb;
 
 use super::{json_of, start, token};
 
-vouch_testing::on_both_backends!(a_goal_set_on_demo_data_falls_behind_and_the_outbox_hears_it);
+vouch_testing::on_both_backends!(
+    a_goal_set_on_demo_data_falls_behind_and_the_outbox_hears_it,
+    customers_carry_their_propensity_and_the_likely_advocates_are_ranked
+);
 
 async fn a_goal_set_on_demo_data_falls_behind_and_the_outbox_hears_it(db: &TestDb) {
     let store = &db.store;
@@ -188,4 +193,83 @@ async fn a_goal_set_on_demo_data_falls_behind_and_the_outbox_hears_it(db: &TestD
             .any(|e| e["data"]["goal_id"].as_i64() == Some(id)),
         "{missed}"
     );
+}
+
+async fn customers_carry_their_propensity_and_the_likely_advocates_are_ranked(db: &TestDb) {
+    let store = &db.store;
+    let config = vouch_demo::DemoConfig {
+        customers: 600,
+        months: 6,
+        seed: 8,
+        until: chrono::Utc::now(),
+    };
+    vouch_app::demo::load(store, &config, |_| {}).await.unwrap();
+    vouch_app::demo::run_program(store, config.seed)
+        .await
+        .unwrap();
+    let server = start(store.clone()).await;
+    let analyst = token(store, Role::Analyst).await;
+    let get = |path: String| {
+        let server = &server;
+        let analyst = analyst.clone();
+        async move {
+            json_of(
+                server
+                    .client
+                    .get(format!("{}{path}", server.base))
+                    .bearer_auth(analyst)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (status, likely) = get("/api/v1/customers/likely-advocates?limit=10".to_owned()).await;
+    assert_eq!(status, StatusCode::OK, "{likely}");
+    let likely = likely["likely_advocates"].as_array().unwrap().clone();
+    assert_eq!(likely.len(), 10);
+    let scores: Vec<f64> = likely
+        .iter()
+        .map(|a| a["propensity"]["score"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "ranked: {scores:?}"
+    );
+    for a in &likely {
+        assert!(
+            matches!(a["category"].as_str(), Some("promoter" | "passive")),
+            "{a}"
+        );
+        let id = a["customer_id"].as_i64().unwrap();
+        let member = store
+            .member_of_customer(vouch_domain::CustomerId(id))
+            .await
+            .unwrap();
+        assert!(member.is_none(), "{id} is in the program already");
+        assert!(!a["propensity"]["reasons"].as_array().unwrap().is_empty());
+    }
+
+    // The customer's own record carries the same score and its reasons.
+    let first = likely[0]["customer_id"].as_i64().unwrap();
+    let (status, customer) = get(format!("/api/v1/customers/{first}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(customer["id"].as_i64(), Some(first), "{customer}");
+    assert_eq!(
+        customer["propensity"], likely[0]["propensity"],
+        "{customer}"
+    );
+    let reason = &customer["propensity"]["reasons"][0];
+    assert!(reason["feature"].is_string() && reason["contribution"].as_f64().unwrap() > 0.0);
+
+    // Weights learnt from who became an active advocate rank the held-out
+    // fifth well (the demo makes advocacy depend on the signals).
+    let report = vouch_app::propensity::train(store, chrono::Utc::now(), false)
+        .await
+        .unwrap();
+    assert!(report.advocates > 10, "{report:?}");
+    assert!(report.learnt_auc.unwrap() > 0.7, "{report:?}");
+    let kept = vouch_app::propensity::weights(store).await.unwrap();
+    assert_eq!(kept == report.weights, report.kept, "{report:?}");
 }
