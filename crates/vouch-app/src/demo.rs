@@ -152,6 +152,29 @@ async fn demo_goals(store: &Store, config: &DemoConfig) -> Result<()> {
         crate::goals::check_in(store, &settings, day).await?;
         day += chrono::Duration::days(7);
     }
+    // A maturity self-assessment made when the goals were set.
+    use vouch_domain::maturity::Dimension::*;
+    let assessment = crate::maturity::NewAssessment {
+        answers: [
+            (CustomerKnowledge, 2),
+            (FeedbackCatalogue, 3),
+            (Analysis, 2),
+            (Roles, 2),
+            (CloseTheLoop, 2),
+            (AdvocateProgram, 1),
+            (Measurement, 2),
+        ]
+        .into_iter()
+        .collect(),
+        targets: [(AdvocateProgram, 3), (Measurement, 3)]
+            .into_iter()
+            .collect(),
+    };
+    let at = chrono::TimeZone::from_utc_datetime(
+        &chrono::Utc,
+        &start.and_time(chrono::NaiveTime::from_hms_opt(10, 0, 0).expect("a time")),
+    );
+    crate::maturity::assess(store, &assessment, "maria.ionescu@vouch.demo", at).await?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ pub mod import;
 pub mod inbox;
 pub mod jobs;
 pub mod limits;
+pub mod maturity;
 pub mod outreach;
 pub mod params;
 pub mod playbooks;

@@ -13,6 +13,7 @@ mod feedback;
 pub mod goals;
 mod invitations;
 mod loyalty;
+pub mod maturity;
 mod names;
 mod outreach;
 pub mod password;

@@ -463,6 +463,12 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/api/v1/goals", Some(ReadMetrics)),
         ("POST", "/api/v1/goals", Some(ManagePlaybooks)),
         ("GET", "/api/v1/goals/1", Some(ReadMetrics)),
+        ("GET", "/api/v1/maturity", Some(ReadMetrics)),
+        (
+            "POST",
+            "/api/v1/maturity/assessments",
+            Some(ManagePlaybooks),
+        ),
         ("GET", "/api/v1/webhooks", Some(ManageSettings)),
         ("POST", "/api/v1/webhooks", Some(ManageSettings)),
         ("DELETE", "/api/v1/webhooks/1", Some(ManageSettings)),

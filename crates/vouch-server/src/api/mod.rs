@@ -8,6 +8,7 @@ mod customers;
 mod events;
 pub(crate) mod export;
 mod goals;
+mod maturity;
 mod metrics;
 mod outreach;
 mod playbooks;
@@ -489,6 +490,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics::transitions))
         .routes(routes!(goals::list, goals::create))
         .routes(routes!(goals::get))
+        .routes(routes!(maturity::get))
+        .routes(routes!(maturity::assess))
         .routes(routes!(webhooks::list, webhooks::create))
         .routes(routes!(webhooks::delete))
         .routes(routes!(webhooks::deliveries))

@@ -13,7 +13,8 @@ use super::{json_of, start, token};
 
 vouch_testing::on_both_backends!(
     a_goal_set_on_demo_data_falls_behind_and_the_outbox_hears_it,
-    customers_carry_their_propensity_and_the_likely_advocates_are_ranked
+    customers_carry_their_propensity_and_the_likely_advocates_are_ranked,
+    the_maturity_questions_come_with_evidence_and_assessments_are_kept
 );
 
 async fn a_goal_set_on_demo_data_falls_behind_and_the_outbox_hears_it(db: &TestDb) {
@@ -272,4 +273,140 @@ async fn customers_carry_their_propensity_and_the_likely_advocates_are_ranked(db
     assert!(report.learnt_auc.unwrap() > 0.7, "{report:?}");
     let kept = vouch_app::propensity::weights(store).await.unwrap();
     assert_eq!(kept == report.weights, report.kept, "{report:?}");
+}
+
+async fn the_maturity_questions_come_with_evidence_and_assessments_are_kept(db: &TestDb) {
+    let store = &db.store;
+    let config = vouch_demo::DemoConfig {
+        customers: 200,
+        months: 6,
+        seed: 9,
+        until: chrono::Utc::now(),
+    };
+    vouch_app::demo::load(store, &config, |_| {}).await.unwrap();
+    let server = start(store.clone()).await;
+    let manager = token(store, Role::Manager).await;
+    let call = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        let mut request = server
+            .client
+            .request(method, format!("{}{path}", server.base))
+            .bearer_auth(&manager);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send()
+    };
+    let (status, maturity) = json_of(
+        call(reqwest::Method::GET, "/api/v1/maturity?lang=ro", None)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{maturity}");
+    assert_eq!(maturity["language"], "ro");
+    assert_eq!(maturity["levels"].as_array().unwrap().len(), 4);
+    let dimensions = maturity["dimensions"].as_array().unwrap();
+    assert_eq!(dimensions.len(), 7);
+    let evidence = |dimension: &str, name: &str| -> String {
+        dimensions
+            .iter()
+            .find(|d| d["dimension"] == dimension)
+            .and_then(|d| {
+                d["evidence"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e["name"] == name)
+            })
+            .map(|e| e["value"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("{dimension}/{name}: {maturity}"))
+    };
+    // The demo's sources, playbooks and goals show as evidence.
+    assert!(
+        evidence("customer_knowledge", "feedback_sources")
+            .parse::<u32>()
+            .unwrap()
+            >= 3
+    );
+    assert_eq!(evidence("customer_knowledge", "connectors"), "2");
+    // (`vouch demo` installs the playbooks after `load`; this one did not.)
+    assert_eq!(evidence("close_the_loop", "active_playbooks"), "0");
+    assert_eq!(evidence("measurement", "goals_set"), "2");
+    assert!(
+        dimensions[0]["question"]
+            .as_str()
+            .unwrap()
+            .contains("clienții"),
+        "{maturity}"
+    );
+    // The demo's own assessment is the latest so far.
+    assert_eq!(maturity["history"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        dimensions
+            .iter()
+            .find(|d| d["dimension"] == "advocate_program")
+            .unwrap()["target"],
+        3
+    );
+
+    let all = |level: i64| -> serde_json::Value {
+        serde_json::Value::Object(
+            vouch_domain::maturity::Dimension::ALL
+                .iter()
+                .map(|d| (d.to_string(), json!(level)))
+                .collect(),
+        )
+    };
+    let mut answers = all(3);
+    answers["roles"] = json!(2);
+    let (status, assessed) = json_of(
+        call(
+            reqwest::Method::POST,
+            "/api/v1/maturity/assessments",
+            Some(json!({"answers": answers, "targets": {"roles": 4}})),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{assessed}");
+    assert_eq!(assessed["overall"], 2, "the weakest dimension: {assessed}");
+    assert_eq!(assessed["levels"]["roles"], 2);
+    assert_eq!(assessed["targets"]["roles"], 4);
+    for (bad, why) in [
+        (json!({"answers": {"roles": 2}}), "no answer"),
+        (json!({"answers": all(5)}), "not a level"),
+        (json!({"answers": all(3), "targets": {"roles": 1}}), "below"),
+        (json!({"answers": {"charisma": 2}}), "charisma"),
+    ] {
+        let (status, error) = json_of(
+            call(
+                reqwest::Method::POST,
+                "/api/v1/maturity/assessments",
+                Some(bad),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {error}");
+        assert!(error.to_string().contains(why), "{why}: {error}");
+    }
+    let (_, maturity) = json_of(
+        call(reqwest::Method::GET, "/api/v1/maturity", None)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(maturity["history"].as_array().unwrap().len(), 2);
+    assert_eq!(maturity["history"][0]["overall"], 2, "newest first");
+    let roles = maturity["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["dimension"] == "roles")
+        .unwrap()
+        .clone();
+    assert_eq!(roles["level"], 2);
+    assert_eq!(roles["target"], 4);
 }
