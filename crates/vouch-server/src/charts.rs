@@ -490,3 +490,118 @@ mod tests {
         super::flows(flows, names, WIDE, "flows", "Flows")
     }
 }
+
+/// One check-in of a goal for its chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoalPoint {
+    pub label: String,
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// A goal's check-ins with their intervals, and its target as a dashed
+/// line, as an SVG. The axis fits the values and the target, whatever the
+/// KPI's scale (an NPS, a share, stars, a count).
+pub fn goal_history(
+    points: &[GoalPoint],
+    target: f64,
+    size: Size,
+    id: &str,
+    label: &str,
+) -> String {
+    let Size {
+        width,
+        height,
+        font,
+    } = size;
+    let (mut low, mut high) = (target, target);
+    for p in points {
+        low = low.min(p.low).min(p.value);
+        high = high.max(p.high).max(p.value);
+    }
+    let pad = ((high - low) * 0.1).max(0.5);
+    let (low, high) = (low - pad, high + pad);
+    let (left, right) = (font * 3.6, width - font * 1.5);
+    let (top, bottom) = (font * 1.2, height - font * 2.6);
+    let y = |v: f64| top + (high - v) / (high - low) * (bottom - top);
+    let n = points.len();
+    let x = |i: usize| {
+        if n <= 1 {
+            (left + right) / 2.0
+        } else {
+            left + (right - left) * i as f64 / (n - 1) as f64
+        }
+    };
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r##"<svg id="{id}" class="chart" role="img" aria-label="{}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" font-size="{font}" font-family="system-ui, sans-serif">"##,
+        text_escape(label)
+    );
+    for k in 0..=4 {
+        let v = low + (high - low) * f64::from(k) / 4.0;
+        let ty = y(v);
+        let _ = write!(
+            svg,
+            r##"<line x1="{left:.1}" x2="{right:.1}" y1="{ty:.1}" y2="{ty:.1}" stroke="#e2e8f0"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#334155">{v:.1}</text>"##,
+            left - font * 0.4,
+            ty + font * 0.35
+        );
+    }
+    let ty = y(target);
+    let _ = write!(
+        svg,
+        r##"<line class="target" x1="{left:.1}" x2="{right:.1}" y1="{ty:.1}" y2="{ty:.1}" stroke="#15803d" stroke-width="2" stroke-dasharray="6 4"/>"##
+    );
+    for (i, p) in points.iter().enumerate() {
+        let _ = write!(
+            svg,
+            r##"<line class="interval" x1="{0:.1}" x2="{0:.1}" y1="{1:.1}" y2="{2:.1}" stroke="#93c5fd" stroke-width="{3:.1}"/>"##,
+            x(i),
+            y(p.high),
+            y(p.low),
+            font * 0.5
+        );
+    }
+    let line: Vec<String> = (0..n)
+        .map(|i| format!("{:.1},{:.1}", x(i), y(points[i].value)))
+        .collect();
+    let _ = write!(
+        svg,
+        r##"<polyline class="value" points="{}" fill="none" stroke="#1d4ed8" stroke-width="2"/>"##,
+        line.join(" ")
+    );
+    let every = (n / 6).max(1);
+    for (i, p) in points.iter().enumerate() {
+        let _ = write!(
+            svg,
+            r##"<circle cx="{:.1}" cy="{:.1}" r="{:.1}" fill="#1d4ed8"><title>{}: {:.1} ({:.1} … {:.1})</title></circle>"##,
+            x(i),
+            y(p.value),
+            font * 0.3,
+            text_escape(&p.label),
+            p.value,
+            p.low,
+            p.high
+        );
+        if (n - 1 - i).is_multiple_of(every) {
+            let anchor = if n > 1 && i == 0 {
+                "start"
+            } else if n > 1 && i == n - 1 {
+                "end"
+            } else {
+                "middle"
+            };
+            let _ = write!(
+                svg,
+                r##"<text class="label" x="{:.1}" y="{:.1}" text-anchor="{anchor}" fill="#334155">{}</text>"##,
+                x(i),
+                height - font * 0.9,
+                text_escape(&p.label)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg.replace("><", ">\n<")
+}

@@ -11,6 +11,7 @@ mod client;
 mod customer_pages;
 mod edge;
 mod error;
+mod goal_pages;
 mod headers;
 mod inbox_pages;
 mod jobs;
@@ -248,6 +249,12 @@ pub fn router(state: AppState) -> Router {
             "/settings/sources",
             get(settings_pages::sources).post(settings_pages::change_sources),
         )
+        .route("/goals", get(goal_pages::goals).post(goal_pages::set_goal))
+        .route("/goals/{id}", get(goal_pages::goal))
+        .route(
+            "/maturity",
+            get(goal_pages::maturity).post(goal_pages::assess),
+        )
         .route("/customers", get(customer_pages::customers))
         .route("/customers/{id}", get(customer_pages::customer))
         .route("/customers/{id}/export", get(customer_pages::export))
@@ -422,6 +429,9 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/settings/topics", Some(ManageSettings)),
         ("GET", "/settings/languages", Some(ManageSettings)),
         ("GET", "/settings/sources", Some(ManageSettings)),
+        ("GET", "/goals", Some(ReadMetrics)),
+        ("GET", "/goals/1", Some(ReadMetrics)),
+        ("GET", "/maturity", Some(ReadMetrics)),
         ("GET", "/customers/1", Some(ReadCustomers)),
         ("GET", "/customers/1/export", Some(EraseCustomers)),
         ("GET", "/customers/1/erase", Some(EraseCustomers)),

@@ -410,3 +410,106 @@ async fn the_maturity_questions_come_with_evidence_and_assessments_are_kept(db: 
     assert_eq!(roles["level"], 2);
     assert_eq!(roles["target"], 4);
 }
+
+/// In Chromium, in Romanian, with the keyboard: the maturity page shows its
+/// evidence, a manager answers every question and sets a target, saves,
+/// and the page says so; the assessment is kept with its overall level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_completes_a_maturity_assessment_in_romanian() {
+    use fantoccini::Locator;
+    let Some(browser) = super::Browser::start_in("ro").await else {
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let store = &db.store;
+    let config = vouch_demo::DemoConfig {
+        customers: 200,
+        months: 6,
+        seed: 4,
+        until: chrono::Utc::now(),
+    };
+    vouch_app::demo::load(store, &config, |_| {}).await.unwrap();
+    store
+        .add_user(
+            "maria@acme.example",
+            Role::Manager,
+            &vouch_server::hash_password("browser password 1"),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let server = start(store.clone()).await;
+    let page = &browser.client;
+    let wait = std::time::Duration::from_secs(20);
+    let outcome = async {
+        browser
+            .sign_in(
+                &server.base,
+                "/maturity",
+                "maria@acme.example",
+                "browser password 1",
+            )
+            .await?;
+        let title = page
+            .wait()
+            .at_most(wait)
+            .for_element(Locator::Css("h1"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(title, "Maturitate");
+        let evidence = page
+            .find(Locator::Css("#dim-customer_knowledge .evidence"))
+            .await?
+            .text()
+            .await?;
+        assert!(evidence.contains("Conectori: 2"), "{evidence}");
+        // Each answer by the keyboard: focus the first choice, arrow to the level.
+        for (dimension, level) in [
+            ("customer_knowledge", 3),
+            ("feedback_catalogue", 3),
+            ("analysis", 2),
+            ("roles", 2),
+            ("close_the_loop", 3),
+            ("advocate_program", 2),
+            ("measurement", 3),
+        ] {
+            let first = page.find(Locator::Id(&format!("{dimension}-1"))).await?;
+            first.click().await?;
+            for _ in 1..level {
+                page.active_element().await?.send_keys("\u{E015}").await?; // arrow down
+            }
+            let chosen = page
+                .find(Locator::Id(&format!("{dimension}-{level}")))
+                .await?
+                .prop("checked")
+                .await?;
+            assert_eq!(chosen.as_deref(), Some("true"), "{dimension}");
+        }
+        page.find(Locator::Id("target-roles"))
+            .await?
+            .select_by_value("4")
+            .await?;
+        page.find(Locator::Css("form.stack button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        let notice = page
+            .wait()
+            .at_most(wait)
+            .for_element(Locator::Css("p.notice"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(notice, "Evaluarea a fost salvată.");
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    browser.close().await;
+    outcome.expect("the browser steps");
+    let latest = &store.assessments(1).await.unwrap()[0];
+    assert_eq!(latest.overall, 2, "{latest:?}");
+    assert!(latest.targets.contains("\"roles\":4"), "{latest:?}");
+    assert_eq!(latest.assessed_by, "maria@acme.example");
+    db.cleanup().await;
+}
