@@ -32,6 +32,8 @@ pub enum Task {
     SearchIndex,
     /// Measures the goals whose check-in is due (see `crate::goals`).
     GoalsCheckin,
+    /// Learns sentiment models when enough rated items exist (see `crate::text`).
+    TextTrain,
     /// Mails member `member_id` a portal sign-in link (made at send time).
     PortalLink {
         member_id: i64,
@@ -64,6 +66,9 @@ pub const SOURCES_SCHEDULE: &str = "sources.sync";
 /// The search index's schedule name (its catch-up after a bulk import).
 pub const SEARCH_SCHEDULE: &str = "search.index";
 
+/// The sentiment models' training schedule name.
+pub const TEXT_TRAIN_SCHEDULE: &str = "text.train";
+
 /// The goals' check-in schedule name.
 pub const GOALS_SCHEDULE: &str = "goals.checkin";
 
@@ -91,6 +96,7 @@ impl Task {
             Task::SourcesSync => JobKind::SourcesSync,
             Task::SearchIndex => JobKind::SearchIndex,
             Task::GoalsCheckin => JobKind::GoalsCheckin,
+            Task::TextTrain => JobKind::TextTrain,
             Task::PortalLink { .. } => JobKind::PortalLink,
             Task::PortalJoin { .. } => JobKind::PortalJoin,
             Task::TaskReply { .. } => JobKind::TaskReply,
@@ -118,6 +124,7 @@ impl Task {
             Task::SourcesSync => SOURCES_SCHEDULE.to_owned(),
             Task::SearchIndex => SEARCH_SCHEDULE.to_owned(),
             Task::GoalsCheckin => GOALS_SCHEDULE.to_owned(),
+            Task::TextTrain => TEXT_TRAIN_SCHEDULE.to_owned(),
             // One pending link per member: asking again while one waits sends one.
             Task::PortalLink { member_id } => format!("portal.link:{member_id}"),
             Task::PortalJoin { customer_id, .. } => format!("portal.join:{customer_id}"),
@@ -138,7 +145,8 @@ impl Task {
             | Task::ProgramSweep
             | Task::SourcesSync
             | Task::SearchIndex
-            | Task::GoalsCheckin => 1,
+            | Task::GoalsCheckin
+            | Task::TextTrain => 1,
             Task::PlaybookStep(_) | Task::PlaybookMessage(_) => STEP_ATTEMPTS,
             Task::PlaybookCall(_) => WEBHOOK_ATTEMPTS,
             Task::TaskReply { .. }
@@ -170,7 +178,8 @@ impl Task {
             | Task::ProgramSweep
             | Task::SourcesSync
             | Task::SearchIndex
-            | Task::GoalsCheckin => Ok(serde_json::json!({})),
+            | Task::GoalsCheckin
+            | Task::TextTrain => Ok(serde_json::json!({})),
             Task::TaskReply { reply_id } => Ok(serde_json::json!({ "reply_id": reply_id })),
             Task::SurveyRound {
                 survey_id,
@@ -209,6 +218,7 @@ impl Task {
             JobKind::SourcesSync => Task::SourcesSync,
             JobKind::SearchIndex => Task::SearchIndex,
             JobKind::GoalsCheckin => Task::GoalsCheckin,
+            JobKind::TextTrain => Task::TextTrain,
             JobKind::PortalJoin => Task::PortalJoin {
                 customer_id: job.payload["customer_id"]
                     .as_i64()
@@ -280,6 +290,7 @@ mod tests {
             Task::SourcesSync,
             Task::SearchIndex,
             Task::GoalsCheckin,
+            Task::TextTrain,
             Task::PortalLink { member_id: 5 },
             Task::PortalJoin {
                 customer_id: 6,

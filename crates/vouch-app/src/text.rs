@@ -326,3 +326,125 @@ pub async fn suggest_topics(
     let borrowed: Vec<(&str, &str)> = texts.iter().map(|(t, l)| (t.as_str(), *l)).collect();
     Ok(suggest_keyphrases(&borrowed, &taxonomy, min_texts, limit))
 }
+
+/// Rated items a language needs before a model is learnt for it by itself.
+pub const AUTO_TRAIN_MIN_RATED: usize = 2_000;
+
+/// What the last automatic training of a language found, kept in settings
+/// (`text.model.LANG`) and shown by `vouch text model status` and the
+/// taxonomy settings page.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ModelReport {
+    pub language: String,
+    /// Rated items (4–5★ or 1–2★) the training saw.
+    pub rated: usize,
+    /// Every fifth of them, held out for validation.
+    pub held_out: usize,
+    /// Accuracy on the held-out fifth: the lexicon alone, and blended with the model.
+    pub lexicon_accuracy: f64,
+    pub blended_accuracy: f64,
+    /// Whether blending is on: only when it beat the lexicon on the held-out fifth.
+    pub switched_on: bool,
+    pub trained_at: chrono::DateTime<Utc>,
+}
+
+fn report_setting(language: &str) -> String {
+    format!("text.model.{language}")
+}
+
+/// The kept reports, by language.
+pub async fn model_reports(store: &Store) -> Result<Vec<ModelReport>> {
+    Ok(store
+        .settings()
+        .await?
+        .iter()
+        .filter(|(name, _)| name.starts_with("text.model."))
+        .filter_map(|(_, json)| serde_json::from_str(json).ok())
+        .collect())
+}
+
+/// Learns a language's model from the store's rated items, validates it on
+/// the held-out fifth, and switches blending on only if it beats the
+/// lexicon there (off otherwise: the model is removed). Keeps the report.
+pub async fn train_validated(
+    store: &Store,
+    language: &str,
+    examples: &[(&str, bool)],
+    now: chrono::DateTime<Utc>,
+) -> Result<ModelReport> {
+    let every_fifth = |keep: bool| -> Vec<(&str, bool)> {
+        examples
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (i % 5 == 4) == keep)
+            .map(|(_, e)| *e)
+            .collect()
+    };
+    let (held, learn) = (every_fifth(true), every_fifth(false));
+    let model = SentimentModel::train(language, &learn, Training::default());
+    let lexicon = TextAnalyzer::new(taxonomy_in_use(store).await?);
+    let blended = TextAnalyzer::new(taxonomy_in_use(store).await?).with_model(model.clone());
+    let accuracy = |analyzer: &TextAnalyzer| {
+        let right = held
+            .iter()
+            .filter(|(text, positive)| {
+                let c = analyzer.sentiment(text, Some(language)).compound;
+                c != 0.0 && (c > 0.0) == *positive
+            })
+            .count();
+        right as f64 / held.len().max(1) as f64
+    };
+    let (lexicon_accuracy, blended_accuracy) = (accuracy(&lexicon), accuracy(&blended));
+    let switched_on = blended_accuracy > lexicon_accuracy;
+    if switched_on {
+        let json = serde_json::to_string(&model)
+            .map_err(|e| AppError::Refused(format!("cannot encode the model: {e}")))?;
+        store
+            .save_sentiment_model(language, &json, learn.len() as u64, now)
+            .await?;
+    } else {
+        store.remove_sentiment_model(language).await?;
+    }
+    let round = |x: f64| (x * 10_000.0).round() / 10_000.0;
+    let report = ModelReport {
+        language: language.to_owned(),
+        rated: examples.len(),
+        held_out: held.len(),
+        lexicon_accuracy: round(lexicon_accuracy),
+        blended_accuracy: round(blended_accuracy),
+        switched_on,
+        trained_at: now,
+    };
+    store
+        .set_setting(
+            &report_setting(language),
+            &serde_json::to_string(&report).expect("a report serialises"),
+        )
+        .await?;
+    Ok(report)
+}
+
+/// The background job's work: for each language with at least
+/// `AUTO_TRAIN_MIN_RATED` rated items, trains when it never was, or when
+/// the rated volume has doubled since. Returns the reports of what it trained.
+pub async fn train_when_due(store: &Store, now: chrono::DateTime<Utc>) -> Result<Vec<ModelReport>> {
+    let examples = examples_from_store(store).await?;
+    let mut by_language: BTreeMap<&str, Vec<(&str, bool)>> = BTreeMap::new();
+    for (language, text, positive) in &examples {
+        by_language
+            .entry(language.as_str())
+            .or_default()
+            .push((text.as_str(), *positive));
+    }
+    let kept = model_reports(store).await?;
+    let mut trained = Vec::new();
+    for (language, examples) in by_language {
+        let last = kept.iter().find(|r| r.language == language);
+        let due = examples.len() >= AUTO_TRAIN_MIN_RATED
+            && last.is_none_or(|r| examples.len() >= 2 * r.rated);
+        if due {
+            trained.push(train_validated(store, language, &examples, now).await?);
+        }
+    }
+    Ok(trained)
+}

@@ -28,6 +28,24 @@ pub enum TextCommand {
     /// leaves its items to `vouch serve`, which indexes them in the
     /// background; this does it now, in the foreground.
     Index,
+    /// The models learnt from the company's ratings.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+#[derive(clap::Subcommand)]
+pub enum ModelCommand {
+    /// Per language: the rated items, whether blending is on, and the
+    /// held-out accuracy of the lexicon alone and blended with the model.
+    /// `vouch serve` learns a language's model by itself once it has 2,000
+    /// rated items, and again when they double; --now does it here.
+    Status {
+        /// Train now every language that is due.
+        #[arg(long)]
+        now: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -104,6 +122,47 @@ pub async fn run(store: &vouch_store::Store, command: TextCommand) -> anyhow::Re
     match command {
         TextCommand::Score(args) => score(args),
         TextCommand::Train(args) => train(store, args).await,
+        TextCommand::Model(ModelCommand::Status { now, json }) => {
+            if now {
+                let trained = vouch_app::text::train_when_due(store, chrono::Utc::now()).await?;
+                if trained.is_empty() && !json {
+                    println!(
+                        "No language is due: each needs {} rated items, or twice as many as at its last training.",
+                        vouch_app::text::AUTO_TRAIN_MIN_RATED
+                    );
+                }
+            }
+            let reports = vouch_app::text::model_reports(store).await?;
+            if json {
+                println!("{}", serde_json::json!({ "models": reports }));
+            } else if reports.is_empty() {
+                println!(
+                    "No model learnt yet: one is learnt per language once it has {} rated items (4-5 or 1-2 stars).",
+                    vouch_app::text::AUTO_TRAIN_MIN_RATED
+                );
+            } else {
+                let mut table = crate::table::Table::new(&[
+                    "language", "rated", "held out", "lexicon", "blended", "blending", "trained",
+                ]);
+                for r in &reports {
+                    table.row(vec![
+                        r.language.clone(),
+                        r.rated.to_string(),
+                        r.held_out.to_string(),
+                        format!("{:.2}%", 100.0 * r.lexicon_accuracy),
+                        format!("{:.2}%", 100.0 * r.blended_accuracy),
+                        if r.switched_on {
+                            "on".into()
+                        } else {
+                            "off".into()
+                        },
+                        r.trained_at.format("%Y-%m-%d %H:%M").to_string(),
+                    ]);
+                }
+                print!("{}", table.render());
+            }
+            Ok(())
+        }
         TextCommand::Retag => {
             let bar = crate::progress::bar(0, "Re-tagging");
             let started = std::time::Instant::now();

@@ -426,6 +426,9 @@ named_enum! {
         SearchIndex = "search.index",
         /// Measures the goals whose check-in is due (hourly).
         GoalsCheckin = "goals.checkin",
+        /// Learns each language's sentiment model once enough rated items
+        /// exist, and again when they double (daily).
+        TextTrain = "text.train",
     }
 }
 

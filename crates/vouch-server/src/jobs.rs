@@ -190,6 +190,12 @@ async fn schedule(store: Store, settings: JobSettings, mut stopped: watch::Recei
             chrono::Duration::hours(1),
             "the goals' check-ins",
         ),
+        (
+            vouch_app::jobs::TEXT_TRAIN_SCHEDULE,
+            Task::TextTrain,
+            chrono::Duration::days(1),
+            "the sentiment models' training",
+        ),
     ];
     for (name, task, every, what) in fixed {
         if let Err(e) = store
@@ -343,6 +349,14 @@ impl Worker {
                     .map(|indexed| tracing::debug!(indexed, "search index"))
                     .map_err(|e| e.to_string())
             }
+            Ok(Task::TextTrain) => vouch_app::text::train_when_due(&self.store, Utc::now())
+                .await
+                .map(|reports| {
+                    for r in reports {
+                        tracing::info!(language = %r.language, rated = r.rated, lexicon = r.lexicon_accuracy, blended = r.blended_accuracy, switched_on = r.switched_on, "sentiment model trained");
+                    }
+                })
+                .map_err(|e| e.to_string()),
             Ok(Task::GoalsCheckin) => {
                 vouch_app::goals::check_in(&self.store, &self.settings.playbooks, Utc::now().date_naive())
                     .await

@@ -70,6 +70,13 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a language's model: its texts are scored by the lexicon alone.
+    pub async fn remove_sentiment_model(&self, language: &str) -> Result<bool> {
+        const SQL: &str = "DELETE FROM sentiment_models WHERE language = $1";
+        let removed = on_backend!(self, pool => sqlx::query(SQL).bind(language).execute(pool).await.map(|d| d.rows_affected()))?;
+        Ok(removed > 0)
+    }
+
     /// Every stored model: (language, JSON).
     pub async fn sentiment_models(&self) -> Result<Vec<(String, String)>> {
         const SQL: &str = "SELECT language, model FROM sentiment_models ORDER BY language";

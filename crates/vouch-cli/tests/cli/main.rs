@@ -2047,3 +2047,84 @@ fn customer_files_upsert_by_email_or_id_with_consent_and_insiders() {
     );
     assert_eq!(dan.as_deref(), Some("true"));
 }
+
+/// A language's model is learnt by itself once 2,000 rated items exist,
+/// validated on a held-out fifth, switched on only when it beats the
+/// lexicon there, and learnt again when the rated items double.
+#[test]
+fn a_model_is_learnt_once_enough_ratings_exist_and_again_when_they_double() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    // Words no lexicon knows carry the sentiment: only a model can learn them.
+    let write = |name: &str, from: usize, n: usize| {
+        let path = dir.path().join(name);
+        let lines: Vec<String> = (from..from + n)
+            .map(|i| {
+                let (word, stars) = if i % 2 == 0 { ("zbarnaie", 5) } else { ("scartaie", 1) };
+                serde_json::json!({
+                    "review_id": format!("r{i}"),
+                    "user_id": format!("u{i}"),
+                    "business_id": "b1",
+                    "stars": stars,
+                    "text": format!("Produsul acesta {word} si a ajuns la noi acasa cu curierul de ieri, numarul {i}"),
+                    "date": "2026-11-01 10:00:00"
+                })
+                .to_string()
+            })
+            .collect();
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        path
+    };
+    let status = |now: bool| {
+        let mut args = vec!["text", "model", "status", "--json"];
+        if now {
+            args.push("--now");
+        }
+        json(&vouch(&db, &args))
+    };
+    let first = write("first.jsonl", 0, 1_900);
+    stdout(&vouch(&db, &["import", first.to_str().unwrap()]));
+    assert_eq!(
+        status(true)["models"],
+        serde_json::json!([]),
+        "1,900 rated: not yet"
+    );
+    let more = write("more.jsonl", 1_900, 600);
+    stdout(&vouch(&db, &["import", more.to_str().unwrap()]));
+    let report = status(true)["models"][0].clone();
+    assert_eq!(report["language"], "ro", "{report}");
+    assert_eq!(report["rated"], 2_500);
+    assert_eq!(report["held_out"], 500);
+    assert_eq!(report["switched_on"], true, "{report}");
+    assert!(
+        report["blended_accuracy"].as_f64().unwrap() > report["lexicon_accuracy"].as_f64().unwrap(),
+        "{report}"
+    );
+    let again = status(true)["models"][0].clone();
+    assert_eq!(
+        again["trained_at"], report["trained_at"],
+        "not doubled: not retrained"
+    );
+    let double = write("double.jsonl", 2_500, 2_600);
+    stdout(&vouch(&db, &["import", double.to_str().unwrap()]));
+    let retrained = status(true)["models"][0].clone();
+    assert_eq!(retrained["rated"], 5_100, "{retrained}");
+    let table = stdout(&vouch(&db, &["text", "model", "status"]));
+    assert!(table.contains("ro") && table.contains("on"), "{table}");
+    // The stored model now scores the company's own words.
+    let scored = json(&vouch(
+        &db,
+        &[
+            "text",
+            "score",
+            "--lang",
+            "ro",
+            "--json",
+            "Produsul acesta zbarnaie",
+        ],
+    ));
+    assert_eq!(
+        scored["label"], "neutral",
+        "text score uses no learnt model: {scored}"
+    );
+}
