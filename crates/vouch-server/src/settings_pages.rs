@@ -666,6 +666,8 @@ struct TopicsPage {
     previewed: bool,
     done: Option<&'static str>,
     error: Option<String>,
+    /// The models learnt from ratings, per language, with their validation.
+    models: Vec<vouch_app::text::ModelReport>,
 }
 
 /// `GET /settings/topics`: the taxonomy in use (the company's, or the default).
@@ -681,7 +683,12 @@ pub async fn topics(
         Err(e) => return PageError::from(e).into_response(),
     };
     let topics = vouch_app::text::topic_names(&definition).unwrap_or_default();
+    let models = match vouch_app::text::model_reports(&state.store).await {
+        Ok(m) => m,
+        Err(e) => return PageError::from(e).into_response(),
+    };
     render(TopicsPage {
+        models,
         lang,
         ui: Ui(t),
         who: who(&caller),
@@ -709,6 +716,10 @@ pub async fn save_topics(
     }
     let (lang, t) = texts(&headers);
     let definition = form.get("definition").cloned().unwrap_or_default();
+    let models = match vouch_app::text::model_reports(&state.store).await {
+        Ok(m) => m,
+        Err(e) => return PageError::from(e).into_response(),
+    };
     let page = |preview: Vec<(String, String)>,
                 previewed: bool,
                 error: Option<String>,
@@ -725,6 +736,7 @@ pub async fn save_topics(
             previewed,
             done: None,
             error,
+            models: models.clone(),
         });
         if failed {
             *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
