@@ -14,6 +14,7 @@ pub mod limits;
 pub mod maturity;
 pub mod outreach;
 pub mod params;
+pub mod periodic;
 pub mod playbooks;
 pub mod portal;
 pub mod program;

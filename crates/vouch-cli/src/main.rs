@@ -13,6 +13,7 @@ mod nps;
 mod playbooks;
 mod program;
 mod progress;
+mod report;
 mod serve;
 mod sources;
 mod table;
@@ -98,6 +99,16 @@ enum Command {
     /// queues of challenge stages and referrals waiting for a person.
     #[command(subcommand)]
     Program(program::ProgramCommand),
+    /// The periodic report: KPIs with intervals and changes, goals, topic
+    /// drivers, flows between categories, SLA and program figures, as JSON,
+    /// as a printable HTML page, or mailed to colleagues.
+    ///
+    /// Examples:
+    ///   vouch report --period 2026-11 --format html > report.html
+    ///   vouch report --period 2026-W47 --format json
+    ///   vouch report --email maria@example.com --lang ro
+    #[command(verbatim_doc_comment)]
+    Report(report::ReportArgs),
     /// SMART goals on the KPIs: set one with its measured baseline, list
     /// them with their intervals and honest status.
     #[command(subcommand)]
@@ -358,6 +369,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Playbooks(command) => playbooks::run_playbooks(&store, command).await,
         Command::Tasks(command) => playbooks::run_tasks(&store, command).await,
         Command::Program(command) => program::run(&store, command).await,
+        Command::Report(args) => {
+            report::run(&store, &config.playbooks()?, &config.mail_settings(), args).await
+        }
         Command::Goals(command) => goals::run(&store, &config.playbooks()?, command).await,
         Command::Purge => {
             let purged = vouch_app::retention::purge(&store, &config.retention()).await?;

@@ -605,3 +605,44 @@ pub fn goal_history(
     svg.push_str("</svg>");
     svg.replace("><", ">\n<")
 }
+
+/// A chart as a PNG, rasterised from its SVG at twice its size (sharp on
+/// high-density screens), for mail clients, which drop SVG. The system's
+/// fonts draw the text; `None` if the SVG cannot be read.
+pub fn png(svg: &str) -> Option<Vec<u8>> {
+    use resvg::{tiny_skia, usvg};
+    static FONTS: std::sync::OnceLock<std::sync::Arc<usvg::fontdb::Database>> =
+        std::sync::OnceLock::new();
+    let fonts = FONTS.get_or_init(|| {
+        let mut db = usvg::fontdb::Database::new();
+        db.load_system_fonts();
+        // The charts ask for "system-ui, sans-serif"; fontdb maps
+        // sans-serif to Arial, which Linux servers rarely have: take a
+        // sans-serif family that is installed.
+        let installed = |name: &str| {
+            db.faces()
+                .any(|f| f.families.iter().any(|(family, _)| family == name))
+        };
+        if let Some(family) = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica"]
+            .into_iter()
+            .find(|f| installed(f))
+        {
+            db.set_sans_serif_family(family);
+        }
+        std::sync::Arc::new(db)
+    });
+    let options = usvg::Options {
+        fontdb: fonts.clone(),
+        ..usvg::Options::default()
+    };
+    let tree = usvg::Tree::from_str(svg, &options).ok()?;
+    let size = tree.size().to_int_size().scale_by(2.0)?;
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(2.0, 2.0),
+        &mut pixmap.as_mut(),
+    );
+    pixmap.encode_png().ok()
+}

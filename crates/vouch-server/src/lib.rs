@@ -23,6 +23,7 @@ mod pages;
 mod playbook_pages;
 mod program_admin;
 mod program_pages;
+pub mod report_pages;
 mod settings_pages;
 mod survey_admin;
 mod survey_pages;
@@ -272,6 +273,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tasks/{id}", post(playbook_pages::work_task))
         .route("/reports/sla", get(playbook_pages::sla_report))
+        .route("/reports/{period}", get(report_pages::report_page))
         .route("/program", get(program_pages::staff_program))
         .route(
             "/program/rewards",
@@ -432,6 +434,7 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/goals", Some(ReadMetrics)),
         ("GET", "/goals/1", Some(ReadMetrics)),
         ("GET", "/maturity", Some(ReadMetrics)),
+        ("GET", "/reports/2026-11", Some(ReadMetrics)),
         ("GET", "/customers/1", Some(ReadCustomers)),
         ("GET", "/customers/1/export", Some(EraseCustomers)),
         ("GET", "/customers/1/erase", Some(EraseCustomers)),

@@ -316,6 +316,18 @@ impl Mailer {
         rendered: vouch_app::templates::Rendered,
         headers: impl FnOnce(MessageBuilder) -> MessageBuilder,
     ) -> Result<(), SendError> {
+        self.send_with_images(to, rendered, &[], headers).await
+    }
+
+    /// `send`, with images the HTML shows by `cid:NAME` (the report's
+    /// charts), in a multipart/related beside the HTML.
+    async fn send_with_images(
+        &self,
+        to: &str,
+        rendered: vouch_app::templates::Rendered,
+        images: &[(String, Vec<u8>)],
+        headers: impl FnOnce(MessageBuilder) -> MessageBuilder,
+    ) -> Result<(), SendError> {
         let (Some(transport), Some(from)) = (&self.transport, &self.from) else {
             return Err(SendError::Transient(
                 "no SMTP server is configured (smtp_url)".to_owned(),
@@ -328,11 +340,27 @@ impl Mailer {
             headers(Message::builder().from(from.clone()).to(to)).subject(rendered.subject);
         let message = if rendered.html.is_empty() {
             builder.singlepart(SinglePart::plain(rendered.text))
-        } else {
+        } else if images.is_empty() {
             builder.multipart(
                 MultiPart::alternative()
                     .singlepart(SinglePart::plain(rendered.text))
                     .singlepart(SinglePart::html(rendered.html)),
+            )
+        } else {
+            let png: header::ContentType = "image/png".parse().expect("a content type");
+            let related = images.iter().fold(
+                MultiPart::related().singlepart(SinglePart::html(rendered.html)),
+                |related, (name, bytes)| {
+                    related.singlepart(
+                        lettre::message::Attachment::new_inline(name.clone())
+                            .body(bytes.clone(), png.clone()),
+                    )
+                },
+            );
+            builder.multipart(
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(rendered.text))
+                    .multipart(related),
             )
         }
         .map_err(|e| SendError::Permanent(e.to_string()))?;
@@ -341,6 +369,31 @@ impl Mailer {
 }
 
 impl Mailer {
+    /// Mails the periodic report to a colleague: a service message (no
+    /// consent, suppression or contact budget applies: those are about
+    /// customers), its chart as a PNG beside the HTML, with a plain-text twin.
+    pub async fn send_report(
+        &self,
+        to: &str,
+        report: &vouch_app::periodic::PeriodicReport,
+        language: &str,
+    ) -> Result<(), SendError> {
+        let (html, text, images) = crate::report_pages::report_document(report, language, true);
+        let (_, t) = crate::locale::texts_or_english(language);
+        let subject = format!(
+            "{} {}",
+            crate::locale::Ui(t).t("report_title"),
+            report.period
+        );
+        let rendered = vouch_app::templates::Rendered {
+            subject,
+            text,
+            html,
+        };
+        self.send_with_images(to, rendered, &images, |message| message)
+            .await
+    }
+
     /// Whether an SMTP server is configured.
     pub fn can_send(&self) -> bool {
         self.transport.is_some() && self.from.is_some()

@@ -848,7 +848,7 @@ async fn dashboard_page(
 }
 
 /// The locale key of a group of the flows.
-fn flow_name(c: CategoryOrNone) -> &'static str {
+pub(crate) fn flow_name(c: CategoryOrNone) -> &'static str {
     match c.0 {
         Some(vouch_domain::LoyaltyCategory::Promoter) => "promoters",
         Some(vouch_domain::LoyaltyCategory::Passive) => "passives",

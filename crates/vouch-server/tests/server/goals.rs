@@ -513,3 +513,120 @@ async fn a_browser_completes_a_maturity_assessment_in_romanian() {
     assert_eq!(latest.assessed_by, "maria@acme.example");
     db.cleanup().await;
 }
+
+/// The monthly report, mailed through the mail layer to aiosmtpd on
+/// loopback: a plain-text part, and an HTML part whose chart is a PNG
+/// rasterised from the chart's SVG. The HTML part is opened in Chromium
+/// with its image and screenshotted (target/report-mail.png), and the
+/// image must have decoded there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monthly_report_arrives_by_smtp_with_its_chart_as_a_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sink) = super::surveys::smtp_sink(dir.path()) else {
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let store = &db.store;
+    let now = chrono::Utc::now();
+    let config = vouch_demo::DemoConfig {
+        customers: 300,
+        months: 6,
+        seed: 6,
+        until: now,
+    };
+    vouch_app::demo::load(store, &config, |_| {}).await.unwrap();
+    let period = vouch_app::periodic::Period::last_complete(now.date_naive(), false);
+    let report = vouch_app::periodic::report(store, &Default::default(), period)
+        .await
+        .unwrap();
+    let mailer = vouch_server::Mailer::new(&vouch_server::MailSettings {
+        smtp_url: Some(sink.url.clone()),
+        from: "Vouch <reports@acme.example>".to_owned(),
+        public_url: "http://127.0.0.1".to_owned(),
+    });
+    mailer
+        .send_report("maria@acme.example", &report, "ro")
+        .await
+        .unwrap();
+    let mails = super::surveys::wait_for_mails(&sink.maildir, 1).await;
+    let mail = &mails[0];
+    assert!(
+        mail.contains(&format!("Raport de susținere {}", report.period)),
+        "{mail}"
+    );
+    assert!(
+        mail.to_ascii_lowercase().contains("multipart/related"),
+        "{mail}"
+    );
+    assert!(
+        mail.to_ascii_lowercase()
+            .contains("content-type: image/png"),
+        "{mail}"
+    );
+    assert!(mail.contains("cid:flows"), "{mail}");
+
+    // The HTML part and its image, as a mail client would show them.
+    let python = std::env::var("VOUCH_TEST_AIOSMTPD").unwrap();
+    let out = dir.path().join("opened");
+    let raw = std::fs::read_dir(sink.maildir.join("new"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let script = r#"
+import email, sys, os
+msg = email.message_from_binary_file(open(sys.argv[1], 'rb'))
+os.makedirs(sys.argv[2], exist_ok=True)
+html = None
+for part in msg.walk():
+    if part.get_content_type() == 'text/html':
+        html = part.get_payload(decode=True).decode('utf-8')
+    elif part.get_content_type() == 'image/png':
+        cid = part['Content-ID'].strip('<>')
+        open(os.path.join(sys.argv[2], cid + '.png'), 'wb').write(part.get_payload(decode=True))
+open(os.path.join(sys.argv[2], 'report.html'), 'w').write(html.replace('cid:', '').replace('"flows"', '"flows.png"'))
+"#;
+    let status = std::process::Command::new(&python)
+        .args(["-c", script, raw.to_str().unwrap(), out.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let png = std::fs::read(out.join("flows.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let _ = std::fs::write(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/report-flows.png"),
+        &png,
+    );
+    let Some(browser) = super::Browser::start().await else {
+        return;
+    };
+    let page = &browser.client;
+    let outcome = async {
+        page.set_window_size(800, 2600).await?;
+        page.goto(&format!("file://{}", out.join("report.html").display()))
+            .await?;
+        let width = page
+            .execute("return document.querySelector('img').naturalWidth", vec![])
+            .await?;
+        assert!(
+            width.as_u64().unwrap_or(0) >= 720,
+            "the PNG decoded: {width}"
+        );
+        let heading = page
+            .find(fantoccini::Locator::Css("h1"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(heading, format!("Raport de susținere {}", report.period));
+        let shot = page.screenshot().await?;
+        let target =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/report-mail.png");
+        let _ = std::fs::write(target, shot);
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    browser.close().await;
+    outcome.expect("the browser steps");
+    db.cleanup().await;
+}

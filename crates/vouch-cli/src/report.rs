@@ -1,0 +1,58 @@
+//! `vouch report`: the periodic report, printed or mailed.
+
+use clap::Args;
+use vouch_app::periodic::Period;
+use vouch_store::Store;
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// A month (2026-11) or an ISO week (2026-W47) [default: the last whole month].
+    #[arg(long)]
+    period: Option<String>,
+    /// `json` (the report's data) or `html` (a self-contained, printable page).
+    #[arg(long, default_value = "json", value_parser = ["json", "html"])]
+    format: String,
+    /// The language of the HTML and of the email.
+    #[arg(long, default_value = "en", value_parser = ["en", "ro"])]
+    lang: String,
+    /// Mail the report to this colleague through the SMTP server in the
+    /// configuration (repeatable); its chart goes as a PNG image.
+    #[arg(long = "email", value_name = "ADDRESS")]
+    emails: Vec<String>,
+}
+
+pub async fn run(
+    store: &Store,
+    settings: &vouch_app::playbooks::RunSettings,
+    mail: &vouch_server::MailSettings,
+    args: ReportArgs,
+) -> anyhow::Result<()> {
+    let period = match &args.period {
+        Some(p) => Period::parse(p)?,
+        None => Period::last_complete(chrono::Utc::now().date_naive(), false),
+    };
+    let report = vouch_app::periodic::report(store, settings, period).await?;
+    if args.emails.is_empty() {
+        if args.format == "html" {
+            let (html, _, _) =
+                vouch_server::report_pages::report_document(&report, &args.lang, false);
+            println!("{html}");
+        } else {
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        return Ok(());
+    }
+    let mailer = vouch_server::Mailer::new(mail);
+    anyhow::ensure!(
+        mailer.can_send(),
+        "no SMTP server is configured: set smtp_url (see docs/CONFIG.md)"
+    );
+    for to in &args.emails {
+        mailer
+            .send_report(to, &report, &args.lang)
+            .await
+            .map_err(|e| anyhow::anyhow!("{to}: {e:?}"))?;
+        println!("Report {} mailed to {to}.", report.period);
+    }
+    Ok(())
+}
