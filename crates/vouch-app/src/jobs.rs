@@ -34,6 +34,8 @@ pub enum Task {
     GoalsCheckin,
     /// Learns sentiment models when enough rated items exist (see `crate::text`).
     TextTrain,
+    /// Mails the periodic report when a period is due (see `crate::periodic`).
+    ReportSend,
     /// Mails member `member_id` a portal sign-in link (made at send time).
     PortalLink {
         member_id: i64,
@@ -69,6 +71,9 @@ pub const SEARCH_SCHEDULE: &str = "search.index";
 /// The sentiment models' training schedule name.
 pub const TEXT_TRAIN_SCHEDULE: &str = "text.train";
 
+/// The periodic report's schedule name.
+pub const REPORT_SCHEDULE: &str = "report.send";
+
 /// The goals' check-in schedule name.
 pub const GOALS_SCHEDULE: &str = "goals.checkin";
 
@@ -97,6 +102,7 @@ impl Task {
             Task::SearchIndex => JobKind::SearchIndex,
             Task::GoalsCheckin => JobKind::GoalsCheckin,
             Task::TextTrain => JobKind::TextTrain,
+            Task::ReportSend => JobKind::ReportSend,
             Task::PortalLink { .. } => JobKind::PortalLink,
             Task::PortalJoin { .. } => JobKind::PortalJoin,
             Task::TaskReply { .. } => JobKind::TaskReply,
@@ -125,6 +131,7 @@ impl Task {
             Task::SearchIndex => SEARCH_SCHEDULE.to_owned(),
             Task::GoalsCheckin => GOALS_SCHEDULE.to_owned(),
             Task::TextTrain => TEXT_TRAIN_SCHEDULE.to_owned(),
+            Task::ReportSend => REPORT_SCHEDULE.to_owned(),
             // One pending link per member: asking again while one waits sends one.
             Task::PortalLink { member_id } => format!("portal.link:{member_id}"),
             Task::PortalJoin { customer_id, .. } => format!("portal.join:{customer_id}"),
@@ -146,7 +153,8 @@ impl Task {
             | Task::SourcesSync
             | Task::SearchIndex
             | Task::GoalsCheckin
-            | Task::TextTrain => 1,
+            | Task::TextTrain
+            | Task::ReportSend => 1,
             Task::PlaybookStep(_) | Task::PlaybookMessage(_) => STEP_ATTEMPTS,
             Task::PlaybookCall(_) => WEBHOOK_ATTEMPTS,
             Task::TaskReply { .. }
@@ -179,7 +187,8 @@ impl Task {
             | Task::SourcesSync
             | Task::SearchIndex
             | Task::GoalsCheckin
-            | Task::TextTrain => Ok(serde_json::json!({})),
+            | Task::TextTrain
+            | Task::ReportSend => Ok(serde_json::json!({})),
             Task::TaskReply { reply_id } => Ok(serde_json::json!({ "reply_id": reply_id })),
             Task::SurveyRound {
                 survey_id,
@@ -219,6 +228,7 @@ impl Task {
             JobKind::SearchIndex => Task::SearchIndex,
             JobKind::GoalsCheckin => Task::GoalsCheckin,
             JobKind::TextTrain => Task::TextTrain,
+            JobKind::ReportSend => Task::ReportSend,
             JobKind::PortalJoin => Task::PortalJoin {
                 customer_id: job.payload["customer_id"]
                     .as_i64()
@@ -291,6 +301,7 @@ mod tests {
             Task::SearchIndex,
             Task::GoalsCheckin,
             Task::TextTrain,
+            Task::ReportSend,
             Task::PortalLink { member_id: 5 },
             Task::PortalJoin {
                 customer_id: 6,

@@ -208,3 +208,66 @@ mod tests {
         assert_eq!(Period::last_complete(day("2026-11-25"), true), week);
     }
 }
+
+/// Who gets the report by email, how often and in which language
+/// (settings `report.schedule`); the `report.send` job mails each whole
+/// period once.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ReportSchedule {
+    pub recipients: Vec<String>,
+    pub weekly: bool,
+    /// `en` or `ro`.
+    pub language: String,
+}
+
+const SCHEDULE_SETTING: &str = "report.schedule";
+const LAST_SENT_SETTING: &str = "report.last_sent";
+
+/// The schedule, if one is set.
+pub async fn schedule(store: &Store) -> Result<Option<ReportSchedule>> {
+    Ok(store
+        .settings()
+        .await?
+        .get(SCHEDULE_SETTING)
+        .and_then(|json| serde_json::from_str(json).ok()))
+}
+
+/// Sets who gets the report; every address must be one.
+pub async fn set_schedule(store: &Store, schedule: &ReportSchedule) -> Result<()> {
+    for to in &schedule.recipients {
+        vouch_domain::Email::parse(to).map_err(|e| AppError::Refused(e.to_string()))?;
+    }
+    if !matches!(schedule.language.as_str(), "en" | "ro") {
+        return Err(AppError::Refused(format!(
+            "{:?} is not a report language: en or ro",
+            schedule.language
+        )));
+    }
+    store
+        .set_setting(
+            SCHEDULE_SETTING,
+            &serde_json::to_string(schedule).expect("a schedule serialises"),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The period to mail on `today` and to whom, when the last whole period
+/// has not been mailed yet.
+pub async fn due(store: &Store, today: NaiveDate) -> Result<Option<(Period, ReportSchedule)>> {
+    let Some(schedule) = schedule(store).await? else {
+        return Ok(None);
+    };
+    if schedule.recipients.is_empty() {
+        return Ok(None);
+    }
+    let period = Period::last_complete(today, schedule.weekly);
+    let last = store.settings().await?.get(LAST_SENT_SETTING).cloned();
+    Ok((last.as_deref() != Some(period.name().as_str())).then_some((period, schedule)))
+}
+
+/// Records that `period` was mailed, so a retried job does not mail it again.
+pub async fn mark_sent(store: &Store, period: &Period) -> Result<()> {
+    store.set_setting(LAST_SENT_SETTING, &period.name()).await?;
+    Ok(())
+}

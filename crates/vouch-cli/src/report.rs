@@ -6,6 +6,14 @@ use vouch_store::Store;
 
 #[derive(Args)]
 pub struct ReportArgs {
+    /// Mail the report to these colleagues after every whole month (or
+    /// week, with --weekly) while `vouch serve` runs, instead of printing
+    /// it. `--schedule` with no --email stops it.
+    #[arg(long)]
+    schedule: bool,
+    /// With --schedule: every week instead of every month.
+    #[arg(long, requires = "schedule")]
+    weekly: bool,
     /// A month (2026-11) or an ISO week (2026-W47) [default: the last whole month].
     #[arg(long)]
     period: Option<String>,
@@ -27,6 +35,28 @@ pub async fn run(
     mail: &vouch_server::MailSettings,
     args: ReportArgs,
 ) -> anyhow::Result<()> {
+    if args.schedule {
+        let schedule = vouch_app::periodic::ReportSchedule {
+            recipients: args.emails.clone(),
+            weekly: args.weekly,
+            language: args.lang.clone(),
+        };
+        vouch_app::periodic::set_schedule(store, &schedule).await?;
+        if schedule.recipients.is_empty() {
+            println!("The report is no longer mailed.");
+        } else {
+            println!(
+                "The report will be mailed {} to {} while vouch serve runs.",
+                if schedule.weekly {
+                    "every week"
+                } else {
+                    "every month"
+                },
+                schedule.recipients.join(", ")
+            );
+        }
+        return Ok(());
+    }
     let period = match &args.period {
         Some(p) => Period::parse(p)?,
         None => Period::last_complete(chrono::Utc::now().date_naive(), false),

@@ -429,6 +429,9 @@ named_enum! {
         /// Learns each language's sentiment model once enough rated items
         /// exist, and again when they double (daily).
         TextTrain = "text.train",
+        /// Mails the periodic report to the chosen staff once per whole
+        /// period (daily check).
+        ReportSend = "report.send",
     }
 }
 

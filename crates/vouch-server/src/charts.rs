@@ -623,9 +623,15 @@ pub fn png(svg: &str) -> Option<Vec<u8>> {
             db.faces()
                 .any(|f| f.families.iter().any(|(family, _)| family == name))
         };
-        if let Some(family) = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica"]
-            .into_iter()
-            .find(|f| installed(f))
+        if let Some(family) = [
+            "DejaVu Sans",
+            "Liberation Sans",
+            "Noto Sans",
+            "Arial",
+            "Helvetica",
+        ]
+        .into_iter()
+        .find(|f| installed(f))
         {
             db.set_sans_serif_family(family);
         }

@@ -191,6 +191,12 @@ async fn schedule(store: Store, settings: JobSettings, mut stopped: watch::Recei
             "the goals' check-ins",
         ),
         (
+            vouch_app::jobs::REPORT_SCHEDULE,
+            Task::ReportSend,
+            chrono::Duration::hours(6),
+            "the periodic report",
+        ),
+        (
             vouch_app::jobs::TEXT_TRAIN_SCHEDULE,
             Task::TextTrain,
             chrono::Duration::days(1),
@@ -349,6 +355,7 @@ impl Worker {
                     .map(|indexed| tracing::debug!(indexed, "search index"))
                     .map_err(|e| e.to_string())
             }
+            Ok(Task::ReportSend) => self.send_report().await,
             Ok(Task::TextTrain) => vouch_app::text::train_when_due(&self.store, Utc::now())
                 .await
                 .map(|reports| {
@@ -613,6 +620,32 @@ impl Worker {
                     .map_err(|e| e.to_string())
             }
         }
+    }
+
+    /// Mails the periodic report to the chosen staff when a whole period
+    /// has not been mailed yet; marks it sent once every address took it.
+    async fn send_report(&self) -> Result<(), String> {
+        let due = vouch_app::periodic::due(&self.store, Utc::now().date_naive())
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some((period, schedule)) = due else {
+            return Ok(());
+        };
+        if !self.mailer.can_send() {
+            return Err("no SMTP server is configured (smtp_url)".to_owned());
+        }
+        let report = vouch_app::periodic::report(&self.store, &self.settings.playbooks, period)
+            .await
+            .map_err(|e| e.to_string())?;
+        for to in &schedule.recipients {
+            self.mailer
+                .send_report(to, &report, &schedule.language)
+                .await
+                .map_err(|e| format!("{to}: {e:?}"))?;
+        }
+        vouch_app::periodic::mark_sent(&self.store, &period)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Mails a member's portal sign-in link, made now (no job holds a token).

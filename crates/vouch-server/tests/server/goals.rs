@@ -565,15 +565,60 @@ async fn the_monthly_report_arrives_by_smtp_with_its_chart_as_a_png() {
     );
     assert!(mail.contains("cid:flows"), "{mail}");
 
+    // On a schedule: the server's report.send job mails the last whole
+    // month to the chosen staff once, and marks it sent.
+    vouch_app::periodic::set_schedule(
+        store,
+        &vouch_app::periodic::ReportSchedule {
+            recipients: vec!["lead@acme.example".to_owned()],
+            weekly: false,
+            language: "en".to_owned(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        vouch_app::periodic::due(store, now.date_naive())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let _server = super::start_with(
+        store.clone(),
+        vouch_domain::ContactPolicy::default(),
+        Some(sink.url.clone()),
+    )
+    .await;
+    let mails = super::surveys::wait_for_mails(&sink.maildir, 2).await;
+    assert!(
+        mails.iter().any(|m| m.contains("lead@acme.example")
+            && m.contains(&format!("Advocacy report {}", report.period))),
+        "{mails:?}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while vouch_app::periodic::due(store, now.date_naive())
+        .await
+        .unwrap()
+        .is_some()
+    {
+        assert!(std::time::Instant::now() < deadline, "never marked sent");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
     // The HTML part and its image, as a mail client would show them.
     let python = std::env::var("VOUCH_TEST_AIOSMTPD").unwrap();
     let out = dir.path().join("opened");
+    // The first mail: the one sent in Romanian.
     let raw = std::fs::read_dir(sink.maildir.join("new"))
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .contains("maria@acme.example")
+        })
+        .unwrap();
     let script = r#"
 import email, sys, os
 msg = email.message_from_binary_file(open(sys.argv[1], 'rb'))
