@@ -131,6 +131,7 @@ pub struct LikelyAdvocates {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LikelyQuery {
     /// How many, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]

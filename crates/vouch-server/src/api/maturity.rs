@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::auth::{Api, need};
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MaturityQuery {
     /// `en` (the default) or `ro`.
     #[param(pattern = "^(en|ro)$")]
