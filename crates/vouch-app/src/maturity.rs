@@ -21,7 +21,7 @@ pub struct Evidence {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Answer {
+pub struct MaturityAnswer {
     pub level: u8,
     pub text: &'static str,
 }
@@ -32,7 +32,7 @@ pub struct DimensionView {
     pub dimension: Dimension,
     pub question: &'static str,
     /// Level 1 to 4.
-    pub answers: Vec<Answer>,
+    pub answers: Vec<MaturityAnswer>,
     pub evidence: Vec<Evidence>,
     /// From the latest assessment.
     pub level: Option<u8>,
@@ -57,7 +57,7 @@ pub struct Maturity {
     /// `en` or `ro`.
     pub language: &'static str,
     /// The four levels' names, 1 to 4.
-    pub levels: Vec<Answer>,
+    pub levels: Vec<MaturityAnswer>,
     pub dimensions: Vec<DimensionView>,
     /// Newest first.
     pub history: Vec<Assessment>,
@@ -211,7 +211,7 @@ pub async fn maturity(
         levels: LEVELS
             .iter()
             .zip(1..)
-            .map(|(text, level)| Answer {
+            .map(|(text, level)| MaturityAnswer {
                 level,
                 text: pick(language, *text),
             })
@@ -225,7 +225,7 @@ pub async fn maturity(
                     .answers
                     .iter()
                     .zip(1..)
-                    .map(|(text, level)| Answer {
+                    .map(|(text, level)| MaturityAnswer {
                         level,
                         text: pick(language, *text),
                     })

@@ -171,6 +171,12 @@ pub enum EventName {
     MemberRecognized,
     #[serde(rename = "feedback.triaged")]
     FeedbackTriaged,
+    #[serde(rename = "goal.at_risk")]
+    GoalAtRisk,
+    #[serde(rename = "goal.achieved")]
+    GoalAchieved,
+    #[serde(rename = "goal.missed")]
+    GoalMissed,
 }
 
 /// Subscribes a URL to events. The answer holds the signing secret
