@@ -179,6 +179,8 @@ pub struct CustomerProfile {
     /// Why their address gets no marketing mail, when it does not.
     pub suppressed: Option<String>,
     pub member: Option<vouch_store::Member>,
+    /// How likely they are to become an active advocate, and why.
+    pub propensity: Option<vouch_domain::propensity::Propensity>,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -268,6 +270,7 @@ pub async fn profile(
         tags: store.customer_tags(id).await?,
         suppressed,
         member,
+        propensity: crate::propensity::of_customer(store, id, chrono::Utc::now()).await?,
         timeline,
         view,
     }))

@@ -304,6 +304,8 @@ struct CustomerPage {
     /// The member's id, when staff may act on their membership here.
     manage_member: Option<i64>,
     member_status: String,
+    /// "72.4 (NPS level +1.60, referrals +0.55)".
+    propensity: String,
     /// A fresh key for the award form, so a form sent twice awards once.
     award_key: String,
     message: Option<String>,
@@ -541,6 +543,27 @@ fn customer_page(
             .as_ref()
             .map(|m| m.status.as_str().to_owned())
             .unwrap_or_default(),
+        propensity: profile.propensity.as_ref().map_or_else(
+            || "–".to_owned(),
+            |p| {
+                let reasons: Vec<String> = p
+                    .reasons
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} +{:.2}",
+                            ui.t(&format!("feature_{}", r.feature)),
+                            r.contribution
+                        )
+                    })
+                    .collect();
+                if reasons.is_empty() {
+                    format!("{:.1}", p.score)
+                } else {
+                    format!("{:.1} ({})", p.score, reasons.join(", "))
+                }
+            },
+        ),
         award_key: vouch_app::secrets::new_secret(),
         message,
         timeline,

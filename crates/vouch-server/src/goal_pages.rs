@@ -405,3 +405,86 @@ pub async fn assess(
         Err(e) => PageError::from(e).into_response(),
     }
 }
+
+struct LikelyRow {
+    id: i64,
+    name: String,
+    category: String,
+    score: String,
+    reasons: String,
+}
+
+#[derive(Template)]
+#[template(path = "likely_advocates.html")]
+struct LikelyPage {
+    lang: &'static str,
+    ui: Ui,
+    who: crate::auth::Who,
+    csrf: String,
+    rows: Vec<LikelyRow>,
+}
+
+/// `GET /likely-advocates`: passives and promoters not in the program,
+/// likeliest first, each with the reasons that raised their score.
+pub async fn likely_advocates(
+    State(state): State<AppState>,
+    Page(caller, _): Page<need::ReadCustomers>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, t) = texts(&headers);
+    let ui = Ui(t);
+    let list = match vouch_app::propensity::likely_advocates(
+        &state.store,
+        state.playbooks.lookback,
+        chrono::Utc::now(),
+        50,
+    )
+    .await
+    {
+        Ok(l) => l,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let mut rows = Vec::new();
+    for a in list {
+        let name = match state
+            .store
+            .customer(vouch_domain::CustomerId(a.customer_id))
+            .await
+        {
+            Ok(c) => c
+                .and_then(|c| {
+                    c.profile
+                        .name
+                        .or(c.profile.email.map(|e| e.as_str().to_owned()))
+                })
+                .unwrap_or_else(|| format!("#{}", a.customer_id)),
+            Err(e) => return PageError::from(e).into_response(),
+        };
+        rows.push(LikelyRow {
+            id: a.customer_id,
+            name: shown(&name),
+            category: ui.t(a.category.as_str()).to_owned(),
+            score: format!("{:.1}", a.propensity.score),
+            reasons: a
+                .propensity
+                .reasons
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} +{:.2}",
+                        ui.t(&format!("feature_{}", r.feature)),
+                        r.contribution
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    render(LikelyPage {
+        lang,
+        ui,
+        who: who(&caller),
+        csrf: caller.csrf.clone().unwrap_or_default(),
+        rows,
+    })
+}

@@ -274,6 +274,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/{id}", post(playbook_pages::work_task))
         .route("/reports/sla", get(playbook_pages::sla_report))
         .route("/reports/{period}", get(report_pages::report_page))
+        .route("/likely-advocates", get(goal_pages::likely_advocates))
         .route("/program", get(program_pages::staff_program))
         .route(
             "/program/rewards",
@@ -435,6 +436,7 @@ pub const ROUTES: &[(&str, &str, Option<vouch_domain::Permission>)] = {
         ("GET", "/goals/1", Some(ReadMetrics)),
         ("GET", "/maturity", Some(ReadMetrics)),
         ("GET", "/reports/2026-11", Some(ReadMetrics)),
+        ("GET", "/likely-advocates", Some(ReadCustomers)),
         ("GET", "/customers/1", Some(ReadCustomers)),
         ("GET", "/customers/1/export", Some(EraseCustomers)),
         ("GET", "/customers/1/erase", Some(EraseCustomers)),
