@@ -54,7 +54,9 @@ pub struct EventsQuery {
 /// `program.badge_awarded`: `{member_id, customer_id, badge_id, badge}`;
 /// `program.recognized`: `{recognition_id, member_id, customer_id, public}`;
 /// `feedback.triaged`: `{feedback_id, customer_id, changed: [assignee,
-/// handled, tags, notes]}`.
+/// handled, tags, notes]}`; `goal.at_risk` (at risk or off track),
+/// `goal.achieved`, `goal.missed`: `{goal_id, kpi, status, current: {value,
+/// ci_low, ci_high} or null, target, deadline, owner}`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct Event {

@@ -119,65 +119,17 @@ pub(super) fn url_shape_ok(url: &str) -> bool {
         && query.is_none_or(|q| q.chars().all(|c| url_char(c) || c == '?'))
 }
 
-/// The event types, for the document (handlers read them as `EventKind`).
-#[derive(Deserialize, ToSchema)]
-#[allow(dead_code)]
-pub enum EventName {
-    #[serde(rename = "response.created")]
-    ResponseCreated,
-    #[serde(rename = "response.updated")]
-    ResponseUpdated,
-    #[serde(rename = "feedback.created")]
-    FeedbackCreated,
-    #[serde(rename = "feedback.updated")]
-    FeedbackUpdated,
-    #[serde(rename = "customer.created")]
-    CustomerCreated,
-    #[serde(rename = "customer.updated")]
-    CustomerUpdated,
-    #[serde(rename = "customer.erased")]
-    CustomerErased,
-    #[serde(rename = "customer.category_changed")]
-    CustomerCategoryChanged,
-    #[serde(rename = "invitation.sent")]
-    InvitationSent,
-    #[serde(rename = "invitation.bounced")]
-    InvitationBounced,
-    #[serde(rename = "consent.changed")]
-    ConsentChanged,
-    #[serde(rename = "task.created")]
-    TaskCreated,
-    #[serde(rename = "task.closed")]
-    TaskClosed,
-    #[serde(rename = "task.overdue")]
-    TaskOverdue,
-    #[serde(rename = "task.escalated")]
-    TaskEscalated,
-    #[serde(rename = "program.member_joined")]
-    MemberJoined,
-    #[serde(rename = "program.member_changed")]
-    MemberChanged,
-    #[serde(rename = "program.points_changed")]
-    PointsChanged,
-    #[serde(rename = "program.redemption_changed")]
-    RedemptionChanged,
-    #[serde(rename = "referral.converted")]
-    ReferralConverted,
-    #[serde(rename = "referral.changed")]
-    ReferralChanged,
-    #[serde(rename = "program.badge_awarded")]
-    BadgeAwarded,
-    #[serde(rename = "program.recognized")]
-    MemberRecognized,
-    #[serde(rename = "feedback.triaged")]
-    FeedbackTriaged,
-    #[serde(rename = "goal.at_risk")]
-    GoalAtRisk,
-    #[serde(rename = "goal.achieved")]
-    GoalAchieved,
-    #[serde(rename = "goal.missed")]
-    GoalMissed,
+/// The event types, for the document: `EventKind`'s names, so every kind
+/// is documented the moment it exists (handlers read them as `EventKind`).
+pub struct EventName;
+
+impl utoipa::PartialSchema for EventName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <EventKind as utoipa::PartialSchema>::schema()
+    }
 }
+
+impl ToSchema for EventName {}
 
 /// Subscribes a URL to events. The answer holds the signing secret
 /// (`whsec_…`), shown this once. Deliveries follow the Standard Webhooks
