@@ -1040,17 +1040,31 @@ pub async fn promoters_now(
     lookback: Duration,
     now: DateTime<Utc>,
 ) -> Result<Vec<CustomerId>> {
+    let mut promoters: Vec<CustomerId> = categories_now(store, lookback, now)
+        .await?
+        .into_iter()
+        .filter(|(_, c)| *c == vouch_domain::LoyaltyCategory::Promoter)
+        .map(|(id, _)| id)
+        .collect();
+    promoters.sort_unstable();
+    Ok(promoters)
+}
+
+/// Every customer with a category now (their signals in `lookback` decide).
+pub async fn categories_now(
+    store: &Store,
+    lookback: Duration,
+    now: DateTime<Utc>,
+) -> Result<std::collections::HashMap<CustomerId, vouch_domain::LoyaltyCategory>> {
     let signals = store.all_category_signals(now - lookback, now).await?;
-    let mut promoters = Vec::new();
+    let mut out = std::collections::HashMap::new();
     for group in signals.chunk_by(|a, b| a.0 == b.0) {
         let own: Vec<_> = group.iter().map(|(_, s)| *s).collect();
-        if vouch_domain::category_at(&own, now, lookback).map(|a| a.category)
-            == Some(vouch_domain::LoyaltyCategory::Promoter)
-        {
-            promoters.push(group[0].0);
+        if let Some(a) = vouch_domain::category_at(&own, now, lookback) {
+            out.insert(group[0].0, a.category);
         }
     }
-    Ok(promoters)
+    Ok(out)
 }
 
 /// The program's KPIs.

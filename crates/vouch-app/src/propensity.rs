@@ -69,7 +69,7 @@ pub async fn likely_advocates(
     limit: usize,
 ) -> Result<Vec<LikelyAdvocate>> {
     let weights = weights(store).await?;
-    let categories = categories_now(store, lookback, now).await?;
+    let categories = crate::program::categories_now(store, lookback, now).await?;
     let mut out: Vec<LikelyAdvocate> = store
         .propensity_rows(None, now)
         .await?
@@ -91,22 +91,6 @@ pub async fn likely_advocates(
             .then(a.customer_id.cmp(&b.customer_id))
     });
     out.truncate(limit);
-    Ok(out)
-}
-
-async fn categories_now(
-    store: &Store,
-    lookback: chrono::Duration,
-    now: DateTime<Utc>,
-) -> Result<std::collections::HashMap<CustomerId, LoyaltyCategory>> {
-    let signals = store.all_category_signals(now - lookback, now).await?;
-    let mut out = std::collections::HashMap::new();
-    for group in signals.chunk_by(|a, b| a.0 == b.0) {
-        let own: Vec<_> = group.iter().map(|(_, s)| *s).collect();
-        if let Some(a) = vouch_domain::category_at(&own, now, lookback) {
-            out.insert(group[0].0, a.category);
-        }
-    }
     Ok(out)
 }
 

@@ -545,23 +545,9 @@ fn customer_page(
             .unwrap_or_default(),
         propensity: profile.propensity.as_ref().map_or_else(
             || "–".to_owned(),
-            |p| {
-                let reasons: Vec<String> = p
-                    .reasons
-                    .iter()
-                    .map(|r| {
-                        format!(
-                            "{} +{:.2}",
-                            ui.t(&format!("feature_{}", r.feature)),
-                            r.contribution
-                        )
-                    })
-                    .collect();
-                if reasons.is_empty() {
-                    format!("{:.1}", p.score)
-                } else {
-                    format!("{:.1} ({})", p.score, reasons.join(", "))
-                }
+            |p| match crate::goal_pages::propensity_reasons(&ui, p) {
+                reasons if reasons.is_empty() => format!("{:.1}", p.score),
+                reasons => format!("{:.1} ({reasons})", p.score),
             },
         ),
         award_key: vouch_app::secrets::new_secret(),

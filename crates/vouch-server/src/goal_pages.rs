@@ -406,6 +406,22 @@ pub async fn assess(
     }
 }
 
+/// A propensity's reasons as the pages show them: "NPS score +1.60,
+/// referrals +0.56", in the reader's language.
+pub(crate) fn propensity_reasons(ui: &Ui, p: &vouch_domain::propensity::Propensity) -> String {
+    p.reasons
+        .iter()
+        .map(|r| {
+            format!(
+                "{} +{:.2}",
+                ui.t(&format!("feature_{}", r.feature)),
+                r.contribution
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 struct LikelyRow {
     id: i64,
     name: String,
@@ -465,19 +481,7 @@ pub async fn likely_advocates(
             name: shown(&name),
             category: ui.t(a.category.as_str()).to_owned(),
             score: format!("{:.1}", a.propensity.score),
-            reasons: a
-                .propensity
-                .reasons
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{} +{:.2}",
-                        ui.t(&format!("feature_{}", r.feature)),
-                        r.contribution
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
+            reasons: propensity_reasons(&ui, &a.propensity),
         });
     }
     render(LikelyPage {

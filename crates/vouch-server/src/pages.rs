@@ -749,10 +749,16 @@ async fn dashboard_page(
         open_tasks: fast.tasks.0,
         overdue_tasks: fast.tasks.1,
         slow_at: slow.at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        flows_wide: flows_chart(&numbers.flows, &span, &ui, crate::charts::WIDE, "flows"),
+        flows_wide: flows_chart(
+            &numbers.flows,
+            Some(&span),
+            &ui,
+            crate::charts::WIDE,
+            "flows",
+        ),
         flows_narrow: flows_chart(
             &numbers.flows,
-            &span,
+            Some(&span),
             &ui,
             crate::charts::NARROW,
             "flows-narrow",
@@ -874,9 +880,11 @@ fn mover_link(
     })
 }
 
-fn flows_chart(
+/// The flows chart of a transitions report; with `span`, each band links
+/// to its customers (the dashboard), without it none does (the report).
+pub(crate) fn flows_chart(
     report: &vouch_app::reports::TransitionsReport,
-    span: &vouch_domain::analytics::Span,
+    span: Option<&vouch_domain::analytics::Span>,
     ui: &Ui,
     size: crate::charts::Size,
     id: &str,
@@ -894,7 +902,7 @@ fn flows_chart(
             from: index(c.from),
             to: index(c.to),
             customers: c.customers,
-            link: mover_link(c.from, c.to, span),
+            link: span.and_then(|span| mover_link(c.from, c.to, span)),
         })
         .collect();
     let names = CategoryOrNone::ORDER.map(|c| ui.t(flow_name(c)));

@@ -171,30 +171,12 @@ impl ReportView {
                 )
             })
             .collect();
-        let index = |c: CategoryOrNone| {
-            CategoryOrNone::ORDER
-                .iter()
-                .position(|o| *o == c)
-                .unwrap_or(3)
-        };
-        let chart_flows: Vec<crate::charts::Flow> = r
-            .transitions
-            .matrix
-            .iter()
-            .map(|c| crate::charts::Flow {
-                from: index(c.from),
-                to: index(c.to),
-                customers: c.customers,
-                link: None,
-            })
-            .collect();
-        let names = CategoryOrNone::ORDER.map(|c| ui.t(crate::pages::flow_name(c)));
-        let flows_svg = crate::charts::flows(
-            &chart_flows,
-            names,
+        let flows_svg = crate::pages::flows_chart(
+            &r.transitions,
+            None,
+            ui,
             crate::charts::WIDE,
             "report-flows",
-            ui.t("flows_label"),
         );
         let sla = r
             .sla
